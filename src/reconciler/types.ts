@@ -1,0 +1,99 @@
+/**
+ * What the rest of the daemon (gRPC, metrics) reads from and asks of the VPP
+ * side, without knowing the VPP client.
+ * @module
+ */
+
+/** Facts about the connected VPP (GetVPPInfo). */
+export interface VppInfo {
+  readonly version: string;
+  readonly buildDate: string;
+  readonly buildDirectory: string;
+  readonly pid: number;
+  /** Unix milliseconds of VPP's boot, 0 when unknown. */
+  readonly bootTimeMs: number;
+  /** Unix milliseconds of our connect. */
+  readonly connectedAtMs: number;
+}
+
+/** One application server as VPP has it. */
+export interface AsView {
+  readonly address: string;
+  readonly weight: number;
+  readonly flags: number;
+  readonly inUseSince: number;
+  readonly buckets: number;
+}
+
+/** One VIP as VPP has it. */
+export interface VipView {
+  /** `address/len`. */
+  readonly prefix: string;
+  /** 6 tcp, 17 udp, 255 any. */
+  readonly protocol: number;
+  readonly port: number;
+  /** lb_encap_type number: GRE4=0, GRE6=1, L3DSR=2, NAT4=3, NAT6=4. */
+  readonly encap: number;
+  readonly srcIpSticky: boolean;
+  readonly flowTableLength: number;
+  /** VPP's VIP pool index from `show lb vips verbose`, -1 when unknown. */
+  readonly index: number;
+  /** The configured frontend this VIP belongs to, empty when none. */
+  readonly frontend: string;
+  /** Live ASes only (used flag set), in numeric address order. */
+  readonly ases: readonly AsView[];
+}
+
+/** The lb plugin's state (GetVPPLBState). */
+export interface LbStateView {
+  readonly ip4SrcAddress: string;
+  readonly ip6SrcAddress: string;
+  readonly stickyBucketsPerCore: number;
+  readonly flowTimeout: number;
+  readonly vips: readonly VipView[];
+}
+
+/** Per-VIP packet counters (GetVPPLBCounters). */
+export interface VipCounters {
+  readonly frontend: string;
+  readonly prefix: string;
+  readonly protocol: number;
+  readonly port: number;
+  readonly next: number;
+  readonly first: number;
+  readonly untracked: number;
+  readonly noServer: number;
+}
+
+/** Counts of what one sync changed (`maglev_vpp_lbsync_total` kinds). */
+export interface SyncStats {
+  vipAdded: number;
+  vipRemoved: number;
+  asAdded: number;
+  asRemoved: number;
+  asWeightUpdated: number;
+}
+
+/** Why a sync ran, for the programming-latency histogram. */
+export type SyncTrigger = "probe" | "operator" | "reload" | "periodic";
+
+/**
+ * The VPP side as the API sees it. Methods that need VPP throw
+ * `MaglevError("UNAVAILABLE")` when VPP is disabled or not connected.
+ */
+export interface VppControl {
+  /** False when `--vpp-api-addr ""` disabled VPP integration. */
+  enabled(): boolean;
+  connected(): boolean;
+  /** Set when VPP lacks messages we need: the missing `name_crc`s. */
+  incompatible(): readonly string[];
+  info(): VppInfo;
+  lbState(): Promise<LbStateView>;
+  /** Syncs one frontend (never removes VIPs) or, without one, everything. */
+  sync(
+    frontend?: string,
+    options?: { flushAddress?: string; trigger?: SyncTrigger },
+  ): Promise<SyncStats>;
+  /** The latest counters snapshot (refreshed every 5 s). */
+  counters(): readonly VipCounters[];
+}
