@@ -1,0 +1,101 @@
+/**
+ * `deno task start`: the whole system on one machine, no root needed. Starts
+ * the VPP test double on a private socket, local HTTP backends on loopback
+ * addresses (one flapping every other minute), and maglevd with
+ * `lab/maglev.yaml`; Ctrl-C stops all of it.
+ * @module
+ */
+import { startBackends } from "./backends.ts";
+import { startVppSim } from "./vppsim/server.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const GRPC = "localhost:9090";
+const METRICS = "127.0.0.1:9091";
+
+/** The lab's backends, matching lab/maglev.yaml. */
+export const LAB_BACKENDS = [
+  { name: "nginx1", address: "127.0.10.11", port: 18080 },
+  { name: "nginx2", address: "127.0.10.12", port: 18080, flapPeriodMs: 60_000 },
+  { name: "nginx3", address: "127.0.10.13", port: 18080 },
+];
+
+async function waitForPort(hostname: string, port: number, tries = 100): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    try {
+      const c = await Deno.connect({ hostname, port });
+      c.close();
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return false;
+}
+
+async function main(): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-lab-" });
+  const socket = `${dir}/api.sock`;
+  const sim = await startVppSim({ socketPath: socket });
+  const backends = startBackends(LAB_BACKENDS);
+  const daemon = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}main.ts`,
+      "--config",
+      `${ROOT}lab/maglev.yaml`,
+      "--vpp-api-addr",
+      socket,
+      "--grpc-addr",
+      GRPC,
+      "--metrics-addr",
+      METRICS,
+      "--log-format",
+      "text",
+    ],
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    try {
+      daemon.kill("SIGTERM");
+    } catch { /* already gone */ }
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+
+  if (await waitForPort("127.0.0.1", 9090)) {
+    console.log(`
+maglev lab is running:
+  VPP test double   ${socket}
+  backends          ${LAB_BACKENDS.map((b) => `${b.name}=${b.address}:${b.port}`).join(" ")}
+  gRPC              ${GRPC}
+  metrics           http://${METRICS}/metrics
+
+Look at it from another terminal:
+  deno task maglevd show frontends
+  deno task maglevd show frontends http-vip
+  deno task maglevd show backends nginx2
+  deno task maglevd shell
+  deno task vppsim:show --socket ${socket}
+  curl -s http://${METRICS}/metrics | grep maglev_backend_state
+
+Ctrl-C stops everything.
+`);
+  }
+  const status = await daemon.status;
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+  await backends.close();
+  await sim.close();
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  console.log(`lab stopped (maglevd exit code ${status.code})`);
+  return stopping ? 0 : status.code;
+}
+
+if (import.meta.main) Deno.exit(await main());

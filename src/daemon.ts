@@ -1,0 +1,205 @@
+/**
+ * The daemon: loads the config, starts the checker, the VPP manager, the gRPC
+ * API and the metrics endpoint, and handles SIGHUP (reload) and SIGTERM/SIGINT
+ * (graceful shutdown).
+ * @module
+ */
+import { parseDaemonFlags, USAGE } from "./flags.ts";
+import { configureLog, log } from "./log/mod.ts";
+import { BUILD_DATE, COMMIT, VERSION } from "./version.ts";
+import { formatIssue, loadConfigFile } from "./config/mod.ts";
+import type { Config } from "./config/types.ts";
+import type { ReloadResult } from "./checker/types.ts";
+import { Checker } from "./checker/mod.ts";
+import { createProber } from "./prober/mod.ts";
+import { VppManager } from "./reconciler/mod.ts";
+import type { VppControl } from "./reconciler/types.ts";
+import { createMetrics } from "./metrics/mod.ts";
+import { serveMetrics } from "./metrics/server.ts";
+import { startGrpcServer } from "./grpc/server.ts";
+
+/** A running daemon, for tests and the lab. */
+export interface Daemon {
+  /** Reloads the config file (the SIGHUP path). */
+  reload(): Promise<ReloadResult>;
+  /** Stops everything; resolves when all is closed. */
+  shutdown(): Promise<void>;
+  /** Resolves when the daemon has stopped. */
+  readonly stopped: Promise<void>;
+  readonly grpcAddresses: readonly string[];
+  readonly metricsPort: number | undefined;
+}
+
+/** Entry point for `maglevd [flags]`; returns the exit code. */
+export async function runDaemon(args: string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parseDaemonFlags(args, (n) => Deno.env.get(n), Deno.stdout.isTerminal());
+  } catch (e) {
+    console.error(`maglevd: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (flags.version) {
+    console.log(`maglevd ${VERSION} (commit ${COMMIT}, built ${BUILD_DATE})`);
+    return 0;
+  }
+  if (flags.check) {
+    const { runCheck } = await import("./check_command.ts");
+    return await runCheck(["--config", flags.config]);
+  }
+  configureLog({ level: flags.logLevel, format: flags.logFormat });
+  log.info("starting", { version: VERSION, commit: COMMIT, date: BUILD_DATE });
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon(flags);
+  } catch (e) {
+    log.error("startup-failed", { err: (e as Error).message });
+    return 1;
+  }
+  const onHup = () => void daemon.reload();
+  const onStop = () => void daemon.shutdown();
+  Deno.addSignalListener("SIGHUP", onHup);
+  Deno.addSignalListener("SIGTERM", onStop);
+  Deno.addSignalListener("SIGINT", onStop);
+  await daemon.stopped;
+  Deno.removeSignalListener("SIGHUP", onHup);
+  Deno.removeSignalListener("SIGTERM", onStop);
+  Deno.removeSignalListener("SIGINT", onStop);
+  return 0;
+}
+
+/** Settings `startDaemon` needs (a subset of the flags). */
+export interface DaemonSettings {
+  config: string;
+  grpcAddr: string;
+  grpcSocket: string;
+  grpcAllowRemoteAdmin: boolean;
+  metricsAddr: string;
+  vppApiAddr: string;
+  reflection: boolean;
+}
+
+async function loadOrThrow(path: string, vppEnabled: boolean): Promise<Config> {
+  const r = await loadConfigFile(path, { vppEnabled });
+  if (r.ok) return r.config;
+  throw new Error(
+    `config ${r.kind} error:\n` + r.issues.map((i) => "  " + formatIssue(i, path)).join("\n"),
+  );
+}
+
+/** Starts every part of the daemon. Throws when the config does not load. */
+export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
+  const vppEnabled = settings.vppApiAddr !== "";
+  const config = await loadOrThrow(settings.config, vppEnabled);
+  for (const w of config.warnings) log.warn("config-warning", { warning: w });
+
+  const prober = createProber({ netns: config.healthchecker.netns });
+  let metricsRef: ReturnType<typeof createMetrics> | undefined;
+  const checker = new Checker(config, {
+    probe: prober.probe,
+    onProbe: (backend, hc, result) => metricsRef?.observeProbe(backend, hc, result),
+    onTransition: (backend, t) => metricsRef?.onTransition(backend, t),
+  });
+  const vpp = new VppManager({
+    apiAddr: settings.vppApiAddr,
+    checker,
+    observers: {
+      api: (ev) => metricsRef?.vppApi(ev),
+      sync: (scope, stats) => metricsRef?.lbSync(scope, stats),
+      latency: (trigger, s) => metricsRef?.programmingLatency(trigger, s),
+    },
+  });
+  const metrics = createMetrics({
+    checker,
+    vpp: vppEnabled ? (vpp as VppControl) : undefined,
+    version: VERSION,
+  });
+  metricsRef = metrics;
+
+  let reloading: Promise<ReloadResult> | undefined;
+  const reload = (): Promise<ReloadResult> => {
+    // Reloads are serialized: a second SIGHUP during a reload waits for it.
+    const run = (reloading ?? Promise.resolve()).then(async (): Promise<ReloadResult> => {
+      const r = await loadConfigFile(settings.config, { vppEnabled });
+      if (!r.ok) {
+        const error = r.issues.map((i) => formatIssue(i, settings.config)).join("\n");
+        log.error(
+          r.kind === "parse" ? "config-reload-parse-error" : "config-reload-semantic-error",
+          {
+            file: settings.config,
+            err: error,
+          },
+        );
+        return { ok: false, kind: r.kind, error };
+      }
+      for (const w of r.config.warnings) log.warn("config-warning", { warning: w });
+      checker.applyConfig(r.config);
+      log.info("config-reload", {
+        file: settings.config,
+        frontends: Object.keys(r.config.frontends).length,
+        backends: Object.keys(r.config.backends).length,
+      });
+      await vpp.configApplied();
+      return { ok: true, config: r.config };
+    });
+    reloading = run.catch(() => ({ ok: false, kind: "parse", error: "reload failed" }));
+    return run;
+  };
+
+  const checkConfig = async () => {
+    const r = await loadConfigFile(settings.config, { vppEnabled });
+    if (r.ok) return { ok: true };
+    return {
+      ok: false,
+      kind: r.kind,
+      error: r.issues.map((i) => formatIssue(i, settings.config)).join("\n"),
+    };
+  };
+
+  checker.start();
+  vpp.start();
+  const grpc = await startGrpcServer({
+    checker,
+    vpp,
+    checkConfig,
+    reload,
+    listen: {
+      tcp: settings.grpcAddr || undefined,
+      unix: settings.grpcSocket || undefined,
+    },
+    allowRemoteAdmin: settings.grpcAllowRemoteAdmin,
+    reflection: settings.reflection,
+    observer: metrics.grpcObserver,
+  });
+  const metricsServer = settings.metricsAddr
+    ? serveMetrics(settings.metricsAddr, metrics)
+    : undefined;
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => resolveStopped = r);
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info("stopping", {});
+      await grpc.shutdown();
+      await metricsServer?.close();
+      await vpp.stop();
+      await checker.stop();
+      await prober.close();
+      log.info("stopped", {});
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  return {
+    reload,
+    shutdown,
+    stopped,
+    grpcAddresses: grpc.addresses,
+    metricsPort: metricsServer?.port,
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * Reading the lb plugin's state through the client, with the rules of spec
+ * 0.4: ASes without the "used" flag are absent, AS rows of VIPs that
+ * `lb_vip_dump` no longer lists are leftovers of deleted VIPs, and the AS dump
+ * is read unfiltered (VPP's IPv4 filter is broken) and split here.
+ * @module
+ */
+import type { CurrentVip } from "./plan.ts";
+import { parseShowVipsVerbose, type VipText } from "./vip_text.ts";
+
+/** The subset of the VPP client the reconciler uses (tests pass fakes). */
+export interface LbClient {
+  request(name: string, fields: Record<string, unknown>): Promise<Record<string, unknown>>;
+  dump(name: string, fields: Record<string, unknown>): Promise<Record<string, unknown>[]>;
+}
+
+/** One AS row with everything VPP says about it. */
+export interface AsRow {
+  readonly address: string;
+  readonly weight: number;
+  readonly flags: number;
+  readonly inUseSince: number;
+  readonly buckets: number;
+}
+
+/** One VIP with its live ASes and what the CLI text adds. */
+export interface VipState extends CurrentVip {
+  readonly index: number;
+  readonly rows: readonly AsRow[];
+}
+
+/** The lb plugin's whole state. */
+export interface LbState {
+  readonly conf: {
+    readonly ip4SrcAddress: string;
+    readonly ip6SrcAddress: string;
+    readonly stickyBucketsPerCore: number;
+    readonly flowTimeout: number;
+  };
+  /** Keyed by `vipKey`. */
+  readonly vips: ReadonlyMap<string, VipState>;
+}
+
+/** The key of a VIP: VPP forces protocol 255 for all-port VIPs. */
+export function vipKey(prefix: string, protocol: number, port: number): string {
+  return `${prefix}|${port === 0 ? 255 : protocol}|${port}`;
+}
+
+const ANY_PREFIX = "0.0.0.0/0";
+
+/** Reads conf, VIPs and their live ASes; the three reads are pipelined. */
+export async function readLbState(client: LbClient): Promise<LbState> {
+  const [conf, vipRows, asRows, cli] = await Promise.all([
+    client.request("lb_conf_get", {}),
+    client.dump("lb_vip_dump", {}),
+    client.dump("lb_as_v2_dump", { pfx: ANY_PREFIX, protocol: 0, port: 0 }),
+    client.request("cli_inband", { cmd: "show lb vips verbose" }).then(
+      (r) => String(r.reply ?? ""),
+      () => "",
+    ),
+  ]);
+  const text = new Map<string, VipText>();
+  for (const v of parseShowVipsVerbose(cli)) {
+    if (!v.removed) text.set(vipKey(v.prefix, v.protocol, v.port), v);
+  }
+  const ases = new Map<string, AsRow[]>();
+  for (const row of asRows) {
+    const vip = row.vip as { pfx: string; protocol: number; port: number };
+    const flags = Number(row.flags);
+    if ((flags & 1) === 0) continue;
+    const key = vipKey(vip.pfx, vip.protocol, vip.port);
+    let list = ases.get(key);
+    if (!list) ases.set(key, list = []);
+    list.push({
+      address: String(row.app_srv),
+      weight: Number(row.weight),
+      flags,
+      inUseSince: Number(row.in_use_since ?? 0),
+      buckets: Number(row.num_buckets ?? 0),
+    });
+  }
+  const vips = new Map<string, VipState>();
+  for (const row of vipRows) {
+    const vip = row.vip as { pfx: string; protocol: number; port: number };
+    const key = vipKey(vip.pfx, vip.protocol, vip.port);
+    const rows = ases.get(key) ?? [];
+    const t = text.get(key);
+    vips.set(key, {
+      prefix: vip.pfx,
+      protocol: vip.port === 0 ? 255 : vip.protocol,
+      port: vip.port,
+      encap: Number(row.encap),
+      srcIpSticky: t?.srcIpSticky,
+      flowTableLength: Number(row.flow_table_length),
+      ases: new Map(rows.map((r) => [r.address, { weight: r.weight }])),
+      index: t?.index ?? -1,
+      rows,
+    });
+  }
+  return {
+    conf: {
+      ip4SrcAddress: String(conf.ip4_src_address ?? ""),
+      ip6SrcAddress: String(conf.ip6_src_address ?? ""),
+      stickyBucketsPerCore: Number(conf.sticky_buckets_per_core ?? 0),
+      flowTimeout: Number(conf.flow_timeout ?? 0),
+    },
+    vips,
+  };
+}

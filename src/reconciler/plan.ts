@@ -1,0 +1,191 @@
+/**
+ * The diff between what VPP has and what we want, as an ordered list of lb
+ * operations (spec 6.5 and 0.3). Pure: the sync code sends what this returns.
+ * @module
+ */
+import { type DesiredVip, sortedIpKeys } from "../weights/mod.ts";
+
+export type { DesiredAs, DesiredVip } from "../weights/mod.ts";
+
+/** One live AS (used flag set) as VPP has it. */
+export interface CurrentAs {
+  readonly weight: number;
+}
+
+/** One VIP as VPP has it. */
+export interface CurrentVip {
+  readonly prefix: string;
+  readonly protocol: number;
+  readonly port: number;
+  readonly encap: number;
+  /** Undefined when VPP could not tell us (no `show lb vips verbose`). */
+  readonly srcIpSticky?: boolean;
+  readonly flowTableLength: number;
+  readonly ases: ReadonlyMap<string, CurrentAs>;
+}
+
+/** The identity of a VIP on the wire. */
+export interface VipId {
+  readonly prefix: string;
+  readonly protocol: number;
+  readonly port: number;
+}
+
+/** One lb plugin call, with the names the mutation logs need. */
+export type LbOp =
+  | {
+    readonly op: "vip-add";
+    readonly vip: VipId;
+    readonly frontend: string;
+    readonly encap: number;
+    readonly srcIpSticky: boolean;
+    readonly flowTableLength: number;
+  }
+  | { readonly op: "vip-del"; readonly vip: VipId; readonly frontend: string }
+  | {
+    readonly op: "as-add";
+    readonly vip: VipId;
+    readonly frontend: string;
+    readonly backend: string;
+    readonly address: string;
+    readonly weight: number;
+  }
+  | {
+    readonly op: "as-del";
+    readonly vip: VipId;
+    readonly frontend: string;
+    readonly backend: string;
+    readonly address: string;
+    readonly flush: boolean;
+  }
+  | {
+    readonly op: "as-weight";
+    readonly vip: VipId;
+    readonly frontend: string;
+    readonly backend: string;
+    readonly address: string;
+    readonly weight: number;
+    readonly flush: boolean;
+  };
+
+/** Why a VIP must be deleted and created again, or "" when it need not. */
+export function recreateReason(cur: CurrentVip, desired: DesiredVip): string {
+  if (cur.encap !== desired.encap) return `encap ${cur.encap} -> ${desired.encap}`;
+  if (cur.srcIpSticky !== undefined && cur.srcIpSticky !== desired.srcIpSticky) {
+    return `src-ip-sticky ${cur.srcIpSticky} -> ${desired.srcIpSticky}`;
+  }
+  if (cur.flowTableLength !== desired.flowTableLength) {
+    return `flow-table-length ${cur.flowTableLength} -> ${desired.flowTableLength}`;
+  }
+  return "";
+}
+
+/** Options of `planVip`. */
+export interface PlanOptions {
+  /**
+   * Addresses whose backend just made a transition that asks for a flush:
+   * they are flushed even when their weight is already 0 (spec 5.3), once.
+   */
+  readonly flushFor?: ReadonlySet<string>;
+  /** An operator-requested flush for one address (`set ... weight N flush`). */
+  readonly forceFlush?: string;
+}
+
+function vipId(v: VipId): VipId {
+  return { prefix: v.prefix, protocol: v.protocol, port: v.port };
+}
+
+function createOps(desired: DesiredVip): LbOp[] {
+  const vip = vipId(desired);
+  const ops: LbOp[] = [{
+    op: "vip-add",
+    vip,
+    frontend: desired.frontend,
+    encap: desired.encap,
+    srcIpSticky: desired.srcIpSticky,
+    flowTableLength: desired.flowTableLength,
+  }];
+  for (const address of sortedIpKeys([...desired.ases.keys()])) {
+    const d = desired.ases.get(address)!;
+    ops.push({
+      op: "as-add",
+      vip,
+      frontend: desired.frontend,
+      backend: d.backend,
+      address,
+      weight: d.weight,
+    });
+  }
+  return ops;
+}
+
+/** Operations that delete a VIP: its ASes first (with flush), then the VIP. */
+export function planRemoveVip(
+  cur: CurrentVip,
+  options: { frontend?: string; backendOf?: (address: string) => string } = {},
+): LbOp[] {
+  const vip = vipId(cur);
+  const frontend = options.frontend ?? "";
+  const ops: LbOp[] = sortedIpKeys([...cur.ases.keys()]).map((address) => ({
+    op: "as-del",
+    vip,
+    frontend,
+    backend: options.backendOf?.(address) ?? "",
+    address,
+    flush: true,
+  }));
+  ops.push({ op: "vip-del", vip, frontend });
+  return ops;
+}
+
+/**
+ * Operations that turn `cur` (undefined = absent) into `desired`, AS calls in
+ * numeric address order so that every instance builds the same table.
+ */
+export function planVip(
+  cur: CurrentVip | undefined,
+  desired: DesiredVip,
+  options: PlanOptions = {},
+): LbOp[] {
+  if (!cur) return createOps(desired);
+  if (recreateReason(cur, desired)) {
+    const backendOf = (a: string) => desired.ases.get(a)?.backend ?? "";
+    return [
+      ...planRemoveVip(cur, { frontend: desired.frontend, backendOf }),
+      ...createOps(desired),
+    ];
+  }
+  const vip = vipId(desired);
+  const ops: LbOp[] = [];
+  const all = new Set([...cur.ases.keys(), ...desired.ases.keys()]);
+  for (const address of sortedIpKeys([...all])) {
+    const c = cur.ases.get(address);
+    const d = desired.ases.get(address);
+    const frontend = desired.frontend;
+    if (!d) {
+      ops.push({ op: "as-del", vip, frontend, backend: "", address, flush: true });
+      continue;
+    }
+    if (!c) {
+      ops.push({ op: "as-add", vip, frontend, backend: d.backend, address, weight: d.weight });
+      continue;
+    }
+    const forced = options.forceFlush === address;
+    // A flush belongs to the transition that asked for it: when the weight
+    // drops to 0 now, or when this sync runs for that very transition.
+    const flush = forced ||
+      (d.flush && d.weight === 0 && (c.weight > 0 || (options.flushFor?.has(address) ?? false)));
+    if (c.weight !== d.weight || flush) {
+      ops.push({
+        op: "as-weight",
+        vip,
+        frontend,
+        backend: d.backend,
+        address,
+        weight: d.weight,
+        flush,
+      });
+    }
+  }
+  return ops;
+}

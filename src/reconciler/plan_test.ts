@@ -1,0 +1,147 @@
+import { strict as assert } from "node:assert";
+import {
+  type CurrentVip,
+  type DesiredAs,
+  type DesiredVip,
+  planRemoveVip,
+  planVip,
+  recreateReason,
+} from "./plan.ts";
+
+function desired(
+  ases: Record<string, Partial<DesiredAs>>,
+  over: Partial<DesiredVip> = {},
+): DesiredVip {
+  const m = new Map<string, DesiredAs>();
+  for (const [ip, a] of Object.entries(ases)) {
+    m.set(ip, {
+      weight: a.weight ?? 100,
+      flush: a.flush ?? false,
+      backend: a.backend ?? `b-${ip}`,
+    });
+  }
+  return {
+    frontend: "web",
+    prefix: "192.0.2.1/32",
+    protocol: 6,
+    port: 80,
+    encap: 0,
+    srcIpSticky: false,
+    flowTableLength: 1024,
+    ases: m,
+    ...over,
+  };
+}
+
+function current(ases: Record<string, number>, over: Partial<CurrentVip> = {}): CurrentVip {
+  return {
+    prefix: "192.0.2.1/32",
+    protocol: 6,
+    port: 80,
+    encap: 0,
+    srcIpSticky: false,
+    flowTableLength: 1024,
+    ases: new Map(Object.entries(ases).map(([ip, weight]) => [ip, { weight }])),
+    ...over,
+  };
+}
+
+function brief(ops: ReturnType<typeof planVip>): string[] {
+  return ops.map((o) => {
+    switch (o.op) {
+      case "vip-add":
+      case "vip-del":
+        return o.op;
+      case "as-add":
+        return `${o.op} ${o.address} ${o.weight}`;
+      case "as-del":
+        return `${o.op} ${o.address}${o.flush ? " flush" : ""}`;
+      case "as-weight":
+        return `${o.op} ${o.address} ${o.weight}${o.flush ? " flush" : ""}`;
+    }
+  });
+}
+
+Deno.test("absent VIP: create it, then ASes in numeric order", () => {
+  const ops = planVip(undefined, desired({ "10.0.0.10": {}, "10.0.0.2": { weight: 0 } }));
+  assert.deepEqual(brief(ops), ["vip-add", "as-add 10.0.0.2 0", "as-add 10.0.0.10 100"]);
+});
+
+Deno.test("in sync: no operation at all", () => {
+  const ops = planVip(
+    current({ "10.0.0.2": 100, "10.0.0.3": 0 }),
+    desired({ "10.0.0.2": {}, "10.0.0.3": { weight: 0, flush: true } }),
+  );
+  assert.deepEqual(ops, []);
+});
+
+Deno.test("weight change, add and delete, sorted", () => {
+  const ops = planVip(
+    current({ "10.0.0.9": 100, "10.0.0.2": 50 }),
+    desired({ "10.0.0.2": { weight: 100 }, "10.0.0.10": {} }),
+  );
+  assert.deepEqual(brief(ops), [
+    "as-weight 10.0.0.2 100",
+    "as-del 10.0.0.9 flush",
+    "as-add 10.0.0.10 100",
+  ]);
+});
+
+Deno.test("flush only on the transition to 0", () => {
+  const d = desired({ "10.0.0.2": { weight: 0, flush: true } });
+  assert.deepEqual(brief(planVip(current({ "10.0.0.2": 100 }), d)), ["as-weight 10.0.0.2 0 flush"]);
+  // Periodic sync with the weight already 0: no re-flush.
+  assert.deepEqual(brief(planVip(current({ "10.0.0.2": 0 }), d)), []);
+  // The sync for the transition itself flushes even at weight 0 (disable after drain).
+  assert.deepEqual(
+    brief(planVip(current({ "10.0.0.2": 0 }), d, { flushFor: new Set(["10.0.0.2"]) })),
+    ["as-weight 10.0.0.2 0 flush"],
+  );
+  // Drain without flush (standby or flush-on-down false).
+  const drain = desired({ "10.0.0.2": { weight: 0, flush: false } });
+  assert.deepEqual(
+    brief(planVip(current({ "10.0.0.2": 100 }), drain, { flushFor: new Set(["10.0.0.2"]) })),
+    [
+      "as-weight 10.0.0.2 0",
+    ],
+  );
+});
+
+Deno.test("operator flush forces a weight call", () => {
+  const ops = planVip(current({ "10.0.0.2": 100 }), desired({ "10.0.0.2": {} }), {
+    forceFlush: "10.0.0.2",
+  });
+  assert.deepEqual(brief(ops), ["as-weight 10.0.0.2 100 flush"]);
+});
+
+Deno.test("recreate on encap, src-ip-sticky or table length change", () => {
+  for (
+    const [over, reason] of [
+      [{ encap: 1 }, /encap/],
+      [{ srcIpSticky: true }, /src-ip-sticky/],
+      [{ flowTableLength: 2048 }, /flow-table-length/],
+    ] as const
+  ) {
+    const cur = current({ "10.0.0.3": 100, "10.0.0.2": 100 });
+    const d = desired({ "10.0.0.2": {}, "10.0.0.3": {} }, over);
+    assert.match(recreateReason(cur, d), reason);
+    assert.deepEqual(brief(planVip(cur, d)), [
+      "as-del 10.0.0.2 flush",
+      "as-del 10.0.0.3 flush",
+      "vip-del",
+      "vip-add",
+      "as-add 10.0.0.2 100",
+      "as-add 10.0.0.3 100",
+    ]);
+  }
+});
+
+Deno.test("unknown sticky flag does not force a recreate", () => {
+  const cur = current({ "10.0.0.2": 100 }, { srcIpSticky: undefined });
+  assert.equal(recreateReason(cur, desired({ "10.0.0.2": {} }, { srcIpSticky: true })), "");
+});
+
+Deno.test("stale VIP removal: ASes with flush, then the VIP", () => {
+  const ops = planRemoveVip(current({ "2001:db8::2": 1, "10.0.0.2": 1 }));
+  assert.deepEqual(brief(ops), ["as-del 10.0.0.2 flush", "as-del 2001:db8::2 flush", "vip-del"]);
+});

@@ -1,0 +1,204 @@
+/**
+ * Executes a plan against VPP: every call of one sync is sent at once
+ * (pipelined; VPP answers a client's requests in order), results are logged
+ * with the spec's mutation event names, and the mirror of VPP's state is kept
+ * in step with what VPP accepted.
+ * @module
+ */
+import { log } from "../log/mod.ts";
+import type { SyncStats } from "./types.ts";
+import type { LbClient } from "./lb_state.ts";
+import { type CurrentVip, type LbOp, type VipId } from "./plan.ts";
+import { vipKey } from "./lb_state.ts";
+
+/** A fresh zero `SyncStats`. */
+export function emptyStats(): SyncStats {
+  return { vipAdded: 0, vipRemoved: 0, asAdded: 0, asRemoved: 0, asWeightUpdated: 0 };
+}
+
+/** Adds `b` into `a`. */
+export function addStats(a: SyncStats, b: SyncStats): void {
+  a.vipAdded += b.vipAdded;
+  a.vipRemoved += b.vipRemoved;
+  a.asAdded += b.asAdded;
+  a.asRemoved += b.asRemoved;
+  a.asWeightUpdated += b.asWeightUpdated;
+}
+
+/** True when nothing was written. */
+export function isEmptyStats(s: SyncStats): boolean {
+  return s.vipAdded + s.vipRemoved + s.asAdded + s.asRemoved + s.asWeightUpdated === 0;
+}
+
+/** What VPP is believed to have, updated by each accepted call. */
+export type Mirror = Map<string, CurrentVip>;
+
+/** Outcome of executing a plan. */
+export interface ExecResult {
+  readonly stats: SyncStats;
+  /** Failed calls (their error messages carry the VNET error name). */
+  readonly errors: readonly { op: LbOp; error: Error }[];
+  /** Addresses that got a call (for latency accounting). */
+  readonly touched: ReadonlySet<string>;
+}
+
+function vipText(v: VipId): string {
+  return `${v.prefix} ${v.protocol === 6 ? "tcp" : v.protocol === 17 ? "udp" : "any"}/${v.port}`;
+}
+
+function request(op: LbOp): [string, Record<string, unknown>] {
+  const vip = { pfx: op.vip.prefix, protocol: op.vip.protocol, port: op.vip.port };
+  switch (op.op) {
+    case "vip-add":
+      return ["lb_add_del_vip_v2", {
+        ...vip,
+        encap: op.encap,
+        new_flows_table_length: op.flowTableLength,
+        src_ip_sticky: op.srcIpSticky,
+        is_del: false,
+      }];
+    case "vip-del":
+      // The length is ignored on delete, but 0 would be refused by the client.
+      return ["lb_add_del_vip_v2", { ...vip, new_flows_table_length: 1024, is_del: true }];
+    case "as-add":
+      return ["lb_add_del_as_v2", {
+        ...vip,
+        as_address: op.address,
+        weight: op.weight,
+        is_del: false,
+        is_flush: false,
+      }];
+    case "as-del":
+      return ["lb_add_del_as_v2", {
+        ...vip,
+        as_address: op.address,
+        weight: 0,
+        is_del: true,
+        is_flush: op.flush,
+      }];
+    case "as-weight":
+      return ["lb_as_set_weight", {
+        ...vip,
+        as_address: op.address,
+        weight: op.weight,
+        is_flush: op.flush,
+      }];
+  }
+}
+
+function applyToMirror(mirror: Mirror, op: LbOp): void {
+  const key = vipKey(op.vip.prefix, op.vip.protocol, op.vip.port);
+  const cur = mirror.get(key);
+  switch (op.op) {
+    case "vip-add":
+      mirror.set(key, {
+        ...op.vip,
+        encap: op.encap,
+        srcIpSticky: op.srcIpSticky,
+        flowTableLength: op.flowTableLength,
+        ases: new Map(),
+      });
+      return;
+    case "vip-del":
+      mirror.delete(key);
+      return;
+    case "as-add":
+    case "as-weight":
+      if (cur) (cur.ases as Map<string, { weight: number }>).set(op.address, { weight: op.weight });
+      return;
+    case "as-del":
+      if (cur) (cur.ases as Map<string, { weight: number }>).delete(op.address);
+      return;
+  }
+}
+
+function logOp(op: LbOp): void {
+  const vip = vipText(op.vip);
+  switch (op.op) {
+    case "vip-add":
+      log.info("vpp-lb-vip-add", {
+        frontend: op.frontend,
+        vip,
+        encap: op.encap,
+        "src-ip-sticky": op.srcIpSticky,
+        "flow-table-length": op.flowTableLength,
+      });
+      return;
+    case "vip-del":
+      log.info("vpp-lb-vip-del", { frontend: op.frontend, vip });
+      return;
+    case "as-add":
+      log.info("vpp-lb-as-add", {
+        frontend: op.frontend,
+        vip,
+        backend: op.backend,
+        address: op.address,
+        weight: op.weight,
+        flush: false,
+      });
+      return;
+    case "as-del":
+      log.info("vpp-lb-as-del", {
+        frontend: op.frontend,
+        vip,
+        backend: op.backend,
+        address: op.address,
+        weight: 0,
+        flush: op.flush,
+      });
+      return;
+    case "as-weight":
+      log.info("vpp-lb-as-weight", {
+        frontend: op.frontend,
+        vip,
+        backend: op.backend,
+        address: op.address,
+        weight: op.weight,
+        flush: op.flush,
+      });
+      return;
+  }
+}
+
+function count(stats: SyncStats, op: LbOp): void {
+  if (op.op === "vip-add") stats.vipAdded++;
+  else if (op.op === "vip-del") stats.vipRemoved++;
+  else if (op.op === "as-add") stats.asAdded++;
+  else if (op.op === "as-del") stats.asRemoved++;
+  else stats.asWeightUpdated++;
+}
+
+/** Sends every call of `ops` at once and waits for all replies. */
+export async function executePlan(
+  client: LbClient,
+  ops: readonly LbOp[],
+  mirror: Mirror,
+): Promise<ExecResult> {
+  const stats = emptyStats();
+  const errors: { op: LbOp; error: Error }[] = [];
+  const touched = new Set<string>();
+  const results = await Promise.allSettled(ops.map((op) => {
+    const [name, fields] = request(op);
+    return client.request(name, fields);
+  }));
+  results.forEach((r, i) => {
+    const op = ops[i];
+    if (r.status === "fulfilled") {
+      applyToMirror(mirror, op);
+      logOp(op);
+      count(stats, op);
+      if (op.op !== "vip-add" && op.op !== "vip-del") touched.add(op.address);
+    } else {
+      const error = r.reason instanceof Error ? r.reason : new Error(String(r.reason));
+      errors.push({ op, error });
+      log.warn("vpp-lbsync-error", {
+        frontend: op.frontend,
+        vip: vipText(op.vip),
+        op: op.op,
+        address: "address" in op ? op.address : undefined,
+        err: error.message,
+      });
+    }
+  });
+  return { stats, errors, touched };
+}
