@@ -2,10 +2,22 @@
  * Structured logging with the spec's event names as messages
  * (`log.info("backend-transition", {backend, from, to})`).
  *
- * This is the daemon-wide API every module uses. Records go to the configured
- * output (text or JSON lines) and to listeners (the WatchEvents log stream).
+ * This is the daemon-wide API every module uses. Records flow through LogTape
+ * (category `maglev`) to one sink that writes the configured output (text or
+ * JSON lines, filtered by `--log-level`) and hands every record to listeners
+ * (the WatchEvents log stream), which filter by their own level.
+ *
+ * Probe records fire thousands of times a second at debug level, so a record
+ * nobody wants (below the output level and below every listener's level) is
+ * dropped before anything is allocated.
  * @module
  */
+import {
+  configureSync,
+  getLogger,
+  type LogLevel as LogtapeLevel,
+  type LogRecord as LogtapeRecord,
+} from "@logtape/logtape";
 
 /** Log levels, lowest first. */
 export type Level = "debug" | "info" | "warn" | "error";
@@ -29,9 +41,26 @@ export interface LogRecord {
 /** Receives every record at or above its own level. */
 export type LogListener = (record: LogRecord) => void;
 
+/** Options of {@link addLogListener}. */
+export interface LogListenerOptions {
+  /**
+   * Lowest level this listener receives (default `debug`: everything). Give
+   * the real minimum: a listener at `debug` makes every debug record be built.
+   */
+  level?: Level;
+}
+
+const RANK: Readonly<Record<Level, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
+const TO_LOGTAPE: Readonly<Record<Level, LogtapeLevel>> = {
+  debug: "debug",
+  info: "info",
+  warn: "warning",
+  error: "error",
+};
+
 /** True when `level` is at least `min`. */
 export function levelAtLeast(level: Level, min: Level): boolean {
-  return LEVELS.indexOf(level) >= LEVELS.indexOf(min);
+  return RANK[level] >= RANK[min];
 }
 
 /** Output settings. */
@@ -42,17 +71,108 @@ export interface LogSetup {
   write?: (line: string) => void;
 }
 
+interface ListenerEntry {
+  readonly fn: LogListener;
+  readonly rank: number;
+}
+
 let setup: LogSetup = { level: "info", format: "json" };
-const listeners = new Set<LogListener>();
+let outputRank = RANK.info;
+const listeners = new Set<ListenerEntry>();
+/** The lowest rank anyone wants; records below it are dropped at once. */
+let gateRank = RANK.info;
+let logtapeReady = false;
+const CATEGORY: readonly string[] = ["maglev"];
+const logger = getLogger(["maglev"]);
 const encoder = new TextEncoder();
 
 function defaultWrite(line: string): void {
   Deno.stdout.writeSync(encoder.encode(line + "\n"));
 }
 
+function recomputeGate(): void {
+  let min = outputRank;
+  for (const l of listeners) if (l.rank < min) min = l.rank;
+  gateRank = min;
+}
+
+function fromLogtapeLevel(level: LogtapeLevel): Level {
+  switch (level) {
+    case "trace":
+    case "debug":
+      return "debug";
+    case "info":
+      return "info";
+    case "warning":
+      return "warn";
+    default:
+      return "error";
+  }
+}
+
+function writeRecord(record: LogRecord): void {
+  const line = setup.format === "json" ? formatJson(record) : formatText(record);
+  (setup.write ?? defaultWrite)(line);
+}
+
+/** The one sink: the configured output, then every listener that wants it. */
+function maglevSink(raw: LogtapeRecord): void {
+  const level = fromLogtapeLevel(raw.level);
+  const rank = RANK[level];
+  const record: LogRecord = {
+    atMs: raw.timestamp,
+    level,
+    msg: typeof raw.rawMessage === "string" ? raw.rawMessage : raw.rawMessage.join(""),
+    attrs: raw.properties as Record<string, AttrValue>,
+  };
+  if (rank >= outputRank) writeRecord(record);
+  for (const l of listeners) {
+    if (rank < l.rank) continue;
+    // A broken subscriber must not stop the log or the other subscribers.
+    try {
+      l.fn(record);
+    } catch {
+      // ignored on purpose
+    }
+  }
+}
+
+/** LogTape's own diagnostics (a throwing sink, ...) end up in our output. */
+function metaSink(raw: LogtapeRecord): void {
+  writeRecord({
+    atMs: raw.timestamp,
+    level: fromLogtapeLevel(raw.level),
+    msg: "logtape",
+    attrs: { message: raw.message.map((part) => String(part)).join("") },
+  });
+}
+
+function ensureLogtape(): void {
+  if (logtapeReady) return;
+  configureSync({
+    reset: true,
+    sinks: { maglev: maglevSink, meta: metaSink },
+    loggers: [
+      // Filtering happens in emit() and the sink, so LogTape passes everything.
+      { category: ["maglev"], sinks: ["maglev"], lowestLevel: "debug" },
+      { category: ["logtape", "meta"], sinks: ["meta"], lowestLevel: "warning" },
+    ],
+  });
+  logtapeReady = true;
+}
+
 /** Sets level, format and output. */
 export function configureLog(next: LogSetup): void {
+  if (!(next.level in RANK)) {
+    throw new Error(`log level ${JSON.stringify(next.level)}: want debug, info, warn or error`);
+  }
+  if (next.format !== "text" && next.format !== "json") {
+    throw new Error(`log format ${JSON.stringify(next.format)}: want text or json`);
+  }
   setup = { ...next };
+  outputRank = RANK[next.level];
+  recomputeGate();
+  ensureLogtape();
 }
 
 /** The current output level. */
@@ -61,19 +181,39 @@ export function logLevel(): Level {
 }
 
 /** Adds a listener; returns a function that removes it. */
-export function addLogListener(listener: LogListener): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
+export function addLogListener(
+  listener: LogListener,
+  options: LogListenerOptions = {},
+): () => void {
+  const entry: ListenerEntry = { fn: listener, rank: RANK[options.level ?? "debug"] };
+  listeners.add(entry);
+  recomputeGate();
+  return () => {
+    listeners.delete(entry);
+    recomputeGate();
+  };
 }
 
-/** Formats a record as one JSON line (`time`, `level`, `msg`, attributes). */
+/** True when a record at `level` would reach the output or some listener. */
+export function logEnabled(level: Level): boolean {
+  return RANK[level] >= gateRank;
+}
+
+/**
+ * Formats a record as one JSON line (`time`, `level`, `msg`, attributes). An
+ * attribute named like a fixed key (`vpp-disconnect` carries `msg`) is written
+ * as `attr_<name>`, so neither the event name nor the attribute is lost.
+ */
 export function formatJson(record: LogRecord): string {
   const out: Record<string, unknown> = {
     time: new Date(record.atMs).toISOString(),
     level: record.level.toUpperCase(),
     msg: record.msg,
   };
-  for (const [k, v] of Object.entries(record.attrs)) if (v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(record.attrs)) {
+    if (v === undefined) continue;
+    out[k === "time" || k === "level" || k === "msg" ? `attr_${k}` : k] = v;
+  }
   return JSON.stringify(out);
 }
 
@@ -92,13 +232,19 @@ export function formatText(record: LogRecord): string {
   return parts.join(" ");
 }
 
-function emit(level: Level, msg: string, attrs: Record<string, AttrValue> = {}): void {
-  const record: LogRecord = { atMs: Date.now(), level, msg, attrs };
-  if (levelAtLeast(level, setup.level)) {
-    const line = setup.format === "json" ? formatJson(record) : formatText(record);
-    (setup.write ?? defaultWrite)(line);
-  }
-  for (const l of listeners) l(record);
+function emit(level: Level, msg: string, attrs: Record<string, AttrValue> | undefined): void {
+  if (RANK[level] < gateRank) return;
+  ensureLogtape();
+  // With its category set, LogTape dispatches the record as is (no copy).
+  const record: LogtapeRecord = {
+    category: CATEGORY,
+    level: TO_LOGTAPE[level],
+    message: [msg],
+    rawMessage: msg,
+    timestamp: Date.now(),
+    properties: attrs ?? {},
+  };
+  logger.emit(record);
 }
 
 /** The logger. */

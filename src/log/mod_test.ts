@@ -1,0 +1,196 @@
+import { strict as assert } from "node:assert";
+import {
+  addLogListener,
+  configureLog,
+  formatDuration,
+  formatJson,
+  formatText,
+  type Level,
+  levelAtLeast,
+  log,
+  logEnabled,
+  logLevel,
+  type LogRecord,
+} from "./mod.ts";
+
+/** Points the output at an array for one test, restoring the default after. */
+function capture(level: Level, format: "text" | "json"): { lines: string[]; done(): void } {
+  const lines: string[] = [];
+  configureLog({ level, format, write: (line) => lines.push(line) });
+  return {
+    lines,
+    done: () => configureLog({ level: "info", format: "json", write: () => {} }),
+  };
+}
+
+Deno.test("json lines carry time, level, msg and attributes", () => {
+  const out = capture("info", "json");
+  try {
+    const before = Date.now();
+    log.info("backend-transition", {
+      backend: "nginx1",
+      from: "unknown",
+      to: "up",
+      gone: undefined,
+    });
+    assert.equal(out.lines.length, 1);
+    const rec = JSON.parse(out.lines[0]);
+    assert.deepEqual(Object.keys(rec), ["time", "level", "msg", "backend", "from", "to"]);
+    assert.equal(rec.level, "INFO");
+    assert.equal(rec.msg, "backend-transition");
+    assert.equal(rec.backend, "nginx1");
+    assert.equal(rec.to, "up");
+    const t = Date.parse(rec.time);
+    assert.ok(t >= before - 1 && t <= Date.now() + 1, `time ${rec.time}`);
+    assert.match(rec.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  } finally {
+    out.done();
+  }
+});
+
+Deno.test("json keeps an attribute named msg beside the event name", () => {
+  const out = capture("info", "json");
+  try {
+    log.warn("vpp-disconnect", { msg: "EOF" });
+    const rec = JSON.parse(out.lines[0]);
+    assert.equal(rec.msg, "vpp-disconnect");
+    assert.equal(rec.attr_msg, "EOF");
+    assert.equal(rec.level, "WARN");
+  } finally {
+    out.done();
+  }
+});
+
+Deno.test("text lines: time LEVEL msg k=v, quoting values that need it", () => {
+  const out = capture("debug", "text");
+  try {
+    log.debug("probe-done", {
+      backend: "nginx1",
+      ok: true,
+      code: "L7STS",
+      detail: "HTTP 503",
+      n: 3,
+    });
+    log.error("vpp-lb-sync-error", { err: "" });
+    assert.equal(out.lines.length, 2);
+    assert.match(
+      out.lines[0],
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z DEBUG probe-done backend=nginx1 ok=true code=L7STS detail="HTTP 503" n=3$/,
+    );
+    assert.match(out.lines[1], /^\S+Z ERROR vpp-lb-sync-error err=""$/);
+  } finally {
+    out.done();
+  }
+});
+
+Deno.test("the output drops records below --log-level", () => {
+  const out = capture("warn", "json");
+  try {
+    assert.equal(logLevel(), "warn");
+    log.debug("probe-start", { backend: "a" });
+    log.info("backend-start", { backend: "a" });
+    log.warn("event-drop", { frontend: "f", backend: "a" });
+    log.error("vpp-lbsync-error", { err: "boom" });
+    assert.deepEqual(out.lines.map((l) => JSON.parse(l).msg), ["event-drop", "vpp-lbsync-error"]);
+  } finally {
+    out.done();
+  }
+});
+
+Deno.test("listeners receive records below the output level, filtered by their own", () => {
+  const out = capture("error", "json");
+  const all: LogRecord[] = [];
+  const infoUp: LogRecord[] = [];
+  const offAll = addLogListener((r) => all.push(r));
+  const offInfo = addLogListener((r) => infoUp.push(r), { level: "info" });
+  try {
+    log.debug("probe-start", { backend: "nginx1", type: "http" });
+    log.info("backend-start", { backend: "nginx1" });
+    assert.equal(out.lines.length, 0);
+    assert.deepEqual(all.map((r) => [r.level, r.msg]), [
+      ["debug", "probe-start"],
+      ["info", "backend-start"],
+    ]);
+    assert.deepEqual(all[0].attrs, { backend: "nginx1", type: "http" });
+    assert.ok(Math.abs(all[0].atMs - Date.now()) < 60_000);
+    assert.deepEqual(infoUp.map((r) => r.msg), ["backend-start"]);
+  } finally {
+    offAll();
+    offInfo();
+    out.done();
+  }
+  log.info("after-remove");
+  assert.equal(all.length, 2);
+});
+
+Deno.test("a throwing listener does not stop the output or other listeners", () => {
+  const out = capture("info", "json");
+  const got: string[] = [];
+  const off1 = addLogListener(() => {
+    throw new Error("subscriber broke");
+  });
+  const off2 = addLogListener((r) => got.push(r.msg));
+  try {
+    log.info("starting", { version: "1.0.0" });
+    assert.equal(out.lines.length, 1);
+    assert.deepEqual(got, ["starting"]);
+  } finally {
+    off1();
+    off2();
+    out.done();
+  }
+});
+
+Deno.test("debug records are dropped early when nobody wants them", () => {
+  const out = capture("info", "json");
+  try {
+    assert.equal(logEnabled("debug"), false);
+    assert.equal(logEnabled("info"), true);
+    const off = addLogListener(() => {}, { level: "debug" });
+    assert.equal(logEnabled("debug"), true);
+    off();
+    assert.equal(logEnabled("debug"), false);
+    const attrs = {
+      get backend(): string {
+        throw new Error("attributes of a dropped record must not be read");
+      },
+    };
+    log.debug("probe-start", attrs);
+    assert.equal(out.lines.length, 0);
+  } finally {
+    out.done();
+  }
+});
+
+Deno.test("configureLog rejects an unknown level or format and keeps the old setup", () => {
+  const out = capture("info", "json");
+  try {
+    assert.throws(
+      () => configureLog({ level: "verbose" as Level, format: "json" }),
+      /log level "verbose"/,
+    );
+    assert.throws(
+      () => configureLog({ level: "info", format: "xml" as "json" }),
+      /log format "xml"/,
+    );
+    log.info("still-here");
+    assert.equal(out.lines.length, 1);
+  } finally {
+    out.done();
+  }
+});
+
+Deno.test("formatters and helpers", () => {
+  const rec: LogRecord = { atMs: 0, level: "info", msg: "x", attrs: { a: "b c", n: null } };
+  assert.equal(
+    formatJson(rec),
+    '{"time":"1970-01-01T00:00:00.000Z","level":"INFO","msg":"x","a":"b c","n":null}',
+  );
+  assert.equal(formatText(rec), '1970-01-01T00:00:00.000Z INFO  x a="b c" n=null');
+  assert.ok(levelAtLeast("warn", "info"));
+  assert.ok(!levelAtLeast("debug", "info"));
+  assert.equal(formatDuration(959), "959ms");
+  assert.equal(formatDuration(5_200), "5.2s");
+  assert.equal(formatDuration(90_000), "1m30s");
+  assert.equal(formatDuration(3_660_000), "1h1m");
+});

@@ -1,0 +1,658 @@
+import { strict as assert } from "node:assert";
+import type { BackendSnapshot, CheckerApi, FrontendState } from "../checker/types.ts";
+import type { Backend, Config, Frontend, HealthCheck } from "../config/types.ts";
+import type { ProbeResult, State } from "../health/types.ts";
+import type { SyncStats, VipCounters, VppControl, VppInfo } from "../reconciler/types.ts";
+import { FakeClock } from "../clock.ts";
+import { configureLog } from "../log/mod.ts";
+import { createMetrics, grpcMethodsOf, type Metrics } from "./mod.ts";
+
+// --- fixtures -------------------------------------------------------------------
+
+const HTTP_CHECK: HealthCheck = {
+  name: "http-check",
+  type: "http",
+  port: 80,
+  intervalMs: 2000,
+  fastIntervalMs: 2000,
+  downIntervalMs: 2000,
+  timeoutMs: 1000,
+  rise: 2,
+  fall: 3,
+  probeIpv4Src: "",
+  probeIpv6Src: "",
+  http: {
+    path: "/",
+    host: "",
+    responseCodeMin: 200,
+    responseCodeMax: 399,
+    responseRegexp: "",
+    serverName: "",
+    insecureSkipVerify: false,
+  },
+};
+
+function backend(name: string, address: string, healthcheck = "http-check"): Backend {
+  return { name, address, family: 4, healthcheck, enabled: true, description: "" };
+}
+
+function frontend(name: string, pools: [string, [string, number][]][]): Frontend {
+  return {
+    name,
+    address: "172.20.30.1",
+    family: 4,
+    protocol: "tcp",
+    port: 80,
+    description: "",
+    pools: pools.map(([pool, bs]) => ({
+      name: pool,
+      backends: bs.map(([n, weight]) => ({ name: n, weight })),
+    })),
+    srcIpSticky: false,
+    flushOnDown: true,
+    flowTableLength: 1024,
+    flowTableLengthAuto: true,
+  };
+}
+
+function makeConfig(backends: Backend[], frontends: Frontend[]): Config {
+  return {
+    healthchecker: { transitionHistory: 10, netns: "" },
+    vpp: {
+      lb: {
+        ipv4SrcAddress: "",
+        ipv6SrcAddress: "",
+        stickyBucketsPerCore: 1024,
+        flowTimeoutS: 40,
+        syncIntervalMs: 30_000,
+        startupMinDelayMs: 0,
+        startupMaxDelayMs: 0,
+      },
+    },
+    healthchecks: { "http-check": HTTP_CHECK },
+    backends: Object.fromEntries(backends.map((b) => [b.name, b])),
+    frontends: Object.fromEntries(frontends.map((f) => [f.name, f])),
+    warnings: [],
+  };
+}
+
+const LAB_CONFIG = makeConfig(
+  [
+    backend("nginx1", "172.20.30.11"),
+    backend("nginx2", "172.20.30.12"),
+    backend("nginx3", "172.20.30.13"),
+  ],
+  [frontend("http-vip", [["primary", [["nginx1", 100], ["nginx2", 100]]], [
+    "fallback",
+    [["nginx3", 100]],
+  ]])],
+);
+
+interface FakeBackend {
+  state: State;
+  enabled: boolean;
+  health: number;
+}
+
+/** A checker whose config and states the test sets by hand. */
+class FakeChecker implements CheckerApi {
+  cfg: Config;
+  backends = new Map<string, FakeBackend>();
+  frontends = new Map<string, FrontendState>();
+
+  constructor(cfg: Config) {
+    this.cfg = cfg;
+    this.applyConfig(cfg);
+  }
+  config(): Config {
+    return this.cfg;
+  }
+  listBackends(): string[] {
+    return [...this.backends.keys()].sort();
+  }
+  getBackend(name: string): BackendSnapshot {
+    const b = this.backends.get(name);
+    const c = this.cfg.backends[name];
+    if (!b || !c) throw new Error(`backend ${name} not found`);
+    return {
+      name,
+      address: c.address,
+      description: c.description,
+      state: b.state,
+      enabled: b.enabled,
+      healthcheck: c.healthcheck,
+      health: b.health,
+      healthMax: 4,
+      transitions: [],
+      probes: [],
+    };
+  }
+  backendState(name: string): State | undefined {
+    return this.backends.get(name)?.state;
+  }
+  frontendState(name: string): FrontendState {
+    return this.frontends.get(name) ?? "unknown";
+  }
+  pause(): BackendSnapshot {
+    throw new Error("not in this fake");
+  }
+  resume(): BackendSnapshot {
+    throw new Error("not in this fake");
+  }
+  enable(): BackendSnapshot {
+    throw new Error("not in this fake");
+  }
+  disable(): BackendSnapshot {
+    throw new Error("not in this fake");
+  }
+  setWeight(): void {
+    throw new Error("not in this fake");
+  }
+  applyConfig(next: Config): void {
+    this.cfg = next;
+    const active = new Set<string>();
+    for (const fe of Object.values(next.frontends)) {
+      for (const p of fe.pools) for (const b of p.backends) active.add(b.name);
+    }
+    for (const name of [...this.backends.keys()]) if (!active.has(name)) this.backends.delete(name);
+    for (const name of active) {
+      if (!this.backends.has(name)) {
+        this.backends.set(name, { state: "unknown", enabled: true, health: 0 });
+      }
+    }
+  }
+  set(name: string, state: State, health = 4): void {
+    const b = this.backends.get(name)!;
+    b.state = state;
+    b.health = health;
+  }
+}
+
+/** A VPP side whose connection and counters the test sets by hand. */
+class FakeVpp implements VppControl {
+  isEnabled = true;
+  isConnected = false;
+  vipCounters: VipCounters[] = [];
+  vppInfo: VppInfo = {
+    version: "26.10-rc0~123-gabcdef",
+    buildDate: "2026-04-01T10:00:00",
+    buildDirectory: "/build",
+    pid: 4242,
+    bootTimeMs: 0,
+    connectedAtMs: 0,
+  };
+  enabled(): boolean {
+    return this.isEnabled;
+  }
+  connected(): boolean {
+    return this.isConnected;
+  }
+  incompatible(): readonly string[] {
+    return [];
+  }
+  info(): VppInfo {
+    if (!this.isConnected) throw new Error("VPP not connected");
+    return this.vppInfo;
+  }
+  lbState(): never {
+    throw new Error("not in this fake");
+  }
+  sync(): Promise<SyncStats> {
+    return Promise.reject(new Error("not in this fake"));
+  }
+  counters(): readonly VipCounters[] {
+    return this.vipCounters;
+  }
+}
+
+function probe(ok: boolean, code: ProbeResult["code"], durationMs: number): ProbeResult {
+  return { ok, layer: "L7", code, detail: "", durationMs };
+}
+
+/** Series line (name and labels) → value. */
+function series(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), line.slice(at + 1));
+  }
+  return out;
+}
+
+function assertLine(text: string, line: string): void {
+  assert.ok(text.split("\n").includes(line), `missing line:\n  ${line}\nin:\n${text}`);
+}
+
+function assertNoSeries(text: string, name: string): void {
+  const found = text.split("\n").filter((l) =>
+    l.startsWith(name + "{") || l.startsWith(name + " ")
+  );
+  assert.deepEqual(found, [], `${name} should be absent`);
+}
+
+function labLabels(): { checker: FakeChecker; metrics: Metrics } {
+  const checker = new FakeChecker(LAB_CONFIG);
+  checker.set("nginx1", "up");
+  checker.set("nginx2", "up");
+  checker.set("nginx3", "up");
+  checker.frontends.set("http-vip", "up");
+  return { checker, metrics: createMetrics({ checker, version: "1.0.0" }) };
+}
+
+// --- tests -----------------------------------------------------------------------
+
+Deno.test("backend state: every state as 0/1 with address, backend, healthcheck labels", async () => {
+  const { checker, metrics } = labLabels();
+  checker.set("nginx2", "down", 0);
+  const text = await metrics.render();
+  assertLine(
+    text,
+    'maglev_backend_state{address="172.20.30.11",backend="nginx1",healthcheck="http-check",state="up"} 1',
+  );
+  for (const s of ["unknown", "down", "paused", "disabled", "removed"]) {
+    assertLine(
+      text,
+      `maglev_backend_state{address="172.20.30.11",backend="nginx1",healthcheck="http-check",state="${s}"} 0`,
+    );
+  }
+  assertLine(
+    text,
+    'maglev_backend_state{address="172.20.30.12",backend="nginx2",healthcheck="http-check",state="down"} 1',
+  );
+  assertLine(text, 'maglev_backend_health{backend="nginx1"} 4');
+  assertLine(text, 'maglev_backend_health{backend="nginx2"} 0');
+  assertLine(text, 'maglev_backend_enabled{backend="nginx1"} 1');
+  checker.backends.get("nginx3")!.enabled = false;
+  checker.set("nginx3", "disabled", 0);
+  const after = await metrics.render();
+  assertLine(after, 'maglev_backend_enabled{backend="nginx3"} 0');
+  assertLine(
+    after,
+    'maglev_backend_state{address="172.20.30.13",backend="nginx3",healthcheck="http-check",state="disabled"} 1',
+  );
+  const stateLines = after.split("\n").filter((l) => l.startsWith("maglev_backend_state{"));
+  assert.equal(stateLines.length, 3 * 6);
+});
+
+Deno.test("pool weights: configured and effective, frontend state", async () => {
+  const { checker, metrics } = labLabels();
+  const text = await metrics.render();
+  assertLine(
+    text,
+    'maglev_frontend_pool_backend_weight{backend="nginx1",frontend="http-vip",pool="primary"} 100',
+  );
+  assertLine(
+    text,
+    'maglev_frontend_pool_backend_weight{backend="nginx3",frontend="http-vip",pool="fallback"} 100',
+  );
+  assertLine(
+    text,
+    'maglev_frontend_pool_backend_effective_weight{backend="nginx1",frontend="http-vip",pool="primary"} 100',
+  );
+  assertLine(
+    text,
+    'maglev_frontend_pool_backend_effective_weight{backend="nginx3",frontend="http-vip",pool="fallback"} 0',
+  );
+  assertLine(text, 'maglev_frontend_state{frontend="http-vip",state="up"} 1');
+  assertLine(text, 'maglev_frontend_state{frontend="http-vip",state="down"} 0');
+  assertLine(text, 'maglev_frontend_state{frontend="http-vip",state="unknown"} 0');
+
+  // Primary all down: the fallback takes over on the next scrape.
+  checker.set("nginx1", "down", 0);
+  checker.set("nginx2", "down", 0);
+  const failed = await metrics.render();
+  assertLine(
+    failed,
+    'maglev_frontend_pool_backend_effective_weight{backend="nginx1",frontend="http-vip",pool="primary"} 0',
+  );
+  assertLine(
+    failed,
+    'maglev_frontend_pool_backend_effective_weight{backend="nginx3",frontend="http-vip",pool="fallback"} 100',
+  );
+});
+
+Deno.test("gauges follow a config change without a restart", async () => {
+  const { checker, metrics } = labLabels();
+  assertLine(await metrics.render(), 'maglev_backend_health{backend="nginx3"} 4');
+  const next = makeConfig(
+    [
+      backend("nginx1", "172.20.30.11"),
+      backend("nginx4", "172.20.30.14"),
+      backend("static1", "10.0.0.5", ""),
+    ],
+    [
+      frontend("http-vip", [["primary", [["nginx1", 50]]]]),
+      frontend("dns-vip", [["main", [["nginx4", 10], ["static1", 20]]]]),
+    ],
+  );
+  checker.applyConfig(next);
+  checker.set("static1", "up");
+  const text = await metrics.render();
+  // Gone: nginx2, nginx3 and the fallback pool.
+  for (const gone of ['backend="nginx2"', 'backend="nginx3"', 'pool="fallback"']) {
+    assert.ok(!text.includes(gone), `${gone} still exported`);
+  }
+  assertLine(
+    text,
+    'maglev_frontend_pool_backend_weight{backend="nginx1",frontend="http-vip",pool="primary"} 50',
+  );
+  assertLine(
+    text,
+    'maglev_frontend_pool_backend_weight{backend="static1",frontend="dns-vip",pool="main"} 20',
+  );
+  assertLine(
+    text,
+    'maglev_backend_state{address="10.0.0.5",backend="static1",healthcheck="",state="up"} 1',
+  );
+  assertLine(
+    text,
+    'maglev_backend_state{address="172.20.30.14",backend="nginx4",healthcheck="http-check",state="unknown"} 1',
+  );
+  assertLine(text, 'maglev_frontend_state{frontend="dns-vip",state="unknown"} 1');
+});
+
+Deno.test("probe counters and duration histogram; static backends add nothing", async () => {
+  const { metrics } = labLabels();
+  metrics.observeProbe("nginx1", HTTP_CHECK, probe(true, "L7OK", 3));
+  metrics.observeProbe("nginx1", HTTP_CHECK, probe(true, "L7OK", 40));
+  metrics.observeProbe("nginx1", HTTP_CHECK, probe(false, "L7STS", 2000));
+  metrics.observeProbe("static1", { ...HTTP_CHECK, name: "" }, probe(true, "L7OK", 1));
+  const text = await metrics.render();
+  assertLine(
+    text,
+    'maglev_probe_total{backend="nginx1",code="L7OK",result="success",type="http"} 2',
+  );
+  assertLine(
+    text,
+    'maglev_probe_total{backend="nginx1",code="L7STS",result="failure",type="http"} 1',
+  );
+  assertLine(
+    text,
+    'maglev_probe_duration_seconds_bucket{backend="nginx1",type="http",le="0.001"} 0',
+  );
+  assertLine(
+    text,
+    'maglev_probe_duration_seconds_bucket{backend="nginx1",type="http",le="0.005"} 1',
+  );
+  assertLine(
+    text,
+    'maglev_probe_duration_seconds_bucket{backend="nginx1",type="http",le="0.05"} 2',
+  );
+  assertLine(text, 'maglev_probe_duration_seconds_bucket{backend="nginx1",type="http",le="2.5"} 3');
+  assertLine(
+    text,
+    'maglev_probe_duration_seconds_bucket{backend="nginx1",type="http",le="+Inf"} 3',
+  );
+  assertLine(text, 'maglev_probe_duration_seconds_count{backend="nginx1",type="http"} 3');
+  assertLine(text, 'maglev_probe_duration_seconds_sum{backend="nginx1",type="http"} 2.043');
+  assert.ok(!text.includes('backend="static1"'));
+});
+
+Deno.test("transitions, VPP API messages, LB sync kinds and programming latency", async () => {
+  const { metrics } = labLabels();
+  const t = { from: "unknown" as State, to: "up" as State, atMs: 0, code: "L7OK", detail: "" };
+  metrics.onTransition("nginx1", t);
+  metrics.onTransition("nginx1", t);
+  metrics.vppApi({ msg: "lb_add_del_vip_v2", direction: "send", ok: true });
+  metrics.vppApi({ msg: "lb_add_del_vip_v2_reply", direction: "recv", ok: false });
+  metrics.lbSync("all", {
+    vipAdded: 1,
+    vipRemoved: 0,
+    asAdded: 3,
+    asRemoved: 0,
+    asWeightUpdated: 0,
+  });
+  metrics.lbSync("vip", {
+    vipAdded: 0,
+    vipRemoved: 0,
+    asAdded: 0,
+    asRemoved: 0,
+    asWeightUpdated: 2,
+  });
+  metrics.programmingLatency("probe", 0.004);
+  const text = await metrics.render();
+  assertLine(text, 'maglev_backend_transitions_total{backend="nginx1",from="unknown",to="up"} 2');
+  assertLine(
+    text,
+    'maglev_vpp_api_total{direction="send",msg="lb_add_del_vip_v2",result="success"} 1',
+  );
+  assertLine(
+    text,
+    'maglev_vpp_api_total{direction="recv",msg="lb_add_del_vip_v2_reply",result="failure"} 1',
+  );
+  assertLine(text, 'maglev_vpp_lbsync_total{kind="vip_added",scope="all"} 1');
+  assertLine(text, 'maglev_vpp_lbsync_total{kind="as_added",scope="all"} 3');
+  assertLine(text, 'maglev_vpp_lbsync_total{kind="as_weight_updated",scope="vip"} 2');
+  const lbsync = [...series(text).keys()].filter((k) => k.startsWith("maglev_vpp_lbsync_total"));
+  assert.equal(lbsync.length, 3, `only non-zero kinds: ${lbsync.join(" ")}`);
+  assertLine(text, 'maglev_vpp_programming_latency_seconds_count{trigger="probe"} 1');
+  assertLine(text, 'maglev_vpp_programming_latency_seconds_bucket{trigger="probe",le="0.005"} 1');
+  assertLine(text, 'maglev_vpp_programming_latency_seconds_count{trigger="operator"} 0');
+  assertLine(text, 'maglev_vpp_programming_latency_seconds_count{trigger="reload"} 0');
+});
+
+const SERVICE_DEF = {
+  GetFrontend: {
+    path: "/maglev.v1.Maglev/GetFrontend",
+    requestStream: false,
+    responseStream: false,
+  },
+  WatchEvents: {
+    path: "/maglev.v1.Maglev/WatchEvents",
+    requestStream: false,
+    responseStream: true,
+  },
+};
+
+Deno.test("gRPC series exist at 0 for every method before any call, then count", async () => {
+  const { metrics } = labLabels();
+  const methods = grpcMethodsOf(SERVICE_DEF);
+  assert.deepEqual(methods, [
+    { service: "maglev.v1.Maglev", method: "GetFrontend", type: "unary" },
+    { service: "maglev.v1.Maglev", method: "WatchEvents", type: "server_stream" },
+  ]);
+  metrics.preRegisterGrpc(methods);
+  const text = await metrics.render();
+  const m = 'grpc_method="GetFrontend",grpc_service="maglev.v1.Maglev",grpc_type="unary"';
+  const w = 'grpc_method="WatchEvents",grpc_service="maglev.v1.Maglev",grpc_type="server_stream"';
+  for (const l of [m, w]) {
+    assertLine(text, `grpc_server_started_total{${l}} 0`);
+    assertLine(text, `grpc_server_msg_received_total{${l}} 0`);
+    assertLine(text, `grpc_server_msg_sent_total{${l}} 0`);
+    assertLine(text, `grpc_server_handling_seconds_count{${l}} 0`);
+    assertLine(text, `grpc_server_handling_seconds_bucket{${l},le="+Inf"} 0`);
+    for (const code of ["OK", "NotFound", "InvalidArgument", "Unavailable", "PermissionDenied"]) {
+      assertLine(text, `grpc_server_handled_total{grpc_code="${code}",${l}} 0`);
+    }
+  }
+  const handled = [...series(text).keys()].filter((k) => k.startsWith("grpc_server_handled_total"));
+  assert.equal(handled.length, 2 * 17);
+
+  const getFrontend = methods[0];
+  metrics.grpcObserver.started(getFrontend);
+  metrics.grpcObserver.msgReceived(getFrontend);
+  metrics.grpcObserver.msgSent(getFrontend);
+  metrics.grpcObserver.handled(getFrontend, 0, 0.002);
+  metrics.grpcObserver.started(getFrontend);
+  metrics.grpcObserver.msgReceived(getFrontend);
+  metrics.grpcObserver.handled(getFrontend, 5, 0.3);
+  const after = await metrics.render();
+  assertLine(after, `grpc_server_started_total{${m}} 2`);
+  assertLine(after, `grpc_server_msg_received_total{${m}} 2`);
+  assertLine(after, `grpc_server_msg_sent_total{${m}} 1`);
+  assertLine(after, `grpc_server_handled_total{grpc_code="OK",${m}} 1`);
+  assertLine(after, `grpc_server_handled_total{grpc_code="NotFound",${m}} 1`);
+  assertLine(after, `grpc_server_handling_seconds_bucket{${m},le="0.005"} 1`);
+  assertLine(after, `grpc_server_handling_seconds_count{${m}} 2`);
+});
+
+Deno.test("VPP gauges: absent when disabled, connected 0 when down, full when up", async () => {
+  const checker = new FakeChecker(LAB_CONFIG);
+  const clock = new FakeClock(1_800_000_000_000);
+  const vpp = new FakeVpp();
+  const vppNames = [
+    "maglev_vpp_connected",
+    "maglev_vpp_uptime_seconds",
+    "maglev_vpp_connected_seconds",
+    "maglev_vpp_info",
+    "maglev_vip_packets_total",
+  ];
+
+  const none = await createMetrics({ checker, version: "1.0.0" }).render();
+  for (const n of vppNames) assertNoSeries(none, n);
+
+  const metrics = createMetrics({ checker, vpp, version: "1.0.0" }, { clock });
+  vpp.isEnabled = false;
+  const disabled = await metrics.render();
+  for (const n of vppNames) assertNoSeries(disabled, n);
+
+  vpp.isEnabled = true;
+  const down = await metrics.render();
+  assertLine(down, "maglev_vpp_connected 0");
+  for (const n of vppNames.slice(1)) assertNoSeries(down, n);
+
+  vpp.isConnected = true;
+  vpp.vppInfo = {
+    ...vpp.vppInfo,
+    bootTimeMs: clock.now() - 3_600_000,
+    connectedAtMs: clock.now() - 90_500,
+  };
+  vpp.vipCounters = [{
+    frontend: "http-vip",
+    prefix: "172.20.30.1/32",
+    protocol: 6,
+    port: 80,
+    next: 1000,
+    first: 25,
+    untracked: 0,
+    noServer: 3,
+  }];
+  const up = await metrics.render();
+  assertLine(up, "maglev_vpp_connected 1");
+  assertLine(up, "maglev_vpp_uptime_seconds 3600");
+  assertLine(up, "maglev_vpp_connected_seconds 90.5");
+  assertLine(
+    up,
+    'maglev_vpp_info{build_date="2026-04-01T10:00:00",pid="4242",version="26.10-rc0~123-gabcdef"} 1',
+  );
+  const vip = 'address="172.20.30.1",frontend="http-vip"';
+  assertLine(up, `maglev_vip_packets_total{${vip},kind="next",port="80",protocol="tcp"} 1000`);
+  assertLine(up, `maglev_vip_packets_total{${vip},kind="first",port="80",protocol="tcp"} 25`);
+  assertLine(up, `maglev_vip_packets_total{${vip},kind="untracked",port="80",protocol="tcp"} 0`);
+  assertLine(up, `maglev_vip_packets_total{${vip},kind="no-server",port="80",protocol="tcp"} 3`);
+
+  // Counters that VPP no longer reports (VIP removed) leave the exposition.
+  vpp.vipCounters = [];
+  assertNoSeries(await metrics.render(), "maglev_vip_packets_total");
+});
+
+Deno.test("a failing source costs its own families, not the scrape", async () => {
+  const { checker, metrics } = labLabels();
+  checker.frontendState = () => {
+    throw new Error("checker stopped");
+  };
+  const logged: string[] = [];
+  configureLog({ level: "warn", format: "json", write: (l) => logged.push(l) });
+  try {
+    const text = await metrics.render();
+    assertNoSeries(text, "maglev_frontend_state");
+    assertLine(text, 'maglev_backend_health{backend="nginx1"} 4');
+  } finally {
+    configureLog({ level: "info", format: "json" });
+  }
+  assert.equal(logged.length, 1);
+  assert.deepEqual(
+    { ...JSON.parse(logged[0]), time: undefined },
+    {
+      time: undefined,
+      level: "WARN",
+      msg: "metrics-collect-error",
+      metric: "maglev_frontend_state",
+      err: "checker stopped",
+    },
+  );
+});
+
+Deno.test("labels are in alphabetical order (histogram le last, as client_golang)", async () => {
+  const text = await fullExposition();
+  let checked = 0;
+  for (const line of text.split("\n")) {
+    const open = line.indexOf("{");
+    if (line.startsWith("#") || open < 0) continue;
+    const body = line.slice(open + 1, line.lastIndexOf("}"));
+    const names = [...body.matchAll(/([a-z_]+)="(?:[^"\\]|\\.)*"/g)].map((m) => m[1]);
+    const withoutLe = names.filter((n) => n !== "le");
+    assert.deepEqual(withoutLe, [...withoutLe].sort(), `labels out of order: ${line}`);
+    if (names.includes("le")) assert.equal(names[names.length - 1], "le", line);
+    checked++;
+  }
+  assert.ok(checked > 100, `checked ${checked} series`);
+});
+
+/** An exposition with every family populated. */
+async function fullExposition(): Promise<string> {
+  const checker = new FakeChecker(LAB_CONFIG);
+  checker.set("nginx1", "up");
+  const vpp = new FakeVpp();
+  vpp.isConnected = true;
+  vpp.vppInfo = { ...vpp.vppInfo, bootTimeMs: Date.now() - 5000, connectedAtMs: Date.now() - 1000 };
+  vpp.vipCounters = [{
+    frontend: "http-vip",
+    prefix: "2001:db8::1/128",
+    protocol: 17,
+    port: 53,
+    next: 1,
+    first: 2,
+    untracked: 3,
+    noServer: 4,
+  }];
+  const metrics = createMetrics({ checker, vpp, version: "1.0.0" });
+  metrics.preRegisterGrpc(grpcMethodsOf(SERVICE_DEF));
+  metrics.observeProbe("nginx1", HTTP_CHECK, probe(true, "L7OK", 12));
+  metrics.onTransition("nginx1", { from: "unknown", to: "up", atMs: 0, code: "L7OK", detail: "" });
+  metrics.vppApi({ msg: "control_ping", direction: "send", ok: true });
+  metrics.lbSync("all", {
+    vipAdded: 1,
+    vipRemoved: 1,
+    asAdded: 1,
+    asRemoved: 1,
+    asWeightUpdated: 1,
+  });
+  metrics.programmingLatency("operator", 0.02);
+  return await metrics.render();
+}
+
+const PROMTOOL = findPromtool();
+
+function findPromtool(): string | undefined {
+  try {
+    const r = new Deno.Command("promtool", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync();
+    return r.success ? "promtool" : undefined;
+  } catch {
+    console.log("promtool not found (Debian package prometheus): skipping the promtool check");
+    return undefined;
+  }
+}
+
+Deno.test({
+  name: "promtool check metrics finds nothing to complain about",
+  ignore: PROMTOOL === undefined,
+  async fn() {
+    const text = await fullExposition();
+    const child = new Deno.Command(PROMTOOL!, {
+      args: ["check", "metrics"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(text));
+    await writer.close();
+    const out = await child.output();
+    const msgs = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `promtool: ${msgs}\n${text}`);
+    assert.equal(msgs.trim(), "", `promtool: ${msgs}`);
+  },
+});

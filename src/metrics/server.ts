@@ -1,0 +1,134 @@
+/**
+ * The `/metrics` HTTP endpoint on `--metrics-addr`.
+ * @module
+ */
+import { MaglevError } from "../errors.ts";
+import { log } from "../log/mod.ts";
+
+/** What the server needs from {@link Metrics}. */
+export interface Renderable {
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+/** A running metrics endpoint. */
+export interface MetricsServer {
+  /** The bound port (useful when the address asked for port 0). */
+  readonly port: number;
+  /** The bound host. */
+  readonly hostname: string;
+  /** Stops listening and finishes requests in flight. */
+  close(): Promise<void>;
+}
+
+/** A parsed listen address. */
+export interface ListenAddress {
+  /** Empty means every interface. */
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Parses `--metrics-addr` the way Go's net.Listen reads it: `:9091` (every
+ * interface), `host:port`, `[v6]:port`. Throws INVALID_ARGUMENT naming the
+ * address when it is none of those.
+ */
+export function parseListenAddress(addr: string): ListenAddress {
+  const bad = (why: string) =>
+    new MaglevError("INVALID_ARGUMENT", `metrics address ${JSON.stringify(addr)}: ${why}`);
+  let host: string;
+  let portText: string;
+  if (addr.startsWith("[")) {
+    const close = addr.indexOf("]");
+    if (close < 0 || addr[close + 1] !== ":") throw bad("want [ipv6]:port");
+    host = addr.slice(1, close);
+    portText = addr.slice(close + 2);
+  } else {
+    const colon = addr.lastIndexOf(":");
+    if (colon < 0) throw bad("missing port (want host:port or :port)");
+    host = addr.slice(0, colon);
+    portText = addr.slice(colon + 1);
+    if (host.includes(":")) throw bad("an IPv6 host must be in brackets, e.g. [::1]:9091");
+  }
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw bad(`port ${JSON.stringify(portText)} is not a number 0..65535`);
+  }
+  return { host, port: Number(portText) };
+}
+
+const INDEX_PAGE = `<html>
+<head><title>maglevd</title></head>
+<body>
+<h1>maglevd</h1>
+<p><a href="/metrics">Metrics</a></p>
+</body>
+</html>
+`;
+
+function listen(
+  addr: string,
+  hostname: string,
+  options: { port: number; handler: Deno.ServeHandler },
+): Deno.HttpServer<Deno.NetAddr> {
+  try {
+    return Deno.serve({
+      hostname,
+      port: options.port,
+      handler: options.handler,
+      onListen: () => {},
+    });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new MaglevError("UNAVAILABLE", `metrics address ${JSON.stringify(addr)}: ${why}`);
+  }
+}
+
+/**
+ * Serves `/metrics` (and a small index page at `/`) on `addr`. Returns null
+ * when `addr` is empty (metrics disabled). An address without a host listens
+ * on every interface, IPv6 and IPv4 where the host has IPv6, else IPv4 only.
+ */
+export function serveMetrics(addr: string, metrics: Renderable): MetricsServer | null {
+  if (addr === "") return null;
+  const { host, port } = parseListenAddress(addr);
+
+  async function handler(req: Request): Promise<Response> {
+    const path = new URL(req.url).pathname;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
+    }
+    if (path === "/metrics") {
+      try {
+        const body = await metrics.render();
+        return new Response(body, { headers: { "content-type": metrics.contentType } });
+      } catch (e) {
+        const err = e instanceof Error ? e.message : String(e);
+        log.error("metrics-render-error", { err });
+        return new Response(`metrics: ${err}\n`, { status: 500 });
+      }
+    }
+    if (path === "/") {
+      return new Response(INDEX_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
+    }
+    return new Response("not found\n", { status: 404 });
+  }
+
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  if (host === "") {
+    try {
+      server = listen(addr, "::", { port, handler });
+    } catch (e) {
+      // Hosts with IPv6 switched off cannot bind "::"; a port in use stays an error.
+      if (/in use/i.test((e as Error).message)) throw e;
+      server = listen(addr, "0.0.0.0", { port, handler });
+    }
+  } else {
+    server = listen(addr, host, { port, handler });
+  }
+  log.info("metrics-listen", { addr: `${server.addr.hostname}:${server.addr.port}` });
+  return {
+    port: server.addr.port,
+    hostname: server.addr.hostname,
+    close: () => server.shutdown(),
+  };
+}
