@@ -1,0 +1,731 @@
+/**
+ * The maglevd gRPC server: the `maglev.v1.Maglev` service, server reflection
+ * and the standard `grpc.health.v1.Health` service, on a TCP and/or a unix
+ * socket listener (spec 0.5, 7).
+ *
+ * Each listener gets its own grpc-js server, because grpc-js does not tell a
+ * handler which listener accepted the call, and mutating RPCs are allowed or
+ * refused per listener: refused (PERMISSION_DENIED) on a TCP listener bound
+ * to a non-loopback address unless remote admin is allowed.
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import type {
+  BackendRequest,
+  Event,
+  FrontendInfo,
+  GetBackendRequest,
+  GetFrontendRequest,
+  GetHealthCheckRequest,
+  HealthCheckRequest,
+  HealthCheckResponse,
+  HealthCheckResponse_ServingStatus,
+  MaglevMethodTypes,
+  SetWeightRequest,
+  SyncVPPLBStateRequest,
+  WatchRequest,
+} from "../../proto/maglev_pb.ts";
+import { MAGLEV_SERVICE } from "../../proto/maglev_pb.ts";
+import type { CheckerApi, EventSource } from "../checker/types.ts";
+import type { ReloadResult } from "../checker/types.ts";
+import type { VppControl } from "../reconciler/types.ts";
+import { backendNotFound, frontendNotFound, healthcheckNotFound, MaglevError } from "../errors.ts";
+import type { ErrorKind } from "../errors.ts";
+import { LEVELS, log } from "../log/mod.ts";
+import { realClock } from "../clock.ts";
+import type { Clock } from "../clock.ts";
+import type { Level } from "../log/mod.ts";
+import { effectiveWeights, frontendState } from "../weights/mod.ts";
+import {
+  backendInfo,
+  eventMessage,
+  frontendInfo,
+  healthCheckInfo,
+  lbCounters,
+  lbState,
+  syncResponse,
+  vppInfo,
+} from "./convert.ts";
+import { healthPackage, healthService, maglevPackage, maglevService } from "./proto.ts";
+
+/** Default TCP listen address (spec 0.5: localhost, not all interfaces). */
+export const DEFAULT_GRPC_ADDR = "localhost:9090";
+
+/** Largest request message accepted (bytes); requests are small. */
+export const MAX_RECEIVE_BYTES = 64 * 1024;
+
+/** `grpc_type` of a method, as the metrics label it. */
+export type RpcType = "unary" | "server_stream";
+
+/** Hooks for the gRPC server metrics (spec 7.2, 10). */
+export interface GrpcObserver {
+  started(method: string, type: RpcType): void;
+  /** `code` is the status code name, e.g. `OK`, `NOT_FOUND`. */
+  handled(method: string, type: RpcType, code: string, seconds: number): void;
+  msgReceived(method: string, type: RpcType): void;
+  msgSent(method: string, type: RpcType): void;
+}
+
+/** What `CheckConfig` reports about the on-disk file. */
+export interface CheckConfigResult {
+  ok: boolean;
+  kind?: "parse" | "semantic";
+  error?: string;
+}
+
+/** Where to listen. Without either, `DEFAULT_GRPC_ADDR`. */
+export interface ListenOptions {
+  /** `host:port`; `:port` means all interfaces; port 0 picks a free one. */
+  tcp?: string;
+  /** A unix socket path (`unix:` prefix optional). */
+  unix?: string;
+}
+
+/** Everything the server needs from the daemon. */
+export interface GrpcServerOptions {
+  checker: CheckerApi & EventSource;
+  vpp: VppControl;
+  checkConfig: () => Promise<CheckConfigResult>;
+  reload: () => Promise<ReloadResult>;
+  listen: ListenOptions;
+  /** Allow mutating RPCs on non-loopback TCP listeners. */
+  allowRemoteAdmin?: boolean;
+  /** Serve gRPC server reflection (default true). */
+  reflection?: boolean;
+  observer?: GrpcObserver;
+  /** Request size bound (default `MAX_RECEIVE_BYTES`). */
+  maxReceiveBytes?: number;
+  /** Stamps events without their own time, times the shutdown grace (default realClock). */
+  clock?: Clock;
+}
+
+/** A running server. */
+export interface GrpcServerHandle {
+  /** Bound addresses: `host:port` with the real port, and `unix:/path`. */
+  readonly addresses: readonly string[];
+  /** Number of open WatchEvents streams (tests, metrics). */
+  activeStreams(): number;
+  /**
+   * Ends every WatchEvents and health Watch stream, waits for calls in
+   * flight (at most `graceMs`, default 5000), then closes the listeners.
+   */
+  shutdown(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** Methods that change state: refused on remote listeners without remote admin. */
+export const MUTATING_METHODS: ReadonlySet<string> = new Set([
+  "PauseBackend",
+  "ResumeBackend",
+  "EnableBackend",
+  "DisableBackend",
+  "SetFrontendPoolBackendWeight",
+  "ReloadConfig",
+  "SyncVPPLBState",
+]);
+
+const STATUS_OF_KIND: Record<ErrorKind, grpc.status> = {
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
+  UNAVAILABLE: grpc.status.UNAVAILABLE,
+  PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
+  INTERNAL: grpc.status.INTERNAL,
+};
+
+/** The gRPC status of anything a handler throws. */
+export function statusOf(err: unknown): { code: grpc.status; details: string } {
+  if (err instanceof MaglevError) return { code: STATUS_OF_KIND[err.kind], details: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: grpc.status.INTERNAL, details: message };
+}
+
+/** True when a host names only loopback addresses. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true;
+  return h.startsWith("::ffff:127.");
+}
+
+/** Splits `host:port` (`[v6]:port`, `:port`); throws a clear error when malformed. */
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]*)\]|([^:\[\]]*)):(\d{1,5})$/.exec(addr);
+  if (!m) {
+    throw new MaglevError(
+      "INVALID_ARGUMENT",
+      `grpc listen address ${JSON.stringify(addr)}: want host:port, [v6addr]:port or :port`,
+    );
+  }
+  const port = Number(m[3]);
+  if (port > 65535) {
+    throw new MaglevError(
+      "INVALID_ARGUMENT",
+      `grpc listen address ${JSON.stringify(addr)}: port ${port} out of range 0..65535`,
+    );
+  }
+  return { host: m[1] ?? m[2], port };
+}
+
+function requireName(name: string, what: string): void {
+  if (name === "") throw new MaglevError("INVALID_ARGUMENT", `${what} name is required`);
+}
+
+function parseLevel(level: string): Level {
+  if (level === "") return "info";
+  if ((LEVELS as readonly string[]).includes(level)) return level as Level;
+  throw new MaglevError(
+    "INVALID_ARGUMENT",
+    `log_level ${JSON.stringify(level)}: want debug, info, warn or error`,
+  );
+}
+
+function parseSeq(seq: string): number | undefined {
+  const n = Number(seq);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** Ends a server stream when the client goes away or the server shuts down. */
+interface StreamTracker {
+  add(abort: AbortController): () => void;
+  abortAll(): void;
+  size(): number;
+}
+
+function streamTracker(): StreamTracker {
+  const set = new Set<AbortController>();
+  return {
+    add(abort) {
+      set.add(abort);
+      return () => set.delete(abort);
+    },
+    abortAll() {
+      for (const a of set) a.abort(new Error("server shutting down"));
+    },
+    size: () => set.size,
+  };
+}
+
+/** Resolves when the stream can take more, or when `signal` aborts. */
+function drained(call: grpc.ServerWritableStream<unknown, unknown>, signal: AbortSignal) {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    call.on("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** The Maglev service logic, independent of any listener. */
+class MaglevApi {
+  constructor(private readonly o: GrpcServerOptions) {}
+
+  private frontend(name: string) {
+    requireName(name, "frontend");
+    const fe = this.o.checker.config().frontends[name];
+    if (!fe) throw frontendNotFound(name);
+    return fe;
+  }
+
+  frontendInfo(name: string): FrontendInfo {
+    const fe = this.frontend(name);
+    const { checker } = this.o;
+    const backends = checker.config().backends;
+    return frontendInfo(fe, {
+      effective: effectiveWeights(fe, checker),
+      state: frontendState(fe, checker),
+      states: checker,
+      enabled: (b) => backends[b]?.enabled ?? false,
+      address: (b) => backends[b]?.address ?? "",
+    });
+  }
+
+  private requireVpp(): VppControl {
+    const { vpp } = this.o;
+    if (!vpp.enabled()) throw new MaglevError("UNAVAILABLE", "VPP integration is disabled");
+    if (!vpp.connected()) throw new MaglevError("UNAVAILABLE", "VPP is not connected");
+    return vpp;
+  }
+
+  ListFrontends(): MaglevMethodTypes["ListFrontends"]["response"] {
+    const names = Object.keys(this.o.checker.config().frontends);
+    return { names, frontends: names.map((n) => this.frontendInfo(n)) };
+  }
+
+  GetFrontend(req: GetFrontendRequest) {
+    return this.frontendInfo(req.name);
+  }
+
+  ListBackends(): MaglevMethodTypes["ListBackends"]["response"] {
+    const names = this.o.checker.listBackends();
+    return { names, backends: names.map((n) => backendInfo(this.o.checker.getBackend(n))) };
+  }
+
+  GetBackend(req: GetBackendRequest) {
+    requireName(req.name, "backend");
+    return backendInfo(this.o.checker.getBackend(req.name));
+  }
+
+  PauseBackend(req: BackendRequest) {
+    requireName(req.name, "backend");
+    return backendInfo(this.o.checker.pause(req.name));
+  }
+
+  ResumeBackend(req: BackendRequest) {
+    requireName(req.name, "backend");
+    return backendInfo(this.o.checker.resume(req.name));
+  }
+
+  EnableBackend(req: BackendRequest) {
+    requireName(req.name, "backend");
+    return backendInfo(this.o.checker.enable(req.name));
+  }
+
+  DisableBackend(req: BackendRequest) {
+    requireName(req.name, "backend");
+    return backendInfo(this.o.checker.disable(req.name));
+  }
+
+  ListHealthChecks(): MaglevMethodTypes["ListHealthChecks"]["response"] {
+    const hcs = this.o.checker.config().healthchecks;
+    const names = Object.keys(hcs).sort();
+    return { names, healthchecks: names.map((n) => healthCheckInfo(hcs[n])) };
+  }
+
+  GetHealthCheck(req: GetHealthCheckRequest) {
+    requireName(req.name, "healthcheck");
+    const hc = this.o.checker.config().healthchecks[req.name];
+    if (!hc) throw healthcheckNotFound(req.name);
+    return healthCheckInfo(hc);
+  }
+
+  async SetFrontendPoolBackendWeight(req: SetWeightRequest): Promise<FrontendInfo> {
+    const fe = this.frontend(req.frontend);
+    requireName(req.pool, "pool");
+    requireName(req.backend, "backend");
+    const pool = fe.pools.find((p) => p.name === req.pool);
+    if (!pool) {
+      throw new MaglevError(
+        "NOT_FOUND",
+        `pool ${JSON.stringify(req.pool)} not found in frontend ${JSON.stringify(fe.name)}`,
+      );
+    }
+    if (!pool.backends.some((b) => b.name === req.backend)) {
+      if (!this.o.checker.config().backends[req.backend]) throw backendNotFound(req.backend);
+      throw new MaglevError(
+        "NOT_FOUND",
+        `backend ${JSON.stringify(req.backend)} not found in pool ${JSON.stringify(pool.name)}` +
+          ` of frontend ${JSON.stringify(fe.name)}`,
+      );
+    }
+    if (!Number.isInteger(req.weight) || req.weight < 0 || req.weight > 100) {
+      throw new MaglevError("INVALID_ARGUMENT", `weight ${req.weight} out of range 0..100`);
+    }
+    this.o.checker.setWeight(fe.name, pool.name, req.backend, req.weight);
+    const { vpp } = this.o;
+    if (vpp.enabled() && vpp.connected()) {
+      const address = this.o.checker.config().backends[req.backend]?.address;
+      try {
+        await vpp.sync(fe.name, {
+          flushAddress: req.flush ? address : undefined,
+          trigger: "operator",
+        });
+      } catch (err) {
+        // The weight is set in memory either way; the periodic sync retries.
+        const { details } = statusOf(err);
+        throw new MaglevError(
+          "UNAVAILABLE",
+          `weight set to ${req.weight} in memory, but syncing frontend ` +
+            `${JSON.stringify(fe.name)} to VPP failed: ${details}`,
+        );
+      }
+    }
+    return this.frontendInfo(fe.name);
+  }
+
+  async CheckConfig(): Promise<MaglevMethodTypes["CheckConfig"]["response"]> {
+    const r = await this.o.checkConfig();
+    return {
+      ok: r.ok,
+      parse_error: !r.ok && r.kind === "parse" ? r.error ?? "" : "",
+      semantic_error: !r.ok && r.kind !== "parse" ? r.error ?? "" : "",
+    };
+  }
+
+  async ReloadConfig(): Promise<MaglevMethodTypes["ReloadConfig"]["response"]> {
+    const r = await this.o.reload();
+    if (r.ok) return { ok: true, parse_error: "", semantic_error: "" };
+    return {
+      ok: false,
+      parse_error: r.kind === "parse" ? r.error : "",
+      semantic_error: r.kind === "semantic" ? r.error : "",
+    };
+  }
+
+  GetVPPInfo() {
+    const vpp = this.requireVpp();
+    return vppInfo(vpp.info(), vpp.incompatible());
+  }
+
+  async GetVPPLBState() {
+    return lbState(await this.requireVpp().lbState());
+  }
+
+  async SyncVPPLBState(req: SyncVPPLBStateRequest) {
+    const vpp = this.requireVpp();
+    const frontend = req.frontend === "" ? undefined : this.frontend(req.frontend).name;
+    return syncResponse(await vpp.sync(frontend, { trigger: "operator" }));
+  }
+
+  GetVPPLBCounters() {
+    return lbCounters(this.requireVpp().counters());
+  }
+}
+
+type UnaryName = Exclude<keyof MaglevMethodTypes, "WatchEvents">;
+
+const UNARY_METHODS: readonly UnaryName[] = [
+  "ListFrontends",
+  "GetFrontend",
+  "ListBackends",
+  "GetBackend",
+  "PauseBackend",
+  "ResumeBackend",
+  "EnableBackend",
+  "DisableBackend",
+  "ListHealthChecks",
+  "GetHealthCheck",
+  "SetFrontendPoolBackendWeight",
+  "CheckConfig",
+  "ReloadConfig",
+  "GetVPPInfo",
+  "GetVPPLBState",
+  "SyncVPPLBState",
+  "GetVPPLBCounters",
+];
+
+/** Every method of the service with its type, for pre-registering metrics. */
+export const MAGLEV_RPCS: readonly { method: string; type: RpcType }[] = [
+  ...UNARY_METHODS.map((method) => ({ method, type: "unary" as RpcType })),
+  { method: "WatchEvents", type: "server_stream" },
+];
+
+const NOOP_OBSERVER: GrpcObserver = {
+  started() {},
+  handled() {},
+  msgReceived() {},
+  msgSent() {},
+};
+
+/** Shared between the listeners of one `startGrpcServer`. */
+interface ServerContext {
+  options: GrpcServerOptions;
+  api: MaglevApi;
+  observer: GrpcObserver;
+  streams: StreamTracker;
+  /** Health Watch streams: told NOT_SERVING and ended at shutdown. */
+  healthWatchers: Set<(status: HealthCheckResponse_ServingStatus) => void>;
+  serving: boolean;
+}
+
+function maglevHandlers(ctx: ServerContext, adminAllowed: boolean, listener: string) {
+  const { observer, api } = ctx;
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const method of UNARY_METHODS) {
+    handlers[method] = (
+      call: grpc.ServerUnaryCall<unknown, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      const started = performance.now();
+      observer.started(method, "unary");
+      observer.msgReceived(method, "unary");
+      const finish = (code: grpc.status) =>
+        observer.handled(method, "unary", grpc.status[code], (performance.now() - started) / 1000);
+      if (MUTATING_METHODS.has(method) && !adminAllowed) {
+        const details = `${method} refused on listener ${listener}: mutating RPCs are only ` +
+          `allowed on loopback or unix socket listeners (start maglevd with ` +
+          `--grpc-allow-remote-admin to allow them)`;
+        callback({ code: grpc.status.PERMISSION_DENIED, details });
+        finish(grpc.status.PERMISSION_DENIED);
+        return;
+      }
+      Promise.resolve()
+        // deno-lint-ignore no-explicit-any
+        .then(() => (api[method] as (req: any) => unknown).call(api, call.request))
+        .then(
+          (response) => {
+            observer.msgSent(method, "unary");
+            callback(null, response);
+            finish(grpc.status.OK);
+          },
+          (err) => {
+            const status = statusOf(err);
+            if (status.code === grpc.status.INTERNAL) {
+              log.error("grpc-internal-error", { method, err: status.details });
+            }
+            callback(status);
+            finish(status.code);
+          },
+        );
+    };
+  }
+  handlers.WatchEvents = (call: grpc.ServerWritableStream<WatchRequest, Event>) =>
+    watchEvents(ctx, call);
+  return handlers;
+}
+
+async function watchEvents(
+  ctx: ServerContext,
+  call: grpc.ServerWritableStream<WatchRequest, Event>,
+): Promise<void> {
+  const method = "WatchEvents";
+  const started = performance.now();
+  const { observer } = ctx;
+  observer.started(method, "server_stream");
+  observer.msgReceived(method, "server_stream");
+  const abort = new AbortController();
+  const untrack = ctx.streams.add(abort);
+  const onCancel = () => abort.abort(new Error("client went away"));
+  call.on("cancelled", onCancel);
+  call.on("close", onCancel);
+  let code = grpc.status.OK;
+  let failed = false;
+  const clock = ctx.options.clock ?? realClock;
+  try {
+    const req = call.request;
+    const logLevel = parseLevel(req.log_level);
+    const none = !req.log && !req.backend && !req.frontend;
+    const events = ctx.options.checker.subscribe({
+      backend: none || req.backend,
+      frontend: none || req.frontend,
+      log: req.log,
+      logLevel,
+      afterSeq: parseSeq(req.after_seq),
+      signal: abort.signal,
+    });
+    for await (const ev of events) {
+      if (abort.signal.aborted) break;
+      const more = call.write(eventMessage(ev, clock.now()));
+      observer.msgSent(method, "server_stream");
+      // Backpressure: stop pulling so the bus sees a slow subscriber (and
+      // sends it a resync) instead of this process buffering without bound.
+      if (!more) await drained(call, abort.signal);
+    }
+  } catch (err) {
+    // An aborted subscription may end by throwing; that is a normal end.
+    if (!abort.signal.aborted) {
+      const status = statusOf(err);
+      code = status.code;
+      failed = true;
+      if (!call.cancelled) call.emit("error", status);
+    }
+  }
+  try {
+    if (call.cancelled) code = grpc.status.CANCELLED;
+    else if (!failed) call.end();
+  } finally {
+    abort.abort(new Error("stream ended"));
+    untrack();
+    call.off("cancelled", onCancel);
+    call.off("close", onCancel);
+    observer.handled(
+      method,
+      "server_stream",
+      grpc.status[code],
+      (performance.now() - started) / 1000,
+    );
+  }
+}
+
+function healthStatusFor(ctx: ServerContext, service: string): HealthCheckResponse_ServingStatus {
+  if (service !== "" && service !== MAGLEV_SERVICE) return "SERVICE_UNKNOWN";
+  return ctx.serving ? "SERVING" : "NOT_SERVING";
+}
+
+function healthHandlers(ctx: ServerContext): grpc.UntypedServiceImplementation {
+  return {
+    Check(
+      call: grpc.ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+      callback: grpc.sendUnaryData<HealthCheckResponse>,
+    ) {
+      const status = healthStatusFor(ctx, call.request.service);
+      if (status === "SERVICE_UNKNOWN") {
+        callback({
+          code: grpc.status.NOT_FOUND,
+          details: `unknown service ${JSON.stringify(call.request.service)}`,
+        });
+      } else {
+        callback(null, { status });
+      }
+    },
+    Watch(call: grpc.ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) {
+      const service = call.request.service;
+      const send = (status: HealthCheckResponse_ServingStatus) => {
+        if (!call.cancelled && call.writable) call.write({ status });
+      };
+      const watcher = (status: HealthCheckResponse_ServingStatus) => {
+        send(status);
+        stop();
+        if (!call.cancelled) call.end();
+      };
+      const stop = () => {
+        ctx.healthWatchers.delete(watcher);
+        call.off("cancelled", stop);
+      };
+      send(healthStatusFor(ctx, service));
+      if (!ctx.serving) {
+        call.end();
+        return;
+      }
+      ctx.healthWatchers.add(
+        service === "" || service === MAGLEV_SERVICE ? watcher : () => {
+          stop();
+          if (!call.cancelled) call.end();
+        },
+      );
+      call.on("cancelled", stop);
+    },
+  };
+}
+
+function bindAsync(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
+      if (err) reject(err);
+      else resolve(port);
+    });
+  });
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch {
+    return;
+  }
+  if (!info.isSocket) {
+    throw new MaglevError(
+      "INVALID_ARGUMENT",
+      `grpc socket ${JSON.stringify(path)}: exists and is not a socket`,
+    );
+  }
+  try {
+    const conn = await Deno.connect({ transport: "unix", path });
+    conn.close();
+  } catch {
+    // Nobody listens: a leftover of a crashed run.
+    await Deno.remove(path);
+    return;
+  }
+  throw new MaglevError(
+    "UNAVAILABLE",
+    `grpc socket ${JSON.stringify(path)}: another process is listening on it`,
+  );
+}
+
+function newServer(ctx: ServerContext, adminAllowed: boolean, listener: string): grpc.Server {
+  const max = ctx.options.maxReceiveBytes ?? MAX_RECEIVE_BYTES;
+  const server = new grpc.Server({ "grpc.max_receive_message_length": max });
+  server.addService(maglevService(), maglevHandlers(ctx, adminAllowed, listener));
+  server.addService(healthService(), healthHandlers(ctx));
+  if (ctx.options.reflection ?? true) {
+    new ReflectionService({ ...maglevPackage(), ...healthPackage() }).addToServer(server);
+  }
+  return server;
+}
+
+/**
+ * Starts the gRPC server on the listeners of `options.listen` (the TCP
+ * default when neither is given). Rejects, with nothing left listening, when
+ * any listener cannot be bound.
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
+  const ctx: ServerContext = {
+    options,
+    api: new MaglevApi(options),
+    observer: options.observer ?? NOOP_OBSERVER,
+    streams: streamTracker(),
+    healthWatchers: new Set(),
+    serving: true,
+  };
+  const listen = options.listen.tcp === undefined && options.listen.unix === undefined
+    ? { tcp: DEFAULT_GRPC_ADDR }
+    : options.listen;
+  const servers: grpc.Server[] = [];
+  const addresses: string[] = [];
+  let unixPath: string | undefined;
+  try {
+    if (listen.tcp !== undefined) {
+      const { host, port } = splitHostPort(listen.tcp);
+      // Go's ":9090" means every interface.
+      const bindHost = host === "" ? "0.0.0.0" : host;
+      const admin = (options.allowRemoteAdmin ?? false) || isLoopbackHost(bindHost);
+      const hostPart = bindHost.includes(":") ? `[${bindHost}]` : bindHost;
+      const server = newServer(ctx, admin, `${hostPart}:${port}`);
+      servers.push(server);
+      const bound = await bindAsync(server, `${hostPart}:${port}`).catch((err) => {
+        throw new MaglevError(
+          "UNAVAILABLE",
+          `grpc listen ${JSON.stringify(listen.tcp)}: ${(err as Error).message}`,
+        );
+      });
+      addresses.push(`${hostPart}:${bound}`);
+    }
+    if (listen.unix !== undefined) {
+      const path = listen.unix.replace(/^unix:(\/\/)?/, "");
+      if (!path.startsWith("/")) {
+        throw new MaglevError(
+          "INVALID_ARGUMENT",
+          `grpc socket ${JSON.stringify(listen.unix)}: want an absolute path`,
+        );
+      }
+      await removeStaleSocket(path);
+      const server = newServer(ctx, true, `unix:${path}`);
+      servers.push(server);
+      await bindAsync(server, `unix:${path}`).catch((err) => {
+        throw new MaglevError(
+          "UNAVAILABLE",
+          `grpc socket ${JSON.stringify(path)}: ${(err as Error).message}`,
+        );
+      });
+      unixPath = path;
+      addresses.push(`unix:${path}`);
+    }
+  } catch (err) {
+    for (const s of servers) s.forceShutdown();
+    if (unixPath) await Deno.remove(unixPath).catch(() => {});
+    throw err;
+  }
+
+  const clock = options.clock ?? realClock;
+  let stopped: Promise<void> | undefined;
+  async function shutdown(opts: { graceMs?: number } = {}): Promise<void> {
+    ctx.serving = false;
+    for (const w of [...ctx.healthWatchers]) w("NOT_SERVING");
+    ctx.streams.abortAll();
+    const grace = opts.graceMs ?? 5000;
+    await Promise.all(servers.map((server) =>
+      new Promise<void>((resolve) => {
+        const timer = clock.setTimeout(() => server.forceShutdown(), grace);
+        server.tryShutdown(() => {
+          clock.clearTimeout(timer);
+          resolve();
+        });
+      })
+    ));
+    if (unixPath) await Deno.remove(unixPath).catch(() => {});
+  }
+
+  return {
+    addresses,
+    activeStreams: () => ctx.streams.size(),
+    shutdown(opts) {
+      stopped ??= shutdown(opts);
+      return stopped;
+    },
+  };
+}

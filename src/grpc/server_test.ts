@@ -1,0 +1,700 @@
+import { strict as assert } from "node:assert";
+import * as grpc from "@grpc/grpc-js";
+import protobuf from "protobufjs";
+import { Buffer } from "node:buffer";
+import { MAGLEV_RPCS, MUTATING_METHODS, startGrpcServer } from "./server.ts";
+import type { GrpcObserver, GrpcServerHandle, GrpcServerOptions, RpcType } from "./server.ts";
+import { createClient, RpcError } from "./client.ts";
+import type { MaglevClient } from "./client.ts";
+import { healthService } from "./proto.ts";
+import { FakeChecker, FakeConfigFile, FakeVpp } from "./fakes_test_util.ts";
+import type { Event } from "../../proto/maglev_pb.ts";
+import { flushMicrotasks } from "../clock.ts";
+import { configureLog } from "../log/mod.ts";
+
+interface Rig {
+  checker: FakeChecker;
+  vpp: FakeVpp;
+  file: FakeConfigFile;
+  server: GrpcServerHandle;
+  client: MaglevClient;
+  calls: string[];
+}
+
+async function withRig(
+  listen: GrpcServerOptions["listen"],
+  fn: (rig: Rig) => Promise<void>,
+  extra: Partial<GrpcServerOptions> = {},
+): Promise<void> {
+  const checker = new FakeChecker();
+  const vpp = new FakeVpp();
+  const file = new FakeConfigFile();
+  const calls: string[] = [];
+  const observer: GrpcObserver = {
+    started: (m: string, t: RpcType) => calls.push(`started ${m} ${t}`),
+    handled: (m: string, t: RpcType, code: string) => calls.push(`handled ${m} ${t} ${code}`),
+    msgReceived: () => {},
+    msgSent: () => {},
+  };
+  const server = await startGrpcServer({
+    checker,
+    vpp,
+    checkConfig: () => file.check(),
+    reload: () => file.reload(),
+    listen,
+    observer,
+    ...extra,
+  });
+  const address = listen.unix ? server.addresses.find((a) => a.startsWith("unix:"))! : server
+    .addresses[0].replace(/^0\.0\.0\.0:/, "127.0.0.1:");
+  const client = createClient(address);
+  try {
+    await fn({ checker, vpp, file, server, client, calls });
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+}
+
+async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof RpcError, `not an RpcError: ${err}`);
+    assert.equal(err.codeName, code, `${err.codeName}: ${err.message}`);
+    if (message) assert.match(err.message, message);
+    return true;
+  });
+}
+
+/** Every RPC and every error code it can return, run on one transport. */
+async function everyRpc(rig: Rig): Promise<void> {
+  const { client: c, checker, vpp, file } = rig;
+
+  // ListFrontends / GetFrontend
+  const fl = await c.listFrontends();
+  assert.deepEqual(fl.names, ["dns", "web"]);
+  assert.equal(fl.frontends[1].name, "web");
+  const web = await c.getFrontend({ name: "web" });
+  assert.equal(web.address, "192.0.2.1");
+  assert.equal(web.protocol, "tcp");
+  assert.equal(web.port, 80);
+  assert.equal(web.description, "the web site");
+  assert.equal(web.flush_on_down, true);
+  assert.equal(web.src_ip_sticky, false);
+  assert.equal(web.flow_table_length, 2048);
+  assert.equal(web.state, "up");
+  assert.equal(web.active_pool, "primary");
+  assert.deepEqual(
+    web.pools.map((p) => [p.name, p.backends.map((b) => [b.name, b.weight, b.effective_weight])]),
+    [["primary", [["nginx1", 100, 100], ["nginx2", 50, 0]]], ["fallback", [["nginx3", 100, 0]]]],
+  );
+  assert.equal(web.pools[0].backends[1].state, "down");
+  await rejectsWith(c.getFrontend({ name: "nope" }), "NOT_FOUND", /^frontend "nope" not found$/);
+  await rejectsWith(c.getFrontend({}), "INVALID_ARGUMENT", /frontend name is required/);
+
+  // ListBackends / GetBackend
+  const bl = await c.listBackends();
+  assert.deepEqual(bl.names, ["nginx1", "nginx2", "nginx3", "static1"]);
+  assert.equal(bl.backends.length, 4);
+  const b1 = await c.getBackend({ name: "nginx1" });
+  assert.equal(b1.address, "10.0.0.1");
+  assert.equal(b1.state, "up");
+  assert.equal(b1.enabled, true);
+  assert.equal(b1.healthcheck, "web-http");
+  assert.equal(b1.health, 4);
+  assert.equal(b1.health_max, 4);
+  assert.equal(b1.description, "nginx1 box");
+  assert.deepEqual(b1.transitions[0], {
+    from: "unknown",
+    to: "up",
+    at_ns: "1700000000123000000",
+    code: "L7OK",
+    detail: "HTTP 200",
+  });
+  assert.deepEqual(b1.probes[0], {
+    at_ns: "1700000000100000000",
+    ok: true,
+    code: "L7OK",
+    detail: "HTTP 200",
+    duration_ns: "1500000",
+  });
+  await rejectsWith(c.getBackend({ name: "nginx9" }), "NOT_FOUND", /^backend "nginx9" not found$/);
+  await rejectsWith(c.getBackend({ name: "" }), "INVALID_ARGUMENT");
+  await rejectsWith(c.getBackend({ name: "boom" }), "INTERNAL", /kaboom/);
+
+  // Pause / Resume / Disable / Enable
+  assert.equal((await c.pauseBackend({ name: "nginx2" })).state, "paused");
+  assert.equal((await c.resumeBackend({ name: "nginx2" })).state, "unknown");
+  await rejectsWith(c.pauseBackend({ name: "nginx9" }), "NOT_FOUND");
+  await rejectsWith(c.resumeBackend({ name: "nginx9" }), "NOT_FOUND");
+  await rejectsWith(c.disableBackend({ name: "nginx9" }), "NOT_FOUND");
+  await rejectsWith(c.enableBackend({ name: "nginx9" }), "NOT_FOUND");
+  const disabled = await c.disableBackend({ name: "nginx2" });
+  assert.equal(disabled.state, "disabled");
+  assert.equal(disabled.enabled, false);
+  await rejectsWith(
+    c.pauseBackend({ name: "nginx2" }),
+    "FAILED_PRECONDITION",
+    /^backend "nginx2" is disabled$/,
+  );
+  await rejectsWith(c.resumeBackend({ name: "nginx2" }), "FAILED_PRECONDITION");
+  assert.equal(checker.states.get("nginx2"), "disabled", "a refused RPC changes nothing");
+  const enabled = await c.enableBackend({ name: "nginx2" });
+  assert.equal(enabled.enabled, true);
+
+  // ListHealthChecks / GetHealthCheck
+  const hl = await c.listHealthChecks();
+  assert.deepEqual(hl.names, ["plain-tcp", "web-http"]);
+  const hc = await c.getHealthCheck({ name: "web-http" });
+  assert.equal(hc.type, "http");
+  assert.equal(hc.port, 80);
+  assert.equal(hc.interval_ns, "2000000000");
+  assert.equal(hc.fast_interval_ns, "500000000");
+  assert.equal(hc.down_interval_ns, "5000000000");
+  assert.equal(hc.timeout_ns, "1000000000");
+  assert.equal(hc.rise, 2);
+  assert.equal(hc.fall, 3);
+  assert.equal(hc.http?.path, "/healthz");
+  assert.equal(hc.http?.response_code_max, 399);
+  assert.equal(hc.tcp, null);
+  const tcp = await c.getHealthCheck({ name: "plain-tcp" });
+  assert.deepEqual(tcp.tcp, { ssl: true, server_name: "example.org", insecure_skip_verify: false });
+  await rejectsWith(
+    c.getHealthCheck({ name: "nope" }),
+    "NOT_FOUND",
+    /^healthcheck "nope" not found$/,
+  );
+
+  // SetFrontendPoolBackendWeight
+  const set = { frontend: "web", pool: "primary", backend: "nginx1" };
+  const after = await c.setFrontendPoolBackendWeight({ ...set, weight: 30, flush: true });
+  assert.equal(after.pools[0].backends[0].weight, 30);
+  assert.equal(after.pools[0].backends[0].effective_weight, 30);
+  assert.deepEqual(checker.setWeightCalls, [["web", "primary", "nginx1", 30]]);
+  assert.deepEqual(vpp.syncCalls.at(-1), {
+    frontend: "web",
+    flushAddress: "10.0.0.1",
+    trigger: "operator",
+  });
+  await c.setFrontendPoolBackendWeight({ ...set, weight: 40 });
+  assert.deepEqual(vpp.syncCalls.at(-1), {
+    frontend: "web",
+    flushAddress: undefined,
+    trigger: "operator",
+  });
+  const callsBefore = checker.setWeightCalls.length;
+  await rejectsWith(
+    c.setFrontendPoolBackendWeight({ ...set, weight: 101 }),
+    "INVALID_ARGUMENT",
+    /^weight 101 out of range 0\.\.100$/,
+  );
+  await rejectsWith(
+    c.setFrontendPoolBackendWeight({ ...set, frontend: "nope", weight: 1 }),
+    "NOT_FOUND",
+    /frontend "nope" not found/,
+  );
+  await rejectsWith(
+    c.setFrontendPoolBackendWeight({ ...set, pool: "nope", weight: 1 }),
+    "NOT_FOUND",
+    /pool "nope" not found in frontend "web"/,
+  );
+  await rejectsWith(
+    c.setFrontendPoolBackendWeight({ ...set, backend: "nginx3", weight: 1 }),
+    "NOT_FOUND",
+    /backend "nginx3" not found in pool "primary" of frontend "web"/,
+  );
+  await rejectsWith(
+    c.setFrontendPoolBackendWeight({ ...set, backend: "nginx9", weight: 1 }),
+    "NOT_FOUND",
+    /^backend "nginx9" not found$/,
+  );
+  assert.equal(checker.setWeightCalls.length, callsBefore, "bad requests change nothing");
+  vpp.syncError = new Error("socket closed");
+  await rejectsWith(
+    c.setFrontendPoolBackendWeight({ ...set, weight: 50 }),
+    "UNAVAILABLE",
+    /weight set to 50 in memory, but syncing frontend "web" to VPP failed: socket closed/,
+  );
+  vpp.syncError = undefined;
+  vpp.isConnected = false;
+  const syncs = vpp.syncCalls.length;
+  const offline = await c.setFrontendPoolBackendWeight({ ...set, weight: 60 });
+  assert.equal(offline.pools[0].backends[0].weight, 60, "still OK without VPP");
+  assert.equal(vpp.syncCalls.length, syncs);
+  vpp.isConnected = true;
+
+  // CheckConfig / ReloadConfig
+  assert.deepEqual(await c.checkConfig(), { ok: true, parse_error: "", semantic_error: "" });
+  assert.deepEqual(await c.reloadConfig(), { ok: true, parse_error: "", semantic_error: "" });
+  file.result = { ok: false, kind: "parse", error: "line 3: bad indent" };
+  assert.deepEqual(await c.checkConfig(), {
+    ok: false,
+    parse_error: "line 3: bad indent",
+    semantic_error: "",
+  });
+  assert.deepEqual(await c.reloadConfig(), {
+    ok: false,
+    parse_error: "line 3: bad indent",
+    semantic_error: "",
+  });
+  file.result = { ok: false, kind: "semantic", error: 'unknown backend "x"' };
+  assert.deepEqual(await c.checkConfig(), {
+    ok: false,
+    parse_error: "",
+    semantic_error: 'unknown backend "x"',
+  });
+  assert.equal((await c.reloadConfig()).semantic_error, 'unknown backend "x"');
+
+  // VPP RPCs
+  const info = await c.getVPPInfo();
+  assert.deepEqual(info, {
+    version: "25.10-release",
+    build_date: "2026-04-01T00:00:00",
+    build_directory: "/build/vpp",
+    pid: 4242,
+    boottime_ns: "1700000000000000000",
+    connecttime_ns: "1700000001000000000",
+    missing_messages: [],
+  });
+  const lb = await c.getVPPLBState();
+  assert.equal(lb.sticky_buckets_per_core, 1024);
+  assert.equal(lb.vips[0].protocol, "tcp");
+  assert.equal(lb.vips[0].encap, "gre4");
+  assert.equal(lb.vips[0].frontend, "web");
+  assert.deepEqual(lb.vips[0].application_servers[0], {
+    address: "10.0.0.1",
+    weight: 100,
+    flags: 1,
+    in_use_since: 12,
+    buckets: 2048,
+  });
+  const syncAll = await c.syncVPPLBState({});
+  assert.equal(syncAll.as_added, 2);
+  assert.deepEqual(vpp.syncCalls.at(-1), { frontend: undefined, trigger: "operator" });
+  const syncWeb = await c.syncVPPLBState({ frontend: "web" });
+  assert.equal(syncWeb.as_added, 1);
+  assert.deepEqual(vpp.syncCalls.at(-1), { frontend: "web", trigger: "operator" });
+  await rejectsWith(c.syncVPPLBState({ frontend: "nope" }), "NOT_FOUND");
+  const counters = await c.getVPPLBCounters();
+  assert.deepEqual(counters.vips[0], {
+    frontend: "web",
+    prefix: "192.0.2.1/32",
+    protocol: "tcp",
+    port: 80,
+    next: "10",
+    first: "5",
+    untracked: "0",
+    no_server: "1",
+  });
+  for (
+    const [connected, enabledFlag, text] of [[false, true, /not connected/], [
+      true,
+      false,
+      /disabled/,
+    ]] as const
+  ) {
+    vpp.isConnected = connected;
+    vpp.isEnabled = enabledFlag;
+    await rejectsWith(c.getVPPInfo(), "UNAVAILABLE", text);
+    await rejectsWith(c.getVPPLBState(), "UNAVAILABLE", text);
+    await rejectsWith(c.syncVPPLBState({}), "UNAVAILABLE", text);
+    await rejectsWith(c.getVPPLBCounters(), "UNAVAILABLE", text);
+  }
+  vpp.isConnected = true;
+  vpp.isEnabled = true;
+  vpp.missing = ["lb_as_set_weight_ab12cd34"];
+  assert.deepEqual((await c.getVPPInfo()).missing_messages, ["lb_as_set_weight_ab12cd34"]);
+
+  // Request size bound.
+  await rejectsWith(c.getFrontend({ name: "x".repeat(70 * 1024) }), "RESOURCE_EXHAUSTED");
+
+  // WatchEvents argument errors.
+  const bad = c.watchEvents({ log: true, log_level: "loud" });
+  await assert.rejects(
+    (async () => {
+      for await (const _ of bad) { /* nothing arrives */ }
+    })(),
+    (err: unknown) =>
+      err instanceof RpcError && err.codeName === "INVALID_ARGUMENT" &&
+      /log_level "loud"/.test(err.message),
+  );
+}
+
+/** Runs `fn` with the daemon log captured instead of printed. */
+async function capturingLog(fn: (lines: string[]) => Promise<void>): Promise<void> {
+  const lines: string[] = [];
+  configureLog({ level: "info", format: "json", write: (l) => lines.push(l) });
+  try {
+    await fn(lines);
+  } finally {
+    configureLog({ level: "info", format: "json" });
+  }
+}
+
+Deno.test("every RPC and error code over TCP loopback", async () => {
+  await withRig({ tcp: "127.0.0.1:0" }, (rig) =>
+    capturingLog(async (lines) => {
+      await everyRpc(rig);
+      assert.ok(
+        lines.some((l) => /"msg":"grpc-internal-error".*"method":"GetBackend".*kaboom/.test(l)),
+        "an INTERNAL error is logged",
+      );
+      // Every handled call was observed with its code.
+      assert.ok(rig.calls.includes("handled GetFrontend unary OK"));
+      assert.ok(rig.calls.includes("handled GetFrontend unary NOT_FOUND"));
+      assert.ok(rig.calls.includes("handled PauseBackend unary FAILED_PRECONDITION"));
+      assert.ok(rig.calls.includes("handled GetBackend unary INTERNAL"));
+      assert.ok(rig.calls.includes("handled WatchEvents server_stream INVALID_ARGUMENT"));
+    }));
+});
+
+Deno.test("every RPC and error code over a unix socket", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/maglev.sock`;
+  try {
+    await withRig({ unix: path }, async (rig) => {
+      assert.deepEqual(rig.server.addresses, [`unix:${path}`]);
+      await capturingLog(() => everyRpc(rig));
+    });
+    await assert.rejects(Deno.lstat(path), "shutdown removes the socket");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a client given a bare socket path reaches the server", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/m.sock`;
+  try {
+    // A leftover socket of a crashed run is replaced.
+    const stale = Deno.listen({ transport: "unix", path });
+    stale.close();
+    await withRig({ unix: `unix:${path}` }, async () => {
+      const c = createClient(path);
+      try {
+        assert.deepEqual((await c.listFrontends()).names, ["dns", "web"]);
+      } finally {
+        c.close();
+      }
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function mutatingCalls(c: MaglevClient): [string, () => Promise<unknown>][] {
+  return [
+    ["PauseBackend", () => c.pauseBackend({ name: "nginx1" })],
+    ["ResumeBackend", () => c.resumeBackend({ name: "nginx1" })],
+    ["EnableBackend", () => c.enableBackend({ name: "nginx1" })],
+    ["DisableBackend", () => c.disableBackend({ name: "nginx1" })],
+    [
+      "SetFrontendPoolBackendWeight",
+      () =>
+        c.setFrontendPoolBackendWeight({
+          frontend: "web",
+          pool: "primary",
+          backend: "nginx1",
+          weight: 5,
+        }),
+    ],
+    ["ReloadConfig", () => c.reloadConfig()],
+    ["SyncVPPLBState", () => c.syncVPPLBState({})],
+  ];
+}
+
+Deno.test("mutating RPCs are refused on a non-loopback listener", async () => {
+  await withRig({ tcp: "0.0.0.0:0" }, async ({ client, checker, vpp }) => {
+    const calls = mutatingCalls(client);
+    assert.deepEqual(calls.map(([m]) => m).sort(), [...MUTATING_METHODS].sort());
+    for (const [method, p] of calls) {
+      await rejectsWith(p(), "PERMISSION_DENIED", new RegExp(`^${method} refused on listener`));
+    }
+    assert.equal(checker.states.get("nginx1"), "up", "nothing changed");
+    assert.equal(checker.setWeightCalls.length, 0);
+    assert.equal(vpp.syncCalls.length, 0);
+    // Read-only RPCs are always allowed.
+    assert.equal((await client.getFrontend({ name: "web" })).name, "web");
+    assert.equal((await client.checkConfig()).ok, true);
+    assert.equal((await client.getVPPInfo()).pid, 4242);
+  });
+});
+
+Deno.test("--grpc-allow-remote-admin allows mutating RPCs on any listener", async () => {
+  await withRig({ tcp: "0.0.0.0:0" }, async ({ client }) => {
+    for (const [, p] of mutatingCalls(client)) await p();
+  }, { allowRemoteAdmin: true });
+});
+
+Deno.test("the default listener is localhost:9090 and bad addresses are named", async () => {
+  const base = {
+    checker: new FakeChecker(),
+    vpp: new FakeVpp(),
+    checkConfig: () => Promise.resolve({ ok: true }),
+    reload: () => new FakeConfigFile().reload(),
+  };
+  await assert.rejects(
+    startGrpcServer({ ...base, listen: { tcp: "localhost" } }),
+    /grpc listen address "localhost": want host:port/,
+  );
+  await assert.rejects(
+    startGrpcServer({ ...base, listen: { unix: "relative.sock" } }),
+    /grpc socket "relative.sock": want an absolute path/,
+  );
+  let server: GrpcServerHandle | undefined;
+  try {
+    server = await startGrpcServer({ ...base, listen: {} });
+    assert.deepEqual(server.addresses, ["localhost:9090"]);
+  } catch (err) {
+    // Another process may hold the port on a shared machine; the message says so.
+    assert.match(String(err), /grpc listen "localhost:9090"/);
+  } finally {
+    await server?.shutdown();
+  }
+});
+
+Deno.test("the health service answers SERVING, then NOT_SERVING at shutdown", async () => {
+  await withRig({ tcp: "127.0.0.1:0" }, async ({ server }) => {
+    const def = healthService();
+    const ch = new grpc.Client(server.addresses[0], grpc.credentials.createInsecure());
+    try {
+      const check = (service: string) =>
+        new Promise<unknown>((resolve, reject) =>
+          ch.makeUnaryRequest(
+            def.Check.path,
+            def.Check.requestSerialize,
+            def.Check.responseDeserialize,
+            { service },
+            (err, value) => err ? reject(err) : resolve(value),
+          )
+        );
+      assert.deepEqual(await check(""), { status: "SERVING" });
+      assert.deepEqual(await check("maglev.v1.Maglev"), { status: "SERVING" });
+      await assert.rejects(check("other.Svc"), (e: grpc.ServiceError) => e.code === 5);
+
+      const watch = ch.makeServerStreamRequest(
+        def.Watch.path,
+        def.Watch.requestSerialize,
+        def.Watch.responseDeserialize,
+        { service: "" },
+      );
+      const seen: unknown[] = [];
+      const ended = new Promise<void>((resolve) => watch.on("end", resolve));
+      watch.on("data", (d) => {
+        seen.push(d);
+        if (seen.length === 1) void server.shutdown();
+      });
+      await ended;
+      assert.deepEqual(seen, [{ status: "SERVING" }, { status: "NOT_SERVING" }]);
+    } finally {
+      ch.close();
+    }
+  });
+});
+
+/** A reflection client built from the reflection proto's small subset. */
+const REFLECTION_PROTO = `
+syntax = "proto3";
+package grpc.reflection.v1;
+message ServerReflectionRequest {
+  string host = 1;
+  oneof message_request {
+    string file_by_filename = 3;
+    string file_containing_symbol = 4;
+    string list_services = 7;
+  }
+}
+message FileDescriptorResponse { repeated bytes file_descriptor_proto = 1; }
+message ServiceResponse { string name = 1; }
+message ListServiceResponse { repeated ServiceResponse service = 1; }
+message ErrorResponse { int32 error_code = 1; string error_message = 2; }
+message ServerReflectionResponse {
+  string valid_host = 1;
+  ServerReflectionRequest original_request = 2;
+  oneof message_response {
+    FileDescriptorResponse file_descriptor_response = 4;
+    ListServiceResponse list_services_response = 6;
+    ErrorResponse error_response = 7;
+  }
+}`;
+
+Deno.test("server reflection lists and describes the service", async () => {
+  await withRig({ tcp: "127.0.0.1:0" }, async ({ server }) => {
+    const root = protobuf.parse(REFLECTION_PROTO, { keepCase: true }).root;
+    const Req = root.lookupType("grpc.reflection.v1.ServerReflectionRequest");
+    const Res = root.lookupType("grpc.reflection.v1.ServerReflectionResponse");
+    const ch = new grpc.Client(server.addresses[0], grpc.credentials.createInsecure());
+    try {
+      const ask = (req: Record<string, unknown>) =>
+        new Promise<Record<string, unknown>>((resolve, reject) => {
+          const call = ch.makeBidiStreamRequest(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            (v: unknown) =>
+              Buffer.from(Req.encode(Req.fromObject(v as Record<string, unknown>)).finish()),
+            (b: Uint8Array) => Res.toObject(Res.decode(b), { defaults: false }),
+          );
+          call.on("data", (d) => {
+            resolve(d);
+            call.end();
+          });
+          call.on("error", reject);
+          call.write(req);
+        });
+      const list = await ask({ list_services: "" }) as {
+        list_services_response: { service: { name: string }[] };
+      };
+      const names = list.list_services_response.service.map((s) => s.name);
+      assert.ok(names.includes("maglev.v1.Maglev"), names.join(","));
+      assert.ok(names.includes("grpc.health.v1.Health"), names.join(","));
+      const file = await ask({ file_containing_symbol: "maglev.v1.Maglev" }) as {
+        file_descriptor_response: { file_descriptor_proto: Uint8Array[] };
+      };
+      const protos = file.file_descriptor_response.file_descriptor_proto;
+      assert.equal(protos.length, 1);
+      const text = new TextDecoder().decode(protos[0]);
+      assert.ok(text.includes("maglev.proto") && text.includes("WatchEvents"));
+    } finally {
+      ch.close();
+    }
+  });
+});
+
+Deno.test("reflection can be switched off", async () => {
+  await withRig({ tcp: "127.0.0.1:0" }, async ({ server }) => {
+    const ch = new grpc.Client(server.addresses[0], grpc.credentials.createInsecure());
+    try {
+      const call = ch.makeBidiStreamRequest(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        () => Buffer.alloc(0),
+        (b: Uint8Array) => b,
+      );
+      const code = await new Promise<number>((resolve) => {
+        call.on("error", (e: grpc.ServiceError) => resolve(e.code));
+        call.on("data", () => {});
+        call.write({});
+        call.end();
+      });
+      assert.equal(code, grpc.status.UNIMPLEMENTED);
+    } finally {
+      ch.close();
+    }
+  }, { reflection: false });
+});
+
+async function take(it: AsyncIterator<Event>, n: number): Promise<Event[]> {
+  const out: Event[] = [];
+  while (out.length < n) {
+    const r = await it.next();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+Deno.test("WatchEvents: snapshot, live events, filters and log level", async () => {
+  await withRig({ tcp: "127.0.0.1:0" }, async ({ client, checker, server, calls }) => {
+    const stream = client.watchEvents({ log: true, log_level: "debug", backend: true });
+    const it = stream[Symbol.asyncIterator]();
+    await checker.subscribersAtLeast(1);
+    const opts = checker.subscribeOptions[0];
+    assert.equal(opts.log, true);
+    assert.equal(opts.logLevel, "debug");
+    assert.equal(opts.backend, true);
+    assert.equal(opts.frontend, false);
+    assert.equal(opts.afterSeq, undefined);
+    const snapshot = await take(it, 1);
+    assert.equal(snapshot[0].event, "backend");
+    assert.equal(snapshot[0].backend?.backend, "nginx1");
+
+    checker.publish({
+      kind: "frontend",
+      seq: 101,
+      frontend: "web",
+      from: "up",
+      to: "down",
+      atMs: 1,
+    });
+    checker.publish({
+      kind: "log",
+      seq: 102,
+      atMs: 1_700_000_000_000,
+      level: "debug",
+      msg: "probe-done",
+      attrs: { backend: "nginx1", ok: true, elapsed: 3, nothing: undefined, gone: null },
+    });
+    checker.publish({
+      kind: "backend",
+      seq: 103,
+      frontend: "web",
+      backend: "nginx2",
+      address: "10.0.0.2",
+      transition: { from: "down", to: "up", atMs: 2, code: "L7OK", detail: "HTTP 200" },
+    });
+    checker.publish({ kind: "resync", seq: 104, reason: "subscriber too slow" });
+    const live = await take(it, 3);
+    assert.deepEqual(live.map((e) => [e.seq, e.event]), [
+      ["102", "log"],
+      ["103", "backend"],
+      ["104", "resync"],
+    ]);
+    assert.deepEqual(live[0].log, {
+      level: "debug",
+      msg: "probe-done",
+      attrs: [
+        { key: "backend", value: "nginx1" },
+        { key: "ok", value: "true" },
+        { key: "elapsed", value: "3" },
+        { key: "gone", value: "null" },
+      ],
+    });
+    assert.equal(live[1].backend?.transition?.code, "L7OK");
+    assert.equal(live[1].at_ns, "2000000");
+    assert.equal(live[2].resync?.reason, "subscriber too slow");
+    assert.equal(server.activeStreams(), 1);
+
+    // Disconnecting frees the subscription.
+    const gone = checker.unsubscribed();
+    stream.cancel();
+    await gone;
+    assert.equal(checker.subscribers.size, 0);
+    assert.equal((await it.next()).done, true);
+    await flushMicrotasks();
+    assert.equal(server.activeStreams(), 0);
+    assert.ok(calls.includes("started WatchEvents server_stream"));
+  });
+});
+
+Deno.test("WatchEvents: default filters, resume and shutdown ends the stream", async () => {
+  const dir = await Deno.makeTempDir();
+  await withRig({ unix: `${dir}/w.sock` }, async ({ client, checker, server }) => {
+    const resumed = client.watchEvents({ after_seq: 42 });
+    const it = resumed[Symbol.asyncIterator]();
+    await checker.subscribersAtLeast(1);
+    const opts = checker.subscribeOptions[0];
+    assert.equal(opts.afterSeq, 42);
+    assert.equal(opts.backend, true);
+    assert.equal(opts.frontend, true);
+    assert.equal(opts.log, false);
+    assert.equal(opts.logLevel, "info");
+    checker.publish({
+      kind: "frontend",
+      seq: 43,
+      frontend: "web",
+      from: "up",
+      to: "down",
+      atMs: 5,
+    });
+    const [ev] = await take(it, 1);
+    assert.equal(ev.seq, "43", "no snapshot when resuming");
+    assert.deepEqual(ev.frontend, { frontend: "web", from: "up", to: "down" });
+    const gone = checker.unsubscribed();
+    await server.shutdown();
+    await gone;
+    assert.equal((await it.next()).done, true, "shutdown ends the stream cleanly");
+  });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("every method is listed for metrics pre-registration", () => {
+  assert.equal(MAGLEV_RPCS.length, 18);
+  assert.deepEqual(MAGLEV_RPCS.find((r) => r.method === "WatchEvents")?.type, "server_stream");
+});
