@@ -1,0 +1,339 @@
+/**
+ * Pool failover and effective weights (spec 5): the one place that maps
+ * backend states to VPP application-server weights. Pure functions over the
+ * config and a {@linkcode StateSource}; used by the reconciler (desired VPP
+ * state), the gRPC server and metrics (effective weights, frontend state).
+ * @module
+ */
+import type { Backend, Frontend, Pool } from "../config/types.ts";
+import type { State, StateSource } from "../health/types.ts";
+import { autoFlowTableLength } from "../config/flow_table.ts";
+
+export { autoFlowTableLength } from "../config/flow_table.ts";
+
+/** lb_encap_type numbers used for our VIPs (spec 6.3). */
+export const ENCAP_GRE4 = 0;
+/** lb_encap_type GRE6. */
+export const ENCAP_GRE6 = 1;
+
+/** IP protocol numbers of a VIP; 255 is VPP's all-port VIP. */
+export const PROTO_TCP = 6;
+/** UDP. */
+export const PROTO_UDP = 17;
+/** Any protocol: VPP forces this for an all-port (port 0) VIP. */
+export const PROTO_ANY = 255;
+
+/** The weight and flush asked for one application server. */
+export interface AsWeight {
+  readonly weight: number;
+  /** Clear existing flows and sticky entries when the weight drops to 0. */
+  readonly flush: boolean;
+}
+
+/** Where a backend sits relative to the active pool. */
+export interface AsPlacement {
+  /** Index of the pool the backend is listed in. */
+  readonly poolIdx: number;
+  /** Result of {@linkcode activePoolIndex}. */
+  readonly activePool: number;
+  /** Configured pool weight, 0..100. */
+  readonly cfgWeight: number;
+  /** The frontend's `flush-on-down`. */
+  readonly flushOnDown: boolean;
+}
+
+/** One desired application server of a VIP. */
+export interface DesiredAs extends AsWeight {
+  /** The backend name it comes from. */
+  readonly backend: string;
+}
+
+/** The VIP a frontend should have in VPP (spec 6.4). */
+export interface DesiredVip {
+  readonly frontend: string;
+  /** `address/32` or `address/128`. */
+  readonly prefix: string;
+  /** 6 tcp, 17 udp, 255 for an all-port VIP (port 0), as VPP reports it. */
+  readonly protocol: number;
+  readonly port: number;
+  /** lb_encap_type: GRE4 = 0 for IPv4 backends, GRE6 = 1 for IPv6 backends. */
+  readonly encap: number;
+  readonly srcIpSticky: boolean;
+  readonly flowTableLength: number;
+  /** Keyed by backend address; iterate with {@linkcode sortedIpKeys} for VPP. */
+  readonly ases: ReadonlyMap<string, DesiredAs>;
+}
+
+function stateOf(states: StateSource, name: string): State | undefined {
+  return states.backendState(name);
+}
+
+/**
+ * The index of the first pool with a backend that is `up` and has a pool
+ * weight above 0 (spec 5.1); 0 when there is none (every backend then maps
+ * to weight 0 anyway).
+ */
+export function activePoolIndex(frontend: Frontend, states: StateSource): number {
+  const pools = frontend.pools;
+  for (let i = 0; i < pools.length; i++) {
+    for (const pb of pools[i].backends) {
+      if (pb.weight > 0 && stateOf(states, pb.name) === "up") return i;
+    }
+  }
+  return 0;
+}
+
+const ZERO: AsWeight = Object.freeze({ weight: 0, flush: false });
+const ZERO_FLUSH: AsWeight = Object.freeze({ weight: 0, flush: true });
+
+/**
+ * The truth table of spec 5.2: a backend's VPP weight and whether its drop
+ * to 0 flushes.
+ *
+ * | state    | weight                               | flush         |
+ * |----------|--------------------------------------|---------------|
+ * | up       | cfgWeight in the active pool, else 0 | false         |
+ * | down     | 0                                    | flushOnDown   |
+ * | disabled | 0                                    | true          |
+ * | unknown  | 0                                    | false         |
+ * | paused   | 0                                    | false         |
+ * | removed  | 0 (and not desired: the AS is deleted with flush) | true |
+ */
+export function asFromBackend(state: State, placement: AsPlacement): AsWeight {
+  switch (state) {
+    case "up":
+      return placement.poolIdx === placement.activePool
+        ? { weight: placement.cfgWeight, flush: false }
+        : ZERO;
+    case "down":
+      return placement.flushOnDown ? ZERO_FLUSH : ZERO;
+    case "disabled":
+    case "removed":
+      return ZERO_FLUSH;
+    case "unknown":
+    case "paused":
+      return ZERO;
+  }
+}
+
+/**
+ * The VIP and application servers a frontend should have (spec 6.4).
+ * Backends that are removed or unknown to `states` or absent from `backends`
+ * are not desired (their ASes get deleted); disabled ones stay with weight 0.
+ * A backend listed in several pools appears once: the first pool wins.
+ */
+export function desiredFromFrontend(
+  frontend: Frontend,
+  states: StateSource,
+  backends: Readonly<Record<string, Backend>>,
+): DesiredVip {
+  const activePool = activePoolIndex(frontend, states);
+  const ases = new Map<string, DesiredAs>();
+  const seen = new Set<string>();
+  let family: 4 | 6 | undefined;
+  frontend.pools.forEach((pool, poolIdx) => {
+    for (const pb of pool.backends) {
+      if (seen.has(pb.name)) continue;
+      seen.add(pb.name);
+      const backend = backends[pb.name];
+      const state = stateOf(states, pb.name);
+      if (!backend || state === undefined || state === "removed") continue;
+      family ??= backend.family;
+      if (ases.has(backend.address)) continue;
+      const w = asFromBackend(state, {
+        poolIdx,
+        activePool,
+        cfgWeight: pb.weight,
+        flushOnDown: frontend.flushOnDown,
+      });
+      ases.set(backend.address, { weight: w.weight, flush: w.flush, backend: pb.name });
+    }
+  });
+  // Validation keeps one backend family per frontend; without any desired
+  // backend the VIP's own family is the natural choice.
+  family ??= frontend.family;
+  return {
+    frontend: frontend.name,
+    prefix: `${frontend.address}/${frontend.family === 4 ? 32 : 128}`,
+    protocol: frontend.port === 0 ? PROTO_ANY : frontend.protocol === "tcp" ? PROTO_TCP : PROTO_UDP,
+    port: frontend.port,
+    encap: family === 4 ? ENCAP_GRE4 : ENCAP_GRE6,
+    srcIpSticky: frontend.srcIpSticky,
+    flowTableLength: frontend.flowTableLength,
+    ases,
+  };
+}
+
+/**
+ * Pool name → backend name → effective weight (spec 5.2), for
+ * `PoolBackendInfo.effective_weight` and metrics; works without VPP.
+ * Backends unknown to `states` count as weight 0.
+ */
+export function effectiveWeights(
+  frontend: Frontend,
+  states: StateSource,
+): Map<string, Map<string, number>> {
+  const activePool = activePoolIndex(frontend, states);
+  const out = new Map<string, Map<string, number>>();
+  frontend.pools.forEach((pool, poolIdx) => {
+    const m = new Map<string, number>();
+    for (const pb of pool.backends) {
+      const state = stateOf(states, pb.name) ?? "removed";
+      m.set(
+        pb.name,
+        asFromBackend(state, {
+          poolIdx,
+          activePool,
+          cfgWeight: pb.weight,
+          flushOnDown: frontend.flushOnDown,
+        }).weight,
+      );
+    }
+    out.set(pool.name, m);
+  });
+  return out;
+}
+
+/** Frontend aggregate states (spec 3.1). */
+export type FrontendAggregate = "unknown" | "up" | "down";
+
+/**
+ * Spec 3.1: `up` when some backend has a non-zero effective weight,
+ * `unknown` when every backend is unknown (or there are none), else `down`.
+ */
+export function frontendState(frontend: Frontend, states: StateSource): FrontendAggregate {
+  const activePool = activePoolIndex(frontend, states);
+  let allUnknown = true;
+  const pools = frontend.pools;
+  for (let i = 0; i < pools.length; i++) {
+    for (const pb of pools[i].backends) {
+      const state = stateOf(states, pb.name) ?? "unknown";
+      if (state !== "unknown") allUnknown = false;
+      // The active pool has an up backend with weight > 0 exactly when the
+      // frontend serves; checked here without building the weight maps.
+      if (i === activePool && state === "up" && pb.weight > 0) return "up";
+    }
+  }
+  return allUnknown ? "unknown" : "down";
+}
+
+/** Sum of the configured weights across all pools of a frontend. */
+export function poolWeightSum(pools: readonly Pool[]): number {
+  let sum = 0;
+  for (const p of pools) for (const b of p.backends) sum += b.weight;
+  return sum;
+}
+
+/**
+ * A frontend's new-flow table length (spec 0.2): an explicit value as is,
+ * `auto` → {@linkcode autoFlowTableLength} of the pool weight sum.
+ */
+export function flowTableLength(setting: number | "auto", pools: readonly Pool[]): number {
+  return setting === "auto" ? autoFlowTableLength(poolWeightSum(pools)) : setting;
+}
+
+/** Parses an IP address into 16 bytes (IPv4 as ::ffff:a.b.c.d); undefined if invalid. */
+function ipBytes(ip: string): { v6: boolean; bytes: Uint8Array } | undefined {
+  const out = new Uint8Array(16);
+  if (!ip.includes(":")) {
+    const v4 = parseV4(ip);
+    if (!v4) return undefined;
+    out[10] = 0xff;
+    out[11] = 0xff;
+    out.set(v4, 12);
+    return { v6: false, bytes: out };
+  }
+  let text = ip;
+  const zone = text.indexOf("%");
+  if (zone >= 0) text = text.slice(0, zone);
+  const groups: number[] = [];
+  let tail: Uint8Array | undefined;
+  const parseGroups = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const res: number[] = [];
+    const items = part.split(":");
+    for (let i = 0; i < items.length; i++) {
+      const g = items[i];
+      if (i === items.length - 1 && g.includes(".")) {
+        tail = parseV4(g);
+        if (!tail) return undefined;
+        continue;
+      }
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      res.push(parseInt(g, 16));
+    }
+    return res;
+  };
+  const dbl = text.indexOf("::");
+  let head: number[] | undefined, rest: number[] | undefined;
+  if (dbl >= 0) {
+    head = parseGroups(text.slice(0, dbl));
+    rest = parseGroups(text.slice(dbl + 2));
+  } else {
+    head = parseGroups(text);
+    rest = [];
+  }
+  if (!head || !rest) return undefined;
+  const total = 8 - (tail ? 2 : 0);
+  const fill = total - head.length - rest.length;
+  if (fill < 0 || (dbl < 0 && fill !== 0)) return undefined;
+  groups.push(...head, ...new Array(fill).fill(0), ...rest);
+  groups.forEach((g, i) => {
+    out[2 * i] = g >> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  if (tail) out.set(tail, 12);
+  return { v6: true, bytes: out };
+}
+
+function parseV4(ip: string): Uint8Array | undefined {
+  const parts = ip.split(".");
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    if (!/^\d{1,3}$/.test(parts[i])) return undefined;
+    const n = Number(parts[i]);
+    if (n > 255) return undefined;
+    out[i] = n;
+  }
+  return out;
+}
+
+/** A sort key: family rank, then the 16 address bytes; unparsable last. */
+interface IpKey {
+  readonly text: string;
+  readonly parsed: { v6: boolean; bytes: Uint8Array } | undefined;
+}
+
+function compareKeys(a: IpKey, b: IpKey): number {
+  const pa = a.parsed;
+  const pb = b.parsed;
+  if (!pa || !pb) {
+    if (pa) return -1;
+    if (pb) return 1;
+    return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
+  }
+  if (pa.v6 !== pb.v6) return pa.v6 ? 1 : -1;
+  for (let i = 0; i < 16; i++) {
+    const d = pa.bytes[i] - pb.bytes[i];
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * Compares two IP addresses numerically, IPv4 before IPv6 (spec 6.5), so
+ * that two daemons add ASes to VPP in the same order. Unparsable strings
+ * sort last, by text.
+ */
+export function compareIps(a: string, b: string): number {
+  return compareKeys({ text: a, parsed: ipBytes(a) }, { text: b, parsed: ipBytes(b) });
+}
+
+/** The addresses in numeric order, IPv4 before IPv6 (`10.0.0.2` before `10.0.0.10`). */
+export function sortedIpKeys(ips: Iterable<string>): string[] {
+  // Parse once per address, not once per comparison.
+  const keys: IpKey[] = [];
+  for (const text of ips) keys.push({ text, parsed: ipBytes(text) });
+  return keys.sort(compareKeys).map((k) => k.text);
+}
