@@ -43,6 +43,11 @@ function isClientFlagValue(args: readonly string[], i: number): boolean {
 }
 
 if (import.meta.main) {
+  // The hidden role of a probe agent started inside healthchecker.netns.
+  if (Deno.args[0] === "__maglevd-probe-agent") {
+    const { runProbeAgent } = await import("./src/prober/mod.ts");
+    Deno.exit(await runProbeAgent());
+  }
   const role = chooseRole(Deno.args, Deno.execPath());
   let code = 0;
   if (role === "check") {

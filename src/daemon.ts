@@ -16,7 +16,27 @@ import { VppManager } from "./reconciler/mod.ts";
 import type { VppControl } from "./reconciler/types.ts";
 import { createMetrics } from "./metrics/mod.ts";
 import { serveMetrics } from "./metrics/server.ts";
-import { startGrpcServer } from "./grpc/server.ts";
+import { type GrpcObserver, MAGLEV_RPCS, type RpcType, startGrpcServer } from "./grpc/server.ts";
+import type { Metrics } from "./metrics/mod.ts";
+import { status as grpcStatus } from "@grpc/grpc-js";
+
+const GRPC_SERVICE = "maglev.v1.Maglev";
+
+/** Feeds the server's per-call reports into the go-grpc-middleware style metrics. */
+function grpcMetricsObserver(metrics: Metrics): GrpcObserver {
+  const m = (method: string, type: RpcType) => ({ service: GRPC_SERVICE, method, type });
+  return {
+    started: (method, type) => metrics.grpcObserver.started(m(method, type)),
+    handled: (method, type, code, seconds) =>
+      metrics.grpcObserver.handled(
+        m(method, type),
+        (grpcStatus as unknown as Record<string, number>)[code] ?? code,
+        seconds,
+      ),
+    msgReceived: (method, type) => metrics.grpcObserver.msgReceived(m(method, type)),
+    msgSent: (method, type) => metrics.grpcObserver.msgSent(m(method, type)),
+  };
+}
 
 /** A running daemon, for tests and the lab. */
 export interface Daemon {
@@ -97,7 +117,7 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
   const config = await loadOrThrow(settings.config, vppEnabled);
   for (const w of config.warnings) log.warn("config-warning", { warning: w });
 
-  const prober = createProber({ netns: config.healthchecker.netns });
+  const prober = createProber({ netns: config.healthchecker.netns, version: VERSION });
   let metricsRef: ReturnType<typeof createMetrics> | undefined;
   const checker = new Checker(config, {
     probe: prober.probe,
@@ -119,6 +139,9 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
     version: VERSION,
   });
   metricsRef = metrics;
+  metrics.preRegisterGrpc(
+    MAGLEV_RPCS.map((r) => ({ service: GRPC_SERVICE, method: r.method, type: r.type })),
+  );
 
   let reloading: Promise<ReloadResult> | undefined;
   const reload = (): Promise<ReloadResult> => {
@@ -173,7 +196,7 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
     },
     allowRemoteAdmin: settings.grpcAllowRemoteAdmin,
     reflection: settings.reflection,
-    observer: metrics.grpcObserver,
+    observer: grpcMetricsObserver(metrics),
   });
   const metricsServer = settings.metricsAddr
     ? serveMetrics(settings.metricsAddr, metrics)

@@ -1,0 +1,378 @@
+/**
+ * Probing inside a network namespace (spec 0.6) through a probe agent: a
+ * child process started by `nsenter --net=/var/run/netns/<name>` so that the
+ * whole process, every thread of it, lives in the namespace, while the daemon
+ * (gRPC, metrics, VPP socket) stays in its own. The agent is this program
+ * again: `deno run -A agent.ts` from source, or the compiled binary with the
+ * hidden first argument {@linkcode PROBE_AGENT_ARG}.
+ *
+ * Line protocol (tab-separated, one message per line):
+ * - agent → daemon: `READY`, then `R <id> <code> <durationMs> <detail as JSON>`
+ * - daemon → agent: `V <version>`, `H <hcId> <HealthCheck JSON>`,
+ *   `P <id> <hcId> <family> <address>`, `C <id>` (cancel)
+ *
+ * The agent exits when its stdin closes, which the kernel does when the
+ * daemon dies however it dies.
+ * @module
+ */
+import { type Clock, realClock } from "../clock.ts";
+import type { Backend, HealthCheck } from "../config/types.ts";
+import type { ProbeResult } from "../health/types.ts";
+import { createLocalProber, DEFAULT_VERSION, type Prober } from "./local.ts";
+import { isProbeCode, probeResult } from "./result.ts";
+
+/** First argument that makes the compiled binary run the probe agent (main.ts dispatches it). */
+export const PROBE_AGENT_ARG = "__maglevd-probe-agent";
+
+/** Where `ip netns` keeps named namespaces. */
+export const NETNS_DIR = "/var/run/netns";
+
+// After an agent failed to start, probes fail fast for this long before the next try.
+const RESPAWN_HOLDOFF_MS = 1000;
+// The agent enforces the deadline; this only covers an agent that hangs.
+const AGENT_GRACE_MS = 2000;
+
+const encoder = new TextEncoder();
+
+/** Options of {@linkcode createNetnsProber}. */
+export interface NetnsProberOptions {
+  readonly version?: string;
+  readonly clock?: Clock;
+  /** The agent command (tests); by default nsenter and this program. */
+  readonly command?: readonly string[];
+}
+
+/** A prober that runs probes in namespace `netns`, with its agent's pid for tests. */
+export interface NetnsProber extends Prober {
+  /** The running agent's pid, if any. */
+  agentPid(): number | undefined;
+}
+
+interface PendingProbe {
+  readonly finish: (r: ProbeResult) => void;
+}
+
+interface Agent {
+  readonly child: Deno.ChildProcess;
+  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly sentChecks: Set<number>;
+  ready: boolean;
+  queue: string[];
+  writing: boolean;
+  stderr: string;
+  done: Promise<void>;
+}
+
+/** The command that starts the agent inside `netns`. */
+export function agentCommand(netns: string): string[] {
+  const self = Deno.build.standalone
+    ? [Deno.execPath(), PROBE_AGENT_ARG]
+    : [Deno.execPath(), "run", "-A", "--quiet", "--no-config", new URL(import.meta.url).href];
+  return ["nsenter", `--net=${NETNS_DIR}/${netns}`, "--", ...self];
+}
+
+/** A prober whose probes run in a probe agent inside network namespace `netns`. */
+export function createNetnsProber(netns: string, options: NetnsProberOptions = {}): NetnsProber {
+  const clock = options.clock ?? realClock;
+  const version = options.version ?? DEFAULT_VERSION;
+  const pending = new Map<number, PendingProbe>();
+  const checkIds = new WeakMap<HealthCheck, number>();
+  const checkIdsByJson = new Map<string, number>();
+  let nextProbe = 1;
+  let nextCheck = 1;
+  let agent: Agent | undefined;
+  let failure: { reason: string; atMs: number } | undefined;
+  let closed = false;
+
+  const netnsFail = (reason: string, start: number) =>
+    probeResult(
+      "L4CON",
+      `enter netns ${JSON.stringify(netns)}: ${reason}`,
+      clock.monotonic() - start,
+    );
+
+  function checkId(hc: HealthCheck): [number, string | undefined] {
+    const known = checkIds.get(hc);
+    if (known !== undefined) return [known, undefined];
+    const json = JSON.stringify(hc);
+    let id = checkIdsByJson.get(json);
+    if (id === undefined) checkIdsByJson.set(json, id = nextCheck++);
+    checkIds.set(hc, id);
+    return [id, json];
+  }
+
+  function send(a: Agent, line: string): void {
+    a.queue.push(line);
+    if (!a.writing) void flush(a);
+  }
+
+  async function flush(a: Agent): Promise<void> {
+    a.writing = true;
+    try {
+      while (a.queue.length > 0) {
+        const batch = a.queue.join("\n") + "\n";
+        a.queue = [];
+        await a.writer.write(encoder.encode(batch));
+      }
+    } catch {
+      // The agent is gone; its exit handler fails what is pending.
+      a.queue = [];
+    } finally {
+      a.writing = false;
+    }
+  }
+
+  function preflight(): string | undefined {
+    if (netns === "." || netns === ".." || netns.includes("/") || netns.includes("\0")) {
+      return "invalid namespace name";
+    }
+    try {
+      Deno.statSync(`${NETNS_DIR}/${netns}`);
+    } catch (err) {
+      return err instanceof Deno.errors.NotFound
+        ? `no such namespace (${NETNS_DIR}/${netns} does not exist)`
+        : `${NETNS_DIR}/${netns}: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    return undefined;
+  }
+
+  function start(): Agent | string {
+    const bad = preflight();
+    if (bad) return bad;
+    const argv = options.command ? [...options.command] : agentCommand(netns);
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (err) {
+      return err instanceof Deno.errors.NotFound
+        ? `${argv[0]} not found (nsenter is in util-linux)`
+        : `start probe agent: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    const a: Agent = {
+      child,
+      writer: child.stdin.getWriter(),
+      sentChecks: new Set(),
+      ready: false,
+      queue: [],
+      writing: false,
+      stderr: "",
+      done: Promise.resolve(),
+    };
+    a.done = Promise.all([readStdout(a), readStderr(a)]).then(async () => {
+      const status = await child.status;
+      onExit(a, status);
+    });
+    send(a, `V\t${version}`);
+    return a;
+  }
+
+  async function readStdout(a: Agent): Promise<void> {
+    let rest = "";
+    try {
+      for await (const text of a.child.stdout.pipeThrough(new TextDecoderStream())) {
+        const lines = (rest + text).split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) onLine(a, line);
+      }
+    } catch {
+      // Closed under us; the exit handler reports it.
+    }
+  }
+
+  async function readStderr(a: Agent): Promise<void> {
+    try {
+      for await (const text of a.child.stderr.pipeThrough(new TextDecoderStream())) {
+        // Keep only the tail: it holds the reason a start failed.
+        a.stderr = (a.stderr + text).slice(-2000);
+      }
+    } catch {
+      // Closed under us.
+    }
+  }
+
+  function onLine(a: Agent, line: string): void {
+    if (line === "READY") {
+      a.ready = true;
+      return;
+    }
+    const f = line.split("\t");
+    if (f[0] !== "R" || f.length < 5) return;
+    const p = pending.get(Number(f[1]));
+    if (!p) return;
+    const code = f[2];
+    let detail = "";
+    try {
+      detail = String(JSON.parse(f.slice(4).join("\t")));
+    } catch {
+      detail = f.slice(4).join("\t");
+    }
+    p.finish(
+      isProbeCode(code)
+        ? probeResult(code, detail, Number(f[3]))
+        : probeResult("L4CON", `probe agent sent unknown code ${JSON.stringify(code)}`, 0),
+    );
+  }
+
+  function onExit(a: Agent, status: Deno.CommandStatus): void {
+    if (agent === a) agent = undefined;
+    const lastLine = a.stderr.trim().split("\n").pop()?.trim() ?? "";
+    const reason = a.ready
+      ? `probe agent exited (${status.signal ?? `code ${status.code}`})${
+        lastLine ? ": " + lastLine : ""
+      }`
+      : lastLine || `probe agent exited (${status.signal ?? `code ${status.code}`})`;
+    if (!closed) failure = { reason, atMs: clock.monotonic() };
+    for (const p of [...pending.values()]) p.finish(netnsFail(reason, clock.monotonic()));
+  }
+
+  function probe(hc: HealthCheck, backend: Backend, signal: AbortSignal): Promise<ProbeResult> {
+    const t0 = clock.monotonic();
+    if (closed) return Promise.resolve(netnsFail("prober closed", t0));
+    if (!agent) {
+      if (failure && t0 - failure.atMs < RESPAWN_HOLDOFF_MS) {
+        return Promise.resolve(netnsFail(failure.reason, t0));
+      }
+      const a = start();
+      if (typeof a === "string") {
+        failure = { reason: a, atMs: t0 };
+        return Promise.resolve(netnsFail(a, t0));
+      }
+      agent = a;
+    }
+    const a = agent;
+    const [hcId, json] = checkId(hc);
+    if (!a.sentChecks.has(hcId)) {
+      send(a, `H\t${hcId}\t${json ?? JSON.stringify(hc)}`);
+      a.sentChecks.add(hcId);
+    }
+    const id = nextProbe++;
+    return new Promise<ProbeResult>((resolve) => {
+      const onAbort = () => {
+        send(a, `C\t${id}`);
+      };
+      const timer = clock.setTimeout(() => {
+        entry.finish(probeResult(
+          "L4CON",
+          `probe agent in netns ${JSON.stringify(netns)} did not answer`,
+          clock.monotonic() - t0,
+        ));
+      }, hc.timeoutMs + AGENT_GRACE_MS);
+      const entry: PendingProbe = {
+        finish: (r) => {
+          if (!pending.delete(id)) return;
+          clock.clearTimeout(timer);
+          signal.removeEventListener("abort", onAbort);
+          resolve(r);
+        },
+      };
+      pending.set(id, entry);
+      signal.addEventListener("abort", onAbort, { once: true });
+      send(a, `P\t${id}\t${hcId}\t${backend.family}\t${backend.address}`);
+      if (signal.aborted) onAbort();
+    });
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    const a = agent;
+    if (!a) return;
+    // Closing stdin is the agent's signal to finish; kill only if it lingers.
+    await a.writer.close().catch(() => {});
+    const timer = clock.setTimeout(() => {
+      try {
+        a.child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }, 3000);
+    await a.done;
+    clock.clearTimeout(timer);
+  }
+
+  return { probe, close, agentPid: () => agent?.child.pid };
+}
+
+/**
+ * The probe agent: probes what the daemon sends on stdin, answers on stdout,
+ * and returns its exit code when stdin closes.
+ */
+export async function runProbeAgent(): Promise<number> {
+  let prober: Prober | undefined;
+  const checks = new Map<number, HealthCheck>();
+  const running = new Map<number, AbortController>();
+  const inflight = new Set<Promise<void>>();
+  let out: string[] = [];
+  let writing = false;
+  const write = (line: string) => {
+    out.push(line);
+    if (writing) return;
+    writing = true;
+    (async () => {
+      while (out.length > 0) {
+        const batch = encoder.encode(out.join("\n") + "\n");
+        out = [];
+        let off = 0;
+        while (off < batch.length) off += await Deno.stdout.write(batch.subarray(off));
+      }
+    })().catch(() => Deno.exit(1)).finally(() => (writing = false));
+  };
+  write("READY");
+  const handle = (line: string) => {
+    const f = line.split("\t");
+    switch (f[0]) {
+      case "V":
+        prober ??= createLocalProber({ version: f[1] || DEFAULT_VERSION });
+        break;
+      case "H":
+        checks.set(Number(f[1]), JSON.parse(f.slice(2).join("\t")) as HealthCheck);
+        break;
+      case "C":
+        running.get(Number(f[1]))?.abort();
+        break;
+      case "P": {
+        const id = Number(f[1]);
+        const hc = checks.get(Number(f[2]));
+        const backend: Backend = {
+          name: "",
+          address: f[4] ?? "",
+          family: f[3] === "6" ? 6 : 4,
+          healthcheck: hc?.name ?? "",
+          enabled: true,
+          description: "",
+        };
+        prober ??= createLocalProber();
+        if (!hc) {
+          write(`R\t${id}\tL4CON\t0\t${JSON.stringify("probe agent: unknown health check")}`);
+          break;
+        }
+        const ac = new AbortController();
+        running.set(id, ac);
+        const p = prober.probe(hc, backend, ac.signal).then((r) => {
+          running.delete(id);
+          write(`R\t${id}\t${r.code}\t${r.durationMs}\t${JSON.stringify(r.detail)}`);
+        });
+        inflight.add(p);
+        p.finally(() => inflight.delete(p));
+        break;
+      }
+    }
+  };
+  let rest = "";
+  for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + text).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) if (line !== "") handle(line);
+  }
+  for (const ac of running.values()) ac.abort();
+  await Promise.all(inflight);
+  await prober?.close();
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await runProbeAgent());

@@ -1,0 +1,318 @@
+/**
+ * HTTP and HTTPS probes: one HTTP/1.1 GET written on our own connection, so
+ * that the source address, Host header and TLS options are all ours to set.
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import type { Backend, HealthCheck, HttpParams } from "../config/types.ts";
+import type { ProbeResult } from "../health/types.ts";
+import { probeResult } from "./result.ts";
+import { dial, type DialTarget, type ProbeStream, runWithDeadline } from "./transport.ts";
+
+/** How much of the body `response-regexp` sees (spec 0.2). */
+export const BODY_LIMIT = 64 * 1024;
+/** Larger response heads are malformed for a health check. */
+export const HEAD_LIMIT = 16 * 1024;
+
+/** Options of {@linkcode probeHttp}. */
+export interface HttpProbeOptions {
+  readonly signal: AbortSignal;
+  readonly clock: Clock;
+  /** Sent as `User-Agent`, e.g. `maglevd/1.0.0`. */
+  readonly userAgent: string;
+}
+
+const DEFAULT_PARAMS: HttpParams = {
+  path: "/",
+  host: "",
+  responseCodeMin: 200,
+  responseCodeMax: 399,
+  responseRegexp: "",
+  serverName: "",
+  insecureSkipVerify: false,
+};
+
+const encoder = new TextEncoder();
+// Requests only depend on the check and the address; encode each once.
+const requestCache = new WeakMap<HealthCheck, Map<string, Uint8Array>>();
+const regexpCache = new Map<string, RegExp>();
+
+/** The exact request bytes a probe sends. */
+export function buildRequest(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
+  let perCheck = requestCache.get(hc);
+  const key = `${backend.address}\n${userAgent}`;
+  const hit = perCheck?.get(key);
+  if (hit) return hit;
+  const p = hc.http ?? DEFAULT_PARAMS;
+  const host = p.host !== "" ? p.host : hostHeader(backend.address, hc.port, hc.type === "https");
+  const req = encoder.encode(
+    `GET ${p.path || "/"} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ${userAgent}\r\n` +
+      `Accept: */*\r\nConnection: close\r\n\r\n`,
+  );
+  if (!perCheck) requestCache.set(hc, perCheck = new Map());
+  if (perCheck.size < 100_000) perCheck.set(key, req);
+  return req;
+}
+
+/** The default Host header: the address (IPv6 in brackets), with the port unless default. */
+export function hostHeader(address: string, port: number, https: boolean): string {
+  const host = address.includes(":") ? `[${address}]` : address;
+  return port === (https ? 443 : 80) ? host : `${host}:${port}`;
+}
+
+/** Runs one http or https probe against `backend`. */
+export function probeHttp(
+  hc: HealthCheck,
+  backend: Backend,
+  options: HttpProbeOptions,
+): Promise<ProbeResult> {
+  const p = hc.http ?? DEFAULT_PARAMS;
+  const target: DialTarget = {
+    address: backend.address,
+    port: hc.port,
+    source: backend.family === 6 ? hc.probeIpv6Src : hc.probeIpv4Src,
+    tls: hc.type === "https"
+      ? { serverName: p.serverName, insecureSkipVerify: p.insecureSkipVerify }
+      : undefined,
+  };
+  const request = buildRequest(hc, backend, options.userAgent);
+  return runWithDeadline(
+    async (ctx) => {
+      const stream = await dial(target, ctx);
+      ctx.phase = "app";
+      await stream.write(request);
+      const reader = new ByteReader(stream);
+      const head = await readHead(reader);
+      const inRange = head.status >= p.responseCodeMin && head.status <= p.responseCodeMax;
+      const statusText = `HTTP ${head.status}${head.reason ? " " + head.reason : ""}`;
+      if (!inRange) {
+        return probeResult(
+          "L7STS",
+          `${statusText}: not in ${p.responseCodeMin}-${p.responseCodeMax}`,
+          0,
+        );
+      }
+      if (p.responseRegexp === "") return probeResult("L7OK", statusText, 0);
+      const re = compileRegexp(p.responseRegexp);
+      if (!re) return probeResult("L7RSP", `bad response-regexp /${p.responseRegexp}/`, 0);
+      const body = new TextDecoder().decode(await readBody(reader, head));
+      stream.close();
+      if (!re.test(body)) {
+        return probeResult("L7RSP", `${statusText}: body does not match /${p.responseRegexp}/`, 0);
+      }
+      return probeResult("L7OK", statusText, 0);
+    },
+    hc.timeoutMs,
+    options,
+  );
+}
+
+function compileRegexp(source: string): RegExp | undefined {
+  let re = regexpCache.get(source);
+  if (re) return re;
+  try {
+    re = new RegExp(source);
+  } catch {
+    return undefined;
+  }
+  if (regexpCache.size > 1000) regexpCache.clear();
+  regexpCache.set(source, re);
+  return re;
+}
+
+/** A malformed response (L7RSP). */
+export class ResponseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ResponseError";
+  }
+}
+
+/** Buffered reads over a {@linkcode ProbeStream}. */
+export class ByteReader {
+  #stream: ProbeStream;
+  #buf = new Uint8Array(4096);
+  #start = 0;
+  #end = 0;
+  #eof = false;
+
+  constructor(stream: ProbeStream) {
+    this.#stream = stream;
+  }
+
+  /** Bytes buffered and not yet consumed. */
+  get available(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Reads one more chunk into the buffer; false at end of stream. */
+  async fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    const chunk = await this.#stream.read();
+    if (chunk === null) {
+      this.#eof = true;
+      return false;
+    }
+    if (this.#end + chunk.length > this.#buf.length) {
+      const live = this.#end - this.#start;
+      if (live + chunk.length <= this.#buf.length) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        const next = new Uint8Array(Math.max(this.#buf.length * 2, live + chunk.length));
+        next.set(this.#buf.subarray(this.#start, this.#end), 0);
+        this.#buf = next;
+      }
+      this.#start = 0;
+      this.#end = live;
+    }
+    this.#buf.set(chunk, this.#end);
+    this.#end += chunk.length;
+    return true;
+  }
+
+  /** Index (relative to the unread start) of `needle`, or -1. */
+  #find(needle: readonly number[], from: number): number {
+    const b = this.#buf;
+    outer: for (let i = this.#start + from; i + needle.length <= this.#end; i++) {
+      for (let j = 0; j < needle.length; j++) if (b[i + j] !== needle[j]) continue outer;
+      return i - this.#start;
+    }
+    return -1;
+  }
+
+  /** Consumes through `needle` and returns the bytes before it as latin1; null at EOF. */
+  async until(needle: readonly number[], max: number, what: string): Promise<string | null> {
+    let scanned = 0;
+    for (;;) {
+      const at = this.#find(needle, Math.max(0, scanned - needle.length + 1));
+      if (at >= 0) {
+        const text = latin1(this.#buf.subarray(this.#start, this.#start + at));
+        this.#start += at + needle.length;
+        return text;
+      }
+      scanned = this.available;
+      if (scanned > max) throw new ResponseError(`${what} longer than ${max} bytes`);
+      if (!(await this.fill())) return null;
+    }
+  }
+
+  /** Consumes up to `n` bytes (fewer only at end of stream; empty at EOF). */
+  async take(n: number): Promise<Uint8Array> {
+    if (this.available === 0 && !(await this.fill())) return new Uint8Array(0);
+    const k = Math.min(n, this.available);
+    const out = this.#buf.slice(this.#start, this.#start + k);
+    this.#start += k;
+    return out;
+  }
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 4096) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
+  return s;
+}
+
+const CRLFCRLF = [13, 10, 13, 10];
+const CRLF = [13, 10];
+
+/** A parsed response head. */
+export interface ResponseHead {
+  readonly status: number;
+  readonly reason: string;
+  /** Lower-case names; repeated headers joined with ", ". */
+  readonly headers: ReadonlyMap<string, string>;
+}
+
+/** Reads the status line and headers, skipping interim 1xx responses. */
+export async function readHead(reader: ByteReader): Promise<ResponseHead> {
+  for (;;) {
+    const text = await reader.until(CRLFCRLF, HEAD_LIMIT, "response head");
+    if (text === null) {
+      throw new ResponseError(
+        reader.available === 0
+          ? "connection closed before a response"
+          : "connection closed inside the response head",
+      );
+    }
+    const lines = text.split("\r\n");
+    const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0]);
+    if (!m) {
+      throw new ResponseError(`malformed status line ${JSON.stringify(lines[0].slice(0, 80))}`);
+    }
+    const status = Number(m[1]);
+    const headers = new Map<string, string>();
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(":");
+      if (colon <= 0) {
+        throw new ResponseError(`malformed header ${JSON.stringify(line.slice(0, 80))}`);
+      }
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      const prev = headers.get(name);
+      headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
+    }
+    if (status >= 100 && status < 200 && status !== 101) continue;
+    return { status, reason: m[2] ?? "", headers };
+  }
+}
+
+/** Reads the body (chunked, content-length or to close), at most {@linkcode BODY_LIMIT} bytes. */
+export async function readBody(reader: ByteReader, head: ResponseHead): Promise<Uint8Array> {
+  if (head.status === 204 || head.status === 304 || head.status < 200) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const add = (b: Uint8Array) => {
+    parts.push(b);
+    size += b.length;
+  };
+  const te = head.headers.get("transfer-encoding");
+  if (te !== undefined && /(^|,)\s*chunked\s*$/i.test(te)) {
+    while (size < BODY_LIMIT) {
+      const line = await reader.until(CRLF, 1024, "chunk size line");
+      if (line === null) throw new ResponseError("connection closed inside a chunked body");
+      const m = /^([0-9a-fA-F]+)\s*(;.*)?$/.exec(line);
+      if (!m) throw new ResponseError(`malformed chunk size ${JSON.stringify(line.slice(0, 40))}`);
+      let left = parseInt(m[1], 16);
+      if (left === 0) break;
+      while (left > 0 && size < BODY_LIMIT) {
+        const b = await reader.take(Math.min(left, BODY_LIMIT - size));
+        if (b.length === 0) throw new ResponseError("connection closed inside a chunk");
+        add(b);
+        left -= b.length;
+      }
+      if (left > 0) break;
+      const end = await reader.until(CRLF, 2, "chunk end");
+      if (end !== "") throw new ResponseError("chunk not followed by CRLF");
+    }
+  } else if (head.headers.has("content-length")) {
+    const length = Number(head.headers.get("content-length"));
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new ResponseError(
+        `bad content-length ${JSON.stringify(head.headers.get("content-length"))}`,
+      );
+    }
+    const want = Math.min(length, BODY_LIMIT);
+    while (size < want) {
+      const b = await reader.take(want - size);
+      if (b.length === 0) {
+        throw new ResponseError(`connection closed after ${size} of ${length} body bytes`);
+      }
+      add(b);
+    }
+  } else {
+    while (size < BODY_LIMIT) {
+      const b = await reader.take(BODY_LIMIT - size);
+      if (b.length === 0) break;
+      add(b);
+    }
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

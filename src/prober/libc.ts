@@ -1,0 +1,147 @@
+/**
+ * The few libc calls the ICMP prober needs, through Deno FFI. Opened lazily so
+ * that daemons without ICMP checks need no FFI at all.
+ * @module
+ */
+
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  recvfrom: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+  },
+  close: { parameters: ["i32"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // Runs on a runtime thread pool so the event loop never blocks in it.
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+/** The opened library. */
+export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>;
+
+/** Opens libc; throws with the reason when it cannot. */
+export function openLibc(): Libc {
+  const names = ["libc.so.6", "libc.so"];
+  let last: unknown;
+  for (const name of names) {
+    try {
+      return Deno.dlopen(name, SYMBOLS);
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw new Error(`open libc: ${last instanceof Error ? last.message : String(last)}`);
+}
+
+/** errno of the last failed call on this thread, with its text: `EPERM (Operation not permitted)`. */
+export function lastError(lib: Libc): { errno: number; text: string } {
+  const loc = lib.symbols.__errno_location();
+  const errno = loc ? new Deno.UnsafePointerView(loc).getInt32() : 0;
+  const msg = lib.symbols.strerror(errno);
+  const text = msg ? new Deno.UnsafePointerView(msg).getCString() : `errno ${errno}`;
+  return { errno, text };
+}
+
+/** Linux constants (x86_64 and aarch64 agree on these). */
+export const AF_INET = 2;
+/** Linux AF_INET6. */
+export const AF_INET6 = 10;
+/** SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC. */
+export const SOCK_RAW_NB = 3 | 0o4000 | 0o2000000;
+/** IPPROTO_ICMP. */
+export const IPPROTO_ICMP = 1;
+/** IPPROTO_ICMPV6. */
+export const IPPROTO_ICMPV6 = 58;
+/** SOL_RAW, for ICMP_FILTER. */
+export const SOL_RAW = 255;
+/** ICMP_FILTER (v4) and ICMP6_FILTER (v6) share the value 1. */
+export const ICMP_FILTER = 1;
+/** EAGAIN / EWOULDBLOCK. */
+export const EAGAIN = 11;
+/** EINTR. */
+export const EINTR = 4;
+/** MSG_DONTWAIT. */
+export const MSG_DONTWAIT = 0x40;
+/** EFD_NONBLOCK | EFD_CLOEXEC. */
+export const EFD_FLAGS = 0o4000 | 0o2000000;
+/** POLLIN. */
+export const POLLIN = 1;
+
+/** A sockaddr_in / sockaddr_in6 for `bytes` (4 or 16 address bytes), port 0. */
+export function sockaddr(bytes: Uint8Array): Uint8Array {
+  if (bytes.length === 4) {
+    const sa = new Uint8Array(16);
+    new DataView(sa.buffer).setUint16(0, AF_INET, true);
+    sa.set(bytes, 4);
+    return sa;
+  }
+  const sa = new Uint8Array(28);
+  new DataView(sa.buffer).setUint16(0, AF_INET6, true);
+  sa.set(bytes, 8);
+  return sa;
+}
+
+/** Parses an IPv4 or IPv6 literal into 4 or 16 bytes; undefined when it is neither. */
+export function parseIp(text: string): Uint8Array | undefined {
+  if (!text.includes(":")) return parseIpv4(text);
+  let s = text;
+  let tail: number[] = [];
+  const lastColon = s.lastIndexOf(":");
+  if (s.slice(lastColon + 1).includes(".")) {
+    const v4 = parseIpv4(s.slice(lastColon + 1));
+    if (!v4) return undefined;
+    tail = [(v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]];
+    // "T" stands for the two words of the embedded IPv4 address.
+    s = s.slice(0, lastColon + 1) + "T";
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const group = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const out: number[] = [];
+    for (const g of part.split(":")) {
+      if (g === "T") {
+        out.push(...tail);
+        continue;
+      }
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = group(halves[0]);
+  const rest = halves.length === 2 ? group(halves[1]) : [];
+  if (!head || !rest) return undefined;
+  const missing = 8 - head.length - rest.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const words = [...head, ...new Array(halves.length === 2 ? missing : 0).fill(0), ...rest];
+  const out = new Uint8Array(16);
+  words.forEach((w, i) => {
+    out[i * 2] = w >> 8;
+    out[i * 2 + 1] = w & 0xff;
+  });
+  return out;
+}
+
+function parseIpv4(text: string): Uint8Array | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    if (!/^\d{1,3}$/.test(parts[i])) return undefined;
+    const n = Number(parts[i]);
+    if (n > 255) return undefined;
+    out[i] = n;
+  }
+  return out;
+}

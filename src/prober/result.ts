@@ -1,0 +1,70 @@
+/**
+ * Building probe results and turning socket errors into short operator text.
+ * @module
+ */
+import type { Layer, ProbeCode, ProbeResult } from "../health/types.ts";
+
+const LAYERS: Readonly<Record<ProbeCode, Layer>> = {
+  L3OK: "L3",
+  L3TOUT: "L3",
+  L3CON: "L3",
+  L4OK: "L4",
+  L4TOUT: "L4",
+  L4CON: "L4",
+  L6OK: "L6",
+  L6TOUT: "L6",
+  L6RSP: "L6",
+  L7OK: "L7",
+  L7TOUT: "L7",
+  L7RSP: "L7",
+  L7STS: "L7",
+};
+
+/** True when `code` is one of the codes of spec 3.8. */
+export function isProbeCode(code: string): code is ProbeCode {
+  return Object.hasOwn(LAYERS, code);
+}
+
+/** A result for `code`; `ok` and `layer` follow from the code. */
+export function probeResult(code: ProbeCode, detail: string, durationMs: number): ProbeResult {
+  return {
+    ok: code.endsWith("OK"),
+    layer: LAYERS[code],
+    code,
+    detail,
+    durationMs: Math.max(0, Math.round(durationMs * 1000) / 1000),
+  };
+}
+
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset by peer",
+  EHOSTUNREACH: "no route to host",
+  ENETUNREACH: "network is unreachable",
+  EADDRNOTAVAIL: "cannot assign requested address",
+  EADDRINUSE: "address already in use",
+  ETIMEDOUT: "connection timed out",
+  EPIPE: "broken pipe",
+  EINVAL: "invalid argument",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+};
+
+/** Short text for a socket error from Deno or node:net, without stack or noise. */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && ERRNO_TEXT[code]) return ERRNO_TEXT[code];
+    if (err instanceof Deno.errors.ConnectionRefused) return "connection refused";
+    if (err instanceof Deno.errors.ConnectionReset) return "connection reset by peer";
+    if (err instanceof Deno.errors.AddrNotAvailable) return "cannot assign requested address";
+    // Deno appends "(os error N)"; the errno name is already in the text.
+    return err.message.replace(/\s*\(os error \d+\)$/, "").split("\n")[0];
+  }
+  return String(err);
+}
+
+/** `addr:port`, with IPv6 in brackets. */
+export function hostPort(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}

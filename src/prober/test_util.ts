@@ -1,0 +1,179 @@
+/**
+ * Helpers for the prober tests: config objects and small real servers.
+ * @module
+ */
+import type { Backend, HealthCheck, HttpParams } from "../config/types.ts";
+
+/** A health check with test defaults; `http` params merge over the defaults. */
+export function check(
+  type: HealthCheck["type"],
+  port: number,
+  extra: Partial<Omit<HealthCheck, "http">> & { http?: Partial<HttpParams> } = {},
+): HealthCheck {
+  const { http, ...rest } = extra;
+  return {
+    name: "hc",
+    type,
+    port,
+    intervalMs: 1000,
+    fastIntervalMs: 1000,
+    downIntervalMs: 1000,
+    timeoutMs: 2000,
+    rise: 2,
+    fall: 3,
+    probeIpv4Src: "",
+    probeIpv6Src: "",
+    ...rest,
+    http: type === "http" || type === "https"
+      ? {
+        path: "/",
+        host: "",
+        responseCodeMin: 200,
+        responseCodeMax: 399,
+        responseRegexp: "",
+        serverName: "",
+        insecureSkipVerify: false,
+        ...http,
+      }
+      : undefined,
+  };
+}
+
+/** A backend at `address`. */
+export function backend(address: string): Backend {
+  return {
+    name: "be",
+    address,
+    family: address.includes(":") ? 6 : 4,
+    healthcheck: "hc",
+    enabled: true,
+    description: "",
+  };
+}
+
+/** A signal that never fires. */
+export const NEVER: AbortSignal = new AbortController().signal;
+
+/** What a raw server saw of one connection. */
+export interface SeenRequest {
+  readonly remote: string;
+  readonly request: string;
+}
+
+/** A TCP server that answers each request with `respond(request)`; null means never answer. */
+export interface RawServer {
+  readonly port: number;
+  readonly seen: SeenRequest[];
+  close(): Promise<void>;
+}
+
+/** Starts a raw HTTP-ish server on `hostname`. */
+export function rawServer(
+  hostname: string,
+  respond: (request: string) => (string | Uint8Array)[] | null,
+): RawServer {
+  const listener = Deno.listen({ hostname, port: 0 });
+  const seen: SeenRequest[] = [];
+  const conns = new Set<Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+  const serveOne = async (conn: Deno.Conn) => {
+    const buf = new Uint8Array(8192);
+    let text = "";
+    try {
+      while (!text.includes("\r\n\r\n")) {
+        const n = await conn.read(buf);
+        if (n === null) return;
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      seen.push({ remote: (conn.remoteAddr as Deno.NetAddr).hostname, request: text });
+      const parts = respond(text);
+      if (parts === null) {
+        // Hold the connection open until the peer or close() ends it.
+        while ((await conn.read(buf)) !== null);
+        return;
+      }
+      for (const p of parts) {
+        const bytes = typeof p === "string" ? new TextEncoder().encode(p) : p;
+        let off = 0;
+        while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+      }
+    } catch {
+      // The prober hung up; that is its right.
+    } finally {
+      conns.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // Closed already.
+      }
+    }
+  };
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        conns.add(conn);
+        const t = serveOne(conn);
+        tasks.add(t);
+        t.finally(() => tasks.delete(t));
+      }
+    } catch {
+      // Listener closed.
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    seen,
+    async close() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // Closed already.
+        }
+      }
+      await accepting;
+      await Promise.all([...tasks]);
+    },
+  };
+}
+
+/** A self-signed certificate for `name`, made with openssl in a temp dir. */
+export async function selfSigned(name: string): Promise<{ key: string; cert: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-prober-tls-" });
+  try {
+    const out = await new Deno.Command("openssl", {
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${dir}/key.pem`,
+        "-out",
+        `${dir}/cert.pem`,
+        "-days",
+        "1",
+        "-subj",
+        `/CN=${name}`,
+        "-addext",
+        `subjectAltName=DNS:${name}`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(`openssl: ${new TextDecoder().decode(out.stderr)}`);
+    return {
+      key: await Deno.readTextFile(`${dir}/key.pem`),
+      cert: await Deno.readTextFile(`${dir}/cert.pem`),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** True when running as root (namespaces, raw sockets). */
+export function isRoot(): boolean {
+  return Deno.uid() === 0;
+}
