@@ -1,0 +1,143 @@
+/**
+ * Replays what a real VPP answered (`../shared/vpp-traces/*.jsonl`) through
+ * our own `vpp/` client against the test double started empty: every reply
+ * and the whole lb state after every operation must match, then the final
+ * `show lb vips verbose`. Rows of dumps come in VPP's pool order while the
+ * transcripts store them sorted, so both sides are compared as multisets.
+ */
+
+import { strict as assert } from "node:assert";
+import { VppClient } from "../vpp/client.ts";
+import { startVppSim } from "../lab/vppsim/server.ts";
+
+const TRACES = new URL("../../shared/vpp-traces/", import.meta.url);
+
+interface Op {
+  op: number;
+  msg: string;
+  args: Record<string, unknown>;
+  reply: Record<string, unknown> | Record<string, unknown>[];
+  state: { vips: Record<string, unknown>[]; ases: Record<string, unknown>[] };
+}
+
+function listTraces(): string[] {
+  try {
+    return [...Deno.readDirSync(TRACES)]
+      .filter((e) => e.isFile && e.name.endsWith(".jsonl"))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** JSON with object keys sorted: one canonical text per value. */
+function canonical(v: unknown): string {
+  return JSON.stringify(
+    v,
+    (_k, x) =>
+      x && typeof x === "object" && !Array.isArray(x)
+        ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : typeof x === "bigint"
+        ? x.toString()
+        : x,
+  );
+}
+
+/** A row without the fields the recording leaves out (context, in_use_since). */
+function clean(row: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...row };
+  delete out.context;
+  delete out.in_use_since;
+  return out;
+}
+
+/** Rows as a sorted list of canonical texts: equal lists = equal multisets. */
+function multiset(rows: readonly object[]): string[] {
+  return rows.map((r) => canonical(clean(r as Record<string, unknown>))).sort();
+}
+
+// dpo is a FIB load-balance index no client may rely on (vpp-api.md 5).
+function maskDpo(text: string): string {
+  return text.replace(/ dpo:\d+ /g, " dpo:* ");
+}
+
+const files = listTraces();
+
+Deno.test("vpp transcripts: the trace folder is there", () => {
+  assert.ok(files.length > 0, `no *.jsonl in ${TRACES.pathname}`);
+});
+
+for (const file of files) {
+  Deno.test(`vpp transcripts: ${file} replays on the double through our client`, async () => {
+    const lines = (await Deno.readTextFile(new URL(file, TRACES))).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    const ops = lines.filter((l) => typeof l.op === "number") as Op[];
+    const cli = lines.find((l) => typeof l.cli === "string")?.cli as string | undefined;
+
+    const dir = await Deno.makeTempDir({ prefix: "vppsim-replay-" });
+    const socketPath = `${dir}/api.sock`;
+    const sim = await startVppSim({ socketPath });
+    const client = await VppClient.connect(socketPath);
+    const mismatches: string[] = [];
+    let states = 0;
+    let cliMatch = "no cli line";
+    try {
+      for (const op of ops) {
+        const where = `${file} op ${op.op}: ${op.msg} ${canonical(op.args)}`;
+        if (op.msg.endsWith("_dump")) {
+          const got = multiset(await client.dump(op.msg, op.args));
+          const want = multiset(op.reply as Record<string, unknown>[]);
+          if (canonical(got) !== canonical(want)) {
+            mismatches.push(
+              `${where}\n  reply want ${canonical(want)}\n  reply got  ${canonical(got)}`,
+            );
+          }
+        } else {
+          const got = clean(await client.requestRaw(op.msg, op.args));
+          if (canonical(got) !== canonical(op.reply)) {
+            mismatches.push(
+              `${where}\n  reply want ${canonical(op.reply)}\n  reply got  ${canonical(got)}`,
+            );
+          }
+        }
+        const [vips, ases] = await Promise.all([
+          client.dump("lb_vip_dump", {}),
+          client.dump("lb_as_v2_dump", {}),
+        ]);
+        const got = { vips: multiset(vips), ases: multiset(ases) };
+        const want = { vips: multiset(op.state.vips), ases: multiset(op.state.ases) };
+        states++;
+        if (canonical(got) !== canonical(want)) {
+          mismatches.push(
+            `${where}\n  state want ${canonical(want)}\n  state got  ${canonical(got)}`,
+          );
+        }
+      }
+      if (cli !== undefined) {
+        const got = await client.cliInband("show lb vips verbose");
+        if (maskDpo(got) !== maskDpo(cli)) {
+          mismatches.push(
+            `${file} final show lb vips verbose (dpo masked)\n--- want\n${cli}\n--- got\n${got}`,
+          );
+          cliMatch = "different";
+        } else {
+          cliMatch = got === cli ? "identical, dpo included" : "identical with dpo masked";
+        }
+      }
+    } finally {
+      await client.close();
+      await sim.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+    console.log(
+      `${file}: ${ops.length} operations (replies) and ${states} states compared, ` +
+        `${mismatches.length} mismatches; show lb vips verbose ${cliMatch}`,
+    );
+    assert.equal(
+      mismatches.length,
+      0,
+      `${mismatches.length} mismatch(es); first ones:\n${mismatches.slice(0, 5).join("\n\n")}`,
+    );
+  });
+}

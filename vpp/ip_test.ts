@@ -1,0 +1,46 @@
+import { strict as assert } from "node:assert";
+import { formatIp6, ip16, parseIp, parsePrefix } from "./ip.ts";
+
+Deno.test("ip: RFC 5952 formatting", () => {
+  const cases: [string, string][] = [
+    ["2001:db8:a::1", "2001:db8:a::1"],
+    ["2001:0DB8:0:0:0:0:0:1", "2001:db8::1"],
+    ["::", "::"],
+    ["::1", "::1"],
+    ["1::", "1::"],
+    ["2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"],
+    ["2001:0:0:1:0:0:0:1", "2001:0:0:1::1"],
+    ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
+    ["::ffff:192.0.2.1", "::ffff:c000:201"],
+  ];
+  for (const [input, want] of cases) assert.equal(formatIp6(parseIp(input).bytes), want, input);
+});
+
+Deno.test("ip: parse rejects junk with the culprit in the message", () => {
+  for (
+    const bad of [
+      "",
+      "1.2.3",
+      "1.2.3.256",
+      "01.2.3.4",
+      "1::2::3",
+      "12345::",
+      "g::",
+      ":::",
+      "1:2:3:4:5:6:7:8:9",
+    ]
+  ) {
+    assert.throws(
+      () => parseIp(bad),
+      new RegExp(JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")),
+    );
+  }
+  assert.throws(() => parsePrefix("10.0.0.0/40"), /bad prefix length/);
+  assert.throws(() => parsePrefix("2001:db8::/129"), /bad prefix length/);
+  assert.deepEqual(parsePrefix("2001:db8::/128").len, 128);
+});
+
+Deno.test("ip: 16-byte form puts IPv4 after 12 zero bytes", () => {
+  assert.deepEqual([...ip16("10.0.0.2")], [...new Array(12).fill(0), 10, 0, 0, 2]);
+  assert.equal(ip16("2001:db8::1")[0], 0x20);
+});
