@@ -14,10 +14,17 @@ import { type FakeRequest, FakeVppServer } from "./testing.ts";
 class ManualTimers implements VppTimers {
   #next = 1;
   timers = new Map<number, { fn: () => void; ms: number }>();
+  #onSet: (() => void)[] = [];
   setTimeout(fn: () => void, ms: number): number {
     const id = this.#next++;
     this.timers.set(id, { fn, ms });
+    for (const f of this.#onSet.splice(0)) f();
     return id;
+  }
+  /** Resolves once at least one timer is armed. */
+  armed(): Promise<void> {
+    if (this.timers.size > 0) return Promise.resolve();
+    return new Promise((resolve) => this.#onSet.push(resolve));
   }
   clearTimeout(id: number): void {
     this.timers.delete(id);
@@ -27,17 +34,6 @@ class ManualTimers implements VppTimers {
     this.timers.clear();
     for (const t of due) t.fn();
   }
-}
-
-function waitFor(server: FakeVppServer, pred: (r: FakeRequest) => boolean): Promise<FakeRequest> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const hit = server.received.find(pred);
-      if (hit) resolve(hit);
-      else setTimeout(check, 1);
-    };
-    check();
-  });
 }
 
 Deno.test("client: handshake registers as vpp-maglev and reads the message table", async () => {
@@ -184,11 +180,10 @@ Deno.test("client: a request without an answer times out; a late answer is ignor
   const server = await FakeVppServer.start({
     handle: (req) => req.name === "show_version" ? "stall" : undefined,
   });
-  // The handshake needs its timer answered before we take over the clock.
   const client = await VppClient.connect(server.path, { timers, timeoutMs: 1234 });
   try {
     const p = client.showVersion({ timeoutMs: 50 });
-    const req = await waitFor(server, (r) => r.name === "show_version");
+    const req = await server.waitFor((r) => r.name === "show_version");
     assert.deepEqual([...timers.timers.values()].map((t) => t.ms), [50]);
     timers.fireAll();
     await assert.rejects(
@@ -220,7 +215,7 @@ Deno.test("client: VPP going away mid-dump fails every pending request", async (
   const client = await VppClient.connect(server.path);
   try {
     const stalled = client.lbAsSetWeight({ pfx: "10.0.0.0/8", as_address: "10.0.0.1" });
-    await waitFor(server, (r) => r.name === "lb_as_set_weight");
+    await server.waitFor((r) => r.name === "lb_as_set_weight");
     const dump = client.lbAsV2Dump();
     await assert.rejects(
       dump,
@@ -330,6 +325,7 @@ Deno.test("client: a server that never answers the handshake times out", async (
   const timers = new ManualTimers();
   const p = VppClient.connect(path, { timers, timeoutMs: 10 });
   const conn = await accepted;
+  await timers.armed();
   timers.fireAll();
   await assert.rejects(p, VppTimeoutError);
   conn.close();

@@ -38,6 +38,7 @@ export class FakeConnection {
   #conn: Deno.Conn;
   #server: FakeVppServer;
   #pendingDetails = new Map<number, boolean>();
+  #batch: Uint8Array[] | null = null;
   /** Resolves when the connection's loop has ended. */
   done: Promise<void>;
 
@@ -56,7 +57,29 @@ export class FakeConnection {
   /** Sends one framed body as is. */
   async sendRaw(body: Uint8Array): Promise<void> {
     const f = frameMessage(body);
+    // Replies to one read go out in one write, as a busy VPP would coalesce them.
+    if (this.#batch) {
+      this.#batch.push(f);
+      return;
+    }
+    await this.#write(f);
+  }
+
+  async #write(f: Uint8Array): Promise<void> {
     for (let off = 0; off < f.length;) off += await this.#conn.write(f.subarray(off));
+  }
+
+  async #flushBatch(): Promise<void> {
+    const parts = this.#batch ?? [];
+    this.#batch = null;
+    if (parts.length === 0) return;
+    const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    await this.#write(all);
   }
 
   /** Closes the connection (VPP going away). */
@@ -75,9 +98,11 @@ export class FakeConnection {
       for (;;) {
         const n = await this.#conn.read(buf);
         if (n === null) break;
+        this.#batch = [];
         for (const body of reader.push(buf.subarray(0, n))) {
           if (!(await this.#handle(body))) return;
         }
+        await this.#flushBatch();
       }
     } catch {
       // the peer or the test closed the socket
@@ -90,7 +115,7 @@ export class FakeConnection {
     const name = this.#server.nameOf(messageIdOf(body));
     if (!name) return true;
     const msg = decodeMessage(name, body);
-    this.#server.received.push({ name, msg });
+    this.#server.record({ name, msg });
     const ctx = msg.context as number;
     if (name === "sockclnt_create") {
       await this.send("sockclnt_create_reply", {
@@ -110,6 +135,7 @@ export class FakeConnection {
     const action = this.#server.options.handle?.({ name, msg }, this);
     if (action === "stall") return true;
     if (action === "drop") {
+      await this.#flushBatch();
       this.drop();
       return false;
     }
@@ -118,6 +144,7 @@ export class FakeConnection {
     if (name.endsWith("_dump")) {
       for (const d of action?.details ?? []) await this.send(replyName, { ...d, context: ctx });
       if (action?.drop) {
+        await this.#flushBatch();
         this.drop();
         return false;
       }
@@ -128,6 +155,7 @@ export class FakeConnection {
     if (name === "control_ping") reply.vpe_pid ??= 4242;
     await this.send(replyName, reply);
     if (action?.drop) {
+      await this.#flushBatch();
       this.drop();
       return false;
     }
@@ -197,6 +225,25 @@ export class FakeVppServer {
     return new FakeVppServer(dir, options);
   }
 
+  #watchers: { pred: (r: FakeRequest) => boolean; resolve: (r: FakeRequest) => void }[] = [];
+
+  /** Records a received request and wakes `waitFor` callers it matches. */
+  record(req: FakeRequest): void {
+    this.received.push(req);
+    this.#watchers = this.#watchers.filter((w) => {
+      if (!w.pred(req)) return true;
+      w.resolve(req);
+      return false;
+    });
+  }
+
+  /** Resolves with the first request (already received or future) matching `pred`. */
+  waitFor(pred: (r: FakeRequest) => boolean): Promise<FakeRequest> {
+    const hit = this.received.find(pred);
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve) => this.#watchers.push({ pred, resolve }));
+  }
+
   /** The id the fake gives message `name`. */
   idOf(name: string): number {
     const id = this.#ids.get(name);
@@ -223,7 +270,7 @@ export class FakeVppServer {
   connection(n: number): Promise<FakeConnection> {
     if (this.connections[n]) return Promise.resolve(this.connections[n]);
     return new Promise((resolve) => {
-      const w = (c: FakeConnection) => {
+      const w = (_c: FakeConnection) => {
         if (this.connections.length > n) resolve(this.connections[n]);
         else this.#waiters.push(w);
       };

@@ -1,0 +1,272 @@
+/**
+ * `CliBackend` over the typed gRPC client: the only client module that knows
+ * the generated message shapes. Converts them to the client's views
+ * (nanosecond strings to milliseconds, snake_case to camelCase).
+ * @module
+ */
+import type { BackendInfo, Event, FrontendInfo, HealthCheckInfo } from "../../proto/maglev_pb.ts";
+import type { BackendSnapshot } from "../checker/types.ts";
+import type { HealthCheck, HealthCheckType } from "../config/types.ts";
+import type { State } from "../health/types.ts";
+import { createClient, type MaglevClient } from "../grpc/client.ts";
+import type { BackendAction, CliBackend, FrontendView, WatchRequest } from "./backend.ts";
+
+/** Nanoseconds (int64 as decimal text) to milliseconds. */
+export function nsToMs(ns: string | number): number {
+  const n = typeof ns === "number" ? ns : Number(ns || "0");
+  return Number.isFinite(n) ? n / 1e6 : 0;
+}
+
+/** FrontendInfo as the client's view. */
+export function frontendView(f: FrontendInfo): FrontendView {
+  return {
+    name: f.name,
+    address: f.address,
+    protocol: f.protocol,
+    port: f.port,
+    srcIpSticky: f.src_ip_sticky,
+    flushOnDown: f.flush_on_down,
+    description: f.description,
+    state: f.state,
+    activePool: f.active_pool,
+    pools: f.pools.map((p) => ({
+      name: p.name,
+      backends: p.backends.map((b) => ({
+        name: b.name,
+        weight: b.weight,
+        effectiveWeight: b.effective_weight,
+        enabled: b.enabled,
+      })),
+    })),
+  };
+}
+
+/** BackendInfo as the checker's snapshot shape. */
+export function backendView(b: BackendInfo): BackendSnapshot {
+  return {
+    name: b.name,
+    address: b.address,
+    description: b.description,
+    state: b.state as State,
+    enabled: b.enabled,
+    healthcheck: b.healthcheck,
+    health: b.health,
+    healthMax: b.health_max,
+    transitions: b.transitions.map((t) => ({
+      from: t.from as State,
+      to: t.to as State,
+      atMs: nsToMs(t.at_ns),
+      code: t.code,
+      detail: t.detail,
+    })),
+    probes: b.probes.map((p) => ({
+      atMs: nsToMs(p.at_ns),
+      ok: p.ok,
+      code: p.code,
+      detail: p.detail,
+      durationMs: nsToMs(p.duration_ns),
+    })),
+  };
+}
+
+/** HealthCheckInfo as the config's shape. */
+export function healthCheckView(h: HealthCheckInfo): HealthCheck {
+  const hc: HealthCheck = {
+    name: h.name,
+    type: h.type as HealthCheckType,
+    port: h.port,
+    intervalMs: nsToMs(h.interval_ns),
+    fastIntervalMs: nsToMs(h.fast_interval_ns),
+    downIntervalMs: nsToMs(h.down_interval_ns),
+    timeoutMs: nsToMs(h.timeout_ns),
+    rise: h.rise,
+    fall: h.fall,
+    probeIpv4Src: h.probe_ipv4_src,
+    probeIpv6Src: h.probe_ipv6_src,
+  };
+  const http = h.http === null || h.http === undefined ? undefined : {
+    path: h.http.path,
+    host: h.http.host,
+    responseCodeMin: h.http.response_code_min,
+    responseCodeMax: h.http.response_code_max,
+    responseRegexp: h.http.response_regexp,
+    serverName: h.http.server_name,
+    insecureSkipVerify: h.http.insecure_skip_verify,
+  };
+  const tcp = h.tcp === null || h.tcp === undefined ? undefined : {
+    ssl: h.tcp.ssl,
+    serverName: h.tcp.server_name,
+    insecureSkipVerify: h.tcp.insecure_skip_verify,
+  };
+  return {
+    ...hc,
+    ...(http && (h.type === "http" || h.type === "https") ? { http } : {}),
+    ...(tcp && h.type === "tcp" ? { tcp } : {}),
+  };
+}
+
+/**
+ * An event as compact protojson-like JSON: only the member of the oneof
+ * that is set, without the decoder's `event` discriminator.
+ */
+export function eventJson(e: Event): Record<string, unknown> {
+  const out: Record<string, unknown> = { seq: e.seq, at_ns: e.at_ns };
+  const kind = e.event ??
+    (e.backend
+      ? "backend"
+      : e.frontend
+      ? "frontend"
+      : e.log
+      ? "log"
+      : e.resync
+      ? "resync"
+      : undefined);
+  if (kind !== undefined) out[kind] = e[kind];
+  return out;
+}
+
+/** Opens a `CliBackend` on `server` (`host:port`, `/path` or `unix:/path`). */
+export function createGrpcBackend(server: string): CliBackend {
+  const c: MaglevClient = createClient(server);
+  const actions: Record<BackendAction, (r: { name: string }) => Promise<BackendInfo>> = {
+    pause: (r) => c.pauseBackend(r),
+    resume: (r) => c.resumeBackend(r),
+    enable: (r) => c.enableBackend(r),
+    disable: (r) => c.disableBackend(r),
+  };
+  return {
+    server,
+    async listFrontends() {
+      const r = await c.listFrontends();
+      if (r.frontends.length === r.names.length) return r.frontends.map(frontendView);
+      return await Promise.all(
+        r.names.map(async (name) => frontendView(await c.getFrontend({ name }))),
+      );
+    },
+    async getFrontend(name) {
+      return frontendView(await c.getFrontend({ name }));
+    },
+    async listBackends() {
+      const r = await c.listBackends();
+      if (r.backends.length === r.names.length) return r.backends.map(backendView);
+      return await Promise.all(
+        r.names.map(async (name) => backendView(await c.getBackend({ name }))),
+      );
+    },
+    async getBackend(name) {
+      return backendView(await c.getBackend({ name }));
+    },
+    async backendAction(name, action) {
+      return backendView(await actions[action]({ name }));
+    },
+    async listHealthChecks() {
+      const r = await c.listHealthChecks();
+      if (r.healthchecks.length === r.names.length) return r.healthchecks.map(healthCheckView);
+      return await Promise.all(
+        r.names.map(async (name) => healthCheckView(await c.getHealthCheck({ name }))),
+      );
+    },
+    async getHealthCheck(name) {
+      return healthCheckView(await c.getHealthCheck({ name }));
+    },
+    async setWeight(r) {
+      return frontendView(await c.setFrontendPoolBackendWeight(r));
+    },
+    async checkConfig() {
+      const r = await c.checkConfig();
+      return { ok: r.ok, parseError: r.parse_error, semanticError: r.semantic_error };
+    },
+    async reloadConfig() {
+      const r = await c.reloadConfig();
+      return { ok: r.ok, error: r.parse_error || r.semantic_error };
+    },
+    async vppInfo() {
+      const v = await c.getVPPInfo();
+      return {
+        version: v.version,
+        buildDate: v.build_date,
+        buildDirectory: v.build_directory,
+        pid: v.pid,
+        bootTimeMs: nsToMs(v.boottime_ns),
+        connectedAtMs: nsToMs(v.connecttime_ns),
+        incompatible: v.missing_messages,
+      };
+    },
+    async vppLbState() {
+      const s = await c.getVPPLBState();
+      return {
+        ip4SrcAddress: s.ip4_src_address,
+        ip6SrcAddress: s.ip6_src_address,
+        stickyBucketsPerCore: s.sticky_buckets_per_core,
+        flowTimeout: s.flow_timeout,
+        vips: s.vips.map((v) => ({
+          prefix: v.prefix,
+          protocol: v.protocol,
+          port: v.port,
+          encap: v.encap,
+          srcIpSticky: v.src_ip_sticky,
+          flowTableLength: v.flow_table_length,
+          frontend: v.frontend,
+          ases: v.application_servers.map((a) => ({
+            address: a.address,
+            weight: a.weight,
+            flags: a.flags,
+            inUseSince: a.in_use_since,
+            buckets: a.buckets,
+          })),
+        })),
+      };
+    },
+    async syncVppLbState(frontend) {
+      const r = await c.syncVPPLBState({ frontend });
+      return {
+        vipAdded: r.vip_added,
+        vipRemoved: r.vip_removed,
+        asAdded: r.as_added,
+        asRemoved: r.as_removed,
+        asWeightUpdated: r.as_weight_updated,
+      };
+    },
+    async vppLbCounters() {
+      const r = await c.getVPPLBCounters();
+      return r.vips.map((v) => ({
+        frontend: v.frontend,
+        prefix: v.prefix,
+        protocol: v.protocol,
+        port: v.port,
+        next: v.next,
+        first: v.first,
+        untracked: v.untracked,
+        noServer: v.no_server,
+      }));
+    },
+    watchEvents(request: WatchRequest, signal: AbortSignal) {
+      return watch(c, request, signal);
+    },
+    close() {
+      c.close();
+    },
+  };
+}
+
+async function* watch(
+  c: MaglevClient,
+  request: WatchRequest,
+  signal: AbortSignal,
+): AsyncGenerator<unknown> {
+  const stream = c.watchEvents({
+    log: request.log,
+    log_level: request.logLevel,
+    backend: request.backend,
+    frontend: request.frontend,
+  });
+  const onAbort = () => stream.cancel();
+  signal.addEventListener("abort", onAbort, { once: true });
+  if (signal.aborted) stream.cancel();
+  try {
+    for await (const e of stream) yield eventJson(e);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    stream.cancel();
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The interactive shell: `node:readline` for line editing, history (up and
+ * down arrows, in memory) and tab completion; every line goes through the
+ * same `execute` as one-shot mode.
+ *
+ * `?` acts the moment it is typed, like birdc: readline inserts the `?` and
+ * then emits a `keypress` event, which we also listen to (our listener runs
+ * after readline's). We take the `?` back out with a backspace, print the
+ * line with its `?`, the help list, and redraw the prompt with the line as
+ * it was, so the operator keeps typing where they were.
+ *
+ * While `watch events` runs, any keypress or Ctrl-C ends it: readline keeps
+ * the terminal in its own mode (echo off, output newline processing on), so
+ * a keypress reaches us as a `keypress` event and Ctrl-C as readline's
+ * `SIGINT` event; the key is then erased from the line being edited.
+ * @module
+ */
+import * as readline from "node:readline";
+import process from "node:process";
+import { VERSION } from "../version.ts";
+import { type ExecContext, execute, helpText, type Interrupt } from "./execute.ts";
+import { complete, type NameSource } from "./parser.ts";
+
+/** The shell's prompt (spec 0.5). */
+export const PROMPT = "maglev> ";
+
+/** What the shell needs besides the executor's context. */
+export interface ShellOptions {
+  /** Live names for completion (cached). */
+  readonly names?: NameSource;
+  /** Lines kept in history. */
+  readonly historySize?: number;
+}
+
+type Key = { name?: string; ctrl?: boolean; meta?: boolean; sequence?: string };
+
+/**
+ * Runs the shell on the process's stdin/stdout until `quit`, `exit` or
+ * end of input. Returns the exit code (0; a failed command does not end the
+ * shell).
+ */
+export function runShell(
+  ctx: Omit<ExecContext, "out" | "err" | "interrupt">,
+  options: ShellOptions = {},
+): Promise<number> {
+  const input = process.stdin;
+  const output = process.stdout;
+  const terminal = Boolean(input.isTTY && output.isTTY);
+  const write = (text: string) => {
+    output.write(text);
+  };
+  write(`maglevd ${VERSION} connected to ${ctx.backend.server}\n`);
+
+  const rl = readline.createInterface({
+    input,
+    output,
+    terminal,
+    prompt: PROMPT,
+    historySize: options.historySize ?? 500,
+    removeHistoryDuplicates: true,
+    completer: (line: string, cb: (err: Error | null, result: [string[], string]) => void) => {
+      complete(line, ctx.tree, { names: options.names }).then(
+        (r) => cb(null, r),
+        () => cb(null, [[], line]),
+      );
+    },
+  });
+
+  let watching: AbortController | undefined;
+  let busy = false;
+  let closed = false;
+
+  const interrupt = (): Interrupt => {
+    const ac = new AbortController();
+    watching = ac;
+    return {
+      signal: ac.signal,
+      done() {
+        if (watching === ac) watching = undefined;
+      },
+    };
+  };
+
+  const full: ExecContext = { ...ctx, out: write, err: write, interrupt };
+
+  const onKeypress = (s: string | undefined, key: Key | undefined) => {
+    if (watching !== undefined) {
+      // Any key ends a watch; readline has already put it into the line.
+      if (key?.name !== "return" && key?.name !== "enter") {
+        rl.write(null, { ctrl: true, name: "u" });
+      }
+      watching.abort();
+      return;
+    }
+    if (s !== "?" || busy || closed) return;
+    const cursor = rl.cursor;
+    const withMark = rl.line.slice(0, cursor);
+    rl.write(null, { name: "backspace" });
+    const h = helpText(withMark, ctx.tree, ctx);
+    write(`\r\x1b[K${PROMPT}${withMark}\n${h.text}`);
+    rl.prompt(true);
+  };
+  if (terminal) input.on("keypress", onKeypress);
+
+  rl.on("SIGINT", () => {
+    if (watching !== undefined) {
+      watching.abort();
+      return;
+    }
+    // Like a router shell: Ctrl-C drops the line being typed, not the session.
+    write("^C\n");
+    rl.write(null, { ctrl: true, name: "u" });
+    rl.prompt();
+  });
+
+  return new Promise<number>((resolve) => {
+    let chain = Promise.resolve();
+    rl.on("line", (line: string) => {
+      // The Enter that stopped a watch is not a command.
+      if (watching !== undefined && line.trim() === "") return;
+      chain = chain.then(async () => {
+        if (closed) return;
+        busy = true;
+        const status = await execute(line, full);
+        busy = false;
+        if (status === "quit") {
+          rl.close();
+          return;
+        }
+        if (!closed) rl.prompt();
+      });
+    });
+    rl.on("close", () => {
+      closed = true;
+      watching?.abort();
+      chain.then(() => {
+        if (terminal) input.off("keypress", onKeypress);
+        resolve(0);
+      });
+    });
+    rl.prompt();
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * The interactive shell driven through a real pseudo-terminal: util-linux
+ * `script` runs the client (wired to the in-process fake daemon) on a pty
+ * and we type into it, reading the screen output back.
+ */
+import { strict as assert } from "node:assert";
+
+const CLIENT = new URL("./testdata/fake_client.ts", import.meta.url).pathname;
+
+function hasScript(): boolean {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes terminal control sequences so assertions see the visible text. */
+function visible(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "").replace(/\r/g, "");
+}
+
+class Pty {
+  #child: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #raw = "";
+  #waiters: (() => void)[] = [];
+  #reading: Promise<void>;
+  /** Where the next `expect` starts looking. */
+  mark = 0;
+
+  constructor(args: string[]) {
+    const cmd = `stty cols 120 rows 40; exec ${Deno.execPath()} run -A ${CLIENT} ${args.join(" ")}`;
+    this.#child = new Deno.Command("script", {
+      args: ["-qfec", cmd, "/dev/null"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { TERM: "xterm", NO_COLOR: "" },
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#reading = this.#read();
+  }
+
+  async #read(): Promise<void> {
+    const dec = new TextDecoder();
+    for await (const chunk of this.#child.stdout) {
+      this.#raw += dec.decode(chunk, { stream: true });
+      for (const w of this.#waiters.splice(0)) w();
+    }
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  get text(): string {
+    return visible(this.#raw);
+  }
+
+  async type(keys: string): Promise<void> {
+    await this.#writer.write(new TextEncoder().encode(keys));
+  }
+
+  /** Waits until the output after `mark` matches; moves `mark` past the match. */
+  async expect(re: RegExp): Promise<string> {
+    const deadline = Date.now() + 10_000;
+    while (true) {
+      const rest = this.text.slice(this.mark);
+      const m = re.exec(rest);
+      if (m !== null) {
+        this.mark += m.index + m[0].length;
+        return rest.slice(0, m.index + m[0].length);
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}; screen:\n${rest}`);
+      // Woken by the next chunk of output (or by the end of it); the timer
+      // only bounds a broken run.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()) + 1);
+      });
+      clearTimeout(timer);
+      if (this.#done && !re.test(this.text.slice(this.mark))) {
+        throw new Error(`client ended before ${re}; screen:\n${this.text.slice(this.mark)}`);
+      }
+    }
+  }
+
+  #done = false;
+
+  /** Ends the session; `kill` when the client may still be running. */
+  async close(kill: boolean): Promise<Deno.CommandStatus> {
+    await this.#writer.close().catch(() => {});
+    if (kill) this.#child.kill("SIGKILL");
+    const status = await this.#child.status;
+    await this.#reading;
+    this.#done = true;
+    await this.#child.stderr.cancel();
+    return status;
+  }
+}
+
+Deno.test({
+  name: "shell on a pty: banner, completion, ? help, history, errors, watch, quit",
+  ignore: !hasScript(),
+  async fn() {
+    const pty = new Pty(["--color=false"]);
+    let quit = false;
+    try {
+      await pty.expect(/maglevd \d+\.\d+\.\d+ connected to fake\nmaglev> $/);
+
+      // Tab completes a keyword, then a live name from the server.
+      await pty.type("sh\t");
+      await pty.expect(/^show $/);
+      await pty.type("fr\t");
+      await pty.expect(/frontends $/);
+
+      // `?` shows help at once, without Enter, and the line stays as typed.
+      await pty.type("?");
+      const help = await pty.expect(/run the command\n/);
+      await pty.expect(/maglev> show frontends $/);
+      assert.match(
+        help,
+        /show frontends \?\n {2}<frontend>\s+show one frontend in detail\n {2}<cr>\s+run the command\n/,
+      );
+
+      await pty.type("w\t");
+      await pty.expect(/web $/);
+      await pty.type("\r");
+      const out = await pty.expect(/\nmaglev> $/);
+      assert.match(out, /nginx1\s+weight\s+100\s+effective\s+100\b/);
+      assert.match(out, /^state\s+up$/m);
+
+      // A bad word: targeted error, shell goes on.
+      await pty.type("show bogus\r");
+      const err = await pty.expect(/\nmaglev> $/);
+      assert.match(err, /unknown word "bogus" after "show"; expected version, frontends/);
+
+      // Up arrow twice recalls the line before the error.
+      await pty.type("\x1b[A\x1b[A");
+      await pty.expect(/maglev> show frontends web ?$/);
+      await pty.type("\x15"); // Ctrl-U: drop the recalled line
+
+      // Completion of a name under a context (pools of frontend web).
+      await pty.type("set frontend web pool \t\t");
+      const pools = await pty.expect(/fallback\s+primary/);
+      assert.match(pools, /fallback\s+primary/);
+      await pty.type("\x15\r");
+      await pty.expect(/maglev> $/);
+
+      // watch events ends on a keypress.
+      await pty.type("watch events\r");
+      await pty.expect(/\{"frontend":\{"frontend":"web","from":"up","to":"up"\}\}\n/);
+      await pty.type("x");
+      await pty.expect(/maglev> $/);
+
+      await pty.type("quit\r");
+      quit = true;
+    } finally {
+      const status = await pty.close(!quit);
+      if (quit) assert.equal(status.code, 0, pty.text);
+    }
+  },
+});
