@@ -1,0 +1,495 @@
+/**
+ * The VPP manager against the VPP test double over a real socket: initial
+ * sync, idempotence, failover with flush, drift repair, VPP restart, warmup
+ * (restart neutrality), recreate, determinism and VPP errors.
+ */
+import { strict as assert } from "node:assert";
+import { FakeClock } from "../clock.ts";
+import type { Config, HealthCheck } from "../config/types.ts";
+import { Checker } from "../checker/mod.ts";
+import { FAIL, FakeProber, makeConfig, PASS } from "../checker/testing.ts";
+import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
+import { VppClient } from "../../vpp/mod.ts";
+import { REQUIRED_MESSAGES, VppManager, type VppManager as _VM, type VppSession } from "./mod.ts";
+import { addLogListener, configureLog, type LogRecord } from "../log/mod.ts";
+import type { SyncStats } from "./types.ts";
+
+configureLog({ level: "error", format: "json", write: () => {} });
+
+interface Write {
+  name: string;
+  fields: Record<string, unknown>;
+}
+
+const WRITES = new Set(["lb_add_del_vip_v2", "lb_add_del_as_v2", "lb_as_set_weight", "lb_conf"]);
+
+/** Wraps a client so the test sees every request the manager sends. */
+function recording(client: VppClient, writes: Write[]): VppSession {
+  return {
+    request: (name, fields) => {
+      if (WRITES.has(name)) writes.push({ name, fields });
+      return client.request(name, fields) as Promise<Record<string, unknown>>;
+    },
+    dump: (name, fields) => client.dump(name, fields) as Promise<Record<string, unknown>[]>,
+    close: () => client.close(),
+    closed: client.closed,
+  };
+}
+
+function withVpp(config: Config, lb: Partial<Config["vpp"]["lb"]> = {}): Config {
+  return {
+    ...config,
+    vpp: {
+      lb: {
+        ...config.vpp.lb,
+        ipv4SrcAddress: "192.0.2.254",
+        ipv6SrcAddress: "2001:db8::254",
+        ...lb,
+      },
+    },
+  };
+}
+
+/** Two frontends: web (primary a+b, fallback c) and static failover. */
+function labConfig(
+  lb: Partial<Config["vpp"]["lb"]> = {},
+  over: Partial<Omit<Config["frontends"][string], "pools">> = {},
+  hc: Partial<HealthCheck> = {},
+) {
+  return withVpp(
+    makeConfig({
+      healthchecks: { hc },
+      backends: {
+        a: "10.0.0.10",
+        b: "10.0.0.2",
+        c: "10.0.0.3",
+        sp: { address: "10.0.1.1", healthcheck: "" },
+        sf: { address: "10.0.1.2", healthcheck: "" },
+      },
+      frontends: {
+        web: {
+          address: "192.0.2.1",
+          pools: [["primary", { a: 100, b: 50 }], ["fallback", { c: 100 }]],
+          ...over,
+        },
+        failover: {
+          address: "192.0.2.2",
+          pools: [["primary", { sp: 100 }], ["fallback", { sf: 100 }]],
+        },
+      },
+    }),
+    lb,
+  );
+}
+
+/** A probe that never answers stays in flight (and its backend unknown) for the whole test. */
+const SLOW_HC: Partial<HealthCheck> = { timeoutMs: 600_000 };
+
+/** Waits for real socket I/O to reach a state; fails after `ms`. */
+async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+interface Harness {
+  sim: VppSim;
+  clock: FakeClock;
+  prober: FakeProber;
+  checker: Checker;
+  manager: VppManager;
+  writes: Write[];
+  syncs: { scope: string; stats: SyncStats }[];
+  socket: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+async function harness(
+  config: Config,
+  options: { sim?: VppSim; dir?: string; prepare?: (p: FakeProber) => void } = {},
+): Promise<Harness> {
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "maglev-rec-" });
+  const socket = `${dir}/api.sock`;
+  const sim = options.sim ?? await startVppSim({ socketPath: socket, pluginIdBase: 300 });
+  const clock = new FakeClock();
+  const prober = new FakeProber();
+  options.prepare?.(prober);
+  const checker = new Checker(config, { probe: prober.probe, clock, random: () => 0.5 });
+  const writes: Write[] = [];
+  const syncs: { scope: string; stats: SyncStats }[] = [];
+  const manager = new VppManager({
+    apiAddr: socket,
+    checker,
+    clock,
+    startMs: clock.monotonic(),
+    connect: async (path) =>
+      recording(await VppClient.connect(path, { required: [...REQUIRED_MESSAGES] }), writes),
+    observers: { sync: (scope, stats) => syncs.push({ scope, stats }) },
+  });
+  return {
+    sim,
+    clock,
+    prober,
+    checker,
+    manager,
+    writes,
+    syncs,
+    socket,
+    dir,
+    stop: async () => {
+      await manager.stop();
+      await checker.stop();
+    },
+  };
+}
+
+async function closeAll(h: Harness, keepSim = false): Promise<void> {
+  await h.stop();
+  if (!keepSim) {
+    await h.sim.close();
+    await Deno.remove(h.dir, { recursive: true });
+  }
+}
+
+/** Live ASes of a VIP in the double: address → weight. */
+function asWeights(sim: VppSim, prefix: string): Record<string, number> {
+  const rows = sim.model.apply("lb_as_v2_dump", {}) as Record<string, unknown>[];
+  const vips = (sim.model.apply("lb_vip_dump", {}) as Record<string, unknown>[])
+    .map((v) => (v.vip as { pfx: string }).pfx);
+  const out: Record<string, number> = {};
+  if (!vips.includes(prefix)) return out;
+  for (const r of rows) {
+    const vip = r.vip as { pfx: string };
+    if (vip.pfx === prefix && (Number(r.flags) & 1) === 1) {
+      out[String(r.app_srv)] = Number(r.weight);
+    }
+  }
+  return out;
+}
+
+async function startAndSettle(h: Harness): Promise<void> {
+  h.checker.start();
+  h.manager.start();
+  await until("connect", () => h.manager.connected());
+  // Probes and warmup (disabled here) run on the fake clock.
+  await h.clock.advance(3000);
+  await until("initial sync", () => h.syncs.some((s) => s.scope === "all"));
+}
+
+Deno.test("initial sync builds VIPs and ASes in numeric order; a second sync writes nothing", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 50,
+    "10.0.0.3": 0,
+  });
+  assert.deepEqual(asWeights(h.sim, "192.0.2.2/32"), { "10.0.1.1": 100, "10.0.1.2": 0 });
+  const webAdds = h.writes.filter((w) =>
+    w.name === "lb_add_del_as_v2" && w.fields.pfx === "192.0.2.1/32" && !w.fields.is_del
+  ).map((w) => w.fields.as_address);
+  assert.deepEqual(
+    webAdds,
+    ["10.0.0.2", "10.0.0.3", "10.0.0.10"],
+    "numeric, not lexicographic order",
+  );
+  assert.equal(h.writes[0].name, "lb_conf", "lb_conf is pushed first");
+  const before = h.writes.length;
+  const stats = await h.manager.sync();
+  assert.deepEqual(stats, {
+    vipAdded: 0,
+    vipRemoved: 0,
+    asAdded: 0,
+    asRemoved: 0,
+    asWeightUpdated: 0,
+  });
+  assert.equal(h.writes.length, before, "steady state sends no write");
+  await closeAll(h);
+});
+
+Deno.test("failover: primary down flushes once, fallback takes over, and back", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  h.writes.length = 0;
+  h.prober.behaviour.set("a", FAIL);
+  h.prober.behaviour.set("b", FAIL);
+  await h.clock.advance(10_000);
+  await until("failover", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.3"] === 100);
+  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 0,
+    "10.0.0.2": 0,
+    "10.0.0.3": 100,
+  });
+  const flushes = h.writes.filter((w) => w.name === "lb_as_set_weight" && w.fields.is_flush);
+  assert.deepEqual(flushes.map((w) => w.fields.as_address).sort(), ["10.0.0.10", "10.0.0.2"]);
+  // Periodic syncs never flush again.
+  h.writes.length = 0;
+  await h.clock.advance(31_000);
+  await until("periodic sync", () => h.syncs.filter((s) => s.scope === "all").length >= 2);
+  assert.equal(h.writes.filter((w) => w.fields.is_flush).length, 0);
+  h.prober.behaviour.set("a", PASS);
+  h.prober.behaviour.set("b", PASS);
+  await h.clock.advance(10_000);
+  await until("failback", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"] === 100);
+  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 50,
+    "10.0.0.3": 0,
+  });
+  await closeAll(h);
+});
+
+Deno.test("disable after drain still flushes once; static failover", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  h.writes.length = 0;
+  h.checker.disable("sp");
+  await until(
+    "failover to static fallback",
+    () => asWeights(h.sim, "192.0.2.2/32")["10.0.1.2"] === 100,
+  );
+  assert.deepEqual(asWeights(h.sim, "192.0.2.2/32"), { "10.0.1.1": 0, "10.0.1.2": 100 });
+  const flush = h.writes.filter((w) => w.fields.as_address === "10.0.1.1" && w.fields.is_flush);
+  assert.equal(flush.length, 1);
+  // c is standby (weight 0, drained); disabling it must still flush its sticky entries, once.
+  h.writes.length = 0;
+  h.checker.disable("c");
+  await until("flush for c", () => h.writes.some((w) => w.fields.as_address === "10.0.0.3"));
+  await h.clock.advance(31_000);
+  await until("periodic", () => h.syncs.filter((s) => s.scope === "all").length >= 2);
+  const cWrites = h.writes.filter((w) => w.fields.as_address === "10.0.0.3");
+  assert.deepEqual(cWrites.map((w) => [w.name, w.fields.weight, w.fields.is_flush]), [[
+    "lb_as_set_weight",
+    0,
+    true,
+  ]]);
+  h.checker.enable("sp");
+  await h.clock.advance(100);
+  await until(
+    "failback to static primary",
+    () => asWeights(h.sim, "192.0.2.2/32")["10.0.1.1"] === 100,
+  );
+  assert.deepEqual(asWeights(h.sim, "192.0.2.2/32"), { "10.0.1.1": 100, "10.0.1.2": 0 });
+  await closeAll(h);
+});
+
+Deno.test("drift behind our back is repaired by the next periodic sync", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  const m = h.sim.model;
+  m.apply("lb_add_del_as_v2", {
+    pfx: "192.0.2.1/32",
+    protocol: 6,
+    port: 80,
+    as_address: "10.0.0.2",
+    is_del: true,
+    is_flush: true,
+  });
+  m.apply("lb_as_set_weight", {
+    pfx: "192.0.2.1/32",
+    protocol: 6,
+    port: 80,
+    as_address: "10.0.0.10",
+    weight: 7,
+  });
+  m.apply("lb_add_del_vip_v2", {
+    pfx: "198.51.100.9/32",
+    protocol: 17,
+    port: 53,
+    encap: 0,
+    new_flows_table_length: 1024,
+  });
+  m.apply("lb_add_del_as_v2", {
+    pfx: "198.51.100.9/32",
+    protocol: 17,
+    port: 53,
+    as_address: "10.9.9.9",
+    weight: 5,
+  });
+  const n = h.syncs.filter((s) => s.scope === "all").length;
+  await h.clock.advance(30_000);
+  await until("periodic", () => h.syncs.filter((s) => s.scope === "all").length > n);
+  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 50,
+    "10.0.0.3": 0,
+  });
+  assert.deepEqual(asWeights(h.sim, "198.51.100.9/32"), {}, "stray VIP removed");
+  const last = h.syncs.filter((s) => s.scope === "all").at(-1)!.stats;
+  assert.deepEqual(last, {
+    vipAdded: 0,
+    vipRemoved: 1,
+    asAdded: 1,
+    asRemoved: 1,
+    asWeightUpdated: 1,
+  });
+  await closeAll(h);
+});
+
+Deno.test("VPP restart: reconnect, lb_conf pushed again, state rebuilt", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  h.writes.length = 0;
+  await h.sim.restart();
+  await until("disconnect noticed", () => !h.manager.connected());
+  await h.clock.advance(5000);
+  await until("reconnect", () => h.manager.connected());
+  await until("rebuilt", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"] === 100);
+  assert.equal(h.writes[0].name, "lb_conf");
+  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 50,
+    "10.0.0.3": 0,
+  });
+  assert.deepEqual(asWeights(h.sim, "192.0.2.2/32"), { "10.0.1.1": 100, "10.0.1.2": 0 });
+  await closeAll(h);
+});
+
+Deno.test("restart neutrality: warmup never writes weight 0 for an up backend", async () => {
+  const lb = { startupMinDelayMs: 5000, startupMaxDelayMs: 30000 };
+  // A first daemon programs VPP.
+  const first = await harness(labConfig());
+  await startAndSettle(first);
+  await first.stop();
+  // The second daemon starts with every backend unknown; b's probe hangs.
+  const second = await harness(labConfig(lb, {}, SLOW_HC), {
+    sim: first.sim,
+    dir: first.dir,
+    prepare: (p) => p.behaviour.set("b", "deaf"),
+  });
+  second.checker.start();
+  second.manager.start();
+  await until("connect", () => second.manager.connected());
+  await second.clock.advance(4900);
+  assert.deepEqual(second.writes.map((w) => w.name), ["lb_conf"], "hands off during min-delay");
+  // Past min-delay: failover (all static, known) is released; web waits for b.
+  await second.clock.advance(600);
+  await until("failover released", () => second.manager.gate.isOpen("failover"));
+  assert.equal(second.manager.gate.isOpen("web"), false);
+  const zeroForUp = () =>
+    second.writes.filter((w) =>
+      (w.name === "lb_as_set_weight" || w.name === "lb_add_del_as_v2") &&
+      (w.fields.weight === 0 || w.fields.is_del) &&
+      ["10.0.0.10", "10.0.0.2", "10.0.1.1"].includes(String(w.fields.as_address))
+    );
+  assert.deepEqual(zeroForUp(), []);
+  assert.deepEqual(asWeights(second.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 50,
+    "10.0.0.3": 0,
+  });
+  // b answers: web is released through the event path.
+  second.prober.behaviour.set("b", PASS);
+  second.prober.release("b", PASS);
+  await second.clock.advance(300);
+  await until("web released", () => second.manager.gate.isOpen("web"));
+  await second.clock.advance(30_000);
+  await until("warmup done", () => second.manager.gate.done);
+  assert.deepEqual(zeroForUp(), []);
+  assert.deepEqual(asWeights(second.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 50,
+    "10.0.0.3": 0,
+  });
+  await closeAll(second);
+});
+
+Deno.test("restart neutrality: the watchdog syncs stragglers at max-delay", async () => {
+  const first = await harness(labConfig());
+  await startAndSettle(first);
+  await first.stop();
+  const second = await harness(
+    labConfig({ startupMinDelayMs: 1000, startupMaxDelayMs: 5000 }, {}, SLOW_HC),
+    {
+      sim: first.sim,
+      dir: first.dir,
+      prepare: (p) => p.behaviour.set("c", "deaf"),
+    },
+  );
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r));
+  second.checker.start();
+  second.manager.start();
+  await until("connect", () => second.manager.connected());
+  await second.clock.advance(6000);
+  await until("watchdog", () => second.manager.gate.done);
+  await until("final sync", () => second.syncs.some((s) => s.scope === "all"));
+  off();
+  assert.ok(logs.some((r) => r.msg === "vpp-lb-warmup-max-delay-elapsed"));
+  // c (standby, unknown) stays 0; the up backends keep their weights.
+  assert.deepEqual(asWeights(second.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 50,
+    "10.0.0.3": 0,
+  });
+  second.prober.behaviour.set("c", PASS);
+  second.prober.release("c", PASS);
+  await closeAll(second);
+});
+
+Deno.test("src-ip-sticky and flow-table-length changes recreate the VIP", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  for (const over of [{ srcIpSticky: true }, { flowTableLength: 4096 }]) {
+    h.writes.length = 0;
+    h.checker.applyConfig(labConfig({}, { srcIpSticky: true, ...over }));
+    await h.manager.sync();
+    const names = h.writes.map((w) => `${w.name}${w.fields.is_del ? " del" : ""}`);
+    assert.ok(names.includes("lb_add_del_vip_v2 del"), `recreated for ${JSON.stringify(over)}`);
+    assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+      "10.0.0.10": 100,
+      "10.0.0.2": 50,
+      "10.0.0.3": 0,
+    });
+  }
+  assert.match(
+    h.sim.model.showVipsVerbose(),
+    /\[\d+\] 192\.0\.2\.1\/32 src_ip_sticky\n\s+new_size:4096/,
+  );
+  await closeAll(h);
+});
+
+Deno.test("two daemons with the same config build byte-identical tables", async () => {
+  const texts: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const h = await harness(labConfig());
+    await startAndSettle(h);
+    texts.push(h.sim.model.showVipsVerbose().replace(/dpo:\d+/g, "dpo:_"));
+    await closeAll(h);
+  }
+  assert.equal(texts[0], texts[1]);
+  assert.match(texts[0], /buckets:\d+/);
+});
+
+Deno.test("a VPP error is logged with its VNET name and the sync goes on", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  // Make an AS add fail: a v6 AS cannot join a GRE4 VIP (-97), then the next VIP still syncs.
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r));
+  h.checker.applyConfig(withVpp(makeConfig({
+    healthchecks: { hc: {} },
+    backends: {
+      a: "10.0.0.10",
+      v6: { address: "2001:db8::10", healthcheck: "" },
+      sp: { address: "10.0.1.1", healthcheck: "" },
+    },
+    frontends: {
+      // Occupies the prefix with a per-port GRE4 VIP, so a GRE6 VIP on port 443 fails (-73).
+      web: { address: "192.0.2.1", pools: [["primary", { a: 100 }]] },
+      web6: { address: "192.0.2.1", port: 443, pools: [["primary", { v6: 100 }]] },
+      zz: { address: "192.0.2.3", pools: [["primary", { sp: 100 }]] },
+    },
+  })));
+  await h.clock.advance(100);
+  await h.manager.sync();
+  off();
+  const err = logs.find((r) => r.msg === "vpp-lbsync-error");
+  assert.ok(err, "error logged");
+  assert.match(String(err.attrs.err), /INVALID_ARGUMENT|-73/);
+  assert.deepEqual(asWeights(h.sim, "192.0.2.3/32"), { "10.0.1.1": 100 }, "later VIP still synced");
+  await closeAll(h);
+});
