@@ -31,7 +31,9 @@ export function chooseRole(args: readonly string[], invokedAs = ""): Role {
   if (/(^|\/)maglevc$/.test(invokedAs)) return "client";
   // Client flags followed by a command: `--server x show frontends`.
   const idx = args.findIndex((a) => CLIENT_COMMANDS.includes(a));
-  if (idx > 0 && args.slice(0, idx).every((a, i) => a.startsWith("-") || isClientFlagValue(args, i))) {
+  if (
+    idx > 0 && args.slice(0, idx).every((a, i) => a.startsWith("-") || isClientFlagValue(args, i))
+  ) {
     return "client";
   }
   return "daemon";

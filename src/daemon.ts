@@ -118,19 +118,20 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
   for (const w of config.warnings) log.warn("config-warning", { warning: w });
 
   const prober = createProber({ netns: config.healthchecker.netns, version: VERSION });
-  let metricsRef: ReturnType<typeof createMetrics> | undefined;
+  // Metrics read the checker and VPP manager, which report into metrics: tie the knot late.
+  const late: { metrics?: Metrics } = {};
   const checker = new Checker(config, {
     probe: prober.probe,
-    onProbe: (backend, hc, result) => metricsRef?.observeProbe(backend, hc, result),
-    onTransition: (backend, t) => metricsRef?.onTransition(backend, t),
+    onProbe: (backend, hc, result) => late.metrics?.observeProbe(backend, hc, result),
+    onTransition: (backend, t) => late.metrics?.onTransition(backend, t),
   });
   const vpp = new VppManager({
     apiAddr: settings.vppApiAddr,
     checker,
     observers: {
-      api: (ev) => metricsRef?.vppApi(ev),
-      sync: (scope, stats) => metricsRef?.lbSync(scope, stats),
-      latency: (trigger, s) => metricsRef?.programmingLatency(trigger, s),
+      api: (ev) => late.metrics?.vppApi(ev),
+      sync: (scope, stats) => late.metrics?.lbSync(scope, stats),
+      latency: (trigger, s) => late.metrics?.programmingLatency(trigger, s),
     },
   });
   const metrics = createMetrics({
@@ -138,7 +139,7 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
     vpp: vppEnabled ? (vpp as VppControl) : undefined,
     version: VERSION,
   });
-  metricsRef = metrics;
+  late.metrics = metrics;
   metrics.preRegisterGrpc(
     MAGLEV_RPCS.map((r) => ({ service: GRPC_SERVICE, method: r.method, type: r.type })),
   );

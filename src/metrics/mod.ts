@@ -534,6 +534,9 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
   return {
     observeProbe,
     onTransition(backend, transition) {
+      // Spec 10: probe-driven transitions only; operator codes (paused,
+      // disabled, ...) are not probe results.
+      if (!/^L[3-7]/.test(transition.code)) return;
       transitions.inc({ backend, from: transition.from, to: transition.to });
     },
     vppApi(event) {

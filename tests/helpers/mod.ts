@@ -1,0 +1,434 @@
+/**
+ * What the daemon-level tests (and the gRPC benchmark) share without root:
+ * a free port, a deadline poller, the real daemon as a subprocess with its
+ * JSON log collected, the CLI as a subprocess, a metrics scraper with
+ * `promtool`, a config writer for loopback backends, and a reader of what
+ * the VPP test double holds.
+ * @module
+ */
+import { strict as assert } from "node:assert";
+import type { VppSim } from "../../lab/vppsim/server.ts";
+
+/** Repository root (where `main.ts` lives). */
+export const ROOT: string = new URL("../..", import.meta.url).pathname;
+
+/** A TCP port that was free a moment ago on `hostname`. */
+export function freePort(hostname = "127.0.0.1"): number {
+  const l = Deno.listen({ hostname, port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Options of `waitFor`. */
+export interface WaitOptions {
+  /** Give up after this long (default 10 s). */
+  timeoutMs?: number;
+  /** Poll period (default 50 ms). */
+  stepMs?: number;
+  /** What was last seen, for the failure message. */
+  describe?: () => unknown | Promise<unknown>;
+}
+
+/**
+ * Polls `cond` until it returns a truthy value (which is returned); fails
+ * after the deadline naming `what`, the last error and what `describe` saw,
+ * so a failure says what was there instead of just "timeout".
+ */
+export async function waitFor<T>(
+  what: string,
+  cond: () => T | Promise<T>,
+  options: WaitOptions = {},
+): Promise<NonNullable<T>> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (true) {
+    try {
+      const v = await cond();
+      if (v) return v as NonNullable<T>;
+      lastError = undefined;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, options.stepMs ?? 50));
+  }
+  let seen = "";
+  if (options.describe) {
+    try {
+      seen = `\nlast seen:\n${String(await options.describe())}`;
+    } catch (e) {
+      seen = `\n(describe failed: ${(e as Error).message})`;
+    }
+  }
+  const err = lastError ? `\nlast error: ${(lastError as Error).message ?? lastError}` : "";
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${err}${seen}`);
+}
+
+/** Output of one CLI run. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the client once: `main.ts --server <server> --color=false <args>`. */
+export async function runCli(server: string, args: readonly string[]): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}main.ts`, "--server", server, "--color=false", ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A JSON log record of the daemon. */
+export type LogRecord = Record<string, unknown> & { msg: string; level: string };
+
+/** Options of `DaemonProcess.start`. */
+export interface DaemonStartOptions {
+  /** VPP API socket; "" disables VPP. */
+  vppSocket: string;
+  /** `--log-level` (default info). */
+  logLevel?: string;
+  /** Extra daemon flags. */
+  extraArgs?: readonly string[];
+}
+
+/** The real daemon run as a subprocess (`deno run -A main.ts ...`), its JSON log collected. */
+export class DaemonProcess {
+  /** The subprocess. */
+  readonly child: Deno.ChildProcess;
+  /** gRPC `host:port`. */
+  readonly grpcAddr: string;
+  /** Metrics `host:port`. */
+  readonly metricsAddr: string;
+  /** Every JSON log record so far. */
+  readonly logs: LogRecord[] = [];
+  /** Every raw output line (stdout and stderr) so far. */
+  readonly lines: string[] = [];
+  /** Resolves with the exit status once the process ended and its output is read. */
+  readonly exited: Promise<Deno.CommandStatus>;
+
+  private constructor(config: string, options: DaemonStartOptions) {
+    this.grpcAddr = `127.0.0.1:${freePort()}`;
+    this.metricsAddr = `127.0.0.1:${freePort()}`;
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${ROOT}main.ts`,
+        "--config",
+        config,
+        "--vpp-api-addr",
+        options.vppSocket,
+        "--grpc-addr",
+        this.grpcAddr,
+        "--metrics-addr",
+        this.metricsAddr,
+        "--log-format",
+        "json",
+        "--log-level",
+        options.logLevel ?? "info",
+        ...(options.extraArgs ?? []),
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      let buf = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        let nl;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          this.#line(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+        }
+      }
+      if (buf !== "") this.#line(buf);
+    };
+    this.exited = Promise.all([pump(this.child.stdout), pump(this.child.stderr)])
+      .then(() => this.child.status);
+  }
+
+  /**
+   * Starts the daemon on `config` and waits until its gRPC and metrics
+   * listeners answer (or it exits, which fails with its output).
+   */
+  static async start(config: string, options: DaemonStartOptions): Promise<DaemonProcess> {
+    const d = new DaemonProcess(config, options);
+    let ended = false;
+    d.exited.then(() => ended = true, () => ended = true);
+    try {
+      const how = await waitFor("the daemon's listeners", async () => {
+        if (ended) return "exited";
+        const res = await fetch(`http://${d.metricsAddr}/metrics`);
+        await res.body?.cancel();
+        if (res.status !== 200) return false;
+        const [host, port] = d.grpcAddr.split(":");
+        const conn = await Deno.connect({ hostname: host, port: Number(port) });
+        conn.close();
+        return "listening";
+      }, { timeoutMs: 20_000, describe: () => d.tail() });
+      if (how === "exited") {
+        throw new Error(`maglevd exited before listening:\n${d.tail()}`);
+      }
+    } catch (e) {
+      await d.kill();
+      throw e;
+    }
+    return d;
+  }
+
+  #line(line: string): void {
+    this.lines.push(line);
+    if (!line.startsWith("{")) return;
+    try {
+      this.logs.push(JSON.parse(line) as LogRecord);
+    } catch { /* not a log record */ }
+  }
+
+  /** Log records named `msg` with the given attributes, from index `from` on. */
+  logsNamed(msg: string, attrs: Record<string, unknown> = {}, from = 0): LogRecord[] {
+    return this.logs.slice(from).filter((r) =>
+      r.msg === msg && Object.entries(attrs).every(([k, v]) => r[k] === v)
+    );
+  }
+
+  /** Waits for a log record named `msg` with `attrs` at index `from` or later. */
+  waitForLog(
+    msg: string,
+    attrs: Record<string, unknown> = {},
+    options: { from?: number; timeoutMs?: number } = {},
+  ): Promise<LogRecord> {
+    return waitFor(
+      `log record ${msg} ${JSON.stringify(attrs)}`,
+      () => this.logsNamed(msg, attrs, options.from ?? 0)[0],
+      { timeoutMs: options.timeoutMs, describe: () => this.tail() },
+    );
+  }
+
+  /** The last `n` output lines, for failure messages. */
+  tail(n = 25): string {
+    return this.lines.slice(-n).join("\n");
+  }
+
+  /** Runs the CLI against this daemon. */
+  cli(...args: string[]): Promise<CliResult> {
+    return runCli(this.grpcAddr, args);
+  }
+
+  /** Runs the CLI, asserts exit code 0, returns stdout. */
+  async cliOk(...args: string[]): Promise<string> {
+    const r = await this.cli(...args);
+    assert.equal(
+      r.code,
+      0,
+      `\`maglevd ${args.join(" ")}\` exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`,
+    );
+    return r.stdout;
+  }
+
+  /** Scrapes `/metrics`. */
+  async metrics(): Promise<string> {
+    const res = await fetch(`http://${this.metricsAddr}/metrics`);
+    const text = await res.text();
+    assert.equal(res.status, 200, `GET /metrics: ${res.status} ${text}`);
+    return text;
+  }
+
+  /** Sends `signal` to the daemon. */
+  signal(signal: Deno.Signal): void {
+    this.child.kill(signal);
+  }
+
+  /** SIGTERM, then the exit code; SIGKILL after `timeoutMs` and fail. */
+  async stop(timeoutMs = 10_000): Promise<number> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, timeoutMs);
+    const status = await this.exited;
+    clearTimeout(timer);
+    if (killed) throw new Error(`maglevd ignored SIGTERM for ${timeoutMs} ms\n${this.tail()}`);
+    return status.code;
+  }
+
+  /** SIGKILL and wait (cleanup after a failure); never throws. */
+  async kill(): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await this.exited.catch(() => {});
+  }
+}
+
+/** The value of the exposition line `series` (exact name and labels), or undefined. */
+export function metricValue(text: string, series: string): number | undefined {
+  for (const line of text.split("\n")) {
+    if (line.startsWith(series + " ")) return Number(line.slice(series.length + 1).split(" ")[0]);
+  }
+  return undefined;
+}
+
+/** The result of `promtool check metrics`, or undefined when promtool is not installed. */
+export async function promtoolCheck(
+  exposition: string,
+): Promise<{ ok: boolean; output: string } | undefined> {
+  let child;
+  try {
+    child = new Deno.Command("promtool", {
+      args: ["check", "metrics"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(exposition));
+  await writer.close();
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { ok: out.code === 0, output: dec.decode(out.stdout) + dec.decode(out.stderr) };
+}
+
+/** One AS as the VPP test double holds it. */
+export interface SimAs {
+  /** VIP prefix, e.g. `192.0.2.1/32`. */
+  readonly vip: string;
+  readonly address: string;
+  readonly weight: number;
+}
+
+/**
+ * What the double's lb plugin holds, keyed `<vip prefix> <address>`: live
+ * VIPs only and only AS rows with the used flag (spec 0.4).
+ */
+export function simAses(sim: VppSim): Map<string, SimAs> {
+  const vipRows = sim.model.apply("lb_vip_dump", {}) as Record<string, unknown>[];
+  const vips = vipRows.map((r) => String((r.vip as Record<string, unknown>).pfx));
+  const rows = sim.model.apply("lb_as_v2_dump", {}) as Record<string, unknown>[];
+  const out = new Map<string, SimAs>();
+  for (const r of rows) {
+    const vip = String((r.vip as Record<string, unknown>).pfx);
+    if (!vips.includes(vip) || ((r.flags as number) & 1) === 0) continue;
+    const address = String(r.app_srv);
+    out.set(`${vip} ${address}`, { vip, address, weight: r.weight as number });
+  }
+  return out;
+}
+
+/** True when the double holds exactly `want` (`<vip> <address>` -> weight). */
+export function simHolds(sim: VppSim, want: Readonly<Record<string, number>>): boolean {
+  const have = simAses(sim);
+  if (have.size !== Object.keys(want).length) return false;
+  return Object.entries(want).every(([k, w]) => have.get(k)?.weight === w);
+}
+
+/** The double's state as text, for failure messages. */
+export function describeSim(sim: VppSim): string {
+  return [...simAses(sim).values()].map((a) => `${a.vip} ${a.address} weight ${a.weight}`)
+    .join("\n") || "(nothing)";
+}
+
+/** Options of `labConfig`. */
+export interface LabConfigOptions {
+  /** First three octets of the loopback backends, e.g. `127.0.61`. */
+  net: string;
+  /** The HTTP check's port (where `startBackends` listens). */
+  hcPort: number;
+  /** Add a third frontend `new-vip` (the "good reload" file). */
+  withNewFrontend?: boolean;
+}
+
+/**
+ * A config in the shape of `lab/maglev.yaml` on loopback: nginx1..3 checked
+ * over HTTP every 100 ms (rise 2, fall 2) at `<net>.11..13`, two static
+ * backends at `<net>.21/.22`, `http-vip` and `failover-vip`.
+ */
+export function labConfig(options: LabConfigOptions): string {
+  const n = options.net;
+  const extra = options.withNewFrontend
+    ? `    new-vip:
+      address: 192.0.2.3
+      protocol: tcp
+      port: 443
+      pools:
+        - { name: primary, backends: { nginx3: { weight: 50 } } }
+`
+    : "";
+  return `maglev:
+  healthchecker:
+    transition-history: 10
+  vpp:
+    lb:
+      ipv4-src-address: 192.0.2.254
+      ipv6-src-address: 2001:db8::254
+      sync-interval: 30s
+      startup-min-delay: 0s
+      startup-max-delay: 1s
+  healthchecks:
+    http-check:
+      type: http
+      port: ${options.hcPort}
+      params: { path: /healthz, response-code: 200 }
+      interval: 100ms
+      fast-interval: 100ms
+      down-interval: 200ms
+      timeout: 100ms
+      rise: 2
+      fall: 2
+  backends:
+    nginx1: { address: ${n}.11, healthcheck: http-check, description: "web server 1" }
+    nginx2: { address: ${n}.12, healthcheck: http-check }
+    nginx3: { address: ${n}.13, healthcheck: http-check }
+    static-primary: { address: ${n}.21 }
+    static-fallback: { address: ${n}.22 }
+  frontends:
+    http-vip:
+      address: 192.0.2.1
+      protocol: tcp
+      port: 80
+      pools:
+        - name: primary
+          backends: { nginx1: { weight: 100 }, nginx2: {} }
+        - name: fallback
+          backends: { nginx3: {} }
+    failover-vip:
+      address: 192.0.2.2
+      protocol: tcp
+      port: 80
+      pools:
+        - { name: primary, backends: { static-primary: {} } }
+        - { name: fallback, backends: { static-fallback: {} } }
+${extra}`;
+}
+
+/** The three HTTP backends of `labConfig`, for `startBackends`. */
+export function labBackends(
+  net: string,
+  port: number,
+): { name: string; address: string; port: number }[] {
+  return [1, 2, 3].map((i) => ({ name: `nginx${i}`, address: `${net}.1${i}`, port }));
+}
+
+/** True when `text` holds an ANSI escape sequence (colour). */
+export function hasAnsi(text: string): boolean {
+  // deno-lint-ignore no-control-regex
+  return /\x1b\[/.test(text);
+}
