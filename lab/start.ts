@@ -19,6 +19,16 @@ export const LAB_BACKENDS = [
   { name: "nginx3", address: "127.0.10.13", port: 18080 },
 ];
 
+async function isListening(hostname: string, port: number): Promise<boolean> {
+  try {
+    const c = await Deno.connect({ hostname, port });
+    c.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function waitForPort(hostname: string, port: number, tries = 100): Promise<boolean> {
   for (let i = 0; i < tries; i++) {
     try {
@@ -35,8 +45,34 @@ async function waitForPort(hostname: string, port: number, tries = 100): Promise
 async function main(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "maglev-lab-" });
   const socket = `${dir}/api.sock`;
+  for (
+    const [host, port, what] of [["127.0.0.1", 9090, "gRPC"], [
+      "127.0.0.1",
+      9091,
+      "metrics",
+    ]] as const
+  ) {
+    if (await isListening(host, port)) {
+      console.error(
+        `%cmaglev lab: ${host}:${port} (${what}) is already in use — is another lab or maglevd running?`,
+        "color: red",
+      );
+      await Deno.remove(dir, { recursive: true });
+      return 1;
+    }
+  }
+  let backends;
+  try {
+    backends = startBackends(LAB_BACKENDS);
+  } catch (e) {
+    console.error(
+      `%cmaglev lab: cannot start the HTTP backends: ${(e as Error).message}`,
+      "color: red",
+    );
+    await Deno.remove(dir, { recursive: true });
+    return 1;
+  }
   const sim = await startVppSim({ socketPath: socket });
-  const backends = startBackends(LAB_BACKENDS);
   const daemon = new Deno.Command(Deno.execPath(), {
     args: [
       "run",

@@ -73,18 +73,25 @@ export async function runDaemon(args: string[]): Promise<number> {
   }
   configureLog({ level: flags.logLevel, format: flags.logFormat });
   log.info("starting", { version: VERSION, commit: COMMIT, date: BUILD_DATE });
-  let daemon: Daemon;
+  // Signals are handled from the start: a SIGTERM during start-up stops the
+  // daemon as soon as it is up instead of killing it half-way.
+  let daemon: Daemon | undefined;
+  let stopAsked = false;
+  const onHup = () => void daemon?.reload();
+  const onStop = () => {
+    stopAsked = true;
+    void daemon?.shutdown();
+  };
+  Deno.addSignalListener("SIGHUP", onHup);
+  Deno.addSignalListener("SIGTERM", onStop);
+  Deno.addSignalListener("SIGINT", onStop);
   try {
     daemon = await startDaemon(flags);
   } catch (e) {
     log.error("startup-failed", { err: (e as Error).message });
     return 1;
   }
-  const onHup = () => void daemon.reload();
-  const onStop = () => void daemon.shutdown();
-  Deno.addSignalListener("SIGHUP", onHup);
-  Deno.addSignalListener("SIGTERM", onStop);
-  Deno.addSignalListener("SIGINT", onStop);
+  if (stopAsked) void daemon.shutdown();
   await daemon.stopped;
   Deno.removeSignalListener("SIGHUP", onHup);
   Deno.removeSignalListener("SIGTERM", onStop);

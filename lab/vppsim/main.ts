@@ -68,18 +68,20 @@ export async function runVppSim(args: string[]): Promise<number> {
     console.error(`vppsim: ${(e as Error).message}`);
     return 1;
   }
-  log.info("vppsim-listening", {
-    socket: sim.socketPath,
-    plugin_id_base: sim.pluginIdBase,
-    messages: sim.messageTable.size,
-    version: "vppsim (lb plugin double)",
-  });
+  // Listen for signals before announcing readiness: whoever waits for the
+  // announcement may signal right away.
   const stopped = Promise.withResolvers<string>();
   const onSignal = (name: string) => () => stopped.resolve(name);
   const onInt = onSignal("SIGINT");
   const onTerm = onSignal("SIGTERM");
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
+  log.info("vppsim-listening", {
+    socket: sim.socketPath,
+    plugin_id_base: sim.pluginIdBase,
+    messages: sim.messageTable.size,
+    version: "vppsim (lb plugin double)",
+  });
   const signal = await stopped.promise;
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
