@@ -101,6 +101,8 @@ export class VppManager implements VppControl {
   #lock: Promise<void> = Promise.resolve();
   #tasks: Promise<void>[] = [];
   #warmupLogged = false;
+  /** Newest transition time seen per frontend|backend: older ones are replays. */
+  #lastTransition = new Map<string, { atMs: number; sig: string }>();
 
   constructor(options: VppManagerOptions) {
     this.#opts = options;
@@ -167,8 +169,17 @@ export class VppManager implements VppControl {
   /** Called after a valid reload: push lb_conf if it changed, then sync all. */
   async configApplied(): Promise<void> {
     if (!this.connected()) return;
+    const started = this.#clock.now();
     await this.#pushLbConf().catch(() => {});
-    if (this.#gate.done) await this.#syncAllLogged("reload");
+    if (!this.#gate.done) return;
+    try {
+      const stats = await this.#syncAll();
+      if (!isEmptyStats(stats)) {
+        this.#opts.observers?.latency?.("reload", (this.#clock.now() - started) / 1000);
+      }
+    } catch (e) {
+      log.warn("vpp-lbsync-error", { err: (e as Error).message });
+    }
   }
 
   async lbState(): Promise<LbStateView> {
@@ -633,11 +644,21 @@ export class VppManager implements VppControl {
       }
       let q = this.#queue.get(frontend);
       if (!q) this.#queue.set(frontend, q = { flushFor: new Set(), since: [] });
-      q.flushFor.add(ev.address);
-      q.since.push({
-        atMs: ev.transition.atMs,
-        trigger: OPERATOR_CODES.has(ev.transition.code) ? "operator" : "probe",
-      });
+      // A replayed transition (re-emitted after a reload or a resync) is
+      // synced but neither flushed again nor timed: the flush belongs to the
+      // original transition, and its latency would measure the reload.
+      const key = `${frontend}|${ev.backend}`;
+      const t = ev.transition;
+      const sig = `${t.atMs}|${t.from}|${t.to}|${t.code}`;
+      const seen = this.#lastTransition.get(key);
+      if (!seen || (t.atMs >= seen.atMs && sig !== seen.sig)) {
+        this.#lastTransition.set(key, { atMs: t.atMs, sig });
+        q.flushFor.add(ev.address);
+        q.since.push({
+          atMs: ev.transition.atMs,
+          trigger: OPERATOR_CODES.has(ev.transition.code) ? "operator" : "probe",
+        });
+      }
       this.#queueWake?.();
     }
   }

@@ -493,3 +493,20 @@ Deno.test("a VPP error is logged with its VNET name and the sync goes on", async
   assert.deepEqual(asWeights(h.sim, "192.0.2.3/32"), { "10.0.1.1": 100 }, "later VIP still synced");
   await closeAll(h);
 });
+
+Deno.test("a reload replays transitions without flushing again", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  h.checker.disable("sp");
+  await until(
+    "flush for sp",
+    () => h.writes.some((w) => w.fields.as_address === "10.0.1.1" && w.fields.is_flush),
+  );
+  h.writes.length = 0;
+  h.checker.applyConfig(labConfig());
+  await h.clock.advance(100);
+  await h.manager.configApplied();
+  await h.clock.advance(100);
+  assert.deepEqual(h.writes.filter((w) => w.fields.is_flush), []);
+  await closeAll(h);
+});
