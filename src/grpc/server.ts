@@ -10,6 +10,8 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import * as net from "node:net";
+import { lookup } from "node:dns/promises";
 import { ReflectionService } from "@grpc/reflection";
 import type {
   BackendRequest,
@@ -48,6 +50,7 @@ import {
   vppInfo,
 } from "./convert.ts";
 import { healthPackage, healthService, maglevPackage, maglevService } from "./proto.ts";
+import { GoawayFilteredSocket } from "./goaway_filter.ts";
 
 /** Default TCP listen address (spec 0.5: localhost, not all interfaces). */
 export const DEFAULT_GRPC_ADDR = "localhost:9090";
@@ -591,13 +594,73 @@ function healthHandlers(ctx: ServerContext): grpc.UntypedServiceImplementation {
   };
 }
 
-function bindAsync(server: grpc.Server, address: string): Promise<number> {
+/** A socket we listen on ourselves and hand to grpc-js through an injector. */
+interface Listener {
+  /** The bound port (0 for a unix socket). */
+  port: number;
+  /** Stops accepting, destroys the connections left, resolves once closed. */
+  close(): Promise<void>;
+}
+
+function listenOnce(server: net.Server, options: net.ListenOptions): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
-      if (err) reject(err);
-      else resolve(port);
+    server.once("error", reject);
+    server.listen(options, () => {
+      server.off("error", reject);
+      resolve();
     });
   });
+}
+
+/**
+ * Listens on `where` and passes every connection to `server`, with the
+ * client's GOAWAY frames filtered out (see goaway_filter.ts: Deno's
+ * node:http2 crashes the process on them, denoland/deno#36788). This is
+ * why we do not use `server.bindAsync`.
+ */
+async function listenFiltered(
+  server: grpc.Server,
+  where: { host: string; port: number } | { path: string },
+): Promise<Listener> {
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const sockets = new Set<net.Socket>();
+  const netServers: net.Server[] = [];
+  const newNetServer = () => {
+    const s = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+      injector.injectConnection(new GoawayFilteredSocket(socket));
+    });
+    netServers.push(s);
+    return s;
+  };
+  const close = async () => {
+    const closed = netServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    for (const socket of sockets) socket.destroy();
+    await Promise.all(closed);
+    injector.destroy();
+  };
+  try {
+    if ("path" in where) {
+      await listenOnce(newNetServer(), { path: where.path });
+      return { port: 0, close };
+    }
+    // Like grpc-js: a name binds every address it resolves to, on one port.
+    const hosts = net.isIP(where.host) !== 0
+      ? [where.host]
+      : (await lookup(where.host, { all: true })).map((a) => a.address);
+    const first = newNetServer();
+    await listenOnce(first, { host: hosts[0], port: where.port });
+    const port = (first.address() as net.AddressInfo).port;
+    for (const host of hosts.slice(1)) {
+      const extra = newNetServer();
+      await listenOnce(extra, { host, port }).catch(() => netServers.pop());
+    }
+    return { port, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 async function removeStaleSocket(path: string): Promise<void> {
@@ -656,6 +719,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     ? { tcp: DEFAULT_GRPC_ADDR }
     : options.listen;
   const servers: grpc.Server[] = [];
+  const listeners: Listener[] = [];
   const addresses: string[] = [];
   let unixPath: string | undefined;
   try {
@@ -667,13 +731,14 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       const hostPart = bindHost.includes(":") ? `[${bindHost}]` : bindHost;
       const server = newServer(ctx, admin, `${hostPart}:${port}`);
       servers.push(server);
-      const bound = await bindAsync(server, `${hostPart}:${port}`).catch((err) => {
+      const listener = await listenFiltered(server, { host: bindHost, port }).catch((err) => {
         throw new MaglevError(
           "UNAVAILABLE",
           `grpc listen ${JSON.stringify(listen.tcp)}: ${(err as Error).message}`,
         );
       });
-      addresses.push(`${hostPart}:${bound}`);
+      listeners.push(listener);
+      addresses.push(`${hostPart}:${listener.port}`);
     }
     if (listen.unix !== undefined) {
       const path = listen.unix.replace(/^unix:(\/\/)?/, "");
@@ -686,17 +751,19 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       await removeStaleSocket(path);
       const server = newServer(ctx, true, `unix:${path}`);
       servers.push(server);
-      await bindAsync(server, `unix:${path}`).catch((err) => {
+      const listener = await listenFiltered(server, { path }).catch((err) => {
         throw new MaglevError(
           "UNAVAILABLE",
           `grpc socket ${JSON.stringify(path)}: ${(err as Error).message}`,
         );
       });
+      listeners.push(listener);
       unixPath = path;
       addresses.push(`unix:${path}`);
     }
   } catch (err) {
     for (const s of servers) s.forceShutdown();
+    await Promise.all(listeners.map((l) => l.close()));
     if (unixPath) await Deno.remove(unixPath).catch(() => {});
     throw err;
   }
@@ -717,6 +784,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         });
       })
     ));
+    await Promise.all(listeners.map((l) => l.close()));
     if (unixPath) await Deno.remove(unixPath).catch(() => {});
   }
 
