@@ -86,8 +86,14 @@ export function formatIp4(bytes: Uint8Array): string {
   return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
 }
 
-/** Formats 16 bytes in RFC 5952 form: lower case, longest zero run (>= 2 groups) as `::`. */
+/**
+ * Formats 16 bytes in RFC 5952 form: lower case, longest zero run (>= 2
+ * groups) as `::`, IPv4-mapped addresses as `::ffff:a.b.c.d` (section 5).
+ */
 export function formatIp6(bytes: Uint8Array): string {
+  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    return `::ffff:${formatIp4(bytes.subarray(12, 16))}`;
+  }
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push((bytes[2 * i] << 8) | bytes[2 * i + 1]);
   let bestStart = -1;

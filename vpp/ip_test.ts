@@ -11,7 +11,8 @@ Deno.test("ip: RFC 5952 formatting", () => {
     ["2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"],
     ["2001:0:0:1:0:0:0:1", "2001:0:0:1::1"],
     ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
-    ["::ffff:192.0.2.1", "::ffff:c000:201"],
+    // RFC 5952 section 5: IPv4-mapped addresses keep the dotted tail.
+    ["::ffff:c000:201", "::ffff:192.0.2.1"],
   ];
   for (const [input, want] of cases) assert.equal(formatIp6(parseIp(input).bytes), want, input);
 });

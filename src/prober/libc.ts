@@ -3,6 +3,7 @@
  * that daemons without ICMP checks need no FFI at all.
  * @module
  */
+import { parseIp4, parseIp6 } from "../../vpp/ip.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -93,55 +94,5 @@ export function sockaddr(bytes: Uint8Array): Uint8Array {
 
 /** Parses an IPv4 or IPv6 literal into 4 or 16 bytes; undefined when it is neither. */
 export function parseIp(text: string): Uint8Array | undefined {
-  if (!text.includes(":")) return parseIpv4(text);
-  let s = text;
-  let tail: number[] = [];
-  const lastColon = s.lastIndexOf(":");
-  if (s.slice(lastColon + 1).includes(".")) {
-    const v4 = parseIpv4(s.slice(lastColon + 1));
-    if (!v4) return undefined;
-    tail = [(v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]];
-    // "T" stands for the two words of the embedded IPv4 address.
-    s = s.slice(0, lastColon + 1) + "T";
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return undefined;
-  const group = (part: string): number[] | undefined => {
-    if (part === "") return [];
-    const out: number[] = [];
-    for (const g of part.split(":")) {
-      if (g === "T") {
-        out.push(...tail);
-        continue;
-      }
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = group(halves[0]);
-  const rest = halves.length === 2 ? group(halves[1]) : [];
-  if (!head || !rest) return undefined;
-  const missing = 8 - head.length - rest.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const words = [...head, ...new Array(halves.length === 2 ? missing : 0).fill(0), ...rest];
-  const out = new Uint8Array(16);
-  words.forEach((w, i) => {
-    out[i * 2] = w >> 8;
-    out[i * 2 + 1] = w & 0xff;
-  });
-  return out;
-}
-
-function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    if (!/^\d{1,3}$/.test(parts[i])) return undefined;
-    const n = Number(parts[i]);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
+  return parseIp4(text) ?? parseIp6(text) ?? undefined;
 }

@@ -10,6 +10,7 @@ import type { State, StateSource } from "../health/types.ts";
 import { autoFlowTableLength } from "../config/flow_table.ts";
 
 export { autoFlowTableLength } from "../config/flow_table.ts";
+import { ip16, parseIp4, parseIp6 } from "../../vpp/ip.ts";
 
 /** lb_encap_type numbers used for our VIPs (spec 6.3). */
 export const ENCAP_GRE4 = 0;
@@ -232,71 +233,12 @@ export function flowTableLength(setting: number | "auto", pools: readonly Pool[]
   return setting === "auto" ? autoFlowTableLength(poolWeightSum(pools)) : setting;
 }
 
-/** Parses an IP address into 16 bytes (IPv4 as ::ffff:a.b.c.d); undefined if invalid. */
+/** The address as 16 bytes with its family; undefined if invalid. */
 function ipBytes(ip: string): { v6: boolean; bytes: Uint8Array } | undefined {
-  const out = new Uint8Array(16);
-  if (!ip.includes(":")) {
-    const v4 = parseV4(ip);
-    if (!v4) return undefined;
-    out[10] = 0xff;
-    out[11] = 0xff;
-    out.set(v4, 12);
-    return { v6: false, bytes: out };
-  }
-  let text = ip;
-  const zone = text.indexOf("%");
-  if (zone >= 0) text = text.slice(0, zone);
-  const groups: number[] = [];
-  let tail: Uint8Array | undefined;
-  const parseGroups = (part: string): number[] | undefined => {
-    if (part === "") return [];
-    const res: number[] = [];
-    const items = part.split(":");
-    for (let i = 0; i < items.length; i++) {
-      const g = items[i];
-      if (i === items.length - 1 && g.includes(".")) {
-        tail = parseV4(g);
-        if (!tail) return undefined;
-        continue;
-      }
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      res.push(parseInt(g, 16));
-    }
-    return res;
-  };
-  const dbl = text.indexOf("::");
-  let head: number[] | undefined, rest: number[] | undefined;
-  if (dbl >= 0) {
-    head = parseGroups(text.slice(0, dbl));
-    rest = parseGroups(text.slice(dbl + 2));
-  } else {
-    head = parseGroups(text);
-    rest = [];
-  }
-  if (!head || !rest) return undefined;
-  const total = 8 - (tail ? 2 : 0);
-  const fill = total - head.length - rest.length;
-  if (fill < 0 || (dbl < 0 && fill !== 0)) return undefined;
-  groups.push(...head, ...new Array(fill).fill(0), ...rest);
-  groups.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  if (tail) out.set(tail, 12);
-  return { v6: true, bytes: out };
-}
-
-function parseV4(ip: string): Uint8Array | undefined {
-  const parts = ip.split(".");
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    if (!/^\d{1,3}$/.test(parts[i])) return undefined;
-    const n = Number(parts[i]);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
+  const v4 = parseIp4(ip);
+  if (v4) return { v6: false, bytes: ip16(ip) };
+  const v6 = parseIp6(ip);
+  return v6 ? { v6: true, bytes: v6 } : undefined;
 }
 
 /** A sort key: family rank, then the 16 address bytes; unparsable last. */
