@@ -25,20 +25,6 @@ import { desiredVip } from "./desired.ts";
 import { parseShowVipsVerbose } from "./vip_text.ts";
 import { VppClient, VppIncompatibleError } from "../../vpp/mod.ts";
 
-/** The messages maglev needs from VPP (checked after connecting). */
-export const REQUIRED_MESSAGES: readonly string[] = [
-  "control_ping",
-  "show_version",
-  "cli_inband",
-  "lb_conf",
-  "lb_conf_get",
-  "lb_add_del_vip_v2",
-  "lb_add_del_as_v2",
-  "lb_as_set_weight",
-  "lb_vip_dump",
-  "lb_as_v2_dump",
-];
-
 /** A connected session as the manager needs it. */
 export interface VppSession extends LbClient {
   close(): Promise<void>;
@@ -377,7 +363,6 @@ export class VppManager implements VppControl {
     if (this.#opts.connect) return await this.#opts.connect(this.#opts.apiAddr);
     const client = await VppClient.connect(this.#opts.apiAddr, {
       clientName: "vpp-maglev",
-      required: [...REQUIRED_MESSAGES],
       observer: this.#opts.observers?.api,
       signal: this.#abort.signal,
     });

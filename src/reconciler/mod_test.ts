@@ -10,7 +10,7 @@ import { Checker } from "../checker/mod.ts";
 import { FAIL, FakeProber, makeConfig, PASS } from "../checker/testing.ts";
 import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
 import { VppClient } from "../../vpp/mod.ts";
-import { REQUIRED_MESSAGES, VppManager, type VppManager as _VM, type VppSession } from "./mod.ts";
+import { VppManager, type VppSession } from "./mod.ts";
 import { addLogListener, configureLog, type LogRecord } from "../log/mod.ts";
 import type { SyncStats } from "./types.ts";
 
@@ -125,8 +125,7 @@ async function harness(
     checker,
     clock,
     startMs: clock.monotonic(),
-    connect: async (path) =>
-      recording(await VppClient.connect(path, { required: [...REQUIRED_MESSAGES] }), writes),
+    connect: async (path) => recording(await VppClient.connect(path), writes),
     observers: { sync: (scope, stats) => syncs.push({ scope, stats }) },
   });
   return {
