@@ -9,7 +9,7 @@ import type { Config, HealthCheck } from "../config/types.ts";
 import { Checker } from "../checker/mod.ts";
 import { FAIL, FakeProber, makeConfig, PASS } from "../checker/testing.ts";
 import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
-import { VppClient } from "../../vpp/mod.ts";
+import { VppClient, VppIncompatibleError } from "../../vpp/mod.ts";
 import { VppManager, type VppSession } from "./mod.ts";
 import { addLogListener, configureLog, type LogRecord } from "../log/mod.ts";
 import type { SyncStats } from "./types.ts";
@@ -508,4 +508,46 @@ Deno.test("a reload replays transitions without flushing again", async () => {
   await h.clock.advance(100);
   assert.deepEqual(h.writes.filter((w) => w.fields.is_flush), []);
   await closeAll(h);
+});
+
+Deno.test("an incompatible VPP is reported once and retried slowly, never in a hot loop", async () => {
+  const clock = new FakeClock();
+  const checker = new Checker(labConfig(), { probe: new FakeProber().probe, clock });
+  let attempts = 0;
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r));
+  const manager = new VppManager({
+    apiAddr: "/nonexistent/api.sock",
+    checker,
+    clock,
+    connect: () => {
+      attempts++;
+      return Promise.reject(new VppIncompatibleError(["lb_as_set_weight_2d89bdbd"]));
+    },
+  });
+  manager.start();
+  await clock.advance(0);
+  assert.equal(attempts, 1);
+  assert.deepEqual(manager.incompatible(), ["lb_as_set_weight_2d89bdbd"]);
+  assert.throws(() => manager.info(), /incompatible: missing lb_as_set_weight_2d89bdbd/);
+  await clock.advance(30_000);
+  assert.equal(attempts, 1, "no retry within a minute");
+  await clock.advance(30_000);
+  assert.equal(attempts, 2);
+  off();
+  assert.equal(logs.filter((r) => r.msg === "vpp-incompatible").length, 1, "logged once");
+  await manager.stop();
+});
+
+Deno.test("VPP disabled: every VPP call answers UNAVAILABLE", async () => {
+  const checker = new Checker(labConfig(), {
+    probe: new FakeProber().probe,
+    clock: new FakeClock(),
+  });
+  const manager = new VppManager({ apiAddr: "", checker });
+  manager.start();
+  assert.equal(manager.enabled(), false);
+  assert.throws(() => manager.info(), (e: Error & { kind?: string }) => e.kind === "UNAVAILABLE");
+  await assert.rejects(() => manager.sync(), /disabled/);
+  await manager.stop();
 });
