@@ -62,6 +62,9 @@ export interface VppManagerOptions {
   incompatibleRetryMs?: number;
 }
 
+/** The VPP an operator must run when messages are missing. */
+const NEEDED_VPP = "needs VPP with the lb weight API: FDio/vpp master since ca870e99f61 (26.10)";
+
 interface QueuedSync {
   flushFor: Set<string>;
   since: { atMs: number; trigger: SyncTrigger }[];
@@ -224,7 +227,7 @@ export class VppManager implements VppControl {
     if (!this.enabled()) throw new MaglevError("UNAVAILABLE", "VPP integration is disabled");
     if (!this.#session || !this.#info) {
       const why = this.#incompatible.length
-        ? `VPP is incompatible: missing ${this.#incompatible.join(", ")}`
+        ? `VPP is incompatible: missing ${this.#incompatible.join(", ")} (${NEEDED_VPP})`
         : "VPP is not connected";
       throw new MaglevError("UNAVAILABLE", why);
     }
@@ -383,7 +386,7 @@ export class VppManager implements VppControl {
           if (missing.join() !== this.#incompatible.join()) {
             log.error("vpp-incompatible", {
               missing: missing.join(", "),
-              need: "VPP with the lb weight API (FDio/vpp master since ca870e99f61, 26.10)",
+              need: NEEDED_VPP,
             });
           }
           this.#incompatible = missing;
