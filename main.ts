@@ -5,43 +5,34 @@
  * @module
  */
 
-/** Commands that make the binary act as a client (spec 0.1). */
-export const CLIENT_COMMANDS: readonly string[] = [
-  "show",
-  "set",
-  "sync",
-  "watch",
-  "config",
-  "shell",
-  "version",
-  "quit",
-  "exit",
-];
+/** Client flags that may come before the command (`--server X show ...`). */
+const CLIENT_VALUE_FLAGS = new Set(["--server", "-server"]);
+const CLIENT_BOOL_FLAG = /^--?color(=.*)?$/;
 
 /** Which role the arguments ask for. */
 export type Role = "daemon" | "client" | "check";
 
-/** Decides the role from argv and the name the binary was invoked by. */
+/**
+ * Decides the role from argv and the name the binary was invoked by. The
+ * daemon is started with flags only; a word where a flag would be (after any
+ * client flags) is a client command, abbreviated or not (`sh fr`), which the
+ * client parses and, if it is not one, rejects with a clear error.
+ */
 export function chooseRole(args: readonly string[], invokedAs = ""): Role {
-  const first = args.find((a) => !a.startsWith("-"));
-  // A value of a flag (e.g. `--config x.yaml`) is not a command; commands come first.
-  const firstArg = args[0] ?? "";
-  if (firstArg === "check") return "check";
-  if (first !== undefined && first === firstArg && CLIENT_COMMANDS.includes(first)) return "client";
-  if (/(^|\/)maglevc$/.test(invokedAs)) return "client";
-  // Client flags followed by a command: `--server x show frontends`.
-  const idx = args.findIndex((a) => CLIENT_COMMANDS.includes(a));
-  if (
-    idx > 0 && args.slice(0, idx).every((a, i) => a.startsWith("-") || isClientFlagValue(args, i))
-  ) {
-    return "client";
+  if (args[0] === "check") return "check";
+  let i = 0;
+  while (i < args.length) {
+    const a = args[i];
+    if (CLIENT_VALUE_FLAGS.has(a)) i += 2;
+    else if (/^--?server=/.test(a) || CLIENT_BOOL_FLAG.test(a)) i += 1;
+    else break;
   }
+  const word = args[i];
+  if (word !== undefined && !word.startsWith("-")) return "client";
+  // Only client flags (or nothing) through a `maglevc` link: the shell.
+  if (/(^|\/)maglevc$/.test(invokedAs) && (i === args.length || i > 0)) return "client";
+  if (i > 0 && i === args.length) return "client";
   return "daemon";
-}
-
-function isClientFlagValue(args: readonly string[], i: number): boolean {
-  const prev = args[i - 1] ?? "";
-  return prev === "--server" || prev === "-server";
 }
 
 if (import.meta.main) {
