@@ -41,7 +41,10 @@ if (import.meta.main) {
     const { runProbeAgent } = await import("./src/prober/mod.ts");
     Deno.exit(await runProbeAgent());
   }
-  const role = chooseRole(Deno.args, Deno.execPath());
+  // argv0 keeps the name the binary was started by (a `maglevc` symlink);
+  // Deno.execPath() resolves links.
+  const { default: process } = await import("node:process");
+  const role = chooseRole(Deno.args, process.argv0);
   let code = 0;
   if (role === "check") {
     const { runCheck } = await import("./src/check_command.ts");

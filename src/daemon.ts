@@ -136,7 +136,13 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
     apiAddr: settings.vppApiAddr,
     checker,
     observers: {
-      api: (ev) => late.metrics?.vppApi(ev),
+      api: (ev) => {
+        late.metrics?.vppApi(ev);
+        log.debug(ev.direction === "send" ? "vpp-api-send" : "vpp-api-recv", {
+          msg: ev.msg,
+          ok: ev.ok,
+        });
+      },
       sync: (scope, stats) => late.metrics?.lbSync(scope, stats),
       latency: (trigger, s) => late.metrics?.programmingLatency(trigger, s),
     },
