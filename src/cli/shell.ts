@@ -115,15 +115,21 @@ export function runShell(
 
   return new Promise<number>((resolve) => {
     let chain = Promise.resolve();
+    // `quit` drops whatever was typed after it; the end of piped input does
+    // not: lines already read still run, in order.
+    let quitting = false;
+    let failed = false;
     rl.on("line", (line: string) => {
       // The Enter that stopped a watch is not a command.
       if (watching !== undefined && line.trim() === "") return;
       chain = chain.then(async () => {
-        if (closed) return;
+        if (quitting) return;
         busy = true;
         const status = await execute(line, full);
         busy = false;
+        if (status === "error") failed = true;
         if (status === "quit") {
+          quitting = true;
           rl.close();
           return;
         }
@@ -132,10 +138,12 @@ export function runShell(
     });
     rl.on("close", () => {
       closed = true;
-      watching?.abort();
+      // Ctrl-D at a terminal ends a running watch; piped input lets it finish.
+      if (terminal) watching?.abort();
       chain.then(() => {
         if (terminal) input.off("keypress", onKeypress);
-        resolve(0);
+        // A script fed through the shell learns that a command failed.
+        resolve(!terminal && failed ? 1 : 0);
       });
     });
     rl.prompt();

@@ -162,3 +162,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test("shell: piped lines all run in order, quit drops the rest, a failure sets the exit code", async () => {
+  const run = async (input: string) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./testdata/fake_client.ts", import.meta.url).pathname,
+        "--color=false",
+        "shell",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(input));
+    await w.close();
+    const out = await child.output();
+    return {
+      code: out.code,
+      text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
+    };
+  };
+  const ok = await run("show version\nshow frontends\nquit\nshow backends\n");
+  assert.equal(ok.code, 0);
+  assert.match(ok.text, /build-date/);
+  assert.match(ok.text, /web/);
+  assert.doesNotMatch(ok.text, /healthcheck/, "nothing runs after quit");
+  const bad = await run("show backends nope\nshow version\n");
+  assert.equal(bad.code, 1);
+  assert.match(bad.text, /not found/);
+  assert.match(bad.text, /build-date/, "the line after a failure still runs");
+});
