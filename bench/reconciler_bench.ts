@@ -1,0 +1,356 @@
+/**
+ * Reconciler benchmark (issue 5): the daemon's VPP path (`VppManager` fed by
+ * a real `Checker` whose probes come from a `FakeProber`) against the VPP
+ * test double running as its own process, on the real clock.
+ *
+ *   deno run -A bench/reconciler_bench.ts [--vips 1000] [--ases 16]
+ *     [--steady 3] [--flips 100] [--hot 20] [--probe-interval-ms 1000]
+ *
+ * 1. Initial sync of VIPS x ASES (every backend already up): wall time and
+ *    messages per second (writes sent by that sync / its wall time).
+ * 2. Steady-state full sync of the same, `--steady` times (the code of the
+ *    periodic sync, called through `sync()`): wall time, writes (must be 0).
+ * 3. Probe-result-to-VPP-reply latency of single transitions: `--hot`
+ *    backends (AS 0 of the first VIPs) use a fast check (50 ms, rise 1,
+ *    fall 1); one at a time is flipped down or up `--flips` times, and the
+ *    time from the probe returning the deciding result to the double's reply
+ *    to the `lb_as_set_weight` for that address is taken. The manager's own
+ *    `observers.latency` (transition time to reply) is reported beside it.
+ *
+ * Every other backend keeps probing at `--probe-interval-ms` meanwhile, as it
+ * would in the daemon.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Config, HealthCheck } from "../src/config/types.ts";
+import type { ProbeFn } from "../src/checker/types.ts";
+import { Checker } from "../src/checker/mod.ts";
+import { FAIL, FakeProber, makeConfig, PASS } from "../src/checker/testing.ts";
+import { VppManager, type VppSession } from "../src/reconciler/mod.ts";
+import type { SyncStats } from "../src/reconciler/types.ts";
+import { configureLog } from "../src/log/mod.ts";
+import { VppClient } from "../vpp/mod.ts";
+import {
+  cpuSeconds,
+  type Figure,
+  formatFigure,
+  memoryMb,
+  quantile,
+  round,
+  startVppSimProcess,
+  until,
+  withTimeout,
+} from "./util.ts";
+
+/** Options of {@linkcode runReconcilerBench}. */
+export interface ReconcilerBenchOptions {
+  /** VIPs (frontends), default 1000. */
+  vips?: number;
+  /** ASes (distinct backends) per VIP, default 16. */
+  ases?: number;
+  /** Steady-state full syncs timed, default 3. */
+  steady?: number;
+  /** Single transitions timed, default 100. */
+  flips?: number;
+  /** Backends with the fast check that get flipped, default 20. */
+  hot?: number;
+  /** Probe interval of every other backend, default 1000 ms. */
+  probeIntervalMs?: number;
+}
+
+const WRITES = new Set(["lb_add_del_vip_v2", "lb_add_del_as_v2", "lb_as_set_weight", "lb_conf"]);
+
+function vipAddress(i: number): string {
+  return `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+function asAddress(k: number): string {
+  // k >= 0; 10.x.y.z with z in 1..250, never .0 or .255.
+  const z = (k % 250) + 1;
+  const y = Math.floor(k / 250) % 250;
+  const x = Math.floor(k / 62_500);
+  return `10.${x}.${y}.${z}`;
+}
+
+function benchConfig(o: Required<ReconcilerBenchOptions>): Config {
+  const backends: Record<string, { address: string; healthcheck: string }> = {};
+  const frontends: Parameters<typeof makeConfig>[0]["frontends"] = {};
+  for (let i = 0; i < o.vips; i++) {
+    const pool: Record<string, number> = {};
+    for (let j = 0; j < o.ases; j++) {
+      const name = `b${String(i).padStart(4, "0")}_${String(j).padStart(2, "0")}`;
+      backends[name] = {
+        address: asAddress(i * o.ases + j),
+        healthcheck: j === 0 && i < o.hot ? "fast" : "hc",
+      };
+      pool[name] = 100;
+    }
+    frontends[`fe${String(i).padStart(4, "0")}`] = {
+      address: vipAddress(i),
+      pools: [["primary", pool]],
+    };
+  }
+  const slow: Partial<HealthCheck> = {
+    intervalMs: o.probeIntervalMs,
+    fastIntervalMs: o.probeIntervalMs,
+    downIntervalMs: o.probeIntervalMs,
+  };
+  const fast: Partial<HealthCheck> = {
+    intervalMs: 50,
+    fastIntervalMs: 50,
+    downIntervalMs: 50,
+    rise: 1,
+    fall: 1,
+  };
+  const cfg = makeConfig({ healthchecks: { hc: slow, fast }, backends, frontends });
+  return Object.freeze({
+    ...cfg,
+    vpp: Object.freeze({
+      lb: Object.freeze({
+        ...cfg.vpp.lb,
+        ipv4SrcAddress: "192.0.2.254",
+        ipv6SrcAddress: "2001:db8::254",
+        // The daemon's default: a periodic sync may land among the flips, as in production.
+        syncIntervalMs: 30_000,
+        startupMinDelayMs: 0,
+        startupMaxDelayMs: 0,
+      }),
+    }),
+  });
+}
+
+/** Counts of what the manager sent, and per-address waiters for weight replies. */
+class Recorder {
+  writes = 0;
+  requests = 0;
+  lastStateReadAt = 0;
+  /** Request-to-reply times of the counters scrape (`show lb vips verbose`). */
+  readonly scrapeMs: number[] = [];
+  /** address → resolve(reply time) for the next weight reply of that value. */
+  readonly waiters = new Map<string, { weight: number; resolve: (t: number) => void }>();
+
+  wrap(client: VppClient): VppSession {
+    return {
+      request: (name, fields) => {
+        this.requests++;
+        if (WRITES.has(name)) this.writes++;
+        // The first read of every full sync: marks where its wall time starts.
+        if (name === "lb_conf_get") this.lastStateReadAt = performance.now();
+        const p = client.request(name, fields) as Promise<Record<string, unknown>>;
+        if (name === "cli_inband") {
+          const t = performance.now();
+          p.then(() => this.scrapeMs.push(performance.now() - t), () => {});
+        }
+        if (name === "lb_as_set_weight") {
+          const w = this.waiters.get(String(fields.as_address));
+          if (w && w.weight === fields.weight) {
+            p.then(() => {
+              this.waiters.delete(String(fields.as_address));
+              w.resolve(performance.now());
+            }, () => {});
+          }
+        }
+        return p;
+      },
+      dump: (name, fields) => {
+        this.requests++;
+        return client.dump(name, fields) as Promise<Record<string, unknown>[]>;
+      },
+      close: () => client.close(),
+      closed: client.closed,
+    };
+  }
+
+  /** Resolves with the time of the reply to the next `lb_as_set_weight(address, weight)`. */
+  replyOf(address: string, weight: number): Promise<number> {
+    return new Promise((resolve) => this.waiters.set(address, { weight, resolve }));
+  }
+}
+
+/**
+ * Samples how late a 10 ms timer fires, to show event-loop stalls; `stop`
+ * returns the lateness samples in ms, ascending.
+ */
+function lagMonitor(): { stop(): number[] } {
+  const samples: number[] = [];
+  let due = performance.now() + 10;
+  const id = setInterval(() => {
+    const now = performance.now();
+    samples.push(Math.max(0, now - due));
+    due = now + 10;
+  }, 10);
+  return {
+    stop: () => {
+      clearInterval(id);
+      return samples.sort((a, b) => a - b);
+    },
+  };
+}
+
+/** Runs the benchmark against a double in its own process; returns the figures. */
+export async function runReconcilerBench(options: ReconcilerBenchOptions = {}): Promise<Figure[]> {
+  const o: Required<ReconcilerBenchOptions> = {
+    vips: options.vips ?? 1000,
+    ases: options.ases ?? 16,
+    steady: options.steady ?? 3,
+    flips: options.flips ?? 100,
+    hot: Math.min(options.hot ?? 20, options.vips ?? 1000),
+    probeIntervalMs: options.probeIntervalMs ?? 1000,
+  };
+  // Log formatting stays in the measured path; only the output is dropped.
+  configureLog({ level: "info", format: "json", write: () => {} });
+  const figures: Figure[] = [];
+  const put = (name: string, value: number, unit: string) =>
+    figures.push({ name: `reconciler.${name}`, value: round(value), unit });
+
+  const sim = await startVppSimProcess();
+  const config = benchConfig(o);
+  const fake = new FakeProber();
+  // When the deciding (changed) result of a hot backend was handed to the checker.
+  const resultAt = new Map<string, number>();
+  const hotNames = new Set<string>();
+  for (const [name, b] of Object.entries(config.backends)) {
+    if (b.healthcheck === "fast") hotNames.add(name);
+  }
+  let probes = 0;
+  const probe: ProbeFn = (hc, backend, signal) => {
+    probes++;
+    // The fake keeps every signal; drop them so memory stays flat over the run.
+    if (fake.signals.length > 10_000) fake.signals.length = 0;
+    const p = fake.probe(hc, backend, signal);
+    if (hotNames.has(backend.name) && !resultAt.has(backend.name)) {
+      resultAt.set(backend.name, performance.now());
+    }
+    return p;
+  };
+  const checker = new Checker(config, { probe });
+  const rec = new Recorder();
+  const syncs: { at: number; startedAt: number; scope: string; stats: SyncStats }[] = [];
+  const latencies: number[] = [];
+  const manager = new VppManager({
+    apiAddr: sim.socket,
+    checker,
+    connect: async (path) => rec.wrap(await VppClient.connect(path)),
+    observers: {
+      sync: (scope, stats) =>
+        syncs.push({ at: performance.now(), startedAt: rec.lastStateReadAt, scope, stats }),
+      latency: (trigger, seconds) => {
+        if (trigger === "probe") latencies.push(seconds * 1000);
+      },
+    },
+  });
+  try {
+    // Every backend up before VPP is connected: the initial sync writes final weights.
+    checker.start();
+    const names = checker.listBackends();
+    await until("all backends up", () => names.every((n) => checker.backendState(n) === "up"));
+
+    // 1. Initial sync.
+    const cpu0 = cpuSeconds();
+    const simCpu0 = cpuSeconds(sim.pid);
+    const t0 = performance.now();
+    manager.start();
+    await until("initial sync", () => syncs.some((s) => s.scope === "all"), 120_000);
+    const first = syncs.find((s) => s.scope === "all")!;
+    const initialWrites = rec.writes;
+    const syncOnlyMs = first.at - first.startedAt;
+    put("initial_sync.vips", o.vips, "count");
+    put("initial_sync.ases", o.vips * o.ases, "count");
+    put("initial_sync.wall_ms", first.at - t0, "ms");
+    put("initial_sync.sync_only_ms", syncOnlyMs, "ms");
+    put("initial_sync.writes", initialWrites, "msgs");
+    put("initial_sync.msgs_per_s", initialWrites / (syncOnlyMs / 1000), "msgs/s");
+    put("initial_sync.daemon_cpu_s", cpuSeconds() - cpu0, "s");
+    put("initial_sync.vppsim_cpu_s", cpuSeconds(sim.pid) - simCpu0, "s");
+    const s = first.stats;
+    put("initial_sync.as_added", s.asAdded, "count");
+    put("initial_sync.as_weight_updated", s.asWeightUpdated, "count");
+
+    // 2. Steady state: the full-sync code of the periodic loop, with nothing to change.
+    const steadyMs: number[] = [];
+    const writesBefore = rec.writes;
+    for (let k = 0; k < o.steady; k++) {
+      const ts = performance.now();
+      await manager.sync();
+      steadyMs.push(performance.now() - ts);
+    }
+    steadyMs.sort((a, b) => a - b);
+    put("steady_sync.runs", o.steady, "count");
+    put("steady_sync.wall_ms_median", quantile(steadyMs, 0.5), "ms");
+    put("steady_sync.wall_ms_max", steadyMs[steadyMs.length - 1], "ms");
+    put("steady_sync.writes", rec.writes - writesBefore, "msgs");
+
+    // 3. Single transitions, one at a time.
+    const hot = [...hotNames].sort();
+    const addressOf = (n: string) => config.backends[n].address;
+    const mine: number[] = [];
+    latencies.length = 0;
+    const flipsStart = performance.now();
+    const lag = lagMonitor();
+    for (let k = 0; k < o.flips; k++) {
+      const name = hot[Math.floor(k / 2) % hot.length];
+      const goingDown = k % 2 === 0;
+      const reply = rec.replyOf(addressOf(name), goingDown ? 0 : 100);
+      resultAt.delete(name);
+      fake.behaviour.set(name, goingDown ? FAIL : PASS);
+      const replyAt = await withTimeout(reply, 10_000, `the weight reply for ${name}`);
+      const decided = resultAt.get(name);
+      if (decided !== undefined) mine.push(replyAt - decided);
+    }
+    const flipsS = (performance.now() - flipsStart) / 1000;
+    const lags = lag.stop();
+    mine.sort((a, b) => a - b);
+    latencies.sort((a, b) => a - b);
+    put("transition.flips", mine.length, "count");
+    put("transition.probe_result_to_reply_p50_ms", quantile(mine, 0.5), "ms");
+    put("transition.probe_result_to_reply_p99_ms", quantile(mine, 0.99), "ms");
+    put("transition.probe_result_to_reply_max_ms", mine[mine.length - 1] ?? NaN, "ms");
+    put("transition.observer_p50_ms", quantile(latencies, 0.5), "ms");
+    put("transition.observer_p99_ms", quantile(latencies, 0.99), "ms");
+    put("transition.flip_phase_s", flipsS, "s");
+    put("transition.event_loop_lag_p99_ms", quantile(lags, 0.99), "ms");
+    put("transition.event_loop_lag_max_ms", lags[lags.length - 1] ?? NaN, "ms");
+    const scrapes = rec.scrapeMs.slice().sort((a, b) => a - b);
+    put("counters_scrape.count", scrapes.length, "count");
+    put("counters_scrape.reply_ms_median", quantile(scrapes, 0.5), "ms");
+    put("counters_scrape.reply_ms_max", scrapes[scrapes.length - 1] ?? NaN, "ms");
+    put("probes_per_s_background", probes / ((performance.now() - t0) / 1000), "1/s");
+    put("rss_mb", memoryMb().rss, "MB");
+  } finally {
+    await manager.stop();
+    await checker.stop();
+    await sim.stop();
+  }
+  return figures;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      vips: { type: "string", default: "1000" },
+      ases: { type: "string", default: "16" },
+      steady: { type: "string", default: "3" },
+      flips: { type: "string", default: "100" },
+      hot: { type: "string", default: "20" },
+      "probe-interval-ms": { type: "string", default: "1000" },
+    },
+    strict: true,
+  });
+  const num = (flag: string, text: string) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new Error(`--${flag} ${JSON.stringify(text)} is not a positive whole number`);
+    }
+    return n;
+  };
+  const figures = await runReconcilerBench({
+    vips: num("vips", values.vips!),
+    ases: num("ases", values.ases!),
+    steady: num("steady", values.steady!),
+    flips: num("flips", values.flips!),
+    hot: num("hot", values.hot!),
+    probeIntervalMs: num("probe-interval-ms", values["probe-interval-ms"]!),
+  });
+  for (const f of figures) console.log(formatFigure(f));
+}

@@ -1,0 +1,143 @@
+/**
+ * Shared pieces of the benchmarks: named figures, quantiles, process CPU and
+ * memory from `/proc`, and the VPP test double started as its own process
+ * (so the client and the server never share a thread).
+ * @module
+ */
+
+/** One named figure, printed as `name value unit`. */
+export interface Figure {
+  /** Dotted name, e.g. `reconciler.initial_sync.wall_ms`. */
+  name: string;
+  /** The value. */
+  value: number;
+  /** Unit text (`ms`, `msgs/s`, `count`, ...). */
+  unit: string;
+}
+
+/** `name value unit`, the line format of `deno task bench`. */
+export function formatFigure(f: Figure): string {
+  return `${f.name} ${f.value} ${f.unit}`;
+}
+
+/** Rounds to `digits` decimals (figures are for humans). */
+export function round(n: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/** The `q` quantile (0..1) of ascending `sorted` values, nearest rank; NaN when empty. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** Clock ticks per second of `/proc/<pid>/stat` (USER_HZ; 100 on Linux). */
+export const USER_HZ = 100;
+
+/**
+ * User plus system CPU seconds of a process from the text of its
+ * `/proc/<pid>/stat`; the command name may hold spaces and parentheses, so
+ * fields are counted after the last `)`.
+ */
+export function parseProcStatCpu(stat: string): number {
+  const close = stat.lastIndexOf(")");
+  if (close < 0) throw new Error(`not a /proc/<pid>/stat line: ${JSON.stringify(stat)}`);
+  const f = stat.slice(close + 2).split(" ");
+  // After the name: state(0) ... utime is field 14 overall, index 11 here.
+  const utime = Number(f[11]);
+  const stime = Number(f[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) {
+    throw new Error(`no utime/stime in /proc stat line: ${JSON.stringify(stat)}`);
+  }
+  return (utime + stime) / USER_HZ;
+}
+
+/** CPU seconds (user + system, all threads) of `pid`, or of this process. */
+export function cpuSeconds(pid: number | "self" = "self"): number {
+  return parseProcStatCpu(Deno.readTextFileSync(`/proc/${pid}/stat`));
+}
+
+/** Resident and peak resident memory of this process, in MB (from `/proc/self/status`). */
+export function memoryMb(): { rss: number; peak: number } {
+  const text = Deno.readTextFileSync("/proc/self/status");
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+  return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
+
+/** A VPP test double running as a separate `deno` process. */
+export interface VppSimProcess {
+  /** Its API socket. */
+  readonly socket: string;
+  /** Its process id (for its CPU time). */
+  readonly pid: number;
+  /** Stops it (SIGTERM) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `lab/vppsim/main.ts --socket PATH` in its own process and waits
+ * until it listens. Its log output is drained and dropped.
+ */
+export async function startVppSimProcess(): Promise<VppSimProcess> {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-bench-vppsim-" });
+  const socket = `${dir}/api.sock`;
+  const main = new URL("../lab/vppsim/main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "--socket", socket],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("vppsim-listening")) {
+    const { value, done } = await reader.read();
+    if (done) {
+      await child.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw new Error(`vppsim exited before listening:\n${out}`);
+    }
+    out += value;
+  }
+  // Keep reading so a chatty double never blocks on a full pipe.
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* drop */ }
+  })().catch(() => {});
+  return {
+    socket,
+    pid: child.pid,
+    stop: async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      await child.status;
+      await drained;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Waits (polling real time, this is a benchmark) until `cond()`; throws after `ms`. */
+export async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** `p`, or a rejection naming `what` after `ms`; the timer never outlives the race. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let id: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    id = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(id);
+  }
+}
