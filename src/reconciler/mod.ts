@@ -18,7 +18,14 @@ import type {
   VppInfo,
 } from "./types.ts";
 import { type LbClient, readLbState, vipKey } from "./lb_state.ts";
-import { type DesiredVip, planRemoveVip, planVip, recreateReason } from "./plan.ts";
+import {
+  type CurrentVip,
+  type DesiredVip,
+  type LbOp,
+  planRemoveVip,
+  planVip,
+  recreateReason,
+} from "./plan.ts";
 import { addStats, emptyStats, executePlan, isEmptyStats, type Mirror } from "./sync.ts";
 import { WarmupGate } from "./warmup.ts";
 import { desiredVip } from "./desired.ts";
@@ -280,18 +287,7 @@ export class VppManager implements VppControl {
   ): Promise<SyncStats> {
     await this.#ensureMirror(session);
     const key = vipKey(desired.prefix, desired.protocol, desired.port);
-    const cur = this.#mirror.get(key);
-    if (cur) {
-      const reason = recreateReason(cur, desired);
-      if (reason) {
-        log.info("vpp-lb-vip-recreate", {
-          frontend: desired.frontend,
-          vip: desired.prefix,
-          reason,
-        });
-      }
-    }
-    const ops = planVip(cur, desired, options);
+    const ops = this.#planLogged(this.#mirror.get(key), desired, options);
     if (ops.length === 0) return emptyStats();
     const result = await executePlan(session, ops, this.#mirror);
     if (result.errors.length) {
@@ -299,12 +295,32 @@ export class VppManager implements VppControl {
       // try once more from the truth.
       this.#mirrorValid = false;
       await this.#ensureMirror(session);
-      const again = planVip(this.#mirror.get(key), desired, options);
+      // Flushes VPP already took are not sent again.
+      const retryOptions = {
+        flushFor: new Set([...(options.flushFor ?? [])].filter((a) => !result.touched.has(a))),
+        forceFlush: options.forceFlush && !result.touched.has(options.forceFlush)
+          ? options.forceFlush
+          : undefined,
+      };
+      const again = this.#planLogged(this.#mirror.get(key), desired, retryOptions);
       const retry = await executePlan(session, again, this.#mirror);
       addStats(result.stats as SyncStats, retry.stats);
       if (retry.errors.length) this.#mirrorValid = false;
     }
     return result.stats;
+  }
+
+  /** `planVip`, logging a recreate and its reason. */
+  #planLogged(
+    cur: CurrentVip | undefined,
+    desired: DesiredVip,
+    options: { flushFor?: ReadonlySet<string>; forceFlush?: string },
+  ): LbOp[] {
+    const reason = cur ? recreateReason(cur, desired) : "";
+    if (reason) {
+      log.info("vpp-lb-vip-recreate", { frontend: desired.frontend, vip: desired.prefix, reason });
+    }
+    return planVip(cur, desired, options);
   }
 
   #syncAll(): Promise<SyncStats> {
@@ -314,18 +330,35 @@ export class VppManager implements VppControl {
       this.#mirrorValid = false;
       await this.#ensureMirror(session);
       const cfg = this.#opts.checker.config();
+      const desired = Object.keys(cfg.frontends).sort().map((name) =>
+        desiredVip(cfg.frontends[name], cfg, this.#opts.checker)
+      );
+      // Every VIP's calls go out in one pipeline: VPP answers in order, so a
+      // VIP's create still precedes its ASes, and 1,000 VIPs cost one round
+      // trip instead of 1,000.
+      const plan = () => {
+        const ops: LbOp[] = [];
+        const wanted = new Set<string>();
+        for (const d of desired) {
+          const key = vipKey(d.prefix, d.protocol, d.port);
+          wanted.add(key);
+          ops.push(...this.#planLogged(this.#mirror.get(key), d, {}));
+        }
+        for (const [key, cur] of this.#mirror) {
+          if (!wanted.has(key)) ops.push(...planRemoveVip(cur));
+        }
+        return ops;
+      };
       const total = emptyStats();
-      const wanted = new Set<string>();
-      for (const name of Object.keys(cfg.frontends).sort()) {
-        const desired = desiredVip(cfg.frontends[name], cfg, this.#opts.checker);
-        wanted.add(vipKey(desired.prefix, desired.protocol, desired.port));
-        addStats(total, await this.#reconcileOne(session, desired, {}));
-      }
-      for (const [key, cur] of [...this.#mirror.entries()]) {
-        if (wanted.has(key)) continue;
-        const result = await executePlan(session, planRemoveVip(cur), this.#mirror);
-        addStats(total, result.stats);
-        if (result.errors.length) this.#mirrorValid = false;
+      const first = await executePlan(session, plan(), this.#mirror);
+      addStats(total, first.stats);
+      if (first.errors.length) {
+        // Something was not as we thought: read VPP again and finish from the truth.
+        this.#mirrorValid = false;
+        await this.#ensureMirror(session);
+        const again = await executePlan(session, plan(), this.#mirror);
+        addStats(total, again.stats);
+        if (again.errors.length) this.#mirrorValid = false;
       }
       this.#opts.observers?.sync?.("all", total);
       return total;

@@ -168,7 +168,40 @@ function count(stats: SyncStats, op: LbOp): void {
   else stats.asWeightUpdated++;
 }
 
-/** Sends every call of `ops` at once and waits for all replies. */
+/**
+ * Calls in flight at once. Enough to keep VPP busy without a round trip per
+ * call, few enough that a slow VPP answers each within the per-request
+ * timeout (which starts when the request is sent).
+ */
+export const PIPELINE_WINDOW = 256;
+
+/** Sends `ops` in order with at most `window` unanswered; results in op order. */
+async function sendWindowed(
+  client: LbClient,
+  ops: readonly LbOp[],
+  window: number,
+): Promise<PromiseSettledResult<Record<string, unknown>>[]> {
+  const results: PromiseSettledResult<Record<string, unknown>>[] = new Array(ops.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < ops.length) {
+      const i = next++;
+      const [name, fields] = request(ops[i]);
+      try {
+        results[i] = { status: "fulfilled", value: await client.request(name, fields) };
+      } catch (reason) {
+        results[i] = { status: "rejected", reason };
+      }
+    }
+  };
+  // Each lane takes the next op as soon as its previous one is answered, so
+  // requests leave in op order and VPP (which answers in order) sees the
+  // plan's order.
+  await Promise.all(Array.from({ length: Math.min(window, ops.length) }, lane));
+  return results;
+}
+
+/** Sends every call of `ops` pipelined (`PIPELINE_WINDOW` in flight) and waits for all replies. */
 export async function executePlan(
   client: LbClient,
   ops: readonly LbOp[],
@@ -177,10 +210,7 @@ export async function executePlan(
   const stats = emptyStats();
   const errors: { op: LbOp; error: Error }[] = [];
   const touched = new Set<string>();
-  const results = await Promise.allSettled(ops.map((op) => {
-    const [name, fields] = request(op);
-    return client.request(name, fields);
-  }));
+  const results = await sendWindowed(client, ops, PIPELINE_WINDOW);
   results.forEach((r, i) => {
     const op = ops[i];
     if (r.status === "fulfilled") {
