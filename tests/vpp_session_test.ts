@@ -1,0 +1,107 @@
+/**
+ * The `vpp/` client against the VPP test double over a real unix socket:
+ * handshake, pipelining, dumps, timeouts, the double going away mid-dump,
+ * reconnecting to a restarted double, and malformed frames.
+ */
+import { strict as assert } from "node:assert";
+import { startVppSim, type VppSim } from "../lab/vppsim/server.ts";
+import { VppApiError, VppClient } from "../vpp/mod.ts";
+
+async function withSim(fn: (sim: VppSim, socket: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "vpp-session-" });
+  const socket = `${dir}/api.sock`;
+  const sim = await startVppSim({ socketPath: socket });
+  try {
+    await fn(sim, socket);
+  } finally {
+    await sim.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const VIP = { pfx: "192.0.2.1/32", protocol: 6, port: 80 };
+
+Deno.test("handshake: client index with the high bit, plugin ids looked up, not assumed", async () => {
+  await withSim(async (sim, socket) => {
+    const c = await VppClient.connect(socket);
+    assert.ok((c.clientIndex & 0x80000000) !== 0);
+    assert.equal(
+      c.messageTable.get("lb_as_set_weight_2d89bdbd"),
+      sim.messageTable.get("lb_as_set_weight_2d89bdbd"),
+    );
+    const pong = await c.controlPing();
+    assert.ok(Number(pong.vpe_pid) > 0);
+    await c.close();
+  });
+});
+
+Deno.test("pipelined requests are answered by context, in any volume", async () => {
+  await withSim(async (_sim, socket) => {
+    const c = await VppClient.connect(socket);
+    await c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 });
+    const adds = [];
+    for (let i = 1; i <= 200; i++) {
+      adds.push(
+        c.request("lb_add_del_as_v2", {
+          ...VIP,
+          as_address: `10.0.${i >> 8}.${i & 255}`,
+          weight: 1,
+        }),
+      );
+    }
+    await Promise.all(adds);
+    const rows = await c.dump("lb_as_v2_dump", {
+      pfx: "0.0.0.0/0",
+      protocol: 0,
+      port: 0,
+    }) as unknown[];
+    assert.equal(rows.length, 200);
+    await assert.rejects(
+      () => c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 }),
+      (e: unknown) => e instanceof VppApiError && e.retval === -81,
+    );
+    await c.close();
+  });
+});
+
+Deno.test("a stalled VPP times requests out; the session survives", async () => {
+  await withSim(async (sim, socket) => {
+    const c = await VppClient.connect(socket);
+    sim.stall(true);
+    await assert.rejects(() => c.request("control_ping", {}, { timeoutMs: 100 }), /time/i);
+    sim.stall(false);
+    await c.controlPing();
+    await c.close();
+  });
+});
+
+Deno.test("the double going away mid-dump fails the dump, and a restarted double is reachable again", async () => {
+  await withSim(async (sim, socket) => {
+    const c = await VppClient.connect(socket);
+    await c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 });
+    sim.stall(true);
+    const dump = c.dump("lb_vip_dump", {});
+    const failed = assert.rejects(() => dump, /closed|lost|EOF/i);
+    sim.restart();
+    await failed;
+    await c.closed;
+    sim.stall(false);
+    const again = await VppClient.connect(socket);
+    assert.deepEqual(await again.dump("lb_vip_dump", {}), [], "restarted empty");
+    await again.close();
+    await c.close();
+  });
+});
+
+Deno.test("a malformed frame from the double closes the session with a clear error", async () => {
+  await withSim(async (sim, socket) => {
+    const c = await VppClient.connect(socket);
+    const pending = c.request("control_ping", {}, { timeoutMs: 2000 }).catch((e) => e as Error);
+    sim.sendMalformed();
+    const err = await c.closed;
+    assert.match(String(err.message), /frame|length|decode|closed/i);
+    const failed = await pending;
+    assert.ok(failed instanceof Error, "the pending request fails with the session");
+    await c.close();
+  });
+});
