@@ -23,7 +23,10 @@ const PLACEHOLDER: MaglevEvent = { kind: "resync", seq: 0, reason: "" };
 
 /** Events kept for `afterSeq` resumption. */
 export const REPLAY_RING_SIZE = 4096;
-/** Default per-subscriber buffer. */
+/**
+ * Default per-subscriber buffer: live events a subscriber may fall behind by
+ * before it is told to resync.
+ */
 export const DEFAULT_BUFFER_SIZE = 1024;
 
 /** A backend or frontend event before the bus numbers it. */
@@ -50,6 +53,79 @@ interface Subscriber {
   resyncReason: string;
   wake: (() => void) | undefined;
   done: boolean;
+}
+
+/**
+ * One registered subscription as its stream reads it. `wait` resolves once
+ * something is queued or the subscription ended; `close` unregisters.
+ */
+export interface EventFeed {
+  ended(): boolean;
+  next(): MaglevEvent | undefined;
+  drain(): MaglevEvent[];
+  wait(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * A subscription's events. Iterate it for one event at a time, or read
+ * `batches()` to get everything buffered per wakeup at once (the gRPC server
+ * does: one promise per wakeup instead of one per event). Either way the
+ * subscription is registered when iteration starts and freed when it ends.
+ */
+export class EventStream implements AsyncIterable<MaglevEvent> {
+  readonly #open: () => EventFeed | undefined;
+
+  /** `open` registers the subscription; undefined when it cannot start. */
+  constructor(open: () => EventFeed | undefined) {
+    this.#open = open;
+  }
+
+  /** One event at a time. */
+  [Symbol.asyncIterator](): AsyncIterator<MaglevEvent> {
+    return this.#events();
+  }
+
+  async *#events(): AsyncGenerator<MaglevEvent> {
+    const feed = this.#open();
+    if (!feed) return;
+    try {
+      for (;;) {
+        if (feed.ended()) return;
+        const ev = feed.next();
+        if (ev !== undefined) {
+          yield ev;
+          continue;
+        }
+        await feed.wait();
+      }
+    } finally {
+      feed.close();
+    }
+  }
+
+  /** Non-empty batches of every event buffered at each wakeup, in order. */
+  batches(): AsyncIterable<readonly MaglevEvent[]> {
+    return this.#batches();
+  }
+
+  async *#batches(): AsyncGenerator<readonly MaglevEvent[]> {
+    const feed = this.#open();
+    if (!feed) return;
+    try {
+      for (;;) {
+        if (feed.ended()) return;
+        const batch = feed.drain();
+        if (batch.length > 0) {
+          yield batch;
+          continue;
+        }
+        await feed.wait();
+      }
+    } finally {
+      feed.close();
+    }
+  }
 }
 
 function wants(sub: Subscriber, ev: MaglevEvent): boolean {
@@ -117,10 +193,11 @@ export class EventBus {
   /**
    * A stream of events: a snapshot, then live events (or, with `afterSeq`,
    * the kept events after it, then live events). Ends when `signal` aborts,
-   * when the consumer stops iterating, or when the bus closes.
+   * when the consumer stops iterating, or when the bus closes. Nothing is
+   * registered until iteration starts.
    */
-  subscribe(options: SubscribeOptions = {}): AsyncIterable<MaglevEvent> {
-    return this.#stream(options);
+  subscribe(options: SubscribeOptions = {}): EventStream {
+    return new EventStream(() => this.#open(options));
   }
 
   /** Ends every subscription. */
@@ -129,9 +206,9 @@ export class EventBus {
     for (const sub of this.#subs) this.#finish(sub);
   }
 
-  async *#stream(options: SubscribeOptions): AsyncGenerator<MaglevEvent> {
+  #open(options: SubscribeOptions): EventFeed | undefined {
     const signal = options.signal;
-    if (this.#closed || signal?.aborted) return;
+    if (this.#closed || signal?.aborted) return undefined;
     const sub: Subscriber = {
       backend: options.backend ?? true,
       frontend: options.frontend ?? true,
@@ -151,42 +228,67 @@ export class EventBus {
     if (sub.log) this.#addLogSub();
     const onAbort = () => this.#finish(sub);
     signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      for (;;) {
-        // Once ended (abort, close), nothing more is handed out.
-        if (sub.done) return;
-        if (sub.resyncReason) this.#resync(sub);
-        if (sub.head < sub.queue.length) {
-          const ev = sub.queue[sub.head];
-          // Release the reference at once: a long queue must not pin old events.
-          sub.queue[sub.head++] = PLACEHOLDER;
-          if (sub.head === sub.queue.length) {
-            sub.queue = [];
-            sub.head = 0;
-            sub.live = 0;
-            sub.catchUp = 0;
-          } else {
-            if (sub.catchUp > 0) sub.catchUp--;
-            else sub.live--;
-            // A consumer that keeps pace never drains the queue completely;
-            // compact now and then so the array does not grow forever.
-            if (sub.head >= 1024 && sub.head * 2 >= sub.queue.length) {
-              sub.queue = sub.queue.slice(sub.head);
-              sub.head = 0;
-            }
-          }
-          yield ev;
-          continue;
-        }
-        await new Promise<void>((resolve) => sub.wake = resolve);
+    let closed = false;
+    return {
+      ended: () => sub.done,
+      next: () => this.#takeOne(sub),
+      drain: () => this.#takeAll(sub),
+      wait: () => {
+        if (sub.done || sub.resyncReason || sub.head < sub.queue.length) return Promise.resolve();
+        return new Promise<void>((resolve) => sub.wake = resolve);
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        sub.done = true;
         sub.wake = undefined;
-      }
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      this.#subs.delete(sub);
-      if (sub.log) this.#removeLogSub();
+        signal?.removeEventListener("abort", onAbort);
+        this.#subs.delete(sub);
+        if (sub.log) this.#removeLogSub();
+        sub.queue = [];
+        sub.head = 0;
+      },
+    };
+  }
+
+  /** The next queued event, or undefined when none is queued (or ended). */
+  #takeOne(sub: Subscriber): MaglevEvent | undefined {
+    // Once ended (abort, close), nothing more is handed out.
+    if (sub.done) return undefined;
+    if (sub.resyncReason) this.#resync(sub);
+    if (sub.head >= sub.queue.length) return undefined;
+    const ev = sub.queue[sub.head];
+    // Release the reference at once: a long queue must not pin old events.
+    sub.queue[sub.head++] = PLACEHOLDER;
+    if (sub.head === sub.queue.length) {
       sub.queue = [];
+      sub.head = 0;
+      sub.live = 0;
+      sub.catchUp = 0;
+    } else {
+      if (sub.catchUp > 0) sub.catchUp--;
+      else sub.live--;
+      // A consumer that keeps pace never drains the queue completely;
+      // compact now and then so the array does not grow forever.
+      if (sub.head >= 1024 && sub.head * 2 >= sub.queue.length) {
+        sub.queue = sub.queue.slice(sub.head);
+        sub.head = 0;
+      }
     }
+    return ev;
+  }
+
+  /** Every queued event, in order; empty when none is queued (or ended). */
+  #takeAll(sub: Subscriber): MaglevEvent[] {
+    if (sub.done) return [];
+    if (sub.resyncReason) this.#resync(sub);
+    if (sub.head >= sub.queue.length) return [];
+    const out = sub.head === 0 ? sub.queue : sub.queue.slice(sub.head);
+    sub.queue = [];
+    sub.head = 0;
+    sub.live = 0;
+    sub.catchUp = 0;
+    return out;
   }
 
   /** Fills a new subscriber's queue: replay from the ring, or a snapshot. */

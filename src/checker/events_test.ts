@@ -165,3 +165,43 @@ Deno.test("events: close ends every subscription", async () => {
   assert.equal(b.subscribers, 0);
   assert.deepEqual(await take(b, 1), [], "a closed bus yields nothing");
 });
+
+Deno.test("events: batches hand over everything buffered per wakeup, in order", async () => {
+  const b = bus();
+  const it = b.subscribe({ afterSeq: 0 }).batches()[Symbol.asyncIterator]();
+  const first = it.next();
+  await Promise.resolve();
+  for (let i = 1; i <= 5; i++) b.publish(frontendEvent(i));
+  const got = (await first).value as MaglevEvent[];
+  assert.deepEqual(got.map((e) => e.seq), [1, 2, 3, 4, 5], "one batch for one wakeup");
+  assert.equal(b.subscribers, 1);
+  b.publish(frontendEvent(6));
+  assert.deepEqual(((await it.next()).value as MaglevEvent[]).map((e) => e.seq), [6]);
+  await it.return?.();
+  assert.equal(b.subscribers, 0, "ending the iteration frees the subscription");
+});
+
+Deno.test("events: a batch reader that falls behind gets a resync, then a snapshot", async () => {
+  const b = bus();
+  const it = b.subscribe({ afterSeq: 0, bufferSize: 3 }).batches()[Symbol.asyncIterator]();
+  const first = it.next();
+  await Promise.resolve();
+  b.publish(frontendEvent(1));
+  assert.deepEqual(((await first).value as MaglevEvent[]).map((e) => e.seq), [1]);
+  // Not reading: the fourth live event overflows the buffer of three.
+  for (let i = 2; i <= 5; i++) b.publish(frontendEvent(i));
+  const batch = (await it.next()).value as MaglevEvent[];
+  assert.equal(batch[0].kind, "resync");
+  assert.match((batch[0] as { reason: string }).reason, /more than 3 events behind/);
+  assert.deepEqual(batch.slice(1).map((e) => [e.kind, e.seq]), [["frontend", 5]], "the snapshot");
+  b.publish(frontendEvent(6));
+  assert.deepEqual(((await it.next()).value as MaglevEvent[]).map((e) => e.seq), [6]);
+  const ctl = new AbortController();
+  const aborted = b.subscribe({ signal: ctl.signal }).batches()[Symbol.asyncIterator]();
+  assert.equal(((await aborted.next()).value as MaglevEvent[]).length, 1, "the snapshot");
+  const pending = aborted.next();
+  ctl.abort();
+  assert.equal((await pending).done, true, "abort ends a waiting batch reader");
+  await it.return?.();
+  assert.equal(b.subscribers, 0);
+});

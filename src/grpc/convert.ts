@@ -20,6 +20,8 @@ import type { Frontend, HealthCheck } from "../config/types.ts";
 import type { ProbeRecord, State, StateSource, Transition } from "../health/types.ts";
 import type { BackendSnapshot, FrontendState, MaglevEvent } from "../checker/types.ts";
 import type { LbStateView, SyncStats, VipCounters, VppInfo } from "../reconciler/types.ts";
+import type { Buffer } from "node:buffer";
+import { encodeEvent } from "./proto.ts";
 
 /** Unix (or duration) milliseconds as int64 nanoseconds in decimal. */
 export function msToNs(ms: number): string {
@@ -274,4 +276,25 @@ export function eventMessage(ev: MaglevEvent, nowMs: number): Event {
     case "resync":
       return { seq, at_ns: msToNs(nowMs), event: "resync", resync: { reason: ev.reason } };
   }
+}
+
+/**
+ * Encoded `Event` bytes per bus event: the bus hands the same event object
+ * to every subscriber, so fanning one event out to N subscribers encodes it
+ * once. Keyed weakly: an entry lives as long as the bus keeps the event.
+ */
+const ENCODED = new WeakMap<MaglevEvent, Buffer>();
+
+/**
+ * `eventMessage(ev, nowMs)` encoded as protobuf, cached per event object.
+ * Resync notices carry the time they are sent, so they are never cached.
+ */
+export function encodedEvent(ev: MaglevEvent, nowMs: number): Buffer {
+  if (ev.kind === "resync") return encodeEvent(eventMessage(ev, nowMs));
+  let bytes = ENCODED.get(ev);
+  if (bytes === undefined) {
+    bytes = encodeEvent(eventMessage(ev, nowMs));
+    ENCODED.set(ev, bytes);
+  }
+  return bytes;
 }

@@ -15,7 +15,6 @@ import { lookup } from "node:dns/promises";
 import { ReflectionService } from "@grpc/reflection";
 import type {
   BackendRequest,
-  Event,
   FrontendInfo,
   GetBackendRequest,
   GetFrontendRequest,
@@ -29,7 +28,8 @@ import type {
   WatchRequest,
 } from "../../proto/maglev_pb.ts";
 import { MAGLEV_SERVICE } from "../../proto/maglev_pb.ts";
-import type { CheckerApi, EventSource } from "../checker/types.ts";
+import type { CheckerApi, EventSource, MaglevEvent } from "../checker/types.ts";
+import { Buffer } from "node:buffer";
 import type { ReloadResult } from "../checker/types.ts";
 import type { VppControl } from "../reconciler/types.ts";
 import { backendNotFound, frontendNotFound, healthcheckNotFound, MaglevError } from "../errors.ts";
@@ -41,7 +41,7 @@ import type { Level } from "../log/mod.ts";
 import { effectiveWeights, frontendState } from "../weights/mod.ts";
 import {
   backendInfo,
-  eventMessage,
+  encodedEvent,
   frontendInfo,
   healthCheckInfo,
   lbCounters,
@@ -49,7 +49,7 @@ import {
   syncResponse,
   vppInfo,
 } from "./convert.ts";
-import { healthPackage, healthService, maglevPackage, maglevService } from "./proto.ts";
+import { healthPackage, healthService, maglevPackage, maglevServerService } from "./proto.ts";
 import { GoawayFilteredSocket } from "./goaway_filter.ts";
 
 /** Default TCP listen address (spec 0.5: localhost, not all interfaces). */
@@ -57,6 +57,39 @@ export const DEFAULT_GRPC_ADDR = "localhost:9090";
 
 /** Largest request message accepted (bytes); requests are small. */
 export const MAX_RECEIVE_BYTES = 64 * 1024;
+
+/**
+ * Events a WatchEvents subscriber may fall behind by before it is sent a
+ * resync and a fresh snapshot. Larger than the bus default (1,024) because
+ * a gRPC subscriber is paced by a network peer: a burst (a reload, a
+ * flapping pool, the daemon busy for a moment at 1,000 events/s) must not
+ * cost every client a resync. Bounded, because a stuck client must not pin
+ * memory: the queue holds references to events shared by every subscriber
+ * (8 bytes a slot), so 8,192 costs about 64 KiB per subscriber, and 8 s of
+ * slack at 1,000 events/s.
+ */
+export const WATCH_BUFFER_SIZE = 8192;
+
+/**
+ * Encoded messages a WatchEvents stream may have handed to HTTP/2 and not
+ * yet seen written; past it the server stops taking events from the bus
+ * (which then resyncs a subscriber that stays behind) instead of buffering
+ * without bound for a client that does not read.
+ */
+export const WATCH_MAX_IN_FLIGHT = 1024;
+
+const WATCH_EVENTS_PATH = "/maglev.v1.Maglev/WatchEvents";
+
+/** At shutdown, how long a client may take to close its connection after the server's FIN. */
+const SOCKET_CLOSE_GRACE_MS = 1000;
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+async function withGrace(p: Promise<unknown>, ms: number, clock: Clock): Promise<void> {
+  let timer: number | undefined;
+  const grace = new Promise<void>((resolve) => timer = clock.setTimeout(resolve, ms));
+  await Promise.race([p.then(() => {}, () => {}), grace]);
+  clock.clearTimeout(timer!);
+}
 
 /** `grpc_type` of a method, as the metrics label it. */
 export type RpcType = "unary" | "server_stream";
@@ -190,22 +223,121 @@ function parseSeq(seq: string): number | undefined {
 
 /** Ends a server stream when the client goes away or the server shuts down. */
 interface StreamTracker {
-  add(abort: AbortController): () => void;
-  abortAll(): void;
+  /** Tracks a stream until `ended` settles. */
+  add(abort: AbortController, ended: Promise<void>): void;
+  /** Aborts every stream; resolves once each has ended its call. */
+  abortAll(): Promise<void>;
   size(): number;
 }
 
 function streamTracker(): StreamTracker {
-  const set = new Set<AbortController>();
+  const streams = new Map<AbortController, Promise<void>>();
   return {
-    add(abort) {
-      set.add(abort);
-      return () => set.delete(abort);
+    add(abort, ended) {
+      streams.set(abort, ended);
+      ended.finally(() => streams.delete(abort));
     },
     abortAll() {
-      for (const a of set) a.abort(new Error("server shutting down"));
+      const ended = [...streams.values()];
+      for (const a of streams.keys()) a.abort(new Error("server shutting down"));
+      return Promise.all(ended).then(() => {});
     },
-    size: () => set.size,
+    size: () => streams.size,
+  };
+}
+
+/** The checker's event streams can also hand out everything buffered at once. */
+interface BatchedEvents {
+  batches(): AsyncIterable<readonly MaglevEvent[]>;
+}
+
+/** Batches of `events`: one per wakeup from the checker, one event each otherwise. */
+function eventBatches(events: AsyncIterable<MaglevEvent>): AsyncIterable<readonly MaglevEvent[]> {
+  const batched = events as Partial<BatchedEvents>;
+  if (typeof batched.batches === "function") return batched.batches();
+  return singles(events);
+}
+
+async function* singles(events: AsyncIterable<MaglevEvent>): AsyncGenerator<MaglevEvent[]> {
+  for await (const ev of events) yield [ev];
+}
+
+/** Where WatchEvents writes encoded events. */
+interface EventSink {
+  /** Queues one encoded `Event`; false once the writer should await `drained`. */
+  write(bytes: Buffer): boolean;
+  /** Resolves when writing may go on, or when `signal` aborts. */
+  drained(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Writes straight to the call under grpc-js's stream object. That object
+ * (a Writable) keeps one message in flight and waits until HTTP/2 has put it
+ * on the socket before taking the next, so a subscriber gets at most one
+ * message per socket write: with 100 subscribers at 1,000 events/s, 100,000
+ * socket writes a second, which a small machine cannot do. The call below
+ * takes any number of messages; HTTP/2 keeps their order and coalesces what
+ * is queued into one socket write, so a subscriber that falls behind
+ * catches up in a few large writes. In-flight messages are counted to keep
+ * backpressure.
+ */
+function callSink(call: grpc.ServerInterceptingCallInterface): EventSink {
+  let inFlight = 0;
+  let waiter: (() => void) | undefined;
+  const sent = () => {
+    inFlight--;
+    if (waiter && inFlight <= WATCH_MAX_IN_FLIGHT / 2) waiter();
+  };
+  return {
+    write(bytes) {
+      inFlight++;
+      call.sendMessage(bytes, sent);
+      return inFlight < WATCH_MAX_IN_FLIGHT;
+    },
+    drained(signal) {
+      if (inFlight < WATCH_MAX_IN_FLIGHT || signal.aborted) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          waiter = undefined;
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        waiter = done;
+        signal.addEventListener("abort", done, { once: true });
+      });
+    },
+  };
+}
+
+/** Writes through grpc-js's stream object (when the call below is not ours to use). */
+function writableSink(call: grpc.ServerWritableStream<WatchRequest, Buffer>): EventSink {
+  return {
+    write: (bytes) => call.write(bytes),
+    drained: (signal) => drained(call, signal),
+  };
+}
+
+/**
+ * Remembers, per WatchEvents call, the call below grpc-js's stream object,
+ * keyed by the request metadata that both see. Only grpc-js's own base call
+ * qualifies: another interceptor's call allows one message in flight.
+ */
+function watchInterceptor(
+  calls: WeakMap<grpc.Metadata, grpc.ServerInterceptingCallInterface>,
+): grpc.ServerInterceptor {
+  return (method, next) => {
+    if (method.path !== WATCH_EVENTS_PATH || next instanceof grpc.ServerInterceptingCall) {
+      return new grpc.ServerInterceptingCall(next);
+    }
+    return new grpc.ServerInterceptingCall(next, {
+      start: (go) =>
+        go({
+          onReceiveMetadata: (metadata, pass) => {
+            calls.set(metadata, next);
+            pass(metadata);
+          },
+        }),
+    });
   };
 }
 
@@ -429,6 +561,8 @@ interface ServerContext {
   api: MaglevApi;
   observer: GrpcObserver;
   streams: StreamTracker;
+  /** The call under each WatchEvents stream object (see `callSink`). */
+  watchCalls: WeakMap<grpc.Metadata, grpc.ServerInterceptingCallInterface>;
   /** Health Watch streams: told NOT_SERVING and ended at shutdown. */
   healthWatchers: Set<(status: HealthCheckResponse_ServingStatus) => void>;
   serving: boolean;
@@ -475,22 +609,31 @@ function maglevHandlers(ctx: ServerContext, adminAllowed: boolean, listener: str
         );
     };
   }
-  handlers.WatchEvents = (call: grpc.ServerWritableStream<WatchRequest, Event>) =>
+  handlers.WatchEvents = (call: grpc.ServerWritableStream<WatchRequest, Buffer>) =>
     watchEvents(ctx, call);
   return handlers;
 }
 
-async function watchEvents(
+function watchEvents(
   ctx: ServerContext,
-  call: grpc.ServerWritableStream<WatchRequest, Event>,
+  call: grpc.ServerWritableStream<WatchRequest, Buffer>,
+): Promise<void> {
+  const abort = new AbortController();
+  const ended = streamEvents(ctx, call, abort);
+  ctx.streams.add(abort, ended);
+  return ended;
+}
+
+async function streamEvents(
+  ctx: ServerContext,
+  call: grpc.ServerWritableStream<WatchRequest, Buffer>,
+  abort: AbortController,
 ): Promise<void> {
   const method = "WatchEvents";
   const started = performance.now();
   const { observer } = ctx;
   observer.started(method, "server_stream");
   observer.msgReceived(method, "server_stream");
-  const abort = new AbortController();
-  const untrack = ctx.streams.add(abort);
   const onCancel = () => abort.abort(new Error("client went away"));
   call.on("cancelled", onCancel);
   call.on("close", onCancel);
@@ -501,21 +644,30 @@ async function watchEvents(
     const req = call.request;
     const logLevel = parseLevel(req.log_level);
     const none = !req.log && !req.backend && !req.frontend;
+    const below = ctx.watchCalls.get(call.metadata);
+    ctx.watchCalls.delete(call.metadata);
+    const sink = below ? callSink(below) : writableSink(call);
     const events = ctx.options.checker.subscribe({
       backend: none || req.backend,
       frontend: none || req.frontend,
       log: req.log,
       logLevel,
       afterSeq: parseSeq(req.after_seq),
+      bufferSize: WATCH_BUFFER_SIZE,
       signal: abort.signal,
     });
-    for await (const ev of events) {
+    // Everything buffered per wakeup is written at once; HTTP/2 coalesces it.
+    for await (const batch of eventBatches(events)) {
       if (abort.signal.aborted) break;
-      const more = call.write(eventMessage(ev, clock.now()));
-      observer.msgSent(method, "server_stream");
+      const now = clock.now();
+      let more = true;
+      for (const ev of batch) {
+        more = sink.write(encodedEvent(ev, now));
+        observer.msgSent(method, "server_stream");
+      }
       // Backpressure: stop pulling so the bus sees a slow subscriber (and
       // sends it a resync) instead of this process buffering without bound.
-      if (!more) await drained(call, abort.signal);
+      if (!more) await sink.drained(abort.signal);
     }
   } catch (err) {
     // An aborted subscription may end by throwing; that is a normal end.
@@ -531,7 +683,6 @@ async function watchEvents(
     else if (!failed) call.end();
   } finally {
     abort.abort(new Error("stream ended"));
-    untrack();
     call.off("cancelled", onCancel);
     call.off("close", onCancel);
     observer.handled(
@@ -598,8 +749,39 @@ function healthHandlers(ctx: ServerContext): grpc.UntypedServiceImplementation {
 interface Listener {
   /** The bound port (0 for a unix socket). */
   port: number;
-  /** Stops accepting, destroys the connections left, resolves once closed. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting and closes the connections left: ends them (what was
+   * written still reaches the peer) and destroys those still open after
+   * `graceMs` (default 0: at once). Resolves once all are closed.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Ends each socket, then destroys what is left after `graceMs`. Destroying
+ * at once would drop bytes still queued: the trailers that end a
+ * WatchEvents stream, which the client then sees as "Connection dropped".
+ */
+async function closeSockets(sockets: Set<net.Socket>, graceMs: number, clock: Clock) {
+  if (sockets.size === 0) return;
+  if (graceMs <= 0) {
+    for (const socket of sockets) socket.destroy();
+    return;
+  }
+  const all = [...sockets];
+  const closed = all.map((socket) =>
+    new Promise<void>((resolve) => {
+      if (socket.destroyed) return resolve();
+      socket.once("close", () => resolve());
+      socket.end();
+    })
+  );
+  let timer: number | undefined;
+  const grace = new Promise<void>((resolve) => timer = clock.setTimeout(resolve, graceMs));
+  await Promise.race([Promise.all(closed), grace]);
+  clock.clearTimeout(timer!);
+  for (const socket of all) socket.destroy();
+  await Promise.all(closed);
 }
 
 function listenOnce(server: net.Server, options: net.ListenOptions): Promise<void> {
@@ -621,6 +803,7 @@ function listenOnce(server: net.Server, options: net.ListenOptions): Promise<voi
 async function listenFiltered(
   server: grpc.Server,
   where: { host: string; port: number } | { path: string },
+  clock: Clock,
 ): Promise<Listener> {
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<net.Socket>();
@@ -634,9 +817,9 @@ async function listenFiltered(
     netServers.push(s);
     return s;
   };
-  const close = async () => {
+  const close = async (graceMs = 0) => {
     const closed = netServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-    for (const socket of sockets) socket.destroy();
+    await closeSockets(sockets, graceMs, clock);
     await Promise.all(closed);
     injector.destroy();
   };
@@ -692,8 +875,11 @@ async function removeStaleSocket(path: string): Promise<void> {
 
 function newServer(ctx: ServerContext, adminAllowed: boolean, listener: string): grpc.Server {
   const max = ctx.options.maxReceiveBytes ?? MAX_RECEIVE_BYTES;
-  const server = new grpc.Server({ "grpc.max_receive_message_length": max });
-  server.addService(maglevService(), maglevHandlers(ctx, adminAllowed, listener));
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": max,
+    interceptors: [watchInterceptor(ctx.watchCalls)],
+  });
+  server.addService(maglevServerService(), maglevHandlers(ctx, adminAllowed, listener));
   server.addService(healthService(), healthHandlers(ctx));
   if (ctx.options.reflection ?? true) {
     new ReflectionService({ ...maglevPackage(), ...healthPackage() }).addToServer(server);
@@ -707,11 +893,13 @@ function newServer(ctx: ServerContext, adminAllowed: boolean, listener: string):
  * any listener cannot be bound.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
+  const clock = options.clock ?? realClock;
   const ctx: ServerContext = {
     options,
     api: new MaglevApi(options),
     observer: options.observer ?? NOOP_OBSERVER,
     streams: streamTracker(),
+    watchCalls: new WeakMap(),
     healthWatchers: new Set(),
     serving: true,
   };
@@ -731,12 +919,14 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       const hostPart = bindHost.includes(":") ? `[${bindHost}]` : bindHost;
       const server = newServer(ctx, admin, `${hostPart}:${port}`);
       servers.push(server);
-      const listener = await listenFiltered(server, { host: bindHost, port }).catch((err) => {
-        throw new MaglevError(
-          "UNAVAILABLE",
-          `grpc listen ${JSON.stringify(listen.tcp)}: ${(err as Error).message}`,
-        );
-      });
+      const listener = await listenFiltered(server, { host: bindHost, port }, clock).catch(
+        (err) => {
+          throw new MaglevError(
+            "UNAVAILABLE",
+            `grpc listen ${JSON.stringify(listen.tcp)}: ${(err as Error).message}`,
+          );
+        },
+      );
       listeners.push(listener);
       addresses.push(`${hostPart}:${listener.port}`);
     }
@@ -751,7 +941,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       await removeStaleSocket(path);
       const server = newServer(ctx, true, `unix:${path}`);
       servers.push(server);
-      const listener = await listenFiltered(server, { path }).catch((err) => {
+      const listener = await listenFiltered(server, { path }, clock).catch((err) => {
         throw new MaglevError(
           "UNAVAILABLE",
           `grpc socket ${JSON.stringify(path)}: ${(err as Error).message}`,
@@ -768,23 +958,27 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     throw err;
   }
 
-  const clock = options.clock ?? realClock;
   let stopped: Promise<void> | undefined;
   async function shutdown(opts: { graceMs?: number } = {}): Promise<void> {
     ctx.serving = false;
     for (const w of [...ctx.healthWatchers]) w("NOT_SERVING");
-    ctx.streams.abortAll();
     const grace = opts.graceMs ?? 5000;
+    const deadline = clock.now() + grace;
+    const left = () => Math.max(0, deadline - clock.now());
+    // Every WatchEvents handler ends its call (call.end(): OK trailers)
+    // before grpc-js starts closing sessions.
+    await withGrace(ctx.streams.abortAll(), left(), clock);
     await Promise.all(servers.map((server) =>
       new Promise<void>((resolve) => {
-        const timer = clock.setTimeout(() => server.forceShutdown(), grace);
+        const timer = clock.setTimeout(() => server.forceShutdown(), left());
         server.tryShutdown(() => {
           clock.clearTimeout(timer);
           resolve();
         });
       })
     ));
-    await Promise.all(listeners.map((l) => l.close()));
+    // Closed sessions may still have their last frames queued on the socket.
+    await Promise.all(listeners.map((l) => l.close(Math.min(left(), SOCKET_CLOSE_GRACE_MS))));
     if (unixPath) await Deno.remove(unixPath).catch(() => {});
   }
 

@@ -10,6 +10,7 @@ import { healthService } from "./proto.ts";
 import { FakeChecker, FakeConfigFile, FakeVpp } from "./fakes_test_util.ts";
 import type { Event } from "../../proto/maglev_pb.ts";
 import { flushMicrotasks } from "../clock.ts";
+import { EventBus } from "../checker/events.ts";
 import { configureLog } from "../log/mod.ts";
 
 interface Rig {
@@ -692,6 +693,34 @@ Deno.test("WatchEvents: default filters, resume and shutdown ends the stream", a
     assert.equal((await it.next()).done, true, "shutdown ends the stream cleanly");
   });
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("WatchEvents: a burst from the event bus reaches every subscriber whole and in order", async () => {
+  await withRig({ tcp: "127.0.0.1:0" }, async ({ checker, server }) => {
+    const bus = new EventBus((seq) => [
+      { kind: "frontend", seq, frontend: "web", from: "up", to: "up", atMs: 1 },
+    ]);
+    checker.subscribe = (options) => bus.subscribe(options);
+    const clients = [0, 1, 2].map(() => createClient(server.addresses[0]));
+    try {
+      const its = clients.map((c) => c.watchEvents({ frontend: true })[Symbol.asyncIterator]());
+      for (const it of its) assert.equal((await take(it, 1))[0].seq, "0", "the snapshot");
+      // More than a subscriber may have in flight, published at once: the
+      // server writes what each wakeup brings and waits for HTTP/2 to drain.
+      const total = 3000;
+      for (let i = 1; i <= total; i++) {
+        bus.publish({ kind: "frontend", frontend: "web", from: "up", to: "down", atMs: i });
+      }
+      for (const it of its) {
+        const got = await take(it, total);
+        assert.equal(got.length, total);
+        assert.ok(got.every((e, i) => e.seq === String(i + 1) && e.event === "frontend"));
+      }
+      assert.equal(server.activeStreams(), 3);
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
 });
 
 Deno.test("every method is listed for metrics pre-registration", () => {
