@@ -199,19 +199,27 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
 
   checker.start();
   vpp.start();
-  const grpc = await startGrpcServer({
-    checker,
-    vpp,
-    checkConfig,
-    reload,
-    listen: {
-      tcp: settings.grpcAddr || undefined,
-      unix: settings.grpcSocket || undefined,
-    },
-    allowRemoteAdmin: settings.grpcAllowRemoteAdmin,
-    reflection: settings.reflection,
-    observer: grpcMetricsObserver(metrics),
-  });
+  // `--grpc-addr ""` without `--grpc-socket` runs the daemon with no API at all.
+  const grpcListen = {
+    tcp: settings.grpcAddr || undefined,
+    unix: settings.grpcSocket || undefined,
+  };
+  let grpc: { readonly addresses: readonly string[]; shutdown(): Promise<void> };
+  if (grpcListen.tcp === undefined && grpcListen.unix === undefined) {
+    log.warn("grpc-disabled", { reason: "--grpc-addr is empty and no --grpc-socket" });
+    grpc = { addresses: [], shutdown: () => Promise.resolve() };
+  } else {
+    grpc = await startGrpcServer({
+      checker,
+      vpp,
+      checkConfig,
+      reload,
+      listen: grpcListen,
+      allowRemoteAdmin: settings.grpcAllowRemoteAdmin,
+      reflection: settings.reflection,
+      observer: grpcMetricsObserver(metrics),
+    });
+  }
   const metricsServer = settings.metricsAddr
     ? serveMetrics(settings.metricsAddr, metrics)
     : undefined;
