@@ -81,30 +81,97 @@ export function probeHttp(
       const stream = await dial(target, ctx);
       ctx.phase = "app";
       await stream.write(request);
-      const reader = new ByteReader(stream);
-      const head = await readHead(reader);
-      const inRange = head.status >= p.responseCodeMin && head.status <= p.responseCodeMax;
-      const statusText = `HTTP ${head.status}${head.reason ? " " + head.reason : ""}`;
-      if (!inRange) {
-        return probeResult(
-          "L7STS",
-          `${statusText}: not in ${p.responseCodeMin}-${p.responseCodeMax}`,
-          0,
-        );
-      }
-      if (p.responseRegexp === "") return probeResult("L7OK", statusText, 0);
-      const re = compileRegexp(p.responseRegexp);
-      if (!re) return probeResult("L7RSP", `bad response-regexp /${p.responseRegexp}/`, 0);
-      const body = new TextDecoder().decode(await readBody(reader, head));
-      stream.close();
-      if (!re.test(body)) {
-        return probeResult("L7RSP", `${statusText}: body does not match /${p.responseRegexp}/`, 0);
-      }
-      return probeResult("L7OK", statusText, 0);
+      if (p.responseRegexp === "") return await judgeStatusLine(stream, p);
+      return await judgeFull(new ByteReader(stream), p);
     },
     hc.timeoutMs,
     options,
   );
+}
+
+/**
+ * How much the status-line fast path reads: any usual status line fits, and a
+ * small buffer is cheap to keep in a pool (a read buffer must not be shared
+ * while its read is pending).
+ */
+const FIRST_READ = 64;
+const bufferPool: Uint8Array[] = [];
+
+/**
+ * Without a response-regexp only the status matters (spec 3.8): read one
+ * small chunk and judge its status line. Anything unusual (a status line
+ * split across reads or longer than {@linkcode FIRST_READ}, an interim 1xx)
+ * goes to the full parser with the bytes already read.
+ */
+async function judgeStatusLine(stream: ProbeStream, p: HttpParams): Promise<ProbeResult> {
+  const buf = bufferPool.pop() ?? new Uint8Array(FIRST_READ);
+  let n: number | null;
+  try {
+    n = await stream.readInto(buf);
+  } catch (err) {
+    // The read settled: the buffer is ours again.
+    bufferPool.push(buf);
+    throw err;
+  }
+  if (n === null) {
+    bufferPool.push(buf);
+    throw new ResponseError("connection closed before a response");
+  }
+  const line = parseStatusLine(buf, n);
+  if (line === undefined) {
+    const prefix = buf.slice(0, n);
+    bufferPool.push(buf);
+    return judgeFull(new ByteReader(stream, prefix), p);
+  }
+  bufferPool.push(buf);
+  return judgeStatus(line.status, line.reason, p);
+}
+
+/** The status and reason of a complete final (>= 200) status line at the start of `buf`. */
+export function parseStatusLine(
+  buf: Uint8Array,
+  n: number,
+): { status: number; reason: string } | undefined {
+  // "HTTP/1.x NNN" then CRLF or " reason" CRLF.
+  if (n < 14) return undefined;
+  if (
+    buf[0] !== 72 || buf[1] !== 84 || buf[2] !== 84 || buf[3] !== 80 || buf[4] !== 47 ||
+    buf[5] !== 49 || buf[6] !== 46 || (buf[7] !== 48 && buf[7] !== 49) || buf[8] !== 32
+  ) return undefined;
+  const d0 = buf[9] - 48, d1 = buf[10] - 48, d2 = buf[11] - 48;
+  if (d0 < 2 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return undefined;
+  let reason = "";
+  let i = 12;
+  if (buf[i] === 32) {
+    for (i = 13; i < n && buf[i] !== 13; i++) reason += String.fromCharCode(buf[i]);
+  }
+  if (i + 1 >= n || buf[i] !== 13 || buf[i + 1] !== 10) return undefined;
+  return { status: d0 * 100 + d1 * 10 + d2, reason };
+}
+
+function judgeStatus(status: number, reason: string, p: HttpParams): ProbeResult {
+  const statusText = `HTTP ${status}${reason ? " " + reason : ""}`;
+  if (status < p.responseCodeMin || status > p.responseCodeMax) {
+    return probeResult(
+      "L7STS",
+      `${statusText}: not in ${p.responseCodeMin}-${p.responseCodeMax}`,
+      0,
+    );
+  }
+  return probeResult("L7OK", statusText, 0);
+}
+
+async function judgeFull(reader: ByteReader, p: HttpParams): Promise<ProbeResult> {
+  const head = await readHead(reader);
+  const verdict = judgeStatus(head.status, head.reason, p);
+  if (!verdict.ok || p.responseRegexp === "") return verdict;
+  const re = compileRegexp(p.responseRegexp);
+  if (!re) return probeResult("L7RSP", `bad response-regexp /${p.responseRegexp}/`, 0);
+  const body = new TextDecoder().decode(await readBody(reader, head));
+  if (!re.test(body)) {
+    return probeResult("L7RSP", `${verdict.detail}: body does not match /${p.responseRegexp}/`, 0);
+  }
+  return verdict;
 }
 
 function compileRegexp(source: string): RegExp | undefined {
@@ -136,8 +203,14 @@ export class ByteReader {
   #end = 0;
   #eof = false;
 
-  constructor(stream: ProbeStream) {
+  /** Reads `stream`, after the bytes of `prefix` when given. */
+  constructor(stream: ProbeStream, prefix?: Uint8Array) {
     this.#stream = stream;
+    if (prefix && prefix.length > 0) {
+      if (prefix.length > this.#buf.length) this.#buf = new Uint8Array(prefix.length * 2);
+      this.#buf.set(prefix);
+      this.#end = prefix.length;
+    }
   }
 
   /** Bytes buffered and not yet consumed. */

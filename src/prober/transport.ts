@@ -25,6 +25,8 @@ export interface ProbeStream {
   write(data: Uint8Array): Promise<void>;
   /** The next chunk; null at end of stream. The chunk may be reused by the next read. */
   read(): Promise<Uint8Array | null>;
+  /** Reads into `buf`: the byte count, or null at end of stream. */
+  readInto(buf: Uint8Array): Promise<number | null>;
   /** Closes at once; idempotent. */
   close(): void;
 }
@@ -32,10 +34,12 @@ export interface ProbeStream {
 /** The state a probe body shares with the deadline. */
 export interface ProbeContext {
   phase: Phase;
-  /** Fires at the deadline or when the caller aborts. */
-  readonly signal: AbortSignal;
-  /** Called (once each) when the probe ends, however it ends. */
-  readonly closers: Set<() => void>;
+  /** True once the probe has a result (deadline, cancel or the body's own). */
+  done: boolean;
+  /** The probe's stream, closed once when the probe ends, however it ends. */
+  stream: { close(): void } | undefined;
+  /** Aborts a pending connect; only set while a `Deno.connect` is in flight. */
+  connectAbort: AbortController | undefined;
   readonly clock: Clock;
 }
 
@@ -58,62 +62,231 @@ const PHASE_TEXT: Readonly<Record<Phase, string>> = {
 };
 
 /**
+ * One probe under a deadline: the body and the deadline race to `finish`,
+ * the first one wins. A plain object (no closures, no timer of its own), so a
+ * probe costs one promise and one queue slot on top of its socket work.
+ */
+interface Task extends ProbeContext {
+  readonly at: number;
+  readonly start: number;
+  readonly timeoutMs: number;
+  readonly codes: PhaseCodes;
+  readonly signal: AbortSignal;
+  readonly resolve: (r: ProbeResult) => void;
+  readonly onAbort: (() => void) | undefined;
+  readonly queue: DeadlineQueue;
+}
+
+/**
+ * The deadlines of all probes on one clock, with a single timer. Probes with
+ * the same timeout expire in start order, so each timeout value is a FIFO and
+ * the timer is armed for the earliest head; finished probes are dropped
+ * lazily when they reach the head. With no probe in flight the timer is
+ * cleared, so an idle prober holds nothing.
+ */
+class DeadlineQueue {
+  readonly #clock: Clock;
+  /** timeout ms -> tasks in start order (from `head` on). */
+  readonly #fifos = new Map<number, { items: Task[]; head: number }>();
+  #live = 0;
+  #timer: number | undefined;
+  #timerAt = Infinity;
+  #expiring = false;
+  readonly #onTimer = () => this.#expire();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  add(task: Task): void {
+    let fifo = this.#fifos.get(task.timeoutMs);
+    if (!fifo) this.#fifos.set(task.timeoutMs, fifo = { items: [], head: 0 });
+    fifo.items.push(task);
+    this.#live++;
+    if (task.at < this.#timerAt) this.#arm(task.at);
+  }
+
+  /** A task finished (by its body, its deadline or its signal). */
+  done(): void {
+    if (--this.#live > 0 || this.#expiring) return;
+    this.#idle();
+  }
+
+  #idle(): void {
+    // Nothing in flight: drop the finished tasks and the timer.
+    this.#fifos.clear();
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  #arm(at: number): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimeout(
+      this.#onTimer,
+      Math.max(0, at - this.#clock.monotonic()),
+    );
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = this.#clock.monotonic();
+    let next = Infinity;
+    this.#expiring = true;
+    for (const [ms, fifo] of this.#fifos) {
+      const items = fifo.items;
+      let h = fifo.head;
+      while (h < items.length) {
+        const t = items[h];
+        if (!t.done) {
+          if (t.at > now) break;
+          expireTask(t, `timeout after ${t.timeoutMs}ms`);
+        }
+        items[h++] = undefined as unknown as Task;
+      }
+      if (h === items.length) {
+        this.#fifos.delete(ms);
+        continue;
+      }
+      if (h > 1024 && h * 2 > items.length) {
+        items.splice(0, h);
+        h = 0;
+      }
+      fifo.head = h;
+      if (items[h].at < next) next = items[h].at;
+    }
+    this.#expiring = false;
+    if (this.#live === 0) this.#idle();
+    else if (next !== Infinity && this.#timer === undefined) this.#arm(next);
+  }
+}
+
+const queues = new WeakMap<Clock, DeadlineQueue>();
+
+function queueOf(clock: Clock): DeadlineQueue {
+  let q = queues.get(clock);
+  if (!q) queues.set(clock, q = new DeadlineQueue(clock));
+  return q;
+}
+
+/** Ends `t` with a result; false when it had one already. */
+function finish(t: Task, r: ProbeResult): boolean {
+  if (t.done) return false;
+  t.done = true;
+  if (t.onAbort) t.signal.removeEventListener("abort", t.onAbort);
+  release(t);
+  t.queue.done();
+  t.resolve(r);
+  return true;
+}
+
+/** Closes the stream and gives up a pending connect. */
+function release(t: ProbeContext): void {
+  const c = t.stream;
+  t.stream = undefined;
+  if (c) {
+    try {
+      c.close();
+    } catch {
+      // Already closed.
+    }
+  }
+  const ac = t.connectAbort;
+  if (ac) {
+    t.connectAbort = undefined;
+    abortConnect(t, ac);
+  }
+}
+
+/**
+ * Gives up a pending `Deno.connect` after the probe ended.
+ *
+ * `Deno.connect` re-checks its signal after the connection is made and then
+ * throws, dropping the new connection unclosed, if the signal was aborted in
+ * the meantime: a connect that completes in the event-loop turn of the abort
+ * leaks its socket (seen at 10,000 probes/s as CLOSE-WAIT sockets). Late
+ * connects complete when the kernel retransmits a dropped SYN, 1, 3, 7, 15 ...
+ * seconds after the first one, so a deadline of 1 s coincides with the first
+ * retransmit. The probe's result is final at the deadline; the connect is
+ * only aborted at the middle of the next gap between retransmits (0.5 s and
+ * more away from any), and a connect completing before that is closed by
+ * `dialDeno`. What remains is a completion exactly at that instant, which only
+ * a path with a round trip of seconds produces.
+ */
+function abortConnect(t: ProbeContext & { start?: number }, ac: AbortController): void {
+  const clock = t.clock;
+  const elapsed = clock.monotonic() - (t.start ?? clock.monotonic());
+  let mid = 500;
+  while (mid <= elapsed) mid = mid * 2 + 1000; // 0.5, 2, 5, 11, 23 ... s
+  clock.setTimeout(() => ac.abort(), mid - elapsed);
+}
+
+function expireTask(t: Task, why: string): void {
+  const phase = t.phase;
+  finish(
+    t,
+    probeResult(
+      t.codes.timeout[phase],
+      `${PHASE_TEXT[phase]} ${why}`,
+      t.clock.monotonic() - t.start,
+    ),
+  );
+}
+
+/**
  * Runs `body` with a deadline of `timeoutMs` over the whole probe: at the
- * deadline (or when `signal` aborts) every registered closer runs and the
+ * deadline (or when `signal` aborts) the probe's stream is closed and the
  * result is the timeout code of the phase the probe was in.
  */
-export async function runWithDeadline(
+export function runWithDeadline(
   body: (ctx: ProbeContext) => Promise<ProbeResult>,
   timeoutMs: number,
   options: { signal: AbortSignal; clock: Clock; codes?: PhaseCodes },
 ): Promise<ProbeResult> {
   const { signal, clock } = options;
-  const codes = options.codes ?? PHASE_CODES;
+  const queue = queueOf(clock);
   const start = clock.monotonic();
-  const ac = new AbortController();
-  const ctx: ProbeContext = { phase: "connect", signal: ac.signal, closers: new Set(), clock };
-  const closeAll = () => {
-    for (const c of ctx.closers) {
-      try {
-        c();
-      } catch {
-        // Already closed.
-      }
-    }
-    ctx.closers.clear();
+  let resolve!: (r: ProbeResult) => void;
+  const promise = new Promise<ProbeResult>((r) => (resolve = r));
+  const onAbort = signal.aborted ? undefined : () => expireTask(t, "cancelled");
+  const t: Task = {
+    phase: "connect",
+    done: false,
+    stream: undefined,
+    connectAbort: undefined,
+    clock,
+    at: start + timeoutMs,
+    start,
+    timeoutMs,
+    codes: options.codes ?? PHASE_CODES,
+    signal,
+    resolve,
+    onAbort,
+    queue,
   };
-  let timer = 0;
-  let onAbort = () => {};
-  const stopped = new Promise<ProbeResult>((resolve) => {
-    const fire = (why: string) => {
-      const phase = ctx.phase;
-      ac.abort();
-      closeAll();
-      resolve(
-        probeResult(codes.timeout[phase], `${PHASE_TEXT[phase]} ${why}`, clock.monotonic() - start),
-      );
-    };
-    onAbort = () => fire("cancelled");
-    timer = clock.setTimeout(() => fire(`timeout after ${timeoutMs}ms`), timeoutMs);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  const work = body(ctx).then(
-    (r) => probeResult(r.code, r.detail, clock.monotonic() - start),
-    (err) =>
-      probeResult(
-        codes.error[ctx.phase],
-        `${PHASE_TEXT[ctx.phase]}: ${errorText(err)}`,
-        clock.monotonic() - start,
-      ),
-  );
-  try {
-    return await Promise.race([work, stopped]);
-  } finally {
-    clock.clearTimeout(timer);
-    signal.removeEventListener("abort", onAbort);
-    closeAll();
+  if (signal.aborted) {
+    resolve(probeResult(t.codes.timeout.connect, `${PHASE_TEXT.connect} cancelled`, 0));
+    return promise;
   }
+  signal.addEventListener("abort", onAbort!, { once: true });
+  queue.add(t);
+  body(t).then(
+    (r) => {
+      finish(t, probeResult(r.code, r.detail, clock.monotonic() - start));
+    },
+    (err) => {
+      const phase = t.phase;
+      const r = probeResult(
+        t.codes.error[phase],
+        `${PHASE_TEXT[phase]}: ${errorText(err)}`,
+        clock.monotonic() - start,
+      );
+      finish(t, r);
+    },
+  );
+  return promise;
 }
 
 /** What to connect to. */
@@ -132,36 +305,65 @@ export function dial(target: DialTarget, ctx: ProbeContext): Promise<ProbeStream
   return dialNode(target, ctx);
 }
 
+/** The probe was over (deadline or cancel) when its connect completed. */
+class LateConnect extends Error {
+  constructor() {
+    super("connected after the probe ended");
+  }
+}
+
 async function dialDeno(target: DialTarget, ctx: ProbeContext): Promise<ProbeStream> {
-  const conn = await Deno.connect({
-    hostname: target.address,
-    port: target.port,
-    signal: ctx.signal,
-  });
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
+  const ac = new AbortController();
+  ctx.connectAbort = ac;
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: target.address, port: target.port, signal: ac.signal });
+  } finally {
+    if (ctx.connectAbort === ac) ctx.connectAbort = undefined;
+  }
+  const stream = new DenoStream(conn);
+  if (ctx.done) {
+    stream.close();
+    throw new LateConnect();
+  }
+  ctx.stream = stream;
+  return stream;
+}
+
+/** A `Deno.TcpConn` as a {@linkcode ProbeStream}; the read buffer is made on first `read()`. */
+class DenoStream implements ProbeStream {
+  readonly #conn: Deno.TcpConn;
+  #closed = false;
+  #buf: Uint8Array | undefined;
+
+  constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let off = await this.#conn.write(data);
+    while (off < data.length) off += await this.#conn.write(data.subarray(off));
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    const buf = this.#buf ??= new Uint8Array(16 * 1024);
+    const n = await this.#conn.read(buf);
+    return n === null ? null : buf.subarray(0, n);
+  }
+
+  readInto(buf: Uint8Array): Promise<number | null> {
+    return this.#conn.read(buf);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     try {
-      conn.close();
+      this.#conn.close();
     } catch {
       // Already closed by the runtime.
     }
-  };
-  ctx.closers.add(close);
-  if (ctx.signal.aborted) close();
-  const buf = new Uint8Array(16 * 1024);
-  return {
-    async write(data) {
-      let off = 0;
-      while (off < data.length) off += await conn.write(data.subarray(off));
-    },
-    async read() {
-      const n = await conn.read(buf);
-      return n === null ? null : buf.subarray(0, n);
-    },
-    close,
-  };
+  }
 }
 
 function dialNode(target: DialTarget, ctx: ProbeContext): Promise<ProbeStream> {
@@ -174,7 +376,7 @@ function dialNode(target: DialTarget, ctx: ProbeContext): Promise<ProbeStream> {
       current.destroy();
       sock.destroy();
     };
-    ctx.closers.add(close);
+    ctx.stream = { close };
     const onError = (err: Error) => reject(err);
     sock.once("error", onError);
     sock.once("connect", () => {
@@ -229,20 +431,32 @@ function nodeStream(sock: net.Socket, close: () => void): ProbeStream {
     failure = err;
     poke();
   });
+  async function read(): Promise<Uint8Array | null> {
+    for (;;) {
+      const c = chunks.shift();
+      if (c) return c;
+      if (failure) throw failure;
+      if (ended) return null;
+      await new Promise<void>((r) => (wake = r));
+    }
+  }
   return {
     write(data) {
       return new Promise<void>((resolve, reject) => {
         sock.write(data, (err?: Error | null) => (err ? reject(err) : resolve()));
       });
     },
-    async read() {
-      for (;;) {
-        const c = chunks.shift();
-        if (c) return c;
-        if (failure) throw failure;
-        if (ended) return null;
-        await new Promise<void>((r) => (wake = r));
+    read,
+    async readInto(buf) {
+      const c = await read();
+      if (c === null) return null;
+      if (c.length > buf.length) {
+        chunks.unshift(c.subarray(buf.length));
+        buf.set(c.subarray(0, buf.length));
+        return buf.length;
       }
+      buf.set(c);
+      return c.length;
     },
     close,
   };
