@@ -59,6 +59,32 @@ function checkLength(length: number): number {
 }
 
 /**
+ * Per address, the low and high 32 bits of each replica's seed, replica by
+ * replica. A seed depends only on the address and the replica number, while
+ * VPP rebuilds a table on every AS change: computing the BigInt hash once per
+ * (address, replica) makes a rebuild cheap. Bounded: cleared when large.
+ */
+const seedCache = new Map<string, number[]>();
+const SEED_CACHE_MAX = 65536;
+
+function replicaSeeds(address: string, bytes: Uint8Array, weight: number): number[] {
+  let seeds = seedCache.get(address);
+  if (!seeds) {
+    if (seedCache.size >= SEED_CACHE_MAX) seedCache.clear();
+    seeds = [];
+    seedCache.set(address, seeds);
+  }
+  if (seeds.length < 2 * weight) {
+    const base = le64(bytes, 0) ^ le64(bytes, 8);
+    for (let r = seeds.length / 2; r < weight; r++) {
+      const seed = xxhash64(base ^ BigInt(r));
+      seeds.push(Number(seed & 0xffffffffn), Number(seed >> 32n));
+    }
+  }
+  return seeds;
+}
+
+/**
  * Builds the new-flow table of `length` buckets (a power of two) for `ases`:
  * bucket -> index into `ases`, -1 = "no server" (no AS in use with weight > 0).
  */
@@ -77,19 +103,17 @@ export function buildNewFlowTable(ases: readonly TableAs[], length: number): Int
   // Replicas sorted by (replica, address bytes): with ASes in address order,
   // emitting round by round gives that order without a general sort.
   live.sort((x, y) => compareBytes(addrs[x], addrs[y]));
-  const baseSeed = new Map<number, bigint>();
-  for (const i of live) baseSeed.set(i, le64(addrs[i], 0) ^ le64(addrs[i], 8));
+  const seeds = live.map((i) => replicaSeeds(ases[i].address, addrs[i], ases[i].weight));
   const owner: number[] = [];
   const skip: number[] = [];
   const next: number[] = [];
   for (let r = 0; r < maxWeight; r++) {
-    for (const i of live) {
-      if (r >= ases[i].weight) continue;
-      const seed = xxhash64(baseSeed.get(i)! ^ BigInt(r));
+    live.forEach((i, k) => {
+      if (r >= ases[i].weight) return;
       owner.push(i);
-      skip.push(((Number(seed & 0xffffffffn) | 1) & mask) >>> 0);
-      next.push(Number(seed >> 32n) & mask);
-    }
+      skip.push(((seeds[k][2 * r] | 1) & mask) >>> 0);
+      next.push(seeds[k][2 * r + 1] & mask);
+    });
   }
   let filled = 0;
   const n = owner.length;
