@@ -551,3 +551,71 @@ Deno.test("VPP disabled: every VPP call answers UNAVAILABLE", async () => {
   await assert.rejects(() => manager.sync(), /disabled/);
   await manager.stop();
 });
+
+Deno.test("against the double running as its own process: initial sync, then a failover", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-rec-proc-" });
+  const socket = `${dir}/api.sock`;
+  const sim = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../lab/vppsim/main.ts", import.meta.url).pathname,
+      "--socket",
+      socket,
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = sim.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("vppsim-listening")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`vppsim exited early: ${out}`);
+    out += value;
+  }
+  const drain = (async () => {
+    while (!(await reader.read()).done) { /* keep the pipe flowing */ }
+  })();
+  const clock = new FakeClock();
+  const prober = new FakeProber();
+  const checker = new Checker(labConfig(), { probe: prober.probe, clock, random: () => 0.5 });
+  const manager = new VppManager({ apiAddr: socket, checker, clock, startMs: clock.monotonic() });
+  const reader2 = await VppClient.connect(socket);
+  const weights = async (prefix: string) => {
+    const rows = await reader2.lbAsV2Dump();
+    const w: Record<string, number> = {};
+    for (const r of rows) {
+      if ((r.vip as { pfx: string }).pfx === prefix && (Number(r.flags) & 1) === 1) {
+        w[String(r.app_srv)] = Number(r.weight);
+      }
+    }
+    return w;
+  };
+  try {
+    checker.start();
+    manager.start();
+    await until("connect", () => manager.connected());
+    await clock.advance(3000);
+    let w: Record<string, number> = {};
+    const deadline = Date.now() + 5000;
+    while (w["10.0.0.10"] !== 100 && Date.now() < deadline) {
+      w = await weights("192.0.2.1/32");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(w, { "10.0.0.10": 100, "10.0.0.2": 50, "10.0.0.3": 0 });
+    checker.disable("sp");
+    const end = Date.now() + 5000;
+    while ((await weights("192.0.2.2/32"))["10.0.1.2"] !== 100 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(await weights("192.0.2.2/32"), { "10.0.1.1": 0, "10.0.1.2": 100 });
+  } finally {
+    await reader2.close();
+    await manager.stop();
+    await checker.stop();
+    sim.kill("SIGTERM");
+    await sim.status;
+    await drain;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
