@@ -16,6 +16,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import type { Backend, HealthCheck } from "../src/config/types.ts";
 import { createProber } from "../src/prober/mod.ts";
+import { healthCheck, httpParams } from "../src/checker/testing.ts";
 
 const INSIDE = "--inside-bench-netns";
 const args = parseArgs({
@@ -81,31 +82,13 @@ const server = new Deno.Command(Deno.execPath(), {
 const sreader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
 await sreader.read();
 
-const hc: HealthCheck = {
-  name: "bench",
+const hc: HealthCheck = healthCheck("bench", {
   type,
   port: type === "icmp" ? 0 : 8080,
-  intervalMs: 1000,
-  fastIntervalMs: 1000,
-  downIntervalMs: 1000,
   timeoutMs: 1000,
-  rise: 2,
-  fall: 3,
-  probeIpv4Src: "",
-  probeIpv6Src: "",
-  http: type === "http"
-    ? {
-      path: "/",
-      host: "",
-      responseCodeMin: 200,
-      responseCodeMax: 399,
-      responseRegexp: "",
-      serverName: "",
-      insecureSkipVerify: false,
-    }
-    : undefined,
+  http: type === "http" ? httpParams() : undefined,
   tcp: type === "tcp" ? { ssl: false, serverName: "", insecureSkipVerify: false } : undefined,
-};
+});
 const backends: Backend[] = Array.from({ length: nBackends }, (_, i) => ({
   name: `b${i}`,
   address: `127.1.${(i >> 8) & 255}.${(i & 255) || 1}`,

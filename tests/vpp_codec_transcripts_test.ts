@@ -9,8 +9,7 @@ import { strict as assert } from "node:assert";
 import { contextOf, decodeMessage, encodeMessage, messageIdOf } from "../vpp/codec.ts";
 import { VppDecodeError } from "../vpp/errors.ts";
 import { messageByKey, REPLY_OF } from "../vpp/messages.ts";
-
-const TRACES = new URL("../../shared/vpp-traces/", import.meta.url);
+import { canonicalJson, listTranscripts, readTranscript, TRACES } from "./helpers/transcripts.ts";
 
 function fromHex(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
@@ -22,42 +21,13 @@ function toHex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-function sortedKeysJson(v: unknown): string {
-  return JSON.stringify(
-    v,
-    (_k, x) =>
-      x && typeof x === "object" && !Array.isArray(x)
-        ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b)))
-        : x,
-  );
-}
-
 function without(obj: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
   const out = { ...obj };
   for (const k of keys) delete out[k];
   return out;
 }
 
-interface Op {
-  op: number;
-  msg: string;
-  args: Record<string, unknown>;
-  reply: unknown;
-  wire: { sent: string[]; received: string[] };
-}
-
-function listTraces(): string[] {
-  try {
-    return [...Deno.readDirSync(TRACES)]
-      .filter((e) => e.isFile && e.name.endsWith(".jsonl"))
-      .map((e) => e.name)
-      .sort();
-  } catch {
-    return [];
-  }
-}
-
-const files = listTraces();
+const files = listTranscripts();
 
 Deno.test("vpp transcripts: the trace folder is there", () => {
   assert.ok(files.length > 0, `no *.jsonl in ${TRACES.pathname}`);
@@ -65,8 +35,7 @@ Deno.test("vpp transcripts: the trace folder is there", () => {
 
 for (const file of files) {
   Deno.test(`vpp codec replays ${file}`, () => {
-    const lines = Deno.readTextFileSync(new URL(file, TRACES)).split("\n").filter((l) => l);
-    const header = JSON.parse(lines[0]).header;
+    const { header, ops: recorded } = readTranscript(file);
     const idToName = new Map<number, string>();
     for (const [key, id] of Object.entries(header.message_table as Record<string, number>)) {
       const def = messageByKey(key);
@@ -79,10 +48,7 @@ for (const file of files) {
     };
     let bodies = 0;
     let ops = 0;
-    for (let i = 1; i < lines.length; i++) {
-      const rec = JSON.parse(lines[i]);
-      if (!("op" in rec)) continue;
-      const op = rec as Op;
+    for (const op of recorded) {
       const where = `${file} op ${op.op} (${op.msg} ${JSON.stringify(op.args)})`;
       ops++;
 
@@ -125,9 +91,9 @@ for (const file of files) {
           assert.equal(nameOf(b, where), REPLY_OF[op.msg], `${where}: details id`);
           const d = decodeMessage(REPLY_OF[op.msg], b);
           assert.equal(d.context, req.context, `${where}: details context`);
-          return sortedKeysJson(without(d, "context", "in_use_since"));
+          return canonicalJson(without(d, "context", "in_use_since"));
         }).sort();
-        const want = (op.reply as unknown[]).map(sortedKeysJson).sort();
+        const want = (op.reply as unknown[]).map(canonicalJson).sort();
         assert.deepEqual(details, want, `${where}: dump reply`);
       } else {
         assert.equal(received.length, 1, `${where}: one reply body`);

@@ -9,40 +9,7 @@
 import { strict as assert } from "node:assert";
 import { VppClient } from "../vpp/client.ts";
 import { startVppSim } from "../lab/vppsim/server.ts";
-
-const TRACES = new URL("../../shared/vpp-traces/", import.meta.url);
-
-interface Op {
-  op: number;
-  msg: string;
-  args: Record<string, unknown>;
-  reply: Record<string, unknown> | Record<string, unknown>[];
-  state: { vips: Record<string, unknown>[]; ases: Record<string, unknown>[] };
-}
-
-function listTraces(): string[] {
-  try {
-    return [...Deno.readDirSync(TRACES)]
-      .filter((e) => e.isFile && e.name.endsWith(".jsonl"))
-      .map((e) => e.name)
-      .sort();
-  } catch {
-    return [];
-  }
-}
-
-/** JSON with object keys sorted: one canonical text per value. */
-function canonical(v: unknown): string {
-  return JSON.stringify(
-    v,
-    (_k, x) =>
-      x && typeof x === "object" && !Array.isArray(x)
-        ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-        : typeof x === "bigint"
-        ? x.toString()
-        : x,
-  );
-}
+import { canonicalJson, listTranscripts, readTranscript, TRACES } from "./helpers/transcripts.ts";
 
 /** A row without the fields the recording leaves out (context, in_use_since). */
 function clean(row: Record<string, unknown>): Record<string, unknown> {
@@ -54,7 +21,7 @@ function clean(row: Record<string, unknown>): Record<string, unknown> {
 
 /** Rows as a sorted list of canonical texts: equal lists = equal multisets. */
 function multiset(rows: readonly object[]): string[] {
-  return rows.map((r) => canonical(clean(r as Record<string, unknown>))).sort();
+  return rows.map((r) => canonicalJson(clean(r as Record<string, unknown>))).sort();
 }
 
 // dpo is a FIB load-balance index no client may rely on (vpp-api.md 5).
@@ -62,7 +29,7 @@ function maskDpo(text: string): string {
   return text.replace(/ dpo:\d+ /g, " dpo:* ");
 }
 
-const files = listTraces();
+const files = listTranscripts();
 
 Deno.test("vpp transcripts: the trace folder is there", () => {
   assert.ok(files.length > 0, `no *.jsonl in ${TRACES.pathname}`);
@@ -70,10 +37,7 @@ Deno.test("vpp transcripts: the trace folder is there", () => {
 
 for (const file of files) {
   Deno.test(`vpp transcripts: ${file} replays on the double through our client`, async () => {
-    const lines = (await Deno.readTextFile(new URL(file, TRACES))).trim().split("\n")
-      .map((l) => JSON.parse(l));
-    const ops = lines.filter((l) => typeof l.op === "number") as Op[];
-    const cli = lines.find((l) => typeof l.cli === "string")?.cli as string | undefined;
+    const { ops, cli } = readTranscript(file);
 
     const dir = await Deno.makeTempDir({ prefix: "vppsim-replay-" });
     const socketPath = `${dir}/api.sock`;
@@ -84,20 +48,22 @@ for (const file of files) {
     let cliMatch = "no cli line";
     try {
       for (const op of ops) {
-        const where = `${file} op ${op.op}: ${op.msg} ${canonical(op.args)}`;
+        const where = `${file} op ${op.op}: ${op.msg} ${canonicalJson(op.args)}`;
         if (op.msg.endsWith("_dump")) {
           const got = multiset(await client.dump(op.msg, op.args));
           const want = multiset(op.reply as Record<string, unknown>[]);
-          if (canonical(got) !== canonical(want)) {
+          if (canonicalJson(got) !== canonicalJson(want)) {
             mismatches.push(
-              `${where}\n  reply want ${canonical(want)}\n  reply got  ${canonical(got)}`,
+              `${where}\n  reply want ${canonicalJson(want)}\n  reply got  ${canonicalJson(got)}`,
             );
           }
         } else {
           const got = clean(await client.requestRaw(op.msg, op.args));
-          if (canonical(got) !== canonical(op.reply)) {
+          if (canonicalJson(got) !== canonicalJson(op.reply)) {
             mismatches.push(
-              `${where}\n  reply want ${canonical(op.reply)}\n  reply got  ${canonical(got)}`,
+              `${where}\n  reply want ${canonicalJson(op.reply)}\n  reply got  ${
+                canonicalJson(got)
+              }`,
             );
           }
         }
@@ -108,9 +74,9 @@ for (const file of files) {
         const got = { vips: multiset(vips), ases: multiset(ases) };
         const want = { vips: multiset(op.state.vips), ases: multiset(op.state.ases) };
         states++;
-        if (canonical(got) !== canonical(want)) {
+        if (canonicalJson(got) !== canonicalJson(want)) {
           mismatches.push(
-            `${where}\n  state want ${canonical(want)}\n  state got  ${canonical(got)}`,
+            `${where}\n  state want ${canonicalJson(want)}\n  state got  ${canonicalJson(got)}`,
           );
         }
       }

@@ -13,6 +13,7 @@
 
 import { type Clock, realClock } from "../../src/clock.ts";
 import { formatIp4, formatIp6, parseIp } from "../../vpp/ip.ts";
+import { WANTED_REQUESTS } from "../../vpp/gen_messages.ts";
 import { buildNewFlowTable } from "../../vpp/maglev_table.ts";
 import { ENUMS, type FieldDef, messageByName } from "../../vpp/messages.ts";
 
@@ -49,22 +50,9 @@ export interface LbModelOptions {
 /** A reply (fields without `context`) or, for a dump, the list of details. */
 export type LbApplyResult = Record<string, unknown> | Record<string, unknown>[];
 
-// The messages the model answers; everything else is not the lb plugin's.
-const HANDLED = new Set([
-  "lb_conf",
-  "lb_conf_get",
-  "lb_add_del_vip",
-  "lb_add_del_vip_v2",
-  "lb_add_del_as",
-  "lb_add_del_as_v2",
-  "lb_as_set_weight",
-  "lb_flush_vip",
-  "lb_vip_dump",
-  "lb_as_dump",
-  "lb_as_v2_dump",
-  "lb_add_del_intf_nat4",
-  "lb_add_del_intf_nat6",
-]);
+// The messages the model answers: the lb requests maglev declares; everything
+// else is not the lb plugin's.
+const HANDLED = new Set(WANTED_REQUESTS.filter((name) => name.startsWith("lb_")));
 
 /** True when `msgName` is an lb request the model answers. */
 export function isLbRequest(msgName: string): boolean {

@@ -3,9 +3,23 @@
  * prober that counts calls per backend.
  * @module
  */
-import type { Backend, Config, Frontend, HealthCheck } from "../config/types.ts";
+import type { Backend, Config, Frontend, HealthCheck, HttpParams } from "../config/types.ts";
 import type { ProbeResult } from "../health/types.ts";
 import type { ProbeFn } from "./types.ts";
+
+/** HTTP params as the loader fills them for `params: {}` (path `/`, codes 200-399), with `over`. */
+export function httpParams(over: Partial<HttpParams> = {}): HttpParams {
+  return Object.freeze({
+    path: "/",
+    host: "",
+    responseCodeMin: 200,
+    responseCodeMax: 399,
+    responseRegexp: "",
+    serverName: "",
+    insecureSkipVerify: false,
+    ...over,
+  });
+}
 
 /** A health check with test defaults: http on port 80, 1 s interval, rise 2, fall 3. */
 export function healthCheck(name: string, over: Partial<HealthCheck> = {}): HealthCheck {
@@ -21,15 +35,7 @@ export function healthCheck(name: string, over: Partial<HealthCheck> = {}): Heal
     fall: 3,
     probeIpv4Src: "",
     probeIpv6Src: "",
-    http: Object.freeze({
-      path: "/",
-      host: "",
-      responseCodeMin: 200,
-      responseCodeMax: 399,
-      responseRegexp: "",
-      serverName: "",
-      insecureSkipVerify: false,
-    }),
+    http: httpParams(),
     ...over,
   });
 }

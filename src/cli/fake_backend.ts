@@ -5,6 +5,7 @@
  * the daemon's do, and errors worded like the daemon's.
  * @module
  */
+import { healthCheck, httpParams } from "../checker/testing.ts";
 import type { BackendSnapshot } from "../checker/types.ts";
 import type { HealthCheck } from "../config/types.ts";
 import type { State } from "../health/types.ts";
@@ -63,42 +64,21 @@ function notFound(what: string, name: string): Error {
   return grpcError(5, "NOT_FOUND", `${what} ${JSON.stringify(name)} not found`);
 }
 
-const HC_HTTP: HealthCheck = {
-  name: "http",
-  type: "http",
-  port: 80,
+const HC_HTTP: HealthCheck = healthCheck("http", {
   intervalMs: 2000,
   fastIntervalMs: 1000,
   downIntervalMs: 5000,
   timeoutMs: 1000,
-  rise: 2,
-  fall: 3,
-  probeIpv4Src: "",
-  probeIpv6Src: "",
-  http: {
-    path: "/healthz",
-    host: "",
-    responseCodeMin: 200,
-    responseCodeMax: 399,
-    responseRegexp: "",
-    serverName: "",
-    insecureSkipVerify: false,
-  },
-};
+  http: httpParams({ path: "/healthz" }),
+});
 
-const HC_ICMP: HealthCheck = {
-  name: "icmp",
+const HC_ICMP: HealthCheck = healthCheck("icmp", {
   type: "icmp",
   port: 0,
-  intervalMs: 1000,
-  fastIntervalMs: 1000,
-  downIntervalMs: 1000,
-  timeoutMs: 500,
   rise: 1,
   fall: 2,
-  probeIpv4Src: "",
-  probeIpv6Src: "",
-};
+  http: undefined,
+});
 
 /** A fake daemon implementing `CliBackend`. */
 export class FakeBackend implements CliBackend {

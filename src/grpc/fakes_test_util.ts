@@ -22,29 +22,15 @@ import type {
   VppInfo,
 } from "../reconciler/types.ts";
 import { backendNotFound, MaglevError } from "../errors.ts";
+import { healthCheck, httpParams } from "../checker/testing.ts";
 
-const HTTP: HealthCheck = {
-  name: "web-http",
-  type: "http",
-  port: 80,
+const HTTP: HealthCheck = healthCheck("web-http", {
   intervalMs: 2000,
   fastIntervalMs: 500,
   downIntervalMs: 5000,
   timeoutMs: 1000,
-  rise: 2,
-  fall: 3,
-  probeIpv4Src: "",
-  probeIpv6Src: "",
-  http: {
-    path: "/healthz",
-    host: "",
-    responseCodeMin: 200,
-    responseCodeMax: 399,
-    responseRegexp: "",
-    serverName: "",
-    insecureSkipVerify: false,
-  },
-};
+  http: httpParams({ path: "/healthz" }),
+});
 
 const TCP: HealthCheck = {
   ...HTTP,

@@ -1,92 +1,48 @@
 import { strict as assert } from "node:assert";
 import type { BackendSnapshot, CheckerApi, FrontendState } from "../checker/types.ts";
-import type { Backend, Config, Frontend, HealthCheck } from "../config/types.ts";
+import type { Config, HealthCheck } from "../config/types.ts";
 import type { ProbeResult, State } from "../health/types.ts";
 import type { SyncStats, VipCounters, VppControl, VppInfo } from "../reconciler/types.ts";
+import { type ConfigSpec, healthCheck, makeConfig } from "../checker/testing.ts";
 import { FakeClock } from "../clock.ts";
 import { configureLog } from "../log/mod.ts";
 import { createMetrics, grpcMethodsOf, type Metrics } from "./mod.ts";
 
 // --- fixtures -------------------------------------------------------------------
 
-const HTTP_CHECK: HealthCheck = {
-  name: "http-check",
-  type: "http",
-  port: 80,
+const HTTP_CHECK: HealthCheck = healthCheck("http-check", {
   intervalMs: 2000,
   fastIntervalMs: 2000,
   downIntervalMs: 2000,
   timeoutMs: 1000,
-  rise: 2,
-  fall: 3,
-  probeIpv4Src: "",
-  probeIpv6Src: "",
-  http: {
-    path: "/",
-    host: "",
-    responseCodeMin: 200,
-    responseCodeMax: 399,
-    responseRegexp: "",
-    serverName: "",
-    insecureSkipVerify: false,
+});
+
+/** A backend checked by `http-check`. */
+function web(address: string): { address: string; healthcheck: string } {
+  return { address, healthcheck: "http-check" };
+}
+
+/** A config with `http-check` and frontends at 172.20.30.1 (the lab's VIP). */
+function labConfig(spec: Omit<ConfigSpec, "healthchecks">): Config {
+  const frontends: ConfigSpec["frontends"] = {};
+  for (const [name, f] of Object.entries(spec.frontends)) {
+    frontends[name] = { address: "172.20.30.1", ...f };
+  }
+  return makeConfig({ ...spec, healthchecks: { "http-check": HTTP_CHECK }, frontends });
+}
+
+const LAB_CONFIG = labConfig({
+  backends: {
+    nginx1: web("172.20.30.11"),
+    nginx2: web("172.20.30.12"),
+    nginx3: web("172.20.30.13"),
   },
-};
-
-function backend(name: string, address: string, healthcheck = "http-check"): Backend {
-  return { name, address, family: 4, healthcheck, enabled: true, description: "" };
-}
-
-function frontend(name: string, pools: [string, [string, number][]][]): Frontend {
-  return {
-    name,
-    address: "172.20.30.1",
-    family: 4,
-    protocol: "tcp",
-    port: 80,
-    description: "",
-    pools: pools.map(([pool, bs]) => ({
-      name: pool,
-      backends: bs.map(([n, weight]) => ({ name: n, weight })),
-    })),
-    srcIpSticky: false,
-    flushOnDown: true,
-    flowTableLength: 1024,
-    flowTableLengthAuto: true,
-  };
-}
-
-function makeConfig(backends: Backend[], frontends: Frontend[]): Config {
-  return {
-    healthchecker: { transitionHistory: 10, netns: "" },
-    vpp: {
-      lb: {
-        ipv4SrcAddress: "",
-        ipv6SrcAddress: "",
-        stickyBucketsPerCore: 1024,
-        flowTimeoutS: 40,
-        syncIntervalMs: 30_000,
-        startupMinDelayMs: 0,
-        startupMaxDelayMs: 0,
-      },
+  frontends: {
+    "http-vip": {
+      pools: [["primary", { nginx1: 100, nginx2: 100 }], ["fallback", { nginx3: 100 }]],
     },
-    healthchecks: { "http-check": HTTP_CHECK },
-    backends: Object.fromEntries(backends.map((b) => [b.name, b])),
-    frontends: Object.fromEntries(frontends.map((f) => [f.name, f])),
-    warnings: [],
-  };
-}
-
-const LAB_CONFIG = makeConfig(
-  [
-    backend("nginx1", "172.20.30.11"),
-    backend("nginx2", "172.20.30.12"),
-    backend("nginx3", "172.20.30.13"),
-  ],
-  [frontend("http-vip", [["primary", [["nginx1", 100], ["nginx2", 100]]], [
-    "fallback",
-    [["nginx3", 100]],
-  ]])],
-);
+  },
+});
 
 interface FakeBackend {
   state: State;
@@ -315,17 +271,17 @@ Deno.test("pool weights: configured and effective, frontend state", async () => 
 Deno.test("gauges follow a config change without a restart", async () => {
   const { checker, metrics } = labLabels();
   assertLine(await metrics.render(), 'maglev_backend_health{backend="nginx3"} 4');
-  const next = makeConfig(
-    [
-      backend("nginx1", "172.20.30.11"),
-      backend("nginx4", "172.20.30.14"),
-      backend("static1", "10.0.0.5", ""),
-    ],
-    [
-      frontend("http-vip", [["primary", [["nginx1", 50]]]]),
-      frontend("dns-vip", [["main", [["nginx4", 10], ["static1", 20]]]]),
-    ],
-  );
+  const next = labConfig({
+    backends: {
+      nginx1: web("172.20.30.11"),
+      nginx4: web("172.20.30.14"),
+      static1: { address: "10.0.0.5", healthcheck: "" },
+    },
+    frontends: {
+      "http-vip": { pools: [["primary", { nginx1: 50 }]] },
+      "dns-vip": { pools: [["main", { nginx4: 10, static1: 20 }]] },
+    },
+  });
   checker.applyConfig(next);
   checker.set("static1", "up");
   const text = await metrics.render();

@@ -3,8 +3,12 @@
  * @module
  */
 import type { Backend, HealthCheck, HttpParams } from "../config/types.ts";
+import { healthCheck, httpParams } from "../checker/testing.ts";
 
-/** A health check with test defaults; `http` params merge over the defaults. */
+/**
+ * `healthCheck("hc")` with a 2 s timeout; `http` params merge over the
+ * defaults and only http/https checks carry them.
+ */
 export function check(
   type: HealthCheck["type"],
   port: number,
@@ -12,30 +16,8 @@ export function check(
 ): HealthCheck {
   const { http, ...rest } = extra;
   return {
-    name: "hc",
-    type,
-    port,
-    intervalMs: 1000,
-    fastIntervalMs: 1000,
-    downIntervalMs: 1000,
-    timeoutMs: 2000,
-    rise: 2,
-    fall: 3,
-    probeIpv4Src: "",
-    probeIpv6Src: "",
-    ...rest,
-    http: type === "http" || type === "https"
-      ? {
-        path: "/",
-        host: "",
-        responseCodeMin: 200,
-        responseCodeMax: 399,
-        responseRegexp: "",
-        serverName: "",
-        insecureSkipVerify: false,
-        ...http,
-      }
-      : undefined,
+    ...healthCheck("hc", { type, port, timeoutMs: 2000, ...rest }),
+    http: type === "http" || type === "https" ? httpParams(http) : undefined,
   };
 }
 

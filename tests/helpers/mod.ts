@@ -1,9 +1,9 @@
 /**
- * What the daemon-level tests (and the gRPC benchmark) share without root:
- * a free port, a deadline poller, the real daemon as a subprocess with its
- * JSON log collected, the CLI as a subprocess, a metrics scraper with
- * `promtool`, a config writer for loopback backends, and a reader of what
- * the VPP test double holds.
+ * What the daemon-level tests, the e2e harness and the gRPC benchmark share
+ * (none of it needs root): a free port, a deadline poller, the real daemon
+ * as a subprocess with its JSON log collected, the CLI as a subprocess, a
+ * metrics scraper with `promtool`, a config writer for loopback backends,
+ * and a reader of what the VPP test double holds.
  * @module
  */
 import { strict as assert } from "node:assert";
@@ -97,6 +97,8 @@ export interface DaemonStartOptions {
   logLevel?: string;
   /** Extra daemon flags. */
   extraArgs?: readonly string[];
+  /** Append every output line to this file too, tagged `out:`/`err:` (kept for a post-mortem). */
+  logFile?: string;
 }
 
 /** The real daemon run as a subprocess (`deno run -A main.ts ...`), its JSON log collected. */
@@ -141,20 +143,31 @@ export class DaemonProcess {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const file = options.logFile
+      ? Deno.openSync(options.logFile, { append: true, create: true })
+      : undefined;
+    const pump = async (stream: ReadableStream<Uint8Array>, tag: string) => {
       let buf = "";
       for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
         buf += chunk;
         let nl;
         while ((nl = buf.indexOf("\n")) >= 0) {
-          this.#line(buf.slice(0, nl));
+          this.#line(buf.slice(0, nl), tag, file);
           buf = buf.slice(nl + 1);
         }
       }
-      if (buf !== "") this.#line(buf);
+      if (buf !== "") this.#line(buf, tag, file);
     };
-    this.exited = Promise.all([pump(this.child.stdout), pump(this.child.stderr)])
-      .then(() => this.child.status);
+    this.exited = Promise.all([pump(this.child.stdout, "out"), pump(this.child.stderr, "err")])
+      .then(() => this.child.status).finally(() => file?.close());
+  }
+
+  /**
+   * Starts the daemon on `config` without waiting for it: for a test that
+   * watches the start-up itself (its log, what it does to VPP meanwhile).
+   */
+  static spawn(config: string, options: DaemonStartOptions): DaemonProcess {
+    return new DaemonProcess(config, options);
   }
 
   /**
@@ -162,7 +175,7 @@ export class DaemonProcess {
    * listeners answer (or it exits, which fails with its output).
    */
   static async start(config: string, options: DaemonStartOptions): Promise<DaemonProcess> {
-    const d = new DaemonProcess(config, options);
+    const d = DaemonProcess.spawn(config, options);
     let ended = false;
     d.exited.then(() => ended = true, () => ended = true);
     try {
@@ -186,9 +199,11 @@ export class DaemonProcess {
     return d;
   }
 
-  #line(line: string): void {
+  // Log records come from stdout only: stderr is Deno's and the usage text's.
+  #line(line: string, tag: string, file: Deno.FsFile | undefined): void {
     this.lines.push(line);
-    if (!line.startsWith("{")) return;
+    file?.writeSync(new TextEncoder().encode(`${tag}: ${line}\n`));
+    if (tag !== "out" || !line.startsWith("{")) return;
     try {
       this.logs.push(JSON.parse(line) as LogRecord);
     } catch { /* not a log record */ }
@@ -311,29 +326,45 @@ export async function promtoolCheck(
 export interface SimAs {
   /** VIP prefix, e.g. `192.0.2.1/32`. */
   readonly vip: string;
+  /** AS address. */
   readonly address: string;
+  /** Weight. */
   readonly weight: number;
 }
 
+/** What the double's lb plugin holds: live VIP prefixes and their live ASes. */
+export interface SimView {
+  /** VIP prefixes (`192.0.2.1/32`). */
+  readonly vips: string[];
+  /** ASes keyed `<vip prefix> <address>`. */
+  readonly ases: Map<string, SimAs>;
+}
+
 /**
- * What the double's lb plugin holds, keyed `<vip prefix> <address>`: live
- * VIPs only and only AS rows with the used flag (spec 0.4).
+ * Reads the double's lb state the way a client would (vip dump + unfiltered
+ * as_v2 dump), dropping AS rows without the used flag and rows of VIPs the
+ * VIP dump no longer lists (spec 0.4).
  */
-export function simAses(sim: VppSim): Map<string, SimAs> {
+export function simView(sim: VppSim): SimView {
   const vipRows = sim.model.apply("lb_vip_dump", {}) as Record<string, unknown>[];
   const vips = vipRows.map((r) => String((r.vip as Record<string, unknown>).pfx));
   const rows = sim.model.apply("lb_as_v2_dump", {}) as Record<string, unknown>[];
-  const out = new Map<string, SimAs>();
+  const ases = new Map<string, SimAs>();
   for (const r of rows) {
     const vip = String((r.vip as Record<string, unknown>).pfx);
     if (!vips.includes(vip) || ((r.flags as number) & 1) === 0) continue;
     const address = String(r.app_srv);
-    out.set(`${vip} ${address}`, { vip, address, weight: r.weight as number });
+    ases.set(`${vip} ${address}`, { vip, address, weight: r.weight as number });
   }
-  return out;
+  return { vips, ases };
 }
 
-/** True when the double holds exactly `want` (`<vip> <address>` -> weight). */
+/** What the double's lb plugin holds, keyed `<vip prefix> <address>` (see `simView`). */
+export function simAses(sim: VppSim): Map<string, SimAs> {
+  return simView(sim).ases;
+}
+
+/** True when the double holds exactly `want` (`<vip> <address>` -> weight), nothing more. */
 export function simHolds(sim: VppSim, want: Readonly<Record<string, number>>): boolean {
   const have = simAses(sim);
   if (have.size !== Object.keys(want).length) return false;
