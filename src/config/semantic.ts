@@ -528,19 +528,38 @@ export function buildConfig(raw: RawFile, loc: Locator, opts: BuildOptions): Bui
   const frontends = new Map<string, Frontend>();
   const byTuple = new Map<string, string>();
   const byVip = new Map<string, { frontend: string; family: 4 | 6 }>();
+  // Per VIP address: one all-port frontend, or any number of per-port ones.
+  const portKind = new Map<string, { frontend: string; allPort: boolean }>();
   for (const name of c.order(["maglev", "frontends"], Object.keys(rawFrontends))) {
     const built = buildFrontend(c, name, rawFrontends[name], backendRecord, warnings);
     const f = built.frontend;
     frontends.set(name, f);
     if (!built.addressOk) continue;
-    const tuple = `${f.address}|${f.protocol}|${f.port}`;
+    // VPP forces protocol "any" on an all-port VIP (port 0), so two of them on
+    // one address are the same VIP whatever their protocol.
+    const tuple = `${f.address}|${f.port === 0 ? "any" : f.protocol}|${f.port}`;
+    const kind = portKind.get(f.address);
+    if (kind === undefined) portKind.set(f.address, { frontend: name, allPort: f.port === 0 });
+    else if (kind.allPort !== (f.port === 0)) {
+      c.key(
+        ["maglev", "frontends", name],
+        `${f.port === 0 ? "an all-port VIP (port 0)" : `port ${f.port}`} on ${f.address}, ` +
+          `where frontend ${JSON.stringify(kind.frontend)} is ${
+            kind.allPort ? "an all-port VIP" : "a per-port VIP"
+          }; VPP allows either one all-port VIP or per-port VIPs on an address`,
+      );
+    }
     const same = byTuple.get(tuple);
     if (same !== undefined) {
       c.key(
         ["maglev", "frontends", name],
-        `same address, protocol and port (${f.address} ${f.protocol} ${f.port}) as frontend ${
-          JSON.stringify(same)
-        }`,
+        f.port === 0
+          ? `a second all-port VIP (port 0, any protocol) on ${f.address}, as frontend ${
+            JSON.stringify(same)
+          }`
+          : `same address, protocol and port (${f.address} ${f.protocol} ${f.port}) as frontend ${
+            JSON.stringify(same)
+          }`,
       );
     } else {
       byTuple.set(tuple, name);
