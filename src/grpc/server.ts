@@ -515,8 +515,9 @@ class MaglevApi {
     return syncResponse(await vpp.sync(frontend, { trigger: "operator" }));
   }
 
-  GetVPPLBCounters() {
-    return lbCounters(this.requireVpp().counters());
+  async GetVPPLBCounters() {
+    const vpp = this.requireVpp();
+    return lbCounters(vpp.freshCounters ? await vpp.freshCounters() : vpp.counters());
   }
 }
 

@@ -69,6 +69,9 @@ export interface VppManagerOptions {
   incompatibleRetryMs?: number;
 }
 
+/** The counters scrape stops when nobody has read them for this long. */
+const COUNTERS_IDLE_MS = 60_000;
+
 /** The VPP an operator must run when messages are missing. */
 const NEEDED_VPP = "needs VPP with the lb weight API: FDio/vpp master since ca870e99f61 (26.10)";
 
@@ -92,6 +95,9 @@ export class VppManager implements VppControl {
   #mirror: Mirror = new Map();
   #mirrorValid = false;
   #counters: VipCounters[] = [];
+  #countersAt = -Infinity;
+  #countersDemandAt = -Infinity;
+  #countersRefresh: Promise<void> | undefined;
   #queue = new Map<string, QueuedSync>();
   #queueWake: (() => void) | undefined;
   #lock: Promise<void> = Promise.resolve();
@@ -134,7 +140,49 @@ export class VppManager implements VppControl {
   }
 
   counters(): readonly VipCounters[] {
+    this.#countersDemandAt = this.#clock.monotonic();
+    if (this.#countersStale()) void this.#refreshCounters();
     return this.#counters;
+  }
+
+  async freshCounters(): Promise<readonly VipCounters[]> {
+    this.#requireConnected();
+    this.#countersDemandAt = this.#clock.monotonic();
+    if (this.#countersStale()) await this.#refreshCounters();
+    return this.#counters;
+  }
+
+  #countersStale(): boolean {
+    return this.#clock.monotonic() - this.#countersAt >= (this.#opts.countersMs ?? 5000);
+  }
+
+  /** One scrape at a time; concurrent callers share it. */
+  #refreshCounters(): Promise<void> {
+    this.#countersRefresh ??= this.#scrapeCounters().finally(() => {
+      this.#countersRefresh = undefined;
+    });
+    return this.#countersRefresh;
+  }
+
+  async #scrapeCounters(): Promise<void> {
+    const session = this.#session;
+    if (!session || !this.#info) return;
+    try {
+      const r = await session.request("cli_inband", { cmd: "show lb vips verbose" });
+      const byKey = this.#frontendsByKey();
+      this.#counters = parseShowVipsVerbose(String(r.reply ?? ""))
+        .filter((v) => !v.removed)
+        .map((v) => ({
+          frontend: byKey.get(vipKey(v.prefix, v.protocol, v.port))?.name ?? "",
+          prefix: v.prefix,
+          protocol: v.protocol,
+          port: v.port,
+          ...v.counters,
+        }));
+      this.#countersAt = this.#clock.monotonic();
+    } catch (e) {
+      log.debug("vpp-lb-counters-failed", { err: (e as Error).message });
+    }
   }
 
   /** Starts the connection loop, the reconciler, warmup and the periodic sync. */
@@ -442,6 +490,7 @@ export class VppManager implements VppControl {
       this.#lbConfSent = "";
       this.#mirrorValid = false;
       this.#counters = [];
+      this.#countersAt = -Infinity;
       await session.close().catch(() => {});
       if (signal.aborted) return;
       log.warn("vpp-disconnect", { msg: "connection lost, reconnecting" });
@@ -610,23 +659,9 @@ export class VppManager implements VppControl {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       await sleep(this.#clock, this.#opts.countersMs ?? 5000, signal);
-      const session = this.#session;
-      if (!session || !this.#info) continue;
-      try {
-        const r = await session.request("cli_inband", { cmd: "show lb vips verbose" });
-        const byKey = this.#frontendsByKey();
-        this.#counters = parseShowVipsVerbose(String(r.reply ?? ""))
-          .filter((v) => !v.removed)
-          .map((v) => ({
-            frontend: byKey.get(vipKey(v.prefix, v.protocol, v.port))?.name ?? "",
-            prefix: v.prefix,
-            protocol: v.protocol,
-            port: v.port,
-            ...v.counters,
-          }));
-      } catch (e) {
-        log.debug("vpp-lb-counters-failed", { err: (e as Error).message });
-      }
+      // Only while someone reads the counters (metrics scrapes, the API).
+      if (this.#clock.monotonic() - this.#countersDemandAt > COUNTERS_IDLE_MS) continue;
+      await this.#refreshCounters();
     }
   }
 

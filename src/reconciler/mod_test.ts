@@ -24,10 +24,11 @@ interface Write {
 const WRITES = new Set(["lb_add_del_vip_v2", "lb_add_del_as_v2", "lb_as_set_weight", "lb_conf"]);
 
 /** Wraps a client so the test sees every request the manager sends. */
-function recording(client: VppClient, writes: Write[]): VppSession {
+function recording(client: VppClient, writes: Write[], cli = { n: 0 }): VppSession {
   return {
     request: (name, fields) => {
       if (WRITES.has(name)) writes.push({ name, fields });
+      if (name === "cli_inband" && fields.cmd === "show lb vips verbose") cli.n++;
       return client.request(name, fields) as Promise<Record<string, unknown>>;
     },
     dump: (name, fields) => client.dump(name, fields) as Promise<Record<string, unknown>[]>,
@@ -101,6 +102,8 @@ interface Harness {
   checker: Checker;
   manager: VppManager;
   writes: Write[];
+  /** `show lb vips verbose` requests sent. */
+  cli: { n: number };
   syncs: { scope: string; stats: SyncStats }[];
   socket: string;
   dir: string;
@@ -119,13 +122,14 @@ async function harness(
   options.prepare?.(prober);
   const checker = new Checker(config, { probe: prober.probe, clock, random: () => 0.5 });
   const writes: Write[] = [];
+  const cli = { n: 0 };
   const syncs: { scope: string; stats: SyncStats }[] = [];
   const manager = new VppManager({
     apiAddr: socket,
     checker,
     clock,
     startMs: clock.monotonic(),
-    connect: async (path) => recording(await VppClient.connect(path), writes),
+    connect: async (path) => recording(await VppClient.connect(path), writes, cli),
     observers: { sync: (scope, stats) => syncs.push({ scope, stats }) },
   });
   return {
@@ -135,6 +139,7 @@ async function harness(
     checker,
     manager,
     writes,
+    cli,
     syncs,
     socket,
     dir,
@@ -618,4 +623,25 @@ Deno.test("against the double running as its own process: initial sync, then a f
     await drain;
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("counters are scraped only while someone reads them", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  const before = h.cli.n;
+  // Nobody reads: several refresh intervals pass without a scrape.
+  await h.clock.advance(20_000);
+  assert.equal(h.cli.n, before);
+  // An API read gets counters at once, with frontend names.
+  const fresh = await h.manager.freshCounters();
+  assert.deepEqual(
+    fresh.map((c) => [c.frontend, c.prefix, c.port, c.next, c.noServer]).sort(),
+    [["failover", "192.0.2.2/32", 80, 0, 0], ["web", "192.0.2.1/32", 80, 0, 0]],
+  );
+  assert.equal(h.cli.n, before + 1);
+  // A reader (a metrics scrape) keeps the 5 s refresh going while it reads.
+  h.manager.counters();
+  await h.clock.advance(5_000);
+  await until("refresh", () => h.cli.n >= before + 2);
+  await closeAll(h);
 });

@@ -94,6 +94,11 @@ export interface VppControl {
     frontend?: string,
     options?: { flushAddress?: string; trigger?: SyncTrigger },
   ): Promise<SyncStats>;
-  /** The latest counters snapshot (refreshed every 5 s). */
+  /**
+   * The latest counters snapshot. Reading it keeps the 5 s refresh going;
+   * nobody reading for a minute stops it (the scrape is a large CLI reply).
+   */
   counters(): readonly VipCounters[];
+  /** Counters at most one refresh interval old, reading VPP now if needed. */
+  freshCounters?(): Promise<readonly VipCounters[]>;
 }
