@@ -5,7 +5,7 @@
  * @module
  */
 import { type Clock, realClock, sleep } from "../clock.ts";
-import type { Config, Frontend } from "../config/types.ts";
+import type { Frontend } from "../config/types.ts";
 import type { CheckerApi, EventSource } from "../checker/types.ts";
 import { MaglevError } from "../errors.ts";
 import { formatDuration, log } from "../log/mod.ts";
@@ -744,6 +744,3 @@ export class VppManager implements VppControl {
     }
   }
 }
-
-/** Re-exported for the daemon: which config this manager was made for. */
-export type { Config };
