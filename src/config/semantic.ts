@@ -9,6 +9,7 @@ import { parseAddress } from "./address.ts";
 import { formatDuration } from "./duration.ts";
 import { autoFlowTableLength, MAX_FLOW_TABLE_LENGTH, MIN_FLOW_TABLE_LENGTH } from "./flow_table.ts";
 import type { ConfigIssue } from "./issue.ts";
+import { compileResponseRegexp } from "./regexp.ts";
 import { formatPath, type Locator, type PathSegment } from "./locate.ts";
 import type { RawFile, RawFrontend, RawHealthCheck } from "./schema.ts";
 import { didYouMean } from "./suggest.ts";
@@ -316,9 +317,12 @@ function buildHealthCheck(
     const responseRegexp = params["response-regexp"] ?? "";
     if (responseRegexp !== "") {
       try {
-        new RegExp(responseRegexp);
+        compileResponseRegexp(responseRegexp);
       } catch (e) {
-        c.value([...p, "params", "response-regexp"], `does not compile: ${(e as Error).message}`);
+        c.value(
+          [...p, "params", "response-regexp"],
+          `is not a valid RE2 expression: ${(e as Error).message}`,
+        );
       }
     }
     http = {
