@@ -25,8 +25,9 @@ import { HealthMachine } from "../health/mod.ts";
 import { frontendState as aggregateState } from "../weights/mod.ts";
 import { healthCheckEqual } from "../config/mod.ts";
 import { type Clock, realClock, type TimerId } from "../clock.ts";
-import { backendNotFound, frontendNotFound, MaglevError } from "../errors.ts";
-import { formatDuration, levelAtLeast, log, logLevel } from "../log/mod.ts";
+import { backendNotFound, errorMessage, frontendNotFound, MaglevError } from "../errors.ts";
+import { formatDuration } from "../config/duration.ts";
+import { levelAtLeast, log, logLevel } from "../log/mod.ts";
 import { EventBus } from "./events.ts";
 
 export { EventBus } from "./events.ts";
@@ -130,7 +131,7 @@ function timeoutResult(hc: HealthCheck, durationMs: number): ProbeResult {
 }
 
 function errorResult(hc: HealthCheck, err: unknown, durationMs: number): ProbeResult {
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = errorMessage(err);
   return hc.type === "icmp"
     ? { ok: false, layer: "L3", code: "L3CON", detail, durationMs }
     : { ok: false, layer: "L4", code: "L4CON", detail, durationMs };

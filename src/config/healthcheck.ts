@@ -3,6 +3,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import { DEFAULTS, PARAMS_BY_TYPE } from "./defaults.ts";
 import { formatDuration } from "./duration.ts";
 import type { PathSegment } from "./locate.ts";
@@ -102,7 +103,7 @@ function httpParams(
     } catch (e) {
       c.value(
         [...p, "params", "response-regexp"],
-        `is not a valid RE2 expression: ${(e as Error).message}`,
+        `is not a valid RE2 expression: ${errorMessage(e)}`,
       );
     }
   }

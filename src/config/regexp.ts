@@ -7,6 +7,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import { RE2JS } from "re2js";
 
 /** A compiled `response-regexp`. */
@@ -33,7 +34,7 @@ export function compileResponseRegexp(source: string): ResponseRegexp {
     // No flags: LOOKBEHINDS would leave linear time behind.
     re = RE2JS.compile(source);
   } catch (e) {
-    const raw = e instanceof Error ? e.message : String(e);
+    const raw = errorMessage(e);
     const why = raw.replace(/^error parsing regexp: /, "").replace(
       /`([^`]*)`/g,
       (_, s) => JSON.stringify(s),

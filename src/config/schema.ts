@@ -5,6 +5,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import { z } from "zod";
 import { DURATION_FORM, parseDuration } from "./duration.ts";
 
@@ -70,7 +71,7 @@ const duration = z.any().transform((v: unknown, ctx): number => {
   try {
     return parseDuration(v);
   } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: errorMessage(e) });
     return 0;
   }
 });

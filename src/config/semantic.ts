@@ -245,6 +245,35 @@ class VipRules {
   }
 }
 
+/**
+ * Issue 16.2: a health check whose `interval x rise` exceeds
+ * `startup-max-delay` cannot bring its backends up before warmup ends, so a
+ * restart may write weights for them before their first results decide.
+ * Only checks that some backend uses are named.
+ */
+function warmupWarnings(
+  lb: VppLbConfig,
+  hcs: ReadonlyMap<string, HealthCheck>,
+  backends: Readonly<Record<string, Backend>>,
+): string[] {
+  if (lb.startupMaxDelayMs <= 0) return [];
+  const used = new Set(Object.values(backends).map((b) => b.healthcheck));
+  const out: string[] = [];
+  for (const [name, hc] of [...hcs].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+    const needed = hc.intervalMs * hc.rise;
+    if (!used.has(name) || needed <= lb.startupMaxDelayMs) continue;
+    out.push(
+      `healthcheck ${JSON.stringify(name)}: interval x rise (${
+        formatDuration(hc.intervalMs)
+      } x ${hc.rise} = ${formatDuration(needed)}) exceeds vpp.lb.startup-max-delay (${
+        formatDuration(lb.startupMaxDelayMs)
+      }); ` +
+        "after a restart its backends may still be unknown when warmup ends",
+    );
+  }
+  return out;
+}
+
 /** Applies defaults and semantic rules to a structurally valid file. */
 export function buildConfig(raw: RawFile, loc: Locator, opts: BuildOptions): BuildResult {
   const c = new SemanticRules(loc);
@@ -269,6 +298,7 @@ export function buildConfig(raw: RawFile, loc: Locator, opts: BuildOptions): Bui
   }
 
   if (c.issues.length > 0) return { issues: c.issues };
+  warnings.push(...warmupWarnings(lb, hcs, backends));
   const config: Config = {
     healthchecker,
     vpp: { lb },
