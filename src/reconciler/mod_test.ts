@@ -9,7 +9,12 @@ import type { Config, HealthCheck } from "../config/types.ts";
 import { Checker } from "../checker/mod.ts";
 import { FAIL, FakeProber, makeConfig, PASS } from "../checker/testing.ts";
 import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
-import { VppClient, VppIncompatibleError } from "../../vpp/mod.ts";
+import {
+  type CallName,
+  type RequestTypes,
+  VppClient,
+  VppIncompatibleError,
+} from "../../vpp/mod.ts";
 import { VppManager, type VppSession } from "./mod.ts";
 import { addLogListener, configureLog, type LogRecord } from "../log/mod.ts";
 import type { SyncStats } from "./types.ts";
@@ -26,12 +31,13 @@ const WRITES = new Set(["lb_add_del_vip_v2", "lb_add_del_as_v2", "lb_as_set_weig
 /** Wraps a client so the test sees every request the manager sends. */
 function recording(client: VppClient, writes: Write[], cli = { n: 0 }): VppSession {
   return {
-    request: (name, fields) => {
-      if (WRITES.has(name)) writes.push({ name, fields });
-      if (name === "cli_inband" && fields.cmd === "show lb vips verbose") cli.n++;
-      return client.request(name, fields) as Promise<Record<string, unknown>>;
+    request<N extends CallName>(name: N, fields: RequestTypes[N]) {
+      const f: Record<string, unknown> = { ...fields };
+      if (WRITES.has(name)) writes.push({ name, fields: f });
+      if (name === "cli_inband" && f.cmd === "show lb vips verbose") cli.n++;
+      return client.request(name, fields);
     },
-    dump: (name, fields) => client.dump(name, fields) as Promise<Record<string, unknown>[]>,
+    dump: (name, fields) => client.dump(name, fields),
     close: () => client.close(),
     closed: client.closed,
   };
@@ -587,12 +593,10 @@ Deno.test("against the double running as its own process: initial sync, then a f
   const manager = new VppManager({ apiAddr: socket, checker, clock, startMs: clock.monotonic() });
   const reader2 = await VppClient.connect(socket);
   const weights = async (prefix: string) => {
-    const rows = await reader2.lbAsV2Dump();
+    const rows = await reader2.dump("lb_as_v2_dump", {});
     const w: Record<string, number> = {};
     for (const r of rows) {
-      if ((r.vip as { pfx: string }).pfx === prefix && (Number(r.flags) & 1) === 1) {
-        w[String(r.app_srv)] = Number(r.weight);
-      }
+      if (r.vip.pfx === prefix && (r.flags & 1) === 1) w[r.app_srv] = r.weight;
     }
     return w;
   };
