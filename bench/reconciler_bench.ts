@@ -130,24 +130,23 @@ class Recorder {
   readonly waiters = new Map<string, { weight: number; resolve: (t: number) => void }>();
 
   wrap(client: VppClient): VppSession {
-    const self = this;
     return {
-      request<N extends CallName>(name: N, fields: RequestTypes[N]) {
+      request: <N extends CallName>(name: N, fields: RequestTypes[N]) => {
         const f: Record<string, unknown> = { ...fields };
-        self.requests++;
-        if (WRITES.has(name)) self.writes++;
+        this.requests++;
+        if (WRITES.has(name)) this.writes++;
         // The first read of every full sync: marks where its wall time starts.
-        if (name === "lb_conf_get") self.lastStateReadAt = performance.now();
+        if (name === "lb_conf_get") this.lastStateReadAt = performance.now();
         const p = client.request(name, fields);
         if (name === "cli_inband") {
           const t = performance.now();
-          p.then(() => self.scrapeMs.push(performance.now() - t), () => {});
+          p.then(() => this.scrapeMs.push(performance.now() - t), () => {});
         }
         if (name === "lb_as_set_weight") {
-          const w = self.waiters.get(String(f.as_address));
+          const w = this.waiters.get(String(f.as_address));
           if (w && w.weight === f.weight) {
             p.then(() => {
-              self.waiters.delete(String(f.as_address));
+              this.waiters.delete(String(f.as_address));
               w.resolve(performance.now());
             }, () => {});
           }
@@ -155,7 +154,7 @@ class Recorder {
         return p;
       },
       dump: (name, fields) => {
-        self.requests++;
+        this.requests++;
         return client.dump(name, fields);
       },
       close: () => client.close(),
