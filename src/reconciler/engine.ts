@@ -9,6 +9,7 @@
  */
 import type { CheckerApi } from "../checker/types.ts";
 import type { Frontend } from "../config/types.ts";
+import type { StateSource } from "../health/types.ts";
 import { MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
@@ -51,6 +52,12 @@ export function asApiError(e: unknown): unknown {
   return e;
 }
 
+/** An AS adopted from VPP at start. */
+interface Adopted {
+  readonly backend: string;
+  readonly weight: number;
+}
+
 function asKey(frontend: string, address: string): string {
   return `${frontend}|${address}`;
 }
@@ -63,8 +70,8 @@ export class SyncEngine {
   #mirrorValid = false;
   /** frontend|address -> the transition time a flush was last accepted for. */
   readonly #flushed = new Map<string, number>();
-  /** frontend|address -> the weight VPP held at start, while the backend has no result. */
-  readonly #adopted = new Map<string, number>();
+  /** frontend -> address -> what VPP held at start, while the backend has no result. */
+  readonly #adopted = new Map<string, Map<string, Adopted>>();
   #adoptedOnce = false;
   readonly #errors = new Map<string, string>();
   #queuedAll: Promise<SyncStats> | undefined;
@@ -90,11 +97,6 @@ export class SyncEngine {
     return this.#errors;
   }
 
-  /** The ASes kept at VPP's weight until their backend's first result. */
-  adopted(): ReadonlyMap<string, number> {
-    return this.#adopted;
-  }
-
   /**
    * Takes VPP's state as read at connect. The first time, every AS of a
    * configured frontend whose backend has no result yet is adopted: it keeps
@@ -106,10 +108,11 @@ export class SyncEngine {
     this.#mirrorValid = true;
     const cfg = this.#o.checker.config();
     if (this.#adoptedOnce) {
-      for (const [key, weight] of this.#adopted) {
-        const [fe, address] = key.split("|");
+      for (const [fe, held] of this.#adopted) {
         const vip = this.#mirror.get(this.#vipKeyOf(cfg.frontends[fe]));
-        if (vip?.ases.get(address)?.weight !== weight) this.#adopted.delete(key);
+        for (const [address, a] of held) {
+          if (vip?.ases.get(address)?.weight !== a.weight) held.delete(address);
+        }
       }
       return;
     }
@@ -117,16 +120,19 @@ export class SyncEngine {
     for (const fe of Object.values(cfg.frontends)) {
       const vip = this.#mirror.get(this.#vipKeyOf(fe));
       if (!vip) continue;
-      const kept: string[] = [];
+      const held = new Map<string, Adopted>();
       for (const [address, d] of desiredVip(fe, cfg, this.#o.checker).ases) {
-        const held = vip.ases.get(address);
-        if (!held || this.#o.checker.backendState(d.backend) !== "unknown") continue;
-        this.#adopted.set(asKey(fe.name, address), held.weight);
-        kept.push(`${d.backend}=${held.weight}`);
+        const cur = vip.ases.get(address);
+        if (!cur || this.#o.checker.backendState(d.backend) !== "unknown") continue;
+        held.set(address, { backend: d.backend, weight: cur.weight });
       }
-      if (kept.length) {
-        log.info("vpp-lb-adopt", { frontend: fe.name, vip: vip.prefix, kept: kept.join(",") });
-      }
+      if (held.size === 0) continue;
+      this.#adopted.set(fe.name, held);
+      log.info("vpp-lb-adopt", {
+        frontend: fe.name,
+        vip: vip.prefix,
+        kept: [...held.values()].map((a) => `${a.backend}=${a.weight}`).join(","),
+      });
     }
   }
 
@@ -253,19 +259,35 @@ export class SyncEngine {
     });
   }
 
-  /** The frontend's desired VIP, with adopted ASes kept at VPP's weight. */
+  /**
+   * The frontend's desired VIP. An adopted AS whose backend still has no
+   * result keeps VPP's weight, and counts as up when VPP gave it weight, so
+   * that its pool stays the active one (no failover to a standby pool just
+   * because the daemon restarted).
+   */
   #desired(fe: Frontend): DesiredVip {
     const cfg = this.#o.checker.config();
-    const d = desiredVip(fe, cfg, this.#o.checker);
-    if (this.#adopted.size === 0) return d;
+    const held = this.#adopted.get(fe.name);
+    if (!held) return desiredVip(fe, cfg, this.#o.checker);
+    const checker = this.#o.checker;
+    const waiting = new Map<string, Adopted>();
+    for (const [address, a] of held) {
+      // The first result decides; from then on the backend's state rules.
+      if (checker.backendState(a.backend) === "unknown") waiting.set(address, a);
+      else held.delete(address);
+    }
+    if (held.size === 0) this.#adopted.delete(fe.name);
+    const presumedUp = new Set(
+      [...waiting.values()].filter((a) => a.weight > 0).map((a) => a.backend),
+    );
+    const states: StateSource = {
+      backendState: (name) => presumedUp.has(name) ? "up" : checker.backendState(name),
+    };
+    const d = desiredVip(fe, cfg, states);
     const ases = new Map<string, DesiredAs>(d.ases);
-    for (const [address, as] of d.ases) {
-      const key = asKey(fe.name, address);
-      const weight = this.#adopted.get(key);
-      if (weight === undefined) continue;
-      // The first result decides; until then VPP's weight stands.
-      if (this.#o.checker.backendState(as.backend) !== "unknown") this.#adopted.delete(key);
-      else ases.set(address, { ...as, weight, flush: false });
+    for (const [address, a] of waiting) {
+      const as = d.ases.get(address);
+      if (as) ases.set(address, { ...as, weight: a.weight, flush: false });
     }
     return { ...d, ases };
   }
