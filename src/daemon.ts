@@ -17,27 +17,8 @@ import { VppManager } from "./reconciler/mod.ts";
 import type { VppControl } from "./reconciler/types.ts";
 import { createMetrics } from "./metrics/mod.ts";
 import { serveMetrics } from "./metrics/server.ts";
-import { type GrpcObserver, MAGLEV_RPCS, type RpcType, startGrpcServer } from "./grpc/server.ts";
+import { MAGLEV_RPCS, startGrpcServer } from "./grpc/server.ts";
 import type { Metrics } from "./metrics/mod.ts";
-import { status as grpcStatus } from "@grpc/grpc-js";
-
-const GRPC_SERVICE = "maglev.v1.Maglev";
-
-/** Feeds the server's per-call reports into the go-grpc-middleware style metrics. */
-function grpcMetricsObserver(metrics: Metrics): GrpcObserver {
-  const m = (method: string, type: RpcType) => ({ service: GRPC_SERVICE, method, type });
-  return {
-    started: (method, type) => metrics.grpcObserver.started(m(method, type)),
-    handled: (method, type, code, seconds) =>
-      metrics.grpcObserver.handled(
-        m(method, type),
-        (grpcStatus as unknown as Record<string, number>)[code] ?? code,
-        seconds,
-      ),
-    msgReceived: (method, type) => metrics.grpcObserver.msgReceived(m(method, type)),
-    msgSent: (method, type) => metrics.grpcObserver.msgSent(m(method, type)),
-  };
-}
 
 /** A running daemon, for tests and the lab. */
 export interface Daemon {
@@ -161,9 +142,7 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
     version: VERSION,
   });
   late.metrics = metrics;
-  metrics.preRegisterGrpc(
-    MAGLEV_RPCS.map((r) => ({ service: GRPC_SERVICE, method: r.method, type: r.type })),
-  );
+  metrics.preRegisterGrpc(MAGLEV_RPCS);
 
   let reloading: Promise<ReloadResult> | undefined;
   const reload = (): Promise<ReloadResult> => {
@@ -225,7 +204,7 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
       listen: grpcListen,
       allowRemoteAdmin: settings.grpcAllowRemoteAdmin,
       reflection: settings.reflection,
-      observer: grpcMetricsObserver(metrics),
+      observer: metrics.grpcObserver,
     });
   }
   const metricsServer = settings.metricsAddr

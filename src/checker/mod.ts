@@ -34,6 +34,7 @@ import { backendNotFound, errorMessage, frontendNotFound, MaglevError } from "..
 import { formatDuration } from "../config/duration.ts";
 import { levelAtLeast, log, logLevel } from "../log/mod.ts";
 import { EventBus } from "./events.ts";
+import { weightRangeError } from "../config/weight.ts";
 
 export { EventBus } from "./events.ts";
 
@@ -323,9 +324,8 @@ export class Checker implements CheckerApi, EventSource, StateSource {
 
   /** Changes a pool weight in the running config (spec 3.5); no health event. */
   setWeight(frontend: string, pool: string, backend: string, weight: number): void {
-    if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
-      throw new MaglevError("INVALID_ARGUMENT", `weight ${weight} out of range [0, 100]`);
-    }
+    const outOfRange = weightRangeError(weight);
+    if (outOfRange) throw new MaglevError("INVALID_ARGUMENT", outOfRange);
     const fe = this.#config.frontends[frontend];
     if (!fe) throw frontendNotFound(frontend);
     const poolIdx = fe.pools.findIndex((p) => p.name === pool);

@@ -22,27 +22,13 @@ import type { BackendSnapshot, FrontendState, MaglevEvent } from "../checker/typ
 import type { LbStateView, SyncStats, VipCounters, VppInfo } from "../reconciler/types.ts";
 import type { Buffer } from "node:buffer";
 import { encodeEvent } from "./proto.ts";
+import { encapName, protocolName } from "../weights/names.ts";
 
 /** Unix (or duration) milliseconds as int64 nanoseconds in decimal. */
 export function msToNs(ms: number): string {
   if (!Number.isFinite(ms) || ms === 0) return "0";
   // Sub-millisecond parts (durations from performance.now) survive as µs.
   return (BigInt(Math.round(ms * 1000)) * 1000n).toString();
-}
-
-/** VPP's protocol numbers as the API's strings. */
-export function protocolName(protocol: number): string {
-  if (protocol === 6) return "tcp";
-  if (protocol === 17) return "udp";
-  if (protocol === 255) return "any";
-  return String(protocol);
-}
-
-const ENCAPS = ["gre4", "gre6", "l3dsr", "nat4", "nat6"];
-
-/** VPP's lb_encap_type numbers as the API's strings. */
-export function encapName(encap: number): string {
-  return ENCAPS[encap] ?? String(encap);
 }
 
 /** A health-package transition as the API's message. */

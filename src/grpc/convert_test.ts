@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { encapName, eventMessage, msToNs, protocolName } from "./convert.ts";
+import { eventMessage, msToNs } from "./convert.ts";
+import { encapName, protocolName } from "../weights/names.ts";
 
 Deno.test("msToNs: exact decimal nanoseconds, sub-millisecond kept to the microsecond", () => {
   assert.equal(msToNs(0), "0");
@@ -10,7 +11,7 @@ Deno.test("msToNs: exact decimal nanoseconds, sub-millisecond kept to the micros
 });
 
 Deno.test("protocol and encap names", () => {
-  assert.deepEqual([6, 17, 255, 1].map(protocolName), ["tcp", "udp", "any", "1"]);
+  assert.deepEqual([6, 17, 255, 1, 200].map(protocolName), ["tcp", "udp", "any", "icmp", "200"]);
   assert.deepEqual([0, 1, 2, 3, 4, 9].map(encapName), [
     "gre4",
     "gre6",

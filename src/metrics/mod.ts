@@ -27,31 +27,9 @@ import type { SyncStats, VppControl } from "../reconciler/types.ts";
 import { effectiveWeights } from "../weights/mod.ts";
 import { type Clock, realClock } from "../clock.ts";
 import { log } from "../log/mod.ts";
+import type { GrpcMethod, GrpcObserver, GrpcType } from "../grpc/observer.ts";
 
-/** gRPC method kinds as go-grpc-middleware names them (`grpc_type`). */
-export type GrpcType = "unary" | "client_stream" | "server_stream" | "bidi_stream";
-
-/** One gRPC method, e.g. `{service: "maglev.v1.Maglev", method: "GetFrontend", type: "unary"}`. */
-export interface GrpcMethod {
-  readonly service: string;
-  readonly method: string;
-  readonly type: GrpcType;
-}
-
-/** What the gRPC server reports per call (go-grpc-middleware server metrics). */
-export interface GrpcObserver {
-  /** A call arrived. */
-  started(method: GrpcMethod): void;
-  /**
-   * A call ended with `code` (grpc-js numeric status or its name such as
-   * `NotFound`) after `seconds`.
-   */
-  handled(method: GrpcMethod, code: number | string, seconds: number): void;
-  /** One request message was read (unary calls count one). */
-  msgReceived(method: GrpcMethod): void;
-  /** One response message was written (unary calls count one). */
-  msgSent(method: GrpcMethod): void;
-}
+export type { GrpcMethod, GrpcObserver, GrpcType };
 
 /** One VPP binary-API message, for `maglev_vpp_api_total`. */
 export interface VppApiEvent {
@@ -197,9 +175,8 @@ export function grpcMethodsOf(definition: ServiceMethods): GrpcMethod[] {
   });
 }
 
-/** Name for the `grpc_code` label. */
-export function grpcCodeName(code: number | string): string {
-  if (typeof code === "string") return code;
+/** Name for the `grpc_code` label, from the numeric status. */
+export function grpcCodeName(code: number): string {
   return GRPC_CODES[code] ?? `Code(${code})`;
 }
 
