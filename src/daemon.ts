@@ -100,6 +100,34 @@ export async function runDaemon(args: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * Runs reloads one at a time without letting them pile up: a reload asked
+ * for while one runs joins the single queued run (which reads the file as
+ * it is then), so a burst of SIGHUPs costs at most two reads, and no reload
+ * waits behind more than one other. Each run is bounded, because the config
+ * read is (`READ_TIMEOUT_MS`): a hung file system fails that reload with an
+ * error instead of blocking every later one.
+ */
+export function coalesced(task: () => Promise<ReloadResult>): () => Promise<ReloadResult> {
+  let running: Promise<ReloadResult> | undefined;
+  let queued: Promise<ReloadResult> | undefined;
+  const start = (): Promise<ReloadResult> => {
+    running = task()
+      .catch((e): ReloadResult => ({ ok: false, kind: "parse", error: errorMessage(e) }))
+      .finally(() => running = undefined);
+    return running;
+  };
+  return () => {
+    if (queued !== undefined) return queued;
+    if (running === undefined) return start();
+    queued = running.then(() => {
+      queued = undefined;
+      return start();
+    });
+    return queued;
+  };
+}
+
 /** Settings `startDaemon` needs (a subset of the flags). */
 export interface DaemonSettings {
   config: string;
@@ -158,35 +186,26 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
     MAGLEV_RPCS.map((r) => ({ service: GRPC_SERVICE, method: r.method, type: r.type })),
   );
 
-  let reloading: Promise<ReloadResult> | undefined;
-  const reload = (): Promise<ReloadResult> => {
-    // Reloads are serialized: a second SIGHUP during a reload waits for it.
-    const run = (reloading ?? Promise.resolve()).then(async (): Promise<ReloadResult> => {
-      const r = await loadConfigFile(settings.config, { vppEnabled });
-      if (!r.ok) {
-        const error = r.issues.map((i) => formatIssue(i, settings.config)).join("\n");
-        log.error(
-          r.kind === "parse" ? "config-reload-parse-error" : "config-reload-semantic-error",
-          {
-            file: settings.config,
-            err: error,
-          },
-        );
-        return { ok: false, kind: r.kind, error };
-      }
-      for (const w of r.config.warnings) log.warn("config-warning", { warning: w });
-      checker.applyConfig(r.config);
-      log.info("config-reload", {
-        file: settings.config,
-        frontends: Object.keys(r.config.frontends).length,
-        backends: Object.keys(r.config.backends).length,
-      });
-      await vpp.configApplied();
-      return { ok: true, config: r.config };
+  const reload = coalesced(async (): Promise<ReloadResult> => {
+    const r = await loadConfigFile(settings.config, { vppEnabled });
+    if (!r.ok) {
+      const error = r.issues.map((i) => formatIssue(i, settings.config)).join("\n");
+      log.error(
+        r.kind === "parse" ? "config-reload-parse-error" : "config-reload-semantic-error",
+        { file: settings.config, err: error },
+      );
+      return { ok: false, kind: r.kind, error };
+    }
+    for (const w of r.config.warnings) log.warn("config-warning", { warning: w });
+    checker.applyConfig(r.config);
+    log.info("config-reload", {
+      file: settings.config,
+      frontends: Object.keys(r.config.frontends).length,
+      backends: Object.keys(r.config.backends).length,
     });
-    reloading = run.catch(() => ({ ok: false, kind: "parse", error: "reload failed" }));
-    return run;
-  };
+    await vpp.configApplied();
+    return { ok: true, config: r.config };
+  });
 
   const checkConfig = async () => {
     const r = await loadConfigFile(settings.config, { vppEnabled });
