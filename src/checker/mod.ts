@@ -389,7 +389,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     for (const name of names) {
       const e = this.#entries.get(name)!;
       const t = e.machine.lastTransition();
-      if (t) this.#publishBackend(e, t);
+      if (t) this.#publishBackend(e, t, true);
     }
     for (const name of [...this.#feStates.keys()]) {
       if (!next.frontends[name]) this.#feStates.delete(name);
@@ -604,7 +604,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     if (refresh) { for (const fe of e.frontends) this.#refreshFrontend(fe); }
   }
 
-  #publishBackend(e: Entry, t: Transition): void {
+  #publishBackend(e: Entry, t: Transition, replay = false): void {
     for (const frontend of e.frontends) {
       this.#bus.publish({
         kind: "backend",
@@ -612,6 +612,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
         backend: e.name,
         address: e.backend.address,
         transition: t,
+        ...(replay ? { replay } : {}),
       });
     }
   }
@@ -667,6 +668,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
             frontend: feName,
             backend: e.name,
             address: e.backend.address,
+            replay: true,
             transition: {
               from: state,
               to: state,
