@@ -3,6 +3,7 @@
  * that daemons without ICMP checks need no FFI at all.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import { parseIp4, parseIp6 } from "../../vpp/ip.ts";
 
 const SYMBOLS = {
@@ -41,7 +42,7 @@ export function openLibc(): Libc {
       last = err;
     }
   }
-  throw new Error(`open libc: ${last instanceof Error ? last.message : String(last)}`);
+  throw new Error(`open libc: ${errorMessage(last)}`);
 }
 
 /** errno of the last failed call on this thread, with its text: `EPERM (Operation not permitted)`. */
