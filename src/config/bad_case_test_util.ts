@@ -11,6 +11,25 @@ export function doc(...lines: string[]): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * A file with `backends` from line 3 and frontend `fe` (192.0.2.1 tcp 80)
+ * whose pools list `pools` (one pool a line, `p0`, `p1`, ...).
+ */
+export function frontendDoc(backends: string[], pools: string[]): string {
+  return doc(
+    "maglev:",
+    "  backends:",
+    ...backends.map((b) => `    ${b}`),
+    "  frontends:",
+    "    fe:",
+    "      address: 192.0.2.1",
+    "      protocol: tcp",
+    "      port: 80",
+    "      pools:",
+    ...pools.map((p, i) => `        - { name: p${i}, backends: { ${p} } }`),
+  );
+}
+
 /** One config that must fail, and where. */
 export interface BadCase {
   name: string;

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { type BadCase, doc, testBadCases } from "./bad_case_test_util.ts";
+import { type BadCase, doc, frontendDoc, testBadCases } from "./bad_case_test_util.ts";
 import { MAX_NESTING } from "./document.ts";
 import { parseConfig } from "./mod.ts";
 
@@ -117,21 +117,11 @@ const YAML_BAD: BadCase[] = [
   },
   {
     name: "an alias to no anchor inside a pool",
-    text: doc(
-      "maglev:",
-      "  frontends:",
-      "    fe:",
-      "      address: 192.0.2.1",
-      "      protocol: tcp",
-      "      port: 80",
-      "      pools:",
-      "        - name: primary",
-      "          backends: { b1: *w }",
-    ),
+    text: frontendDoc(["b1: { address: 10.0.0.1 }"], ["b1: *w"]),
     kind: "parse",
     path: "",
-    line: 9,
-    column: 27,
+    line: 10,
+    column: 39,
     message: "alias *w refers to no anchor",
   },
   {

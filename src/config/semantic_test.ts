@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { type BadCase, doc, testBadCases } from "./bad_case_test_util.ts";
+import { type BadCase, doc, frontendDoc, testBadCases } from "./bad_case_test_util.ts";
 import { parseConfig } from "./mod.ts";
 
 /** A health check `hc` with `extra` settings on line 3. */
@@ -10,22 +10,6 @@ function check(extra: string): string {
 /** `vpp.lb` with one setting on line 4. */
 function lb(setting: string): string {
   return doc("maglev:", "  vpp:", "    lb:", `      ${setting}`);
-}
-
-/** Backends on lines 3.. and frontend `fe` whose one pool lists `members`. */
-function frontend(backends: string[], pools: string[]): string {
-  return doc(
-    "maglev:",
-    "  backends:",
-    ...backends.map((b) => `    ${b}`),
-    "  frontends:",
-    "    fe:",
-    "      address: 192.0.2.1",
-    "      protocol: tcp",
-    "      port: 80",
-    "      pools:",
-    ...pools.map((p, i) => `        - { name: p${i}, backends: { ${p} } }`),
-  );
 }
 
 const HC = "maglev.healthchecks.hc";
@@ -108,7 +92,7 @@ const SEMANTIC_BAD: BadCase[] = [
   // ---- 12.5: what VPP keys by address ----
   {
     name: "two backends with one address in one pool, naming both",
-    text: frontend(
+    text: frontendDoc(
       ["a: { address: 10.0.0.1 }", "b: { address: 10.0.0.1 }"],
       ["a: {}, b: {}"],
     ),
@@ -120,7 +104,7 @@ const SEMANTIC_BAD: BadCase[] = [
   },
   {
     name: "two backends with one IPv6 address written two ways, in two pools",
-    text: frontend(
+    text: frontendDoc(
       ['a: { address: "2001:db8::1" }', 'b: { address: "2001:DB8:0::1" }'],
       ["a: {}", "b: {}"],
     ),
@@ -178,7 +162,7 @@ const SEMANTIC_BAD: BadCase[] = [
   },
   {
     name: "a pool member named constructor does not exist unless written",
-    text: frontend(["b: { address: 10.0.0.1 }"], ["b: {}, constructor: {}"]),
+    text: frontendDoc(["b: { address: 10.0.0.1 }"], ["b: {}, constructor: {}"]),
     kind: "semantic",
     path: "maglev.frontends.fe.pools[0].backends.constructor",
     line: 10,
@@ -187,7 +171,7 @@ const SEMANTIC_BAD: BadCase[] = [
   },
   {
     name: "a pool member named hasOwnProperty does not exist unless written",
-    text: frontend(["b: { address: 10.0.0.1 }"], ["hasOwnProperty: {}"]),
+    text: frontendDoc(["b: { address: 10.0.0.1 }"], ["hasOwnProperty: {}"]),
     kind: "semantic",
     path: "maglev.frontends.fe.pools[0].backends.hasOwnProperty",
     line: 10,
