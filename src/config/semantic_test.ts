@@ -141,6 +141,19 @@ const SEMANTIC_BAD: BadCase[] = [
     column: 19,
     message: "is inside ::/96",
   },
+  {
+    name: "an IPv6 VIP inside ::/96",
+    text: doc(
+      "maglev:",
+      "  frontends:",
+      '    fe: { address: "::1", protocol: tcp, port: 80, pools: [] }',
+    ),
+    kind: "semantic",
+    path: "maglev.frontends.fe.address",
+    line: 3,
+    column: 20,
+    message: "IPv6 address ::1 is inside ::/96, which VPP reads as IPv4",
+  },
   // ---- 12.6: Object.prototype names are ordinary names ----
   {
     name: "a backend named __proto__ is checked, not dropped",
