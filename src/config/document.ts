@@ -68,11 +68,12 @@ export function parserIssues(doc: Document, loc: Locator, text: string): ConfigI
   if (unclosed !== undefined) {
     const quote = unclosed.message.includes("'quote") ? "'" : '"';
     const start = quoteStart(text, unclosed.pos[0], quote);
-    const at = start === undefined ? "" : (() => {
-      const p = loc.at(start);
-      return ` (the ${quote} opened at line ${p.line}, column ${p.column} is never closed)`;
-    })();
-    return [issue(loc.at(start ?? unclosed.pos[0]), `missing closing ${quote} quote${at}`)];
+    if (start === undefined) {
+      return [issue(loc.at(unclosed.pos[0]), `missing closing ${quote} quote`)];
+    }
+    const p = loc.at(start);
+    const where = `the ${quote} opened at line ${p.line}, column ${p.column} is never closed`;
+    return [issue(p, `missing closing ${quote} quote (${where})`)];
   }
   const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
   if (overflow !== undefined) {
