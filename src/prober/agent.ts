@@ -15,6 +15,7 @@
  * daemon dies however it dies.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import { type Clock, realClock } from "../clock.ts";
 import type { Backend, HealthCheck } from "../config/types.ts";
 import type { ProbeResult } from "../health/types.ts";
@@ -152,7 +153,7 @@ export function createNetnsProber(netns: string, options: NetnsProberOptions = {
     } catch (err) {
       return err instanceof Deno.errors.NotFound
         ? `no such namespace (${NETNS_DIR}/${netns} does not exist)`
-        : `${NETNS_DIR}/${netns}: ${err instanceof Error ? err.message : String(err)}`;
+        : `${NETNS_DIR}/${netns}: ${errorMessage(err)}`;
     }
     return undefined;
   }
@@ -172,7 +173,7 @@ export function createNetnsProber(netns: string, options: NetnsProberOptions = {
     } catch (err) {
       return err instanceof Deno.errors.NotFound
         ? `${argv[0]} not found (nsenter is in util-linux)`
-        : `start probe agent: ${err instanceof Error ? err.message : String(err)}`;
+        : `start probe agent: ${errorMessage(err)}`;
     }
     const a: Agent = {
       child,
