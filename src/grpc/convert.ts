@@ -86,6 +86,8 @@ export interface FrontendFacts {
   enabled(backend: string): boolean;
   /** Address of a backend, empty when unknown. */
   address(backend: string): string;
+  /** Why VPP does not hold what the frontend wants; empty when it does. */
+  vppSyncError?: string;
 }
 
 /**
@@ -127,6 +129,7 @@ export function frontendInfo(fe: Frontend, facts: FrontendFacts): FrontendInfo {
     flow_table_length: fe.flowTableLength,
     flow_table_length_auto: fe.flowTableLengthAuto,
     active_pool: activePool,
+    vpp_sync_error: facts.vppSyncError ?? "",
   };
 }
 

@@ -432,6 +432,20 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     }
   });
 
+  const vppSyncError = gauge(
+    "maglev_frontend_vpp_sync_error",
+    "1 when VPP refused a write for the frontend at the last sync: VPP does not hold what " +
+      "maglevd shows; 0 when it does.",
+    ["frontend"],
+  );
+  atScrape("maglev_frontend_vpp_sync_error", () => {
+    vppSyncError.reset();
+    if (vpp?.lastSyncError === undefined || !vpp.enabled()) return;
+    for (const frontend of Object.keys(checker.config().frontends)) {
+      vppSyncError.set({ frontend }, vpp.lastSyncError(frontend) ? 1 : 0);
+    }
+  });
+
   function vppUp(): boolean {
     return vpp !== undefined && vpp.enabled() && vpp.connected();
   }

@@ -137,7 +137,7 @@ export class VppManager implements VppControl {
     return await this.#counters.fresh();
   }
 
-  syncError(frontend: string): string {
+  lastSyncError(frontend: string): string {
     return this.#engine.syncErrors().get(frontend) ?? "";
   }
 
