@@ -29,7 +29,7 @@ Deno.test("handshake: client index with the high bit, plugin ids looked up, not 
       c.messageTable.get("lb_as_set_weight_2d89bdbd"),
       sim.messageTable.get("lb_as_set_weight_2d89bdbd"),
     );
-    const pong = await c.controlPing();
+    const pong = await c.request("control_ping", {});
     assert.ok(Number(pong.vpe_pid) > 0);
     await c.close();
   });
@@ -70,7 +70,7 @@ Deno.test("a stalled VPP times requests out; the session survives", async () => 
     sim.stall(true);
     await assert.rejects(() => c.request("control_ping", {}, { timeoutMs: 100 }), /time/i);
     sim.stall(false);
-    await c.controlPing();
+    await c.request("control_ping", {});
     await c.close();
   });
 });

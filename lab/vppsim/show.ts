@@ -22,7 +22,7 @@ const ENCAP_NAMES = ["gre4", "gre6", "l3dsr", "nat4", "nat6"];
 export async function renderLbState(socketPath: string): Promise<string> {
   const client = await VppClient.connect(socketPath, { clientName: "vppsim-show" });
   try {
-    const cli = await client.cliInband("show lb vips verbose");
+    const cli = (await client.request("cli_inband", { cmd: "show lb vips verbose" })).reply;
     const vips = await client.dump("lb_vip_dump", {});
     // Unfiltered: VPP's lb_as_v2_dump filter never matches IPv4 VIPs.
     const ases = await client.dump("lb_as_v2_dump", {});
