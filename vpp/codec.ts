@@ -8,7 +8,14 @@
 import { VppDecodeError, VppRequestError } from "./errors.ts";
 import { HEADER_SIZE } from "./framing.ts";
 import { formatIp4, formatIp6, type IpAddress, type IpPrefix, parseIp, parsePrefix } from "./ip.ts";
-import { ENUMS, type FieldDef, messageByName, type MessageDef, STRUCTS } from "./messages.ts";
+import {
+  type EnumDef,
+  ENUMS,
+  type FieldDef,
+  messageByName,
+  type MessageDef,
+  STRUCTS,
+} from "./messages.ts";
 
 const FIXED_SIZE: Record<string, number> = {
   u8: 1,
@@ -83,11 +90,29 @@ export class Writer {
   }
 }
 
-function enumValue(parent: string, f: FieldDef, enumName: string, v: unknown): number {
-  const e = ENUMS[enumName];
+const ENUM_OF = new Map<string, EnumDef>();
+const STRUCT_OF = new Map<string, readonly FieldDef[]>();
+
+/** The enum of field type `enum:<name>` (looked up once per type). */
+function enumOf(type: string): EnumDef {
+  let e = ENUM_OF.get(type);
+  if (!e) ENUM_OF.set(type, e = ENUMS[type.slice(5)]);
+  return e;
+}
+
+/** The fields of field type `struct:<name>`. */
+function structOf(type: string): readonly FieldDef[] {
+  let s = STRUCT_OF.get(type);
+  if (!s) STRUCT_OF.set(type, s = STRUCTS[type.slice(7)]);
+  return s;
+}
+
+function enumValue(parent: string, f: FieldDef, v: unknown): number {
+  const e = enumOf(f.type);
   if (typeof v === "string") {
     const n = Object.hasOwn(e.values, v) ? e.values[v] : undefined;
     if (n === undefined) {
+      const enumName = f.type.slice(5);
       throw new VppRequestError(
         `${parent}.${f.name}: unknown ${enumName} name ${JSON.stringify(v)} (one of ${
           Object.keys(e.values).join(", ")
@@ -375,8 +400,8 @@ function writeValue(w: Writer, parent: string, f: FieldDef, v: unknown): void {
     }
   }
   if (t.startsWith("enum:")) {
-    const e = ENUMS[t.slice(5)];
-    const n = enumValue(parent, f, t.slice(5), v);
+    const e = enumOf(t);
+    const n = enumValue(parent, f, v);
     w.ensure(e.size);
     if (e.size === 1) w.view.setUint8(w.pos, n);
     else if (e.size === 2) w.view.setUint16(w.pos, n);
@@ -385,7 +410,7 @@ function writeValue(w: Writer, parent: string, f: FieldDef, v: unknown): void {
     return;
   }
   if (t.startsWith("struct:")) {
-    writeFields(w, `${parent}.${f.name}`, STRUCTS[t.slice(7)], v as Record<string, unknown>);
+    writeFields(w, `${parent}.${f.name}`, structOf(t), v as Record<string, unknown>);
     return;
   }
   throw new VppRequestError(`${parent}.${f.name}: unsupported field type ${t}`);
@@ -442,11 +467,26 @@ export function encodeFrameInto(
   w.view.setUint32(start + 8, w.pos - start - HEADER_SIZE);
 }
 
+/** One view per underlying buffer: the client decodes many bodies from one. */
+let lastBuffer: ArrayBufferLike | undefined;
+let lastView: DataView | undefined;
+
+function viewOf(buffer: ArrayBufferLike): DataView {
+  if (buffer !== lastBuffer) {
+    lastBuffer = buffer;
+    lastView = new DataView(buffer);
+  }
+  return lastView!;
+}
+
 class Reader {
+  /** A view of the whole underlying buffer: read at `base + offset`. */
   view: DataView;
+  base: number;
   pos: number;
   constructor(readonly name: string, readonly buf: Uint8Array, start: number) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.view = viewOf(buf.buffer);
+    this.base = buf.byteOffset;
     this.pos = start;
   }
   need(parent: string, name: string, n: number): number {
@@ -505,29 +545,29 @@ function readValue(r: Reader, path: string, f: FieldDef): unknown {
   const v = r.view;
   switch (t) {
     case "u8":
-      return v.getUint8(r.need(path, f.name, 1));
+      return v.getUint8(r.base + r.need(path, f.name, 1));
     case "i8":
-      return v.getInt8(r.need(path, f.name, 1));
+      return v.getInt8(r.base + r.need(path, f.name, 1));
     case "u16":
-      return v.getUint16(r.need(path, f.name, 2));
+      return v.getUint16(r.base + r.need(path, f.name, 2));
     case "i16":
-      return v.getInt16(r.need(path, f.name, 2));
+      return v.getInt16(r.base + r.need(path, f.name, 2));
     case "u32":
-      return v.getUint32(r.need(path, f.name, 4));
+      return v.getUint32(r.base + r.need(path, f.name, 4));
     case "i32":
-      return v.getInt32(r.need(path, f.name, 4));
+      return v.getInt32(r.base + r.need(path, f.name, 4));
     case "u64":
-      return v.getBigUint64(r.need(path, f.name, 8));
+      return v.getBigUint64(r.base + r.need(path, f.name, 8));
     case "i64":
-      return v.getBigInt64(r.need(path, f.name, 8));
+      return v.getBigInt64(r.base + r.need(path, f.name, 8));
     case "f64":
-      return v.getFloat64(r.need(path, f.name, 8));
+      return v.getFloat64(r.base + r.need(path, f.name, 8));
     case "bool":
-      return v.getUint8(r.need(path, f.name, 1)) !== 0;
+      return v.getUint8(r.base + r.need(path, f.name, 1)) !== 0;
     case "string": {
       const len = f.length ?? 0;
       if (len === 0) {
-        const n = v.getUint32(r.need(path, f.name, 4));
+        const n = v.getUint32(r.base + r.need(path, f.name, 4));
         const at = r.need(path, f.name, n);
         let end = at + n;
         while (end > at && r.buf[end - 1] === 0) end--;
@@ -541,7 +581,7 @@ function readValue(r: Reader, path: string, f: FieldDef): unknown {
       return readAddress(r, path, f.name);
     case "prefix": {
       const a = readAddress(r, path, f.name);
-      return `${a}/${v.getUint8(r.need(path, f.name, 1))}`;
+      return `${a}/${v.getUint8(r.base + r.need(path, f.name, 1))}`;
     }
     case "ip4_address":
       return formatIp4(r.buf.subarray(r.need(path, f.name, 4)));
@@ -551,11 +591,11 @@ function readValue(r: Reader, path: string, f: FieldDef): unknown {
     }
   }
   if (t.startsWith("enum:")) {
-    const size = ENUMS[t.slice(5)].size;
-    const at = r.need(path, f.name, size);
+    const size = enumOf(t).size;
+    const at = r.base + r.need(path, f.name, size);
     return size === 1 ? v.getUint8(at) : size === 2 ? v.getUint16(at) : v.getUint32(at);
   }
-  if (t.startsWith("struct:")) return readFields(r, `${path}.${f.name}`, STRUCTS[t.slice(7)]);
+  if (t.startsWith("struct:")) return readFields(r, `${path}.${f.name}`, structOf(t));
   throw new VppDecodeError(`${r.name}: ${path}.${f.name} has unsupported type ${t}`);
 }
 
