@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { VppClient } from "../vpp/mod.ts";
-import { type Figure, round } from "./util.ts";
+import { type Figure, round, startScriptedVpp } from "./util.ts";
 
 /** One named figure. */
 export type BenchFigure = Figure;
@@ -97,41 +97,13 @@ async function pipelined(client: VppClient, requests: number, prefix: string) {
   ];
 }
 
-/** Starts the scripted server in its own process; resolves once it listens. */
-async function startScripted(): Promise<{ socket: string; stop(): Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "maglev-bench-scripted-" });
-  const socket = `${dir}/api.sock`;
-  const main = new URL("./vpp_scripted_server.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "--socket", socket],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("listening")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`scripted server exited before listening: ${out}`);
-    out += value;
-  }
-  return {
-    socket,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await reader.cancel().catch(() => {});
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
-}
-
 /** Runs the benchmark (see the module doc) and returns the figures. */
 export async function runVppClientBench(
   options: { socket?: string; requests?: number } = {},
 ): Promise<BenchFigure[]> {
   const requests = options.requests ?? 40_000;
   const figures: BenchFigure[] = [];
-  const scripted = await startScripted();
+  const scripted = await startScriptedVpp();
   try {
     const client = await VppClient.connect(scripted.socket, { timeoutMs: 60_000 });
     try {

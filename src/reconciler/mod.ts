@@ -100,8 +100,10 @@ export class VppManager implements VppControl {
     this.#counters = new CountersSession({
       clock: this.#clock,
       open: () => this.#open(),
-      frontendOf: (prefix, protocol, port) =>
-        this.#frontendsByKey().get(vipKey(prefix, protocol, port)) ?? "",
+      labeller: () => {
+        const byKey = this.#frontendsByKey();
+        return (prefix, protocol, port) => byKey.get(vipKey(prefix, protocol, port)) ?? "";
+      },
       maxAgeMs: options.countersMs ?? 5000,
     });
   }
