@@ -7,7 +7,8 @@
 import { type Clock, realClock, sleep } from "../clock.ts";
 import type { CheckerApi, EventSource } from "../checker/types.ts";
 import { MaglevError } from "../errors.ts";
-import { formatDuration, log } from "../log/mod.ts";
+import { formatDuration } from "../config/duration.ts";
+import { log } from "../log/mod.ts";
 import type {
   LbStateView,
   SyncStats,

@@ -6,7 +6,8 @@
  * @module
  */
 import { type Clock, sleep } from "../clock.ts";
-import { formatDuration, log } from "../log/mod.ts";
+import { formatDuration } from "../config/duration.ts";
+import { log } from "../log/mod.ts";
 
 /** Where the warmup stands. */
 export type WarmupPhase = "min-delay" | "release" | "done";
