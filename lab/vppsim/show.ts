@@ -8,6 +8,7 @@
 
 import { parseArgs } from "node:util";
 import { VppClient } from "../../vpp/client.ts";
+import { encapName } from "../../vpp/names.ts";
 
 const USAGE = "usage: deno task vppsim:show --socket PATH";
 
@@ -15,8 +16,6 @@ function pad(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }
-
-const ENCAP_NAMES = ["gre4", "gre6", "l3dsr", "nat4", "nat6"];
 
 /** Reads the lb state over the API socket at `socketPath` and renders it as text. */
 export async function renderLbState(socketPath: string): Promise<string> {
@@ -35,7 +34,7 @@ export async function renderLbState(socketPath: string): Promise<string> {
       if (mine.length === 0) {
         rows.push([
           vipKey(v.vip),
-          ENCAP_NAMES[v.encap] ?? String(v.encap),
+          encapName(v.encap),
           String(v.flow_table_length),
           "-",
           "-",
@@ -46,7 +45,7 @@ export async function renderLbState(socketPath: string): Promise<string> {
       for (const a of mine) {
         rows.push([
           vipKey(v.vip),
-          ENCAP_NAMES[v.encap] ?? String(v.encap),
+          encapName(v.encap),
           String(v.flow_table_length),
           a.app_srv,
           String(a.weight),
