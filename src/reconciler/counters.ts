@@ -23,8 +23,8 @@ export interface CountersOptions {
   readonly clock: Clock;
   /** Opens a new session to VPP (the sync session is never used). */
   readonly open: () => Promise<CountersSessionLike>;
-  /** VIP key -> frontend name, for labelling. */
-  readonly frontendOf: (prefix: string, protocol: number, port: number) => string;
+  /** Labels a scrape: returns VIP (prefix, protocol, port) -> frontend name. */
+  readonly labeller: () => (prefix: string, protocol: number, port: number) => string;
   /** A snapshot older than this is refreshed on read. */
   readonly maxAgeMs: number;
 }
@@ -99,10 +99,11 @@ export class CountersSession {
     try {
       const session = await this.#open();
       const r = await session.request("cli_inband", { cmd: "show lb vips verbose" });
+      const frontendOf = this.#o.labeller();
       this.#counters = parseShowVipsVerbose(r.reply)
         .filter((v) => !v.removed)
         .map((v) => ({
-          frontend: this.#o.frontendOf(v.prefix, v.protocol, v.port),
+          frontend: frontendOf(v.prefix, v.protocol, v.port),
           prefix: v.prefix,
           protocol: v.protocol,
           port: v.port,

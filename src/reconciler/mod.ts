@@ -101,8 +101,10 @@ export class VppManager implements VppControl {
     this.#counters = new CountersSession({
       clock: this.#clock,
       open: () => this.#open(),
-      frontendOf: (prefix, protocol, port) =>
-        this.#frontendsByKey().get(vipKey(prefix, protocol, port)) ?? "",
+      labeller: () => {
+        const byKey = this.#frontendsByKey();
+        return (prefix, protocol, port) => byKey.get(vipKey(prefix, protocol, port)) ?? "";
+      },
       maxAgeMs: options.countersMs ?? 5000,
     });
   }
@@ -138,7 +140,7 @@ export class VppManager implements VppControl {
     return await this.#counters.fresh();
   }
 
-  syncError(frontend: string): string {
+  lastSyncError(frontend: string): string {
     return this.#engine.syncErrors().get(frontend) ?? "";
   }
 
