@@ -6,7 +6,12 @@
  * @module
  */
 import { type Clock, realClock, type TimerId } from "../clock.ts";
-import type { BackendInfo, FrontendInfo } from "../../proto/maglev_pb.ts";
+import type {
+  BackendInfo,
+  FrontendInfo,
+  PreviewChangeRequestInit,
+  PreviewChangeResponse,
+} from "../../proto/maglev_pb.ts";
 import { VERSION } from "../version.ts";
 import { compareFleet, type FleetRow } from "./fleet.ts";
 import { DaemonLink, type DashboardClient, type ViewChange } from "./link.ts";
@@ -138,6 +143,11 @@ export class Board {
         `weight ${change.weight}${flush}`,
     );
     return info;
+  }
+
+  /** What a weight change or a disable would move, computed by the daemon. */
+  preview(daemonId: string, request: PreviewChangeRequestInit): Promise<PreviewChangeResponse> {
+    return this.#link(daemonId).client.previewChange(request, { timeoutMs: 5_000 });
   }
 
   /** The link of `daemonId`, or NotFoundError. */

@@ -11,6 +11,8 @@ import type {
   Event,
   FrontendInfo,
   PoolBackendInfo,
+  PreviewChangeRequestInit,
+  PreviewChangeResponse,
   VPPInfo,
   VPPLBState,
   WatchRequestInit,
@@ -52,6 +54,8 @@ export function frontend(
     flow_table_length: 1024,
     flow_table_length_auto: true,
     active_pool: "primary",
+    fingerprint: "",
+    warning: "",
     ...over,
   };
 }
@@ -149,6 +153,8 @@ export class FakeDaemon implements DashboardClient {
   lb: VPPLBState | undefined;
   /** Mutating calls answer PERMISSION_DENIED (a non-loopback listener). */
   refuseMutations = false;
+  /** The answer to PreviewChange; undefined: UNIMPLEMENTED (an older daemon). */
+  preview: PreviewChangeResponse | undefined;
   /** Every call fails with UNAVAILABLE. */
   unreachable = false;
   /** Method names in call order. */
@@ -225,6 +231,18 @@ export class FakeDaemon implements DashboardClient {
       return Promise.reject(new RpcError(grpc.status.NOT_FOUND, `no frontend ${req.frontend}`));
     }
     return Promise.resolve(structuredClone(f));
+  }
+  previewChange(req: PreviewChangeRequestInit): Promise<PreviewChangeResponse> {
+    this.calls.push(`PreviewChange ${req.frontend ?? ""} ${req.backend ?? ""}`);
+    if (!this.preview) {
+      return Promise.reject(
+        new RpcError(grpc.status.UNIMPLEMENTED, "PreviewChange is not implemented"),
+      );
+    }
+    if (!req.frontend) {
+      return Promise.reject(new RpcError(grpc.status.INVALID_ARGUMENT, "no frontend"));
+    }
+    return Promise.resolve(structuredClone(this.preview));
   }
   watchEvents(req: WatchRequestInit) {
     this.calls.push(`WatchEvents after ${req.after_seq}`);

@@ -6,7 +6,8 @@
  * (leading and trailing edge) after anything that moves weights.
  * @module
  */
-import type { MaglevClient } from "../grpc/client.ts";
+import { type CallOptions, createClient, type MaglevClient } from "../grpc/client.ts";
+import type { PreviewChangeRequestInit, PreviewChangeResponse } from "../../proto/maglev_pb.ts";
 import { type Clock, realClock, sleep, type TimerId } from "../clock.ts";
 import {
   type Applied,
@@ -18,21 +19,49 @@ import {
 } from "./state.ts";
 
 /** The part of the gRPC client the dashboard uses. */
-export type DashboardClient = Pick<
-  MaglevClient,
-  | "listFrontends"
-  | "listBackends"
-  | "getBackend"
-  | "getVPPInfo"
-  | "getVPPLBState"
-  | "watchEvents"
-  | "pauseBackend"
-  | "resumeBackend"
-  | "enableBackend"
-  | "disableBackend"
-  | "setFrontendPoolBackendWeight"
-  | "close"
->;
+export type DashboardClient =
+  & Pick<
+    MaglevClient,
+    | "listFrontends"
+    | "listBackends"
+    | "getBackend"
+    | "getVPPInfo"
+    | "getVPPLBState"
+    | "watchEvents"
+    | "pauseBackend"
+    | "resumeBackend"
+    | "enableBackend"
+    | "disableBackend"
+    | "setFrontendPoolBackendWeight"
+    | "close"
+  >
+  & {
+    /** The disruption preview (UNIMPLEMENTED on daemons that predate it). */
+    previewChange(
+      request: PreviewChangeRequestInit,
+      options?: CallOptions,
+    ): Promise<PreviewChangeResponse>;
+  };
+
+/** The gRPC client as the dashboard uses it. */
+export function dashboardClient(address: string): DashboardClient {
+  const c = createClient(address);
+  return {
+    listFrontends: c.listFrontends,
+    listBackends: c.listBackends,
+    getBackend: c.getBackend,
+    getVPPInfo: c.getVPPInfo,
+    getVPPLBState: c.getVPPLBState,
+    watchEvents: c.watchEvents,
+    pauseBackend: c.pauseBackend,
+    resumeBackend: c.resumeBackend,
+    enableBackend: c.enableBackend,
+    disableBackend: c.disableBackend,
+    setFrontendPoolBackendWeight: c.setFrontendPoolBackendWeight,
+    close: c.close,
+    previewChange: (r, o) => c.call("PreviewChange", r, o),
+  };
+}
 
 /** What happened to a link's view, for the page. */
 export type ViewChange = { readonly view: DaemonView; readonly applied?: Applied };
@@ -233,6 +262,7 @@ export class DaemonLink {
    * before the name is looked at.
    */
   async #probeAdmin(): Promise<void> {
+    await this.#probePreview();
     if (this.view.acceptsMutations !== undefined) return;
     try {
       await this.#client.pauseBackend({ name: "" }, { timeoutMs: this.#o.callTimeoutMs });
@@ -241,6 +271,18 @@ export class DaemonLink {
       const code = (e as { codeName?: string }).codeName;
       if (code === "UNAVAILABLE" || code === "DEADLINE_EXCEEDED") throw e;
       this.view.acceptsMutations = code !== "PERMISSION_DENIED";
+    }
+  }
+
+  // A preview of nothing: a daemon that has the RPC says what is missing.
+  async #probePreview(): Promise<void> {
+    try {
+      await this.#client.previewChange({}, { timeoutMs: this.#o.callTimeoutMs });
+      this.view.offersPreview = true;
+    } catch (e) {
+      const code = (e as { codeName?: string }).codeName;
+      if (code === "UNAVAILABLE" || code === "DEADLINE_EXCEEDED") throw e;
+      this.view.offersPreview = code !== "UNIMPLEMENTED";
     }
   }
 

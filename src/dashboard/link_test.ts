@@ -35,9 +35,11 @@ Deno.test("connecting: a full fetch, the admin probe, then the stream from the s
   assert.deepEqual(daemon.calls, [
     "ListFrontends",
     "ListBackends",
+    "PreviewChange  ",
     "PauseBackend ",
     "WatchEvents after 0",
   ]);
+  assert.equal(link.view.offersPreview, false, "UNIMPLEMENTED: an older daemon");
   assert.equal(link.view.connection.connected, true);
   assert.equal(link.view.acceptsMutations, true);
   assert.equal(link.view.vpp.error, "VPP is off");
@@ -46,12 +48,23 @@ Deno.test("connecting: a full fetch, the admin probe, then the stream from the s
   assert.ok(daemon.closed && daemon.streams[0].cancelled);
 });
 
-Deno.test("a listener that refuses mutations is marked so", async () => {
+Deno.test("a listener that refuses mutations is marked so; a preview is detected", async () => {
   const { daemon, link } = world();
   daemon.refuseMutations = true;
+  daemon.preview = {
+    frontend: "",
+    table_length: 0,
+    buckets_moved: 0,
+    moves: [],
+    before: [],
+    after: [],
+    fingerprint_before: "",
+    fingerprint_after: "",
+  };
   link.start();
   await settle(() => daemon.streams.length === 1, "a stream");
   assert.equal(link.view.acceptsMutations, false);
+  assert.equal(link.view.offersPreview, true);
   await link.stop();
 });
 
@@ -90,6 +103,7 @@ Deno.test("a dropped stream resumes after the last sequence number, without a re
   await settle(() => daemon.streams.length === 2, "a second stream");
   assert.deepEqual(daemon.calls.filter((c) => !c.startsWith("Get")), [
     "ListFrontends",
+    "PreviewChange  ",
     "WatchEvents after 41",
   ]);
   assert.equal(link.view.connection.connected, true);

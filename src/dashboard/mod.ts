@@ -3,14 +3,13 @@
  * same binary. It is only a client of their gRPC APIs.
  * @module
  */
-import { createClient } from "../grpc/client.ts";
 import { configureLog, log } from "../log/mod.ts";
 import { VERSION } from "../version.ts";
 import { Board } from "./board.ts";
 import { DASHBOARD_USAGE, parseDashboardFlags } from "./flags.ts";
 import { dashboardHandler } from "./server.ts";
 import type { Credentials } from "./auth.ts";
-import type { DashboardClient } from "./link.ts";
+import { type DashboardClient, dashboardClient } from "./link.ts";
 
 export { DASHBOARD_USAGE } from "./flags.ts";
 
@@ -36,7 +35,7 @@ export interface Dashboard {
 
 /** Starts the links and the HTTP listener; resolves once it listens. */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
-  const board = new Board(options.servers, { connect: options.connect ?? createClient });
+  const board = new Board(options.servers, { connect: options.connect ?? dashboardClient });
   const hostname = options.listen.host || "0.0.0.0";
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({

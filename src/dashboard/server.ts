@@ -127,6 +127,23 @@ async function daemonRoute(
   if (backend && !backend[2] && req.method === "GET") {
     return json(await board.backend(daemon, decodeURIComponent(backend[1])));
   }
+  // A preview changes nothing: the read-only page may show it too.
+  if (rest === "preview") {
+    if (req.method !== "POST") return fail(405, "a preview is a POST with a JSON body");
+    const body = await jsonBody(req);
+    if (typeof body === "string") return fail(400, body);
+    const err = requireStrings(body, ["frontend", "backend"]) ?? checkWeight(body.weight, true);
+    if (err) return fail(400, err);
+    return json(
+      await board.preview(daemon, {
+        frontend: body.frontend as string,
+        backend: body.backend as string,
+        pool: typeof body.pool === "string" ? body.pool : "",
+        weight: typeof body.weight === "number" ? body.weight : 0,
+        disable: body.disable === true,
+      }),
+    );
+  }
   if (!backend && rest !== "weight") return fail(404, `no page ${rest}`);
   if (!admin) return fail(403, "actions are only allowed in the admin area (/admin/)");
   if (req.method !== "POST") return fail(405, "actions are POST requests");
@@ -152,22 +169,39 @@ async function daemonRoute(
   return json(await board.setWeight(daemon, change));
 }
 
-/** The weight change of a request body, or what is wrong with it. */
-export async function weightChange(req: Request): Promise<WeightChange | string> {
-  let body: Record<string, unknown>;
+async function jsonBody(req: Request): Promise<Record<string, unknown> | string> {
+  let body: unknown;
   try {
     body = await req.json();
   } catch (e) {
     return `the body is not JSON: ${(e as Error).message}`;
   }
-  if (typeof body !== "object" || body === null) return "the body is not a JSON object";
-  for (const k of ["frontend", "pool", "backend"]) {
-    if (typeof body[k] !== "string" || body[k] === "") return `"${k}" must be a non-empty string`;
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return "the body is not a JSON object";
   }
-  const w = body.weight;
+  return body as Record<string, unknown>;
+}
+
+function requireStrings(body: Record<string, unknown>, keys: string[]): string | undefined {
+  const k = keys.find((k) => typeof body[k] !== "string" || body[k] === "");
+  return k === undefined ? undefined : `"${k}" must be a non-empty string`;
+}
+
+function checkWeight(w: unknown, optional: boolean): string | undefined {
+  if (optional && w === undefined) return undefined;
   if (typeof w !== "number" || !Number.isInteger(w) || w < 0 || w > 100) {
     return `"weight" must be an integer 0..100, got ${JSON.stringify(w)}`;
   }
+  return undefined;
+}
+
+/** The weight change of a request body, or what is wrong with it. */
+export async function weightChange(req: Request): Promise<WeightChange | string> {
+  const body = await jsonBody(req);
+  if (typeof body === "string") return body;
+  const err = requireStrings(body, ["frontend", "pool", "backend"]) ??
+    checkWeight(body.weight, false);
+  if (err) return err;
   if (body.flush !== undefined && typeof body.flush !== "boolean") {
     return `"flush" must be a boolean`;
   }
@@ -175,7 +209,7 @@ export async function weightChange(req: Request): Promise<WeightChange | string>
     frontend: body.frontend as string,
     pool: body.pool as string,
     backend: body.backend as string,
-    weight: w,
+    weight: body.weight as number,
     flush: body.flush === true,
   };
 }

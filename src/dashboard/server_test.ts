@@ -103,7 +103,8 @@ Deno.test("set weight: validated before anything is sent", async () => {
   assert.ok(daemons.get("r2:9090")!.calls.includes("SetWeight web a 40"));
   const cases: [string, RegExp][] = [
     ["{", /not JSON/],
-    ["[]", /"frontend" must be a non-empty string/],
+    ["[]", /not a JSON object/],
+    ["{}", /"frontend" must be a non-empty string/],
     [
       JSON.stringify({ frontend: "web", pool: "p", backend: "a", weight: 101 }),
       /0\.\.100, got 101/,
@@ -150,4 +151,34 @@ Deno.test("gRPC verdicts map to HTTP statuses", () => {
   assert.equal(s(grpc.status.INTERNAL), 502);
   assert.equal(httpStatusOf(new NotFoundError("x")), 404);
   assert.equal(httpStatusOf(new Error("x")), 500);
+});
+
+Deno.test("the disruption preview is asked of the daemon, read-only page included", async () => {
+  const { call, daemons, board } = await setup();
+  const r1 = daemons.get("r1:9090")!;
+  const body = JSON.stringify({ frontend: "web", backend: "a", disable: true });
+  const off = await call("/api/daemons/0/preview", { method: "POST", body });
+  assert.equal(off.status, 501, "a daemon without the RPC says so");
+  r1.preview = {
+    frontend: "web",
+    table_length: 1024,
+    buckets_moved: 512,
+    moves: [{ from: "a", to: "b", buckets: 512 }],
+    before: [],
+    after: [],
+    fingerprint_before: "f1",
+    fingerprint_after: "f2",
+  };
+  const on = await call("/api/daemons/0/preview", { method: "POST", body });
+  assert.equal(on.status, 200);
+  assert.equal(on.body.buckets_moved, 512);
+  assert.ok(r1.calls.includes("PreviewChange web a"));
+  const bad = await call("/api/daemons/0/preview", {
+    method: "POST",
+    body: JSON.stringify({ frontend: "web", backend: "a", weight: 500 }),
+  });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error, /"weight" must be an integer 0..100, got 500/);
+  assert.equal((await call("/api/daemons/0/preview")).status, 405);
+  await board.stop();
 });

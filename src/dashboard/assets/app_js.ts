@@ -1,7 +1,7 @@
 /**
  * The page's script, plain browser JavaScript (no framework, no build step)
  * kept in the module graph so `deno compile` embeds it. `mod.ts` prepends
- * the duration formatter the CLI uses, so ages read the same in both.
+ * the daemon's duration formatter and the dashboard's age formatter.
  *
  * The page holds the state `/api/state` returned and replaces one daemon's
  * view whenever the event stream sends it; it renders from that state only.
@@ -9,7 +9,7 @@
  * @module
  */
 
-/** The script body; expects a global `formatDuration(ms)`. */
+/** The script body; expects global `formatDuration(ms)` and `formatAge(ms)`. */
 export const APP_SOURCE = String.raw`"use strict";
 (function () {
   var ADMIN = document.body.getAttribute("data-admin") === "true";
@@ -36,11 +36,7 @@ export const APP_SOURCE = String.raw`"use strict";
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   function nsToMs(ns) { return ns ? Math.floor(Number(ns) / 1e6) : 0; }
-  function age(ms) {
-    if (!ms) return "-";
-    var d = Date.now() - ms;
-    return d < 1000 ? "now" : formatDuration(d);
-  }
+  function age(ms) { return ms ? formatAge(Date.now() - ms) : "-"; }
   function clock(ms) { return new Date(ms).toLocaleTimeString(); }
   function badge(state) { return h("span", { class: "badge s-" + state, "data-state": state }, state); }
   function byId(id) { return S.daemons.find(function (d) { return d.id === id; }); }
@@ -288,10 +284,39 @@ export const APP_SOURCE = String.raw`"use strict";
     var text = a.kind === "weight" ? "set the weight of " + a.backend + " in " + a.frontend + " pool " + a.pool
       : a.kind + " backend " + a.backend;
     var out = h("p", { class: "result" });
-    panel.replaceChildren(h("h2", null, "on " + label(d) + ": " + text), input,
+    var preview = h("div", { class: "preview" });
+    panel.replaceChildren(h("h2", null, "on " + label(d) + ": " + text), input, preview,
       h("button", { class: "go", onclick: function () { run(d, a, input, out); } }, "confirm"),
       h("button", { onclick: function () { panel.hidden = true; } }, "cancel"), out);
     panel.hidden = false;
+    if (!d.offersPreview || (a.kind !== "weight" && a.kind !== "disable")) return;
+    var timer = 0;
+    var show = function () {
+      showPreview(d, { frontend: a.frontend, backend: a.backend, pool: a.pool || "",
+        weight: input ? Number(input.value) : 0, disable: a.kind === "disable" }, preview);
+    };
+    if (input) input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(show, 200); });
+    show();
+  }
+
+  function showPreview(d, req, box) {
+    box.replaceChildren(h("p", null, "computing the disruption preview..."));
+    fetch(API + "/daemons/" + encodeURIComponent(d.id) + "/preview", { method: "POST",
+      headers: { "content-type": "application/json" }, body: JSON.stringify(req) })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error); return j; }); })
+      .then(function (p) {
+        var share = function (list) {
+          return list.map(function (s) { return s.backend + " " + s.buckets; }).join(", ") || "-";
+        };
+        box.replaceChildren(h("p", { class: "moved", "data-moved": p.buckets_moved },
+          p.buckets_moved + " of " + p.table_length + " buckets move"),
+          h("ul", null, p.moves.map(function (m) {
+            return h("li", null, (m.from || "(none)") + " \u2192 " + (m.to || "(none)") + ": " + m.buckets);
+          })),
+          h("p", { class: "fp" }, "before: " + share(p.before)), h("p", { class: "fp" }, "after: " + share(p.after)),
+          p.fingerprint_before ? h("p", { class: "fp" }, "fingerprint " + p.fingerprint_before + " \u2192 " +
+            p.fingerprint_after) : null);
+      }).catch(function (e) { box.replaceChildren(h("p", { class: "warn" }, "no preview: " + e.message)); });
   }
 
   function run(d, a, input, out) {

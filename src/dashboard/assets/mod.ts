@@ -3,7 +3,8 @@
  * the compiled binary serves them without files, a CDN or a build step.
  * @module
  */
-import { formatDuration } from "../../cli/format.ts";
+import { formatDuration } from "../../config/duration.ts";
+import { formatAge } from "../age.ts";
 import { APP_SOURCE } from "./app_js.ts";
 
 export { STYLE_CSS } from "./style_css.ts";
@@ -39,11 +40,11 @@ export function pageHtml(options: PageOptions): string {
 let script: string | undefined;
 
 /**
- * The page's script. The age formatter is the CLI's own function, put in
- * front of the script as its source text, so the page and `maglevd show`
- * print ages by one rule.
+ * The page's script. The duration and age formatters are the daemon's own
+ * functions, put in front of the script as their source text, so the page
+ * has no second copy of either rule.
  */
 export function appJs(): string {
-  script ??= `${formatDuration.toString()}\n${APP_SOURCE}`;
+  script ??= `${formatDuration.toString()}\n${formatAge.toString()}\n${APP_SOURCE}`;
   return script;
 }
