@@ -105,9 +105,19 @@ export interface Snapshot {
   vpp?: { info?: VPPInfo; lb?: VPPLBState; error?: string };
 }
 
-/** Replaces what `snap` carries; the event log and heartbeat stay. */
+/**
+ * Replaces what `snap` carries; the event log and heartbeat stay. The first
+ * snapshot starts the event log with the transitions the daemon remembers,
+ * so the page opens on recent history rather than on nothing.
+ */
 export function applySnapshot(view: DaemonView, snap: Snapshot, nowMs: number): void {
   if (snap.frontends) view.frontends = snap.frontends;
+  if (snap.backends && view.refreshedAtMs === 0 && view.events.length === 0) {
+    const past = snap.backends.flatMap((b) => b.transitions.map((t) => ({ b: b.name, t })))
+      .filter(({ t }) => t.from !== t.to)
+      .sort((x, y) => nsToMs(x.t.at_ns) - nsToMs(y.t.at_ns));
+    for (const { b, t } of past) transitionLine(view, b, t, nsToMs(t.at_ns));
+  }
   if (snap.backends) {
     const backends: Record<string, BackendInfo> = {};
     for (const b of snap.backends) {
@@ -178,15 +188,14 @@ function applyBackend(view: DaemonView, be: NonNullable<Event["backend"]>, atMs:
       b.transitions = [t as Transition, ...b.transitions].slice(0, TRANSITIONS_KEPT);
     }
   }
-  const detail = t.detail ? ` (${t.detail})` : "";
-  const text = `backend ${be.backend} ${t.from} -> ${t.to} ${t.code}${detail}`;
-  const line = push(view, {
-    atMs,
-    kind: "backend",
-    level: t.to === "down" ? "warn" : "info",
-    text,
-  });
+  const line = transitionLine(view, be.backend, t, atMs);
   return { changed: true, refetchWeights: true, resync: false, line };
+}
+
+function transitionLine(view: DaemonView, backend: string, t: Transition, atMs: number): LogLine {
+  const detail = t.detail ? ` (${t.detail})` : "";
+  const text = `backend ${backend} ${t.from} -> ${t.to} ${t.code}${detail}`;
+  return push(view, { atMs, kind: "backend", level: t.to === "down" ? "warn" : "info", text });
 }
 
 function setState(target: { state: string; enabled: boolean }, state: string): void {

@@ -133,3 +133,27 @@ Deno.test("the event log is bounded", () => {
   assert.equal(nsToMs("1700000000123456789"), 1700000000123);
   assert.equal(nsToMs(""), 0);
 });
+
+Deno.test("the first snapshot opens the event log with the remembered transitions", () => {
+  const v = newDaemonView("0", "r", 0);
+  const t = (from: string, to: string, s: number) => ({
+    from,
+    to,
+    at_ns: String(s * 1_000_000_000),
+    code: "L7OK",
+    detail: "",
+  });
+  applySnapshot(v, {
+    backends: [
+      backend("a", { transitions: [t("up", "down", 30), t("unknown", "up", 10)] }),
+      backend("b", { transitions: [t("unknown", "up", 20)] }),
+    ],
+  }, 1);
+  assert.deepEqual(v.events.map((l) => [l.atMs, l.text]), [
+    [10_000, "backend a unknown -> up L7OK"],
+    [20_000, "backend b unknown -> up L7OK"],
+    [30_000, "backend a up -> down L7OK"],
+  ]);
+  applySnapshot(v, { backends: [backend("a", { transitions: [t("down", "up", 40)] })] }, 2);
+  assert.equal(v.events.length, 3, "later refetches do not repeat history");
+});

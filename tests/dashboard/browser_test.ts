@@ -12,6 +12,7 @@ import { DaemonProcess, freePort, labBackends, labConfig, ROOT, waitFor } from "
 import { artifactsDir, Browser, chromiumSkipReason } from "./chromium_test_util.ts";
 
 const NET = "127.0.68";
+const ADMIN = { user: "ops", password: "browser-test" };
 const SKIP = chromiumSkipReason();
 if (SKIP) console.log(`tests/dashboard/browser_test.ts: browser tests skipped: ${SKIP}`);
 
@@ -30,6 +31,7 @@ async function startDashboardProcess(servers: string[]) {
       addr,
     ],
     cwd: ROOT,
+    env: { MAGLEV_DASHBOARD_USER: ADMIN.user, MAGLEV_DASHBOARD_PASSWORD: ADMIN.password },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -46,6 +48,7 @@ async function startDashboardProcess(servers: string[]) {
   }, { timeoutMs: 20_000, describe: () => lines.join("") });
   return {
     url: `http://${addr}/`,
+    adminUrl: `http://${addr}/admin/`,
     output: () => lines.join(""),
     async stop() {
       child.kill("SIGTERM");
@@ -166,6 +169,42 @@ Deno.test({
       });
       assert.equal(await page.evaluate<string>("window.maglevTestMarker"), "same page");
       await page.screenshot(`${shots}/dashboard-disabled.png`);
+    });
+
+    await t.step("the admin page enables it again after a confirmation", async () => {
+      await page.setHeaders({ authorization: `Basic ${btoa(`${ADMIN.user}:${ADMIN.password}`)}` });
+      await page.navigate(`${dash!.adminUrl}#0`);
+      const row =
+        `document.querySelector('.card[data-frontend="http-vip"] tr[data-backend="nginx2"]')`;
+      await waitFor(
+        "the enable button",
+        () => page.evaluate<boolean>(`!!${row}?.querySelector('[data-action="enable"]')`),
+        { describe: () => page.evaluate<string>(`location.href + " " + document.body.innerText`) },
+      );
+      await page.evaluate(`${row}.querySelector('[data-action="enable"]').click()`);
+      const heading = await page.evaluate<string>(
+        `document.querySelector("#confirm h2").textContent`,
+      );
+      assert.match(heading, /: enable backend nginx2$/);
+      assert.equal(
+        await page.evaluate<string>(`${row}.dataset.state`),
+        "disabled",
+        "not before confirming",
+      );
+      await page.evaluate(`document.querySelector("#confirm button.go").click()`);
+      await waitFor(
+        "nginx2 up again in the page",
+        async () => (await page.evaluate<string>(`${row}.dataset.state`)) === "up",
+        {
+          describe: () =>
+            page.evaluate<string>(
+              `${row}.dataset.state + " " + document.querySelector("#confirm").textContent`,
+            ),
+        },
+      );
+      const log = await page.evaluate<string>(`document.querySelector(".log").textContent`);
+      assert.match(log, /dashboard: enable backend nginx2/);
+      await daemons[0].waitForLog("backend-transition", { backend: "nginx2", to: "up" });
     });
   } catch (e) {
     const out = dash ? `\ndashboard output:\n${dash.output()}` : "";

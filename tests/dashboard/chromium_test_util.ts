@@ -158,6 +158,12 @@ export class Browser {
     await loaded;
   }
 
+  /** Sends `headers` with every request from now on (e.g. basic auth). */
+  async setHeaders(headers: Record<string, string>): Promise<void> {
+    await this.send("Network.enable");
+    await this.send("Network.setExtraHTTPHeaders", { headers });
+  }
+
   /** Evaluates `expression` in the page (awaiting a promise) and returns its JSON value. */
   async evaluate<T>(expression: string): Promise<T> {
     const r = await this.send("Runtime.evaluate", {

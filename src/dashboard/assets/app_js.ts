@@ -13,7 +13,8 @@
 export const APP_SOURCE = String.raw`"use strict";
 (function () {
   var ADMIN = document.body.getAttribute("data-admin") === "true";
-  var API = ADMIN ? "/admin/api" : "/api";
+  // Absolute: a page opened as http://user:pass@host/ cannot fetch relative URLs.
+  var API = location.origin + (ADMIN ? "/admin/api" : "/api");
   var S = { daemons: [], fleet: [], tab: decodeURIComponent(location.hash.slice(1)) || "",
     stream: "connecting", es: null, timer: 0, pending: null };
 
