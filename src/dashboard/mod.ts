@@ -4,7 +4,9 @@
  * @module
  */
 import { configureLog, log } from "../log/mod.ts";
+import { serveHttp } from "../metrics/server.ts";
 import { VERSION } from "../version.ts";
+import { errorMessage } from "../errors.ts";
 import { Board } from "./board.ts";
 import { DASHBOARD_USAGE, parseDashboardFlags } from "./flags.ts";
 import { dashboardHandler } from "./server.ts";
@@ -36,19 +38,29 @@ export interface Dashboard {
 /** Starts the links and the HTTP listener; resolves once it listens. */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const board = new Board(options.servers, { connect: options.connect ?? dashboardClient });
-  const hostname = options.listen.host || "0.0.0.0";
-  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname,
-    port: options.listen.port,
-    onListen: resolve,
-  }, dashboardHandler(board, { credentials: options.credentials }));
-  const addr = await listening;
+  const { host, port } = options.listen;
+  const addr = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let server;
+  try {
+    server = serveHttp(addr, {
+      host,
+      port,
+      handler: dashboardHandler(board, { credentials: options.credentials }),
+      what: "dashboard",
+    });
+  } catch (e) {
+    await board.stop();
+    throw e;
+  }
+  const bound = server.addr;
   board.start();
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  const shownHost = options.listen.host === "localhost" ? "localhost" : host;
+  const shown = host === "localhost"
+    ? "localhost"
+    : bound.hostname.includes(":")
+    ? `[${bound.hostname}]`
+    : bound.hostname;
   return {
-    url: `http://${shownHost}:${addr.port}/`,
+    url: `http://${shown}:${bound.port}/`,
     board,
     async close() {
       // The page streams never end on their own: end them so shutdown does not wait.
@@ -77,8 +89,7 @@ export async function runDashboard(args: readonly string[]): Promise<number> {
   try {
     dash = await startDashboard(flags);
   } catch (e) {
-    const where = `${flags.listen.host}:${flags.listen.port}`;
-    log.error("dashboard-listen-failed", { addr: where, err: (e as Error).message });
+    console.error(`%cmaglevd dashboard: ${errorMessage(e)}`, "color: red");
     return 1;
   }
   log.info("dashboard-listen", {

@@ -43,3 +43,22 @@ Deno.test("maglevd dashboard without --server: exit 2 and a line naming the flag
   assert.match(err, /maglevd dashboard: --server: give at least one maglevd address/);
   assert.match(err, /usage: maglevd dashboard --server ADDR/);
 });
+
+Deno.test("a listen address in use is an error naming it", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (taken.addr as Deno.NetAddr).port;
+  try {
+    const d = new FakeDaemon();
+    await assert.rejects(
+      startDashboard({
+        servers: ["r1:9090"],
+        listen: { host: "127.0.0.1", port },
+        connect: () => d,
+      }),
+      new RegExp(`dashboard address "127\\.0\\.0\\.1:${port}": .*in use`, "i"),
+    );
+    assert.ok(d.closed, "nothing is left connecting");
+  } finally {
+    taken.close();
+  }
+});
