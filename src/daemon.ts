@@ -126,11 +126,18 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
   for (const w of config.warnings) log.warn("config-warning", { warning: w });
 
   const prober = createProber({ netns: config.healthchecker.netns, version: VERSION });
+  if (prober.engine === "stream") {
+    log.warn("probe-engine-fallback", {
+      engine: "stream",
+      reason: "no --allow-ffi: http and tcp probes run on the slower node:net/Deno.connect engine",
+    });
+  }
   // Metrics read the checker and VPP manager, which report into metrics: tie the knot late.
   const late: { metrics?: Metrics } = {};
   const checker = new Checker(config, {
-    probe: prober.probe,
+    driver: prober,
     onProbe: (backend, hc, result) => late.metrics?.observeProbe(backend, hc, result),
+    onLocalError: (backend, hc, result) => late.metrics?.observeLocalError(backend, hc, result),
     onTransition: (backend, t) => late.metrics?.onTransition(backend, t),
   });
   const vpp = new VppManager({

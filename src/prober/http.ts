@@ -23,7 +23,8 @@ export interface HttpProbeOptions {
   readonly userAgent: string;
 }
 
-const DEFAULT_PARAMS: HttpParams = {
+/** The params of an http check without an `http` section. */
+export const DEFAULT_PARAMS: HttpParams = {
   path: "/",
   host: "",
   responseCodeMin: 200,
@@ -150,7 +151,8 @@ export function parseStatusLine(
   return { status: d0 * 100 + d1 * 10 + d2, reason };
 }
 
-function judgeStatus(status: number, reason: string, p: HttpParams): ProbeResult {
+/** The verdict on a final status: L7OK inside the check's range, L7STS outside. */
+export function judgeStatus(status: number, reason: string, p: HttpParams): ProbeResult {
   const statusText = `HTTP ${status}${reason ? " " + reason : ""}`;
   if (status < p.responseCodeMin || status > p.responseCodeMax) {
     return probeResult(
@@ -162,7 +164,8 @@ function judgeStatus(status: number, reason: string, p: HttpParams): ProbeResult
   return probeResult("L7OK", statusText, 0);
 }
 
-async function judgeFull(reader: ByteReader, p: HttpParams): Promise<ProbeResult> {
+/** Reads head and (for a response-regexp) body from `reader`, then judges them. */
+export async function judgeFull(reader: ByteReader, p: HttpParams): Promise<ProbeResult> {
   const head = await readHead(reader);
   const verdict = judgeStatus(head.status, head.reason, p);
   if (!verdict.ok || p.responseRegexp === "") return verdict;

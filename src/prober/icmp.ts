@@ -258,9 +258,9 @@ export class IcmpProber {
         ),
       );
       if (n < 0) {
-        const e = lastError(lib).errno;
-        if (e === EINTR) continue;
-        if (e !== EAGAIN) this.#failFamily(sock.family, `receive: ${lastError(lib).text}`);
+        const e = lastError(lib);
+        if (e.errno === EINTR) continue;
+        if (e.errno !== EAGAIN) this.#failFamily(sock.family, `receive: ${e.text}`);
         return;
       }
       if (sock.family === 4) this.#onV4(this.#recvBuf.subarray(0, n));
