@@ -67,7 +67,8 @@ export class Board {
   readonly hub: SseHub;
   readonly #links: DaemonLink[];
   readonly #clock: Clock;
-  readonly #dirty = new Map<string, TimerId>();
+  /** Daemons with changes not sent yet, and whether more than the heartbeat moved. */
+  readonly #dirty = new Map<string, { whole: boolean; timer: TimerId }>();
 
   constructor(addresses: readonly string[], options: BoardOptions) {
     this.#clock = options.clock ?? realClock;
@@ -88,7 +89,7 @@ export class Board {
 
   /** Disconnects from every daemon and ends the page streams. */
   async stop(): Promise<void> {
-    for (const t of this.#dirty.values()) this.#clock.clearTimeout(t);
+    for (const d of this.#dirty.values()) this.#clock.clearTimeout(d.timer);
     this.#dirty.clear();
     await Promise.all(this.#links.map((l) => l.stop()));
     this.hub.close();
@@ -163,18 +164,30 @@ export class Board {
     link.weightsMoved();
   }
 
+  // A heartbeat-only window sends the probe map alone: probe records come
+  // far more often than anything else and the rest of the view is larger.
   #changed(c: ViewChange): void {
     if (c.applied?.line) this.hub.publish("log", { daemon: c.view.id, line: c.applied.line });
     const id = c.view.id;
-    if (this.#dirty.has(id)) return;
-    this.#dirty.set(
-      id,
-      this.#clock.setTimeout(() => {
+    const whole = c.applied?.heartbeat !== true;
+    const pending = this.#dirty.get(id);
+    if (pending) {
+      pending.whole ||= whole;
+      return;
+    }
+    const entry = {
+      whole,
+      timer: this.#clock.setTimeout(() => {
         this.#dirty.delete(id);
+        if (!entry.whole) {
+          this.hub.publish("probes", { daemon: id, probes: c.view.probes });
+          return;
+        }
         this.hub.publish("daemon", summary(c.view));
         this.hub.publish("fleet", compareFleet(this.views()));
       }, COALESCE_MS),
-    );
+    };
+    this.#dirty.set(id, entry);
   }
 }
 

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { flushMicrotasks } from "../clock.ts";
 import { COALESCE_MS, type summary } from "./board.ts";
 import { backendEvent, fakeBoard } from "./fake_client_test_util.ts";
+import type { Event } from "../../proto/maglev_pb.ts";
 
 Deno.test("view changes go out once per coalescing window, log lines at once", async () => {
   const { clock, daemons, board, published } = await fakeBoard();
@@ -42,5 +43,32 @@ Deno.test("actions call the daemon and note themselves in its event log", async 
   assert.ok(r2.calls.includes("SetWeight web a 30"));
   await assert.rejects(board.backendAction("7", "pause", "a"), /no daemon "7"/);
   await assert.rejects(board.backendAction("0", "pause", "zz"), /no backend zz/);
+  await board.stop();
+});
+
+Deno.test("a window with only probe records sends the heartbeat alone", async () => {
+  const { clock, daemons, board, published } = await fakeBoard();
+  await clock.advance(COALESCE_MS);
+  published.length = 0;
+  const s = daemons.get("r1:9090")!.streams[0];
+  const probe = (msg: string): Event => ({
+    seq: "0",
+    at_ns: "0",
+    event: "log",
+    log: { level: "debug", msg, attrs: [{ key: "backend", value: "a" }] },
+  });
+  s.push(probe("probe-start"), probe("probe-done"));
+  await flushMicrotasks();
+  await clock.advance(COALESCE_MS);
+  assert.deepEqual(published.map((p) => p.event), ["probes"]);
+  assert.deepEqual(published[0].data, {
+    daemon: "0",
+    probes: { a: { inFlight: false, lastAtMs: 0, lastOk: true } },
+  });
+  // A transition in the same window as probes: the whole view goes.
+  s.push(probe("probe-start"), backendEvent(3, "a", "up", "down"));
+  await flushMicrotasks();
+  await clock.advance(COALESCE_MS);
+  assert.deepEqual(published.slice(1).map((p) => p.event), ["log", "daemon", "fleet"]);
   await board.stop();
 });

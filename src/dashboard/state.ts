@@ -143,6 +143,8 @@ export interface Applied {
   readonly refetchWeights: boolean;
   /** The daemon asked for a full refetch. */
   readonly resync: boolean;
+  /** Only the probe heartbeat moved (the page needs `probes`, not the whole view). */
+  readonly heartbeat?: boolean;
 }
 
 const NOTHING: Applied = { changed: false, refetchWeights: false, resync: false };
@@ -215,7 +217,7 @@ function applyLog(view: DaemonView, rec: NonNullable<Event["log"]>, atMs: number
       beat.lastAtMs = atMs;
       beat.lastOk = attrs.get("ok") !== "false";
     }
-    return { ...NOTHING, changed: true };
+    return { ...NOTHING, changed: true, heartbeat: true };
   }
   // Transitions arrive as backend/frontend events already.
   if (rec.level === "debug" || rec.msg === "backend-transition") return NOTHING;

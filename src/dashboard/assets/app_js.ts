@@ -84,6 +84,11 @@ export const APP_SOURCE = String.raw`"use strict";
       if (d.events.length > 200) d.events.splice(0, d.events.length - 200);
       schedule();
     });
+    es.addEventListener("probes", function (e) {
+      var m = JSON.parse(e.data);
+      var d = byId(m.daemon);
+      if (d) { d.probes = m.probes; schedule(); }
+    });
     es.addEventListener("fleet", function (e) { S.fleet = JSON.parse(e.data); schedule(); });
     es.addEventListener("resync", function () { es.close(); S.es = null; load(); });
   }
