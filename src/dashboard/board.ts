@@ -54,8 +54,8 @@ export interface BoardOptions {
   connect: (address: string) => DashboardClient;
   /** The SSE hub (default: a new one on `clock`). */
   hub?: SseHub;
-  /** Link timers, for tests. */
-  link?: { healthMs?: number; refreshMs?: number; lbDebounceMs?: number };
+  /** Link settings (timers for tests; the heartbeat). */
+  link?: { healthMs?: number; refreshMs?: number; lbDebounceMs?: number; heartbeat?: boolean };
 }
 
 /** Thrown for a request naming a daemon or action that does not exist. */

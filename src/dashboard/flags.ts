@@ -20,6 +20,8 @@ export interface DashboardFlags {
   logFormat: "text" | "json";
   /** Set when both user and password are. */
   credentials: Credentials | undefined;
+  /** Stream the daemons' debug records for the probe heartbeat. */
+  heartbeat: boolean;
   help: boolean;
 }
 
@@ -37,6 +39,8 @@ flags (env var in brackets):
   --listen HOST:PORT       where the page listens [MAGLEV_DASHBOARD_LISTEN] (default ${DEFAULT_LISTEN})
   --log-level LEVEL        debug|info|warn|error [MAGLEV_DASHBOARD_LOG_LEVEL] (default info)
   --log-format FORMAT      text|json [MAGLEV_DASHBOARD_LOG_FORMAT] (default json when not a TTY)
+  --heartbeat[=bool]       stream the daemons' probe records for the probe heartbeat; costs the
+                           daemon CPU per probe [MAGLEV_DASHBOARD_HEARTBEAT] (default true)
   --help                   print this
 
 environment only:
@@ -51,15 +55,23 @@ export function parseDashboardFlags(
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
   isTty = false,
 ): DashboardFlags {
+  // `--heartbeat=false`: parseArgs only knows bare booleans.
+  let heartbeatFlag: boolean | undefined;
+  const rest = normalizeArgs(args).filter((a) => {
+    const m = /^--heartbeat=(true|false)$/.exec(a);
+    if (m) heartbeatFlag = m[1] === "true";
+    return !m;
+  });
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
-      args: normalizeArgs(args),
+      args: rest,
       options: {
         server: { type: "string" },
         listen: { type: "string" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
+        heartbeat: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -94,6 +106,12 @@ export function parseDashboardFlags(
   if (logFormat !== "text" && logFormat !== "json") {
     throw new Error(`--log-format: "${logFormat}" is not one of text, json`);
   }
+  const heartbeatEnv = env("MAGLEV_DASHBOARD_HEARTBEAT");
+  if (heartbeatEnv !== undefined && !["true", "false"].includes(heartbeatEnv)) {
+    throw new Error(`MAGLEV_DASHBOARD_HEARTBEAT: "${heartbeatEnv}" is not true or false`);
+  }
+  const heartbeat = heartbeatFlag ?? (values.heartbeat === true ? true : undefined) ??
+    (heartbeatEnv === undefined ? true : heartbeatEnv === "true");
   const user = env("MAGLEV_DASHBOARD_USER") ?? "";
   const password = env("MAGLEV_DASHBOARD_PASSWORD") ?? "";
   if ((user === "") !== (password === "")) {
@@ -107,6 +125,7 @@ export function parseDashboardFlags(
     logLevel: logLevel as Level,
     logFormat,
     credentials: user === "" ? undefined : { user, password },
+    heartbeat,
     help,
   };
 }

@@ -10,6 +10,11 @@ Deno.test("servers, listen and log flags; defaults", () => {
   assert.deepEqual(f.listen, { host: "localhost", port: 9092 });
   assert.equal(f.logFormat, "json");
   assert.equal(f.credentials, undefined);
+  assert.equal(f.heartbeat, true);
+  assert.equal(
+    parseDashboardFlags(["--server", "a:1", "--heartbeat=false"], env({})).heartbeat,
+    false,
+  );
   const g = parseDashboardFlags(["-server=a:1", "-listen", "[::1]:8080"], env({}), true);
   assert.deepEqual(g.listen, { host: "::1", port: 8080 });
   assert.equal(g.logFormat, "text");
@@ -29,6 +34,9 @@ Deno.test("every flag has a MAGLEV_DASHBOARD_ variable; a flag beats it", () => 
   assert.equal(f.logLevel, "debug");
   assert.deepEqual(f.credentials, { user: "ops", password: "pw" });
   assert.deepEqual(parseDashboardFlags(["--server", "c:3"], vars).servers, ["c:3"]);
+  const off = env({ MAGLEV_DASHBOARD_SERVER: "a:1", MAGLEV_DASHBOARD_HEARTBEAT: "false" });
+  assert.equal(parseDashboardFlags([], off).heartbeat, false);
+  assert.equal(parseDashboardFlags(["--heartbeat"], off).heartbeat, true);
 });
 
 Deno.test("bad input names the culprit", () => {
@@ -39,6 +47,7 @@ Deno.test("bad input names the culprit", () => {
     [["--server", "a:1", "--log-level", "loud"], {}, /--log-level: "loud"/],
     [["--server", "a:1", "--bogus"], {}, /Unknown option '--bogus'/],
     [["--server", "a:1"], { MAGLEV_DASHBOARD_USER: "ops" }, /set both for the admin area/],
+    [["--server", "a:1"], { MAGLEV_DASHBOARD_HEARTBEAT: "no" }, /HEARTBEAT: "no" is not true/],
   ];
   for (const [args, vars, why] of bad) {
     assert.throws(() => parseDashboardFlags(args, env(vars)), why, args.join(" "));

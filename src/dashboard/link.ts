@@ -79,6 +79,12 @@ export interface LinkOptions {
   lbDebounceMs?: number;
   /** Per-call deadline (default 5 s). */
   callTimeoutMs?: number;
+  /**
+   * Stream the daemon's debug records for the probe heartbeat (default
+   * true). They are built and sent for every probe, which costs the daemon
+   * CPU (`bench/dashboard_bench.ts`); without them the stream is at info.
+   */
+  heartbeat?: boolean;
 }
 
 /** Reconnect delays: 0.5 s doubling to 5 s. */
@@ -116,6 +122,7 @@ export class DaemonLink {
       refreshMs: options.refreshMs ?? 30_000,
       lbDebounceMs: options.lbDebounceMs ?? 1_000,
       callTimeoutMs: options.callTimeoutMs ?? 5_000,
+      heartbeat: options.heartbeat ?? true,
     };
     this.view = newDaemonView(id, address, this.#clock.now());
   }
@@ -174,7 +181,7 @@ export class DaemonLink {
           backend: true,
           frontend: true,
           log: true,
-          log_level: "debug",
+          log_level: this.#o.heartbeat ? "debug" : "info",
           after_seq: this.view.lastSeq,
         });
         this.#stream = stream;

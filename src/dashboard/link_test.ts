@@ -45,6 +45,12 @@ Deno.test("connecting: a full fetch, the admin probe, then the stream from the s
   assert.equal(link.view.vpp.error, "VPP is off");
   assert.equal(daemon.streams[0].request.log_level, "debug", "probe records feed the heartbeat");
   await link.stop();
+  const quiet = new DaemonLink("1", "r", new FakeDaemon(), { heartbeat: false });
+  quiet.start();
+  const fake = quiet.client as FakeDaemon;
+  await settle(() => fake.streams.length === 1, "a stream");
+  assert.equal(fake.streams[0].request.log_level, "info");
+  await quiet.stop();
   assert.ok(daemon.closed && daemon.streams[0].cancelled);
 });
 

@@ -22,6 +22,8 @@ export interface DashboardOptions {
   /** Where to listen (port 0: any free port). */
   listen: { host: string; port: number };
   credentials?: Credentials;
+  /** Stream debug records for the probe heartbeat (default true). */
+  heartbeat?: boolean;
   /** Makes a daemon's client (default: the gRPC client). */
   connect?: (address: string) => DashboardClient;
 }
@@ -37,7 +39,10 @@ export interface Dashboard {
 
 /** Starts the links and the HTTP listener; resolves once it listens. */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
-  const board = new Board(options.servers, { connect: options.connect ?? dashboardClient });
+  const board = new Board(options.servers, {
+    connect: options.connect ?? dashboardClient,
+    link: { heartbeat: options.heartbeat },
+  });
   const { host, port } = options.listen;
   const addr = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   let server;
