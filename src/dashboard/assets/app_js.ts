@@ -16,7 +16,7 @@ export const APP_SOURCE = String.raw`"use strict";
   // Absolute: a page opened as http://user:pass@host/ cannot fetch relative URLs.
   var API = location.origin + (ADMIN ? "/admin/api" : "/api");
   var S = { daemons: [], fleet: [], tab: decodeURIComponent(location.hash.slice(1)) || "",
-    stream: "connecting", es: null, timer: 0, pending: null };
+    stream: "connecting", es: null, timer: 0, dirty: {} };
 
   function h(tag, attrs) {
     var el = document.createElement(tag);
@@ -74,7 +74,7 @@ export const APP_SOURCE = String.raw`"use strict";
       var old = byId(v.id);
       v.events = old ? old.events : [];
       S.daemons = S.daemons.map(function (d) { return d.id === v.id ? v : d; });
-      schedule();
+      schedule("full");
     });
     es.addEventListener("log", function (e) {
       var m = JSON.parse(e.data);
@@ -82,20 +82,38 @@ export const APP_SOURCE = String.raw`"use strict";
       if (!d) return;
       d.events.push(m.line);
       if (d.events.length > 200) d.events.splice(0, d.events.length - 200);
-      schedule();
+      schedule("log");
     });
     es.addEventListener("probes", function (e) {
       var m = JSON.parse(e.data);
       var d = byId(m.daemon);
-      if (d) { d.probes = m.probes; schedule(); }
+      if (d) { d.probes = m.probes; schedule("beats"); }
     });
-    es.addEventListener("fleet", function (e) { S.fleet = JSON.parse(e.data); schedule(); });
+    es.addEventListener("fleet", function (e) { S.fleet = JSON.parse(e.data); schedule("full"); });
     es.addEventListener("resync", function () { es.close(); S.es = null; load(); });
   }
 
-  function schedule() {
+  // Heartbeats and log lines only touch their own cells: a full render
+  // replaces the buttons, and a click whose press and release land on
+  // different nodes is lost, so full renders stay as rare as real changes.
+  function schedule(what) {
+    S.dirty[what] = true;
     if (S.timer) return;
-    S.timer = setTimeout(function () { S.timer = 0; render(); }, 16);
+    S.timer = setTimeout(function () {
+      var dirty = S.dirty;
+      S.timer = 0;
+      S.dirty = {};
+      if (dirty.full) { render(); return; }
+      var d = byId(S.tab);
+      if (!d) return;
+      if (dirty.beats) {
+        document.querySelectorAll("td[data-hb]").forEach(function (td) {
+          td.replaceChildren(heart(d.probes[td.getAttribute("data-hb")]));
+        });
+      }
+      var log = document.querySelector(".log");
+      if (dirty.log && log) log.replaceWith(eventLog(d));
+    }, 16);
   }
 
   function renderStatus() {
@@ -175,7 +193,7 @@ export const APP_SOURCE = String.raw`"use strict";
     var t = b.transitions[0];
     var since = t ? nsToMs(t.at_ns) : 0;
     return h("tr", { "data-backend": pb.name, "data-state": pb.state },
-      h("td", null, heart(d.probes[pb.name])),
+      h("td", { "data-hb": pb.name }, heart(d.probes[pb.name])),
       h("td", null, h("button", { class: "link", onclick: function () { details(d, pb.name); } }, pb.name)),
       h("td", null, pb.address),
       h("td", null, badge(pb.state)),
