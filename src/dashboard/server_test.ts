@@ -49,6 +49,16 @@ Deno.test("the event stream is SSE, unbuffered, resumable", async () => {
   let text = "";
   while (!text.includes("event: resync")) text += (await reader.read()).value;
   await reader.cancel();
+  // The page's first connection names the state it loaded in the query.
+  board.hub.publish("log", { n: 1 });
+  const first = board.hub.lastId;
+  board.hub.publish("log", { n: 2 });
+  const res2 = await handle(new Request(`http://dash/api/events?lastEventId=${first}`));
+  const r2 = res2.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text2 = "";
+  while (!text2.includes('"n":2')) text2 += (await r2.read()).value;
+  assert.doesNotMatch(text2, /"n":1/);
+  await r2.cancel();
   await board.stop();
 });
 

@@ -151,7 +151,9 @@ const NOTHING: Applied = { changed: false, refetchWeights: false, resync: false 
 
 /** Applies one `WatchEvents` event to the view. */
 export function applyEvent(view: DaemonView, ev: Event): Applied {
-  if (BigInt(ev.seq || "0") > BigInt(view.lastSeq)) view.lastSeq = ev.seq;
+  // A resync restarts the numbering where the daemon is now: after a daemon
+  // restart its numbers are smaller than the ones seen before.
+  if (ev.resync || BigInt(ev.seq || "0") > BigInt(view.lastSeq)) view.lastSeq = ev.seq || "0";
   const atMs = nsToMs(ev.at_ns);
   if (ev.backend) return applyBackend(view, ev.backend, atMs);
   if (ev.frontend) {

@@ -157,3 +157,13 @@ Deno.test("the first snapshot opens the event log with the remembered transition
   applySnapshot(v, { backends: [backend("a", { transitions: [t("down", "up", 40)] })] }, 2);
   assert.equal(v.events.length, 3, "later refetches do not repeat history");
 });
+
+Deno.test("after a resync the sequence restarts where the daemon is (a restarted daemon)", () => {
+  const v = seeded();
+  applyEvent(v, backendEvent(900, "a", "up", "down"));
+  assert.equal(v.lastSeq, "900");
+  applyEvent(v, { seq: "3", at_ns: "0", event: "resync", resync: { reason: "ahead" } });
+  assert.equal(v.lastSeq, "3");
+  applyEvent(v, backendEvent(4, "a", "down", "up"));
+  assert.equal(v.lastSeq, "4");
+});
