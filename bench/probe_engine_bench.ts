@@ -23,11 +23,11 @@ import { parseArgs } from "node:util";
 import type { Backend, HealthCheck } from "../src/config/types.ts";
 import type { ProbeSink } from "../src/health/types.ts";
 import type { ProbeDriver } from "../src/checker/types.ts";
-import { Checker } from "../src/checker/mod.ts";
+import { Checker, SCHEDULE_SLACK_MS } from "../src/checker/mod.ts";
 import { createLocalProber, type EngineName } from "../src/prober/local.ts";
 import { configureLog } from "../src/log/mod.ts";
 import { backendAddress, benchConfig, latenessClock, startNginx } from "./checker_bench.ts";
-import { type Figure, formatFigure, quantile, round, USER_HZ, withTimeout } from "./util.ts";
+import { type Figure, formatFigure, quantile, round, until, USER_HZ, withTimeout } from "./util.ts";
 
 const CHILD = "--probe-engine-child";
 const PORT = 8080;
@@ -117,6 +117,7 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
   const checker = new Checker(benchConfig(size.backends, size.intervalS * 1000), {
     driver,
     clock,
+    scheduleSlackMs: SCHEDULE_SLACK_MS,
   });
   try {
     checker.start();
@@ -151,14 +152,14 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
 }
 
 /** HAProxy's config: one backend of `n` servers checked like the maglev checks. */
-export function haproxyConfig(dir: string, size: Size): string {
+export function haproxyConfig(dir: string, size: Size, maxconn = 4000): string {
   const inter = `${size.intervalS}s`;
   const servers = Array.from(
     { length: size.backends },
     (_, i) => `  server b${i} ${backendAddress(i)}:${PORT}`,
   ).join("\n");
   return `global
-  maxconn 8000
+  maxconn ${maxconn}
   stats socket ${dir}/stats.sock mode 600 level admin
 defaults
   mode http
@@ -203,15 +204,17 @@ async function haproxyStats(socket: string): Promise<{ up: number; chkfail: numb
 
 async function runHaproxy(size: Size, seconds: number, warmup: number): Promise<RunResult> {
   const dir = await Deno.makeTempDir({ prefix: "maglev-bench-haproxy-" });
-  await Deno.writeTextFile(`${dir}/haproxy.cfg`, haproxyConfig(dir, size));
+  await Deno.writeTextFile(`${dir}/haproxy.cfg`, haproxyConfig(dir, size, haproxyMaxconn(size)!));
   const child = new Deno.Command("haproxy", {
     args: ["-W", "-db", "-f", `${dir}/haproxy.cfg`],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
   try {
+    // Loading 50,000 servers takes a while; the warm-up counts from the stats socket's birth.
+    await until("haproxy's stats socket", () => exists(`${dir}/stats.sock`), 60_000);
     await sleep(warmup * 1000);
-    // -W: the master forks one worker; the worker does the checks.
+    // -W: the master forks one worker, which does the checks.
     const worker = workerOf(child.pid);
     const s0 = await haproxyStats(`${dir}/stats.sock`);
     const u0 = procUsage(worker);
@@ -246,6 +249,15 @@ async function runHaproxy(size: Size, seconds: number, warmup: number): Promise<
   }
 }
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function workerOf(master: number): number {
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
@@ -276,6 +288,22 @@ async function child(contender: Contender, size: Size, seconds: number, warmup: 
   } finally {
     await nginx.stop();
   }
+}
+
+/** The hard limit on open files of this process. */
+function hardNofile(): number {
+  const line = Deno.readTextFileSync("/proc/self/limits").split("\n")
+    .find((l) => l.startsWith("Max open files"));
+  return Number(line?.split(/\s+/)[4] ?? 1024);
+}
+
+/**
+ * HAProxy reserves fds for 2 x maxconn plus one per checked server and will
+ * not start when that exceeds the hard limit; undefined when no maxconn fits.
+ */
+export function haproxyMaxconn(size: Size, hard = hardNofile()): number | undefined {
+  const maxconn = Math.min(4000, Math.floor((hard - size.backends - 1000) / 2));
+  return maxconn >= 100 ? maxconn : undefined;
 }
 
 function haproxyMissing(): string | undefined {
@@ -335,6 +363,13 @@ export async function runProbeEngineBench(
   for (const size of sizes) {
     let haproxyCores: number | undefined;
     for (const c of contenders) {
+      if (c === "haproxy" && haproxyMaxconn(size) === undefined) {
+        console.log(
+          `# probe_engine: HAProxy skipped at ${size.backends} backends: it needs one fd per ` +
+            `checked server and the hard fd limit here is ${hardNofile()}`,
+        );
+        continue;
+      }
       const args = [
         "run",
         "-A",

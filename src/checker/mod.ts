@@ -2,8 +2,9 @@
  * The health checker (spec 3): one probe loop per active backend, the state
  * machines, operator actions, reload, and the event bus.
  *
- * Loops are timer callbacks on the injected {@linkcode Clock}, not async
- * loops: a sleeping backend is one pending timer and nothing else. With a
+ * Loops are callbacks on one {@linkcode Schedule} (a heap over a single
+ * timer of the injected {@linkcode Clock}), not async loops: a sleeping
+ * backend is one heap slot and nothing else. With a
  * {@linkcode ProbeDriver} (the daemon's prober) a probe costs the checker
  * nothing more: the driver owns its only deadline and calls the backend's
  * sink, bound once. A bare {@linkcode ProbeFn} (tests) gets an
@@ -33,6 +34,7 @@ import { type Clock, realClock, type TimerId } from "../clock.ts";
 import { backendNotFound, frontendNotFound, MaglevError } from "../errors.ts";
 import { formatDuration, levelAtLeast, log, logLevel } from "../log/mod.ts";
 import { EventBus } from "./events.ts";
+import { Schedule } from "./schedule.ts";
 
 export { EventBus } from "./events.ts";
 
@@ -62,6 +64,12 @@ export interface CheckerOptions {
   driver?: ProbeDriver;
   /** Defaults to the real clock. */
   clock?: Clock;
+  /**
+   * How late (ms) a probe may start so that starts close together share one
+   * wakeup of the schedule; default 0 (exact). The daemon uses
+   * {@linkcode SCHEDULE_SLACK_MS}.
+   */
+  scheduleSlackMs?: number;
   /** Jitter source in [0, 1); defaults to `Math.random`. */
   random?: () => number;
   /** Called after every probe (not for static backends). */
@@ -74,6 +82,9 @@ export interface CheckerOptions {
    */
   onLocalError?: ProbeObserver;
 }
+
+/** The daemon's schedule slack: at most 200 wakeups/s, a probe starts <= 4 ms late. */
+export const SCHEDULE_SLACK_MS = 4;
 
 /** Local probe errors are logged at most this often (the rest are counted). */
 export const LOCAL_ERROR_LOG_MS = 1000;
@@ -101,7 +112,8 @@ interface Entry {
   frontends: string[];
   /** A loop is scheduled (timer pending or probe in flight). */
   running: boolean;
-  timer: TimerId | undefined;
+  /** The schedule's token of the pending wakeup. */
+  timer: number | undefined;
   inflight: Inflight | undefined;
   /** The driver's ticket of the probe in flight; undefined when none. */
   ticket: number | undefined;
@@ -176,6 +188,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
   #localErrorLoggedAt = -Infinity;
   #localErrorsUnlogged = 0;
   readonly #clock: Clock;
+  readonly #schedule: Schedule;
   readonly #random: () => number;
   readonly #onProbe: ProbeObserver | undefined;
   readonly #onTransition: ((backend: string, t: Transition) => void) | undefined;
@@ -195,6 +208,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     this.#onLocalError = options.onLocalError;
     if (!this.#probe && !this.#driver) throw new TypeError("Checker needs a probe or a driver");
     this.#clock = options.clock ?? realClock;
+    this.#schedule = new Schedule(this.#clock, options.scheduleSlackMs ?? 0);
     this.#random = options.random ?? Math.random;
     this.#onProbe = options.onProbe;
     this.#onTransition = options.onTransition;
@@ -485,12 +499,12 @@ export class Checker implements CheckerApi, EventSource, StateSource {
   #startLoop(e: Entry, delayMs: number): void {
     if (!this.#started || e.running) return;
     e.running = true;
-    e.timer = this.#clock.setTimeout(e.onTimer, delayMs);
+    e.timer = this.#schedule.add(e.onTimer, delayMs);
   }
 
   #stopLoop(e: Entry): void {
     e.running = false;
-    if (e.timer !== undefined) this.#clock.clearTimeout(e.timer);
+    if (e.timer !== undefined) this.#schedule.cancel(e.timer);
     e.timer = undefined;
     if (e.ticket !== undefined) {
       this.#driver!.cancel(e.ticket);
@@ -525,7 +539,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
       } catch (x) {
         log.error("checker-internal-error", { backend: e.name, err: String(x) });
       }
-      if (e.running) e.timer = this.#clock.setTimeout(e.onTimer, STATIC_IDLE_MS);
+      if (e.running) e.timer = this.#schedule.add(e.onTimer, STATIC_IDLE_MS);
       return;
     }
     if (this.#debugWanted()) {
@@ -582,7 +596,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
       log.error("checker-internal-error", { backend: e.name, err: String(x) });
     }
     if (e.running) {
-      e.timer = this.#clock.setTimeout(e.onTimer, e.machine.nextInterval(hc, this.#random));
+      e.timer = this.#schedule.add(e.onTimer, e.machine.nextInterval(hc, this.#random));
     }
   }
 
@@ -597,7 +611,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
       log.error("checker-internal-error", { backend: e.name, err: String(x) });
     }
     if (e.running) {
-      e.timer = this.#clock.setTimeout(e.onTimer, e.machine.nextInterval(hc, this.#random));
+      e.timer = this.#schedule.add(e.onTimer, e.machine.nextInterval(hc, this.#random));
     }
   }
 
