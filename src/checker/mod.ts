@@ -31,8 +31,9 @@ import { HealthMachine } from "../health/mod.ts";
 import { frontendState as aggregateState } from "../weights/mod.ts";
 import { healthCheckEqual } from "../config/mod.ts";
 import { type Clock, realClock, type TimerId } from "../clock.ts";
-import { backendNotFound, frontendNotFound, MaglevError } from "../errors.ts";
-import { formatDuration, levelAtLeast, log, logLevel } from "../log/mod.ts";
+import { backendNotFound, errorMessage, frontendNotFound, MaglevError } from "../errors.ts";
+import { formatDuration } from "../config/duration.ts";
+import { levelAtLeast, log, logLevel } from "../log/mod.ts";
 import { EventBus } from "./events.ts";
 import { Schedule } from "./schedule.ts";
 
@@ -163,7 +164,7 @@ function timeoutResult(hc: HealthCheck, durationMs: number): ProbeResult {
 }
 
 function errorResult(hc: HealthCheck, err: unknown, durationMs: number): ProbeResult {
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = errorMessage(err);
   return hc.type === "icmp"
     ? { ok: false, layer: "L3", code: "L3CON", detail, durationMs }
     : { ok: false, layer: "L4", code: "L4CON", detail, durationMs };
@@ -430,7 +431,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     for (const name of names) {
       const e = this.#entries.get(name)!;
       const t = e.machine.lastTransition();
-      if (t) this.#publishBackend(e, t);
+      if (t) this.#publishBackend(e, t, true);
     }
     for (const name of [...this.#feStates.keys()]) {
       if (!next.frontends[name]) this.#feStates.delete(name);
@@ -713,7 +714,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     if (refresh) { for (const fe of e.frontends) this.#refreshFrontend(fe); }
   }
 
-  #publishBackend(e: Entry, t: Transition): void {
+  #publishBackend(e: Entry, t: Transition, replay = false): void {
     for (const frontend of e.frontends) {
       this.#bus.publish({
         kind: "backend",
@@ -721,6 +722,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
         backend: e.name,
         address: e.backend.address,
         transition: t,
+        ...(replay ? { replay } : {}),
       });
     }
   }
@@ -776,6 +778,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
             frontend: feName,
             backend: e.name,
             address: e.backend.address,
+            replay: true,
             transition: {
               from: state,
               to: state,

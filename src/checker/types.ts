@@ -38,6 +38,11 @@ export interface BackendEvent {
   readonly backend: string;
   readonly address: string;
   readonly transition: Transition;
+  /**
+   * True when this re-tells a transition already published (a reload's
+   * replay to the new frontends, a snapshot): nothing happened just now.
+   */
+  readonly replay?: boolean;
 }
 
 /** A frontend aggregate state change (from == to in snapshots). */

@@ -13,6 +13,7 @@
  * labels in alphabetical order, with a histogram's `le` last.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type {
   BackendSnapshot,
@@ -202,10 +203,6 @@ export function grpcCodeName(code: number | string): string {
   return GRPC_CODES[code] ?? `Code(${code})`;
 }
 
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** `address/len` → `address`. */
 function prefixAddress(prefix: string): string {
   const slash = prefix.indexOf("/");
@@ -252,7 +249,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       try {
         c.fill(view);
       } catch (e) {
-        log.warn("metrics-collect-error", { metric: c.name, err: errText(e) });
+        log.warn("metrics-collect-error", { metric: c.name, err: errorMessage(e) });
       }
     }
   }

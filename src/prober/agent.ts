@@ -72,11 +72,22 @@ interface Agent {
   done: Promise<void>;
 }
 
+const PROJECT_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
 /** The command that starts the agent inside `netns`. */
 export function agentCommand(netns: string): string[] {
   const self = Deno.build.standalone
     ? [Deno.execPath(), PROBE_AGENT_ARG]
-    : [Deno.execPath(), "run", "-A", "--quiet", "--no-config", new URL(import.meta.url).href];
+    // The project's own deno.json (import map, lock), whatever the working directory holds.
+    : [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      "--config",
+      PROJECT_CONFIG,
+      new URL(import.meta.url).href,
+    ];
   return ["nsenter", `--net=${NETNS_DIR}/${netns}`, "--", ...self];
 }
 

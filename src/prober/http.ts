@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Backend, HealthCheck, HttpParams } from "../config/types.ts";
+import { compileResponseRegexp, type ResponseRegexp } from "../config/regexp.ts";
 import type { ProbeResult } from "../health/types.ts";
 import { probeResult } from "./result.ts";
 import { dial, type DialTarget, type ProbeStream, runWithDeadline } from "./transport.ts";
@@ -36,7 +37,7 @@ export const DEFAULT_PARAMS: HttpParams = {
 const encoder = new TextEncoder();
 // Requests only depend on the check and the address; encode each once.
 const requestCache = new WeakMap<HealthCheck, Map<string, Uint8Array>>();
-const regexpCache = new Map<string, RegExp>();
+const regexpCache = new Map<string, ResponseRegexp>();
 
 /** The exact request bytes a probe sends. */
 export function buildRequest(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
@@ -191,11 +192,11 @@ export async function judgeFull(reader: ByteReader, p: HttpParams): Promise<Prob
   return verdict;
 }
 
-function compileRegexp(source: string): RegExp | undefined {
+function compileRegexp(source: string): ResponseRegexp | undefined {
   let re = regexpCache.get(source);
   if (re) return re;
   try {
-    re = new RegExp(source);
+    re = compileResponseRegexp(source);
   } catch {
     return undefined;
   }

@@ -184,7 +184,12 @@ export function sockaddr(bytes: Uint8Array, port = 0): Uint8Array {
   return sa;
 }
 
-/** Parses an IPv4 or IPv6 literal into 4 or 16 bytes; undefined when it is neither. */
-export function parseIp(text: string): Uint8Array | undefined {
+/**
+ * Parses an IPv4 or IPv6 literal into 4 or 16 bytes (the sockaddr payload);
+ * undefined when it is neither. Unlike `parseIp` of `vpp/ip.ts` (the owner of
+ * address parsing, which throws and tags the family), a bad literal here is
+ * an ordinary probe failure.
+ */
+export function parseIpBytes(text: string): Uint8Array | undefined {
   return parseIp4(text) ?? parseIp6(text) ?? undefined;
 }
