@@ -27,7 +27,7 @@ import type {
   ProbeObserver,
   SubscribeOptions,
 } from "./types.ts";
-import { HealthMachine } from "../health/mod.ts";
+import { HealthMachine, probeResult } from "../health/mod.ts";
 import { frontendState as aggregateState } from "../weights/mod.ts";
 import { healthCheckEqual } from "../config/mod.ts";
 import { type Clock, realClock, type TimerId } from "../clock.ts";
@@ -49,13 +49,7 @@ export const STATIC_IDLE_MS = 30_000;
 export const DEADLINE_GRACE_MS = 50;
 
 /** The synthetic pass of a static backend (spec 3.6). */
-const STATIC_PASS: ProbeResult = Object.freeze({
-  ok: true,
-  layer: "L7",
-  code: "L7OK",
-  detail: "static backend",
-  durationMs: 0,
-});
+const STATIC_PASS: ProbeResult = Object.freeze(probeResult("L7OK", "static backend", 0));
 
 /** Dependencies and hooks of a {@linkcode Checker}. */
 export interface CheckerOptions {
@@ -153,21 +147,13 @@ function sameHealthCheck(a: HealthCheck | undefined, b: HealthCheck | undefined)
 /** The timeout code of a health check type: the layer the probe ends at. */
 function timeoutResult(hc: HealthCheck, durationMs: number): ProbeResult {
   const detail = `timeout after ${formatDuration(hc.timeoutMs)}`;
-  switch (hc.type) {
-    case "icmp":
-      return { ok: false, layer: "L3", code: "L3TOUT", detail, durationMs };
-    case "tcp":
-      return { ok: false, layer: "L4", code: "L4TOUT", detail, durationMs };
-    default:
-      return { ok: false, layer: "L7", code: "L7TOUT", detail, durationMs };
-  }
+  const code = hc.type === "icmp" ? "L3TOUT" : hc.type === "tcp" ? "L4TOUT" : "L7TOUT";
+  return probeResult(code, detail, durationMs);
 }
 
 function errorResult(hc: HealthCheck, err: unknown, durationMs: number): ProbeResult {
   const detail = errorMessage(err);
-  return hc.type === "icmp"
-    ? { ok: false, layer: "L3", code: "L3CON", detail, durationMs }
-    : { ok: false, layer: "L4", code: "L4CON", detail, durationMs };
+  return probeResult(hc.type === "icmp" ? "L3CON" : "L4CON", detail, durationMs);
 }
 
 function disabledError(name: string): MaglevError {
