@@ -35,9 +35,24 @@ import { backendNotFound, errorMessage, frontendNotFound, MaglevError } from "..
 import { formatDuration } from "../config/duration.ts";
 import { levelAtLeast, log, logLevel } from "../log/mod.ts";
 import { EventBus } from "./events.ts";
+import {
+  lookupBackend,
+  lookupHealthCheck,
+  lookupPoolBackend,
+  ownValue,
+  withEntry,
+} from "./lookup.ts";
 import { Schedule } from "./schedule.ts";
 
 export { EventBus } from "./events.ts";
+export {
+  lookupBackend,
+  lookupFrontend,
+  lookupHealthCheck,
+  lookupPoolBackend,
+  ownValue,
+  type PoolBackendRef,
+} from "./lookup.ts";
 
 /** Idle time between the synthetic passes of a static backend (spec 3.6). */
 export const STATIC_IDLE_MS = 30_000;
@@ -202,7 +217,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     this.#bus = new EventBus((seq) => this.#snapshotEvents(seq));
     const refs = referencingFrontends(config);
     for (const name of [...refs.keys()].sort()) {
-      const backend = config.backends[name];
+      const backend = ownValue(config.backends, name);
       if (!backend) continue; // validation forbids it; be safe anyway
       const entry = this.#newEntry(name, config, refs.get(name)!);
       if (!backend.enabled) entry.machine.disable(this.#clock.now());
@@ -326,30 +341,15 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
       throw new MaglevError("INVALID_ARGUMENT", `weight ${weight} out of range [0, 100]`);
     }
-    const fe = this.#config.frontends[frontend];
-    if (!fe) throw frontendNotFound(frontend);
-    const poolIdx = fe.pools.findIndex((p) => p.name === pool);
-    if (poolIdx < 0) {
-      throw new MaglevError(
-        "NOT_FOUND",
-        `pool ${JSON.stringify(pool)} not found in frontend ${JSON.stringify(frontend)}`,
-      );
-    }
-    const p = fe.pools[poolIdx];
-    const bIdx = p.backends.findIndex((b) => b.name === backend);
-    if (bIdx < 0) {
-      throw new MaglevError(
-        "NOT_FOUND",
-        `backend ${JSON.stringify(backend)} not found in pool ${JSON.stringify(pool)}`,
-      );
-    }
+    const ref = lookupPoolBackend(this.#config, { frontend, pool, backend });
+    const p = ref.pool;
     const backends = p.backends.slice();
-    backends[bIdx] = Object.freeze({ ...backends[bIdx], weight });
-    const pools: Pool[] = fe.pools.slice();
-    pools[poolIdx] = Object.freeze({ ...p, backends: Object.freeze(backends) });
-    const nextFe: Frontend = Object.freeze({ ...fe, pools: Object.freeze(pools) });
+    backends[ref.backendIndex] = Object.freeze({ ...backends[ref.backendIndex], weight });
+    const pools: Pool[] = ref.frontend.pools.slice();
+    pools[ref.poolIndex] = Object.freeze({ ...p, backends: Object.freeze(backends) });
+    const nextFe: Frontend = Object.freeze({ ...ref.frontend, pools: Object.freeze(pools) });
     this.#config = frozenConfig(this.#config, {
-      frontends: Object.freeze({ ...this.#config.frontends, [frontend]: nextFe }),
+      frontends: withEntry(this.#config.frontends, frontend, nextFe),
     });
     log.info("frontend-pool-weight", { frontend, pool, backend, weight });
     this.#refreshFrontend(frontend);
@@ -365,7 +365,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
 
     // Workers no longer wanted: removed, told to the OLD frontends.
     for (const name of this.#names()) {
-      if (refs.has(name) && next.backends[name]) continue;
+      if (refs.has(name) && ownValue(next.backends, name)) continue;
       const e = this.#entries.get(name)!;
       log.info("backend-stop", { backend: name });
       this.#stopLoop(e);
@@ -377,10 +377,10 @@ export class Checker implements CheckerApi, EventSource, StateSource {
 
     const toStart: Entry[] = [];
     const kept: Backend[] = [];
-    const names = [...refs.keys()].filter((n) => next.backends[n]).sort();
+    const names = [...refs.keys()].filter((n) => ownValue(next.backends, n)).sort();
     for (const name of names) {
-      const nb = next.backends[name];
-      const hc = nb.healthcheck ? next.healthchecks[nb.healthcheck] : undefined;
+      const nb = lookupBackend(next, name);
+      const hc = nb.healthcheck ? lookupHealthCheck(next, nb.healthcheck) : undefined;
       const e = this.#entries.get(name);
       if (e && sameHealthCheck(e.hc, hc)) {
         // Same probing: keep state, history and the runtime enabled flag.
@@ -406,11 +406,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     }
 
     let backends = next.backends;
-    if (kept.length > 0) {
-      const copy = { ...next.backends };
-      for (const b of kept) copy[b.name] = b;
-      backends = Object.freeze(copy);
-    }
+    for (const b of kept) backends = withEntry(backends, b.name, b);
     this.#config = frozenConfig(next, { backends });
 
     // Every wanted backend's latest transition, to the NEW frontends.
@@ -420,7 +416,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
       if (t) this.#publishBackend(e, t, true);
     }
     for (const name of [...this.#feStates.keys()]) {
-      if (!next.frontends[name]) this.#feStates.delete(name);
+      if (!ownValue(next.frontends, name)) this.#feStates.delete(name);
     }
     for (const name of Object.keys(next.frontends)) this.#refreshFrontend(name);
 
@@ -430,8 +426,8 @@ export class Checker implements CheckerApi, EventSource, StateSource {
   // ---- internals ----
 
   #newEntry(name: string, cfg: Config, frontends: string[]): Entry {
-    const backend = cfg.backends[name];
-    const hc = backend.healthcheck ? cfg.healthchecks[backend.healthcheck] : undefined;
+    const backend = lookupBackend(cfg, name);
+    const hc = backend.healthcheck ? lookupHealthCheck(cfg, backend.healthcheck) : undefined;
     const machine = new HealthMachine({
       rise: hc?.rise ?? 1,
       fall: hc?.fall ?? 1,
@@ -471,7 +467,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     if (e.backend.enabled === enabled) return;
     e.backend = Object.freeze({ ...e.backend, enabled });
     this.#config = frozenConfig(this.#config, {
-      backends: Object.freeze({ ...this.#config.backends, [e.name]: e.backend }),
+      backends: withEntry(this.#config.backends, e.name, e.backend),
     });
   }
 
@@ -715,7 +711,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
 
   /** Recomputes a frontend's aggregate; publishes a FrontendEvent on change. */
   #refreshFrontend(name: string): void {
-    const fe = this.#config.frontends[name];
+    const fe = ownValue(this.#config.frontends, name);
     if (!fe) return;
     const to = aggregateState(fe, this);
     const from = this.#feStates.get(name);
