@@ -9,6 +9,7 @@
  * @module
  */
 import type { Backend, Config, Frontend, HealthCheck, Pool } from "../config/types.ts";
+import { healthCheckEqual } from "../config/mod.ts";
 import { backendNotFound, frontendNotFound, healthcheckNotFound, MaglevError } from "../errors.ts";
 
 /** `record[name]` when `name` is an own key; never a prototype's member. */
@@ -86,4 +87,30 @@ export function lookupPoolBackend(
     );
   }
   return { frontend: fe, poolIndex, pool, backendIndex };
+}
+
+/** `cfg` with `patch` over it, frozen. */
+export function frozenConfig(cfg: Config, patch: Partial<Config>): Config {
+  return Object.freeze({ ...cfg, ...patch });
+}
+
+/** Backend name → sorted names of the frontends whose pools list it. */
+export function referencingFrontends(cfg: Config): Map<string, string[]> {
+  const refs = new Map<string, string[]>();
+  for (const feName of Object.keys(cfg.frontends).sort()) {
+    for (const pool of cfg.frontends[feName].pools) {
+      for (const pb of pool.backends) {
+        let list = refs.get(pb.name);
+        if (!list) refs.set(pb.name, list = []);
+        if (list[list.length - 1] !== feName) list.push(feName);
+      }
+    }
+  }
+  return refs;
+}
+
+/** True when two (possibly absent) health checks probe the same way. */
+export function sameHealthCheck(a: HealthCheck | undefined, b: HealthCheck | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return healthCheckEqual(a, b);
 }
