@@ -67,6 +67,8 @@ interface RunResult {
   up: number;
   latenessP50: number;
   latenessP99: number;
+  durationP50: number;
+  durationP99: number;
 }
 
 /** utime and stime (seconds) and RSS (MB) of `pid`, all threads. */
@@ -91,6 +93,7 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
   let probes = 0;
   let failed = 0;
   const lateness: number[] = [];
+  const durations: number[] = [];
   // Counts each result on its way to the checker's sink; nothing per probe otherwise.
   const counted = new WeakMap<ProbeSink, ProbeSink>();
   const driver: ProbeDriver = {
@@ -103,6 +106,7 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
           probeDone(r) {
             if (measuring) {
               probes++;
+              durations.push(r.durationMs);
               if (!r.ok) failed++;
             }
             sink.probeDone(r);
@@ -130,6 +134,7 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
     const elapsed = (performance.now() - t0) / 1000;
     const u1 = procUsage("self");
     lateness.sort((a, b) => a - b);
+    durations.sort((a, b) => a - b);
     const result: RunResult = {
       contender: engine,
       backends: size.backends,
@@ -143,6 +148,8 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
       up: checker.listBackends().filter((b) => checker.backendState(b) === "up").length,
       latenessP50: quantile(lateness, 0.5),
       latenessP99: quantile(lateness, 0.99),
+      durationP50: quantile(durations, 0.5),
+      durationP99: quantile(durations, 0.99),
     };
     return result;
   } finally {
@@ -237,6 +244,8 @@ async function runHaproxy(size: Size, seconds: number, warmup: number): Promise<
       up: s1.up,
       latenessP50: NaN,
       latenessP99: NaN,
+      durationP50: NaN,
+      durationP99: NaN,
     };
   } finally {
     try {
@@ -333,7 +342,12 @@ function figuresOf(r: RunResult, haproxyCores: number | undefined): Figure[] {
     f("backends_up_at_end", r.up, "count"),
   ];
   if (r.contender !== "haproxy") {
-    out.push(f("lateness_p50_ms", r.latenessP50, "ms"), f("lateness_p99_ms", r.latenessP99, "ms"));
+    out.push(
+      f("lateness_p50_ms", r.latenessP50, "ms"),
+      f("lateness_p99_ms", r.latenessP99, "ms"),
+      f("probe_duration_p50_ms", r.durationP50, "ms"),
+      f("probe_duration_p99_ms", r.durationP99, "ms"),
+    );
     if (haproxyCores) out.push(f("cpu_ratio_to_haproxy", cores / haproxyCores, "ratio"));
   }
   return out;
@@ -373,6 +387,8 @@ export async function runProbeEngineBench(
       const args = [
         "run",
         "-A",
+        // As `deno task compile` builds maglevd: a small young generation keeps RSS down.
+        "--v8-flags=--max-semi-space-size=2",
         self,
         CHILD,
         `--engines=${c}`,

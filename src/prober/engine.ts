@@ -102,6 +102,13 @@ interface Fifo {
 
 const GEN_SHIFT = 2 ** 21;
 
+/** True when `buf` starts with `line` (a status line through its LF) within its first `n` bytes. */
+function sameLine(line: Uint8Array, buf: Uint8Array, n: number): boolean {
+  if (n < line.length) return false;
+  for (let i = 0; i < line.length; i++) if (buf[i] !== line[i]) return false;
+  return true;
+}
+
 /** True when this process may use FFI (`--allow-ffi`). */
 export function ffiAllowed(): boolean {
   try {
@@ -135,6 +142,11 @@ export class SocketEngine {
   readonly #free: number[] = [];
   readonly #fifos = new Map<number, Fifo>();
   readonly #addrs = new Map<string, Uint8Array | undefined>();
+  /** Per check: the last status line seen (through its LF) and its verdict. */
+  readonly #lastLine = new WeakMap<
+    HttpParams,
+    { bytes: Uint8Array; code: ProbeCode; detail: string }
+  >();
   /** Per backend object: its sockaddr for the check's port (rebuilt when the port changes). */
   readonly #targets = new WeakMap<Backend, { port: number; sa: Uint8Array; family: 4 | 6 }>();
   #active = 0;
@@ -446,9 +458,17 @@ export class SocketEngine {
   }
 
   #judgeLine(slot: Slot, buf: Uint8Array, n: number): boolean {
+    // Backends answer the same status line probe after probe: judge its bytes once per check.
+    const seen = this.#lastLine.get(slot.params);
+    if (seen && sameLine(seen.bytes, buf, n)) {
+      this.#finish(slot, this.#fail(slot, seen.code, seen.detail));
+      return true;
+    }
     const line = parseStatusLine(buf, n);
     if (!line) return false;
     const r = judgeStatus(line.status, line.reason, slot.params);
+    const end = buf.indexOf(10) + 1;
+    this.#lastLine.set(slot.params, { bytes: buf.slice(0, end), code: r.code, detail: r.detail });
     this.#finish(slot, this.#fail(slot, r.code, r.detail));
     return true;
   }
