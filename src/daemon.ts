@@ -11,7 +11,7 @@ import { BUILD_DATE, COMMIT, VERSION } from "./version.ts";
 import { formatIssue, loadConfigFile } from "./config/mod.ts";
 import type { Config, ConfigIssue } from "./config/mod.ts";
 import type { ReloadResult } from "./checker/types.ts";
-import { Checker } from "./checker/mod.ts";
+import { Checker, SCHEDULE_SLACK_MS } from "./checker/mod.ts";
 import { createProber } from "./prober/mod.ts";
 import { VppManager } from "./reconciler/mod.ts";
 import type { VppControl } from "./reconciler/types.ts";
@@ -233,6 +233,7 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
   const late: { metrics?: Metrics } = {};
   const checker = new Checker(config, {
     driver: prober,
+    scheduleSlackMs: SCHEDULE_SLACK_MS,
     onProbe: (backend, hc, result) => late.metrics?.observeProbe(backend, hc, result),
     onLocalError: (backend, hc, result) => late.metrics?.observeLocalError(backend, hc, result),
     onTransition: (backend, t) => late.metrics?.onTransition(backend, t),
