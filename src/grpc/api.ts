@@ -29,14 +29,8 @@ import type { Clock } from "../clock.ts";
 import type { Frontend } from "../config/types.ts";
 import { renderConfig } from "../config/render.ts";
 import { weightRangeError } from "../config/weight.ts";
-import {
-  backendNotFound,
-  type ErrorKind,
-  errorMessage,
-  frontendNotFound,
-  healthcheckNotFound,
-  MaglevError,
-} from "../errors.ts";
+import { type ErrorKind, errorMessage, MaglevError } from "../errors.ts";
+import { lookupBackend, lookupFrontend, lookupHealthCheck, ownValue } from "../checker/lookup.ts";
 import { previewChange } from "../plan/preview.ts";
 import type { VppControl } from "../reconciler/types.ts";
 import { vipFingerprint } from "../weights/fingerprint.ts";
@@ -108,11 +102,6 @@ function requireName(name: string, what: string): void {
   if (name === "") throw new MaglevError("INVALID_ARGUMENT", `${what} name is required`);
 }
 
-/** `record[name]` when `name` is the record's own key, never an inherited member. */
-function own<T>(record: Readonly<Record<string, T>>, name: string): T | undefined {
-  return Object.hasOwn(record, name) ? record[name] : undefined;
-}
-
 function missing(what: string): MaglevError {
   return new MaglevError("UNAVAILABLE", `${what} is not available in this daemon`);
 }
@@ -127,9 +116,7 @@ export class MaglevApi {
 
   #frontend(name: string): Frontend {
     requireName(name, "frontend");
-    const fe = own(this.#d.checker.config().frontends, name);
-    if (!fe) throw frontendNotFound(name);
-    return fe;
+    return lookupFrontend(this.#d.checker.config(), name);
   }
 
   #frontendInfo(name: string): FrontendInfo {
@@ -140,8 +127,9 @@ export class MaglevApi {
       effective: effectiveWeights(fe, checker),
       state: frontendState(fe, checker),
       states: checker,
-      enabled: (b) => own(backends, b)?.enabled ?? false,
-      address: (b) => own(backends, b)?.address ?? "",
+      enabled: (b) => ownValue(backends, b)?.enabled ?? false,
+      address: (b) => ownValue(backends, b)?.address ?? "",
+      vppSyncError: vpp.lastSyncError?.(fe.name),
     });
     if (vpp.enabled()) {
       info.fingerprint = vipFingerprint(desiredFromFrontend(fe, checker, backends));
@@ -197,9 +185,7 @@ export class MaglevApi {
 
   GetHealthCheck(req: GetHealthCheckRequest) {
     requireName(req.name, "healthcheck");
-    const hc = own(this.#d.checker.config().healthchecks, req.name);
-    if (!hc) throw healthcheckNotFound(req.name);
-    return healthCheckInfo(hc);
+    return healthCheckInfo(lookupHealthCheck(this.#d.checker.config(), req.name));
   }
 
   /**
@@ -214,7 +200,7 @@ export class MaglevApi {
     checker.setWeight(fe.name, req.pool, req.backend, req.weight);
     let warning = "";
     if (vpp.enabled()) {
-      const address = own(checker.config().backends, req.backend)?.address;
+      const address = ownValue(checker.config().backends, req.backend)?.address;
       try {
         await vpp.sync(fe.name, {
           flushAddress: req.flush ? address : undefined,
@@ -314,7 +300,7 @@ export class MaglevApi {
   PreviewChange(req: PreviewChangeRequest): PreviewChangeResponse {
     const fe = this.#frontend(req.frontend);
     const backend = this.#backendName(req.backend);
-    if (!own(this.#d.checker.config().backends, backend)) throw backendNotFound(backend);
+    lookupBackend(this.#d.checker.config(), backend);
     const pools = fe.pools.filter((p) => p.backends.some((b) => b.name === backend));
     if (pools.length === 0) {
       throw new MaglevError(

@@ -22,7 +22,7 @@ import type { BackendSnapshot, FrontendState, MaglevEvent } from "../checker/typ
 import type { LbStateView, SyncStats, VipCounters, VppInfo } from "../reconciler/types.ts";
 import type { Buffer } from "node:buffer";
 import { encodeEvent } from "./proto.ts";
-import { encapName, protocolName } from "../weights/names.ts";
+import { encapName, protocolName } from "../../vpp/names.ts";
 
 /** Unix (or duration) milliseconds as int64 nanoseconds in decimal. */
 export function msToNs(ms: number): string {
@@ -30,6 +30,9 @@ export function msToNs(ms: number): string {
   // Sub-millisecond parts (durations from performance.now) survive as µs.
   return (BigInt(Math.round(ms * 1000)) * 1000n).toString();
 }
+
+// The names of VPP's numbers are owned by the generated enums.
+export { encapName, protocolName };
 
 /** A health-package transition as the API's message. */
 export function transitionInfo(t: Transition): PbTransition {
@@ -72,6 +75,8 @@ export interface FrontendFacts {
   enabled(backend: string): boolean;
   /** Address of a backend, empty when unknown. */
   address(backend: string): string;
+  /** Why VPP does not hold what the frontend wants; empty when it does. */
+  vppSyncError?: string;
 }
 
 /**
@@ -115,6 +120,7 @@ export function frontendInfo(fe: Frontend, facts: FrontendFacts): FrontendInfo {
     active_pool: activePool,
     fingerprint: "",
     warning: "",
+    vpp_sync_error: facts.vppSyncError ?? "",
   };
 }
 

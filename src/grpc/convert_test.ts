@@ -1,6 +1,5 @@
 import { strict as assert } from "node:assert";
-import { eventMessage, msToNs } from "./convert.ts";
-import { encapName, protocolName } from "../weights/names.ts";
+import { encapName, eventMessage, msToNs, protocolName } from "./convert.ts";
 
 Deno.test("msToNs: exact decimal nanoseconds, sub-millisecond kept to the microsecond", () => {
   assert.equal(msToNs(0), "0");
@@ -11,7 +10,7 @@ Deno.test("msToNs: exact decimal nanoseconds, sub-millisecond kept to the micros
 });
 
 Deno.test("protocol and encap names", () => {
-  assert.deepEqual([6, 17, 255, 1, 200].map(protocolName), ["tcp", "udp", "any", "icmp", "200"]);
+  assert.deepEqual([6, 17, 255, 1, 99].map(protocolName), ["tcp", "udp", "any", "icmp", "99"]);
   assert.deepEqual([0, 1, 2, 3, 4, 9].map(encapName), [
     "gre4",
     "gre6",

@@ -9,11 +9,11 @@
 import { isDeepStrictEqual } from "node:util";
 import type { ReloadPlan, VipRecreate, WeightChange } from "../../proto/maglev_pb.ts";
 import type { Config, Frontend, HealthCheck } from "../config/types.ts";
-import { healthCheckEqual } from "../config/equal.ts";
+import { ownValue, referencingFrontends, sameHealthCheck } from "../checker/lookup.ts";
 import type { State, StateSource } from "../health/types.ts";
 import { recreateReason } from "../reconciler/plan.ts";
 import { desiredFromFrontend, type DesiredVip, effectiveWeights } from "../weights/mod.ts";
-import { encapName, protocolName } from "../weights/names.ts";
+import { encapName, protocolName } from "../../vpp/names.ts";
 
 /** A plan whose candidate did not load. */
 export function failedPlan(kind: "parse" | "semantic", error: string): ReloadPlan {
@@ -49,27 +49,22 @@ function added(from: object, to: object): string[] {
 
 /** Backends a pool of `config` references: those with a probe worker. */
 function referenced(config: Config): Set<string> {
-  const out = new Set<string>();
-  for (const fe of Object.values(config.frontends)) {
-    for (const pool of fe.pools) for (const pb of pool.backends) out.add(pb.name);
-  }
-  return out;
+  return new Set(referencingFrontends(config).keys());
 }
 
 function checkOf(config: Config, backend: string): HealthCheck | undefined {
-  const name = config.backends[backend]?.healthcheck ?? "";
-  return name === "" ? undefined : config.healthchecks[name];
+  const name = ownValue(config.backends, backend)?.healthcheck ?? "";
+  return name === "" ? undefined : ownValue(config.healthchecks, name);
 }
 
 /** Why the checker restarts `backend`'s probe, or "" when it keeps it. */
 function restartReason(from: Config, to: Config, backend: string): string {
   const a = checkOf(from, backend);
   const b = checkOf(to, backend);
+  if (sameHealthCheck(a, b)) return "";
   if (a === undefined || b === undefined) {
-    if (a === b) return "";
     return a === undefined ? `healthcheck added (${b!.name})` : `healthcheck removed (${a.name})`;
   }
-  if (healthCheckEqual(a, b)) return "";
   const fields = Object.keys({ ...a, ...b }).filter((k) =>
     k !== "name" &&
     !isDeepStrictEqual(
@@ -77,8 +72,14 @@ function restartReason(from: Config, to: Config, backend: string): string {
       (b as unknown as Record<string, unknown>)[k],
     )
   );
+  const keys = fields.map((k) =>
+    // The config's spelling: `intervalMs` is `interval`, `fastIntervalMs` `fast-interval`.
+    k === "http" || k === "tcp"
+      ? "params"
+      : k.replace(/Ms$/, "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+  );
   const which = a.name === b.name ? `healthcheck ${a.name}` : `healthcheck ${a.name} -> ${b.name}`;
-  return `${which}: ${fields.join(", ")} changed`;
+  return `${which}: ${keys.join(", ")} changed`;
 }
 
 /**
