@@ -83,30 +83,28 @@ function readFields(
   return out;
 }
 
+type ScalarRead = (v: DataView, at: number) => unknown;
+
+/** Scalar field types: their size and how to read one. */
+const SCALARS = new Map<string, [number, ScalarRead]>([
+  ["u8", [1, (v, at) => v.getUint8(at)]],
+  ["i8", [1, (v, at) => v.getInt8(at)]],
+  ["u16", [2, (v, at) => v.getUint16(at)]],
+  ["i16", [2, (v, at) => v.getInt16(at)]],
+  ["u32", [4, (v, at) => v.getUint32(at)]],
+  ["i32", [4, (v, at) => v.getInt32(at)]],
+  ["u64", [8, (v, at) => v.getBigUint64(at)]],
+  ["i64", [8, (v, at) => v.getBigInt64(at)]],
+  ["f64", [8, (v, at) => v.getFloat64(at)]],
+  ["bool", [1, (v, at) => v.getUint8(at) !== 0]],
+]);
+
 function readValue(r: Reader, path: string, f: FieldDef): unknown {
   const t = f.type;
   const v = r.view;
+  const scalar = SCALARS.get(t);
+  if (scalar) return scalar[1](v, r.base + r.need(path, f.name, scalar[0]));
   switch (t) {
-    case "u8":
-      return v.getUint8(r.base + r.need(path, f.name, 1));
-    case "i8":
-      return v.getInt8(r.base + r.need(path, f.name, 1));
-    case "u16":
-      return v.getUint16(r.base + r.need(path, f.name, 2));
-    case "i16":
-      return v.getInt16(r.base + r.need(path, f.name, 2));
-    case "u32":
-      return v.getUint32(r.base + r.need(path, f.name, 4));
-    case "i32":
-      return v.getInt32(r.base + r.need(path, f.name, 4));
-    case "u64":
-      return v.getBigUint64(r.base + r.need(path, f.name, 8));
-    case "i64":
-      return v.getBigInt64(r.base + r.need(path, f.name, 8));
-    case "f64":
-      return v.getFloat64(r.base + r.need(path, f.name, 8));
-    case "bool":
-      return v.getUint8(r.base + r.need(path, f.name, 1)) !== 0;
     case "string": {
       const len = f.length ?? 0;
       if (len === 0) {
