@@ -23,6 +23,7 @@ import type {
 } from "../checker/types.ts";
 import type { HealthCheck } from "../config/types.ts";
 import { type ProbeResult, STATES, type Transition } from "../health/types.ts";
+import { isProbeCode } from "../health/codes.ts";
 import type { SyncStats, VppControl } from "../reconciler/types.ts";
 import { effectiveWeights } from "../weights/mod.ts";
 import { type Clock, realClock } from "../clock.ts";
@@ -560,7 +561,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     onTransition(backend, transition) {
       // Spec 10: probe-driven transitions only; operator codes (paused,
       // disabled, ...) are not probe results.
-      if (!/^L[3-7]/.test(transition.code)) return;
+      if (!isProbeCode(transition.code)) return;
       transitions.inc({ backend, from: transition.from, to: transition.to });
     },
     vppApi(event) {

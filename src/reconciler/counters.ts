@@ -5,6 +5,7 @@
  * the counters (metrics scrapes, the API); concurrent readers share one.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import { log } from "../log/mod.ts";
 import type { VipCounters } from "./types.ts";
@@ -110,7 +111,7 @@ export class CountersSession {
         }));
       this.#at = this.#o.clock.monotonic();
     } catch (e) {
-      log.debug("vpp-lb-counters-failed", { err: (e as Error).message });
+      log.debug("vpp-lb-counters-failed", { err: errorMessage(e) });
     }
   }
 }

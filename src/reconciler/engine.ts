@@ -10,7 +10,7 @@
 import type { CheckerApi } from "../checker/types.ts";
 import type { Frontend } from "../config/types.ts";
 import type { StateSource } from "../health/types.ts";
-import { MaglevError } from "../errors.ts";
+import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
 import { desiredVip } from "./desired.ts";
@@ -47,7 +47,7 @@ export function isConnectionError(e: unknown): boolean {
 /** `e` as the API should see it: a lost or silent VPP is UNAVAILABLE. */
 export function asApiError(e: unknown): unknown {
   if (isConnectionError(e)) {
-    return new MaglevError("UNAVAILABLE", `VPP did not answer: ${(e as Error).message}`);
+    return new MaglevError("UNAVAILABLE", `VPP did not answer: ${errorMessage(e)}`);
   }
   return e;
 }
