@@ -216,6 +216,33 @@ async function startGrpc(
   });
 }
 
+/** The VPP manager, reporting into metrics once they exist (`late`). */
+function createVppManager(
+  apiAddr: string,
+  checker: Checker,
+  late: { metrics?: Metrics },
+): VppManager {
+  return new VppManager({
+    apiAddr,
+    checker,
+    // The warmup clock starts at process start (spec 6.7), the origin of
+    // performance.now(), not after the config load: its log lines then tell
+    // the real elapsed time.
+    startMs: 0,
+    observers: {
+      api: (ev) => {
+        late.metrics?.vppApi(ev);
+        log.debug(ev.direction === "send" ? "vpp-api-send" : "vpp-api-recv", {
+          msg: ev.msg,
+          ok: ev.ok,
+        });
+      },
+      sync: (scope, stats) => late.metrics?.lbSync(scope, stats),
+      latency: (trigger, s) => late.metrics?.programmingLatency(trigger, s),
+    },
+  });
+}
+
 /** Starts every part of the daemon. Throws when the config does not load. */
 export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
   const vppEnabled = settings.vppApiAddr !== "";
@@ -238,25 +265,7 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
     onLocalError: (backend, hc, result) => late.metrics?.observeLocalError(backend, hc, result),
     onTransition: (backend, t) => late.metrics?.onTransition(backend, t),
   });
-  const vpp = new VppManager({
-    apiAddr: settings.vppApiAddr,
-    checker,
-    // The warmup clock starts at process start (spec 6.7), the origin of
-    // performance.now(), not after the config load: its log lines then tell
-    // the real elapsed time.
-    startMs: 0,
-    observers: {
-      api: (ev) => {
-        late.metrics?.vppApi(ev);
-        log.debug(ev.direction === "send" ? "vpp-api-send" : "vpp-api-recv", {
-          msg: ev.msg,
-          ok: ev.ok,
-        });
-      },
-      sync: (scope, stats) => late.metrics?.lbSync(scope, stats),
-      latency: (trigger, s) => late.metrics?.programmingLatency(trigger, s),
-    },
-  });
+  const vpp = createVppManager(settings.vppApiAddr, checker, late);
   const metrics = createMetrics({
     checker,
     vpp: vppEnabled ? (vpp as VppControl) : undefined,
