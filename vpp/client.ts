@@ -117,7 +117,8 @@ export interface VppApi {
 }
 
 const runtimeTimers: VppTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as number,
+  // Deno returns the timer id; the Node typings in scope call it a Timeout.
+  setTimeout: (fn, ms) => Number(setTimeout(fn, ms)),
   clearTimeout: (id) => clearTimeout(id),
 };
 
