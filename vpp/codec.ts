@@ -11,7 +11,7 @@ import { type IpAddress, type IpPrefix, parseIp, parsePrefix } from "./ip.ts";
 import { enumOf, FIXED_SIZE, isArrayField, lookup, structOf } from "./layout.ts";
 import type { FieldDef, MessageDef } from "./messages.ts";
 
-export { contextOf, contextOffset, decodeMessage, messageIdOf } from "./decode.ts";
+export { contextOf, contextOffset, decodeBody, decodeMessage, messageIdOf } from "./decode.ts";
 
 const INT_RANGE: Record<string, [number, number]> = {
   u8: [0, 0xff],
@@ -57,7 +57,10 @@ export class Writer {
   /** Appends `n` zero bytes. */
   zeros(n: number): void {
     this.ensure(n);
-    this.buf.fill(0, this.pos, this.pos + n);
+    const b = this.buf;
+    // Most runs are a few bytes (address padding, the header): a loop beats fill's call.
+    if (n <= 16) { for (let i = this.pos, end = i + n; i < end; i++) b[i] = 0; }
+    else b.fill(0, this.pos, this.pos + n);
     this.pos += n;
   }
 }

@@ -146,7 +146,12 @@ function readValue(r: Reader, path: string, f: FieldDef): unknown {
  * bytes or an invalid value; never anything else.
  */
 export function decodeMessage(name: string, body: Uint8Array): Record<string, unknown> {
-  const def = lookup(name, VppDecodeError);
+  return decodeBody(lookup(name, VppDecodeError), body);
+}
+
+/** `decodeMessage` for a declaration the caller already holds (the client, per reply). */
+export function decodeBody(def: MessageDef, body: Uint8Array): Record<string, unknown> {
+  const name = def.name;
   if (!(body instanceof Uint8Array)) throw new VppDecodeError(`${name}: body is not bytes`);
   const r = new Reader(name, body, 0);
   r.need(name, "_vl_msg_id", 2);
