@@ -14,6 +14,7 @@ import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
 import { desiredVip } from "./desired.ts";
+import { ownValue } from "../checker/lookup.ts";
 import { type LbClient, type LbState, readLbState, vipKey } from "./lb_state.ts";
 import {
   type DesiredAs,
@@ -111,7 +112,7 @@ export class SyncEngine {
     const cfg = this.#o.checker.config();
     if (this.#adoptedOnce) {
       for (const [fe, held] of this.#adopted) {
-        const vip = this.#mirror.get(this.#vipKeyOf(cfg.frontends[fe]));
+        const vip = this.#mirror.get(this.#vipKeyOf(ownValue(cfg.frontends, fe)));
         for (const [address, a] of held) {
           if (vip?.ases.get(address)?.weight !== a.weight) held.delete(address);
         }
@@ -141,7 +142,7 @@ export class SyncEngine {
   /** Syncs one frontend's VIP (never removes other VIPs). */
   syncVip(frontend: string, options: { forceFlush?: string } = {}): Promise<SyncStats> {
     return this.enqueue(async () => {
-      const fe = this.#o.checker.config().frontends[frontend];
+      const fe = ownValue(this.#o.checker.config().frontends, frontend);
       if (!fe) return emptyStats();
       return await this.#run("vip", [frontend], (flushed) => {
         const force = options.forceFlush;
