@@ -401,6 +401,14 @@ class VppSimServer implements VppSim {
     }
     this.#emit("request", { name, client_index: ci });
     const context = msg.context as number;
+    if (this.#handleControl(target, name, msg)) return;
+    this.#handleLb(target, name, msg, context);
+  }
+
+  /** Answers the memclnt/vpe requests the double serves; false for any other message. */
+  #handleControl(target: SimConn, name: string, msg: Record<string, unknown>): boolean {
+    const ci = msg.client_index as number;
+    const context = msg.context as number;
     switch (name) {
       case "sockclnt_delete": {
         const reg = this.#regs.get(((msg.index as number) & ~REGISTRATION_HANDLE_BIT) >>> 0);
@@ -409,7 +417,7 @@ class VppSimServer implements VppSim {
           target.closeAfterFlush = true;
           if (!target.writing && !this.#stalled) this.#closeConn(target, "sockclnt_delete");
         }
-        return;
+        return true;
       }
       case "control_ping":
         this.#send(target, "control_ping_reply", {
@@ -418,10 +426,10 @@ class VppSimServer implements VppSim {
           client_index: ci,
           vpe_pid: Deno.pid,
         });
-        return;
+        return true;
       case "memclnt_keepalive":
         // VPP answers into its own shared-memory queue: a socket client sees nothing.
-        return;
+        return true;
       case "show_version":
         this.#send(target, "show_version_reply", {
           context,
@@ -431,15 +439,20 @@ class VppSimServer implements VppSim {
           build_date: "vppsim",
           build_directory: "lab/vppsim",
         });
-        return;
+        return true;
       case "cli_inband":
         this.#send(target, "cli_inband_reply", {
           context,
           retval: 0,
           reply: cliText(this.#model, String(msg.cmd)),
         });
-        return;
+        return true;
     }
+    return false;
+  }
+
+  /** Answers an lb request from the model (a dump with one message per row). */
+  #handleLb(target: SimConn, name: string, msg: Record<string, unknown>, context: number): void {
     if (!isLbRequest(name)) {
       this.#emit("ignored", { name, reason: "no handler in the double" });
       return;
