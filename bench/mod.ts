@@ -11,9 +11,13 @@
  *   its own process (`lab/vppsim/main.ts`).
  * - `reconciler`: `bench/reconciler_bench.ts` (issue 5).
  * - `checker`: `bench/checker_bench.ts` (issue 4; nginx, root for a netns).
+ * - `probe_engine`: `bench/probe_engine_bench.ts` (issue 15; socket and stream
+ *   engines beside HAProxy on the same nginx backends).
  * - `prober`: `bench/prober_bench.ts` as a process (it has no entry point to
  *   call; its summary line is parsed into figures).
  * - `grpc`: `bench/grpc_bench.ts`'s `main` (skipped when absent).
+ * - `dashboard`: `bench/dashboard_bench.ts` (issue 18; the daemon's CPU
+ *   watched by a dashboard, with and without the probe heartbeat).
  *
  * Exit status 1 when a benchmark failed (the others still run).
  * @module
@@ -22,6 +26,8 @@ import { parseArgs } from "node:util";
 import { runVppClientBench } from "./vpp_client_bench.ts";
 import { runReconcilerBench } from "./reconciler_bench.ts";
 import { runCheckerBench } from "./checker_bench.ts";
+import { runProbeEngineBench } from "./probe_engine_bench.ts";
+import { runDashboardBench } from "./dashboard_bench.ts";
 import { type Figure, formatFigure, round, startVppSimProcess } from "./util.ts";
 
 /** Settings every benchmark reads what it needs from. */
@@ -159,6 +165,14 @@ async function checker(s: BenchSettings, emit: (f: Figure) => void): Promise<voi
   }
 }
 
+async function probeEngine(_s: BenchSettings, emit: (f: Figure) => void): Promise<void> {
+  for (const f of await runProbeEngineBench()) emit(f);
+}
+
+async function dashboard(_s: BenchSettings, emit: (f: Figure) => void): Promise<void> {
+  for (const f of await runDashboardBench()) emit(f);
+}
+
 /** Every benchmark, in the order `deno task bench` runs them. */
 export const BENCHES: readonly Bench[] = [
   { name: "vpp_client", run: vppClient },
@@ -166,6 +180,8 @@ export const BENCHES: readonly Bench[] = [
   { name: "prober", run: prober },
   { name: "grpc", run: grpc },
   { name: "checker", run: checker },
+  { name: "probe_engine", run: probeEngine },
+  { name: "dashboard", run: dashboard },
 ];
 
 /** The benchmarks `--only` selects; throws naming an unknown one. */

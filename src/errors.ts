@@ -11,7 +11,8 @@ export type ErrorKind =
   | "FAILED_PRECONDITION"
   | "UNAVAILABLE"
   | "PERMISSION_DENIED"
-  | "INTERNAL";
+  | "INTERNAL"
+  | "UNIMPLEMENTED";
 
 /** An error an operator caused or must act on. */
 export class MaglevError extends Error {
@@ -38,4 +39,12 @@ export function backendNotFound(name: string): MaglevError {
 /** `healthcheck %q not found` */
 export function healthcheckNotFound(name: string): MaglevError {
   return new MaglevError("NOT_FOUND", `healthcheck ${JSON.stringify(name)} not found`);
+}
+
+/**
+ * The text of anything thrown: an Error's message, else its string form.
+ * The one way `src/` turns a caught value into words for a log or a reply.
+ */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -12,7 +12,8 @@ import { FakeClock } from "../src/clock.ts";
 import type { Config, HealthCheck } from "../src/config/types.ts";
 import { Checker } from "../src/checker/mod.ts";
 import { FAIL, FakeProber, makeConfig, PASS } from "../src/checker/testing.ts";
-import { VppManager, type VppSession } from "../src/reconciler/mod.ts";
+import { VppManager } from "../src/reconciler/mod.ts";
+import { recording, type Write } from "../src/reconciler/harness_test_util.ts";
 import type { SyncStats } from "../src/reconciler/types.ts";
 import { addLogListener, configureLog, type LogRecord } from "../src/log/mod.ts";
 import { VppClient } from "../vpp/mod.ts";
@@ -30,27 +31,6 @@ configureLog({ level: "error", format: "json", write: () => {} });
 
 const SKIP = vppSkipReason();
 announceVppSkip("tests/reconciler_vpp_test.ts", SKIP);
-
-/** A write the manager sent. */
-interface Write {
-  name: string;
-  fields: Record<string, unknown>;
-}
-
-const WRITES = new Set(["lb_add_del_vip_v2", "lb_add_del_as_v2", "lb_as_set_weight", "lb_conf"]);
-
-/** Wraps a client so the test sees every write the manager sends. */
-function recording(client: VppClient, writes: Write[]): VppSession {
-  return {
-    request: (name, fields) => {
-      if (WRITES.has(name)) writes.push({ name, fields });
-      return client.request(name, fields) as Promise<Record<string, unknown>>;
-    },
-    dump: (name, fields) => client.dump(name, fields) as Promise<Record<string, unknown>[]>,
-    close: () => client.close(),
-    closed: client.closed,
-  };
-}
 
 /** Two frontends: web (primary a+b, fallback c) and a static failover pair. */
 function config(
@@ -195,7 +175,7 @@ vppTest("initial sync builds VIPs and ASes; a second sync writes nothing", async
     assert.equal(d.writes[0].name, "lb_conf", "lb_conf is pushed first");
     const c = await VppClient.connect(vpp.socket);
     try {
-      const conf = await c.lbConfGet();
+      const conf = await c.request("lb_conf_get", {});
       assert.equal(String(conf.ip4_src_address), "192.0.2.254");
       assert.equal(String(conf.ip6_src_address), "2001:db8::254");
     } finally {

@@ -9,7 +9,6 @@ import type { Clock } from "../clock.ts";
 import { BUILD_DATE, COMMIT, VERSION } from "../version.ts";
 import type { BackendAction, CliBackend } from "./backend.ts";
 import {
-  errorMessage,
   formatBackend,
   formatBackendList,
   formatCheckConfig,
@@ -26,6 +25,7 @@ import {
   formatSync,
   formatVersion,
   formatVppInfo,
+  rpcErrorText,
 } from "./format.ts";
 import { formatHelp, help, type NameSource, tokenize, walk, wantsHelp } from "./parser.ts";
 import { COMMANDS, type TreeNode } from "./tree.ts";
@@ -90,7 +90,7 @@ export async function execute(line: string, ctx: ExecContext): Promise<ExecStatu
   try {
     return await run(w.command, w.args, ctx);
   } catch (e) {
-    ctx.err(formatError(connectionHint(errorMessage(e), ctx.backend.server), ctx));
+    ctx.err(formatError(connectionHint(rpcErrorText(e), ctx.backend.server), ctx));
     return "error";
   }
 }

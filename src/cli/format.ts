@@ -8,6 +8,8 @@
  * @module
  */
 import type { BackendSnapshot } from "../checker/types.ts";
+import { formatDuration } from "../config/duration.ts";
+import { errorMessage } from "../errors.ts";
 import type { HealthCheck } from "../config/types.ts";
 import type { SyncStats } from "../reconciler/types.ts";
 import type {
@@ -70,25 +72,12 @@ export function table(
   return line(header, true) + rows.map((r) => line(r, false)).join("");
 }
 
-/** A Go-like compact duration: `150ms`, `2s`, `1m30s`, `2h5m`, `3d4h`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) ms = 0;
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (d > 0) return h > 0 ? `${d}d${h}h` : `${d}d`;
-  if (h > 0) return m > 0 ? `${h}h${m}m` : `${h}h`;
-  if (m > 0) return sec > 0 ? `${m}m${sec}s` : `${m}m`;
-  return `${sec}s`;
-}
-
 /** `<age> ago` for a unix-ms timestamp; `-` when unknown (0). */
 export function formatAge(atMs: number, o: FormatOptions): string {
   if (!atMs) return "-";
-  return `${formatDuration(o.now - atMs)} ago`;
+  // Ages to the second: milliseconds of an age are noise.
+  const age = Math.max(0, o.now - atMs);
+  return `${formatDuration(age < 1000 ? age : Math.round(age / 1000) * 1000)} ago`;
 }
 
 function isoTime(ms: number): string {
@@ -104,7 +93,7 @@ export function formatFrontendList(frontends: readonly FrontendView[], o: Format
       f.address,
       f.protocol,
       String(f.port),
-      f.state,
+      f.vppSyncError ? `${f.state} (VPP out of sync)` : f.state,
       f.activePool || "-",
     ]),
     o,
@@ -127,6 +116,7 @@ export function formatFrontend(f: FrontendView, o: FormatOptions): string {
   ];
   if (f.description !== "") rows.push(["description", f.description]);
   rows.push(["state", f.state]);
+  if (f.vppSyncError) rows.push(["vpp", `OUT OF SYNC: ${f.vppSyncError}`]);
   rows.push(["active-pool", f.activePool || "-"]);
   rows.push(["pools", f.pools.length === 0 ? "(none)" : ""]);
   let out = keyValues(rows, o);
@@ -387,14 +377,14 @@ export function stripGrpcPrefix(message: string): string {
 }
 
 /** The text to show for a thrown value; grpc-js puts the server's message in `details`. */
-export function errorMessage(err: unknown): string {
+export function rpcErrorText(err: unknown): string {
   if (typeof err === "object" && err !== null) {
     const details = (err as { details?: unknown }).details;
     if (typeof details === "string" && details !== "") return stripGrpcPrefix(details);
     const message = (err as { message?: unknown }).message;
     if (typeof message === "string") return stripGrpcPrefix(message);
   }
-  return stripGrpcPrefix(String(err));
+  return stripGrpcPrefix(errorMessage(err));
 }
 
 /** An error line, red when colour is on. */

@@ -2,14 +2,15 @@ import { strict as assert } from "node:assert";
 import type { BackendSnapshot } from "../checker/types.ts";
 import type { FrontendView } from "./backend.ts";
 import {
-  errorMessage,
+  formatAge,
   formatBackend,
   formatBackendList,
-  formatDuration,
   formatError,
   formatFrontend,
   formatFrontendList,
+  type FormatOptions,
   keyValues,
+  rpcErrorText,
   stripAnsi,
   stripGrpcPrefix,
   table,
@@ -173,13 +174,12 @@ Deno.test("list formats: one aligned row per item with the spec's columns", () =
   );
 });
 
-Deno.test("durations are compact and Go-like", () => {
-  assert.equal(formatDuration(150), "150ms");
-  assert.equal(formatDuration(2000), "2s");
-  assert.equal(formatDuration(90_000), "1m30s");
-  assert.equal(formatDuration(3_600_000), "1h");
-  assert.equal(formatDuration(3 * 86_400_000 + 4 * 3_600_000), "3d4h");
-  assert.equal(formatDuration(-5), "0ms");
+Deno.test("ages are Go-like durations to the second, never negative", () => {
+  const o: FormatOptions = { now: 1_000_000_000, color: false };
+  assert.equal(formatAge(o.now - 150, o), "150ms ago");
+  assert.equal(formatAge(o.now - 65_400, o), "1m5s ago");
+  assert.equal(formatAge(o.now - 3_725_000, o), "1h2m5s ago");
+  assert.equal(formatAge(o.now + 5, o), "0s ago");
 });
 
 Deno.test("errors: gRPC boilerplate stripped, red only with colour", () => {
@@ -190,13 +190,13 @@ Deno.test("errors: gRPC boilerplate stripped, red only with colour", () => {
   assert.equal(stripGrpcPrefix('5 NOT_FOUND: backend "x" not found'), 'backend "x" not found');
   assert.equal(stripGrpcPrefix("plain message"), "plain message");
   assert.equal(
-    errorMessage(new Error("14 UNAVAILABLE: VPP is not connected")),
+    rpcErrorText(new Error("14 UNAVAILABLE: VPP is not connected")),
     "VPP is not connected",
   );
   // grpc-js puts the bare message in `details`.
-  assert.equal(errorMessage({ message: "9 FAILED_PRECONDITION: x", details: "x" }), "x");
+  assert.equal(rpcErrorText({ message: "9 FAILED_PRECONDITION: x", details: "x" }), "x");
   assert.equal(
-    errorMessage("3 INVALID_ARGUMENT: weight 101 out of range"),
+    rpcErrorText("3 INVALID_ARGUMENT: weight 101 out of range"),
     "weight 101 out of range",
   );
   assert.equal(formatError("boom", { color: false }), "boom\n");

@@ -13,6 +13,7 @@
  * labels in alphabetical order, with a histogram's `le` last.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type {
   BackendSnapshot,
@@ -22,10 +23,12 @@ import type {
 } from "../checker/types.ts";
 import type { HealthCheck } from "../config/types.ts";
 import { type ProbeResult, STATES, type Transition } from "../health/types.ts";
+import { isProbeCode } from "../health/codes.ts";
 import type { SyncStats, VppControl } from "../reconciler/types.ts";
 import { effectiveWeights } from "../weights/mod.ts";
 import { type Clock, realClock } from "../clock.ts";
 import { log } from "../log/mod.ts";
+import { protocolName } from "../../vpp/names.ts";
 
 /** gRPC method kinds as go-grpc-middleware names them (`grpc_type`). */
 export type GrpcType = "unary" | "client_stream" | "server_stream" | "bidi_stream";
@@ -64,6 +67,8 @@ export interface VppApiEvent {
 export interface Metrics {
   /** Counts a probe and observes its duration; pass to the checker. */
   readonly observeProbe: ProbeObserver;
+  /** Counts a probe that failed for a local reason (issue 12.2); it is no probe result. */
+  readonly observeLocalError: ProbeObserver;
   /** Counts a backend state transition. */
   onTransition(backend: string, transition: Transition): void;
   /** Counts one binary-API message. */
@@ -173,7 +178,6 @@ const SYNC_KINDS: readonly (readonly [keyof SyncStats, string])[] = [
   ["asRemoved", "as_removed"],
   ["asWeightUpdated", "as_weight_updated"],
 ];
-const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 6: "tcp", 17: "udp", 255: "any" };
 
 /** The shape of a grpc-js service definition that {@link grpcMethodsOf} reads. */
 export type ServiceMethods = Readonly<
@@ -198,10 +202,6 @@ export function grpcMethodsOf(definition: ServiceMethods): GrpcMethod[] {
 export function grpcCodeName(code: number | string): string {
   if (typeof code === "string") return code;
   return GRPC_CODES[code] ?? `Code(${code})`;
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** `address/len` → `address`. */
@@ -250,7 +250,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       try {
         c.fill(view);
       } catch (e) {
-        log.warn("metrics-collect-error", { metric: c.name, err: errText(e) });
+        log.warn("metrics-collect-error", { metric: c.name, err: errorMessage(e) });
       }
     }
   }
@@ -262,6 +262,15 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       name: "maglev_probe_total",
       help: "Health probes run, by result and result code.",
       labelNames: ["backend", "code", "result", "type"],
+      registers: [registry],
+    }),
+  );
+  const probeLocalErrors = add(
+    new Counter({
+      name: "maglev_probe_local_errors_total",
+      help:
+        "Probes that failed for a reason of this host (EMFILE, ENOBUFS, ...), not the backend's.",
+      labelNames: ["backend", "type"],
       registers: [registry],
     }),
   );
@@ -432,6 +441,20 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     }
   });
 
+  const vppSyncError = gauge(
+    "maglev_frontend_vpp_sync_error",
+    "1 when VPP refused a write for the frontend at the last sync: VPP does not hold what " +
+      "maglevd shows; 0 when it does.",
+    ["frontend"],
+  );
+  atScrape("maglev_frontend_vpp_sync_error", () => {
+    vppSyncError.reset();
+    if (vpp?.lastSyncError === undefined || !vpp.enabled()) return;
+    for (const frontend of Object.keys(checker.config().frontends)) {
+      vppSyncError.set({ frontend }, vpp.lastSyncError(frontend) ? 1 : 0);
+    }
+  });
+
   function vppUp(): boolean {
     return vpp !== undefined && vpp.enabled() && vpp.connected();
   }
@@ -497,7 +520,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
         address: prefixAddress(c.prefix),
         frontend: c.frontend,
         port: String(c.port),
-        protocol: PROTOCOL_NAMES[c.protocol] ?? String(c.protocol),
+        protocol: protocolName(c.protocol),
       };
       vipPackets.inc({ ...vip, kind: "next" }, c.next);
       vipPackets.inc({ ...vip, kind: "first" }, c.first);
@@ -533,10 +556,12 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
 
   return {
     observeProbe,
+    observeLocalError: (backend, healthcheck) =>
+      probeLocalErrors.inc({ backend, type: healthcheck.type }),
     onTransition(backend, transition) {
       // Spec 10: probe-driven transitions only; operator codes (paused,
       // disabled, ...) are not probe results.
-      if (!/^L[3-7]/.test(transition.code)) return;
+      if (!isProbeCode(transition.code)) return;
       transitions.inc({ backend, from: transition.from, to: transition.to });
     },
     vppApi(event) {

@@ -5,24 +5,12 @@
  * state), the gRPC server and metrics (effective weights, frontend state).
  * @module
  */
-import type { Backend, Frontend, Pool } from "../config/types.ts";
+import type { Backend, Frontend } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";
-import { autoFlowTableLength } from "../config/flow_table.ts";
 
-export { autoFlowTableLength } from "../config/flow_table.ts";
 import { ip16, parseIp4, parseIp6 } from "../../vpp/ip.ts";
 
-/** lb_encap_type numbers used for our VIPs (spec 6.3). */
-export const ENCAP_GRE4 = 0;
-/** lb_encap_type GRE6. */
-export const ENCAP_GRE6 = 1;
-
-/** IP protocol numbers of a VIP; 255 is VPP's all-port VIP. */
-export const PROTO_TCP = 6;
-/** UDP. */
-export const PROTO_UDP = 17;
-/** Any protocol: VPP forces this for an all-port (port 0) VIP. */
-export const PROTO_ANY = 255;
+import { ENCAP_GRE4, ENCAP_GRE6, PROTO_TCP, PROTO_UDP, vipProtocol } from "../../vpp/names.ts";
 
 /** The weight and flush asked for one application server. */
 export interface AsWeight {
@@ -156,7 +144,7 @@ export function desiredFromFrontend(
   return {
     frontend: frontend.name,
     prefix: `${frontend.address}/${frontend.family === 4 ? 32 : 128}`,
-    protocol: frontend.port === 0 ? PROTO_ANY : frontend.protocol === "tcp" ? PROTO_TCP : PROTO_UDP,
+    protocol: vipProtocol(frontend.protocol === "tcp" ? PROTO_TCP : PROTO_UDP, frontend.port),
     port: frontend.port,
     encap: family === 4 ? ENCAP_GRE4 : ENCAP_GRE6,
     srcIpSticky: frontend.srcIpSticky,
@@ -216,21 +204,6 @@ export function frontendState(frontend: Frontend, states: StateSource): Frontend
     }
   }
   return allUnknown ? "unknown" : "down";
-}
-
-/** Sum of the configured weights across all pools of a frontend. */
-export function poolWeightSum(pools: readonly Pool[]): number {
-  let sum = 0;
-  for (const p of pools) for (const b of p.backends) sum += b.weight;
-  return sum;
-}
-
-/**
- * A frontend's new-flow table length (spec 0.2): an explicit value as is,
- * `auto` → {@linkcode autoFlowTableLength} of the pool weight sum.
- */
-export function flowTableLength(setting: number | "auto", pools: readonly Pool[]): number {
-  return setting === "auto" ? autoFlowTableLength(poolWeightSum(pools)) : setting;
 }
 
 /** The address as 16 bytes with its family; undefined if invalid. */

@@ -64,7 +64,7 @@ export class Dataplane {
 
   /** Runs a CLI command; VPP's complaints (`unknown input`, errors) fail naming the command. */
   async cli(cmd: string): Promise<string> {
-    const out = await this.#client.cliInband(cmd);
+    const out = (await this.#client.request("cli_inband", { cmd })).reply;
     if (/unknown input|error|failed/i.test(out) && !cmd.startsWith("show")) {
       throw new Error(`VPP refused \`${cmd}\`: ${out.trim()}`);
     }

@@ -1,0 +1,186 @@
+/**
+ * The real daemon under faults of its own host and of hostile backends
+ * (issue 12.2 and 12.4): a full fd table must not take healthy backends
+ * down, and a backtracking response-regexp must not stall anything.
+ */
+import { strict as assert } from "node:assert";
+import { startBackends } from "../lab/backends.ts";
+import { startVppSim, type VppSimEvent } from "../lab/vppsim/server.ts";
+import {
+  DaemonProcess,
+  describeSim,
+  freePort,
+  labBackends,
+  labConfig,
+  simHolds,
+  waitFor,
+} from "./helpers/mod.ts";
+
+const NET = "127.0.62";
+const HTTP_VIP = "192.0.2.1/32";
+const FAILOVER_VIP = "192.0.2.2/32";
+const STEADY: Record<string, number> = {
+  [`${HTTP_VIP} ${NET}.11`]: 100,
+  [`${HTTP_VIP} ${NET}.12`]: 100,
+  [`${HTTP_VIP} ${NET}.13`]: 0,
+  [`${FAILOVER_VIP} ${NET}.21`]: 100,
+  [`${FAILOVER_VIP} ${NET}.22`]: 0,
+};
+const WEIGHT_WRITES = ["lb_add_del_as", "lb_add_del_as_v2", "lb_as_set_weight", "lb_flush_vip"];
+
+function openFds(pid: number): number {
+  let n = 0;
+  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
+  return n;
+}
+
+async function prlimitNofile(pid: number, soft: number, hard: number): Promise<void> {
+  const out = await new Deno.Command("prlimit", {
+    args: [`--pid=${pid}`, `--nofile=${soft}:${hard}`],
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`prlimit: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+function hardNofile(pid: number): number {
+  const line = Deno.readTextFileSync(`/proc/${pid}/limits`).split("\n")
+    .find((l) => l.startsWith("Max open files"))!;
+  return Number(line.split(/\s+/)[4]);
+}
+
+Deno.test({
+  name: "daemon: a full fd table moves no backend and writes no weight 0 (prlimit)",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "maglev-fd-test-" });
+    const hcPort = freePort();
+    const backends = startBackends(labBackends(NET, hcPort));
+    const simEvents: VppSimEvent[] = [];
+    const sim = await startVppSim({
+      socketPath: `${dir}/vpp-api.sock`,
+      onEvent: (ev) => simEvents.push(ev),
+    });
+    const configPath = `${dir}/maglev.yaml`;
+    await Deno.writeTextFile(configPath, labConfig({ net: NET, hcPort }));
+    let d: DaemonProcess | undefined;
+    try {
+      d = await DaemonProcess.start(configPath, { vppSocket: sim.socketPath });
+      const daemon = d;
+      await waitFor("VPP to hold the steady weights", () => simHolds(sim, STEADY), {
+        describe: () => describeSim(sim),
+      });
+      const pid = daemon.child.pid;
+      const hard = hardNofile(pid);
+      const from = simEvents.length;
+      const logFrom = daemon.logs.length;
+      // A limit below the lowest free fd: every probe's socket() fails with EMFILE, even
+      // after fds of probes in flight are closed (new fds take the lowest free number).
+      assert.ok(openFds(pid) > 16, "the daemon holds more than 16 fds");
+      await prlimitNofile(pid, 16, hard);
+      try {
+        await waitFor("three local probe errors in the log", () => {
+          const errs = daemon.logs.slice(logFrom).filter((r) => r.msg === "probe-local-error");
+          return errs.length >= 3 ? errs : undefined;
+        }, { timeoutMs: 15_000, describe: () => daemon.tail() });
+      } finally {
+        await prlimitNofile(pid, hard, hard);
+      }
+      const errs = daemon.logs.slice(logFrom).filter((r) => r.msg === "probe-local-error");
+      assert.equal(errs[0].level, "ERROR");
+      assert.match(String(errs[0].detail), /too many open files/i);
+      const moved = daemon.logs.slice(logFrom).filter((r) => r.msg === "backend-transition");
+      assert.deepEqual(moved, [], "no backend changed state");
+      const writes = simEvents.slice(from).filter((e) =>
+        e.kind === "request" && WEIGHT_WRITES.includes(String(e.attrs.name))
+      );
+      assert.deepEqual(writes, [], "VPP got no weight change");
+      assert.ok(simHolds(sim, STEADY), describeSim(sim));
+      const text = await (await fetch(`http://${daemon.metricsAddr}/metrics`)).text();
+      // Which backends' probes hit the limit is up to the schedule: every logged error is counted.
+      const counted = text.split("\n")
+        .filter((l) => l.startsWith("maglev_probe_local_errors_total{"))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+      assert.ok(counted >= errs.length, `maglev_probe_local_errors_total: ${counted}`);
+      const up = await daemon.cliOk("show", "backends", "nginx1");
+      assert.match(up, /^state\s+up$/m, up);
+    } finally {
+      await d?.stop();
+      await sim.close();
+      await backends.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Two backends on `net`: `evil` checked with a backtracking regexp, `good` with a plain check. */
+function hostileConfig(net: string, port: number): string {
+  const timing = "interval: 100ms, fast-interval: 100ms, down-interval: 100ms, timeout: 100ms";
+  return `maglev:
+  healthchecks:
+    hostile:
+      type: http
+      port: ${port}
+      params: { path: /, response-code: 200, response-regexp: "^(a+)+$" }
+      ${timing.split(", ").join("\n      ")}
+      rise: 1
+      fall: 1
+    plain:
+      type: http
+      port: ${port}
+      params: { path: /, response-code: 200 }
+      ${timing.split(", ").join("\n      ")}
+      rise: 1
+      fall: 1
+  backends:
+    evil: { address: ${net}.1, healthcheck: hostile }
+    good: { address: ${net}.2, healthcheck: plain }
+  frontends:
+    web:
+      address: 192.0.2.1
+      protocol: tcp
+      port: 80
+      pools:
+        - { name: primary, backends: { evil: {}, good: {} } }
+`;
+}
+
+Deno.test("daemon: a backtracking response-regexp stalls nothing (^(a+)+$ against 40 a's and !)", async () => {
+  const net = "127.0.63";
+  const dir = await Deno.makeTempDir({ prefix: "maglev-regexp-test-" });
+  const port = freePort();
+  const hits = new Map<string, number>();
+  // A body that takes a backtracking engine about 2^40 steps to reject.
+  const body = "a".repeat(40) + "!";
+  const servers = [1, 2].map((i) =>
+    Deno.serve({ hostname: `${net}.${i}`, port, onListen: () => {} }, () => {
+      hits.set(`${net}.${i}`, (hits.get(`${net}.${i}`) ?? 0) + 1);
+      return new Response(body);
+    })
+  );
+  const configPath = `${dir}/maglev.yaml`;
+  await Deno.writeTextFile(configPath, hostileConfig(net, port));
+  let d: DaemonProcess | undefined;
+  try {
+    d = await DaemonProcess.start(configPath, { vppSocket: "" });
+    const daemon = d;
+    const evil = await waitFor("evil down with L7RSP", async () => {
+      const out = await daemon.cliOk("show", "backends", "evil");
+      return /^state\s+down$/m.test(out) && /L7RSP/.test(out) ? out : undefined;
+    });
+    assert.match(evil, /body does not match/, evil);
+    await waitFor(
+      "good up",
+      async () => /^state\s+up$/m.test(await daemon.cliOk("show", "backends", "good")),
+    );
+    // Probes of both go on, and the API answers every call, while the hostile body keeps coming.
+    const before = hits.get(`${net}.1`) ?? 0;
+    for (let i = 0; i < 10; i++) {
+      assert.match(await daemon.cliOk("show", "backends", "good"), /^state\s+up$/m);
+    }
+    await waitFor("five more hostile probes", () => (hits.get(`${net}.1`) ?? 0) >= before + 5);
+  } finally {
+    await d?.stop();
+    for (const s of servers) await s.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
