@@ -111,14 +111,19 @@ async function startWorldVpp(dir: string, kind: VppKind = VPP_KIND): Promise<Wor
     events,
     view: () =>
       reader.read(async (c) => {
-        const [vips, ases] = await Promise.all([c.lbVipDump(), c.lbAsV2Dump()]);
+        const [vips, ases] = await Promise.all([
+          c.dump("lb_vip_dump", {}),
+          c.dump("lb_as_v2_dump", {}),
+        ]);
         return lbViewOf(
           vips as unknown as Record<string, unknown>[],
           ases as unknown as Record<string, unknown>[],
         );
       }),
     lbConf: () =>
-      reader.read(async (c) => (await c.lbConfGet()) as unknown as Record<string, unknown>),
+      reader.read(async (c) =>
+        (await c.request("lb_conf_get", {})) as unknown as Record<string, unknown>
+      ),
     async restart() {
       if (sim) sim.restart();
       else await real!.restart();
