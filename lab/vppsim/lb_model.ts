@@ -560,6 +560,12 @@ export class LbModel {
 
   // ---- CLI ----
 
+  /** `show lb` (format_lb_main), as VPP prints it: the VIP count includes VIP 0, the AS one not. */
+  showLb(): string {
+    return `lb_main ip4-src-address: ${this.#conf.ip4Src} \n ip6-src-address: ${this.#conf.ip6Src} \n` +
+      ` #vips: ${this.#vips.elts}\n #ass: ${this.#ass.elts - 1}\n`;
+  }
+
   /** `show lb vips verbose`, byte for byte as VPP prints it. */
   showVipsVerbose(): string {
     return showVipsVerbose({ vips: this.#vips, ass: this.#ass });

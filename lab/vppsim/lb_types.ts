@@ -162,7 +162,8 @@ export class FibModel {
   constructor() {
     // A fresh VPP holds load-balances 0..9; two of them come back free during
     // start-up (observed: the first two FIB entries created never show as an
-    // AS dpo, the third gets 10). Which two is a guess.
+    // AS dpo, the third gets 10). Which two is a guess; 8 is handed out first, as a real VPP
+    // does: its first VIP takes 8 and that VIP's first AS 9 (tests/vpp_session_test.ts).
     for (let i = 0; i < 10; i++) this.#lbLocks.push(1);
     const startup = [
       "4|" + IP4_PAD + "00000000|0",
@@ -176,7 +177,7 @@ export class FibModel {
     startup.forEach((k, i) => this.#entries.set(k, { lb: i + 1, sources: 1 }));
     this.#lbLocks[8] = 0;
     this.#lbLocks[9] = 0;
-    this.#lbFree.push(8, 9);
+    this.#lbFree.push(9, 8);
   }
 
   static key(ip4: boolean, addr: Ip46, len: number): string {
