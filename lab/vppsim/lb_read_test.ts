@@ -21,6 +21,9 @@ Deno.test("lb_read: dumps and CLI text of one VIP with one AS", () => {
     [],
     "an IPv4 filter never matches (VPP compares the raw union)",
   );
-  assert.match(m.showVips(), /^ip4-gre4 192\.0\.2\.1\/32 new_size:1024 #as:1  protocol:6 port:80/);
+  assert.match(
+    m.showVips(),
+    /^ip4-gre4 192\.0\.2\.1\/32 new_size:1024 #as:1 {2}protocol:6 port:80/,
+  );
   assert.match(m.showVipsVerbose(), /10\.0\.0\.1 weight:30 buckets:1024 flows:0 dpo:\d+ used/);
 });
