@@ -10,6 +10,13 @@ import { startBackends } from "../../lab/backends.ts";
 import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
 import { DaemonProcess, freePort, labBackends, labConfig, ROOT, waitFor } from "../helpers/mod.ts";
 import { artifactsDir, Browser, chromiumSkipReason } from "./chromium_test_util.ts";
+import { startDashboard } from "../../src/dashboard/mod.ts";
+import {
+  backend,
+  FakeDaemon,
+  frontend,
+  poolBackend,
+} from "../../src/dashboard/fake_client_test_util.ts";
 
 const NET = "127.0.68";
 const ADMIN = { user: "ops", password: "browser-test" };
@@ -225,5 +232,56 @@ Deno.test({
     for (const s of sims) await s.close();
     await backends.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "dashboard in chromium: the disruption preview before an admin action",
+  ignore: SKIP !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  // A fake daemon with a canned preview: what the page does with it, not
+  // how the daemon computes it (the gRPC tests own that).
+  const d = new FakeDaemon();
+  d.frontends = [frontend("web", [poolBackend("a"), poolBackend("b", { address: "10.0.0.2" })])];
+  d.backends = [backend("a"), backend("b", { address: "10.0.0.2" })];
+  d.preview = {
+    frontend: "web",
+    table_length: 1024,
+    buckets_moved: 512,
+    moves: [{ from: "a", to: "b", buckets: 512 }],
+    before: [],
+    after: [],
+    fingerprint_before: "3f2a91c0",
+    fingerprint_after: "77b1e2d4",
+  };
+  const dash = await startDashboard({
+    servers: ["r1:9090"],
+    listen: { host: "127.0.0.1", port: 0 },
+    credentials: ADMIN,
+    connect: () => d,
+  });
+  const page = await Browser.launch();
+  try {
+    await page.setHeaders({ authorization: `Basic ${btoa(`${ADMIN.user}:${ADMIN.password}`)}` });
+    await page.navigate(`${dash.url}admin/#0`);
+    const button = `document.querySelector('tr[data-backend="a"] [data-action="disable"]')`;
+    await waitFor("the disable button", () => page.evaluate<boolean>(`!!${button}`));
+    await page.evaluate(`${button}.click()`);
+    const preview = () => page.evaluate<string>(`document.querySelector("#confirm").innerText`);
+    await waitFor("the preview", async () => /512 of 1024 buckets move/.test(await preview()), {
+      describe: preview,
+    });
+    assert.match(await preview(), /a → b: 512/);
+    assert.match(await preview(), /fingerprint 3f2a91c0 → 77b1e2d4/);
+    assert.ok(d.calls.includes("PreviewChange web a"));
+    assert.ok(!d.calls.includes("DisableBackend a"), "nothing is done before the confirmation");
+    await page.screenshot(`${artifactsDir()}/dashboard-preview.png`);
+    await page.evaluate(`document.querySelector("#confirm button.go").click()`);
+    await waitFor("the disable call", () => d.calls.includes("DisableBackend a"));
+  } finally {
+    await page.close();
+    await dash.close();
   }
 });

@@ -309,9 +309,9 @@ export const APP_SOURCE = String.raw`"use strict";
       : a.kind + " backend " + a.backend;
     var out = h("p", { class: "result" });
     var preview = h("div", { class: "preview" });
-    panel.replaceChildren(h("h2", null, "on " + label(d) + ": " + text), input, preview,
+    panel.replaceChildren(h("div", null, h("h2", null, "on " + label(d) + ": " + text), input, preview,
       h("button", { class: "go", onclick: function () { run(d, a, input, out); } }, "confirm"),
-      h("button", { onclick: function () { panel.hidden = true; } }, "cancel"), out);
+      h("button", { onclick: function () { panel.hidden = true; } }, "cancel"), out));
     panel.hidden = false;
     if (!d.offersPreview || (a.kind !== "weight" && a.kind !== "disable")) return;
     var timer = 0;
@@ -332,14 +332,14 @@ export const APP_SOURCE = String.raw`"use strict";
         var share = function (list) {
           return list.map(function (s) { return s.backend + " " + s.buckets; }).join(", ") || "-";
         };
-        box.replaceChildren(h("p", { class: "moved", "data-moved": p.buckets_moved },
+        box.replaceChildren(h("div", null, h("p", { class: "moved", "data-moved": p.buckets_moved },
           p.buckets_moved + " of " + p.table_length + " buckets move"),
           h("ul", null, p.moves.map(function (m) {
             return h("li", null, (m.from || "(none)") + " \u2192 " + (m.to || "(none)") + ": " + m.buckets);
           })),
           h("p", { class: "fp" }, "before: " + share(p.before)), h("p", { class: "fp" }, "after: " + share(p.after)),
           p.fingerprint_before ? h("p", { class: "fp" }, "fingerprint " + p.fingerprint_before + " \u2192 " +
-            p.fingerprint_after) : null);
+            p.fingerprint_after) : null));
       }).catch(function (e) { box.replaceChildren(h("p", { class: "warn" }, "no preview: " + e.message)); });
   }
 
