@@ -39,6 +39,8 @@ export interface FrontendView {
   /** Name of the pool that carries traffic; empty when none does. */
   readonly activePool: string;
   readonly pools: readonly PoolView[];
+  /** Why VPP does not hold what this frontend wants (it refused a write); empty when it does. */
+  readonly vppSyncError?: string;
 }
 
 /** VPP facts plus the messages an old VPP lacks. */

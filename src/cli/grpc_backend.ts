@@ -29,6 +29,7 @@ export function frontendView(f: FrontendInfo): FrontendView {
     description: f.description,
     state: f.state,
     activePool: f.active_pool,
+    vppSyncError: f.vpp_sync_error,
     pools: f.pools.map((p) => ({
       name: p.name,
       backends: p.backends.map((b) => ({

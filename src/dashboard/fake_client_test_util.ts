@@ -56,6 +56,7 @@ export function frontend(
     active_pool: "primary",
     fingerprint: "",
     warning: "",
+    vpp_sync_error: "",
     ...over,
   };
 }
