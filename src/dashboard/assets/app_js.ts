@@ -160,6 +160,8 @@ export const APP_SOURCE = String.raw`"use strict";
     return h("section", { class: "card", "data-frontend": f.name, "data-state": f.state },
       h("header", null, h("h2", null, f.name), badge(f.state), h("span", { class: "vip" }, vipText(f)), fp),
       f.description ? h("p", { class: "desc" }, f.description) : null,
+      f.vpp_sync_error ? h("p", { class: "warn sync-error" }, "VPP sync: " + f.vpp_sync_error) : null,
+      f.warning ? h("p", { class: "warn" }, f.warning) : null,
       f.pools.map(function (p) { return pool(d, f, p); }));
   }
 
