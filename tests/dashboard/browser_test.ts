@@ -221,6 +221,24 @@ Deno.test({
       assert.match(log, /dashboard: enable backend nginx2/);
       await daemons[0].waitForLog("backend-transition", { backend: "nginx2", to: "up" });
     });
+
+    await t.step("a daemon that goes away turns its tab red and says why", async () => {
+      assert.equal(await daemons[1].stop(), 0);
+      const tab = `document.querySelector('[data-tab="1"]')`;
+      await waitFor(
+        "tab 1 disconnected",
+        async () => (await page.evaluate<string>(`${tab}.dataset.connected`)) === "false",
+        {
+          describe: () => page.evaluate<string>(`${tab}.outerHTML`),
+        },
+      );
+      const why = await page.evaluate<string>(`${tab}.querySelector(".dot").title`);
+      assert.notEqual(why, "", "the dot's title says why");
+      await page.evaluate(`${tab}.click()`);
+      const conn = await page.evaluate<string>(`document.querySelector(".conn").textContent`);
+      assert.match(conn, new RegExp(`^not connected to ${daemons[1].grpcAddr} \\(`));
+      await page.screenshot(`${shots}/dashboard-disconnected.png`);
+    });
   } catch (e) {
     const out = dash ? `\ndashboard output:\n${dash.output()}` : "";
     const chrome = browser ? `\nchromium:\n${browser.tail()}` : "";
