@@ -145,10 +145,11 @@ export const APP_SOURCE = String.raw`"use strict";
     var c = d.connection;
     var conn = h("p", { class: "conn " + (c.connected ? "on" : "off") },
       c.connected ? "connected to " + d.address + " for " + age(c.sinceMs)
-        : "not connected to " + d.address + " (" + c.error + "), since " + age(c.sinceMs) + " ago",
+        : "not connected to " + d.address + " (" + c.error + ") for " + age(c.sinceMs) +
+          (d.refreshedAtMs ? "; what follows is the last known state" : ""),
       ADMIN && d.acceptsMutations === false ? h("span", { class: "warn" },
         " - this listener refuses mutating RPCs: actions are off") : null);
-    return h("div", { class: "daemon", "data-daemon": d.id }, conn,
+    return h("div", { class: "daemon" + (c.connected ? "" : " stale"), "data-daemon": d.id }, conn,
       h("div", { class: "cards" }, d.frontends.map(function (f) { return card(d, f); })),
       h("div", { class: "side" }, vppPanel(d), eventLog(d)));
   }
