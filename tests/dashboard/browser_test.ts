@@ -136,6 +136,31 @@ Deno.test({
       assert.match(vpp, /version/);
     });
 
+    await t.step("the heartbeat beats and a click shows a backend's last probes", async () => {
+      const beat = `document.querySelector('td[data-hb="nginx1"] .beat')?.className`;
+      await waitFor(
+        "a probe result on nginx1's heartbeat",
+        async () => /\b(ok|bad|live)\b/.test(await page.evaluate<string>(`${beat} ?? ""`)),
+        {
+          describe: () => page.evaluate<string>(`${beat} ?? "(none)"`),
+        },
+      );
+      await page.evaluate(
+        `document.querySelector('.card[data-frontend="http-vip"] tr[data-backend="nginx1"] button.link').click()`,
+      );
+      const details = () => page.evaluate<string>(`document.querySelector("#details").innerText`);
+      await waitFor(
+        "nginx1's last probes",
+        async () => /last probes[\s\S]*L7OK/.test(await details()),
+        {
+          describe: details,
+        },
+      );
+      assert.match(await details(), /http-check health \d+\/\d+/);
+      await page.screenshot(`${shots}/dashboard-probes.png`);
+      await page.evaluate(`document.querySelector("#details button.close").click()`);
+    });
+
     await t.step("the fleet tab highlights the one weight that differs", async () => {
       await page.evaluate(`document.querySelector('[data-tab="fleet"]').click()`);
       const read = () =>
@@ -160,12 +185,13 @@ Deno.test({
             nginx1: ["100", "50"],
           },
         ]);
+      // Generous: on a loaded machine a 100 ms probe timeout makes backends flap.
       await waitFor("the fleet tab to flag nginx1 only", async () => {
         const fingerprints = await page.evaluate<boolean>(
           `!!document.querySelector('.fleet-row tr[data-row="fingerprint"]')`,
         );
         return (await read()) === want(fingerprints);
-      }, { describe: read });
+      }, { timeoutMs: 20_000, describe: read });
       await page.screenshot(`${shots}/dashboard-fleet.png`);
     });
 
