@@ -118,6 +118,38 @@ export interface WatchRequest {
   readonly frontend: boolean;
 }
 
+/** What kind of event a `watch events` line is. */
+export type EventKind = "backend" | "frontend" | "log" | "resync";
+
+/**
+ * One event of `watch events`, flattened: the fields of its kind are set,
+ * the others absent. `--json` prints exactly this object per line.
+ */
+export interface EventView {
+  /** Monotonic per daemon run. */
+  readonly seq: number;
+  /** Unix milliseconds. */
+  readonly atMs: number;
+  readonly kind: EventKind;
+  /** backend and frontend events. */
+  readonly frontend?: string;
+  /** backend events. */
+  readonly backend?: string;
+  readonly address?: string;
+  /** State before and after (backend and frontend events). */
+  readonly from?: string;
+  readonly to?: string;
+  /** Probe result code and its detail (backend events). */
+  readonly code?: string;
+  readonly detail?: string;
+  /** log events: level, event name and attributes in record order. */
+  readonly level?: string;
+  readonly msg?: string;
+  readonly attrs?: Readonly<Record<string, string>>;
+  /** resync events: why a fresh snapshot follows. */
+  readonly reason?: string;
+}
+
 /**
  * The daemon as the client sees it. Every method rejects with the server's
  * error (a grpc-js error or a plain Error); the executor strips it for
@@ -144,8 +176,8 @@ export interface CliBackend {
   /** Syncs one frontend, or all when `frontend` is empty. */
   syncVppLbState(frontend: string): Promise<SyncStats>;
   vppLbCounters(): Promise<CountersView[]>;
-  /** Events as JSON-ready objects (protojson shape), until `signal` aborts. */
-  watchEvents(request: WatchRequest, signal: AbortSignal): AsyncIterable<unknown>;
+  /** Events until `signal` aborts; never times out. */
+  watchEvents(request: WatchRequest, signal: AbortSignal): AsyncIterable<EventView>;
   /** Releases the connection. */
   close(): void;
 }

@@ -9,10 +9,12 @@
  */
 import type { BackendSnapshot } from "../checker/types.ts";
 import type { HealthCheck } from "../config/types.ts";
+import { formatDuration } from "../config/duration.ts";
 import type { SyncStats } from "../reconciler/types.ts";
 import type {
   CheckConfigView,
   CountersView,
+  EventView,
   FrontendView,
   LbView,
   ReloadConfigView,
@@ -70,25 +72,16 @@ export function table(
   return line(header, true) + rows.map((r) => line(r, false)).join("");
 }
 
-/** A Go-like compact duration: `150ms`, `2s`, `1m30s`, `2h5m`, `3d4h`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) ms = 0;
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (d > 0) return h > 0 ? `${d}d${h}h` : `${d}d`;
-  if (h > 0) return m > 0 ? `${h}h${m}m` : `${h}h`;
-  if (m > 0) return sec > 0 ? `${m}m${sec}s` : `${m}m`;
-  return `${sec}s`;
+/** A span as operators write it, to the second (`1m5s`) or, under a second, the millisecond. */
+function span(ms: number): string {
+  if (!Number.isFinite(ms) || ms <= 0) return "0s";
+  return formatDuration(ms < 1000 ? Math.round(ms) : Math.round(ms / 1000) * 1000);
 }
 
 /** `<age> ago` for a unix-ms timestamp; `-` when unknown (0). */
 export function formatAge(atMs: number, o: FormatOptions): string {
   if (!atMs) return "-";
-  return `${formatDuration(o.now - atMs)} ago`;
+  return `${span(o.now - atMs)} ago`;
 }
 
 function isoTime(ms: number): string {
@@ -191,7 +184,7 @@ export function formatBackend(b: BackendSnapshot, o: FormatOptions): string {
     formatAge(p.atMs, o),
     p.ok ? "ok" : "fail",
     p.code,
-    formatDuration(p.durationMs),
+    span(p.durationMs),
     p.detail,
   ]);
   out += indentedColumns(pr);
@@ -273,9 +266,7 @@ export function formatVppInfo(v: VppInfoView, o: FormatOptions): string {
     ],
     [
       "connected",
-      v.connectedAtMs
-        ? `${isoTime(v.connectedAtMs)} (${formatDuration(o.now - v.connectedAtMs)})`
-        : "-",
+      v.connectedAtMs ? `${isoTime(v.connectedAtMs)} (${span(o.now - v.connectedAtMs)})` : "-",
     ],
   ];
   if (v.incompatible !== undefined && v.incompatible.length > 0) {
@@ -371,9 +362,33 @@ export function formatVersion(
   return keyValues([["version", v.version], ["commit", v.commit], ["build-date", v.date]], o);
 }
 
-/** One compact JSON line for `watch events`. */
-export function formatEvent(event: unknown): string {
-  return JSON.stringify(event) + "\n";
+/** Local wall-clock time with milliseconds, `2026-04-01 14:00:00.250`. */
+function localTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ` +
+    `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/**
+ * One human line per `watch events` event on a terminal: local time, kind,
+ * then backend, `from -> to`, code and detail (what each kind has).
+ */
+export function formatEventLine(e: EventView): string {
+  let rest: string[];
+  if (e.kind === "backend") {
+    rest = [e.backend ?? "", `${e.from} -> ${e.to}`, e.code || "-", e.detail ?? ""];
+    if (e.frontend) rest.push(`(frontend ${e.frontend})`);
+  } else if (e.kind === "frontend") {
+    rest = [e.frontend ?? "", `${e.from} -> ${e.to}`];
+  } else if (e.kind === "log") {
+    const attrs = Object.entries(e.attrs ?? {}).map(([k, v]) => `${k}=${v}`);
+    rest = [e.level ?? "", e.msg ?? "", attrs.join(" ")];
+  } else {
+    rest = [e.reason ?? ""];
+  }
+  const cells = [localTime(e.atMs), e.kind.padEnd(8), ...rest.filter((c) => c !== "")];
+  return cells.join("  ") + "\n";
 }
 
 /**

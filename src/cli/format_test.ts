@@ -3,10 +3,11 @@ import type { BackendSnapshot } from "../checker/types.ts";
 import type { FrontendView } from "./backend.ts";
 import {
   errorMessage,
+  formatAge,
   formatBackend,
   formatBackendList,
-  formatDuration,
   formatError,
+  formatEventLine,
   formatFrontend,
   formatFrontendList,
   keyValues,
@@ -173,13 +174,57 @@ Deno.test("list formats: one aligned row per item with the spec's columns", () =
   );
 });
 
-Deno.test("durations are compact and Go-like", () => {
-  assert.equal(formatDuration(150), "150ms");
-  assert.equal(formatDuration(2000), "2s");
-  assert.equal(formatDuration(90_000), "1m30s");
-  assert.equal(formatDuration(3_600_000), "1h");
-  assert.equal(formatDuration(3 * 86_400_000 + 4 * 3_600_000), "3d4h");
-  assert.equal(formatDuration(-5), "0ms");
+Deno.test("ages round to the second in the config's duration form", () => {
+  assert.equal(formatAge(NOW - 150, plain), "150ms ago");
+  assert.equal(formatAge(NOW - 65_400, plain), "1m5s ago");
+  assert.equal(formatAge(NOW - 3_725_000, plain), "1h2m5s ago");
+  assert.equal(formatAge(NOW + 5, plain), "0s ago");
+  assert.equal(formatAge(0, plain), "-");
+});
+
+Deno.test("watch lines: local time, kind, backend, from -> to, code, detail", () => {
+  const at = new Date(2026, 3, 1, 14, 5, 6, 7).getTime();
+  assert.equal(
+    formatEventLine({
+      seq: 1,
+      atMs: at,
+      kind: "backend",
+      frontend: "web",
+      backend: "nginx1",
+      from: "up",
+      to: "down",
+      code: "L4CON",
+      detail: "connection refused",
+    }),
+    "2026-04-01 14:05:06.007  backend   nginx1  up -> down  L4CON  connection refused" +
+      "  (frontend web)\n",
+  );
+  assert.equal(
+    formatEventLine({
+      seq: 2,
+      atMs: at,
+      kind: "frontend",
+      frontend: "web",
+      from: "up",
+      to: "down",
+    }),
+    "2026-04-01 14:05:06.007  frontend  web  up -> down\n",
+  );
+  assert.equal(
+    formatEventLine({
+      seq: 3,
+      atMs: at,
+      kind: "log",
+      level: "warn",
+      msg: "vpp-disconnect",
+      attrs: { err: "EOF", api: "/run/vpp/api.sock" },
+    }),
+    "2026-04-01 14:05:06.007  log       warn  vpp-disconnect  err=EOF api=/run/vpp/api.sock\n",
+  );
+  assert.equal(
+    formatEventLine({ seq: 4, atMs: at, kind: "resync", reason: "fell behind" }),
+    "2026-04-01 14:05:06.007  resync    fell behind\n",
+  );
 });
 
 Deno.test("errors: gRPC boilerplate stripped, red only with colour", () => {

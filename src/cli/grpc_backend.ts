@@ -8,8 +8,17 @@ import type { BackendInfo, Event, FrontendInfo, HealthCheckInfo } from "../../pr
 import type { BackendSnapshot } from "../checker/types.ts";
 import type { HealthCheck, HealthCheckType } from "../config/types.ts";
 import type { State } from "../health/types.ts";
-import { createClient, type MaglevClient } from "../grpc/client.ts";
-import type { BackendAction, CliBackend, FrontendView, WatchRequest } from "./backend.ts";
+import { status as grpcStatus } from "@grpc/grpc-js";
+import { formatDuration } from "../config/duration.ts";
+import { DEFAULT_TIMEOUT_MS } from "../flags.ts";
+import { createClient, type MaglevClient, toRpcError } from "../grpc/client.ts";
+import type {
+  BackendAction,
+  CliBackend,
+  EventView,
+  FrontendView,
+  WatchRequest,
+} from "./backend.ts";
 
 /** Nanoseconds (int64 as decimal text) to milliseconds. */
 export function nsToMs(ns: string | number): number {
@@ -105,83 +114,123 @@ export function healthCheckView(h: HealthCheckInfo): HealthCheck {
   };
 }
 
+/** An event as the client's flat view (see `EventView`). */
+export function eventView(e: Event): EventView {
+  const head = { seq: Number(e.seq || 0), atMs: nsToMs(e.at_ns) };
+  if (e.backend) {
+    const t = e.backend.transition;
+    return {
+      ...head,
+      kind: "backend",
+      frontend: e.backend.frontend,
+      backend: e.backend.backend,
+      address: e.backend.address,
+      from: t?.from ?? "",
+      to: t?.to ?? "",
+      code: t?.code ?? "",
+      detail: t?.detail ?? "",
+    };
+  }
+  if (e.frontend) {
+    return { ...head, kind: "frontend", ...e.frontend };
+  }
+  if (e.log) {
+    const attrs: Record<string, string> = {};
+    for (const a of e.log.attrs) attrs[a.key] = a.value;
+    return { ...head, kind: "log", level: e.log.level, msg: e.log.msg, attrs };
+  }
+  return { ...head, kind: "resync", reason: e.resync?.reason ?? "" };
+}
+
 /**
- * An event as compact protojson-like JSON: only the member of the oneof
- * that is set, without the decoder's `event` discriminator.
+ * What the operator reads for a transport failure: grpc-js words an
+ * unreachable daemon as "No connection established. Last error: ...", and
+ * a daemon that accepts but never answers as a bare deadline.
  */
-export function eventJson(e: Event): Record<string, unknown> {
-  const out: Record<string, unknown> = { seq: e.seq, at_ns: e.at_ns };
-  const kind = e.event ??
-    (e.backend
-      ? "backend"
-      : e.frontend
-      ? "frontend"
-      : e.log
-      ? "log"
-      : e.resync
-      ? "resync"
-      : undefined);
-  if (kind !== undefined) out[kind] = e[kind];
-  return out;
+export function transportError(err: unknown, server: string, timeoutMs: number): unknown {
+  const e = toRpcError(err);
+  if (e.code === grpcStatus.DEADLINE_EXCEEDED) {
+    return new Error(`no answer from ${server} within ${formatDuration(timeoutMs)}`);
+  }
+  const m =
+    /^No connection established\. Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/s
+      .exec(e.message);
+  if (m !== null) return new Error(`cannot connect to maglevd at ${server}: ${m[1].trim()}`);
+  return e;
+}
+
+/** Options of `createGrpcBackend`. */
+export interface GrpcBackendOptions {
+  /** Deadline of every unary call (default `DEFAULT_TIMEOUT_MS`). */
+  timeoutMs?: number;
 }
 
 /** Opens a `CliBackend` on `server` (`host:port`, `/path` or `unix:/path`). */
-export function createGrpcBackend(server: string): CliBackend {
+export function createGrpcBackend(server: string, options: GrpcBackendOptions = {}): CliBackend {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const c: MaglevClient = createClient(server);
-  const actions: Record<BackendAction, (r: { name: string }) => Promise<BackendInfo>> = {
-    pause: (r) => c.pauseBackend(r),
-    resume: (r) => c.resumeBackend(r),
-    enable: (r) => c.enableBackend(r),
-    disable: (r) => c.disableBackend(r),
+  // Every unary call is bounded; a watch is not (it waits forever).
+  const rpc: MaglevClient["call"] = (method, request) =>
+    c.call(method, request, { timeoutMs }).catch((e) => {
+      throw transportError(e, server, timeoutMs);
+    });
+  const actions: Record<
+    BackendAction,
+    "PauseBackend" | "ResumeBackend" | "EnableBackend" | "DisableBackend"
+  > = {
+    pause: "PauseBackend",
+    resume: "ResumeBackend",
+    enable: "EnableBackend",
+    disable: "DisableBackend",
   };
   return {
     server,
     async listFrontends() {
-      const r = await c.listFrontends();
+      const r = await rpc("ListFrontends", {});
       if (r.frontends.length === r.names.length) return r.frontends.map(frontendView);
       return await Promise.all(
-        r.names.map(async (name) => frontendView(await c.getFrontend({ name }))),
+        r.names.map(async (name) => frontendView(await rpc("GetFrontend", { name }))),
       );
     },
     async getFrontend(name) {
-      return frontendView(await c.getFrontend({ name }));
+      return frontendView(await rpc("GetFrontend", { name }));
     },
     async listBackends() {
-      const r = await c.listBackends();
+      const r = await rpc("ListBackends", {});
       if (r.backends.length === r.names.length) return r.backends.map(backendView);
       return await Promise.all(
-        r.names.map(async (name) => backendView(await c.getBackend({ name }))),
+        r.names.map(async (name) => backendView(await rpc("GetBackend", { name }))),
       );
     },
     async getBackend(name) {
-      return backendView(await c.getBackend({ name }));
+      return backendView(await rpc("GetBackend", { name }));
     },
     async backendAction(name, action) {
-      return backendView(await actions[action]({ name }));
+      return backendView(await rpc(actions[action], { name }) as BackendInfo);
     },
     async listHealthChecks() {
-      const r = await c.listHealthChecks();
+      const r = await rpc("ListHealthChecks", {});
       if (r.healthchecks.length === r.names.length) return r.healthchecks.map(healthCheckView);
       return await Promise.all(
-        r.names.map(async (name) => healthCheckView(await c.getHealthCheck({ name }))),
+        r.names.map(async (name) => healthCheckView(await rpc("GetHealthCheck", { name }))),
       );
     },
     async getHealthCheck(name) {
-      return healthCheckView(await c.getHealthCheck({ name }));
+      return healthCheckView(await rpc("GetHealthCheck", { name }));
     },
     async setWeight(r) {
-      return frontendView(await c.setFrontendPoolBackendWeight(r));
+      return frontendView(await rpc("SetFrontendPoolBackendWeight", r));
     },
     async checkConfig() {
-      const r = await c.checkConfig();
+      const r = await rpc("CheckConfig", {});
       return { ok: r.ok, parseError: r.parse_error, semanticError: r.semantic_error };
     },
     async reloadConfig() {
-      const r = await c.reloadConfig();
+      const r = await rpc("ReloadConfig", {});
       return { ok: r.ok, error: r.parse_error || r.semantic_error };
     },
     async vppInfo() {
-      const v = await c.getVPPInfo();
+      const v = await rpc("GetVPPInfo", {});
       return {
         version: v.version,
         buildDate: v.build_date,
@@ -193,7 +242,7 @@ export function createGrpcBackend(server: string): CliBackend {
       };
     },
     async vppLbState() {
-      const s = await c.getVPPLBState();
+      const s = await rpc("GetVPPLBState", {});
       return {
         ip4SrcAddress: s.ip4_src_address,
         ip6SrcAddress: s.ip6_src_address,
@@ -218,7 +267,7 @@ export function createGrpcBackend(server: string): CliBackend {
       };
     },
     async syncVppLbState(frontend) {
-      const r = await c.syncVPPLBState({ frontend });
+      const r = await rpc("SyncVPPLBState", { frontend });
       return {
         vipAdded: r.vip_added,
         vipRemoved: r.vip_removed,
@@ -228,7 +277,7 @@ export function createGrpcBackend(server: string): CliBackend {
       };
     },
     async vppLbCounters() {
-      const r = await c.getVPPLBCounters();
+      const r = await rpc("GetVPPLBCounters", {});
       return r.vips.map((v) => ({
         frontend: v.frontend,
         prefix: v.prefix,
@@ -253,7 +302,7 @@ async function* watch(
   c: MaglevClient,
   request: WatchRequest,
   signal: AbortSignal,
-): AsyncGenerator<unknown> {
+): AsyncGenerator<EventView> {
   const stream = c.watchEvents({
     log: request.log,
     log_level: request.logLevel,
@@ -264,7 +313,7 @@ async function* watch(
   signal.addEventListener("abort", onAbort, { once: true });
   if (signal.aborted) stream.cancel();
   try {
-    for await (const e of stream) yield eventJson(e);
+    for await (const e of stream) yield eventView(e);
   } finally {
     signal.removeEventListener("abort", onAbort);
     stream.cancel();

@@ -187,6 +187,7 @@ Deno.test("? lists the next words with help, at any depth", () => {
     "watch",
     "config",
     "version",
+    "help",
     "quit",
     "exit",
   ]);

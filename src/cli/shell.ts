@@ -19,6 +19,7 @@ import * as readline from "node:readline";
 import process from "node:process";
 import { VERSION } from "../version.ts";
 import { type ExecContext, execute, helpText, type Interrupt } from "./execute.ts";
+import { errorMessage, formatError } from "./format.ts";
 import { complete, type NameSource } from "./parser.ts";
 
 /** The shell's prompt (spec 0.5). */
@@ -36,10 +37,12 @@ type Key = { name?: string; ctrl?: boolean; meta?: boolean; sequence?: string };
 
 /**
  * Runs the shell on the process's stdin/stdout until `quit`, `exit` or
- * end of input. Returns the exit code (0; a failed command does not end the
- * shell).
+ * end of input. The banner says "connected" only once the daemon answered;
+ * when it does not, the shell prints why and returns 1 (like birdc). Returns
+ * 0 otherwise (a failed command does not end the shell), or 1 when piped
+ * input had a failing line.
  */
-export function runShell(
+export async function runShell(
   ctx: Omit<ExecContext, "out" | "err" | "interrupt">,
   options: ShellOptions = {},
 ): Promise<number> {
@@ -49,7 +52,26 @@ export function runShell(
   const write = (text: string) => {
     output.write(text);
   };
+  try {
+    await ctx.backend.listFrontends();
+  } catch (e) {
+    process.stderr.write(formatError(errorMessage(e), ctx));
+    return 1;
+  }
   write(`maglevd ${VERSION} connected to ${ctx.backend.server}\n`);
+  return await lineLoop({ ...ctx, terminal: ctx.terminal ?? terminal }, options, terminal);
+}
+
+function lineLoop(
+  ctx: Omit<ExecContext, "out" | "err" | "interrupt">,
+  options: ShellOptions,
+  terminal: boolean,
+): Promise<number> {
+  const input = process.stdin;
+  const output = process.stdout;
+  const write = (text: string) => {
+    output.write(text);
+  };
 
   const rl = readline.createInterface({
     input,
@@ -127,7 +149,7 @@ export function runShell(
         busy = true;
         const status = await execute(line, full);
         busy = false;
-        if (status === "error") failed = true;
+        if (status === "error" || status === "usage") failed = true;
         if (status === "quit") {
           quitting = true;
           rl.close();

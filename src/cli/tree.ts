@@ -34,6 +34,11 @@ export interface TreeNode {
   readonly alias?: boolean;
   /** Constant arguments this node sets when matched (e.g. `action: "pause"`). */
   readonly sets?: Readonly<Record<string, ArgValue>>;
+  /**
+   * The rest of the usage line from here, for a subtree too regular to
+   * spell out path by path (the `watch events` options in any order).
+   */
+  readonly synopsis?: string;
   /** When set, the tokens may end here: the command this path runs. */
   readonly command?: string;
   readonly children: readonly TreeNode[];
@@ -54,6 +59,7 @@ export const COMMANDS = {
   watchEvents: "watch events",
   configCheck: "config check",
   configReload: "config reload",
+  help: "help",
   quit: "quit",
 } as const;
 
@@ -238,6 +244,7 @@ export function buildTree(): TreeNode {
         children: [
           kw("events", "backend, frontend and log events (any key stops)", {
             command: COMMANDS.watchEvents,
+            synopsis: `[num <n>] [log [level ${LOG_LEVELS.join("|")}]] [backend] [frontend]`,
             children: watchOptions([]),
           }),
         ],
@@ -252,6 +259,10 @@ export function buildTree(): TreeNode {
       }),
       // `maglevd version` is a client command of its own (spec 0.1).
       kw("version", "client version", { command: COMMANDS.showVersion }),
+      kw("help", "the commands, or those under the words that follow", {
+        command: COMMANDS.help,
+        synopsis: "[command ...]",
+      }),
       kw("quit", "leave the shell", { command: COMMANDS.quit }),
       kw("exit", "leave the shell", { command: COMMANDS.quit }),
     ],
