@@ -162,6 +162,15 @@ function emitEnum(en: protobuf.Enum, pkg: string): string {
     `export type ${name} = ${values};\n\n`;
 }
 
+/**
+ * A method is mutating unless the proto declares it free of side effects
+ * (`option idempotency_level = NO_SIDE_EFFECTS`), so a new method is refused
+ * on remote listeners until someone says it only reads.
+ */
+function mutating(m: protobuf.Method): boolean {
+  return m.options?.["idempotency_level"] !== "NO_SIDE_EFFECTS";
+}
+
 function emitService(service: protobuf.Service, pkg: string, file: ProtoFile): string {
   const prefix = file.constant;
   const full = service.fullName.slice(1);
@@ -182,6 +191,7 @@ function emitService(service: protobuf.Service, pkg: string, file: ProtoFile): s
       `    responseType: "${m.resolvedResponseType!.fullName.slice(1)}",\n` +
       `    requestStream: ${!!m.requestStream},\n` +
       `    responseStream: ${!!m.responseStream},\n` +
+      `    mutating: ${mutating(m)},\n` +
       `  },\n`;
     types += `${doc(m.comment, "  ")}  ${m.name}: { request: ${req}; requestInit: ${req}Init; ` +
       `response: ${res} };\n`;

@@ -15,7 +15,7 @@
 
 /** Encoded FileDescriptorSet (base64) of `maglev.proto`, package `maglev.v1`. */
 export const MAGLEV_DESCRIPTOR_B64 =
-  "CpooCgxtYWdsZXYucHJvdG8SCW1hZ2xldi52MSIWChRMaXN0RnJvbnRlbmRzUmVxdWVzdCJHChVMaXN0RnJvbnRlbmRzUmVzcG9uc2USDQoFbmFtZXMYASADKAkSHwoJZnJvbnRlbmRzGAIgAygLMgxGcm9udGVuZEluZm8iIgoSR2V0RnJvbnRlbmRSZXF1ZXN0EgwKBG5hbWUYASABKAkiiAIKDEZyb250ZW5kSW5mbxIMCgRuYW1lGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSEAoIcHJvdG9jb2wYAyABKAkSDAoEcG9ydBgEIAEoDRIXCgVwb29scxgFIAMoCzIIUG9vbEluZm8SEwoLZGVzY3JpcHRpb24YBiABKAkSFQoNc3JjX2lwX3N0aWNreRgHIAEoCBIVCg1mbHVzaF9vbl9kb3duGAggASgIEg0KBXN0YXRlGAkgASgJEhkKEWZsb3dfdGFibGVfbGVuZ3RoGAogASgNEh4KFmZsb3dfdGFibGVfbGVuZ3RoX2F1dG8YCyABKAgSEwoLYWN0aXZlX3Bvb2wYDCABKAkiOwoIUG9vbEluZm8SDAoEbmFtZRgBIAEoCRIhCghiYWNrZW5kcxgCIAMoCzIPUG9vbEJhY2tlbmRJbmZvInoKD1Bvb2xCYWNrZW5kSW5mbxIMCgRuYW1lGAEgASgJEg4KBndlaWdodBgCIAEoDRIYChBlZmZlY3RpdmVfd2VpZ2h0GAMgASgNEg8KB2VuYWJsZWQYBCABKAgSDQoFc3RhdGUYBSABKAkSDwoHYWRkcmVzcxgGIAEoCSIVChNMaXN0QmFja2VuZHNSZXF1ZXN0IkQKFExpc3RCYWNrZW5kc1Jlc3BvbnNlEg0KBW5hbWVzGAEgAygJEh0KCGJhY2tlbmRzGAIgAygLMgtCYWNrZW5kSW5mbyIhChFHZXRCYWNrZW5kUmVxdWVzdBIMCgRuYW1lGAEgASgJIh4KDkJhY2tlbmRSZXF1ZXN0EgwKBG5hbWUYASABKAki2AEKC0JhY2tlbmRJbmZvEgwKBG5hbWUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRINCgVzdGF0ZRgDIAEoCRIPCgdlbmFibGVkGAQgASgIEhMKC2hlYWx0aGNoZWNrGAUgASgJEg4KBmhlYWx0aBgGIAEoDRISCgpoZWFsdGhfbWF4GAcgASgNEhMKC2Rlc2NyaXB0aW9uGAggASgJEh8KC3RyYW5zaXRpb25zGAkgAygLMgpUcmFuc2l0aW9uEhsKBnByb2JlcxgKIAMoCzILUHJvYmVSZWNvcmQiUwoKVHJhbnNpdGlvbhIMCgRmcm9tGAEgASgJEgoKAnRvGAIgASgJEg0KBWF0X25zGAMgASgDEgwKBGNvZGUYBCABKAkSDgoGZGV0YWlsGAUgASgJIlsKC1Byb2JlUmVjb3JkEg0KBWF0X25zGAEgASgDEgoKAm9rGAIgASgIEgwKBGNvZGUYAyABKAkSDgoGZGV0YWlsGAQgASgJEhMKC2R1cmF0aW9uX25zGAUgASgDIhkKF0xpc3RIZWFsdGhDaGVja3NSZXF1ZXN0IlAKGExpc3RIZWFsdGhDaGVja3NSZXNwb25zZRINCgVuYW1lcxgBIAMoCRIlCgxoZWFsdGhjaGVja3MYAiADKAsyD0hlYWx0aENoZWNrSW5mbyIlChVHZXRIZWFsdGhDaGVja1JlcXVlc3QSDAoEbmFtZRgBIAEoCSKWAgoPSGVhbHRoQ2hlY2tJbmZvEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIMCgRwb3J0GAMgASgNEhMKC2ludGVydmFsX25zGAQgASgDEhgKEGZhc3RfaW50ZXJ2YWxfbnMYBSABKAMSGAoQZG93bl9pbnRlcnZhbF9ucxgGIAEoAxISCgp0aW1lb3V0X25zGAcgASgDEgwKBHJpc2UYCCABKA0SDAoEZmFsbBgJIAEoDRIWCg5wcm9iZV9pcHY0X3NyYxgKIAEoCRIWCg5wcm9iZV9pcHY2X3NyYxgLIAEoCRIYCgRodHRwGAwgASgLMgpIdHRwUGFyYW1zEhYKA3RjcBgNIAEoCzIJVGNwUGFyYW1zIqoBCgpIdHRwUGFyYW1zEgwKBHBhdGgYASABKAkSDAoEaG9zdBgCIAEoCRIZChFyZXNwb25zZV9jb2RlX21pbhgDIAEoDRIZChFyZXNwb25zZV9jb2RlX21heBgEIAEoDRIXCg9yZXNwb25zZV9yZWdleHAYBSABKAkSEwoLc2VydmVyX25hbWUYBiABKAkSHAoUaW5zZWN1cmVfc2tpcF92ZXJpZnkYByABKAgiSwoJVGNwUGFyYW1zEgsKA3NzbBgBIAEoCBITCgtzZXJ2ZXJfbmFtZRgCIAEoCRIcChRpbnNlY3VyZV9za2lwX3ZlcmlmeRgDIAEoCCJiChBTZXRXZWlnaHRSZXF1ZXN0EhAKCGZyb250ZW5kGAEgASgJEgwKBHBvb2wYAiABKAkSDwoHYmFja2VuZBgDIAEoCRIOCgZ3ZWlnaHQYBCABKA0SDQoFZmx1c2gYBSABKAgiZAoMV2F0Y2hSZXF1ZXN0EgsKA2xvZxgBIAEoCBIRCglsb2dfbGV2ZWwYAiABKAkSDwoHYmFja2VuZBgDIAEoCBIQCghmcm9udGVuZBgEIAEoCBIRCglhZnRlcl9zZXEYBSABKAQiqAEKBUV2ZW50EgsKA3NlcRgBIAEoBBINCgVhdF9ucxgCIAEoAxIXCgNsb2cYAyABKAsyCExvZ0V2ZW50SAASHwoHYmFja2VuZBgEIAEoCzIMQmFja2VuZEV2ZW50SAASIQoIZnJvbnRlbmQYBSABKAsyDUZyb250ZW5kRXZlbnRIABIdCgZyZXN5bmMYBiABKAsyC1Jlc3luY0V2ZW50SABCBwoFZXZlbnQiPgoITG9nRXZlbnQSDQoFbGV2ZWwYASABKAkSCwoDbXNnGAIgASgJEhYKBWF0dHJzGAMgAygLMgdMb2dBdHRyIiUKB0xvZ0F0dHISCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJImIKDEJhY2tlbmRFdmVudBIQCghmcm9udGVuZBgBIAEoCRIPCgdiYWNrZW5kGAIgASgJEg8KB2FkZHJlc3MYAyABKAkSHgoKdHJhbnNpdGlvbhgEIAEoCzIKVHJhbnNpdGlvbiI7Cg1Gcm9udGVuZEV2ZW50EhAKCGZyb250ZW5kGAEgASgJEgwKBGZyb20YAiABKAkSCgoCdG8YAyABKAkiHQoLUmVzeW5jRXZlbnQSDgoGcmVhc29uGAEgASgJIhQKEkNoZWNrQ29uZmlnUmVxdWVzdCJOChNDaGVja0NvbmZpZ1Jlc3BvbnNlEgoKAm9rGAEgASgIEhMKC3BhcnNlX2Vycm9yGAIgASgJEhYKDnNlbWFudGljX2Vycm9yGAMgASgJIhUKE1JlbG9hZENvbmZpZ1JlcXVlc3QiTwoUUmVsb2FkQ29uZmlnUmVzcG9uc2USCgoCb2sYASABKAgSEwoLcGFyc2VfZXJyb3IYAiABKAkSFgoOc2VtYW50aWNfZXJyb3IYAyABKAkiEwoRR2V0VlBQSW5mb1JlcXVlc3QimwEKB1ZQUEluZm8SDwoHdmVyc2lvbhgBIAEoCRISCgpidWlsZF9kYXRlGAIgASgJEhcKD2J1aWxkX2RpcmVjdG9yeRgDIAEoCRILCgNwaWQYBCABKA0SEwoLYm9vdHRpbWVfbnMYBSABKAMSFgoOY29ubmVjdHRpbWVfbnMYBiABKAMSGAoQbWlzc2luZ19tZXNzYWdlcxgHIAMoCSIWChRHZXRWUFBMQlN0YXRlUmVxdWVzdCKNAQoKVlBQTEJTdGF0ZRIXCg9pcDRfc3JjX2FkZHJlc3MYASABKAkSFwoPaXA2X3NyY19hZGRyZXNzGAIgASgJEh8KF3N0aWNreV9idWNrZXRzX3Blcl9jb3JlGAMgASgNEhQKDGZsb3dfdGltZW91dBgEIAEoDRIWCgR2aXBzGAUgAygLMghWUFBMQlZJUCLCAQoIVlBQTEJWSVASDgoGcHJlZml4GAEgASgJEhAKCHByb3RvY29sGAIgASgJEgwKBHBvcnQYAyABKA0SDQoFZW5jYXAYBCABKAkSFQoNc3JjX2lwX3N0aWNreRgFIAEoCBIZChFmbG93X3RhYmxlX2xlbmd0aBgGIAEoDRINCgVpbmRleBgHIAEoBRIQCghmcm9udGVuZBgIIAEoCRIkChNhcHBsaWNhdGlvbl9zZXJ2ZXJzGAkgAygLMgdWUFBMQkFTImAKB1ZQUExCQVMSDwoHYWRkcmVzcxgBIAEoCRIOCgZ3ZWlnaHQYAiABKA0SDQoFZmxhZ3MYAyABKA0SFAoMaW5fdXNlX3NpbmNlGAQgASgNEg8KB2J1Y2tldHMYBSABKA0iKQoVU3luY1ZQUExCU3RhdGVSZXF1ZXN0EhAKCGZyb250ZW5kGAEgASgJIoEBChZTeW5jVlBQTEJTdGF0ZVJlc3BvbnNlEhEKCXZpcF9hZGRlZBgBIAEoDRITCgt2aXBfcmVtb3ZlZBgCIAEoDRIQCghhc19hZGRlZBgDIAEoDRISCgphc19yZW1vdmVkGAQgASgNEhkKEWFzX3dlaWdodF91cGRhdGVkGAUgASgNIhkKF0dldFZQUExCQ291bnRlcnNSZXF1ZXN0Ii8KDVZQUExCQ291bnRlcnMSHgoEdmlwcxgBIAMoCzIQVlBQTEJWSVBDb3VudGVycyKXAQoQVlBQTEJWSVBDb3VudGVycxIQCghmcm9udGVuZBgBIAEoCRIOCgZwcmVmaXgYAiABKAkSEAoIcHJvdG9jb2wYAyABKAkSDAoEcG9ydBgEIAEoDRIMCgRuZXh0GAUgASgEEg0KBWZpcnN0GAYgASgEEhEKCXVudHJhY2tlZBgHIAEoBBIRCglub19zZXJ2ZXIYCCABKAQy2AoKBk1hZ2xldhJSCg1MaXN0RnJvbnRlbmRzEh8ubWFnbGV2LnYxLkxpc3RGcm9udGVuZHNSZXF1ZXN0GiAubWFnbGV2LnYxLkxpc3RGcm9udGVuZHNSZXNwb25zZRJFCgtHZXRGcm9udGVuZBIdLm1hZ2xldi52MS5HZXRGcm9udGVuZFJlcXVlc3QaFy5tYWdsZXYudjEuRnJvbnRlbmRJbmZvEk8KDExpc3RCYWNrZW5kcxIeLm1hZ2xldi52MS5MaXN0QmFja2VuZHNSZXF1ZXN0Gh8ubWFnbGV2LnYxLkxpc3RCYWNrZW5kc1Jlc3BvbnNlEkIKCkdldEJhY2tlbmQSHC5tYWdsZXYudjEuR2V0QmFja2VuZFJlcXVlc3QaFi5tYWdsZXYudjEuQmFja2VuZEluZm8SQQoMUGF1c2VCYWNrZW5kEhkubWFnbGV2LnYxLkJhY2tlbmRSZXF1ZXN0GhYubWFnbGV2LnYxLkJhY2tlbmRJbmZvEkIKDVJlc3VtZUJhY2tlbmQSGS5tYWdsZXYudjEuQmFja2VuZFJlcXVlc3QaFi5tYWdsZXYudjEuQmFja2VuZEluZm8SQgoNRW5hYmxlQmFja2VuZBIZLm1hZ2xldi52MS5CYWNrZW5kUmVxdWVzdBoWLm1hZ2xldi52MS5CYWNrZW5kSW5mbxJDCg5EaXNhYmxlQmFja2VuZBIZLm1hZ2xldi52MS5CYWNrZW5kUmVxdWVzdBoWLm1hZ2xldi52MS5CYWNrZW5kSW5mbxJbChBMaXN0SGVhbHRoQ2hlY2tzEiIubWFnbGV2LnYxLkxpc3RIZWFsdGhDaGVja3NSZXF1ZXN0GiMubWFnbGV2LnYxLkxpc3RIZWFsdGhDaGVja3NSZXNwb25zZRJOCg5HZXRIZWFsdGhDaGVjaxIgLm1hZ2xldi52MS5HZXRIZWFsdGhDaGVja1JlcXVlc3QaGi5tYWdsZXYudjEuSGVhbHRoQ2hlY2tJbmZvElQKHFNldEZyb250ZW5kUG9vbEJhY2tlbmRXZWlnaHQSGy5tYWdsZXYudjEuU2V0V2VpZ2h0UmVxdWVzdBoXLm1hZ2xldi52MS5Gcm9udGVuZEluZm8SOgoLV2F0Y2hFdmVudHMSFy5tYWdsZXYudjEuV2F0Y2hSZXF1ZXN0GhAubWFnbGV2LnYxLkV2ZW50MAESTAoLQ2hlY2tDb25maWcSHS5tYWdsZXYudjEuQ2hlY2tDb25maWdSZXF1ZXN0Gh4ubWFnbGV2LnYxLkNoZWNrQ29uZmlnUmVzcG9uc2USTwoMUmVsb2FkQ29uZmlnEh4ubWFnbGV2LnYxLlJlbG9hZENvbmZpZ1JlcXVlc3QaHy5tYWdsZXYudjEuUmVsb2FkQ29uZmlnUmVzcG9uc2USPgoKR2V0VlBQSW5mbxIcLm1hZ2xldi52MS5HZXRWUFBJbmZvUmVxdWVzdBoSLm1hZ2xldi52MS5WUFBJbmZvEkcKDUdldFZQUExCU3RhdGUSHy5tYWdsZXYudjEuR2V0VlBQTEJTdGF0ZVJlcXVlc3QaFS5tYWdsZXYudjEuVlBQTEJTdGF0ZRJVCg5TeW5jVlBQTEJTdGF0ZRIgLm1hZ2xldi52MS5TeW5jVlBQTEJTdGF0ZVJlcXVlc3QaIS5tYWdsZXYudjEuU3luY1ZQUExCU3RhdGVSZXNwb25zZRJQChBHZXRWUFBMQkNvdW50ZXJzEiIubWFnbGV2LnYxLkdldFZQUExCQ291bnRlcnNSZXF1ZXN0GhgubWFnbGV2LnYxLlZQUExCQ291bnRlcnNiBnByb3RvMw==";
+  "CpQ6CgxtYWdsZXYucHJvdG8SCW1hZ2xldi52MSIWChRMaXN0RnJvbnRlbmRzUmVxdWVzdCJHChVMaXN0RnJvbnRlbmRzUmVzcG9uc2USDQoFbmFtZXMYASADKAkSHwoJZnJvbnRlbmRzGAIgAygLMgxGcm9udGVuZEluZm8iIgoSR2V0RnJvbnRlbmRSZXF1ZXN0EgwKBG5hbWUYASABKAkirgIKDEZyb250ZW5kSW5mbxIMCgRuYW1lGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSEAoIcHJvdG9jb2wYAyABKAkSDAoEcG9ydBgEIAEoDRIXCgVwb29scxgFIAMoCzIIUG9vbEluZm8SEwoLZGVzY3JpcHRpb24YBiABKAkSFQoNc3JjX2lwX3N0aWNreRgHIAEoCBIVCg1mbHVzaF9vbl9kb3duGAggASgIEg0KBXN0YXRlGAkgASgJEhkKEWZsb3dfdGFibGVfbGVuZ3RoGAogASgNEh4KFmZsb3dfdGFibGVfbGVuZ3RoX2F1dG8YCyABKAgSEwoLYWN0aXZlX3Bvb2wYDCABKAkSEwoLZmluZ2VycHJpbnQYDSABKAkSDwoHd2FybmluZxgOIAEoCSI7CghQb29sSW5mbxIMCgRuYW1lGAEgASgJEiEKCGJhY2tlbmRzGAIgAygLMg9Qb29sQmFja2VuZEluZm8iegoPUG9vbEJhY2tlbmRJbmZvEgwKBG5hbWUYASABKAkSDgoGd2VpZ2h0GAIgASgNEhgKEGVmZmVjdGl2ZV93ZWlnaHQYAyABKA0SDwoHZW5hYmxlZBgEIAEoCBINCgVzdGF0ZRgFIAEoCRIPCgdhZGRyZXNzGAYgASgJIhUKE0xpc3RCYWNrZW5kc1JlcXVlc3QiRAoUTGlzdEJhY2tlbmRzUmVzcG9uc2USDQoFbmFtZXMYASADKAkSHQoIYmFja2VuZHMYAiADKAsyC0JhY2tlbmRJbmZvIiEKEUdldEJhY2tlbmRSZXF1ZXN0EgwKBG5hbWUYASABKAkiHgoOQmFja2VuZFJlcXVlc3QSDAoEbmFtZRgBIAEoCSLYAQoLQmFja2VuZEluZm8SDAoEbmFtZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEg0KBXN0YXRlGAMgASgJEg8KB2VuYWJsZWQYBCABKAgSEwoLaGVhbHRoY2hlY2sYBSABKAkSDgoGaGVhbHRoGAYgASgNEhIKCmhlYWx0aF9tYXgYByABKA0SEwoLZGVzY3JpcHRpb24YCCABKAkSHwoLdHJhbnNpdGlvbnMYCSADKAsyClRyYW5zaXRpb24SGwoGcHJvYmVzGAogAygLMgtQcm9iZVJlY29yZCJTCgpUcmFuc2l0aW9uEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDQoFYXRfbnMYAyABKAMSDAoEY29kZRgEIAEoCRIOCgZkZXRhaWwYBSABKAkiWwoLUHJvYmVSZWNvcmQSDQoFYXRfbnMYASABKAMSCgoCb2sYAiABKAgSDAoEY29kZRgDIAEoCRIOCgZkZXRhaWwYBCABKAkSEwoLZHVyYXRpb25fbnMYBSABKAMiGQoXTGlzdEhlYWx0aENoZWNrc1JlcXVlc3QiUAoYTGlzdEhlYWx0aENoZWNrc1Jlc3BvbnNlEg0KBW5hbWVzGAEgAygJEiUKDGhlYWx0aGNoZWNrcxgCIAMoCzIPSGVhbHRoQ2hlY2tJbmZvIiUKFUdldEhlYWx0aENoZWNrUmVxdWVzdBIMCgRuYW1lGAEgASgJIpYCCg9IZWFsdGhDaGVja0luZm8SDAoEbmFtZRgBIAEoCRIMCgR0eXBlGAIgASgJEgwKBHBvcnQYAyABKA0SEwoLaW50ZXJ2YWxfbnMYBCABKAMSGAoQZmFzdF9pbnRlcnZhbF9ucxgFIAEoAxIYChBkb3duX2ludGVydmFsX25zGAYgASgDEhIKCnRpbWVvdXRfbnMYByABKAMSDAoEcmlzZRgIIAEoDRIMCgRmYWxsGAkgASgNEhYKDnByb2JlX2lwdjRfc3JjGAogASgJEhYKDnByb2JlX2lwdjZfc3JjGAsgASgJEhgKBGh0dHAYDCABKAsyCkh0dHBQYXJhbXMSFgoDdGNwGA0gASgLMglUY3BQYXJhbXMiqgEKCkh0dHBQYXJhbXMSDAoEcGF0aBgBIAEoCRIMCgRob3N0GAIgASgJEhkKEXJlc3BvbnNlX2NvZGVfbWluGAMgASgNEhkKEXJlc3BvbnNlX2NvZGVfbWF4GAQgASgNEhcKD3Jlc3BvbnNlX3JlZ2V4cBgFIAEoCRITCgtzZXJ2ZXJfbmFtZRgGIAEoCRIcChRpbnNlY3VyZV9za2lwX3ZlcmlmeRgHIAEoCCJLCglUY3BQYXJhbXMSCwoDc3NsGAEgASgIEhMKC3NlcnZlcl9uYW1lGAIgASgJEhwKFGluc2VjdXJlX3NraXBfdmVyaWZ5GAMgASgIImIKEFNldFdlaWdodFJlcXVlc3QSEAoIZnJvbnRlbmQYASABKAkSDAoEcG9vbBgCIAEoCRIPCgdiYWNrZW5kGAMgASgJEg4KBndlaWdodBgEIAEoDRINCgVmbHVzaBgFIAEoCCJkCgxXYXRjaFJlcXVlc3QSCwoDbG9nGAEgASgIEhEKCWxvZ19sZXZlbBgCIAEoCRIPCgdiYWNrZW5kGAMgASgIEhAKCGZyb250ZW5kGAQgASgIEhEKCWFmdGVyX3NlcRgFIAEoBCKoAQoFRXZlbnQSCwoDc2VxGAEgASgEEg0KBWF0X25zGAIgASgDEhcKA2xvZxgDIAEoCzIITG9nRXZlbnRIABIfCgdiYWNrZW5kGAQgASgLMgxCYWNrZW5kRXZlbnRIABIhCghmcm9udGVuZBgFIAEoCzINRnJvbnRlbmRFdmVudEgAEh0KBnJlc3luYxgGIAEoCzILUmVzeW5jRXZlbnRIAEIHCgVldmVudCI+CghMb2dFdmVudBINCgVsZXZlbBgBIAEoCRILCgNtc2cYAiABKAkSFgoFYXR0cnMYAyADKAsyB0xvZ0F0dHIiJQoHTG9nQXR0chILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAkiYgoMQmFja2VuZEV2ZW50EhAKCGZyb250ZW5kGAEgASgJEg8KB2JhY2tlbmQYAiABKAkSDwoHYWRkcmVzcxgDIAEoCRIeCgp0cmFuc2l0aW9uGAQgASgLMgpUcmFuc2l0aW9uIjsKDUZyb250ZW5kRXZlbnQSEAoIZnJvbnRlbmQYASABKAkSDAoEZnJvbRgCIAEoCRIKCgJ0bxgDIAEoCSIdCgtSZXN5bmNFdmVudBIOCgZyZWFzb24YASABKAkiFAoSQ2hlY2tDb25maWdSZXF1ZXN0Ik4KE0NoZWNrQ29uZmlnUmVzcG9uc2USCgoCb2sYASABKAgSEwoLcGFyc2VfZXJyb3IYAiABKAkSFgoOc2VtYW50aWNfZXJyb3IYAyABKAkiFQoTUmVsb2FkQ29uZmlnUmVxdWVzdCJpChRSZWxvYWRDb25maWdSZXNwb25zZRIKCgJvaxgBIAEoCBITCgtwYXJzZV9lcnJvchgCIAEoCRIWCg5zZW1hbnRpY19lcnJvchgDIAEoCRIYCgRwbGFuGAQgASgLMgpSZWxvYWRQbGFuIhIKEEdldENvbmZpZ1JlcXVlc3QiNgoKQ29uZmlnVGV4dBIMCgR5YW1sGAEgASgJEgwKBHBhdGgYAiABKAkSDAoEaGFzaBgDIAEoCSIvChFEaWZmQ29uZmlnUmVxdWVzdBIMCgRwYXRoGAEgASgJEgwKBHlhbWwYAiABKAkihQMKClJlbG9hZFBsYW4SCgoCb2sYASABKAgSEwoLcGFyc2VfZXJyb3IYAiABKAkSFgoOc2VtYW50aWNfZXJyb3IYAyABKAkSDwoHY2hhbmdlZBgEIAEoCBIXCg9mcm9udGVuZHNfYWRkZWQYBSADKAkSGQoRZnJvbnRlbmRzX3JlbW92ZWQYBiADKAkSGQoRZnJvbnRlbmRzX2NoYW5nZWQYByADKAkSFgoOYmFja2VuZHNfYWRkZWQYCCADKAkSGAoQYmFja2VuZHNfcmVtb3ZlZBgJIAMoCRIaChJoZWFsdGhjaGVja3NfYWRkZWQYCiADKAkSHAoUaGVhbHRoY2hlY2tzX3JlbW92ZWQYCyADKAkSJgoQcHJvYmVzX3Jlc3RhcnRlZBgMIAMoCzIMUHJvYmVSZXN0YXJ0EiMKDnZpcHNfcmVjcmVhdGVkGA0gAygLMgtWaXBSZWNyZWF0ZRIlCg93ZWlnaHRzX2NoYW5nZWQYDiADKAsyDFdlaWdodENoYW5nZSIvCgxQcm9iZVJlc3RhcnQSDwoHYmFja2VuZBgBIAEoCRIOCgZyZWFzb24YAiABKAkijAEKC1ZpcFJlY3JlYXRlEhAKCGZyb250ZW5kGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSEAoIcHJvdG9jb2wYAyABKAkSDAoEcG9ydBgEIAEoDRIOCgZyZWFzb24YBSABKAkSDQoFZmxvd3MYBiABKAkSGwoTYXBwbGljYXRpb25fc2VydmVycxgHIAEoDSKVAQoMV2VpZ2h0Q2hhbmdlEhAKCGZyb250ZW5kGAEgASgJEgwKBHBvb2wYAiABKAkSDwoHYmFja2VuZBgDIAEoCRITCgt3ZWlnaHRfZnJvbRgEIAEoDRIRCgl3ZWlnaHRfdG8YBSABKA0SFgoOZWZmZWN0aXZlX2Zyb20YBiABKA0SFAoMZWZmZWN0aXZlX3RvGAcgASgNIhIKEEdldFN0YXR1c1JlcXVlc3QinQIKClN0YXR1c0luZm8SDwoHdmVyc2lvbhgBIAEoCRIOCgZjb21taXQYAiABKAkSEgoKYnVpbGRfZGF0ZRgDIAEoCRIVCg1zdGFydF90aW1lX25zGAQgASgDEhEKCXVwdGltZV9ucxgFIAEoAxITCgtjb25maWdfcGF0aBgGIAEoCRITCgtjb25maWdfaGFzaBgHIAEoCRIhCgtsYXN0X3JlbG9hZBgIIAEoCzIMUmVsb2FkU3RhdHVzEg4KBndhcm11cBgJIAEoCRIWCgN2cHAYCiABKAsyCVZwcFN0YXR1cxIcCghiYWNrZW5kcxgLIAMoCzIKU3RhdGVDb3VudBIdCglmcm9udGVuZHMYDCADKAsyClN0YXRlQ291bnQiOAoMUmVsb2FkU3RhdHVzEg0KBWF0X25zGAEgASgDEgoKAm9rGAIgASgIEg0KBWVycm9yGAMgASgJInoKCVZwcFN0YXR1cxINCgVzdGF0ZRgBIAEoCRISCgphcGlfc29ja2V0GAIgASgJEg8KB3ZlcnNpb24YAyABKAkSEAoIc2luY2VfbnMYBCABKAMSGAoQbWlzc2luZ19tZXNzYWdlcxgFIAMoCRINCgVlcnJvchgGIAEoCSIqCgpTdGF0ZUNvdW50Eg0KBXN0YXRlGAEgASgJEg0KBWNvdW50GAIgASgNImgKFFByZXZpZXdDaGFuZ2VSZXF1ZXN0EhAKCGZyb250ZW5kGAEgASgJEg8KB2JhY2tlbmQYAiABKAkSDAoEcG9vbBgDIAEoCRIOCgZ3ZWlnaHQYBCABKA0SDwoHZGlzYWJsZRgFIAEoCCLhAQoVUHJldmlld0NoYW5nZVJlc3BvbnNlEhAKCGZyb250ZW5kGAEgASgJEhQKDHRhYmxlX2xlbmd0aBgCIAEoDRIVCg1idWNrZXRzX21vdmVkGAMgASgNEhkKBW1vdmVzGAQgAygLMgpCdWNrZXRNb3ZlEhsKBmJlZm9yZRgFIAMoCzILQnVja2V0U2hhcmUSGgoFYWZ0ZXIYBiADKAsyC0J1Y2tldFNoYXJlEhoKEmZpbmdlcnByaW50X2JlZm9yZRgHIAEoCRIZChFmaW5nZXJwcmludF9hZnRlchgIIAEoCSI3CgpCdWNrZXRNb3ZlEgwKBGZyb20YASABKAkSCgoCdG8YAiABKAkSDwoHYnVja2V0cxgDIAEoDSJaCgtCdWNrZXRTaGFyZRIPCgdiYWNrZW5kGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSGAoQZWZmZWN0aXZlX3dlaWdodBgDIAEoDRIPCgdidWNrZXRzGAQgASgNIhMKEUdldFZQUEluZm9SZXF1ZXN0IpsBCgdWUFBJbmZvEg8KB3ZlcnNpb24YASABKAkSEgoKYnVpbGRfZGF0ZRgCIAEoCRIXCg9idWlsZF9kaXJlY3RvcnkYAyABKAkSCwoDcGlkGAQgASgNEhMKC2Jvb3R0aW1lX25zGAUgASgDEhYKDmNvbm5lY3R0aW1lX25zGAYgASgDEhgKEG1pc3NpbmdfbWVzc2FnZXMYByADKAkiFgoUR2V0VlBQTEJTdGF0ZVJlcXVlc3QijQEKClZQUExCU3RhdGUSFwoPaXA0X3NyY19hZGRyZXNzGAEgASgJEhcKD2lwNl9zcmNfYWRkcmVzcxgCIAEoCRIfChdzdGlja3lfYnVja2V0c19wZXJfY29yZRgDIAEoDRIUCgxmbG93X3RpbWVvdXQYBCABKA0SFgoEdmlwcxgFIAMoCzIIVlBQTEJWSVAiwgEKCFZQUExCVklQEg4KBnByZWZpeBgBIAEoCRIQCghwcm90b2NvbBgCIAEoCRIMCgRwb3J0GAMgASgNEg0KBWVuY2FwGAQgASgJEhUKDXNyY19pcF9zdGlja3kYBSABKAgSGQoRZmxvd190YWJsZV9sZW5ndGgYBiABKA0SDQoFaW5kZXgYByABKAUSEAoIZnJvbnRlbmQYCCABKAkSJAoTYXBwbGljYXRpb25fc2VydmVycxgJIAMoCzIHVlBQTEJBUyJgCgdWUFBMQkFTEg8KB2FkZHJlc3MYASABKAkSDgoGd2VpZ2h0GAIgASgNEg0KBWZsYWdzGAMgASgNEhQKDGluX3VzZV9zaW5jZRgEIAEoDRIPCgdidWNrZXRzGAUgASgNIikKFVN5bmNWUFBMQlN0YXRlUmVxdWVzdBIQCghmcm9udGVuZBgBIAEoCSKBAQoWU3luY1ZQUExCU3RhdGVSZXNwb25zZRIRCgl2aXBfYWRkZWQYASABKA0SEwoLdmlwX3JlbW92ZWQYAiABKA0SEAoIYXNfYWRkZWQYAyABKA0SEgoKYXNfcmVtb3ZlZBgEIAEoDRIZChFhc193ZWlnaHRfdXBkYXRlZBgFIAEoDSIZChdHZXRWUFBMQkNvdW50ZXJzUmVxdWVzdCIvCg1WUFBMQkNvdW50ZXJzEh4KBHZpcHMYASADKAsyEFZQUExCVklQQ291bnRlcnMilwEKEFZQUExCVklQQ291bnRlcnMSEAoIZnJvbnRlbmQYASABKAkSDgoGcHJlZml4GAIgASgJEhAKCHByb3RvY29sGAMgASgJEgwKBHBvcnQYBCABKA0SDAoEbmV4dBgFIAEoBBINCgVmaXJzdBgGIAEoBBIRCgl1bnRyYWNrZWQYByABKAQSEQoJbm9fc2VydmVyGAggASgEMrwNCgZNYWdsZXYSVwoNTGlzdEZyb250ZW5kcxIfLm1hZ2xldi52MS5MaXN0RnJvbnRlbmRzUmVxdWVzdBogLm1hZ2xldi52MS5MaXN0RnJvbnRlbmRzUmVzcG9uc2UiA5ACARJKCgtHZXRGcm9udGVuZBIdLm1hZ2xldi52MS5HZXRGcm9udGVuZFJlcXVlc3QaFy5tYWdsZXYudjEuRnJvbnRlbmRJbmZvIgOQAgESVAoMTGlzdEJhY2tlbmRzEh4ubWFnbGV2LnYxLkxpc3RCYWNrZW5kc1JlcXVlc3QaHy5tYWdsZXYudjEuTGlzdEJhY2tlbmRzUmVzcG9uc2UiA5ACARJHCgpHZXRCYWNrZW5kEhwubWFnbGV2LnYxLkdldEJhY2tlbmRSZXF1ZXN0GhYubWFnbGV2LnYxLkJhY2tlbmRJbmZvIgOQAgESQQoMUGF1c2VCYWNrZW5kEhkubWFnbGV2LnYxLkJhY2tlbmRSZXF1ZXN0GhYubWFnbGV2LnYxLkJhY2tlbmRJbmZvEkIKDVJlc3VtZUJhY2tlbmQSGS5tYWdsZXYudjEuQmFja2VuZFJlcXVlc3QaFi5tYWdsZXYudjEuQmFja2VuZEluZm8SQgoNRW5hYmxlQmFja2VuZBIZLm1hZ2xldi52MS5CYWNrZW5kUmVxdWVzdBoWLm1hZ2xldi52MS5CYWNrZW5kSW5mbxJDCg5EaXNhYmxlQmFja2VuZBIZLm1hZ2xldi52MS5CYWNrZW5kUmVxdWVzdBoWLm1hZ2xldi52MS5CYWNrZW5kSW5mbxJgChBMaXN0SGVhbHRoQ2hlY2tzEiIubWFnbGV2LnYxLkxpc3RIZWFsdGhDaGVja3NSZXF1ZXN0GiMubWFnbGV2LnYxLkxpc3RIZWFsdGhDaGVja3NSZXNwb25zZSIDkAIBElMKDkdldEhlYWx0aENoZWNrEiAubWFnbGV2LnYxLkdldEhlYWx0aENoZWNrUmVxdWVzdBoaLm1hZ2xldi52MS5IZWFsdGhDaGVja0luZm8iA5ACARJUChxTZXRGcm9udGVuZFBvb2xCYWNrZW5kV2VpZ2h0EhsubWFnbGV2LnYxLlNldFdlaWdodFJlcXVlc3QaFy5tYWdsZXYudjEuRnJvbnRlbmRJbmZvEj8KC1dhdGNoRXZlbnRzEhcubWFnbGV2LnYxLldhdGNoUmVxdWVzdBoQLm1hZ2xldi52MS5FdmVudCIDkAIBMAESUQoLQ2hlY2tDb25maWcSHS5tYWdsZXYudjEuQ2hlY2tDb25maWdSZXF1ZXN0Gh4ubWFnbGV2LnYxLkNoZWNrQ29uZmlnUmVzcG9uc2UiA5ACARJPCgxSZWxvYWRDb25maWcSHi5tYWdsZXYudjEuUmVsb2FkQ29uZmlnUmVxdWVzdBofLm1hZ2xldi52MS5SZWxvYWRDb25maWdSZXNwb25zZRJDCgpHZXRWUFBJbmZvEhwubWFnbGV2LnYxLkdldFZQUEluZm9SZXF1ZXN0GhIubWFnbGV2LnYxLlZQUEluZm8iA5ACARJMCg1HZXRWUFBMQlN0YXRlEh8ubWFnbGV2LnYxLkdldFZQUExCU3RhdGVSZXF1ZXN0GhUubWFnbGV2LnYxLlZQUExCU3RhdGUiA5ACARJVCg5TeW5jVlBQTEJTdGF0ZRIgLm1hZ2xldi52MS5TeW5jVlBQTEJTdGF0ZVJlcXVlc3QaIS5tYWdsZXYudjEuU3luY1ZQUExCU3RhdGVSZXNwb25zZRJVChBHZXRWUFBMQkNvdW50ZXJzEiIubWFnbGV2LnYxLkdldFZQUExCQ291bnRlcnNSZXF1ZXN0GhgubWFnbGV2LnYxLlZQUExCQ291bnRlcnMiA5ACARJECglHZXRTdGF0dXMSGy5tYWdsZXYudjEuR2V0U3RhdHVzUmVxdWVzdBoVLm1hZ2xldi52MS5TdGF0dXNJbmZvIgOQAgESRAoJR2V0Q29uZmlnEhsubWFnbGV2LnYxLkdldENvbmZpZ1JlcXVlc3QaFS5tYWdsZXYudjEuQ29uZmlnVGV4dCIDkAIBEkYKCkRpZmZDb25maWcSHC5tYWdsZXYudjEuRGlmZkNvbmZpZ1JlcXVlc3QaFS5tYWdsZXYudjEuUmVsb2FkUGxhbiIDkAIBElcKDVByZXZpZXdDaGFuZ2USHy5tYWdsZXYudjEuUHJldmlld0NoYW5nZVJlcXVlc3QaIC5tYWdsZXYudjEuUHJldmlld0NoYW5nZVJlc3BvbnNlIgOQAgFiBnByb3RvMw==";
 
 /** The `maglev.v1.ListFrontendsRequest` message (decoded form). */
 export interface ListFrontendsRequest {
@@ -68,6 +68,17 @@ export interface FrontendInfo {
   flow_table_length_auto: boolean;
   /** Name of the pool that receives traffic; empty when no backend is up. */
   active_pool: string;
+  /**
+   * Fleet fingerprint of the VIP as programmed: a hash of the AS set (address
+   * and effective weight) and the table length. Routers with the same inputs
+   * show the same fingerprint. Empty when VPP is disabled.
+   */
+  fingerprint: string;
+  /**
+   * Set when a change was accepted but not yet applied, e.g. a weight set
+   * while VPP is configured but not connected (programmed on reconnect).
+   */
+  warning: string;
 }
 
 /** What may be sent as a `maglev.v1.FrontendInfo`: every field optional. */
@@ -91,6 +102,17 @@ export interface FrontendInfoInit {
   flow_table_length_auto?: boolean;
   /** Name of the pool that receives traffic; empty when no backend is up. */
   active_pool?: string;
+  /**
+   * Fleet fingerprint of the VIP as programmed: a hash of the AS set (address
+   * and effective weight) and the table length. Routers with the same inputs
+   * show the same fingerprint. Empty when VPP is disabled.
+   */
+  fingerprint?: string;
+  /**
+   * Set when a change was accepted but not yet applied, e.g. a weight set
+   * while VPP is configured but not connected (programmed on reconnect).
+   */
+  warning?: string;
 }
 
 /** The `maglev.v1.PoolInfo` message (decoded form). */
@@ -542,6 +564,8 @@ export interface ReloadConfigResponse {
   ok: boolean;
   parse_error: string;
   semantic_error: string;
+  /** What the reload changed (set when ok). */
+  plan: ReloadPlan | null;
 }
 
 /** What may be sent as a `maglev.v1.ReloadConfigResponse`: every field optional. */
@@ -549,6 +573,350 @@ export interface ReloadConfigResponseInit {
   ok?: boolean;
   parse_error?: string;
   semantic_error?: string;
+  /** What the reload changed (set when ok). */
+  plan?: ReloadPlanInit | null;
+}
+
+/** The `maglev.v1.GetConfigRequest` message (decoded form). */
+export interface GetConfigRequest {
+}
+
+/** What may be sent as a `maglev.v1.GetConfigRequest`: every field optional. */
+export interface GetConfigRequestInit {
+}
+
+/** The `maglev.v1.ConfigText` message (decoded form). */
+export interface ConfigText {
+  /** The running config as YAML, defaults applied. */
+  yaml: string;
+  /** The file it was loaded from. */
+  path: string;
+  /** sha256 (hex) of the loaded file's bytes. */
+  hash: string;
+}
+
+/** What may be sent as a `maglev.v1.ConfigText`: every field optional. */
+export interface ConfigTextInit {
+  /** The running config as YAML, defaults applied. */
+  yaml?: string;
+  /** The file it was loaded from. */
+  path?: string;
+  /** sha256 (hex) of the loaded file's bytes. */
+  hash?: string;
+}
+
+/** With neither field set, the daemon's own config file as it is on disk now. */
+export interface DiffConfigRequest {
+  /** A file the daemon reads (refused on remote listeners without remote admin). */
+  path: string;
+  /** Config text to compare against the running config. */
+  yaml: string;
+}
+
+/** What may be sent as a `maglev.v1.DiffConfigRequest`: every field optional. */
+export interface DiffConfigRequestInit {
+  /** A file the daemon reads (refused on remote listeners without remote admin). */
+  path?: string;
+  /** Config text to compare against the running config. */
+  yaml?: string;
+}
+
+/** What replacing the running config with another one does. Names are sorted. */
+export interface ReloadPlan {
+  /** False when the candidate does not load; then only the errors are set. */
+  ok: boolean;
+  parse_error: string;
+  semantic_error: string;
+  /** False when the candidate is the running config in every respect. */
+  changed: boolean;
+  frontends_added: string[];
+  frontends_removed: string[];
+  /** Frontends kept whose settings (other than pool weights) change. */
+  frontends_changed: string[];
+  backends_added: string[];
+  backends_removed: string[];
+  healthchecks_added: string[];
+  healthchecks_removed: string[];
+  probes_restarted: ProbeRestart[];
+  vips_recreated: VipRecreate[];
+  weights_changed: WeightChange[];
+}
+
+/** What may be sent as a `maglev.v1.ReloadPlan`: every field optional. */
+export interface ReloadPlanInit {
+  /** False when the candidate does not load; then only the errors are set. */
+  ok?: boolean;
+  parse_error?: string;
+  semantic_error?: string;
+  /** False when the candidate is the running config in every respect. */
+  changed?: boolean;
+  frontends_added?: string[];
+  frontends_removed?: string[];
+  /** Frontends kept whose settings (other than pool weights) change. */
+  frontends_changed?: string[];
+  backends_added?: string[];
+  backends_removed?: string[];
+  healthchecks_added?: string[];
+  healthchecks_removed?: string[];
+  probes_restarted?: ProbeRestartInit[];
+  vips_recreated?: VipRecreateInit[];
+  weights_changed?: WeightChangeInit[];
+}
+
+/** The `maglev.v1.ProbeRestart` message (decoded form). */
+export interface ProbeRestart {
+  backend: string;
+  /** Why: `healthcheck changed`, `address changed`, `healthcheck replaced`, ... */
+  reason: string;
+}
+
+/** What may be sent as a `maglev.v1.ProbeRestart`: every field optional. */
+export interface ProbeRestartInit {
+  backend?: string;
+  /** Why: `healthcheck changed`, `address changed`, `healthcheck replaced`, ... */
+  reason?: string;
+}
+
+/** A VIP that is deleted and added again: every flow it carries breaks. */
+export interface VipRecreate {
+  frontend: string;
+  address: string;
+  protocol: string;
+  port: number;
+  /** What differs, e.g. `encap gre4 -> gre6`. */
+  reason: string;
+  /** The flows that breaks, in words: every established flow to the VIP. */
+  flows: string;
+  /** Application servers VPP holds for the VIP now (0 when unknown). */
+  application_servers: number;
+}
+
+/** What may be sent as a `maglev.v1.VipRecreate`: every field optional. */
+export interface VipRecreateInit {
+  frontend?: string;
+  address?: string;
+  protocol?: string;
+  port?: number;
+  /** What differs, e.g. `encap gre4 -> gre6`. */
+  reason?: string;
+  /** The flows that breaks, in words: every established flow to the VIP. */
+  flows?: string;
+  /** Application servers VPP holds for the VIP now (0 when unknown). */
+  application_servers?: number;
+}
+
+/** A pool member's weight that changes: configured and state-aware. */
+export interface WeightChange {
+  frontend: string;
+  pool: string;
+  backend: string;
+  weight_from: number;
+  weight_to: number;
+  effective_from: number;
+  effective_to: number;
+}
+
+/** What may be sent as a `maglev.v1.WeightChange`: every field optional. */
+export interface WeightChangeInit {
+  frontend?: string;
+  pool?: string;
+  backend?: string;
+  weight_from?: number;
+  weight_to?: number;
+  effective_from?: number;
+  effective_to?: number;
+}
+
+/** The `maglev.v1.GetStatusRequest` message (decoded form). */
+export interface GetStatusRequest {
+}
+
+/** What may be sent as a `maglev.v1.GetStatusRequest`: every field optional. */
+export interface GetStatusRequestInit {
+}
+
+/** The `maglev.v1.StatusInfo` message (decoded form). */
+export interface StatusInfo {
+  version: string;
+  commit: string;
+  build_date: string;
+  start_time_ns: string;
+  uptime_ns: string;
+  config_path: string;
+  /** sha256 (hex) of the running config file's bytes. */
+  config_hash: string;
+  /** The last reload; `at_ns` 0 when there was none since start. */
+  last_reload: ReloadStatus | null;
+  /** Warmup phase: `min-delay`, `release` or `done`. */
+  warmup: string;
+  vpp: VppStatus | null;
+  /** Backends by state (`up`, `down`, ...), states with a count only. */
+  backends: StateCount[];
+  /** Frontends by aggregate state. */
+  frontends: StateCount[];
+}
+
+/** What may be sent as a `maglev.v1.StatusInfo`: every field optional. */
+export interface StatusInfoInit {
+  version?: string;
+  commit?: string;
+  build_date?: string;
+  start_time_ns?: string | number;
+  uptime_ns?: string | number;
+  config_path?: string;
+  /** sha256 (hex) of the running config file's bytes. */
+  config_hash?: string;
+  /** The last reload; `at_ns` 0 when there was none since start. */
+  last_reload?: ReloadStatusInit | null;
+  /** Warmup phase: `min-delay`, `release` or `done`. */
+  warmup?: string;
+  vpp?: VppStatusInit | null;
+  /** Backends by state (`up`, `down`, ...), states with a count only. */
+  backends?: StateCountInit[];
+  /** Frontends by aggregate state. */
+  frontends?: StateCountInit[];
+}
+
+/** The `maglev.v1.ReloadStatus` message (decoded form). */
+export interface ReloadStatus {
+  at_ns: string;
+  ok: boolean;
+  /** The parse or semantic error of a failed reload. */
+  error: string;
+}
+
+/** What may be sent as a `maglev.v1.ReloadStatus`: every field optional. */
+export interface ReloadStatusInit {
+  at_ns?: string | number;
+  ok?: boolean;
+  /** The parse or semantic error of a failed reload. */
+  error?: string;
+}
+
+/** The `maglev.v1.VppStatus` message (decoded form). */
+export interface VppStatus {
+  /** `disabled`, `connected`, `disconnected` or `incompatible`. */
+  state: string;
+  /** The VPP API socket path; empty when disabled. */
+  api_socket: string;
+  version: string;
+  /** When the state was entered (connect, disconnect); 0 when unknown. */
+  since_ns: string;
+  /** `name_crc` of lb messages this VPP lacks. */
+  missing_messages: string[];
+  /** Why VPP is not connected, when known. */
+  error: string;
+}
+
+/** What may be sent as a `maglev.v1.VppStatus`: every field optional. */
+export interface VppStatusInit {
+  /** `disabled`, `connected`, `disconnected` or `incompatible`. */
+  state?: string;
+  /** The VPP API socket path; empty when disabled. */
+  api_socket?: string;
+  version?: string;
+  /** When the state was entered (connect, disconnect); 0 when unknown. */
+  since_ns?: string | number;
+  /** `name_crc` of lb messages this VPP lacks. */
+  missing_messages?: string[];
+  /** Why VPP is not connected, when known. */
+  error?: string;
+}
+
+/** The `maglev.v1.StateCount` message (decoded form). */
+export interface StateCount {
+  state: string;
+  count: number;
+}
+
+/** What may be sent as a `maglev.v1.StateCount`: every field optional. */
+export interface StateCountInit {
+  state?: string;
+  count?: number;
+}
+
+/** The `maglev.v1.PreviewChangeRequest` message (decoded form). */
+export interface PreviewChangeRequest {
+  frontend: string;
+  backend: string;
+  /** The pool; empty for every pool of the frontend holding the backend. */
+  pool: string;
+  /** The new configured weight 0..100 (ignored with disable). */
+  weight: number;
+  /** Preview disabling the backend instead of a weight change. */
+  disable: boolean;
+}
+
+/** What may be sent as a `maglev.v1.PreviewChangeRequest`: every field optional. */
+export interface PreviewChangeRequestInit {
+  frontend?: string;
+  backend?: string;
+  /** The pool; empty for every pool of the frontend holding the backend. */
+  pool?: string;
+  /** The new configured weight 0..100 (ignored with disable). */
+  weight?: number;
+  /** Preview disabling the backend instead of a weight change. */
+  disable?: boolean;
+}
+
+/** The `maglev.v1.PreviewChangeResponse` message (decoded form). */
+export interface PreviewChangeResponse {
+  frontend: string;
+  table_length: number;
+  /** Buckets whose backend changes; a new flow hashed there lands elsewhere. */
+  buckets_moved: number;
+  /** Per (from, to) backend pair, largest first; `from`/`to` empty for no backend. */
+  moves: BucketMove[];
+  /** Buckets per backend before and after, in pool order. */
+  before: BucketShare[];
+  after: BucketShare[];
+  fingerprint_before: string;
+  fingerprint_after: string;
+}
+
+/** What may be sent as a `maglev.v1.PreviewChangeResponse`: every field optional. */
+export interface PreviewChangeResponseInit {
+  frontend?: string;
+  table_length?: number;
+  /** Buckets whose backend changes; a new flow hashed there lands elsewhere. */
+  buckets_moved?: number;
+  /** Per (from, to) backend pair, largest first; `from`/`to` empty for no backend. */
+  moves?: BucketMoveInit[];
+  /** Buckets per backend before and after, in pool order. */
+  before?: BucketShareInit[];
+  after?: BucketShareInit[];
+  fingerprint_before?: string;
+  fingerprint_after?: string;
+}
+
+/** The `maglev.v1.BucketMove` message (decoded form). */
+export interface BucketMove {
+  from: string;
+  to: string;
+  buckets: number;
+}
+
+/** What may be sent as a `maglev.v1.BucketMove`: every field optional. */
+export interface BucketMoveInit {
+  from?: string;
+  to?: string;
+  buckets?: number;
+}
+
+/** The `maglev.v1.BucketShare` message (decoded form). */
+export interface BucketShare {
+  backend: string;
+  address: string;
+  effective_weight: number;
+  buckets: number;
+}
+
+/** What may be sent as a `maglev.v1.BucketShare`: every field optional. */
+export interface BucketShareInit {
+  backend?: string;
+  address?: string;
+  effective_weight?: number;
+  buckets?: number;
 }
 
 /** The `maglev.v1.GetVPPInfoRequest` message (decoded form). */
@@ -753,6 +1121,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.ListFrontendsResponse",
     requestStream: false,
     responseStream: false,
+    mutating: false,
   },
   GetFrontend: {
     path: "/maglev.v1.Maglev/GetFrontend",
@@ -760,6 +1129,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.FrontendInfo",
     requestStream: false,
     responseStream: false,
+    mutating: false,
   },
   ListBackends: {
     path: "/maglev.v1.Maglev/ListBackends",
@@ -767,6 +1137,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.ListBackendsResponse",
     requestStream: false,
     responseStream: false,
+    mutating: false,
   },
   GetBackend: {
     path: "/maglev.v1.Maglev/GetBackend",
@@ -774,6 +1145,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.BackendInfo",
     requestStream: false,
     responseStream: false,
+    mutating: false,
   },
   PauseBackend: {
     path: "/maglev.v1.Maglev/PauseBackend",
@@ -781,6 +1153,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.BackendInfo",
     requestStream: false,
     responseStream: false,
+    mutating: true,
   },
   ResumeBackend: {
     path: "/maglev.v1.Maglev/ResumeBackend",
@@ -788,6 +1161,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.BackendInfo",
     requestStream: false,
     responseStream: false,
+    mutating: true,
   },
   EnableBackend: {
     path: "/maglev.v1.Maglev/EnableBackend",
@@ -795,6 +1169,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.BackendInfo",
     requestStream: false,
     responseStream: false,
+    mutating: true,
   },
   DisableBackend: {
     path: "/maglev.v1.Maglev/DisableBackend",
@@ -802,6 +1177,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.BackendInfo",
     requestStream: false,
     responseStream: false,
+    mutating: true,
   },
   ListHealthChecks: {
     path: "/maglev.v1.Maglev/ListHealthChecks",
@@ -809,6 +1185,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.ListHealthChecksResponse",
     requestStream: false,
     responseStream: false,
+    mutating: false,
   },
   GetHealthCheck: {
     path: "/maglev.v1.Maglev/GetHealthCheck",
@@ -816,6 +1193,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.HealthCheckInfo",
     requestStream: false,
     responseStream: false,
+    mutating: false,
   },
   SetFrontendPoolBackendWeight: {
     path: "/maglev.v1.Maglev/SetFrontendPoolBackendWeight",
@@ -823,6 +1201,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.FrontendInfo",
     requestStream: false,
     responseStream: false,
+    mutating: true,
   },
   WatchEvents: {
     path: "/maglev.v1.Maglev/WatchEvents",
@@ -830,6 +1209,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.Event",
     requestStream: false,
     responseStream: true,
+    mutating: false,
   },
   CheckConfig: {
     path: "/maglev.v1.Maglev/CheckConfig",
@@ -837,6 +1217,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.CheckConfigResponse",
     requestStream: false,
     responseStream: false,
+    mutating: false,
   },
   ReloadConfig: {
     path: "/maglev.v1.Maglev/ReloadConfig",
@@ -844,6 +1225,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.ReloadConfigResponse",
     requestStream: false,
     responseStream: false,
+    mutating: true,
   },
   GetVPPInfo: {
     path: "/maglev.v1.Maglev/GetVPPInfo",
@@ -851,6 +1233,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.VPPInfo",
     requestStream: false,
     responseStream: false,
+    mutating: false,
   },
   GetVPPLBState: {
     path: "/maglev.v1.Maglev/GetVPPLBState",
@@ -858,6 +1241,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.VPPLBState",
     requestStream: false,
     responseStream: false,
+    mutating: false,
   },
   SyncVPPLBState: {
     path: "/maglev.v1.Maglev/SyncVPPLBState",
@@ -865,6 +1249,7 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.SyncVPPLBStateResponse",
     requestStream: false,
     responseStream: false,
+    mutating: true,
   },
   GetVPPLBCounters: {
     path: "/maglev.v1.Maglev/GetVPPLBCounters",
@@ -872,6 +1257,39 @@ export const MAGLEV_METHODS = {
     responseType: "maglev.v1.VPPLBCounters",
     requestStream: false,
     responseStream: false,
+    mutating: false,
+  },
+  GetStatus: {
+    path: "/maglev.v1.Maglev/GetStatus",
+    requestType: "maglev.v1.GetStatusRequest",
+    responseType: "maglev.v1.StatusInfo",
+    requestStream: false,
+    responseStream: false,
+    mutating: false,
+  },
+  GetConfig: {
+    path: "/maglev.v1.Maglev/GetConfig",
+    requestType: "maglev.v1.GetConfigRequest",
+    responseType: "maglev.v1.ConfigText",
+    requestStream: false,
+    responseStream: false,
+    mutating: false,
+  },
+  DiffConfig: {
+    path: "/maglev.v1.Maglev/DiffConfig",
+    requestType: "maglev.v1.DiffConfigRequest",
+    responseType: "maglev.v1.ReloadPlan",
+    requestStream: false,
+    responseStream: false,
+    mutating: false,
+  },
+  PreviewChange: {
+    path: "/maglev.v1.Maglev/PreviewChange",
+    requestType: "maglev.v1.PreviewChangeRequest",
+    responseType: "maglev.v1.PreviewChangeResponse",
+    requestStream: false,
+    responseStream: false,
+    mutating: false,
   },
 } as const;
 
@@ -909,6 +1327,20 @@ export interface MaglevMethodTypes {
   SyncVPPLBState: { request: SyncVPPLBStateRequest; requestInit: SyncVPPLBStateRequestInit; response: SyncVPPLBStateResponse };
   /** The latest 5 s counters snapshot. */
   GetVPPLBCounters: { request: GetVPPLBCountersRequest; requestInit: GetVPPLBCountersRequestInit; response: VPPLBCounters };
+  /**
+   * The daemon's own state: version, uptime, config, last reload, warmup,
+   * VPP connection, counts of backends and frontends by state.
+   */
+  GetStatus: { request: GetStatusRequest; requestInit: GetStatusRequestInit; response: StatusInfo };
+  /** The running config as YAML, defaults applied. */
+  GetConfig: { request: GetConfigRequest; requestInit: GetConfigRequestInit; response: ConfigText };
+  /** What a reload with the given config would do, without doing it. */
+  DiffConfig: { request: DiffConfigRequest; requestInit: DiffConfigRequestInit; response: ReloadPlan };
+  /**
+   * How many of a VIP's new-flow buckets a weight change or a disable would
+   * move, and to which backends, without changing anything.
+   */
+  PreviewChange: { request: PreviewChangeRequest; requestInit: PreviewChangeRequestInit; response: PreviewChangeResponse };
 }
 
 /** Fully qualified name of the `Maglev` service. */
@@ -951,6 +1383,7 @@ export const HEALTH_METHODS = {
     responseType: "grpc.health.v1.HealthCheckResponse",
     requestStream: false,
     responseStream: false,
+    mutating: true,
   },
   Watch: {
     path: "/grpc.health.v1.Health/Watch",
@@ -958,6 +1391,7 @@ export const HEALTH_METHODS = {
     responseType: "grpc.health.v1.HealthCheckResponse",
     requestStream: false,
     responseStream: true,
+    mutating: true,
   },
 } as const;
 

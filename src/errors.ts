@@ -11,7 +11,8 @@ export type ErrorKind =
   | "FAILED_PRECONDITION"
   | "UNAVAILABLE"
   | "PERMISSION_DENIED"
-  | "INTERNAL";
+  | "INTERNAL"
+  | "UNIMPLEMENTED";
 
 /** An error an operator caused or must act on. */
 export class MaglevError extends Error {

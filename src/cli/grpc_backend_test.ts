@@ -32,6 +32,8 @@ Deno.test("FrontendInfo and BackendInfo map onto the client's views", () => {
     flow_table_length: 1024,
     flow_table_length_auto: true,
     active_pool: "",
+    fingerprint: "",
+    warning: "",
   });
   assert.deepEqual(f.pools[0].backends[0], {
     name: "b",

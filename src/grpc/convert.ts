@@ -127,6 +127,8 @@ export function frontendInfo(fe: Frontend, facts: FrontendFacts): FrontendInfo {
     flow_table_length: fe.flowTableLength,
     flow_table_length_auto: fe.flowTableLengthAuto,
     active_pool: activePool,
+    fingerprint: "",
+    warning: "",
   };
 }
 

@@ -27,7 +27,7 @@ import type {
   SyncVPPLBStateRequest,
   WatchRequest,
 } from "../../proto/maglev_pb.ts";
-import { MAGLEV_SERVICE } from "../../proto/maglev_pb.ts";
+import { MAGLEV_METHODS, MAGLEV_SERVICE } from "../../proto/maglev_pb.ts";
 import type { CheckerApi, EventSource, MaglevEvent } from "../checker/types.ts";
 import { Buffer } from "node:buffer";
 import type { ReloadResult } from "../checker/types.ts";
@@ -150,15 +150,9 @@ export interface GrpcServerHandle {
 }
 
 /** Methods that change state: refused on remote listeners without remote admin. */
-export const MUTATING_METHODS: ReadonlySet<string> = new Set([
-  "PauseBackend",
-  "ResumeBackend",
-  "EnableBackend",
-  "DisableBackend",
-  "SetFrontendPoolBackendWeight",
-  "ReloadConfig",
-  "SyncVPPLBState",
-]);
+export const MUTATING_METHODS: ReadonlySet<string> = new Set(
+  Object.entries(MAGLEV_METHODS).filter(([, m]) => m.mutating).map(([name]) => name),
+);
 
 const STATUS_OF_KIND: Record<ErrorKind, grpc.status> = {
   NOT_FOUND: grpc.status.NOT_FOUND,
@@ -167,6 +161,7 @@ const STATUS_OF_KIND: Record<ErrorKind, grpc.status> = {
   UNAVAILABLE: grpc.status.UNAVAILABLE,
   PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
   INTERNAL: grpc.status.INTERNAL,
+  UNIMPLEMENTED: grpc.status.UNIMPLEMENTED,
 };
 
 /** The gRPC status of anything a handler throws. */
@@ -201,6 +196,10 @@ export function splitHostPort(addr: string): { host: string; port: number } {
     );
   }
   return { host: m[1] ?? m[2], port };
+}
+
+function unimplemented(method: string): MaglevError {
+  return new MaglevError("UNIMPLEMENTED", `${method} is not implemented yet`);
 }
 
 function requireName(name: string, what: string): void {
@@ -492,11 +491,12 @@ class MaglevApi {
 
   async ReloadConfig(): Promise<MaglevMethodTypes["ReloadConfig"]["response"]> {
     const r = await this.o.reload();
-    if (r.ok) return { ok: true, parse_error: "", semantic_error: "" };
+    if (r.ok) return { ok: true, parse_error: "", semantic_error: "", plan: null };
     return {
       ok: false,
       parse_error: r.kind === "parse" ? r.error : "",
       semantic_error: r.kind === "semantic" ? r.error : "",
+      plan: null,
     };
   }
 
@@ -515,6 +515,22 @@ class MaglevApi {
     return syncResponse(await vpp.sync(frontend, { trigger: "operator" }));
   }
 
+  GetStatus(): never {
+    throw unimplemented("GetStatus");
+  }
+
+  GetConfig(): never {
+    throw unimplemented("GetConfig");
+  }
+
+  DiffConfig(): never {
+    throw unimplemented("DiffConfig");
+  }
+
+  PreviewChange(): never {
+    throw unimplemented("PreviewChange");
+  }
+
   async GetVPPLBCounters() {
     const vpp = this.requireVpp();
     return lbCounters(vpp.freshCounters ? await vpp.freshCounters() : vpp.counters());
@@ -523,31 +539,13 @@ class MaglevApi {
 
 type UnaryName = Exclude<keyof MaglevMethodTypes, "WatchEvents">;
 
-const UNARY_METHODS: readonly UnaryName[] = [
-  "ListFrontends",
-  "GetFrontend",
-  "ListBackends",
-  "GetBackend",
-  "PauseBackend",
-  "ResumeBackend",
-  "EnableBackend",
-  "DisableBackend",
-  "ListHealthChecks",
-  "GetHealthCheck",
-  "SetFrontendPoolBackendWeight",
-  "CheckConfig",
-  "ReloadConfig",
-  "GetVPPInfo",
-  "GetVPPLBState",
-  "SyncVPPLBState",
-  "GetVPPLBCounters",
-];
+const UNARY_METHODS = (Object.keys(MAGLEV_METHODS) as (keyof typeof MAGLEV_METHODS)[])
+  .filter((name): name is UnaryName => !MAGLEV_METHODS[name].responseStream);
 
 /** Every method of the service with its type, for pre-registering metrics. */
-export const MAGLEV_RPCS: readonly { method: string; type: RpcType }[] = [
-  ...UNARY_METHODS.map((method) => ({ method, type: "unary" as RpcType })),
-  { method: "WatchEvents", type: "server_stream" },
-];
+export const MAGLEV_RPCS: readonly { method: string; type: RpcType }[] = Object.entries(
+  MAGLEV_METHODS,
+).map(([method, m]) => ({ method, type: m.responseStream ? "server_stream" : "unary" }));
 
 const NOOP_OBSERVER: GrpcObserver = {
   started() {},

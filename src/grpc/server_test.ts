@@ -225,7 +225,12 @@ async function everyRpc(rig: Rig): Promise<void> {
 
   // CheckConfig / ReloadConfig
   assert.deepEqual(await c.checkConfig(), { ok: true, parse_error: "", semantic_error: "" });
-  assert.deepEqual(await c.reloadConfig(), { ok: true, parse_error: "", semantic_error: "" });
+  assert.deepEqual(await c.reloadConfig(), {
+    ok: true,
+    parse_error: "",
+    semantic_error: "",
+    plan: null,
+  });
   file.result = { ok: false, kind: "parse", error: "line 3: bad indent" };
   assert.deepEqual(await c.checkConfig(), {
     ok: false,
@@ -236,6 +241,7 @@ async function everyRpc(rig: Rig): Promise<void> {
     ok: false,
     parse_error: "line 3: bad indent",
     semantic_error: "",
+    plan: null,
   });
   file.result = { ok: false, kind: "semantic", error: 'unknown backend "x"' };
   assert.deepEqual(await c.checkConfig(), {
@@ -724,6 +730,6 @@ Deno.test("WatchEvents: a burst from the event bus reaches every subscriber whol
 });
 
 Deno.test("every method is listed for metrics pre-registration", () => {
-  assert.equal(MAGLEV_RPCS.length, 18);
+  assert.equal(MAGLEV_RPCS.length, 22);
   assert.deepEqual(MAGLEV_RPCS.find((r) => r.method === "WatchEvents")?.type, "server_stream");
 });
