@@ -29,7 +29,10 @@ Deno.test("front door: help in every spelling, exit 0; usage errors exit 2", asy
     const showHelp = await runCli(NO_DAEMON, ["show", "--help"], { bare: true });
     assert.equal(show.code, 0);
     assert.equal(show.stdout, showHelp.stdout);
-    assert.match(show.stdout, /^ {2}maglevd show frontends \[<frontend>\]$/m);
+    assert.match(
+      show.stdout,
+      /^ {2}maglevd show frontends <frontend> preview backend <backend> disable$/m,
+    );
     assert.doesNotMatch(show.stdout, /set backend/);
     const shell = await runCli(NO_DAEMON, ["shell", "--help"], { bare: true });
     assert.equal(shell.code, 0);
@@ -220,8 +223,6 @@ Deno.test("--json on every show: one document, parsed back, stable field names",
     assert.equal(hc.intervalMs, 2000);
     assert.equal(hc.http.path, "/healthz");
     assert.equal((await json("show", "healthchecks")).length, 2);
-    const v = await json("show", "version");
-    assert.match(v.version, /^\d+\.\d+\.\d+/);
     const cc = await json("config", "check");
     assert.deepEqual(cc, { ok: true, parseError: "", semanticError: "" });
   } finally {

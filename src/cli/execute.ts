@@ -7,7 +7,7 @@
  */
 import type { Clock } from "../clock.ts";
 import { BUILD_DATE, COMMIT, VERSION } from "../version.ts";
-import type { BackendAction, CliBackend } from "./backend.ts";
+import type { BackendAction, CliBackend, ReloadConfigView } from "./backend.ts";
 import {
   errorMessage,
   formatBackend,
@@ -24,9 +24,16 @@ import {
   type FormatOptions,
   formatReload,
   formatSync,
-  formatVersion,
   formatVppInfo,
+  formatWarning,
 } from "./format.ts";
+import {
+  formatPlan,
+  formatPreview,
+  formatStatus,
+  formatVersions,
+  planErrors,
+} from "./format_ops.ts";
 import { formatHelp, help, type NameSource, tokenize, walk, wantsHelp } from "./parser.ts";
 import { COMMANDS, type TreeNode } from "./tree.ts";
 import { usageText } from "./usage.ts";
@@ -143,8 +150,21 @@ async function query(command: string, args: Args, b: CliBackend): Promise<Shown 
   const str = (k: string) => (typeof args[k] === "string" ? args[k] as string : "");
   const name = str("frontend") || str("backend") || str("healthcheck");
   switch (command) {
-    case COMMANDS.showVersion:
-      return shown({ version: VERSION, commit: COMMIT, date: BUILD_DATE }, formatVersion);
+    case COMMANDS.showStatus:
+      return shown(await b.status(), formatStatus);
+    case COMMANDS.showConfig:
+      return shown(await b.runningConfig(), (c) => c.yaml.endsWith("\n") ? c.yaml : c.yaml + "\n");
+    case COMMANDS.preview:
+      return shown(
+        await b.preview({
+          frontend: str("frontend"),
+          backend: str("backend"),
+          pool: "",
+          weight: typeof args.weight === "number" ? args.weight : 0,
+          disable: args.disable === true,
+        }),
+        formatPreview,
+      );
     case COMMANDS.showFrontends:
       return name
         ? shown(await b.getFrontend(name), formatFrontend)
@@ -169,17 +189,6 @@ async function query(command: string, args: Args, b: CliBackend): Promise<Shown 
     }
     case COMMANDS.setBackend:
       return shown(await b.backendAction(name, str("action") as BackendAction), formatBackend);
-    case COMMANDS.setWeight:
-      return shown(
-        await b.setWeight({
-          frontend: str("frontend"),
-          pool: str("pool"),
-          backend: str("backend"),
-          weight: Number(args.weight),
-          flush: args.flush === true,
-        }),
-        formatFrontend,
-      );
   }
   return undefined;
 }
@@ -196,6 +205,12 @@ async function run(command: string, args: Args, ctx: ExecContext): Promise<ExecS
       return await configCheck(ctx);
     case COMMANDS.configReload:
       return await configReload(ctx);
+    case COMMANDS.configDiff:
+      return await configDiff(typeof args.file === "string" ? args.file : undefined, ctx);
+    case COMMANDS.showVersion:
+      return await versions(ctx);
+    case COMMANDS.setWeight:
+      return await setWeight(args, ctx);
   }
   const s = await query(command, args, ctx.backend);
   if (s === undefined) {
@@ -217,9 +232,59 @@ async function configCheck(ctx: ExecContext): Promise<ExecStatus> {
 
 async function configReload(ctx: ExecContext): Promise<ExecStatus> {
   const r = await ctx.backend.reloadConfig();
-  if (ctx.json || r.ok) emit(shown(r, formatReload), ctx);
+  const text = (v: ReloadConfigView, o: FormatOptions) =>
+    formatReload(v, o) + (v.plan ? formatPlan(v.plan, o) : "");
+  if (ctx.json || r.ok) emit(shown(r, text), ctx);
   else ctx.err(formatError(r.error || "config not reloaded", ctx));
   return r.ok ? "ok" : "error";
+}
+
+/** A weight change; the daemon's warning (not yet programmed) goes to stderr. */
+async function setWeight(args: Args, ctx: ExecContext): Promise<ExecStatus> {
+  const f = await ctx.backend.setWeight({
+    frontend: String(args.frontend),
+    pool: String(args.pool),
+    backend: String(args.backend),
+    weight: Number(args.weight),
+    flush: args.flush === true,
+  });
+  emit(shown(f, formatFrontend), ctx);
+  if (f.warning !== "" && !ctx.json) ctx.err(formatWarning(f.warning, ctx));
+  return "ok";
+}
+
+/** `config diff [FILE]`: FILE is read here, so it works against a remote daemon too. */
+async function configDiff(file: string | undefined, ctx: ExecContext): Promise<ExecStatus> {
+  let yaml: string | undefined;
+  if (file !== undefined) {
+    try {
+      yaml = await Deno.readTextFile(file);
+    } catch (e) {
+      const why = e instanceof Deno.errors.NotFound ? "no such file" : errorMessage(e);
+      ctx.err(formatError(`cannot read ${file}: ${why}`, ctx));
+      return "error";
+    }
+  }
+  const plan = await ctx.backend.diffConfig(yaml);
+  if (ctx.json) emit(shown(plan, formatPlan), ctx);
+  else if (plan.ok) emit(shown(plan, formatPlan), ctx);
+  else ctx.err(formatError(`${file ?? "the daemon's config file"}: ${planErrors(plan)}`, ctx));
+  return plan.ok ? "ok" : "error";
+}
+
+/** `show version`: the client's build always; the daemon's when it answers. */
+async function versions(ctx: ExecContext): Promise<ExecStatus> {
+  const client = { version: VERSION, commit: COMMIT, date: BUILD_DATE };
+  try {
+    const s = await ctx.backend.status();
+    const daemon = { version: s.version, commit: s.commit, date: s.buildDate };
+    emit(shown({ client, daemon }, formatVersions), ctx);
+    return "ok";
+  } catch (e) {
+    emit(shown({ client }, formatVersions), ctx);
+    ctx.err(formatError(`daemon: ${errorMessage(e)}`, ctx));
+    return "error";
+  }
 }
 
 async function watch(args: Args, ctx: ExecContext): Promise<ExecStatus> {

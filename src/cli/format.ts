@@ -73,7 +73,7 @@ export function table(
 }
 
 /** A span as operators write it, to the second (`1m5s`) or, under a second, the millisecond. */
-function span(ms: number): string {
+export function span(ms: number): string {
   if (!Number.isFinite(ms) || ms <= 0) return "0s";
   return formatDuration(ms < 1000 ? Math.round(ms) : Math.round(ms / 1000) * 1000);
 }
@@ -121,6 +121,7 @@ export function formatFrontend(f: FrontendView, o: FormatOptions): string {
   if (f.description !== "") rows.push(["description", f.description]);
   rows.push(["state", f.state]);
   rows.push(["active-pool", f.activePool || "-"]);
+  if (f.fingerprint !== "") rows.push(["fingerprint", f.fingerprint]);
   rows.push(["pools", f.pools.length === 0 ? "(none)" : ""]);
   let out = keyValues(rows, o);
   const all = f.pools.flatMap((p) => p.backends);
@@ -354,16 +355,8 @@ export function formatReload(r: ReloadConfigView, o: FormatOptions): string {
   return keyValues([["config", r.ok ? "reloaded" : `not reloaded: ${r.error}`]], o);
 }
 
-/** `show version`. */
-export function formatVersion(
-  v: { version: string; commit: string; date: string },
-  o: FormatOptions,
-): string {
-  return keyValues([["version", v.version], ["commit", v.commit], ["build-date", v.date]], o);
-}
-
 /** Local wall-clock time with milliseconds, `2026-04-01 14:00:00.250`. */
-function localTime(ms: number): string {
+export function localTime(ms: number): string {
   const d = new Date(ms);
   const p = (n: number, w = 2) => String(n).padStart(w, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ` +
@@ -410,6 +403,11 @@ export function errorMessage(err: unknown): string {
     if (typeof message === "string") return stripGrpcPrefix(message);
   }
   return stripGrpcPrefix(String(err));
+}
+
+/** A warning line (`warning: ...`), yellow when colour is on. */
+export function formatWarning(message: string, o: Pick<FormatOptions, "color">): string {
+  return (o.color ? `\x1b[33mwarning: ${message}${RESET}` : `warning: ${message}`) + "\n";
 }
 
 /** An error line, red when colour is on. */

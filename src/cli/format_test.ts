@@ -21,6 +21,8 @@ const plain = { color: false, now: NOW };
 const colour = { color: true, now: NOW };
 
 const frontend: FrontendView = {
+  fingerprint: "",
+  warning: "",
   name: "web",
   address: "192.0.2.1",
   protocol: "tcp",

@@ -4,7 +4,17 @@
  * (nanosecond strings to milliseconds, snake_case to camelCase).
  * @module
  */
-import type { BackendInfo, Event, FrontendInfo, HealthCheckInfo } from "../../proto/maglev_pb.ts";
+import type {
+  BackendInfo,
+  BucketShare,
+  Event,
+  FrontendInfo,
+  HealthCheckInfo,
+  PreviewChangeResponse,
+  ReloadPlan,
+  StateCount,
+  StatusInfo,
+} from "../../proto/maglev_pb.ts";
 import type { BackendSnapshot } from "../checker/types.ts";
 import type { HealthCheck, HealthCheckType } from "../config/types.ts";
 import type { State } from "../health/types.ts";
@@ -14,9 +24,13 @@ import { DEFAULT_TIMEOUT_MS } from "../flags.ts";
 import { createClient, type MaglevClient, toRpcError } from "../grpc/client.ts";
 import type {
   BackendAction,
+  BucketShareView,
   CliBackend,
   EventView,
   FrontendView,
+  PlanView,
+  PreviewView,
+  StatusView,
   WatchRequest,
 } from "./backend.ts";
 
@@ -38,6 +52,8 @@ export function frontendView(f: FrontendInfo): FrontendView {
     description: f.description,
     state: f.state,
     activePool: f.active_pool,
+    fingerprint: f.fingerprint ?? "",
+    warning: f.warning ?? "",
     pools: f.pools.map((p) => ({
       name: p.name,
       backends: p.backends.map((b) => ({
@@ -47,6 +63,100 @@ export function frontendView(f: FrontendInfo): FrontendView {
         enabled: b.enabled,
       })),
     })),
+  };
+}
+
+/** ReloadPlan as the client's view. */
+export function planView(p: ReloadPlan): PlanView {
+  return {
+    ok: p.ok,
+    parseError: p.parse_error,
+    semanticError: p.semantic_error,
+    changed: p.changed,
+    frontendsAdded: p.frontends_added,
+    frontendsRemoved: p.frontends_removed,
+    frontendsChanged: p.frontends_changed,
+    backendsAdded: p.backends_added,
+    backendsRemoved: p.backends_removed,
+    healthchecksAdded: p.healthchecks_added,
+    healthchecksRemoved: p.healthchecks_removed,
+    probesRestarted: p.probes_restarted.map((r) => ({ backend: r.backend, reason: r.reason })),
+    vipsRecreated: p.vips_recreated.map((v) => ({
+      frontend: v.frontend,
+      address: v.address,
+      protocol: v.protocol,
+      port: v.port,
+      reason: v.reason,
+      flows: v.flows,
+      applicationServers: v.application_servers,
+    })),
+    weightsChanged: p.weights_changed.map((w) => ({
+      frontend: w.frontend,
+      pool: w.pool,
+      backend: w.backend,
+      weightFrom: w.weight_from,
+      weightTo: w.weight_to,
+      effectiveFrom: w.effective_from,
+      effectiveTo: w.effective_to,
+    })),
+  };
+}
+
+function counts(xs: readonly StateCount[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x.state] = x.count;
+  return out;
+}
+
+/** StatusInfo as the client's view. */
+export function statusView(s: StatusInfo): StatusView {
+  return {
+    version: s.version,
+    commit: s.commit,
+    buildDate: s.build_date,
+    startTimeMs: nsToMs(s.start_time_ns),
+    uptimeMs: nsToMs(s.uptime_ns),
+    configPath: s.config_path,
+    configHash: s.config_hash,
+    lastReload: {
+      atMs: nsToMs(s.last_reload?.at_ns ?? "0"),
+      ok: s.last_reload?.ok ?? false,
+      error: s.last_reload?.error ?? "",
+    },
+    warmup: s.warmup,
+    vpp: {
+      state: s.vpp?.state ?? "",
+      apiSocket: s.vpp?.api_socket ?? "",
+      version: s.vpp?.version ?? "",
+      sinceMs: nsToMs(s.vpp?.since_ns ?? "0"),
+      missingMessages: s.vpp?.missing_messages ?? [],
+      error: s.vpp?.error ?? "",
+    },
+    backends: counts(s.backends),
+    frontends: counts(s.frontends),
+  };
+}
+
+function shareView(b: BucketShare): BucketShareView {
+  return {
+    backend: b.backend,
+    address: b.address,
+    effectiveWeight: b.effective_weight,
+    buckets: b.buckets,
+  };
+}
+
+/** PreviewChangeResponse as the client's view. */
+export function previewView(p: PreviewChangeResponse): PreviewView {
+  return {
+    frontend: p.frontend,
+    tableLength: p.table_length,
+    bucketsMoved: p.buckets_moved,
+    moves: p.moves.map((m) => ({ from: m.from, to: m.to, buckets: m.buckets })),
+    before: p.before.map(shareView),
+    after: p.after.map(shareView),
+    fingerprintBefore: p.fingerprint_before,
+    fingerprintAfter: p.fingerprint_after,
   };
 }
 
@@ -227,7 +337,21 @@ export function createGrpcBackend(server: string, options: GrpcBackendOptions = 
     },
     async reloadConfig() {
       const r = await rpc("ReloadConfig", {});
-      return { ok: r.ok, error: r.parse_error || r.semantic_error };
+      const error = r.parse_error || r.semantic_error;
+      return r.plan ? { ok: r.ok, error, plan: planView(r.plan) } : { ok: r.ok, error };
+    },
+    async diffConfig(yaml) {
+      return planView(await rpc("DiffConfig", yaml === undefined ? {} : { yaml }));
+    },
+    async runningConfig() {
+      const c = await rpc("GetConfig", {});
+      return { yaml: c.yaml, path: c.path, hash: c.hash };
+    },
+    async status() {
+      return statusView(await rpc("GetStatus", {}));
+    },
+    async preview(r) {
+      return previewView(await rpc("PreviewChange", r));
     },
     async vppInfo() {
       const v = await rpc("GetVPPInfo", {});

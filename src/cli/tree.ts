@@ -7,7 +7,14 @@
  */
 
 /** What kind of value a slot node takes; names come live from the server. */
-export type SlotKind = "frontend" | "backend" | "pool" | "healthcheck" | "number" | "choice";
+export type SlotKind =
+  | "frontend"
+  | "backend"
+  | "pool"
+  | "healthcheck"
+  | "number"
+  | "choice"
+  | "file";
 
 /** A value a matched node contributes to the command's arguments. */
 export type ArgValue = string | number | boolean;
@@ -50,6 +57,9 @@ export const COMMANDS = {
   showFrontends: "show frontends",
   showBackends: "show backends",
   showHealthchecks: "show healthchecks",
+  showStatus: "show status",
+  showConfig: "show config",
+  preview: "show frontends preview",
   showVppInfo: "show vpp info",
   showVppLbState: "show vpp lb state",
   showVppLbCounters: "show vpp lb counters",
@@ -59,6 +69,7 @@ export const COMMANDS = {
   watchEvents: "watch events",
   configCheck: "config check",
   configReload: "config reload",
+  configDiff: "config diff",
   help: "help",
   quit: "quit",
 } as const;
@@ -74,10 +85,16 @@ function slot(kind: SlotKind, arg: string, help: string, rest: Partial<TreeNode>
   return { word: `<${arg}>`, help, slot: kind, arg, children: [], ...rest };
 }
 
-/** `show X [<name>]` plus the singular alias `show x <name>`. */
-function showNamed(plural: string, singular: string, kind: SlotKind, what: string): TreeNode[] {
+/** `show X [<name> ...]` plus the singular alias `show x <name> ...`. */
+function showNamed(
+  plural: string,
+  singular: string,
+  kind: SlotKind,
+  what: string,
+  children: readonly TreeNode[] = [],
+): TreeNode[] {
   const command = `show ${plural}`;
-  const nameSlot = slot(kind, kind, `show one ${what} in detail`, { command });
+  const nameSlot = slot(kind, kind, `show one ${what} in detail`, { command, children });
   return [
     kw(plural, `list ${what}s, or show one in detail`, { command, children: [nameSlot] }),
     kw(singular, `show one ${what} in detail`, { alias: true, children: [nameSlot] }),
@@ -147,6 +164,30 @@ function backendActions(): TreeNode[] {
   );
 }
 
+/** `preview backend <backend> weight <0-100> | disable` under `show frontends <name>`. */
+function previewPath(): TreeNode {
+  const command = COMMANDS.preview;
+  return kw("preview", "what a change would do to the VIP's buckets, changing nothing", {
+    children: [
+      kw("backend", "the backend to change", {
+        children: [
+          slot("backend", "backend", "backend name", {
+            children: [
+              kw("weight", "a new configured weight", {
+                children: [slot("number", "weight", "weight 0-100", { min: 0, max: 100, command })],
+              }),
+              kw("disable", "taking the backend out of service", {
+                sets: { disable: true },
+                command,
+              }),
+            ],
+          }),
+        ],
+      }),
+    ],
+  });
+}
+
 function weightPath(): TreeNode {
   const command = COMMANDS.setWeight;
   return slot("frontend", "frontend", "frontend name", {
@@ -193,8 +234,14 @@ export function buildTree(): TreeNode {
     children: [
       kw("show", "show running state", {
         children: [
-          kw("version", "client version", { command: COMMANDS.showVersion }),
-          ...showNamed("frontends", "frontend", "frontend", "frontend"),
+          kw("version", "client and daemon versions", { command: COMMANDS.showVersion }),
+          kw("status", "the daemon's own state: uptime, config, reload, warmup, VPP", {
+            command: COMMANDS.showStatus,
+          }),
+          kw("config", "the running config as YAML, defaults applied", {
+            command: COMMANDS.showConfig,
+          }),
+          ...showNamed("frontends", "frontend", "frontend", "frontend", [previewPath()]),
           ...showNamed("backends", "backend", "backend", "backend"),
           ...showNamed("healthchecks", "healthcheck", "healthcheck", "health check"),
           kw("vpp", "state of the VPP dataplane", {
@@ -252,13 +299,21 @@ export function buildTree(): TreeNode {
       kw("config", "the daemon's config file", {
         children: [
           kw("check", "validate the config file on disk", { command: COMMANDS.configCheck }),
-          kw("reload", "reload the config file (like SIGHUP)", {
+          kw("reload", "reload the config file (like SIGHUP) and print what changed", {
             command: COMMANDS.configReload,
+          }),
+          kw("diff", "what a reload would do, without doing it", {
+            command: COMMANDS.configDiff,
+            children: [
+              slot("file", "file", "a config file read here (default: the daemon's own file)", {
+                command: COMMANDS.configDiff,
+              }),
+            ],
           }),
         ],
       }),
       // `maglevd version` is a client command of its own (spec 0.1).
-      kw("version", "client version", { command: COMMANDS.showVersion }),
+      kw("version", "client and daemon versions", { command: COMMANDS.showVersion }),
       kw("help", "the commands, or those under the words that follow", {
         command: COMMANDS.help,
         synopsis: "[command ...]",
