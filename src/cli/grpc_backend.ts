@@ -275,15 +275,20 @@ export interface GrpcBackendOptions {
   timeoutMs?: number;
 }
 
-/** Opens a `CliBackend` on `server` (`host:port`, `/path` or `unix:/path`). */
-export function createGrpcBackend(server: string, options: GrpcBackendOptions = {}): CliBackend {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const c: MaglevClient = createClient(server);
-  // Every unary call is bounded; a watch is not (it waits forever).
-  const rpc: MaglevClient["call"] = (method, request) =>
-    c.call(method, request, { timeoutMs }).catch((e) => {
-      throw transportError(e, server, timeoutMs);
-    });
+type Rpc = MaglevClient["call"];
+
+/** Frontends, backends, health checks and operator actions. */
+function stateMethods(rpc: Rpc): Pick<
+  CliBackend,
+  | "listFrontends"
+  | "getFrontend"
+  | "listBackends"
+  | "getBackend"
+  | "backendAction"
+  | "listHealthChecks"
+  | "getHealthCheck"
+  | "setWeight"
+> {
   const actions: Record<
     BackendAction,
     "PauseBackend" | "ResumeBackend" | "EnableBackend" | "DisableBackend"
@@ -294,7 +299,6 @@ export function createGrpcBackend(server: string, options: GrpcBackendOptions = 
     disable: "DisableBackend",
   };
   return {
-    server,
     async listFrontends() {
       const r = await rpc("ListFrontends", {});
       if (r.frontends.length === r.names.length) return r.frontends.map(frontendView);
@@ -331,6 +335,15 @@ export function createGrpcBackend(server: string, options: GrpcBackendOptions = 
     async setWeight(r) {
       return frontendView(await rpc("SetFrontendPoolBackendWeight", r));
     },
+  };
+}
+
+/** Config check, reload, diff and the daemon's own state. */
+function configMethods(rpc: Rpc): Pick<
+  CliBackend,
+  "checkConfig" | "reloadConfig" | "diffConfig" | "runningConfig" | "status" | "preview"
+> {
+  return {
     async checkConfig() {
       const r = await rpc("CheckConfig", {});
       return { ok: r.ok, parseError: r.parse_error, semanticError: r.semantic_error };
@@ -353,6 +366,14 @@ export function createGrpcBackend(server: string, options: GrpcBackendOptions = 
     async preview(r) {
       return previewView(await rpc("PreviewChange", r));
     },
+  };
+}
+
+/** The VPP dataplane. */
+function vppMethods(
+  rpc: Rpc,
+): Pick<CliBackend, "vppInfo" | "vppLbState" | "syncVppLbState" | "vppLbCounters"> {
+  return {
     async vppInfo() {
       const v = await rpc("GetVPPInfo", {});
       return {
@@ -413,6 +434,23 @@ export function createGrpcBackend(server: string, options: GrpcBackendOptions = 
         noServer: v.no_server,
       }));
     },
+  };
+}
+
+/** Opens a `CliBackend` on `server` (`host:port`, `/path` or `unix:/path`). */
+export function createGrpcBackend(server: string, options: GrpcBackendOptions = {}): CliBackend {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const c: MaglevClient = createClient(server);
+  // Every unary call is bounded; a watch is not (it waits forever).
+  const rpc: Rpc = (method, request) =>
+    c.call(method, request, { timeoutMs }).catch((e) => {
+      throw transportError(e, server, timeoutMs);
+    });
+  return {
+    server,
+    ...stateMethods(rpc),
+    ...configMethods(rpc),
+    ...vppMethods(rpc),
     watchEvents(request: WatchRequest, signal: AbortSignal) {
       return watch(c, request, signal);
     },

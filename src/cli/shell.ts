@@ -62,20 +62,24 @@ export async function runShell(
   return await lineLoop({ ...ctx, terminal: ctx.terminal ?? terminal }, options, terminal);
 }
 
-function lineLoop(
+/** What the key handlers and the line loop share. */
+interface ShellState {
+  /** Set while `watch events` runs: aborting it ends the watch. */
+  watching: AbortController | undefined;
+  /** A line is running. */
+  busy: boolean;
+  /** Input ended or `quit` ran. */
+  closed: boolean;
+}
+
+function createReadline(
   ctx: Omit<ExecContext, "out" | "err" | "interrupt">,
   options: ShellOptions,
   terminal: boolean,
-): Promise<number> {
-  const input = process.stdin;
-  const output = process.stdout;
-  const write = (text: string) => {
-    output.write(text);
-  };
-
-  const rl = readline.createInterface({
-    input,
-    output,
+): readline.Interface {
+  return readline.createInterface({
+    input: process.stdin,
+    output: process.stdout,
     terminal,
     prompt: PROMPT,
     historySize: options.historySize ?? 500,
@@ -87,46 +91,61 @@ function lineLoop(
       );
     },
   });
+}
 
-  let watching: AbortController | undefined;
-  let busy = false;
-  let closed = false;
-
-  const interrupt = (): Interrupt => {
-    const ac = new AbortController();
-    watching = ac;
-    return {
-      signal: ac.signal,
-      done() {
-        if (watching === ac) watching = undefined;
-      },
-    };
-  };
-
-  const full: ExecContext = { ...ctx, out: write, err: write, interrupt };
-
-  const onKeypress = (s: string | undefined, key: Key | undefined) => {
-    if (watching !== undefined) {
-      // Any key ends a watch; readline has already put it into the line.
+/** Any key ends a watch; `?` prints help for the line so far and keeps it. */
+function keypressHandler(
+  rl: readline.Interface,
+  state: ShellState,
+  ctx: Pick<ExecContext, "tree" | "color">,
+  write: (text: string) => void,
+): (s: string | undefined, key: Key | undefined) => void {
+  return (s, key) => {
+    if (state.watching !== undefined) {
+      // readline has already put the key into the line.
       if (key?.name !== "return" && key?.name !== "enter") {
         rl.write(null, { ctrl: true, name: "u" });
       }
-      watching.abort();
+      state.watching.abort();
       return;
     }
-    if (s !== "?" || busy || closed) return;
-    const cursor = rl.cursor;
-    const withMark = rl.line.slice(0, cursor);
+    if (s !== "?" || state.busy || state.closed) return;
+    const withMark = rl.line.slice(0, rl.cursor);
     rl.write(null, { name: "backspace" });
     const h = helpText(withMark, ctx.tree, ctx);
     write(`\r\x1b[K${PROMPT}${withMark}\n${h.text}`);
     rl.prompt(true);
   };
+}
+
+function lineLoop(
+  ctx: Omit<ExecContext, "out" | "err" | "interrupt">,
+  options: ShellOptions,
+  terminal: boolean,
+): Promise<number> {
+  const input = process.stdin;
+  const write = (text: string) => {
+    process.stdout.write(text);
+  };
+  const rl = createReadline(ctx, options, terminal);
+  const state: ShellState = { watching: undefined, busy: false, closed: false };
+  const interrupt = (): Interrupt => {
+    const ac = new AbortController();
+    state.watching = ac;
+    return {
+      signal: ac.signal,
+      done() {
+        if (state.watching === ac) state.watching = undefined;
+      },
+    };
+  };
+  const full: ExecContext = { ...ctx, out: write, err: write, interrupt };
+  const onKeypress = keypressHandler(rl, state, ctx, write);
   if (terminal) input.on("keypress", onKeypress);
 
   rl.on("SIGINT", () => {
-    if (watching !== undefined) {
-      watching.abort();
+    if (state.watching !== undefined) {
+      state.watching.abort();
       return;
     }
     // Like a router shell: Ctrl-C drops the line being typed, not the session.
@@ -143,25 +162,25 @@ function lineLoop(
     let failed = false;
     rl.on("line", (line: string) => {
       // The Enter that stopped a watch is not a command.
-      if (watching !== undefined && line.trim() === "") return;
+      if (state.watching !== undefined && line.trim() === "") return;
       chain = chain.then(async () => {
         if (quitting) return;
-        busy = true;
+        state.busy = true;
         const status = await execute(line, full);
-        busy = false;
+        state.busy = false;
         if (status === "error" || status === "usage") failed = true;
         if (status === "quit") {
           quitting = true;
           rl.close();
           return;
         }
-        if (!closed) rl.prompt();
+        if (!state.closed) rl.prompt();
       });
     });
     rl.on("close", () => {
-      closed = true;
+      state.closed = true;
       // Ctrl-D at a terminal ends a running watch; piped input lets it finish.
-      if (terminal) watching?.abort();
+      if (terminal) state.watching?.abort();
       chain.then(() => {
         if (terminal) input.off("keypress", onKeypress);
         // A script fed through the shell learns that a command failed.

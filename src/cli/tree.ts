@@ -227,40 +227,65 @@ function weightPath(): TreeNode {
   });
 }
 
-/** Builds the command tree of spec 8.3; the root's children are the first words. */
-export function buildTree(): TreeNode {
-  const lbState = COMMANDS.syncVppLbState;
-  return kw("", "", {
+/** `show ...`: running state, the daemon itself, VPP. */
+function showTree(): TreeNode {
+  return kw("show", "show running state", {
     children: [
-      kw("show", "show running state", {
+      kw("version", "client and daemon versions", { command: COMMANDS.showVersion }),
+      kw("status", "the daemon's own state: uptime, config, reload, warmup, VPP", {
+        command: COMMANDS.showStatus,
+      }),
+      kw("config", "the running config as YAML, defaults applied", {
+        command: COMMANDS.showConfig,
+      }),
+      ...showNamed("frontends", "frontend", "frontend", "frontend", [previewPath()]),
+      ...showNamed("backends", "backend", "backend", "backend"),
+      ...showNamed("healthchecks", "healthcheck", "healthcheck", "health check"),
+      kw("vpp", "state of the VPP dataplane", {
         children: [
-          kw("version", "client and daemon versions", { command: COMMANDS.showVersion }),
-          kw("status", "the daemon's own state: uptime, config, reload, warmup, VPP", {
-            command: COMMANDS.showStatus,
-          }),
-          kw("config", "the running config as YAML, defaults applied", {
-            command: COMMANDS.showConfig,
-          }),
-          ...showNamed("frontends", "frontend", "frontend", "frontend", [previewPath()]),
-          ...showNamed("backends", "backend", "backend", "backend"),
-          ...showNamed("healthchecks", "healthcheck", "healthcheck", "health check"),
-          kw("vpp", "state of the VPP dataplane", {
+          kw("info", "VPP version, pid and uptime", { command: COMMANDS.showVppInfo }),
+          kw("lb", "VPP load-balancer plugin", {
             children: [
-              kw("info", "VPP version, pid and uptime", { command: COMMANDS.showVppInfo }),
-              kw("lb", "VPP load-balancer plugin", {
-                children: [
-                  kw("state", "VIPs and application servers as VPP has them", {
-                    command: COMMANDS.showVppLbState,
-                  }),
-                  kw("counters", "per-VIP packet counters", {
-                    command: COMMANDS.showVppLbCounters,
-                  }),
-                ],
+              kw("state", "VIPs and application servers as VPP has them", {
+                command: COMMANDS.showVppLbState,
+              }),
+              kw("counters", "per-VIP packet counters", {
+                command: COMMANDS.showVppLbCounters,
               }),
             ],
           }),
         ],
       }),
+    ],
+  });
+}
+
+/** `config ...`: the daemon's config file. */
+function configTree(): TreeNode {
+  return kw("config", "the daemon's config file", {
+    children: [
+      kw("check", "validate the config file on disk", { command: COMMANDS.configCheck }),
+      kw("reload", "reload the config file (like SIGHUP) and print what changed", {
+        command: COMMANDS.configReload,
+      }),
+      kw("diff", "what a reload would do, without doing it", {
+        command: COMMANDS.configDiff,
+        children: [
+          slot("file", "file", "a config file read here (default: the daemon's own file)", {
+            command: COMMANDS.configDiff,
+          }),
+        ],
+      }),
+    ],
+  });
+}
+
+/** Builds the command tree of spec 8.3; the root's children are the first words. */
+export function buildTree(): TreeNode {
+  const lbState = COMMANDS.syncVppLbState;
+  return kw("", "", {
+    children: [
+      showTree(),
       kw("set", "change running state (in memory)", {
         children: [
           kw("backend", "operator action on a backend", {
@@ -296,22 +321,7 @@ export function buildTree(): TreeNode {
           }),
         ],
       }),
-      kw("config", "the daemon's config file", {
-        children: [
-          kw("check", "validate the config file on disk", { command: COMMANDS.configCheck }),
-          kw("reload", "reload the config file (like SIGHUP) and print what changed", {
-            command: COMMANDS.configReload,
-          }),
-          kw("diff", "what a reload would do, without doing it", {
-            command: COMMANDS.configDiff,
-            children: [
-              slot("file", "file", "a config file read here (default: the daemon's own file)", {
-                command: COMMANDS.configDiff,
-              }),
-            ],
-          }),
-        ],
-      }),
+      configTree(),
       // `maglevd version` is a client command of its own (spec 0.1).
       kw("version", "client and daemon versions", { command: COMMANDS.showVersion }),
       kw("help", "the commands, or those under the words that follow", {
