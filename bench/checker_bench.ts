@@ -180,7 +180,8 @@ const TCP_COUNTERS = [
   "Tcp.RetransSegs",
 ];
 
-async function startNginx(
+/** nginx answering on `PORT` of `addresses` (or all of 127/8 with `wildcard`); ready on return. */
+export async function startNginx(
   addresses: string[],
   options: { workers: number; wildcard: boolean },
 ): Promise<{ pid: number; dir: string; stop(): Promise<void> }> {
@@ -220,13 +221,14 @@ async function startNginx(
   return { pid: child.pid, dir, stop };
 }
 
-function benchConfig(n: number): Config {
+/** N http backends (interval, timeout 1 s, rise 2, fall 3) in frontends of 16. */
+export function benchConfig(n: number, intervalMs = 1000): Config {
   const hc: Partial<HealthCheck> = {
     type: "http",
     port: PORT,
-    intervalMs: 1000,
-    fastIntervalMs: 1000,
-    downIntervalMs: 1000,
+    intervalMs,
+    fastIntervalMs: intervalMs,
+    downIntervalMs: intervalMs,
     timeoutMs: 1000,
     rise: 2,
     fall: 3,
@@ -244,6 +246,35 @@ function benchConfig(n: number): Config {
     };
   }
   return makeConfig({ healthchecks: { hc }, backends, frontends });
+}
+
+/**
+ * The real clock, with `lateness()`: how late (ms) the timer callback that is
+ * running right now started, or undefined outside of one. The probe start
+ * (entered synchronously from the checker's timer) reads it.
+ */
+export function latenessClock(): { clock: Clock; lateness: () => number | undefined } {
+  let firingDue: number | undefined;
+  const clock: Clock = {
+    now: () => Date.now(),
+    monotonic: () => performance.now(),
+    setTimeout: (fn, ms) => {
+      const due = performance.now() + ms;
+      return setTimeout(() => {
+        firingDue = due;
+        try {
+          fn();
+        } finally {
+          firingDue = undefined;
+        }
+      }, ms) as unknown as number;
+    },
+    clearTimeout: (id) => clearTimeout(id),
+  };
+  return {
+    clock,
+    lateness: () => firingDue === undefined ? undefined : performance.now() - firingDue,
+  };
 }
 
 /** What one child measured. */
@@ -280,26 +311,7 @@ async function measure(n: number, options: ChildOptions) {
   const addresses = Array.from({ length: n }, (_, i) => backendAddress(i));
   const nginx = await startNginx(addresses, options);
   const prober = createProber();
-  // When the timer that is firing right now was due: set around each callback,
-  // so the probe function (entered synchronously from the checker's timer)
-  // can tell how late it started.
-  let firingDue: number | undefined;
-  const clock: Clock = {
-    now: () => Date.now(),
-    monotonic: () => performance.now(),
-    setTimeout: (fn, ms) => {
-      const due = performance.now() + ms;
-      return setTimeout(() => {
-        firingDue = due;
-        try {
-          fn();
-        } finally {
-          firingDue = undefined;
-        }
-      }, ms) as unknown as number;
-    },
-    clearTimeout: (id) => clearTimeout(id),
-  };
+  const { clock, lateness: lateNow } = latenessClock();
   let measuring = false;
   let probes = 0;
   let failed = 0;
@@ -309,7 +321,7 @@ async function measure(n: number, options: ChildOptions) {
   const failedBySecond: number[] = [];
   let tMeasure = 0;
   const probe: ProbeFn = (hc, backend: Backend, signal) => {
-    const late = firingDue === undefined ? undefined : performance.now() - firingDue;
+    const late = lateNow();
     const p = prober.probe(hc, backend, signal);
     if (!measuring) return p;
     if (late !== undefined) lateness.push(late);

@@ -11,6 +11,8 @@
  *   its own process (`lab/vppsim/main.ts`).
  * - `reconciler`: `bench/reconciler_bench.ts` (issue 5).
  * - `checker`: `bench/checker_bench.ts` (issue 4; nginx, root for a netns).
+ * - `probe_engine`: `bench/probe_engine_bench.ts` (issue 15; socket and stream
+ *   engines beside HAProxy on the same nginx backends).
  * - `prober`: `bench/prober_bench.ts` as a process (it has no entry point to
  *   call; its summary line is parsed into figures).
  * - `grpc`: `bench/grpc_bench.ts`'s `main` (skipped when absent).
@@ -22,6 +24,7 @@ import { parseArgs } from "node:util";
 import { runVppClientBench } from "./vpp_client_bench.ts";
 import { runReconcilerBench } from "./reconciler_bench.ts";
 import { runCheckerBench } from "./checker_bench.ts";
+import { runProbeEngineBench } from "./probe_engine_bench.ts";
 import { type Figure, formatFigure, round, startVppSimProcess } from "./util.ts";
 
 /** Settings every benchmark reads what it needs from. */
@@ -159,6 +162,10 @@ async function checker(s: BenchSettings, emit: (f: Figure) => void): Promise<voi
   }
 }
 
+async function probeEngine(_s: BenchSettings, emit: (f: Figure) => void): Promise<void> {
+  for (const f of await runProbeEngineBench()) emit(f);
+}
+
 /** Every benchmark, in the order `deno task bench` runs them. */
 export const BENCHES: readonly Bench[] = [
   { name: "vpp_client", run: vppClient },
@@ -166,6 +173,7 @@ export const BENCHES: readonly Bench[] = [
   { name: "prober", run: prober },
   { name: "grpc", run: grpc },
   { name: "checker", run: checker },
+  { name: "probe_engine", run: probeEngine },
 ];
 
 /** The benchmarks `--only` selects; throws naming an unknown one. */

@@ -29,7 +29,7 @@ import { FAIL, FakeProber, makeConfig, PASS } from "../src/checker/testing.ts";
 import { VppManager, type VppSession } from "../src/reconciler/mod.ts";
 import type { SyncStats } from "../src/reconciler/types.ts";
 import { configureLog } from "../src/log/mod.ts";
-import { VppClient } from "../vpp/mod.ts";
+import { type CallName, type RequestTypes, VppClient } from "../vpp/mod.ts";
 import {
   cpuSeconds,
   type Figure,
@@ -131,21 +131,22 @@ class Recorder {
 
   wrap(client: VppClient): VppSession {
     return {
-      request: (name, fields) => {
+      request: <N extends CallName>(name: N, fields: RequestTypes[N]) => {
+        const f: Record<string, unknown> = { ...fields };
         this.requests++;
         if (WRITES.has(name)) this.writes++;
         // The first read of every full sync: marks where its wall time starts.
         if (name === "lb_conf_get") this.lastStateReadAt = performance.now();
-        const p = client.request(name, fields) as Promise<Record<string, unknown>>;
+        const p = client.request(name, fields);
         if (name === "cli_inband") {
           const t = performance.now();
           p.then(() => this.scrapeMs.push(performance.now() - t), () => {});
         }
         if (name === "lb_as_set_weight") {
-          const w = this.waiters.get(String(fields.as_address));
-          if (w && w.weight === fields.weight) {
+          const w = this.waiters.get(String(f.as_address));
+          if (w && w.weight === f.weight) {
             p.then(() => {
-              this.waiters.delete(String(fields.as_address));
+              this.waiters.delete(String(f.as_address));
               w.resolve(performance.now());
             }, () => {});
           }
@@ -154,7 +155,7 @@ class Recorder {
       },
       dump: (name, fields) => {
         this.requests++;
-        return client.dump(name, fields) as Promise<Record<string, unknown>[]>;
+        return client.dump(name, fields);
       },
       close: () => client.close(),
       closed: client.closed,

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { errorMessage } from "./errors.ts";
 import { parseArgs } from "node:util";
 import { formatIssue, loadConfigFile } from "./config/mod.ts";
 
@@ -75,7 +76,7 @@ export async function runCheck(args: string[], options: CheckOptions = {}): Prom
       strict: true,
     }));
   } catch (e) {
-    write(red(`maglevd check: ${(e as Error).message}`));
+    write(red(`maglevd check: ${errorMessage(e)}`));
     write(USAGE);
     return 1;
   }

@@ -19,13 +19,63 @@ export interface Clock {
   clearTimeout(id: TimerId): void;
 }
 
+/** The longest delay a runtime timer holds; above it, timers fire after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The runtime's timer calls, as `boundedTimers` uses them. */
+export interface NativeTimers {
+  setTimeout(fn: () => void, ms: number): number;
+  clearTimeout(id: number): void;
+}
+
+/**
+ * Timers that honour any delay: one above {@linkcode MAX_TIMER_MS} is chained
+ * through timers of at most that length under one stable id, so a bad value
+ * that slipped past the config's bounds waits (too long) instead of firing
+ * at once and looping hot.
+ */
+export function boundedTimers(native: NativeTimers): Pick<Clock, "setTimeout" | "clearTimeout"> {
+  // Chained timers get negative ids, which the runtime never hands out.
+  const chained = new Map<number, number>();
+  let nextChainId = -1;
+  return {
+    setTimeout(fn, ms) {
+      if (!(ms > MAX_TIMER_MS)) return native.setTimeout(fn, ms);
+      const id = nextChainId--;
+      const step = (left: number) => {
+        const now = Math.min(left, MAX_TIMER_MS);
+        chained.set(
+          id,
+          native.setTimeout(() => {
+            if (left > now) return step(left - now);
+            chained.delete(id);
+            fn();
+          }, now),
+        );
+      };
+      step(ms);
+      return id;
+    },
+    clearTimeout(id) {
+      const current = chained.get(id);
+      chained.delete(id);
+      native.clearTimeout(current ?? id);
+    },
+  };
+}
+
+const runtimeTimers = boundedTimers({
+  // Deno returns a number at run time; the Node typings say Timeout.
+  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as number,
+  clearTimeout: (id) => clearTimeout(id as unknown as ReturnType<typeof setTimeout>),
+});
+
 /** The wall clock and the runtime's timers. */
 export const realClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
-  // Deno returns a number at run time; the Node typings say Timeout.
-  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as number,
-  clearTimeout: (id) => clearTimeout(id as unknown as ReturnType<typeof setTimeout>),
+  setTimeout: runtimeTimers.setTimeout,
+  clearTimeout: runtimeTimers.clearTimeout,
 };
 
 /** Resolves after `ms` on `clock`; rejects with the signal's reason on abort. */

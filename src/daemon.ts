@@ -4,6 +4,7 @@
  * (graceful shutdown).
  * @module
  */
+import { errorMessage } from "./errors.ts";
 import { parseDaemonFlags, USAGE } from "./flags.ts";
 import { configureLog, log } from "./log/mod.ts";
 import { BUILD_DATE, COMMIT, VERSION } from "./version.ts";
@@ -56,7 +57,7 @@ export async function runDaemon(args: string[]): Promise<number> {
   try {
     flags = parseDaemonFlags(args, (n) => Deno.env.get(n), Deno.stdout.isTerminal());
   } catch (e) {
-    console.error(`maglevd: ${(e as Error).message}\n\n${USAGE}`);
+    console.error(`maglevd: ${errorMessage(e)}\n\n${USAGE}`);
     return 2;
   }
   if (flags.help) {
@@ -88,7 +89,7 @@ export async function runDaemon(args: string[]): Promise<number> {
   try {
     daemon = await startDaemon(flags);
   } catch (e) {
-    log.error("startup-failed", { err: (e as Error).message });
+    log.error("startup-failed", { err: errorMessage(e) });
     return 1;
   }
   if (stopAsked) void daemon.shutdown();
@@ -125,11 +126,18 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
   for (const w of config.warnings) log.warn("config-warning", { warning: w });
 
   const prober = createProber({ netns: config.healthchecker.netns, version: VERSION });
+  if (prober.engine === "stream") {
+    log.warn("probe-engine-fallback", {
+      engine: "stream",
+      reason: "no --allow-ffi: http and tcp probes run on the slower node:net/Deno.connect engine",
+    });
+  }
   // Metrics read the checker and VPP manager, which report into metrics: tie the knot late.
   const late: { metrics?: Metrics } = {};
   const checker = new Checker(config, {
-    probe: prober.probe,
+    driver: prober,
     onProbe: (backend, hc, result) => late.metrics?.observeProbe(backend, hc, result),
+    onLocalError: (backend, hc, result) => late.metrics?.observeLocalError(backend, hc, result),
     onTransition: (backend, t) => late.metrics?.onTransition(backend, t),
   });
   const vpp = new VppManager({

@@ -40,3 +40,11 @@ export function backendNotFound(name: string): MaglevError {
 export function healthcheckNotFound(name: string): MaglevError {
   return new MaglevError("NOT_FOUND", `healthcheck ${JSON.stringify(name)} not found`);
 }
+
+/**
+ * The text of anything thrown: an Error's message, else its string form.
+ * The one way `src/` turns a caught value into words for a log or a reply.
+ */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

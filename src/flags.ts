@@ -3,6 +3,7 @@
  * Go-style single-dash long flags (`-config x`) are accepted.
  * @module
  */
+import { errorMessage } from "./errors.ts";
 import { parseArgs } from "node:util";
 import { parseDuration } from "./config/duration.ts";
 import type { Level } from "./log/mod.ts";
@@ -93,7 +94,7 @@ export function parseDaemonFlags(
       allowPositionals: false,
     }));
   } catch (e) {
-    throw new Error((e as Error).message.replace(/\. To specify.*$/s, ""));
+    throw new Error(errorMessage(e).replace(/\. To specify.*$/s, ""));
   }
   const get = (name: keyof typeof FLAGS): string | boolean => {
     if (name in explicitBools) return explicitBools[name];

@@ -1,5 +1,5 @@
 /**
- * Replays the wire bytes a real VPP exchanged (`../shared/vpp-traces/`)
+ * Replays the wire bytes a real VPP exchanged (`tests/testdata/vpp-traces/`, copies of `../shared/vpp-traces/`)
  * through our codec: every recorded body decodes to the recorded values, and
  * every request encodes to the recorded bytes (client_index and context are
  * taken from the recording, as they are the client's choice).
@@ -30,12 +30,12 @@ function without(obj: Record<string, unknown>, ...keys: string[]): Record<string
 const files = listTranscripts();
 
 Deno.test("vpp transcripts: the trace folder is there", () => {
-  assert.ok(files.length > 0, `no *.jsonl in ${TRACES.pathname}`);
+  assert.ok(files.length > 0, `no *.jsonl.gz in ${TRACES.pathname}`);
 });
 
 for (const file of files) {
-  Deno.test(`vpp codec replays ${file}`, () => {
-    const { header, ops: recorded } = readTranscript(file);
+  Deno.test(`vpp codec replays ${file}`, async () => {
+    const { header, ops: recorded } = await readTranscript(file);
     const idToName = new Map<number, string>();
     for (const [key, id] of Object.entries(header.message_table as Record<string, number>)) {
       const def = messageByKey(key);

@@ -1,12 +1,41 @@
 /**
- * The `vpp/` client against the VPP test double over a real unix socket:
- * handshake, pipelining, dumps, timeouts, the double going away mid-dump,
- * reconnecting to a restarted double, and malformed frames.
+ * The `vpp/` client over a real unix socket. Handshake, pipelining, dumps
+ * and a VPP restart run against the VPP under test (the double, or a fresh
+ * real VPP with `MAGLEV_TEST_VPP=real`); stalls, a loss mid-dump and
+ * malformed frames need the in-process double's fault controls (a real VPP
+ * cannot be told to misbehave), so they run on the double only.
  */
 import { strict as assert } from "node:assert";
 import { startVppSim, type VppSim } from "../lab/vppsim/server.ts";
 import { VppApiError, VppClient } from "../vpp/mod.ts";
+import {
+  announceVppSkip,
+  startVppUnderTest,
+  VPP_KIND,
+  vppSkipReason,
+  type VppUnderTest,
+} from "./helpers/vpp_under_test.ts";
 
+const SKIP = vppSkipReason();
+announceVppSkip("tests/vpp_session_test.ts", SKIP);
+
+/** A test against the VPP under test: named after its kind, skipped when it cannot start. */
+function vppTest(name: string, fn: (vpp: VppUnderTest) => Promise<void>): void {
+  Deno.test({
+    name: `${name} (${VPP_KIND} VPP)`,
+    ignore: SKIP !== undefined,
+    async fn() {
+      const vpp = await startVppUnderTest({ prefix: "vpp-session-" });
+      try {
+        await fn(vpp);
+      } finally {
+        await vpp.stop();
+      }
+    },
+  });
+}
+
+/** Runs `fn` on the in-process double, for its fault controls (double only, whatever the kind). */
 async function withSim(fn: (sim: VppSim, socket: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "vpp-session-" });
   const socket = `${dir}/api.sock`;
@@ -21,23 +50,38 @@ async function withSim(fn: (sim: VppSim, socket: string) => Promise<void>): Prom
 
 const VIP = { pfx: "192.0.2.1/32", protocol: 6, port: 80 };
 
-Deno.test("handshake: client index with the high bit, plugin ids looked up, not assumed", async () => {
+vppTest(
+  "handshake: client index with the high bit, plugin ids looked up, not assumed",
+  async (vpp) => {
+    const c = await VppClient.connect(vpp.socket);
+    try {
+      assert.ok((c.clientIndex & 0x80000000) !== 0);
+      const id = c.messageTable.get("lb_as_set_weight_2d89bdbd");
+      assert.ok(id !== undefined && id > c.messageTable.get("control_ping_51077d14")!, `id ${id}`);
+      const pong = await c.controlPing();
+      assert.equal(Number(pong.vpe_pid), vpp.pid, "vpe_pid is the VPP process");
+      const ver = await c.showVersion();
+      assert.match(String(ver.version), /\S/);
+    } finally {
+      await c.close();
+    }
+  },
+);
+
+Deno.test("handshake: the double's plugin ids are its own, read from the table", async () => {
   await withSim(async (sim, socket) => {
     const c = await VppClient.connect(socket);
-    assert.ok((c.clientIndex & 0x80000000) !== 0);
     assert.equal(
       c.messageTable.get("lb_as_set_weight_2d89bdbd"),
       sim.messageTable.get("lb_as_set_weight_2d89bdbd"),
     );
-    const pong = await c.controlPing();
-    assert.ok(Number(pong.vpe_pid) > 0);
     await c.close();
   });
 });
 
-Deno.test("pipelined requests are answered by context, in any volume", async () => {
-  await withSim(async (_sim, socket) => {
-    const c = await VppClient.connect(socket);
+vppTest("pipelined requests are answered by context, in any volume", async (vpp) => {
+  {
+    const c = await VppClient.connect(vpp.socket);
     await c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 });
     const adds = [];
     for (let i = 1; i <= 200; i++) {
@@ -61,7 +105,26 @@ Deno.test("pipelined requests are answered by context, in any volume", async () 
       (e: unknown) => e instanceof VppApiError && e.retval === -81,
     );
     await c.close();
-  });
+  }
+});
+
+vppTest("a VPP restart ends the session; the new VPP is reachable and empty", async (vpp) => {
+  const c = await VppClient.connect(vpp.socket);
+  await c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 });
+  const oldPid = vpp.pid;
+  await vpp.restart();
+  const err = await c.closed;
+  assert.ok(err instanceof Error, "the session reports why it closed");
+  await assert.rejects(() => c.controlPing({ timeoutMs: 2000 }), /closed|lost|EOF/i);
+  await c.close();
+  const again = await VppClient.connect(vpp.socket);
+  try {
+    assert.notEqual(vpp.pid, oldPid);
+    assert.deepEqual(await again.dump("lb_vip_dump", {}), [], "restarted empty");
+    assert.equal(Number((await again.controlPing()).vpe_pid), vpp.pid);
+  } finally {
+    await again.close();
+  }
 });
 
 Deno.test("a stalled VPP times requests out; the session survives", async () => {

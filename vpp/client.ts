@@ -99,6 +99,31 @@ export interface VppRequestOptions {
   timeoutMs?: number;
 }
 
+/** Requests answered by a list of details (ended by `control_ping_reply`). */
+export type DumpName = keyof RequestTypes & `${string}_dump`;
+
+/** Requests answered by one reply. */
+export type CallName = Exclude<keyof RequestTypes, DumpName>;
+
+/**
+ * The typed API of a VPP session, from the generated request and reply
+ * types: what `VppClient` offers and what a fake of it must offer.
+ */
+export interface VppApi {
+  /** Sends `name`; a negative retval rejects with `VppApiError`. */
+  request<N extends CallName>(
+    name: N,
+    fields: RequestTypes[N],
+    options?: VppRequestOptions,
+  ): Promise<ReplyTypes[N]>;
+  /** Sends dump `name` and resolves with its details. */
+  dump<N extends DumpName>(
+    name: N,
+    fields: RequestTypes[N],
+    options?: VppRequestOptions,
+  ): Promise<ReplyTypes[N]>;
+}
+
 const runtimeTimers: VppTimers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as number,
   clearTimeout: (id) => clearTimeout(id),

@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import { bucketCounts, buildNewFlowTable, xxhash64 } from "./maglev_table.ts";
-
-const TRACES = new URL("../../shared/vpp-traces/", import.meta.url);
+import { transcriptText } from "../tests/helpers/transcripts.ts";
 
 Deno.test("maglev table: no AS in use with weight > 0 -> every bucket 'no server'", () => {
   const t = buildNewFlowTable([{ address: "10.0.0.1", weight: 0 }, {
@@ -37,10 +36,10 @@ interface Row {
   num_buckets: number;
 }
 
-Deno.test("maglev table: per-AS num_buckets match every VIP state recorded from real VPP", () => {
+Deno.test("maglev table: per-AS num_buckets match every VIP state recorded from real VPP", async () => {
   let compared = 0;
   for (const file of ["lb-scale-3.jsonl", "lb-mixed-1.jsonl", "lb-mixed-2.jsonl"]) {
-    const lines = Deno.readTextFileSync(new URL(file, TRACES)).split("\n");
+    const lines = (await transcriptText(file)).split("\n");
     for (const line of lines) {
       if (!line) continue;
       const rec = JSON.parse(line);

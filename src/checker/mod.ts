@@ -3,12 +3,16 @@
  * machines, operator actions, reload, and the event bus.
  *
  * Loops are timer callbacks on the injected {@linkcode Clock}, not async
- * loops: a sleeping backend is one pending timer and nothing else, and a
- * probe costs one AbortController, one deadline timer and a few closures.
+ * loops: a sleeping backend is one pending timer and nothing else. With a
+ * {@linkcode ProbeDriver} (the daemon's prober) a probe costs the checker
+ * nothing more: the driver owns its only deadline and calls the backend's
+ * sink, bound once. A bare {@linkcode ProbeFn} (tests) gets an
+ * AbortController and a deadline timer per probe, as a safety net for
+ * probers that do not keep their own deadline.
  * @module
  */
 import type { Backend, Config, Frontend, HealthCheck, Pool } from "../config/types.ts";
-import type { ProbeResult, State, StateSource, Transition } from "../health/types.ts";
+import type { ProbeResult, ProbeSink, State, StateSource, Transition } from "../health/types.ts";
 import type {
   BackendEvent,
   BackendSnapshot,
@@ -17,6 +21,7 @@ import type {
   FrontendEvent,
   FrontendState,
   MaglevEvent,
+  ProbeDriver,
   ProbeFn,
   ProbeObserver,
   SubscribeOptions,
@@ -25,8 +30,9 @@ import { HealthMachine } from "../health/mod.ts";
 import { frontendState as aggregateState } from "../weights/mod.ts";
 import { healthCheckEqual } from "../config/mod.ts";
 import { type Clock, realClock, type TimerId } from "../clock.ts";
-import { backendNotFound, frontendNotFound, MaglevError } from "../errors.ts";
-import { formatDuration, levelAtLeast, log, logLevel } from "../log/mod.ts";
+import { backendNotFound, errorMessage, frontendNotFound, MaglevError } from "../errors.ts";
+import { formatDuration } from "../config/duration.ts";
+import { levelAtLeast, log, logLevel } from "../log/mod.ts";
 import { EventBus } from "./events.ts";
 
 export { EventBus } from "./events.ts";
@@ -51,8 +57,10 @@ const STATIC_PASS: ProbeResult = Object.freeze({
 
 /** Dependencies and hooks of a {@linkcode Checker}. */
 export interface CheckerOptions {
-  /** Runs one probe; must honour its signal. */
-  probe: ProbeFn;
+  /** Runs one probe; must honour its signal. Unused when `driver` is given. */
+  probe?: ProbeFn;
+  /** Starts probes and keeps their deadlines (the daemon's prober). */
+  driver?: ProbeDriver;
   /** Defaults to the real clock. */
   clock?: Clock;
   /** Jitter source in [0, 1); defaults to `Math.random`. */
@@ -61,7 +69,15 @@ export interface CheckerOptions {
   onProbe?: ProbeObserver;
   /** Called after every state change. */
   onTransition?: (backend: string, transition: Transition) => void;
+  /**
+   * Called for a probe that failed for a reason of this host (issue 12.2);
+   * such a result is not recorded and moves no state.
+   */
+  onLocalError?: ProbeObserver;
 }
+
+/** Local probe errors are logged at most this often (the rest are counted). */
+export const LOCAL_ERROR_LOG_MS = 1000;
 
 /** One probe on its way. */
 interface Inflight {
@@ -88,8 +104,14 @@ interface Entry {
   running: boolean;
   timer: TimerId | undefined;
   inflight: Inflight | undefined;
+  /** The driver's ticket of the probe in flight; undefined when none. */
+  ticket: number | undefined;
+  /** When the driven probe in flight started (monotonic ms). */
+  startMono: number;
   /** Bound once so scheduling allocates nothing. */
   readonly onTimer: () => void;
+  /** The driver's sink for this backend, bound once. */
+  readonly sink: ProbeSink;
 }
 
 function frozenConfig(cfg: Config, patch: Partial<Config>): Config {
@@ -130,7 +152,7 @@ function timeoutResult(hc: HealthCheck, durationMs: number): ProbeResult {
 }
 
 function errorResult(hc: HealthCheck, err: unknown, durationMs: number): ProbeResult {
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = errorMessage(err);
   return hc.type === "icmp"
     ? { ok: false, layer: "L3", code: "L3CON", detail, durationMs }
     : { ok: false, layer: "L4", code: "L4CON", detail, durationMs };
@@ -149,7 +171,11 @@ function disabledError(name: string): MaglevError {
  */
 export class Checker implements CheckerApi, EventSource, StateSource {
   #config: Config;
-  readonly #probe: ProbeFn;
+  readonly #probe: ProbeFn | undefined;
+  readonly #driver: ProbeDriver | undefined;
+  readonly #onLocalError: ProbeObserver | undefined;
+  #localErrorLoggedAt = -Infinity;
+  #localErrorsUnlogged = 0;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #onProbe: ProbeObserver | undefined;
@@ -166,6 +192,9 @@ export class Checker implements CheckerApi, EventSource, StateSource {
   constructor(config: Config, options: CheckerOptions) {
     this.#config = config;
     this.#probe = options.probe;
+    this.#driver = options.driver;
+    this.#onLocalError = options.onLocalError;
+    if (!this.#probe && !this.#driver) throw new TypeError("Checker needs a probe or a driver");
     this.#clock = options.clock ?? realClock;
     this.#random = options.random ?? Math.random;
     this.#onProbe = options.onProbe;
@@ -388,7 +417,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     for (const name of names) {
       const e = this.#entries.get(name)!;
       const t = e.machine.lastTransition();
-      if (t) this.#publishBackend(e, t);
+      if (t) this.#publishBackend(e, t, true);
     }
     for (const name of [...this.#feStates.keys()]) {
       if (!next.frontends[name]) this.#feStates.delete(name);
@@ -418,7 +447,10 @@ export class Checker implements CheckerApi, EventSource, StateSource {
       running: false,
       timer: undefined,
       inflight: undefined,
+      ticket: undefined,
+      startMono: 0,
       onTimer: () => this.#fire(entry),
+      sink: { probeDone: (r) => this.#driven(entry, r) },
     };
     return entry;
   }
@@ -461,6 +493,10 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     e.running = false;
     if (e.timer !== undefined) this.#clock.clearTimeout(e.timer);
     e.timer = undefined;
+    if (e.ticket !== undefined) {
+      this.#driver!.cancel(e.ticket);
+      e.ticket = undefined;
+    }
     const fl = e.inflight;
     if (!fl) return;
     e.inflight = undefined;
@@ -493,6 +529,16 @@ export class Checker implements CheckerApi, EventSource, StateSource {
       if (e.running) e.timer = this.#clock.setTimeout(e.onTimer, STATIC_IDLE_MS);
       return;
     }
+    if (this.#debugWanted()) {
+      log.debug("probe-start", { backend: e.name, type: hc.type });
+    }
+    if (this.#driver) {
+      e.startMono = this.#clock.monotonic();
+      e.ticket = -1; // a driver may answer at once, from inside start()
+      const ticket = this.#driver.start(hc, e.backend, e.sink);
+      if (e.ticket === -1) e.ticket = ticket;
+      return;
+    }
     const fl: Inflight = {
       ac: new AbortController(),
       startMono: this.#clock.monotonic(),
@@ -502,13 +548,10 @@ export class Checker implements CheckerApi, EventSource, StateSource {
       promise: undefined,
     };
     e.inflight = fl;
-    if (this.#debugWanted()) {
-      log.debug("probe-start", { backend: e.name, type: hc.type });
-    }
     fl.deadline = this.#clock.setTimeout(() => this.#onDeadline(e, fl, hc), hc.timeoutMs);
     let p: Promise<ProbeResult>;
     try {
-      p = this.#probe(hc, e.backend, fl.ac.signal);
+      p = this.#probe!(hc, e.backend, fl.ac.signal);
     } catch (err) {
       p = Promise.reject(err);
     }
@@ -544,6 +587,21 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     }
   }
 
+  /** A driven probe's result (the driver kept its deadline). */
+  #driven(e: Entry, r: ProbeResult): void {
+    if (e.ticket === undefined) return; // cancelled: the driver should not call, be safe
+    e.ticket = undefined;
+    const hc = e.hc!;
+    try {
+      this.#observe(e, hc, r);
+    } catch (x) {
+      log.error("checker-internal-error", { backend: e.name, err: String(x) });
+    }
+    if (e.running) {
+      e.timer = this.#clock.setTimeout(e.onTimer, e.machine.nextInterval(hc, this.#random));
+    }
+  }
+
   #debugWanted(): boolean {
     return levelAtLeast("debug", logLevel()) || this.#bus.wantsLog("debug");
   }
@@ -554,6 +612,11 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     if (fl.late && (r === undefined || r.ok)) result = timeoutResult(hc, elapsed);
     else if (r === undefined) result = errorResult(hc, err, elapsed);
     else result = r;
+    this.#observe(e, hc, result);
+  }
+
+  /** Logs, reports and records one result; a local error is reported, never recorded. */
+  #observe(e: Entry, hc: HealthCheck, result: ProbeResult): void {
     if (this.#debugWanted()) {
       log.debug("probe-done", {
         backend: e.name,
@@ -564,6 +627,11 @@ export class Checker implements CheckerApi, EventSource, StateSource {
         elapsed: formatDuration(result.durationMs),
       });
     }
+    if (result.local) {
+      // Not a verdict on the backend: not a probe result in its ring or metrics either.
+      this.#localError(e, hc, result);
+      return;
+    }
     if (this.#onProbe) {
       try {
         this.#onProbe(e.name, hc, result);
@@ -572,6 +640,35 @@ export class Checker implements CheckerApi, EventSource, StateSource {
       }
     }
     this.#record(e, result);
+  }
+
+  /**
+   * The host, not the backend, failed (out of fds, buffers, memory): the
+   * state stays, the error is counted, and logged at most once a second.
+   */
+  #localError(e: Entry, hc: HealthCheck, result: ProbeResult): void {
+    if (this.#onLocalError) {
+      try {
+        this.#onLocalError(e.name, hc, result);
+      } catch (x) {
+        log.error("probe-observer-error", { backend: e.name, err: String(x) });
+      }
+    }
+    const now = this.#clock.monotonic();
+    if (now - this.#localErrorLoggedAt < LOCAL_ERROR_LOG_MS) {
+      this.#localErrorsUnlogged++;
+      return;
+    }
+    log.error("probe-local-error", {
+      backend: e.name,
+      type: hc.type,
+      code: result.code,
+      detail: result.detail,
+      state: e.machine.state,
+      suppressed: this.#localErrorsUnlogged,
+    });
+    this.#localErrorLoggedAt = now;
+    this.#localErrorsUnlogged = 0;
   }
 
   #record(e: Entry, result: ProbeResult): void {
@@ -603,7 +700,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     if (refresh) { for (const fe of e.frontends) this.#refreshFrontend(fe); }
   }
 
-  #publishBackend(e: Entry, t: Transition): void {
+  #publishBackend(e: Entry, t: Transition, replay = false): void {
     for (const frontend of e.frontends) {
       this.#bus.publish({
         kind: "backend",
@@ -611,6 +708,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
         backend: e.name,
         address: e.backend.address,
         transition: t,
+        ...(replay ? { replay } : {}),
       });
     }
   }
@@ -666,6 +764,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
             frontend: feName,
             backend: e.name,
             address: e.backend.address,
+            replay: true,
             transition: {
               from: state,
               to: state,

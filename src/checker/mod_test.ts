@@ -6,7 +6,7 @@ import { desiredFromFrontend, effectiveWeights } from "../weights/mod.ts";
 import type { Transition } from "../health/types.ts";
 import { Checker, DEADLINE_GRACE_MS, STATIC_IDLE_MS } from "./mod.ts";
 import type { MaglevEvent, SubscribeOptions } from "./types.ts";
-import { type ConfigSpec, FAIL, FakeProber, makeConfig, PASS } from "./testing.ts";
+import { type ConfigSpec, FAIL, FakeDriver, FakeProber, makeConfig, PASS } from "./testing.ts";
 
 // Keep test output quiet; listeners (and so subscribers) still see everything.
 configureLog({ level: "error", format: "json", write: () => {} });
@@ -662,4 +662,93 @@ Deno.test("checker: stop aborts probes in flight and ends subscriptions", async 
   // A stopped checker does not start again.
   checker.start();
   assert.equal(clock.pending, 0);
+});
+
+Deno.test("checker: a driven probe costs no timer of the checker's; results come from the driver", async () => {
+  const clock = new FakeClock();
+  const driver = new FakeDriver();
+  const checker = new Checker(
+    makeConfig({
+      healthchecks: { hc: {} },
+      backends: { a: "10.0.0.1" },
+      frontends: { web: { pools: [["p", { a: 100 }]] } },
+    }),
+    { driver, clock, random: () => 0.5 },
+  );
+  checker.start();
+  await clock.advance(0);
+  assert.equal(driver.open("a").length, 1);
+  // In flight: the driver keeps the deadline; the checker holds no timer at all.
+  assert.equal(clock.pending, 0);
+  await clock.advance(60_000);
+  assert.equal(driver.open("a").length, 1, "no second probe while one is in flight");
+  assert.equal(driver.answer("a", PASS), 1);
+  assert.equal(clock.pending, 1, "the next probe is scheduled");
+  await clock.advance(1000);
+  driver.answer("a", PASS);
+  assert.equal(checker.backendState("a"), "up");
+  await clock.advance(1000);
+  assert.equal(driver.open("a").length, 1);
+  await checker.stop();
+  assert.equal(driver.open("a").length, 0, "stop cancels the probe in flight");
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("checker: a local error (EMFILE) keeps the state, is counted and logged once a second", async () => {
+  const clock = new FakeClock();
+  const driver = new FakeDriver();
+  const local: string[] = [];
+  const probes: string[] = [];
+  const logs: LogRecord[] = [];
+  const stopLogs = addLogListener((r) => {
+    if (r.msg === "probe-local-error") logs.push(r);
+  });
+  const checker = new Checker(
+    makeConfig({
+      healthchecks: { hc: { rise: 1, fall: 1 } },
+      backends: { a: "10.0.0.1" },
+      frontends: { web: { pools: [["p", { a: 100 }]] } },
+    }),
+    {
+      driver,
+      clock,
+      random: () => 0.5,
+      onLocalError: (b, _hc, r) => local.push(`${b}:${r.detail}`),
+      onProbe: (b, _hc, r) => probes.push(`${b}:${r.code}`),
+    },
+  );
+  const emfile = {
+    ...FAIL,
+    code: "L4CON" as const,
+    layer: "L4" as const,
+    detail: "socket: too many open files",
+    local: true,
+  };
+  try {
+    checker.start();
+    await clock.advance(0);
+    driver.answer("a", PASS);
+    assert.equal(checker.backendState("a"), "up");
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(1000);
+      assert.equal(driver.answer("a", emfile), 1, "probing goes on");
+    }
+    assert.equal(checker.backendState("a"), "up");
+    assert.equal(checker.getBackend("a").probes.length, 1, "local errors are not probe results");
+    assert.deepEqual(probes, ["a:L7OK"]);
+    assert.equal(local.length, 5);
+    assert.equal(local[0], "a:socket: too many open files");
+    // Five errors a second apart: each one is logged.
+    assert.equal(logs.length, 5);
+    assert.equal(logs[0].level, "error");
+    await clock.advance(1000);
+    driver.answer("a", emfile);
+    await clock.advance(10);
+    await clock.advance(990);
+    driver.answer("a", FAIL);
+    assert.equal(checker.backendState("a"), "down", "a real failure still counts");
+  } finally {
+    stopLogs();
+    await checker.stop();
+  }
 });

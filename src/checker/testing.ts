@@ -4,8 +4,8 @@
  * @module
  */
 import type { Backend, Config, Frontend, HealthCheck, HttpParams } from "../config/types.ts";
-import type { ProbeResult } from "../health/types.ts";
-import type { ProbeFn } from "./types.ts";
+import type { ProbeResult, ProbeSink } from "../health/types.ts";
+import type { ProbeDriver, ProbeFn } from "./types.ts";
 
 /** HTTP params as the loader fills them for `params: {}` (path `/`, codes 200-399), with `over`. */
 export function httpParams(over: Partial<HttpParams> = {}): HttpParams {
@@ -201,5 +201,45 @@ export class FakeProber {
       else keep.push(d);
     }
     this.#deaf = keep;
+  }
+}
+
+/** One probe a {@linkcode FakeDriver} was asked to start. */
+export interface DrivenProbe {
+  readonly backend: string;
+  readonly ticket: number;
+  readonly sink: ProbeSink;
+  cancelled: boolean;
+}
+
+/** A ProbeDriver that holds every probe until the test answers it. */
+export class FakeDriver implements ProbeDriver {
+  readonly started: DrivenProbe[] = [];
+  #next = 1;
+
+  start(_hc: HealthCheck, backend: Backend, sink: ProbeSink): number {
+    const ticket = this.#next++;
+    this.started.push({ backend: backend.name, ticket, sink, cancelled: false });
+    return ticket;
+  }
+
+  cancel(ticket: number): void {
+    const p = this.started.find((s) => s.ticket === ticket);
+    if (p) p.cancelled = true;
+  }
+
+  /** Probes of `backend` neither answered nor cancelled. */
+  open(backend: string): DrivenProbe[] {
+    return this.started.filter((s) => s.backend === backend && !s.cancelled);
+  }
+
+  /** Answers the open probes of `backend` with `result`. */
+  answer(backend: string, result: ProbeResult): number {
+    const open = this.open(backend);
+    for (const p of open) {
+      p.cancelled = true; // answered: not open any more
+      p.sink.probeDone(result);
+    }
+    return open.length;
   }
 }

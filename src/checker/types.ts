@@ -4,7 +4,7 @@
  * @module
  */
 import type { Config } from "../config/types.ts";
-import type { ProbeRecord, ProbeResult, State, Transition } from "../health/types.ts";
+import type { ProbeRecord, ProbeResult, ProbeSink, State, Transition } from "../health/types.ts";
 import type { HealthCheck } from "../config/types.ts";
 import type { Backend } from "../config/types.ts";
 
@@ -38,6 +38,11 @@ export interface BackendEvent {
   readonly backend: string;
   readonly address: string;
   readonly transition: Transition;
+  /**
+   * True when this re-tells a transition already published (a reload's
+   * replay to the new frontends, a snapshot): nothing happened just now.
+   */
+  readonly replay?: boolean;
 }
 
 /** A frontend aggregate state change (from == to in snapshots). */
@@ -117,6 +122,18 @@ export type ProbeFn = (
   backend: Backend,
   signal: AbortSignal,
 ) => Promise<ProbeResult>;
+
+/**
+ * A prober the checker drives without a promise, signal or timer per probe
+ * (the daemon's prober). The driver owns the one deadline of each probe: the
+ * sink hears the result by the check's timeout (plus the driver's tick).
+ */
+export interface ProbeDriver {
+  /** Starts a probe; `sink.probeDone` gets its result. Returns a ticket for `cancel`. */
+  start(healthcheck: HealthCheck, backend: Backend, sink: ProbeSink): number;
+  /** Gives up a probe; its sink hears nothing. */
+  cancel(ticket: number): void;
+}
 
 /** Result of a reload attempt. */
 export type ReloadResult =

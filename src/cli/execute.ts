@@ -9,7 +9,6 @@ import type { Clock } from "../clock.ts";
 import { BUILD_DATE, COMMIT, VERSION } from "../version.ts";
 import type { BackendAction, CliBackend, ReloadConfigView } from "./backend.ts";
 import {
-  errorMessage,
   formatBackend,
   formatBackendList,
   formatCheckConfig,
@@ -26,6 +25,7 @@ import {
   formatSync,
   formatVppInfo,
   formatWarning,
+  rpcErrorText,
 } from "./format.ts";
 import {
   formatPlan,
@@ -108,7 +108,7 @@ export async function execute(line: string, ctx: ExecContext): Promise<ExecStatu
   try {
     return await run(w.command, w.args, ctx);
   } catch (e) {
-    ctx.err(formatError(errorMessage(e), ctx));
+    ctx.err(formatError(rpcErrorText(e), ctx));
     return "error";
   }
 }
@@ -260,7 +260,7 @@ async function configDiff(file: string | undefined, ctx: ExecContext): Promise<E
     try {
       yaml = await Deno.readTextFile(file);
     } catch (e) {
-      const why = e instanceof Deno.errors.NotFound ? "no such file" : errorMessage(e);
+      const why = e instanceof Deno.errors.NotFound ? "no such file" : rpcErrorText(e);
       ctx.err(formatError(`cannot read ${file}: ${why}`, ctx));
       return "error";
     }
@@ -282,7 +282,7 @@ async function versions(ctx: ExecContext): Promise<ExecStatus> {
     return "ok";
   } catch (e) {
     emit(shown({ client }, formatVersions), ctx);
-    ctx.err(formatError(`daemon: ${errorMessage(e)}`, ctx));
+    ctx.err(formatError(`daemon: ${rpcErrorText(e)}`, ctx));
     return "error";
   }
 }

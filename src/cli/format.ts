@@ -8,8 +8,9 @@
  * @module
  */
 import type { BackendSnapshot } from "../checker/types.ts";
-import type { HealthCheck } from "../config/types.ts";
 import { formatDuration } from "../config/duration.ts";
+import { errorMessage } from "../errors.ts";
+import type { HealthCheck } from "../config/types.ts";
 import type { SyncStats } from "../reconciler/types.ts";
 import type {
   CheckConfigView,
@@ -72,7 +73,10 @@ export function table(
   return line(header, true) + rows.map((r) => line(r, false)).join("");
 }
 
-/** A span as operators write it, to the second (`1m5s`) or, under a second, the millisecond. */
+/**
+ * A span as operators write it, to the second (`1m5s`) or, under a second,
+ * the millisecond: milliseconds of an age are noise. Never negative.
+ */
 export function span(ms: number): string {
   if (!Number.isFinite(ms) || ms <= 0) return "0s";
   return formatDuration(ms < 1000 ? Math.round(ms) : Math.round(ms / 1000) * 1000);
@@ -395,14 +399,14 @@ export function stripGrpcPrefix(message: string): string {
 }
 
 /** The text to show for a thrown value; grpc-js puts the server's message in `details`. */
-export function errorMessage(err: unknown): string {
+export function rpcErrorText(err: unknown): string {
   if (typeof err === "object" && err !== null) {
     const details = (err as { details?: unknown }).details;
     if (typeof details === "string" && details !== "") return stripGrpcPrefix(details);
     const message = (err as { message?: unknown }).message;
     if (typeof message === "string") return stripGrpcPrefix(message);
   }
-  return stripGrpcPrefix(String(err));
+  return stripGrpcPrefix(errorMessage(err));
 }
 
 /** A warning line (`warning: ...`), yellow when colour is on. */

@@ -2,7 +2,6 @@ import { strict as assert } from "node:assert";
 import type { BackendSnapshot } from "../checker/types.ts";
 import type { FrontendView } from "./backend.ts";
 import {
-  errorMessage,
   formatAge,
   formatBackend,
   formatBackendList,
@@ -10,7 +9,9 @@ import {
   formatEventLine,
   formatFrontend,
   formatFrontendList,
+  type FormatOptions,
   keyValues,
+  rpcErrorText,
   stripAnsi,
   stripGrpcPrefix,
   table,
@@ -237,13 +238,13 @@ Deno.test("errors: gRPC boilerplate stripped, red only with colour", () => {
   assert.equal(stripGrpcPrefix('5 NOT_FOUND: backend "x" not found'), 'backend "x" not found');
   assert.equal(stripGrpcPrefix("plain message"), "plain message");
   assert.equal(
-    errorMessage(new Error("14 UNAVAILABLE: VPP is not connected")),
+    rpcErrorText(new Error("14 UNAVAILABLE: VPP is not connected")),
     "VPP is not connected",
   );
   // grpc-js puts the bare message in `details`.
-  assert.equal(errorMessage({ message: "9 FAILED_PRECONDITION: x", details: "x" }), "x");
+  assert.equal(rpcErrorText({ message: "9 FAILED_PRECONDITION: x", details: "x" }), "x");
   assert.equal(
-    errorMessage("3 INVALID_ARGUMENT: weight 101 out of range"),
+    rpcErrorText("3 INVALID_ARGUMENT: weight 101 out of range"),
     "weight 101 out of range",
   );
   assert.equal(formatError("boom", { color: false }), "boom\n");

@@ -19,7 +19,7 @@ import * as readline from "node:readline";
 import process from "node:process";
 import { VERSION } from "../version.ts";
 import { type ExecContext, execute, helpText, type Interrupt } from "./execute.ts";
-import { errorMessage, formatError } from "./format.ts";
+import { formatError, rpcErrorText } from "./format.ts";
 import { complete, type NameSource } from "./parser.ts";
 
 /** The shell's prompt (spec 0.5). */
@@ -55,7 +55,7 @@ export async function runShell(
   try {
     await ctx.backend.listFrontends();
   } catch (e) {
-    process.stderr.write(formatError(errorMessage(e), ctx));
+    process.stderr.write(formatError(rpcErrorText(e), ctx));
     return 1;
   }
   write(`maglevd ${VERSION} connected to ${ctx.backend.server}\n`);

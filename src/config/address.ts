@@ -20,3 +20,12 @@ export function parseAddress(text: string): ParsedAddress | undefined {
   if (v6) return { address: formatIp6(v6), family: 6 };
   return undefined;
 }
+
+/**
+ * True for an IPv6 address inside `::/96` (such as `::1`): VPP's ip46 type
+ * reads those as IPv4 and refuses them as IPv6 application servers.
+ */
+export function isV4CompatibleRange(address: string): boolean {
+  const v6 = parseIp6(address.trim());
+  return v6 !== null && v6.subarray(0, 12).every((b) => b === 0);
+}

@@ -17,6 +17,9 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 
 const COMPONENT = /^([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)/;
 
+/** The largest duration Go can hold (2^63-1 ns), in milliseconds. */
+const MAX_DURATION_MS = 9_223_372_036_854.775;
+
 /** The accepted form, quoted in every duration error so the fix is obvious. */
 export const DURATION_FORM = 'a number with a unit, e.g. "150ms", "2s", "1m30s", "1h"' +
   " (units: ns, us, ms, s, m, h)";
@@ -49,26 +52,30 @@ export function parseDuration(text: string): number {
     total += Number(num) * UNIT_MS[unit];
     s = s.slice(whole.length);
   }
+  // Go's limit (int64 nanoseconds); beyond it the number means nothing.
+  if (!(total <= MAX_DURATION_MS)) fail("too large (the largest duration is 2562047h)");
   return sign * total;
 }
 
-/** Formats milliseconds the way operators write them (`1m30s`, `200ms`). */
+/**
+ * Formats milliseconds the way Go's `time.Duration` prints them, without
+ * trailing zero units: `150ms`, `1.5s`, `1m30s`, `1h`, `1h0m5s`, `1h2m5s`,
+ * `500µs`; to the microsecond. The one duration printer of the tree: the
+ * config's messages, the logs and the CLI all use it, and `parseDuration`
+ * reads back what it prints.
+ */
 export function formatDuration(ms: number): string {
-  if (ms === 0) return "0s";
-  if (ms < 0) return "-" + formatDuration(-ms);
-  if (ms < 1000) return `${ms}ms`;
-  let rest = ms;
-  let out = "";
-  const h = Math.floor(rest / 3_600_000);
-  if (h > 0) {
-    out += `${h}h`;
-    rest -= h * 3_600_000;
-  }
-  const m = Math.floor(rest / 60_000);
-  if (m > 0) {
-    out += `${m}m`;
-    rest -= m * 60_000;
-  }
-  if (rest > 0) out += `${rest / 1000}s`;
+  if (!Number.isFinite(ms)) return String(ms);
+  const us = Math.round(ms * 1000);
+  if (us === 0) return "0s";
+  if (us < 0) return "-" + formatDuration(-ms);
+  if (us < 1000) return `${us}µs`;
+  if (us < 1_000_000) return `${us / 1000}ms`;
+  const h = Math.floor(us / 3_600_000_000);
+  const m = Math.floor((us % 3_600_000_000) / 60_000_000);
+  const secUs = us % 60_000_000;
+  let out = h > 0 ? `${h}h` : "";
+  if (m > 0 || (h > 0 && secUs > 0)) out += `${m}m`;
+  if (secUs > 0) out += `${secUs / 1_000_000}s`;
   return out;
 }

@@ -47,7 +47,22 @@ Deno.test("formatDuration writes the operator's form", () => {
   assert.equal(formatDuration(90_000), "1m30s");
   assert.equal(formatDuration(3_600_000), "1h");
   assert.equal(formatDuration(-1000), "-1s");
-  for (const ms of [1, 999, 1000, 61_000, 7_322_000]) {
+  // Issue 13: one printer; 3,725,000 ms is 1h2m5s everywhere.
+  assert.equal(formatDuration(3_725_000), "1h2m5s");
+  assert.equal(formatDuration(3_605_000), "1h0m5s");
+  assert.equal(formatDuration(3_660_000), "1h1m");
+  assert.equal(formatDuration(1000), "1s");
+  assert.equal(formatDuration(150), "150ms");
+  assert.equal(formatDuration(12.3456789), "12.346ms");
+  assert.equal(formatDuration(0.5), "500µs");
+  assert.equal(formatDuration(76 * 3_600_000), "76h");
+  for (const ms of [0.5, 1, 999, 1000, 61_000, 3_605_000, 7_322_000]) {
     assert.equal(parseDuration(formatDuration(ms)), ms);
   }
+});
+
+Deno.test("parseDuration refuses a duration beyond Go's int64 nanoseconds", () => {
+  assert.throws(() => parseDuration("2562048h"), /too large \(the largest duration is 2562047h\)/);
+  assert.throws(() => parseDuration("9".repeat(400) + "h"), /too large/);
+  assert.equal(parseDuration("2562047h"), 2562047 * 3_600_000);
 });

@@ -4,31 +4,15 @@
  * @module
  */
 
-import type { HealthCheck, HttpParams, TcpParams } from "./types.ts";
-
-function httpEqual(a: HttpParams | undefined, b: HttpParams | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.path === b.path && a.host === b.host && a.responseCodeMin === b.responseCodeMin &&
-    a.responseCodeMax === b.responseCodeMax && a.responseRegexp === b.responseRegexp &&
-    a.serverName === b.serverName && a.insecureSkipVerify === b.insecureSkipVerify;
-}
-
-function tcpEqual(a: TcpParams | undefined, b: TcpParams | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.ssl === b.ssl && a.serverName === b.serverName &&
-    a.insecureSkipVerify === b.insecureSkipVerify;
-}
+import { isDeepStrictEqual } from "node:util";
+import type { HealthCheck } from "./types.ts";
 
 /**
- * True when two health checks probe the same way: spec 2.4's fields plus
- * `port` and the probe source addresses, which upstream forgot (a changed
- * port must restart the worker, or it keeps probing the old port). The name
- * is not compared: a backend's worker is keyed by backend, not check name.
+ * True when two health checks probe the same way: every field (port and the
+ * probe source addresses included, which upstream forgot) except the name,
+ * since a backend's worker is keyed by backend, not by check name. Compared
+ * structurally so that a field added later cannot be forgotten here.
  */
 export function healthCheckEqual(a: HealthCheck, b: HealthCheck): boolean {
-  return a.type === b.type && a.port === b.port && a.intervalMs === b.intervalMs &&
-    a.fastIntervalMs === b.fastIntervalMs && a.downIntervalMs === b.downIntervalMs &&
-    a.timeoutMs === b.timeoutMs && a.rise === b.rise && a.fall === b.fall &&
-    a.probeIpv4Src === b.probeIpv4Src && a.probeIpv6Src === b.probeIpv6Src &&
-    httpEqual(a.http, b.http) && tcpEqual(a.tcp, b.tcp);
+  return isDeepStrictEqual({ ...a, name: "" }, { ...b, name: "" });
 }

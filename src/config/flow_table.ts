@@ -1,6 +1,6 @@
 /**
- * The `auto` rule for a VIP's new-flow table length (spec 0.2), shared by the
- * config loader and the weights module.
+ * The `auto` rule for a VIP's new-flow table length (spec 0.2). The config
+ * loader owns it: a `Frontend` carries the resolved length.
  * @module
  */
 

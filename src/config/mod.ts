@@ -10,9 +10,12 @@
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import type { Config } from "./types.ts";
+import { errorMessage } from "../errors.ts";
+import { documentIssues, parserIssues } from "./document.ts";
 import { type ConfigIssue, sortIssues } from "./issue.ts";
 import { formatPath, Locator, type PathSegment } from "./locate.ts";
 import { describe, fileSchema, knownKeysAt } from "./schema.ts";
+import { readConfigText, type ReadOptions } from "./read.ts";
 import { buildConfig } from "./semantic.ts";
 import { didYouMean } from "./suggest.ts";
 
@@ -20,8 +23,9 @@ export type { ConfigIssue } from "./issue.ts";
 export { formatIssue } from "./issue.ts";
 export { healthCheckEqual } from "./equal.ts";
 export { formatDuration, parseDuration } from "./duration.ts";
+export { MAX_CONFIG_BYTES, READ_TIMEOUT_MS, type ReadOptions } from "./read.ts";
 export { parseAddress, type ParsedAddress } from "./address.ts";
-export { DEFAULTS, PARAMS_BY_TYPE } from "./semantic.ts";
+export { DEFAULTS, DURATION_MAX_MS, PARAMS_BY_TYPE } from "./defaults.ts";
 export type * from "./types.ts";
 
 /** The outcome of loading a config: the config, or every issue found. */
@@ -108,16 +112,10 @@ export function parseConfig(text: string, options: ParseOptions = {}): LoadResul
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const loc = new Locator(doc, lines);
-  if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e): ConfigIssue => {
-      const pos = loc.at(e.pos[0]);
-      const message = e.code === "MULTIPLE_DOCS"
-        ? "the file must hold one YAML document (found a second `---`)"
-        : e.message;
-      return { path: "", line: pos.line, column: pos.column, message: `YAML: ${message}` };
-    });
-    return { ok: false, kind: "parse", issues: sortIssues(issues) };
-  }
+  const yamlIssues = doc.errors.length > 0
+    ? parserIssues(doc, loc, text)
+    : documentIssues(doc, loc);
+  if (yamlIssues.length > 0) return { ok: false, kind: "parse", issues: sortIssues(yamlIssues) };
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 1000 });
@@ -125,7 +123,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): LoadResul
     return {
       ok: false,
       kind: "parse",
-      issues: [{ path: "", line: 1, column: 1, message: `YAML: ${(e as Error).message}` }],
+      issues: [{ path: "", line: 1, column: 1, message: `YAML: ${errorMessage(e)}` }],
     };
   }
   const parsed = fileSchema.safeParse(raw);
@@ -143,29 +141,18 @@ export function parseConfig(text: string, options: ParseOptions = {}): LoadResul
   return { ok: true, config: built.config };
 }
 
+/** Options of {@linkcode loadConfigFile}. */
+export interface LoadOptions extends ReadOptions {
+  /** As in {@linkcode ParseOptions}. */
+  readonly vppEnabled?: boolean;
+}
+
 /**
- * Reads and validates a config file. A missing or unreadable file is a
- * "parse" issue naming the path.
+ * Reads and validates a config file. A missing, unreadable, non-regular,
+ * oversized, slow or non-UTF-8 file is a "parse" issue naming the path.
  */
-export async function loadConfigFile(
-  path: string,
-  options: { readonly vppEnabled?: boolean } = {},
-): Promise<LoadResult> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
-    return {
-      ok: false,
-      kind: "parse",
-      issues: [{
-        path: "",
-        line: 0,
-        column: 0,
-        message: `cannot read config file ${JSON.stringify(path)}: ${why}`,
-      }],
-    };
-  }
-  return parseConfig(text, { source: path, vppEnabled: options.vppEnabled });
+export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<LoadResult> {
+  const read = await readConfigText(path, options);
+  if (!read.ok) return { ok: false, kind: "parse", issues: [read.issue] };
+  return parseConfig(read.text, { source: path, vppEnabled: options.vppEnabled });
 }

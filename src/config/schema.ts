@@ -5,6 +5,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import { z } from "zod";
 import { DURATION_FORM, parseDuration } from "./duration.ts";
 
@@ -12,6 +13,44 @@ import { DURATION_FORM, parseDuration } from "./duration.ts";
 function strictMap<T extends z.ZodRawShape>(shape: T) {
   return z.object(shape).strict();
 }
+
+/**
+ * A map from operator-chosen names to `value`, as a null-prototype record:
+ * zod's own `record` drops a `__proto__` key and a plain object answers
+ * `toString`, so names like those would vanish or appear from nowhere.
+ */
+function nameMap<T extends z.ZodTypeAny>(value: T) {
+  const schema = z.any().transform((v: unknown, ctx): Record<string, z.output<T>> => {
+    const out: Record<string, z.output<T>> = Object.create(null);
+    if (v === null || typeof v !== "object" || Array.isArray(v)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.invalid_type,
+        expected: "object",
+        received: v === undefined
+          ? "undefined"
+          : v === null
+          ? "null"
+          : Array.isArray(v)
+          ? "array"
+          : typeof v as "string",
+      });
+      return out;
+    }
+    for (const key of Object.keys(v)) {
+      const r = value.safeParse((v as Record<string, unknown>)[key]);
+      if (r.success) out[key] = r.data;
+      else {for (const issue of r.error.issues) {
+          ctx.addIssue({ ...issue, path: [key, ...issue.path] });
+        }}
+    }
+    return out;
+  });
+  nameMapValues.set(schema, value);
+  return schema;
+}
+
+/** The value schema of each `nameMap`, for `knownKeysAt`. */
+const nameMapValues = new WeakMap<z.ZodTypeAny, z.ZodTypeAny>();
 
 /** A Go-style duration string, in milliseconds. */
 const duration = z.any().transform((v: unknown, ctx): number => {
@@ -32,7 +71,7 @@ const duration = z.any().transform((v: unknown, ctx): number => {
   try {
     return parseDuration(v);
   } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: errorMessage(e) });
     return 0;
   }
 });
@@ -117,7 +156,7 @@ const poolBackendSchema = strictMap({
 const poolSchema = strictMap({
   name: z.string(),
   // `nginx0: {}` and a bare `nginx0:` both mean the default weight.
-  backends: z.record(z.string(), poolBackendSchema.nullable()),
+  backends: nameMap(poolBackendSchema.nullable()),
 });
 
 const frontendSchema = strictMap({
@@ -149,9 +188,9 @@ export const fileSchema = strictMap({
       netns: z.string().optional(),
     }).nullable().optional(),
     vpp: strictMap({ lb: lbSchema.nullable().optional() }).nullable().optional(),
-    healthchecks: z.record(z.string(), healthcheckSchema).nullable().optional(),
-    backends: z.record(z.string(), backendSchema).nullable().optional(),
-    frontends: z.record(z.string(), frontendSchema).nullable().optional(),
+    healthchecks: nameMap(healthcheckSchema).nullable().optional(),
+    backends: nameMap(backendSchema).nullable().optional(),
+    frontends: nameMap(frontendSchema).nullable().optional(),
   }),
 });
 
@@ -182,7 +221,7 @@ export function knownKeysAt(path: readonly (string | number)[]): string[] {
     if (i === path.length) break;
     const seg = path[i];
     if (s instanceof z.ZodObject) s = (s.shape as z.ZodRawShape)[String(seg)];
-    else if (s instanceof z.ZodRecord) s = s.valueSchema as z.ZodTypeAny;
+    else if (s !== undefined && nameMapValues.has(s)) s = nameMapValues.get(s);
     else if (s instanceof z.ZodArray) s = s.element as z.ZodTypeAny;
     else return [];
   }

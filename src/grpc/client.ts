@@ -6,6 +6,7 @@
  * server's own message (no "13 INTERNAL:" boilerplate).
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import * as grpc from "@grpc/grpc-js";
 import type {
   BackendInfo,
@@ -120,7 +121,7 @@ export function toRpcError(err: unknown): RpcError {
   if (typeof e?.code === "number") {
     return new RpcError(e.code, e.details || stripBoilerplate(String(e.message ?? "")));
   }
-  return new RpcError(grpc.status.UNKNOWN, err instanceof Error ? err.message : String(err));
+  return new RpcError(grpc.status.UNKNOWN, errorMessage(err));
 }
 
 /** Removes grpc-js's `<code> <NAME>: ` prefix from an error message. */

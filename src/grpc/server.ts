@@ -32,7 +32,13 @@ import type { CheckerApi, EventSource, MaglevEvent } from "../checker/types.ts";
 import { Buffer } from "node:buffer";
 import type { ReloadResult } from "../checker/types.ts";
 import type { VppControl } from "../reconciler/types.ts";
-import { backendNotFound, frontendNotFound, healthcheckNotFound, MaglevError } from "../errors.ts";
+import {
+  backendNotFound,
+  errorMessage,
+  frontendNotFound,
+  healthcheckNotFound,
+  MaglevError,
+} from "../errors.ts";
 import type { ErrorKind } from "../errors.ts";
 import { LEVELS, log } from "../log/mod.ts";
 import { realClock } from "../clock.ts";
@@ -167,7 +173,7 @@ const STATUS_OF_KIND: Record<ErrorKind, grpc.status> = {
 /** The gRPC status of anything a handler throws. */
 export function statusOf(err: unknown): { code: grpc.status; details: string } {
   if (err instanceof MaglevError) return { code: STATUS_OF_KIND[err.kind], details: err.message };
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return { code: grpc.status.INTERNAL, details: message };
 }
 
@@ -922,7 +928,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         (err) => {
           throw new MaglevError(
             "UNAVAILABLE",
-            `grpc listen ${JSON.stringify(listen.tcp)}: ${(err as Error).message}`,
+            `grpc listen ${JSON.stringify(listen.tcp)}: ${errorMessage(err)}`,
           );
         },
       );
@@ -943,7 +949,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       const listener = await listenFiltered(server, { path }, clock).catch((err) => {
         throw new MaglevError(
           "UNAVAILABLE",
-          `grpc socket ${JSON.stringify(path)}: ${(err as Error).message}`,
+          `grpc socket ${JSON.stringify(path)}: ${errorMessage(err)}`,
         );
       });
       listeners.push(listener);

@@ -43,6 +43,18 @@ export interface ProbeResult {
   readonly code: ProbeCode;
   readonly detail: string;
   readonly durationMs: number;
+  /**
+   * Set when the probe failed for a reason of this host (out of fds, buffers,
+   * memory, local ports) that says nothing about the backend: such a result
+   * never moves rise/fall (issue 12.2).
+   */
+  readonly local?: boolean;
+}
+
+/** Where a probe's result goes when the prober drives it without a promise. */
+export interface ProbeSink {
+  /** The result of one probe that was started and not cancelled. */
+  probeDone(result: ProbeResult): void;
 }
 
 /** One entry of a backend's probe-result ring (spec 0.3). */

@@ -254,14 +254,3 @@ export const log = {
   warn: (msg: string, attrs?: Record<string, AttrValue>): void => emit("warn", msg, attrs),
   error: (msg: string, attrs?: Record<string, AttrValue>): void => emit("error", msg, attrs),
 };
-
-/** Formats a duration the way the logs show it: `959ms`, `5.2s`, `1m30s`. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${Math.round(ms / 100) / 10}s`;
-  const m = Math.floor(ms / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
-  if (m < 60) return s ? `${m}m${s}s` : `${m}m`;
-  const h = Math.floor(m / 60);
-  return `${h}h${m % 60}m`;
-}

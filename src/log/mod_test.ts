@@ -2,7 +2,6 @@ import { strict as assert } from "node:assert";
 import {
   addLogListener,
   configureLog,
-  formatDuration,
   formatJson,
   formatText,
   type Level,
@@ -189,8 +188,4 @@ Deno.test("formatters and helpers", () => {
   assert.equal(formatText(rec), '1970-01-01T00:00:00.000Z INFO  x a="b c" n=null');
   assert.ok(levelAtLeast("warn", "info"));
   assert.ok(!levelAtLeast("debug", "info"));
-  assert.equal(formatDuration(959), "959ms");
-  assert.equal(formatDuration(5_200), "5.2s");
-  assert.equal(formatDuration(90_000), "1m30s");
-  assert.equal(formatDuration(3_660_000), "1h1m");
 });

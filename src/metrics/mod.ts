@@ -13,6 +13,7 @@
  * labels in alphabetical order, with a histogram's `le` last.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type {
   BackendSnapshot,
@@ -64,6 +65,8 @@ export interface VppApiEvent {
 export interface Metrics {
   /** Counts a probe and observes its duration; pass to the checker. */
   readonly observeProbe: ProbeObserver;
+  /** Counts a probe that failed for a local reason (issue 12.2); it is no probe result. */
+  readonly observeLocalError: ProbeObserver;
   /** Counts a backend state transition. */
   onTransition(backend: string, transition: Transition): void;
   /** Counts one binary-API message. */
@@ -200,10 +203,6 @@ export function grpcCodeName(code: number | string): string {
   return GRPC_CODES[code] ?? `Code(${code})`;
 }
 
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** `address/len` → `address`. */
 function prefixAddress(prefix: string): string {
   const slash = prefix.indexOf("/");
@@ -250,7 +249,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       try {
         c.fill(view);
       } catch (e) {
-        log.warn("metrics-collect-error", { metric: c.name, err: errText(e) });
+        log.warn("metrics-collect-error", { metric: c.name, err: errorMessage(e) });
       }
     }
   }
@@ -262,6 +261,15 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       name: "maglev_probe_total",
       help: "Health probes run, by result and result code.",
       labelNames: ["backend", "code", "result", "type"],
+      registers: [registry],
+    }),
+  );
+  const probeLocalErrors = add(
+    new Counter({
+      name: "maglev_probe_local_errors_total",
+      help:
+        "Probes that failed for a reason of this host (EMFILE, ENOBUFS, ...), not the backend's.",
+      labelNames: ["backend", "type"],
       registers: [registry],
     }),
   );
@@ -533,6 +541,8 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
 
   return {
     observeProbe,
+    observeLocalError: (backend, healthcheck) =>
+      probeLocalErrors.inc({ backend, type: healthcheck.type }),
     onTransition(backend, transition) {
       // Spec 10: probe-driven transitions only; operator codes (paused,
       // disabled, ...) are not probe results.

@@ -2,6 +2,7 @@
  * The `/metrics` HTTP endpoint on `--metrics-addr`.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import { MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 
@@ -78,7 +79,7 @@ function listen(
       onListen: () => {},
     });
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
+    const why = errorMessage(e);
     throw new MaglevError("UNAVAILABLE", `metrics address ${JSON.stringify(addr)}: ${why}`);
   }
 }
@@ -102,7 +103,7 @@ export function serveMetrics(addr: string, metrics: Renderable): MetricsServer |
         const body = await metrics.render();
         return new Response(body, { headers: { "content-type": metrics.contentType } });
       } catch (e) {
-        const err = e instanceof Error ? e.message : String(e);
+        const err = errorMessage(e);
         log.error("metrics-render-error", { err });
         return new Response(`metrics: ${err}\n`, { status: 500 });
       }
@@ -119,7 +120,7 @@ export function serveMetrics(addr: string, metrics: Renderable): MetricsServer |
       server = listen(addr, "::", { port, handler });
     } catch (e) {
       // Hosts with IPv6 switched off cannot bind "::"; a port in use stays an error.
-      if (/in use/i.test((e as Error).message)) throw e;
+      if (/in use/i.test(errorMessage(e))) throw e;
       server = listen(addr, "0.0.0.0", { port, handler });
     }
   } else {

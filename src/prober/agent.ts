@@ -8,7 +8,7 @@
  *
  * Line protocol (tab-separated, one message per line):
  * - agent → daemon: `READY`, then `R <id> <code> <durationMs> <detail as JSON>`
- * - daemon → agent: `V <version>`, `H <hcId> <HealthCheck JSON>`,
+ * - daemon → agent: `V <version> <engine>`, `H <hcId> <HealthCheck JSON>`,
  *   `P <id> <hcId> <family> <address>`, `C <id>` (cancel)
  *
  * The agent exits when its stdin closes, which the kernel does when the
@@ -18,7 +18,14 @@
 import { type Clock, realClock } from "../clock.ts";
 import type { Backend, HealthCheck } from "../config/types.ts";
 import type { ProbeResult } from "../health/types.ts";
-import { createLocalProber, DEFAULT_VERSION, type Prober } from "./local.ts";
+import {
+  createLocalProber,
+  DEFAULT_VERSION,
+  defaultEngine,
+  type EngineName,
+  type Prober,
+  StreamTickets,
+} from "./local.ts";
 import { isProbeCode, probeResult } from "./result.ts";
 
 /** First argument that makes the compiled binary run the probe agent (main.ts dispatches it). */
@@ -38,6 +45,8 @@ const encoder = new TextEncoder();
 export interface NetnsProberOptions {
   readonly version?: string;
   readonly clock?: Clock;
+  /** The engine the agent runs plain http and tcp probes on; by default the daemon's. */
+  readonly engine?: EngineName;
   /** The agent command (tests); by default nsenter and this program. */
   readonly command?: readonly string[];
 }
@@ -63,11 +72,22 @@ interface Agent {
   done: Promise<void>;
 }
 
+const PROJECT_CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
 /** The command that starts the agent inside `netns`. */
 export function agentCommand(netns: string): string[] {
   const self = Deno.build.standalone
     ? [Deno.execPath(), PROBE_AGENT_ARG]
-    : [Deno.execPath(), "run", "-A", "--quiet", "--no-config", new URL(import.meta.url).href];
+    // The project's own deno.json (import map, lock), whatever the working directory holds.
+    : [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      "--config",
+      PROJECT_CONFIG,
+      new URL(import.meta.url).href,
+    ];
   return ["nsenter", `--net=${NETNS_DIR}/${netns}`, "--", ...self];
 }
 
@@ -75,6 +95,7 @@ export function agentCommand(netns: string): string[] {
 export function createNetnsProber(netns: string, options: NetnsProberOptions = {}): NetnsProber {
   const clock = options.clock ?? realClock;
   const version = options.version ?? DEFAULT_VERSION;
+  const engine = options.engine ?? defaultEngine();
   const pending = new Map<number, PendingProbe>();
   const checkIds = new WeakMap<HealthCheck, number>();
   const checkIdsByJson = new Map<string, number>();
@@ -167,7 +188,7 @@ export function createNetnsProber(netns: string, options: NetnsProberOptions = {
       const status = await child.status;
       onExit(a, status);
     });
-    send(a, `V\t${version}`);
+    send(a, `V\t${version}\t${engine}`);
     return a;
   }
 
@@ -295,7 +316,19 @@ export function createNetnsProber(netns: string, options: NetnsProberOptions = {
     clock.clearTimeout(timer);
   }
 
-  return { probe, close, agentPid: () => agent?.child.pid };
+  const tickets = new StreamTickets(probe);
+  return {
+    probe,
+    // The agent runs the same engine inside the namespace; the pipe carries no per-probe timer.
+    start: (hc, backend, sink) => tickets.start(hc, backend, sink),
+    cancel: (ticket) => tickets.cancel(ticket),
+    engine,
+    async close() {
+      tickets.cancelAll();
+      await close();
+    },
+    agentPid: () => agent?.child.pid,
+  };
 }
 
 /**
@@ -327,7 +360,10 @@ export async function runProbeAgent(): Promise<number> {
     const f = line.split("\t");
     switch (f[0]) {
       case "V":
-        prober ??= createLocalProber({ version: f[1] || DEFAULT_VERSION });
+        prober ??= createLocalProber({
+          version: f[1] || DEFAULT_VERSION,
+          engine: f[2] === "stream" ? "stream" : f[2] === "socket" ? "socket" : undefined,
+        });
         break;
       case "H":
         checks.set(Number(f[1]), JSON.parse(f.slice(2).join("\t")) as HealthCheck);

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { agentCommand, createNetnsProber, NETNS_DIR, PROBE_AGENT_ARG } from "./agent.ts";
 import { createProber } from "./mod.ts";
-import { backend, check, isRoot, NEVER } from "./test_util.ts";
+import { backend, check, ENGINES, isRoot, NEVER } from "./test_util.ts";
 
 const tag = `${Deno.pid % 100000}`;
 const NS_PROBE = `mgp${tag}`;
@@ -129,85 +129,87 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "netns: probes reach servers inside the namespace only with netns set",
-  ignore: !isRoot(),
-  async fn(t) {
-    const cleanup = await makeNamespaces();
-    const port = freeLoopbackPort();
-    const stopVeth = await serveIn(NS_SERVER, "10.231.7.2", 8080);
-    const stopLoop = await serveIn(NS_PROBE, "127.0.0.1", port);
-    const inside = createProber({ netns: NS_PROBE, version: "netns-test" });
-    const outside = createProber();
-    try {
-      await t.step("http over the veth pair", async () => {
-        const hc = check("http", 8080, { http: { responseRegexp: "^netns ok" } });
-        const r = await inside.probe(hc, backend("10.231.7.2"), NEVER);
-        assert.equal(r.code, "L7OK", r.detail);
-        assert.equal(r.detail, "HTTP 200 OK");
-      });
-      await t.step("the namespace's loopback is not the daemon's", async () => {
-        const hc = check("http", port, { http: { responseRegexp: "netns ok" } });
-        const inNs = await inside.probe(hc, backend("127.0.0.1"), NEVER);
-        assert.equal(inNs.code, "L7OK", inNs.detail);
-        const here = await outside.probe(hc, backend("127.0.0.1"), NEVER);
-        assert.equal(here.code, "L4CON");
-        assert.equal(here.detail, "connect: connection refused");
-      });
-      await t.step("tcp, source address and ICMP v4/v6 inside", async () => {
-        const tcp = await inside.probe(
-          { ...check("tcp", 8080, { probeIpv4Src: "10.231.7.1" }) },
-          backend("10.231.7.2"),
-          NEVER,
-        );
-        assert.equal(tcp.code, "L4OK", tcp.detail);
-        const icmp4 = await inside.probe(check("icmp", 0), backend("10.231.7.2"), NEVER);
-        assert.equal(icmp4.code, "L3OK", icmp4.detail);
-        assert.equal(icmp4.detail, "echo reply from 10.231.7.2");
-        const icmp6 = await inside.probe(
-          check("icmp", 0, { probeIpv6Src: "fd00:231:7::1" }),
-          backend("fd00:231:7::2"),
-          NEVER,
-        );
-        assert.equal(icmp6.code, "L3OK", icmp6.detail);
-      });
-      await t.step("silent and unroutable addresses inside give failure codes", async () => {
-        // 10.231.7.9 is on the veth subnet but nobody has it: ARP gets no answer.
-        const [silent, silent6, noRoute, connect] = await Promise.all([
-          inside.probe(check("icmp", 0, { timeoutMs: 300 }), backend("10.231.7.9"), NEVER),
-          inside.probe(check("icmp", 0, { timeoutMs: 300 }), backend("fd00:231:7::9"), NEVER),
-          inside.probe(check("icmp", 0), backend("192.0.2.1"), NEVER),
-          inside.probe(check("tcp", 80, { timeoutMs: 300 }), backend("10.231.7.9"), NEVER),
-        ]);
-        assert.equal(silent.code, "L3TOUT", silent.detail);
-        assert.equal(silent.detail, "no echo reply within 300ms");
-        assert.equal(silent6.code, "L3TOUT", silent6.detail);
-        assert.equal(noRoute.code, "L3CON");
-        assert.equal(noRoute.detail, "send echo request to 192.0.2.1: Network is unreachable");
-        assert.equal(connect.code, "L4TOUT", connect.detail);
-        assert.equal(connect.detail, "connect timeout after 300ms");
-      });
-      await t.step("a cancelled probe in the agent resolves at once", async () => {
-        const ac = new AbortController();
-        const p = inside.probe(
-          check("icmp", 0, { timeoutMs: 5000 }),
-          backend("10.231.7.9"),
-          ac.signal,
-        );
-        ac.abort();
-        const r = await p;
-        assert.equal(r.code, "L3TOUT");
-        assert.equal(r.detail, "cancelled");
-      });
-    } finally {
-      await inside.close();
-      await outside.close();
-      await stopVeth();
-      await stopLoop();
-      await cleanup();
-    }
-  },
-});
+for (const engine of ENGINES) {
+  Deno.test({
+    name: `netns: probes reach servers inside the namespace only with netns set [${engine}]`,
+    ignore: !isRoot(),
+    async fn(t) {
+      const cleanup = await makeNamespaces();
+      const port = freeLoopbackPort();
+      const stopVeth = await serveIn(NS_SERVER, "10.231.7.2", 8080);
+      const stopLoop = await serveIn(NS_PROBE, "127.0.0.1", port);
+      const inside = createProber({ netns: NS_PROBE, version: "netns-test", engine });
+      const outside = createProber({ engine });
+      try {
+        await t.step("http over the veth pair", async () => {
+          const hc = check("http", 8080, { http: { responseRegexp: "^netns ok" } });
+          const r = await inside.probe(hc, backend("10.231.7.2"), NEVER);
+          assert.equal(r.code, "L7OK", r.detail);
+          assert.equal(r.detail, "HTTP 200 OK");
+        });
+        await t.step("the namespace's loopback is not the daemon's", async () => {
+          const hc = check("http", port, { http: { responseRegexp: "netns ok" } });
+          const inNs = await inside.probe(hc, backend("127.0.0.1"), NEVER);
+          assert.equal(inNs.code, "L7OK", inNs.detail);
+          const here = await outside.probe(hc, backend("127.0.0.1"), NEVER);
+          assert.equal(here.code, "L4CON");
+          assert.equal(here.detail, "connect: connection refused");
+        });
+        await t.step("tcp, source address and ICMP v4/v6 inside", async () => {
+          const tcp = await inside.probe(
+            { ...check("tcp", 8080, { probeIpv4Src: "10.231.7.1" }) },
+            backend("10.231.7.2"),
+            NEVER,
+          );
+          assert.equal(tcp.code, "L4OK", tcp.detail);
+          const icmp4 = await inside.probe(check("icmp", 0), backend("10.231.7.2"), NEVER);
+          assert.equal(icmp4.code, "L3OK", icmp4.detail);
+          assert.equal(icmp4.detail, "echo reply from 10.231.7.2");
+          const icmp6 = await inside.probe(
+            check("icmp", 0, { probeIpv6Src: "fd00:231:7::1" }),
+            backend("fd00:231:7::2"),
+            NEVER,
+          );
+          assert.equal(icmp6.code, "L3OK", icmp6.detail);
+        });
+        await t.step("silent and unroutable addresses inside give failure codes", async () => {
+          // 10.231.7.9 is on the veth subnet but nobody has it: ARP gets no answer.
+          const [silent, silent6, noRoute, connect] = await Promise.all([
+            inside.probe(check("icmp", 0, { timeoutMs: 300 }), backend("10.231.7.9"), NEVER),
+            inside.probe(check("icmp", 0, { timeoutMs: 300 }), backend("fd00:231:7::9"), NEVER),
+            inside.probe(check("icmp", 0), backend("192.0.2.1"), NEVER),
+            inside.probe(check("tcp", 80, { timeoutMs: 300 }), backend("10.231.7.9"), NEVER),
+          ]);
+          assert.equal(silent.code, "L3TOUT", silent.detail);
+          assert.equal(silent.detail, "no echo reply within 300ms");
+          assert.equal(silent6.code, "L3TOUT", silent6.detail);
+          assert.equal(noRoute.code, "L3CON");
+          assert.equal(noRoute.detail, "send echo request to 192.0.2.1: Network is unreachable");
+          assert.equal(connect.code, "L4TOUT", connect.detail);
+          assert.equal(connect.detail, "connect timeout after 300ms");
+        });
+        await t.step("a cancelled probe in the agent resolves at once", async () => {
+          const ac = new AbortController();
+          const p = inside.probe(
+            check("icmp", 0, { timeoutMs: 5000 }),
+            backend("10.231.7.9"),
+            ac.signal,
+          );
+          ac.abort();
+          const r = await p;
+          assert.equal(r.code, "L3TOUT");
+          assert.equal(r.detail, "cancelled");
+        });
+      } finally {
+        await inside.close();
+        await outside.close();
+        await stopVeth();
+        await stopLoop();
+        await cleanup();
+      }
+    },
+  });
+}
 
 Deno.test({
   name: "netns: the agent dies with the daemon, even on SIGKILL",

@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Backend, HealthCheck, HttpParams } from "../config/types.ts";
+import { compileResponseRegexp, type ResponseRegexp } from "../config/regexp.ts";
 import type { ProbeResult } from "../health/types.ts";
 import { probeResult } from "./result.ts";
 import { dial, type DialTarget, type ProbeStream, runWithDeadline } from "./transport.ts";
@@ -22,7 +23,8 @@ export interface HttpProbeOptions {
   readonly userAgent: string;
 }
 
-const DEFAULT_PARAMS: HttpParams = {
+/** The params of an http check without an `http` section. */
+export const DEFAULT_PARAMS: HttpParams = {
   path: "/",
   host: "",
   responseCodeMin: 200,
@@ -35,7 +37,7 @@ const DEFAULT_PARAMS: HttpParams = {
 const encoder = new TextEncoder();
 // Requests only depend on the check and the address; encode each once.
 const requestCache = new WeakMap<HealthCheck, Map<string, Uint8Array>>();
-const regexpCache = new Map<string, RegExp>();
+const regexpCache = new Map<string, ResponseRegexp>();
 
 /** The exact request bytes a probe sends. */
 export function buildRequest(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
@@ -149,7 +151,8 @@ export function parseStatusLine(
   return { status: d0 * 100 + d1 * 10 + d2, reason };
 }
 
-function judgeStatus(status: number, reason: string, p: HttpParams): ProbeResult {
+/** The verdict on a final status: L7OK inside the check's range, L7STS outside. */
+export function judgeStatus(status: number, reason: string, p: HttpParams): ProbeResult {
   const statusText = `HTTP ${status}${reason ? " " + reason : ""}`;
   if (status < p.responseCodeMin || status > p.responseCodeMax) {
     return probeResult(
@@ -161,7 +164,8 @@ function judgeStatus(status: number, reason: string, p: HttpParams): ProbeResult
   return probeResult("L7OK", statusText, 0);
 }
 
-async function judgeFull(reader: ByteReader, p: HttpParams): Promise<ProbeResult> {
+/** Reads head and (for a response-regexp) body from `reader`, then judges them. */
+export async function judgeFull(reader: ByteReader, p: HttpParams): Promise<ProbeResult> {
   const head = await readHead(reader);
   const verdict = judgeStatus(head.status, head.reason, p);
   if (!verdict.ok || p.responseRegexp === "") return verdict;
@@ -174,11 +178,11 @@ async function judgeFull(reader: ByteReader, p: HttpParams): Promise<ProbeResult
   return verdict;
 }
 
-function compileRegexp(source: string): RegExp | undefined {
+function compileRegexp(source: string): ResponseRegexp | undefined {
   let re = regexpCache.get(source);
   if (re) return re;
   try {
-    re = new RegExp(source);
+    re = compileResponseRegexp(source);
   } catch {
     return undefined;
   }

@@ -1,19 +1,19 @@
 import { strict as assert } from "node:assert";
 import tls from "node:tls";
 import { createLocalProber } from "./local.ts";
-import { backend, check, NEVER, rawServer, selfSigned } from "./test_util.ts";
+import { backend, check, engineTest, NEVER, rawServer, selfSigned } from "./test_util.ts";
 
 const ok200 = (body: string) => [
   `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
 ];
 
-Deno.test("http: a Deno.serve server answers L7OK with our headers", async () => {
+engineTest("http: a Deno.serve server answers L7OK with our headers", async (engine) => {
   let seen: Headers | undefined;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     seen = req.headers;
     return new Response("all good");
   });
-  const prober = createLocalProber({ version: "9.9.9" });
+  const prober = createLocalProber({ engine, version: "9.9.9" });
   try {
     const r = await prober.probe(
       check("http", server.addr.port, { http: { responseRegexp: "good$" } }),
@@ -33,58 +33,64 @@ Deno.test("http: a Deno.serve server answers L7OK with our headers", async () =>
   }
 });
 
-Deno.test("http: request line, Host, User-Agent and Connection: close on the wire", async () => {
-  const server = rawServer("127.0.0.1", () => ok200("x"));
-  const prober = createLocalProber({ version: "1.2.3" });
-  try {
-    const r = await prober.probe(
-      check("http", server.port, { http: { path: "/healthz?x=1", host: "web.example" } }),
-      backend("127.0.0.1"),
-      NEVER,
-    );
-    assert.equal(r.code, "L7OK", r.detail);
-    const req = server.seen[0].request;
-    assert.match(req, /^GET \/healthz\?x=1 HTTP\/1\.1\r\n/);
-    assert.match(req, /\r\nHost: web\.example\r\n/);
-    assert.match(req, /\r\nUser-Agent: maglevd\/1\.2\.3\r\n/);
-    assert.match(req, /\r\nConnection: close\r\n/);
-  } finally {
-    await prober.close();
-    await server.close();
-  }
-});
+engineTest(
+  "http: request line, Host, User-Agent and Connection: close on the wire",
+  async (engine) => {
+    const server = rawServer("127.0.0.1", () => ok200("x"));
+    const prober = createLocalProber({ engine, version: "1.2.3" });
+    try {
+      const r = await prober.probe(
+        check("http", server.port, { http: { path: "/healthz?x=1", host: "web.example" } }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L7OK", r.detail);
+      const req = server.seen[0].request;
+      assert.match(req, /^GET \/healthz\?x=1 HTTP\/1\.1\r\n/);
+      assert.match(req, /\r\nHost: web\.example\r\n/);
+      assert.match(req, /\r\nUser-Agent: maglevd\/1\.2\.3\r\n/);
+      assert.match(req, /\r\nConnection: close\r\n/);
+    } finally {
+      await prober.close();
+      await server.close();
+    }
+  },
+);
 
-Deno.test("http: status 500 is L7STS; 3xx is judged by the range, never followed", async () => {
-  let status = "500 Internal Server Error";
-  const server = rawServer(
-    "127.0.0.1",
-    () => [`HTTP/1.1 ${status}\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n`],
-  );
-  const prober = createLocalProber();
-  try {
-    let r = await prober.probe(check("http", server.port), backend("127.0.0.1"), NEVER);
-    assert.equal(r.code, "L7STS");
-    assert.equal(r.ok, false);
-    assert.equal(r.detail, "HTTP 500 Internal Server Error: not in 200-399");
-    status = "302 Found";
-    r = await prober.probe(check("http", server.port), backend("127.0.0.1"), NEVER);
-    assert.equal(r.code, "L7OK", r.detail);
-    r = await prober.probe(
-      check("http", server.port, { http: { responseCodeMax: 299 } }),
-      backend("127.0.0.1"),
-      NEVER,
+engineTest(
+  "http: status 500 is L7STS; 3xx is judged by the range, never followed",
+  async (engine) => {
+    let status = "500 Internal Server Error";
+    const server = rawServer(
+      "127.0.0.1",
+      () => [`HTTP/1.1 ${status}\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n`],
     );
-    assert.equal(r.code, "L7STS");
-    assert.equal(server.seen.length, 3, "a redirect must not be followed");
-  } finally {
-    await prober.close();
-    await server.close();
-  }
-});
+    const prober = createLocalProber({ engine });
+    try {
+      let r = await prober.probe(check("http", server.port), backend("127.0.0.1"), NEVER);
+      assert.equal(r.code, "L7STS");
+      assert.equal(r.ok, false);
+      assert.equal(r.detail, "HTTP 500 Internal Server Error: not in 200-399");
+      status = "302 Found";
+      r = await prober.probe(check("http", server.port), backend("127.0.0.1"), NEVER);
+      assert.equal(r.code, "L7OK", r.detail);
+      r = await prober.probe(
+        check("http", server.port, { http: { responseCodeMax: 299 } }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L7STS");
+      assert.equal(server.seen.length, 3, "a redirect must not be followed");
+    } finally {
+      await prober.close();
+      await server.close();
+    }
+  },
+);
 
-Deno.test("http: body regexp mismatch is L7RSP", async () => {
+engineTest("http: body regexp mismatch is L7RSP", async (engine) => {
   const server = rawServer("127.0.0.1", () => ok200("status: degraded"));
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     const r = await prober.probe(
       check("http", server.port, { http: { responseRegexp: "status: (ok|fine)" } }),
@@ -99,39 +105,42 @@ Deno.test("http: body regexp mismatch is L7RSP", async () => {
   }
 });
 
-Deno.test("http: chunked bodies, split across writes, are decoded before matching", async () => {
-  const server = rawServer("127.0.0.1", () => [
-    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
-    "5\r\nhel",
-    "lo\r\n7;ext=1\r\n, world\r\n",
-    "0\r\n\r\n",
-  ]);
-  const prober = createLocalProber();
-  try {
-    let r = await prober.probe(
-      check("http", server.port, { http: { responseRegexp: "^hello, world$" } }),
-      backend("127.0.0.1"),
-      NEVER,
-    );
-    assert.equal(r.code, "L7OK", r.detail);
-    // The chunk-size line must not leak into the body.
-    r = await prober.probe(
-      check("http", server.port, { http: { responseRegexp: "7" } }),
-      backend("127.0.0.1"),
-      NEVER,
-    );
-    assert.equal(r.code, "L7RSP");
-  } finally {
-    await prober.close();
-    await server.close();
-  }
-});
+engineTest(
+  "http: chunked bodies, split across writes, are decoded before matching",
+  async (engine) => {
+    const server = rawServer("127.0.0.1", () => [
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "5\r\nhel",
+      "lo\r\n7;ext=1\r\n, world\r\n",
+      "0\r\n\r\n",
+    ]);
+    const prober = createLocalProber({ engine });
+    try {
+      let r = await prober.probe(
+        check("http", server.port, { http: { responseRegexp: "^hello, world$" } }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L7OK", r.detail);
+      // The chunk-size line must not leak into the body.
+      r = await prober.probe(
+        check("http", server.port, { http: { responseRegexp: "7" } }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L7RSP");
+    } finally {
+      await prober.close();
+      await server.close();
+    }
+  },
+);
 
-Deno.test("http: a malformed chunked body is L7RSP", async () => {
+engineTest("http: a malformed chunked body is L7RSP", async (engine) => {
   const server = rawServer("127.0.0.1", () => [
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
   ]);
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     const r = await prober.probe(
       check("http", server.port, { http: { responseRegexp: "hello" } }),
@@ -146,10 +155,10 @@ Deno.test("http: a malformed chunked body is L7RSP", async () => {
   }
 });
 
-Deno.test("http: a body read to close, and only the first 64 KiB are matched", async () => {
+engineTest("http: a body read to close, and only the first 64 KiB are matched", async (engine) => {
   const big = "a".repeat(70 * 1024) + "TAIL";
   const server = rawServer("127.0.0.1", () => [`HTTP/1.0 200 OK\r\n\r\nHEAD${big}`]);
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     let r = await prober.probe(
       check("http", server.port, { http: { responseRegexp: "^HEADa" } }),
@@ -169,49 +178,55 @@ Deno.test("http: a body read to close, and only the first 64 KiB are matched", a
   }
 });
 
-Deno.test("http: a truncated content-length body and a garbage status line are L7RSP", async () => {
-  let reply = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort";
-  const server = rawServer("127.0.0.1", () => [reply]);
-  const prober = createLocalProber();
-  try {
-    let r = await prober.probe(
-      check("http", server.port, { http: { responseRegexp: "short" } }),
-      backend("127.0.0.1"),
-      NEVER,
-    );
-    assert.equal(r.code, "L7RSP");
-    assert.match(r.detail, /closed after 5 of 100 body bytes/);
-    reply = "SSH-2.0-OpenSSH_9.6\r\n\r\n";
-    r = await prober.probe(check("http", server.port), backend("127.0.0.1"), NEVER);
-    assert.equal(r.code, "L7RSP");
-    assert.match(r.detail, /malformed status line/);
-  } finally {
-    await prober.close();
-    await server.close();
-  }
-});
+engineTest(
+  "http: a truncated content-length body and a garbage status line are L7RSP",
+  async (engine) => {
+    let reply = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort";
+    const server = rawServer("127.0.0.1", () => [reply]);
+    const prober = createLocalProber({ engine });
+    try {
+      let r = await prober.probe(
+        check("http", server.port, { http: { responseRegexp: "short" } }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L7RSP");
+      assert.match(r.detail, /closed after 5 of 100 body bytes/);
+      reply = "SSH-2.0-OpenSSH_9.6\r\n\r\n";
+      r = await prober.probe(check("http", server.port), backend("127.0.0.1"), NEVER);
+      assert.equal(r.code, "L7RSP");
+      assert.match(r.detail, /malformed status line/);
+    } finally {
+      await prober.close();
+      await server.close();
+    }
+  },
+);
 
-Deno.test("http: a server that accepts and never answers is L7TOUT at the deadline", async () => {
-  const server = rawServer("127.0.0.1", () => null);
-  const prober = createLocalProber();
-  try {
-    const r = await prober.probe(
-      check("http", server.port, { timeoutMs: 200 }),
-      backend("127.0.0.1"),
-      NEVER,
-    );
-    assert.equal(r.code, "L7TOUT");
-    assert.equal(r.detail, "response timeout after 200ms");
-    assert.ok(r.durationMs >= 199, `duration ${r.durationMs}`);
-  } finally {
-    await prober.close();
-    await server.close();
-  }
-});
+engineTest(
+  "http: a server that accepts and never answers is L7TOUT at the deadline",
+  async (engine) => {
+    const server = rawServer("127.0.0.1", () => null);
+    const prober = createLocalProber({ engine });
+    try {
+      const r = await prober.probe(
+        check("http", server.port, { timeoutMs: 200 }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L7TOUT");
+      assert.equal(r.detail, "response timeout after 200ms");
+      assert.ok(r.durationMs >= 199, `duration ${r.durationMs}`);
+    } finally {
+      await prober.close();
+      await server.close();
+    }
+  },
+);
 
-Deno.test("http: an aborted signal ends the probe at once", async () => {
+engineTest("http: an aborted signal ends the probe at once", async (engine) => {
   const server = rawServer("127.0.0.1", () => null);
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   const ac = new AbortController();
   try {
     const pending = prober.probe(check("http", server.port), backend("127.0.0.1"), ac.signal);
@@ -229,11 +244,11 @@ Deno.test("http: an aborted signal ends the probe at once", async () => {
   }
 });
 
-Deno.test("http: a closed port is L4CON connection refused", async () => {
+engineTest("http: a closed port is L4CON connection refused", async (engine) => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     const r = await prober.probe(check("http", port), backend("127.0.0.1"), NEVER);
     assert.equal(r.code, "L4CON");
@@ -244,9 +259,9 @@ Deno.test("http: a closed port is L4CON connection refused", async () => {
   }
 });
 
-Deno.test("http: IPv6 loopback target, Host in brackets", async () => {
+engineTest("http: IPv6 loopback target, Host in brackets", async (engine) => {
   const server = rawServer("::1", () => ok200("v6"));
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     const r = await prober.probe(
       check("http", server.port, { http: { responseRegexp: "v6" } }),
@@ -261,9 +276,9 @@ Deno.test("http: IPv6 loopback target, Host in brackets", async () => {
   }
 });
 
-Deno.test("http: probe-ipv4-src 127.0.0.2 is the source the server sees", async () => {
+engineTest("http: probe-ipv4-src 127.0.0.2 is the source the server sees", async (engine) => {
   const server = rawServer("127.0.0.1", () => ok200("x"));
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     const r = await prober.probe(
       check("http", server.port, { probeIpv4Src: "127.0.0.2", probeIpv6Src: "::1" }),
@@ -279,59 +294,62 @@ Deno.test("http: probe-ipv4-src 127.0.0.2 is the source the server sees", async 
       NEVER,
     );
     assert.equal(bad.code, "L4CON");
-    assert.match(bad.detail, /^connect: /);
+    assert.equal(bad.detail, "connect: source address 192.0.2.77 is not local to this host");
   } finally {
     await prober.close();
     await server.close();
   }
 });
 
-Deno.test("https: self-signed cert fails verification, skip-verify passes, SNI reaches the server", async () => {
-  const { key, cert } = await selfSigned("probe.test");
-  const snis: string[] = [];
-  const sockets = new Set<tls.TLSSocket>();
-  const server = tls.createServer({ key, cert }, (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    snis.push(String((s as unknown as { servername?: string }).servername));
-    s.end("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure");
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  const prober = createLocalProber();
-  try {
-    const verify = await prober.probe(
-      check("https", port, { http: { serverName: "probe.test" } }),
-      backend("127.0.0.1"),
-      NEVER,
-    );
-    assert.equal(verify.code, "L6RSP");
-    assert.equal(verify.layer, "L6");
-    assert.match(verify.detail, /^TLS handshake: .*self.signed/i);
-    const skip = await prober.probe(
-      check("https", port, {
-        http: { serverName: "probe.test", insecureSkipVerify: true, responseRegexp: "secure" },
-      }),
-      backend("127.0.0.1"),
-      NEVER,
-    );
-    assert.equal(skip.code, "L7OK", skip.detail);
-    assert.equal(snis.at(-1), "probe.test");
-  } finally {
-    await prober.close();
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  }
-});
+engineTest(
+  "https: self-signed cert fails verification, skip-verify passes, SNI reaches the server",
+  async (engine) => {
+    const { key, cert } = await selfSigned("probe.test");
+    const snis: string[] = [];
+    const sockets = new Set<tls.TLSSocket>();
+    const server = tls.createServer({ key, cert }, (s) => {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      snis.push(String((s as unknown as { servername?: string }).servername));
+      s.end("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const prober = createLocalProber({ engine });
+    try {
+      const verify = await prober.probe(
+        check("https", port, { http: { serverName: "probe.test" } }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(verify.code, "L6RSP");
+      assert.equal(verify.layer, "L6");
+      assert.match(verify.detail, /^TLS handshake: .*self.signed/i);
+      const skip = await prober.probe(
+        check("https", port, {
+          http: { serverName: "probe.test", insecureSkipVerify: true, responseRegexp: "secure" },
+        }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(skip.code, "L7OK", skip.detail);
+      assert.equal(snis.at(-1), "probe.test");
+    } finally {
+      await prober.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  },
+);
 
-Deno.test("https: a server that never shakes hands is L6TOUT", async () => {
+engineTest("https: a server that never shakes hands is L6TOUT", async (engine) => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns: Deno.Conn[] = [];
   const accepting = (async () => {
     for await (const c of l) conns.push(c);
   })().catch(() => {});
   const port = (l.addr as Deno.NetAddr).port;
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     const r = await prober.probe(
       check("https", port, { timeoutMs: 200, http: { insecureSkipVerify: true } }),

@@ -26,7 +26,7 @@ import {
   type Libc,
   MSG_DONTWAIT,
   openLibc,
-  parseIp,
+  parseIpBytes,
   POLLIN,
   SOCK_RAW_NB,
   sockaddr,
@@ -95,7 +95,7 @@ export class IcmpProber {
     const fail = (code: ProbeCode, detail: string) =>
       Promise.resolve(probeResult(code, detail, this.#clock.monotonic() - start));
     if (this.#closed) return fail("L3CON", "prober closed");
-    const addr = parseIp(backend.address);
+    const addr = parseIpBytes(backend.address);
     if (!addr) return fail("L3CON", `bad address ${JSON.stringify(backend.address)}`);
     const family: 4 | 6 = addr.length === 4 ? 4 : 6;
     const source = family === 4 ? hc.probeIpv4Src : hc.probeIpv6Src;
@@ -195,7 +195,7 @@ export class IcmpProber {
       filter.length,
     );
     if (source !== "") {
-      const src = parseIp(source);
+      const src = parseIpBytes(source);
       const sa = src ? sockaddr(src) : undefined;
       if (
         !sa || (src!.length === 4) !== (family === 4) || lib.symbols.bind(fd, sa, sa.length) < 0
@@ -258,9 +258,9 @@ export class IcmpProber {
         ),
       );
       if (n < 0) {
-        const e = lastError(lib).errno;
-        if (e === EINTR) continue;
-        if (e !== EAGAIN) this.#failFamily(sock.family, `receive: ${lastError(lib).text}`);
+        const e = lastError(lib);
+        if (e.errno === EINTR) continue;
+        if (e.errno !== EAGAIN) this.#failFamily(sock.family, `receive: ${e.text}`);
         return;
       }
       if (sock.family === 4) this.#onV4(this.#recvBuf.subarray(0, n));

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { checksum, echoRequest } from "./icmp.ts";
-import { parseIp } from "./libc.ts";
+import { parseIpBytes } from "./libc.ts";
 import { createLocalProber } from "./local.ts";
 import { backend, check, isRoot, NEVER } from "./test_util.ts";
 
@@ -11,16 +11,16 @@ Deno.test("icmp: echo request checksum verifies to zero", () => {
   assert.deepEqual([...pkt.subarray(4, 8)], [0x12, 0x34, 0x56, 0x78]);
 });
 
-Deno.test("icmp: parseIp reads v4, v6 and v4-in-v6 literals and rejects junk", () => {
-  assert.deepEqual([...parseIp("10.0.0.1")!], [10, 0, 0, 1]);
-  assert.deepEqual([...parseIp("::1")!], [...new Array(15).fill(0), 1]);
+Deno.test("icmp: parseIpBytes reads v4, v6 and v4-in-v6 literals and rejects junk", () => {
+  assert.deepEqual([...parseIpBytes("10.0.0.1")!], [10, 0, 0, 1]);
+  assert.deepEqual([...parseIpBytes("::1")!], [...new Array(15).fill(0), 1]);
   assert.deepEqual(
-    [...parseIp("2001:db8::a:b")!],
+    [...parseIpBytes("2001:db8::a:b")!],
     [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0, 0x0b],
   );
-  assert.deepEqual([...parseIp("::ffff:1.2.3.4")!].slice(10), [0xff, 0xff, 1, 2, 3, 4]);
+  assert.deepEqual([...parseIpBytes("::ffff:1.2.3.4")!].slice(10), [0xff, 0xff, 1, 2, 3, 4]);
   for (const bad of ["", "1.2.3", "256.1.1.1", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "x"]) {
-    assert.equal(parseIp(bad), undefined, bad);
+    assert.equal(parseIpBytes(bad), undefined, bad);
   }
 });
 

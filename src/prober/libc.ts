@@ -1,6 +1,12 @@
 /**
- * The few libc calls the ICMP prober needs, through Deno FFI. Opened lazily so
- * that daemons without ICMP checks need no FFI at all.
+ * The libc calls the FFI probers need (ICMP raw sockets and the socket
+ * engine). Opened lazily so that a daemon without them needs no FFI.
+ *
+ * errno: the address of the main thread's errno is taken once at open, and
+ * {@linkcode Libc.errno} reads it with no FFI call in between, right after the
+ * failing call. Calling `__errno_location` after a failure could itself run
+ * runtime code (a first-call trampoline, a dlopen path search) that sets
+ * errno again: the ICMP test saw ENOENT where EPERM was right.
  * @module
  */
 import { parseIp4, parseIp6 } from "../../vpp/ip.ts";
@@ -8,7 +14,11 @@ import { parseIp4, parseIp6 } from "../../vpp/ip.ts";
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   sendto: {
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
     result: "isize",
@@ -18,6 +28,9 @@ const SYMBOLS = {
     result: "isize",
   },
   close: { parameters: ["i32"], result: "i32" },
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
@@ -27,30 +40,48 @@ const SYMBOLS = {
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
 
-/** The opened library. */
-export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>;
+/** The opened library, with errno read from memory. */
+export interface Libc {
+  readonly symbols: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+  /** errno of the main thread now: read it right after the failing call. */
+  errno(): number;
+  /** Closes the library. */
+  close(): void;
+}
 
 /** Opens libc; throws with the reason when it cannot. */
 export function openLibc(): Libc {
   const names = ["libc.so.6", "libc.so"];
   let last: unknown;
   for (const name of names) {
+    let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
     try {
-      return Deno.dlopen(name, SYMBOLS);
+      lib = Deno.dlopen(name, SYMBOLS);
     } catch (err) {
       last = err;
+      continue;
     }
+    const loc = lib.symbols.__errno_location();
+    if (!loc) {
+      lib.close();
+      throw new Error("open libc: no errno location");
+    }
+    const view = new Deno.UnsafePointerView(loc);
+    return { symbols: lib.symbols, errno: () => view.getInt32(), close: () => lib.close() };
   }
   throw new Error(`open libc: ${last instanceof Error ? last.message : String(last)}`);
 }
 
-/** errno of the last failed call on this thread, with its text: `EPERM (Operation not permitted)`. */
-export function lastError(lib: Libc): { errno: number; text: string } {
-  const loc = lib.symbols.__errno_location();
-  const errno = loc ? new Deno.UnsafePointerView(loc).getInt32() : 0;
+/** The text of `errno`: `Operation not permitted`. */
+export function errnoText(lib: Libc, errno: number): string {
   const msg = lib.symbols.strerror(errno);
-  const text = msg ? new Deno.UnsafePointerView(msg).getCString() : `errno ${errno}`;
-  return { errno, text };
+  return msg ? new Deno.UnsafePointerView(msg).getCString() : `errno ${errno}`;
+}
+
+/** errno of the last failed call with its text; call it right after that call. */
+export function lastError(lib: Libc): { errno: number; text: string } {
+  const errno = lib.errno();
+  return { errno, text: errnoText(lib, errno) };
 }
 
 /** Linux constants (x86_64 and aarch64 agree on these). */
@@ -59,6 +90,8 @@ export const AF_INET = 2;
 export const AF_INET6 = 10;
 /** SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC. */
 export const SOCK_RAW_NB = 3 | 0o4000 | 0o2000000;
+/** SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC. */
+export const SOCK_STREAM_NB = 1 | 0o4000 | 0o2000000;
 /** IPPROTO_ICMP. */
 export const IPPROTO_ICMP = 1;
 /** IPPROTO_ICMPV6. */
@@ -67,32 +100,96 @@ export const IPPROTO_ICMPV6 = 58;
 export const SOL_RAW = 255;
 /** ICMP_FILTER (v4) and ICMP6_FILTER (v6) share the value 1. */
 export const ICMP_FILTER = 1;
-/** EAGAIN / EWOULDBLOCK. */
-export const EAGAIN = 11;
+/** SOL_SOCKET. */
+export const SOL_SOCKET = 1;
+/** SO_ERROR. */
+export const SO_ERROR = 4;
+/** SO_LINGER. */
+export const SO_LINGER = 13;
+/** SOL_IP. */
+export const SOL_IP = 0;
+/** IP_BIND_ADDRESS_NO_PORT: bind picks the port at connect, so binds do not exhaust ports. */
+export const IP_BIND_ADDRESS_NO_PORT = 24;
+/** EPERM. */
+export const EPERM = 1;
 /** EINTR. */
 export const EINTR = 4;
+/** EAGAIN / EWOULDBLOCK. */
+export const EAGAIN = 11;
+/** ENOMEM. */
+export const ENOMEM = 12;
+/** EACCES. */
+export const EACCES = 13;
+/** ENFILE. */
+export const ENFILE = 23;
+/** EMFILE. */
+export const EMFILE = 24;
+/** ENOSPC (epoll_ctl: max_user_watches reached). */
+export const ENOSPC = 28;
+/** ENOBUFS. */
+export const ENOBUFS = 105;
+/** EADDRNOTAVAIL. */
+export const EADDRNOTAVAIL = 99;
+/** EINPROGRESS. */
+export const EINPROGRESS = 115;
 /** MSG_DONTWAIT. */
 export const MSG_DONTWAIT = 0x40;
+/** MSG_NOSIGNAL: a reset peer fails the send with EPIPE instead of killing us with SIGPIPE. */
+export const MSG_NOSIGNAL = 0x4000;
 /** EFD_NONBLOCK | EFD_CLOEXEC. */
 export const EFD_FLAGS = 0o4000 | 0o2000000;
+/** EPOLL_CLOEXEC. */
+export const EPOLL_CLOEXEC = 0o2000000;
 /** POLLIN. */
 export const POLLIN = 1;
+/** epoll event bits. */
+export const EPOLLIN = 0x001;
+/** EPOLLOUT. */
+export const EPOLLOUT = 0x004;
+/** EPOLLERR. */
+export const EPOLLERR = 0x008;
+/** EPOLLHUP. */
+export const EPOLLHUP = 0x010;
+/** EPOLLRDHUP. */
+export const EPOLLRDHUP = 0x2000;
+/** EPOLLET. */
+export const EPOLLET = 1 << 31;
+/** EPOLL_CTL_ADD. */
+export const EPOLL_CTL_ADD = 1;
 
-/** A sockaddr_in / sockaddr_in6 for `bytes` (4 or 16 address bytes), port 0. */
-export function sockaddr(bytes: Uint8Array): Uint8Array {
+/**
+ * Errors that say nothing about the backend: the host is out of fds,
+ * buffers, memory or local ports. They must not move rise/fall (issue 12.2).
+ */
+export function isLocalErrno(errno: number): boolean {
+  return errno === EMFILE || errno === ENFILE || errno === ENOBUFS || errno === ENOMEM ||
+    errno === ENOSPC;
+}
+
+/** A sockaddr_in / sockaddr_in6 for `bytes` (4 or 16 address bytes) and `port`. */
+export function sockaddr(bytes: Uint8Array, port = 0): Uint8Array {
   if (bytes.length === 4) {
     const sa = new Uint8Array(16);
-    new DataView(sa.buffer).setUint16(0, AF_INET, true);
+    const v = new DataView(sa.buffer);
+    v.setUint16(0, AF_INET, true);
+    v.setUint16(2, port, false);
     sa.set(bytes, 4);
     return sa;
   }
   const sa = new Uint8Array(28);
-  new DataView(sa.buffer).setUint16(0, AF_INET6, true);
+  const v = new DataView(sa.buffer);
+  v.setUint16(0, AF_INET6, true);
+  v.setUint16(2, port, false);
   sa.set(bytes, 8);
   return sa;
 }
 
-/** Parses an IPv4 or IPv6 literal into 4 or 16 bytes; undefined when it is neither. */
-export function parseIp(text: string): Uint8Array | undefined {
+/**
+ * Parses an IPv4 or IPv6 literal into 4 or 16 bytes (the sockaddr payload);
+ * undefined when it is neither. Unlike `parseIp` of `vpp/ip.ts` (the owner of
+ * address parsing, which throws and tags the family), a bad literal here is
+ * an ordinary probe failure.
+ */
+export function parseIpBytes(text: string): Uint8Array | undefined {
   return parseIp4(text) ?? parseIp6(text) ?? undefined;
 }

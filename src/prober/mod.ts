@@ -12,9 +12,15 @@
  */
 import type { Clock } from "../clock.ts";
 import { createNetnsProber } from "./agent.ts";
-import { createLocalProber, type Prober } from "./local.ts";
+import { createLocalProber, type EngineName, type Prober } from "./local.ts";
 
-export { createLocalProber, DEFAULT_VERSION, type Prober } from "./local.ts";
+export {
+  createLocalProber,
+  DEFAULT_VERSION,
+  defaultEngine,
+  type EngineName,
+  type Prober,
+} from "./local.ts";
 export { PROBE_AGENT_ARG, runProbeAgent } from "./agent.ts";
 
 /** Options of {@linkcode createProber}. */
@@ -25,6 +31,8 @@ export interface ProberOptions {
   readonly version?: string;
   /** Timers and durations; the real clock by default. */
   readonly clock?: Clock;
+  /** The engine of plain http and tcp probes; socket when FFI is allowed, else stream. */
+  readonly engine?: EngineName;
 }
 
 /** Creates the daemon's prober. */

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import tls from "node:tls";
 import { createLocalProber } from "./local.ts";
-import { backend, check, NEVER, selfSigned } from "./test_util.ts";
+import { backend, check, engineTest, NEVER, selfSigned } from "./test_util.ts";
 
 function tcpCheck(
   port: number,
@@ -34,10 +34,10 @@ function listener(hostname: string) {
   };
 }
 
-Deno.test("tcp: connect is L4OK over IPv4 and IPv6", async () => {
+engineTest("tcp: connect is L4OK over IPv4 and IPv6", async (engine) => {
   const v4 = listener("127.0.0.1");
   const v6 = listener("::1");
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     const r4 = await prober.probe(tcpCheck(v4.port), backend("127.0.0.1"), NEVER);
     assert.equal(r4.code, "L4OK", r4.detail);
@@ -53,10 +53,10 @@ Deno.test("tcp: connect is L4OK over IPv4 and IPv6", async () => {
   }
 });
 
-Deno.test("tcp: a closed port is L4CON", async () => {
+engineTest("tcp: a closed port is L4CON", async (engine) => {
   const l = listener("::1");
   await l.close();
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     const r = await prober.probe(tcpCheck(l.port), backend("::1"), NEVER);
     assert.equal(r.code, "L4CON");
@@ -66,9 +66,9 @@ Deno.test("tcp: a closed port is L4CON", async () => {
   }
 });
 
-Deno.test("tcp: the source address is honoured", async () => {
+engineTest("tcp: the source address is honoured", async (engine) => {
   const l = listener("127.0.0.1");
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     const r = await prober.probe(
       { ...tcpCheck(l.port), probeIpv4Src: "127.0.0.2" },
@@ -83,49 +83,52 @@ Deno.test("tcp: the source address is honoured", async () => {
   }
 });
 
-Deno.test("tcp ssl: L6OK with skip-verify and SNI, L6RSP when verification fails", async () => {
-  const { key, cert } = await selfSigned("tcp.test");
-  let gotSni = (_: string) => {};
-  const sni = new Promise<string>((r) => (gotSni = r));
-  const sockets = new Set<tls.TLSSocket>();
-  const server = tls.createServer({ key, cert }, (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-    gotSni(String((s as unknown as { servername?: string }).servername));
-  });
-  await new Promise<void>((r) => server.listen(0, "::1", r));
-  const port = (server.address() as { port: number }).port;
-  const prober = createLocalProber();
-  try {
-    const good = await prober.probe(
-      tcpCheck(port, true, { serverName: "tcp.test", insecure: true }),
-      backend("::1"),
-      NEVER,
-    );
-    assert.equal(good.code, "L6OK", good.detail);
-    assert.equal(good.layer, "L6");
-    assert.equal(await sni, "tcp.test");
-    const bad = await prober.probe(
-      tcpCheck(port, true, { serverName: "tcp.test" }),
-      backend("::1"),
-      NEVER,
-    );
-    assert.equal(bad.code, "L6RSP");
-    assert.match(bad.detail, /^TLS handshake: /);
-  } finally {
-    await prober.close();
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  }
-});
+engineTest(
+  "tcp ssl: L6OK with skip-verify and SNI, L6RSP when verification fails",
+  async (engine) => {
+    const { key, cert } = await selfSigned("tcp.test");
+    let gotSni = (_: string) => {};
+    const sni = new Promise<string>((r) => (gotSni = r));
+    const sockets = new Set<tls.TLSSocket>();
+    const server = tls.createServer({ key, cert }, (s) => {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      gotSni(String((s as unknown as { servername?: string }).servername));
+    });
+    await new Promise<void>((r) => server.listen(0, "::1", r));
+    const port = (server.address() as { port: number }).port;
+    const prober = createLocalProber({ engine });
+    try {
+      const good = await prober.probe(
+        tcpCheck(port, true, { serverName: "tcp.test", insecure: true }),
+        backend("::1"),
+        NEVER,
+      );
+      assert.equal(good.code, "L6OK", good.detail);
+      assert.equal(good.layer, "L6");
+      assert.equal(await sni, "tcp.test");
+      const bad = await prober.probe(
+        tcpCheck(port, true, { serverName: "tcp.test" }),
+        backend("::1"),
+        NEVER,
+      );
+      assert.equal(bad.code, "L6RSP");
+      assert.match(bad.detail, /^TLS handshake: /);
+    } finally {
+      await prober.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  },
+);
 
-Deno.test("tcp ssl: a plain server that never speaks TLS is L6TOUT", async () => {
+engineTest("tcp ssl: a plain server that never speaks TLS is L6TOUT", async (engine) => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns: Deno.Conn[] = [];
   const accepting = (async () => {
     for await (const c of l) conns.push(c);
   })().catch(() => {});
-  const prober = createLocalProber();
+  const prober = createLocalProber({ engine });
   try {
     const r = await prober.probe(
       { ...tcpCheck((l.addr as Deno.NetAddr).port, true, { insecure: true }), timeoutMs: 150 },

@@ -4,6 +4,76 @@
  */
 import type { Backend, HealthCheck, HttpParams } from "../config/types.ts";
 import { healthCheck, httpParams } from "../checker/testing.ts";
+import type { EngineName } from "./local.ts";
+import { AF_INET, openLibc, SOCK_STREAM_NB, sockaddr } from "./libc.ts";
+
+/** Both engines of plain http and tcp: every prober test runs against each. */
+export const ENGINES: readonly EngineName[] = ["socket", "stream"];
+
+/** Registers `fn` once per engine, the engine in the test's name. */
+export function engineTest(name: string, fn: (engine: EngineName) => Promise<void>): void {
+  for (const engine of ENGINES) Deno.test(`${name} [${engine}]`, () => fn(engine));
+}
+
+/** A server whose connections end in a RST: it closes with the request unread. */
+export function resetServer(hostname: string): { port: number; close(): Promise<void> } {
+  const listener = Deno.listen({ hostname, port: 0 });
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      // Read one byte so the request is surely there, then close over the rest.
+      conn.read(new Uint8Array(1)).then(() => conn.close(), () => conn.close());
+    }
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    async close() {
+      listener.close();
+      await accepting;
+    },
+  };
+}
+
+/**
+ * A loopback port that drops SYNs: a listening socket with a backlog of 0
+ * that never accepts, filled by one connection of its own. Connects to it
+ * hang until their deadline, as against a black-holed backend.
+ */
+export function blackholePort(): { port: number; close(): void } {
+  const libc = openLibc();
+  const lib = libc.symbols;
+  const l = Deno.dlopen("libc.so.6", {
+    listen: { parameters: ["i32", "i32"], result: "i32" },
+    getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  });
+  const fd = lib.socket(AF_INET, SOCK_STREAM_NB, 0);
+  const sa = sockaddr(new Uint8Array([127, 0, 0, 1]));
+  if (fd < 0 || lib.bind(fd, sa, sa.length) < 0 || l.symbols.listen(fd, 0) < 0) {
+    throw new Error("blackhole listener failed");
+  }
+  const len = new Uint32Array([16]);
+  l.symbols.getsockname(fd, sa, new Uint8Array(len.buffer));
+  const port = new DataView(sa.buffer).getUint16(2, false);
+  // One connection fills the queue; the kernel drops every later SYN.
+  const filler = lib.socket(AF_INET, SOCK_STREAM_NB, 0);
+  const target = sockaddr(new Uint8Array([127, 0, 0, 1]), port);
+  lib.connect(filler, target, target.length);
+  return {
+    port,
+    close() {
+      lib.close(filler);
+      lib.close(fd);
+      l.close();
+      libc.close();
+    },
+  };
+}
+
+/** Open fds of this process. */
+export function openFds(): number {
+  let n = 0;
+  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
+  return n;
+}
 
 /**
  * `healthCheck("hc")` with a 2 s timeout; `http` params merge over the

@@ -377,7 +377,7 @@ function dialNode(target: DialTarget, ctx: ProbeContext): Promise<ProbeStream> {
       sock.destroy();
     };
     ctx.stream = { close };
-    const onError = (err: Error) => reject(err);
+    const onError = (err: Error) => reject(sourceError(err, target));
     sock.once("error", onError);
     sock.once("connect", () => {
       if (!target.tls) {
@@ -403,6 +403,14 @@ function dialNode(target: DialTarget, ctx: ProbeContext): Promise<ProbeStream> {
       });
     });
   });
+}
+
+/** A source address the host does not have says so, as the socket engine does. */
+function sourceError(err: Error, target: DialTarget): Error {
+  const code = (err as { code?: unknown }).code;
+  // node:net reports a failed bind of `localAddress` as EINVAL or EADDRNOTAVAIL.
+  if ((code !== "EADDRNOTAVAIL" && code !== "EINVAL") || target.source === "") return err;
+  return new Error(`source address ${target.source} is not local to this host`);
 }
 
 function nodeStream(sock: net.Socket, close: () => void): ProbeStream {

@@ -7,12 +7,10 @@
  */
 import type { CurrentVip } from "./plan.ts";
 import { parseShowVipsVerbose, type VipText } from "./vip_text.ts";
+import type { VppApi } from "../../vpp/mod.ts";
 
-/** The subset of the VPP client the reconciler uses (tests pass fakes). */
-export interface LbClient {
-  request(name: string, fields: Record<string, unknown>): Promise<Record<string, unknown>>;
-  dump(name: string, fields: Record<string, unknown>): Promise<Record<string, unknown>[]>;
-}
+/** The VPP client as the reconciler uses it, typed by the generated messages. */
+export type LbClient = VppApi;
 
 /** One AS row with everything VPP says about it. */
 export interface AsRow {
@@ -55,7 +53,7 @@ export async function readLbState(client: LbClient): Promise<LbState> {
     client.dump("lb_vip_dump", {}),
     client.dump("lb_as_v2_dump", { pfx: ANY_PREFIX, protocol: 0, port: 0 }),
     client.request("cli_inband", { cmd: "show lb vips verbose" }).then(
-      (r) => String(r.reply ?? ""),
+      (r) => r.reply,
       () => "",
     ),
   ]);
@@ -65,23 +63,23 @@ export async function readLbState(client: LbClient): Promise<LbState> {
   }
   const ases = new Map<string, AsRow[]>();
   for (const row of asRows) {
-    const vip = row.vip as { pfx: string; protocol: number; port: number };
-    const flags = Number(row.flags);
+    const vip = row.vip;
+    const flags = row.flags;
     if ((flags & 1) === 0) continue;
     const key = vipKey(vip.pfx, vip.protocol, vip.port);
     let list = ases.get(key);
     if (!list) ases.set(key, list = []);
     list.push({
-      address: String(row.app_srv),
-      weight: Number(row.weight),
+      address: row.app_srv,
+      weight: row.weight,
       flags,
-      inUseSince: Number(row.in_use_since ?? 0),
-      buckets: Number(row.num_buckets ?? 0),
+      inUseSince: row.in_use_since,
+      buckets: row.num_buckets,
     });
   }
   const vips = new Map<string, VipState>();
   for (const row of vipRows) {
-    const vip = row.vip as { pfx: string; protocol: number; port: number };
+    const vip = row.vip;
     const key = vipKey(vip.pfx, vip.protocol, vip.port);
     const rows = ases.get(key) ?? [];
     const t = text.get(key);
@@ -89,9 +87,9 @@ export async function readLbState(client: LbClient): Promise<LbState> {
       prefix: vip.pfx,
       protocol: vip.port === 0 ? 255 : vip.protocol,
       port: vip.port,
-      encap: Number(row.encap),
+      encap: row.encap,
       srcIpSticky: t?.srcIpSticky,
-      flowTableLength: Number(row.flow_table_length),
+      flowTableLength: row.flow_table_length,
       ases: new Map(rows.map((r) => [r.address, { weight: r.weight }])),
       index: t?.index ?? -1,
       rows,
@@ -99,10 +97,10 @@ export async function readLbState(client: LbClient): Promise<LbState> {
   }
   return {
     conf: {
-      ip4SrcAddress: String(conf.ip4_src_address ?? ""),
-      ip6SrcAddress: String(conf.ip6_src_address ?? ""),
-      stickyBucketsPerCore: Number(conf.sticky_buckets_per_core ?? 0),
-      flowTimeout: Number(conf.flow_timeout ?? 0),
+      ip4SrcAddress: conf.ip4_src_address,
+      ip6SrcAddress: conf.ip6_src_address,
+      stickyBucketsPerCore: conf.sticky_buckets_per_core,
+      flowTimeout: conf.flow_timeout,
     },
     vips,
   };

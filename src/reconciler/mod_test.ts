@@ -5,183 +5,21 @@
  */
 import { strict as assert } from "node:assert";
 import { FakeClock } from "../clock.ts";
-import type { Config, HealthCheck } from "../config/types.ts";
 import { Checker } from "../checker/mod.ts";
 import { FAIL, FakeProber, makeConfig, PASS } from "../checker/testing.ts";
-import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
 import { VppClient, VppIncompatibleError } from "../../vpp/mod.ts";
-import { VppManager, type VppSession } from "./mod.ts";
-import { addLogListener, configureLog, type LogRecord } from "../log/mod.ts";
-import type { SyncStats } from "./types.ts";
-
-configureLog({ level: "error", format: "json", write: () => {} });
-
-interface Write {
-  name: string;
-  fields: Record<string, unknown>;
-}
-
-const WRITES = new Set(["lb_add_del_vip_v2", "lb_add_del_as_v2", "lb_as_set_weight", "lb_conf"]);
-
-/** Wraps a client so the test sees every request the manager sends. */
-function recording(client: VppClient, writes: Write[], cli = { n: 0 }): VppSession {
-  return {
-    request: (name, fields) => {
-      if (WRITES.has(name)) writes.push({ name, fields });
-      if (name === "cli_inband" && fields.cmd === "show lb vips verbose") cli.n++;
-      return client.request(name, fields) as Promise<Record<string, unknown>>;
-    },
-    dump: (name, fields) => client.dump(name, fields) as Promise<Record<string, unknown>[]>,
-    close: () => client.close(),
-    closed: client.closed,
-  };
-}
-
-function withVpp(config: Config, lb: Partial<Config["vpp"]["lb"]> = {}): Config {
-  return {
-    ...config,
-    vpp: {
-      lb: {
-        ...config.vpp.lb,
-        ipv4SrcAddress: "192.0.2.254",
-        ipv6SrcAddress: "2001:db8::254",
-        ...lb,
-      },
-    },
-  };
-}
-
-/** Two frontends: web (primary a+b, fallback c) and static failover. */
-function labConfig(
-  lb: Partial<Config["vpp"]["lb"]> = {},
-  over: Partial<Omit<Config["frontends"][string], "pools">> = {},
-  hc: Partial<HealthCheck> = {},
-) {
-  return withVpp(
-    makeConfig({
-      healthchecks: { hc },
-      backends: {
-        a: "10.0.0.10",
-        b: "10.0.0.2",
-        c: "10.0.0.3",
-        sp: { address: "10.0.1.1", healthcheck: "" },
-        sf: { address: "10.0.1.2", healthcheck: "" },
-      },
-      frontends: {
-        web: {
-          address: "192.0.2.1",
-          pools: [["primary", { a: 100, b: 50 }], ["fallback", { c: 100 }]],
-          ...over,
-        },
-        failover: {
-          address: "192.0.2.2",
-          pools: [["primary", { sp: 100 }], ["fallback", { sf: 100 }]],
-        },
-      },
-    }),
-    lb,
-  );
-}
-
-/** A probe that never answers stays in flight (and its backend unknown) for the whole test. */
-const SLOW_HC: Partial<HealthCheck> = { timeoutMs: 600_000 };
-
-/** Waits for real socket I/O to reach a state; fails after `ms`. */
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-interface Harness {
-  sim: VppSim;
-  clock: FakeClock;
-  prober: FakeProber;
-  checker: Checker;
-  manager: VppManager;
-  writes: Write[];
-  /** `show lb vips verbose` requests sent. */
-  cli: { n: number };
-  syncs: { scope: string; stats: SyncStats }[];
-  socket: string;
-  dir: string;
-  stop(): Promise<void>;
-}
-
-async function harness(
-  config: Config,
-  options: { sim?: VppSim; dir?: string; prepare?: (p: FakeProber) => void } = {},
-): Promise<Harness> {
-  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "maglev-rec-" });
-  const socket = `${dir}/api.sock`;
-  const sim = options.sim ?? await startVppSim({ socketPath: socket, pluginIdBase: 300 });
-  const clock = new FakeClock();
-  const prober = new FakeProber();
-  options.prepare?.(prober);
-  const checker = new Checker(config, { probe: prober.probe, clock, random: () => 0.5 });
-  const writes: Write[] = [];
-  const cli = { n: 0 };
-  const syncs: { scope: string; stats: SyncStats }[] = [];
-  const manager = new VppManager({
-    apiAddr: socket,
-    checker,
-    clock,
-    startMs: clock.monotonic(),
-    connect: async (path) => recording(await VppClient.connect(path), writes, cli),
-    observers: { sync: (scope, stats) => syncs.push({ scope, stats }) },
-  });
-  return {
-    sim,
-    clock,
-    prober,
-    checker,
-    manager,
-    writes,
-    cli,
-    syncs,
-    socket,
-    dir,
-    stop: async () => {
-      await manager.stop();
-      await checker.stop();
-    },
-  };
-}
-
-async function closeAll(h: Harness, keepSim = false): Promise<void> {
-  await h.stop();
-  if (!keepSim) {
-    await h.sim.close();
-    await Deno.remove(h.dir, { recursive: true });
-  }
-}
-
-/** Live ASes of a VIP in the double: address → weight. */
-function asWeights(sim: VppSim, prefix: string): Record<string, number> {
-  const rows = sim.model.apply("lb_as_v2_dump", {}) as Record<string, unknown>[];
-  const vips = (sim.model.apply("lb_vip_dump", {}) as Record<string, unknown>[])
-    .map((v) => (v.vip as { pfx: string }).pfx);
-  const out: Record<string, number> = {};
-  if (!vips.includes(prefix)) return out;
-  for (const r of rows) {
-    const vip = r.vip as { pfx: string };
-    if (vip.pfx === prefix && (Number(r.flags) & 1) === 1) {
-      out[String(r.app_srv)] = Number(r.weight);
-    }
-  }
-  return out;
-}
-
-async function startAndSettle(h: Harness): Promise<void> {
-  h.checker.start();
-  h.manager.start();
-  await until("connect", () => h.manager.connected());
-  // Probes and warmup (disabled here) run on the fake clock.
-  await h.clock.advance(3000);
-  await until("initial sync", () => h.syncs.some((s) => s.scope === "all"));
-}
+import { VppManager } from "./mod.ts";
+import { addLogListener, type LogRecord } from "../log/mod.ts";
+import {
+  asWeights,
+  closeAll,
+  harness,
+  labConfig,
+  SLOW_HC,
+  startAndSettle,
+  until,
+  withVpp,
+} from "./harness_test_util.ts";
 
 Deno.test("initial sync builds VIPs and ASes in numeric order; a second sync writes nothing", async () => {
   const h = await harness(labConfig());
@@ -587,12 +425,10 @@ Deno.test("against the double running as its own process: initial sync, then a f
   const manager = new VppManager({ apiAddr: socket, checker, clock, startMs: clock.monotonic() });
   const reader2 = await VppClient.connect(socket);
   const weights = async (prefix: string) => {
-    const rows = await reader2.lbAsV2Dump();
+    const rows = await reader2.dump("lb_as_v2_dump", {});
     const w: Record<string, number> = {};
     for (const r of rows) {
-      if ((r.vip as { pfx: string }).pfx === prefix && (Number(r.flags) & 1) === 1) {
-        w[String(r.app_srv)] = Number(r.weight);
-      }
+      if (r.vip.pfx === prefix && (r.flags & 1) === 1) w[r.app_srv] = r.weight;
     }
     return w;
   };
@@ -623,25 +459,4 @@ Deno.test("against the double running as its own process: initial sync, then a f
     await drain;
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("counters are scraped only while someone reads them", async () => {
-  const h = await harness(labConfig());
-  await startAndSettle(h);
-  const before = h.cli.n;
-  // Nobody reads: several refresh intervals pass without a scrape.
-  await h.clock.advance(20_000);
-  assert.equal(h.cli.n, before);
-  // An API read gets counters at once, with frontend names.
-  const fresh = await h.manager.freshCounters();
-  assert.deepEqual(
-    fresh.map((c) => [c.frontend, c.prefix, c.port, c.next, c.noServer]).sort(),
-    [["failover", "192.0.2.2/32", 80, 0, 0], ["web", "192.0.2.1/32", 80, 0, 0]],
-  );
-  assert.equal(h.cli.n, before + 1);
-  // A reader (a metrics scrape) keeps the 5 s refresh going while it reads.
-  h.manager.counters();
-  await h.clock.advance(5_000);
-  await until("refresh", () => h.cli.n >= before + 2);
-  await closeAll(h);
 });

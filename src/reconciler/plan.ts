@@ -83,10 +83,11 @@ export function recreateReason(cur: CurrentVip, desired: DesiredVip): string {
 /** Options of `planVip`. */
 export interface PlanOptions {
   /**
-   * Addresses whose backend just made a transition that asks for a flush:
-   * they are flushed even when their weight is already 0 (spec 5.3), once.
+   * Whether the latest transition of the backend at `address` still owes its
+   * flush: then it is flushed even when its weight is already 0 (spec 5.3).
+   * The caller's ledger makes that once per transition.
    */
-  readonly flushFor?: ReadonlySet<string>;
+  readonly flushDue?: (address: string) => boolean;
   /** An operator-requested flush for one address (`set ... weight N flush`). */
   readonly forceFlush?: string;
 }
@@ -172,9 +173,9 @@ export function planVip(
     }
     const forced = options.forceFlush === address;
     // A flush belongs to the transition that asked for it: when the weight
-    // drops to 0 now, or when this sync runs for that very transition.
+    // drops to 0 now, or when that transition has not been flushed for yet.
     const flush = forced ||
-      (d.flush && d.weight === 0 && (c.weight > 0 || (options.flushFor?.has(address) ?? false)));
+      (d.flush && d.weight === 0 && (c.weight > 0 || (options.flushDue?.(address) ?? false)));
     if (c.weight !== d.weight || flush) {
       ops.push({
         op: "as-weight",

@@ -94,13 +94,13 @@ Deno.test("flush only on the transition to 0", () => {
   assert.deepEqual(brief(planVip(current({ "10.0.0.2": 0 }), d)), []);
   // The sync for the transition itself flushes even at weight 0 (disable after drain).
   assert.deepEqual(
-    brief(planVip(current({ "10.0.0.2": 0 }), d, { flushFor: new Set(["10.0.0.2"]) })),
+    brief(planVip(current({ "10.0.0.2": 0 }), d, { flushDue: (a) => a === "10.0.0.2" })),
     ["as-weight 10.0.0.2 0 flush"],
   );
   // Drain without flush (standby or flush-on-down false).
   const drain = desired({ "10.0.0.2": { weight: 0, flush: false } });
   assert.deepEqual(
-    brief(planVip(current({ "10.0.0.2": 100 }), drain, { flushFor: new Set(["10.0.0.2"]) })),
+    brief(planVip(current({ "10.0.0.2": 100 }), drain, { flushDue: (a) => a === "10.0.0.2" })),
     [
       "as-weight 10.0.0.2 0",
     ],

@@ -38,51 +38,56 @@ export interface ExecResult {
   readonly stats: SyncStats;
   /** Failed calls (their error messages carry the VNET error name). */
   readonly errors: readonly { op: LbOp; error: Error }[];
-  /** Addresses that got a call (for latency accounting). */
-  readonly touched: ReadonlySet<string>;
+  /** The calls VPP accepted, in plan order. */
+  readonly accepted: readonly LbOp[];
 }
 
 function vipText(v: VipId): string {
   return `${v.prefix} ${v.protocol === 6 ? "tcp" : v.protocol === 17 ? "udp" : "any"}/${v.port}`;
 }
 
-function request(op: LbOp): [string, Record<string, unknown>] {
+/** Sends the one lb plugin call `op` stands for. */
+function send(client: LbClient, op: LbOp): Promise<unknown> {
   const vip = { pfx: op.vip.prefix, protocol: op.vip.protocol, port: op.vip.port };
   switch (op.op) {
     case "vip-add":
-      return ["lb_add_del_vip_v2", {
+      return client.request("lb_add_del_vip_v2", {
         ...vip,
         encap: op.encap,
         new_flows_table_length: op.flowTableLength,
         src_ip_sticky: op.srcIpSticky,
         is_del: false,
-      }];
+      });
     case "vip-del":
       // The length is ignored on delete, but 0 would be refused by the client.
-      return ["lb_add_del_vip_v2", { ...vip, new_flows_table_length: 1024, is_del: true }];
+      return client.request("lb_add_del_vip_v2", {
+        ...vip,
+        new_flows_table_length: 1024,
+        is_del: true,
+      });
     case "as-add":
-      return ["lb_add_del_as_v2", {
+      return client.request("lb_add_del_as_v2", {
         ...vip,
         as_address: op.address,
         weight: op.weight,
         is_del: false,
         is_flush: false,
-      }];
+      });
     case "as-del":
-      return ["lb_add_del_as_v2", {
+      return client.request("lb_add_del_as_v2", {
         ...vip,
         as_address: op.address,
         weight: 0,
         is_del: true,
         is_flush: op.flush,
-      }];
+      });
     case "as-weight":
-      return ["lb_as_set_weight", {
+      return client.request("lb_as_set_weight", {
         ...vip,
         as_address: op.address,
         weight: op.weight,
         is_flush: op.flush,
-      }];
+      });
   }
 }
 
@@ -180,15 +185,14 @@ async function sendWindowed(
   client: LbClient,
   ops: readonly LbOp[],
   window: number,
-): Promise<PromiseSettledResult<Record<string, unknown>>[]> {
-  const results: PromiseSettledResult<Record<string, unknown>>[] = new Array(ops.length);
+): Promise<PromiseSettledResult<unknown>[]> {
+  const results: PromiseSettledResult<unknown>[] = new Array(ops.length);
   let next = 0;
   const lane = async () => {
     while (next < ops.length) {
       const i = next++;
-      const [name, fields] = request(ops[i]);
       try {
-        results[i] = { status: "fulfilled", value: await client.request(name, fields) };
+        results[i] = { status: "fulfilled", value: await send(client, ops[i]) };
       } catch (reason) {
         results[i] = { status: "rejected", reason };
       }
@@ -209,7 +213,7 @@ export async function executePlan(
 ): Promise<ExecResult> {
   const stats = emptyStats();
   const errors: { op: LbOp; error: Error }[] = [];
-  const touched = new Set<string>();
+  const accepted: LbOp[] = [];
   const results = await sendWindowed(client, ops, PIPELINE_WINDOW);
   results.forEach((r, i) => {
     const op = ops[i];
@@ -217,7 +221,7 @@ export async function executePlan(
       applyToMirror(mirror, op);
       logOp(op);
       count(stats, op);
-      if (op.op !== "vip-add" && op.op !== "vip-del") touched.add(op.address);
+      accepted.push(op);
     } else {
       const error = r.reason instanceof Error ? r.reason : new Error(String(r.reason));
       errors.push({ op, error });
@@ -230,5 +234,5 @@ export async function executePlan(
       });
     }
   });
-  return { stats, errors, touched };
+  return { stats, errors, accepted };
 }

@@ -5,7 +5,9 @@
  * drives it.
  * @module
  */
-import type { Clock } from "../clock.ts";
+import { type Clock, sleep } from "../clock.ts";
+import { formatDuration } from "../config/duration.ts";
+import { log } from "../log/mod.ts";
 
 /** Where the warmup stands. */
 export type WarmupPhase = "min-delay" | "release" | "done";
@@ -83,4 +85,71 @@ export class WarmupGate {
   get done(): boolean {
     return this.#done;
   }
+}
+
+/** What the warmup loop drives. */
+export interface WarmupDriver {
+  readonly clock: Clock;
+  readonly signal: AbortSignal;
+  /** Poll period of the release phase. */
+  readonly pollMs: number;
+  /** Configured frontend names. */
+  frontends(): string[];
+  /** Whether every backend of `frontend` has a state other than unknown. */
+  allKnown(frontend: string): boolean;
+  /** Syncs a frontend just released (logs its own errors). */
+  release(frontend: string, trigger: "poll" | "event"): Promise<void>;
+  /** The watchdog's (or a skipped warmup's) full sync (logs its own errors). */
+  syncAll(): Promise<void>;
+}
+
+/** The warmup loop of spec 6.7: min-delay, per-frontend release, the max-delay watchdog. */
+export async function runWarmup(gate: WarmupGate, d: WarmupDriver): Promise<void> {
+  const elapsed = () => formatDuration(gate.elapsedMs());
+  if (gate.skipped) {
+    log.info("vpp-lb-warmup-skipped", { impact: "VPP LB update skipped" });
+    gate.finish();
+    await d.syncAll();
+    return;
+  }
+  log.info("vpp-lb-warmup-start", {
+    "min-delay": formatDuration(gate.minDelayMs),
+    "max-delay": formatDuration(gate.maxDelayMs),
+    impact: "Gating all VPP LB updates",
+  });
+  const minLeft = gate.minDelayMs - gate.elapsedMs();
+  if (minLeft > 0) await sleep(d.clock, minLeft, d.signal);
+  log.info("vpp-lb-warmup-min-delay-elapsed", {
+    elapsed: elapsed(),
+    impact: "Ungating VPP LB updates for VIPs with known backend state",
+  });
+  while (!d.signal.aborted && gate.elapsedMs() < gate.maxDelayMs) {
+    const names = d.frontends();
+    for (const name of names) {
+      if (gate.isOpen(name) || !d.allKnown(name)) continue;
+      if (gate.tryRelease(name)) await d.release(name, "poll");
+    }
+    if (names.every((n) => gate.isOpen(n))) {
+      log.info("vpp-lb-warmup-complete", {
+        elapsed: elapsed(),
+        impact: "Ungating VPP LB updates, all frontends released",
+      });
+      gate.finish();
+      const left = gate.maxDelayMs - gate.elapsedMs();
+      if (left > 0) await sleep(d.clock, left, d.signal);
+      log.info("vpp-lb-warmup-max-delay-elapsed", {
+        elapsed: elapsed(),
+        impact: "Ungating all VPP LB updates",
+      });
+      return;
+    }
+    await sleep(d.clock, Math.min(d.pollMs, gate.maxDelayMs - gate.elapsedMs()), d.signal);
+  }
+  if (d.signal.aborted) return;
+  log.info("vpp-lb-warmup-max-delay-elapsed", {
+    elapsed: elapsed(),
+    impact: "Ungating all VPP LB updates",
+  });
+  gate.finish();
+  await d.syncAll();
 }

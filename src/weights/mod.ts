@@ -5,11 +5,9 @@
  * state), the gRPC server and metrics (effective weights, frontend state).
  * @module
  */
-import type { Backend, Frontend, Pool } from "../config/types.ts";
+import type { Backend, Frontend } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";
-import { autoFlowTableLength } from "../config/flow_table.ts";
 
-export { autoFlowTableLength } from "../config/flow_table.ts";
 import { ip16, parseIp4, parseIp6 } from "../../vpp/ip.ts";
 
 /** lb_encap_type numbers used for our VIPs (spec 6.3). */
@@ -216,21 +214,6 @@ export function frontendState(frontend: Frontend, states: StateSource): Frontend
     }
   }
   return allUnknown ? "unknown" : "down";
-}
-
-/** Sum of the configured weights across all pools of a frontend. */
-export function poolWeightSum(pools: readonly Pool[]): number {
-  let sum = 0;
-  for (const p of pools) for (const b of p.backends) sum += b.weight;
-  return sum;
-}
-
-/**
- * A frontend's new-flow table length (spec 0.2): an explicit value as is,
- * `auto` → {@linkcode autoFlowTableLength} of the pool weight sum.
- */
-export function flowTableLength(setting: number | "auto", pools: readonly Pool[]): number {
-  return setting === "auto" ? autoFlowTableLength(poolWeightSum(pools)) : setting;
 }
 
 /** The address as 16 bytes with its family; undefined if invalid. */

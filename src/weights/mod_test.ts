@@ -8,9 +8,7 @@ import {
   compareIps,
   desiredFromFrontend,
   effectiveWeights,
-  flowTableLength,
   frontendState,
-  poolWeightSum,
   sortedIpKeys,
 } from "./mod.ts";
 
@@ -293,33 +291,4 @@ Deno.test("weights: sortedIpKeys is numeric with IPv4 before IPv6", () => {
   assert.equal(compareIps("2001:DB8::1", "2001:db8:0::1"), 0);
   assert.ok(compareIps("not-an-ip", "10.0.0.1") > 0);
   assert.deepEqual(sortedIpKeys([]), []);
-});
-
-Deno.test("weights: flowTableLength auto rule and explicit values", () => {
-  const pools = (n: number, w: number) =>
-    fe([[
-      "p",
-      Object.fromEntries(
-        Array.from({ length: n }, (_, i) => [`b${i}`, w]),
-      ),
-    ]]).pools;
-  const cases: [number | "auto", number, number, number][] = [
-    // setting, backends, weight each, expected
-    ["auto", 0, 100, 1024],
-    ["auto", 1, 100, 1024],
-    ["auto", 2, 64, 1024], // 8 x 128 = 1024 exactly
-    ["auto", 2, 65, 2048],
-    ["auto", 20, 100, 16384], // 8 x 2000 = 16000
-    ["auto", 40, 100, 32768],
-    ["auto", 100, 100, 32768], // capped
-    [4096, 1, 100, 4096],
-    [1024, 100, 100, 1024], // explicit wins (the config warns)
-  ];
-  for (const [setting, n, w, want] of cases) {
-    assert.equal(flowTableLength(setting, pools(n, w)), want, `${setting} ${n}x${w}`);
-  }
-  assert.equal(
-    poolWeightSum(fe([["a", { x: 10, y: 20 }], ["b", { z: 5 }]]).pools),
-    35,
-  );
 });

@@ -363,22 +363,32 @@ export interface SimView {
 }
 
 /**
- * Reads the double's lb state the way a client would (vip dump + unfiltered
- * as_v2 dump), dropping AS rows without the used flag and rows of VIPs the
- * VIP dump no longer lists (spec 0.4).
+ * The live lb state in `lb_vip_dump` and unfiltered `lb_as_v2_dump` rows:
+ * AS rows without the used flag and rows of VIPs the VIP dump no longer lists
+ * are dropped (spec 0.4). One reading for the in-process double and a VPP
+ * read over its socket.
  */
-export function simView(sim: VppSim): SimView {
-  const vipRows = sim.model.apply("lb_vip_dump", {}) as Record<string, unknown>[];
+export function lbViewOf(
+  vipRows: readonly Record<string, unknown>[],
+  asRows: readonly Record<string, unknown>[],
+): SimView {
   const vips = vipRows.map((r) => String((r.vip as Record<string, unknown>).pfx));
-  const rows = sim.model.apply("lb_as_v2_dump", {}) as Record<string, unknown>[];
   const ases = new Map<string, SimAs>();
-  for (const r of rows) {
+  for (const r of asRows) {
     const vip = String((r.vip as Record<string, unknown>).pfx);
     if (!vips.includes(vip) || ((r.flags as number) & 1) === 0) continue;
     const address = String(r.app_srv);
     ases.set(`${vip} ${address}`, { vip, address, weight: r.weight as number });
   }
   return { vips, ases };
+}
+
+/** Reads the in-process double's lb state the way a client would (see `lbViewOf`). */
+export function simView(sim: VppSim): SimView {
+  return lbViewOf(
+    sim.model.apply("lb_vip_dump", {}) as Record<string, unknown>[],
+    sim.model.apply("lb_as_v2_dump", {}) as Record<string, unknown>[],
+  );
 }
 
 /** What the double's lb plugin holds, keyed `<vip prefix> <address>` (see `simView`). */

@@ -1,12 +1,14 @@
 /**
- * Reads the real-VPP transcripts in `../shared/vpp-traces/` (README there):
- * a `header` line, one line per operation, and a final `cli` line. Shared by
- * the codec replay and the double's replay so both read the files alike.
+ * Reads the real-VPP transcripts kept in `tests/testdata/vpp-traces/`
+ * (gzipped copies of `../shared/vpp-traces/`, README there): a `header` line,
+ * one line per operation, and a final `cli` line. Shared by the codec replay,
+ * the replays on the VPP under test and the maglev table test so all read the
+ * files alike, and a bare clone has them.
  * @module
  */
 
-/** The folder of the transcripts (`*.jsonl`). */
-export const TRACES: URL = new URL("../../../shared/vpp-traces/", import.meta.url);
+/** The folder of the transcripts (`*.jsonl.gz`). */
+export const TRACES: URL = new URL("../testdata/vpp-traces/", import.meta.url);
 
 /** One recorded operation: the request, VPP's reply, its lb state after, the raw bodies. */
 export interface TranscriptOp {
@@ -34,21 +36,27 @@ export interface Transcript {
   readonly cli: string | undefined;
 }
 
-/** The transcript file names, sorted; none when the folder is missing. */
+/** The transcript names (`lb-mixed-1.jsonl`), sorted; none when the folder is missing. */
 export function listTranscripts(): string[] {
   try {
     return [...Deno.readDirSync(TRACES)]
-      .filter((e) => e.isFile && e.name.endsWith(".jsonl"))
-      .map((e) => e.name)
+      .filter((e) => e.isFile && e.name.endsWith(".jsonl.gz"))
+      .map((e) => e.name.slice(0, -".gz".length))
       .sort();
   } catch {
     return [];
   }
 }
 
+/** The text of transcript `file` (a name from `listTranscripts`), decompressed. */
+export async function transcriptText(file: string): Promise<string> {
+  const f = await Deno.open(new URL(`${file}.gz`, TRACES));
+  return await new Response(f.readable.pipeThrough(new DecompressionStream("gzip"))).text();
+}
+
 /** Reads transcript `file` (a name from `listTranscripts`); a malformed line fails naming it. */
-export function readTranscript(file: string): Transcript {
-  const lines = Deno.readTextFileSync(new URL(file, TRACES)).split("\n");
+export async function readTranscript(file: string): Promise<Transcript> {
+  const lines = (await transcriptText(file)).split("\n");
   const records: { line: number; rec: Record<string, unknown> }[] = [];
   lines.forEach((text, i) => {
     if (text.trim() === "") return;

@@ -1,0 +1,410 @@
+/**
+ * Probe engine benchmark (issue 15): the daemon's probe path (`Checker`
+ * driving the prober) on the socket engine and on the stream engine, side by
+ * side with HAProxy's health checks, against the same nginx backends
+ * (`GET /healthz` on 127.x.y.z:8080, rise 2, fall 3, timeout 1 s).
+ *
+ *   deno run -A bench/probe_engine_bench.ts [--sizes 1000@1,10000@1,50000@5]
+ *     [--seconds 15] [--warmup 4] [--engines socket,stream,haproxy]
+ *
+ * A size is `backends@interval-seconds`. Each (size, engine) runs in a child
+ * process of its own, as root in a fresh network namespace (`unshare --net`,
+ * nginx listening on all of 127/8 there), so runs share no sockets and no
+ * TIME_WAIT. HAProxy is skipped with a message when `haproxy` is absent.
+ *
+ * Figures per (size, engine), over the measured window: CPU cores (user,
+ * sys) of the prober process (all threads), its RSS, probes/s, failed probes,
+ * backends up at the end, probe start lateness p50/p99 (the instant the
+ * checker's timer was due vs. the instant the probe started; not measured
+ * for HAProxy), and each engine's CPU as a ratio to HAProxy's.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Backend, HealthCheck } from "../src/config/types.ts";
+import type { ProbeSink } from "../src/health/types.ts";
+import type { ProbeDriver } from "../src/checker/types.ts";
+import { Checker } from "../src/checker/mod.ts";
+import { createLocalProber, type EngineName } from "../src/prober/local.ts";
+import { configureLog } from "../src/log/mod.ts";
+import { backendAddress, benchConfig, latenessClock, startNginx } from "./checker_bench.ts";
+import { type Figure, formatFigure, quantile, round, USER_HZ, withTimeout } from "./util.ts";
+
+const CHILD = "--probe-engine-child";
+const PORT = 8080;
+
+/** Who probes. */
+export type Contender = EngineName | "haproxy";
+
+/** One size: `backends` probed every `intervalS` seconds. */
+export interface Size {
+  readonly backends: number;
+  readonly intervalS: number;
+}
+
+/** Options of {@linkcode runProbeEngineBench}. */
+export interface ProbeEngineBenchOptions {
+  /** Default 1,000 and 10,000 every 1 s, 50,000 every 5 s. */
+  sizes?: Size[];
+  /** Measured seconds per run; default 15. */
+  seconds?: number;
+  /** Seconds before measuring; default 4. */
+  warmup?: number;
+  /** Default socket, stream and haproxy. */
+  contenders?: Contender[];
+}
+
+/** What one child measured. */
+interface RunResult {
+  contender: Contender;
+  backends: number;
+  intervalS: number;
+  seconds: number;
+  userS: number;
+  sysS: number;
+  rssMb: number;
+  probes: number;
+  failed: number;
+  up: number;
+  latenessP50: number;
+  latenessP99: number;
+}
+
+/** utime and stime (seconds) and RSS (MB) of `pid`, all threads. */
+function procUsage(pid: number | "self"): { user: number; sys: number; rssMb: number } {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+  return { user: Number(f[11]) / USER_HZ, sys: Number(f[12]) / USER_HZ, rssMb: rssKb / 1024 };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The daemon's path: a Checker driving a local prober on `engine`. */
+async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup: number) {
+  configureLog({ level: "error", format: "json", write: () => {} });
+  const prober = createLocalProber({ engine });
+  const { clock, lateness: lateNow } = latenessClock();
+  let measuring = false;
+  let probes = 0;
+  let failed = 0;
+  const lateness: number[] = [];
+  // Counts each result on its way to the checker's sink; nothing per probe otherwise.
+  const counted = new WeakMap<ProbeSink, ProbeSink>();
+  const driver: ProbeDriver = {
+    start(hc: HealthCheck, backend: Backend, sink: ProbeSink) {
+      const late = lateNow();
+      if (measuring && late !== undefined) lateness.push(late);
+      let wrapped = counted.get(sink);
+      if (!wrapped) {
+        wrapped = {
+          probeDone(r) {
+            if (measuring) {
+              probes++;
+              if (!r.ok) failed++;
+            }
+            sink.probeDone(r);
+          },
+        };
+        counted.set(sink, wrapped);
+      }
+      return prober.start(hc, backend, wrapped);
+    },
+    cancel: (t) => prober.cancel(t),
+  };
+  const checker = new Checker(benchConfig(size.backends, size.intervalS * 1000), {
+    driver,
+    clock,
+  });
+  try {
+    checker.start();
+    await sleep(warmup * 1000);
+    const u0 = procUsage("self");
+    const t0 = performance.now();
+    measuring = true;
+    await sleep(seconds * 1000);
+    measuring = false;
+    const elapsed = (performance.now() - t0) / 1000;
+    const u1 = procUsage("self");
+    lateness.sort((a, b) => a - b);
+    const result: RunResult = {
+      contender: engine,
+      backends: size.backends,
+      intervalS: size.intervalS,
+      seconds: elapsed,
+      userS: u1.user - u0.user,
+      sysS: u1.sys - u0.sys,
+      rssMb: u1.rssMb,
+      probes,
+      failed,
+      up: checker.listBackends().filter((b) => checker.backendState(b) === "up").length,
+      latenessP50: quantile(lateness, 0.5),
+      latenessP99: quantile(lateness, 0.99),
+    };
+    return result;
+  } finally {
+    await withTimeout(checker.stop(), 10_000, "the checker to stop");
+    await prober.close();
+  }
+}
+
+/** HAProxy's config: one backend of `n` servers checked like the maglev checks. */
+export function haproxyConfig(dir: string, size: Size): string {
+  const inter = `${size.intervalS}s`;
+  const servers = Array.from(
+    { length: size.backends },
+    (_, i) => `  server b${i} ${backendAddress(i)}:${PORT}`,
+  ).join("\n");
+  return `global
+  maxconn 8000
+  stats socket ${dir}/stats.sock mode 600 level admin
+defaults
+  mode http
+  timeout connect 1s
+  timeout check 1s
+  timeout client 5s
+  timeout server 5s
+backend checks
+  option httpchk GET /healthz
+  default-server check inter ${inter} fastinter ${inter} downinter ${inter} rise 2 fall 3
+${servers}
+`;
+}
+
+/** `show stat` over the stats socket: servers UP and the sum of failed checks. */
+async function haproxyStats(socket: string): Promise<{ up: number; chkfail: number }> {
+  const conn = await Deno.connect({ transport: "unix", path: socket });
+  await conn.write(new TextEncoder().encode("show stat\n"));
+  let text = "";
+  const buf = new Uint8Array(1 << 16);
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  conn.close();
+  const lines = text.split("\n");
+  const head = lines[0].replace(/^# /, "").split(",");
+  const st = head.indexOf("status");
+  const cf = head.indexOf("chkfail");
+  const sv = head.indexOf("svname");
+  let up = 0;
+  let chkfail = 0;
+  for (const l of lines.slice(1)) {
+    const f = l.split(",");
+    if (f.length < head.length || f[sv] === "BACKEND" || f[sv] === "FRONTEND") continue;
+    if (f[st] === "UP") up++;
+    chkfail += Number(f[cf]) || 0;
+  }
+  return { up, chkfail };
+}
+
+async function runHaproxy(size: Size, seconds: number, warmup: number): Promise<RunResult> {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-bench-haproxy-" });
+  await Deno.writeTextFile(`${dir}/haproxy.cfg`, haproxyConfig(dir, size));
+  const child = new Deno.Command("haproxy", {
+    args: ["-W", "-db", "-f", `${dir}/haproxy.cfg`],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    await sleep(warmup * 1000);
+    // -W: the master forks one worker; the worker does the checks.
+    const worker = workerOf(child.pid);
+    const s0 = await haproxyStats(`${dir}/stats.sock`);
+    const u0 = procUsage(worker);
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const elapsed = (performance.now() - t0) / 1000;
+    const u1 = procUsage(worker);
+    const s1 = await haproxyStats(`${dir}/stats.sock`);
+    return {
+      contender: "haproxy",
+      backends: size.backends,
+      intervalS: size.intervalS,
+      seconds: elapsed,
+      userS: u1.user - u0.user,
+      sysS: u1.sys - u0.sys,
+      rssMb: u1.rssMb,
+      // HAProxy does not count checks; at a steady rate it runs one per server per interval.
+      probes: (size.backends / size.intervalS) * elapsed,
+      failed: s1.chkfail - s0.chkfail,
+      up: s1.up,
+      latenessP50: NaN,
+      latenessP99: NaN,
+    };
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+function workerOf(master: number): number {
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === master) {
+        return Number(e.name);
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return master;
+}
+
+async function child(contender: Contender, size: Size, seconds: number, warmup: number) {
+  if (Deno.uid() === 0) {
+    await new Deno.Command("ip", { args: ["link", "set", "lo", "up"] }).output();
+  }
+  const nginx = await startNginx([backendAddress(size.backends - 1)], {
+    workers: 1,
+    wildcard: Deno.uid() === 0,
+  });
+  try {
+    return contender === "haproxy"
+      ? await runHaproxy(size, seconds, warmup)
+      : await runMaglev(contender, size, seconds, warmup);
+  } finally {
+    await nginx.stop();
+  }
+}
+
+function haproxyMissing(): string | undefined {
+  try {
+    new Deno.Command("haproxy", { args: ["-v"], stdout: "null", stderr: "null" }).outputSync();
+    return undefined;
+  } catch {
+    return "haproxy is not installed (Debian: apt install haproxy); its runs are skipped";
+  }
+}
+
+function figuresOf(r: RunResult, haproxyCores: number | undefined): Figure[] {
+  const p = `probe_engine.${r.backends}@${r.intervalS}s.${r.contender}`;
+  const f = (name: string, value: number, unit: string) => ({
+    name: `${p}.${name}`,
+    value: round(value),
+    unit,
+  });
+  const cores = (r.userS + r.sysS) / r.seconds;
+  const out = [
+    f("cpu_cores", cores, "cores"),
+    f("cpu_user_cores", r.userS / r.seconds, "cores"),
+    f("cpu_sys_cores", r.sysS / r.seconds, "cores"),
+    f("rss_mb", r.rssMb, "MB"),
+    f("probes_per_s", r.probes / r.seconds, "1/s"),
+    f("failed", r.failed, "count"),
+    f("backends_up_at_end", r.up, "count"),
+  ];
+  if (r.contender !== "haproxy") {
+    out.push(f("lateness_p50_ms", r.latenessP50, "ms"), f("lateness_p99_ms", r.latenessP99, "ms"));
+    if (haproxyCores) out.push(f("cpu_ratio_to_haproxy", cores / haproxyCores, "ratio"));
+  }
+  return out;
+}
+
+/** Runs every (size, contender) in its own child process; returns the figures. */
+export async function runProbeEngineBench(
+  options: ProbeEngineBenchOptions = {},
+): Promise<Figure[]> {
+  const sizes = options.sizes ??
+    [{ backends: 1000, intervalS: 1 }, { backends: 10_000, intervalS: 1 }, {
+      backends: 50_000,
+      intervalS: 5,
+    }];
+  const seconds = options.seconds ?? 15;
+  const warmup = options.warmup ?? 4;
+  let contenders = options.contenders ?? ["haproxy", "socket", "stream"];
+  const missing = contenders.includes("haproxy") ? haproxyMissing() : undefined;
+  if (missing) {
+    console.log(`# probe_engine: ${missing}`);
+    contenders = contenders.filter((c) => c !== "haproxy");
+  }
+  // HAProxy first: the ratios of the others need its figure.
+  contenders = [...contenders].sort((a, b) => (a === "haproxy" ? -1 : b === "haproxy" ? 1 : 0));
+  const self = new URL(import.meta.url).pathname;
+  const figures: Figure[] = [];
+  for (const size of sizes) {
+    let haproxyCores: number | undefined;
+    for (const c of contenders) {
+      const args = [
+        "run",
+        "-A",
+        self,
+        CHILD,
+        `--engines=${c}`,
+        `--sizes=${size.backends}@${size.intervalS}`,
+        `--seconds=${seconds}`,
+        `--warmup=${warmup}`,
+      ];
+      const cmd = Deno.uid() === 0
+        ? new Deno.Command("unshare", {
+          args: ["--net", "--", Deno.execPath(), ...args],
+          stdout: "piped",
+          stderr: "inherit",
+        })
+        : new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" });
+      const out = await cmd.output();
+      const text = new TextDecoder().decode(out.stdout).trim();
+      if (!out.success) throw new Error(`probe_engine child (${c}, ${size.backends}) failed`);
+      const r = JSON.parse(text.split("\n").at(-1) ?? "") as RunResult;
+      if (c === "haproxy") haproxyCores = (r.userS + r.sysS) / r.seconds;
+      figures.push(...figuresOf(r, haproxyCores));
+    }
+  }
+  return figures;
+}
+
+/** Parses `1000@1,50000@5`. */
+export function parseSizes(text: string): Size[] {
+  return text.split(",").map((part) => {
+    const m = /^(\d+)@(\d+(?:\.\d+)?)$/.exec(part.trim());
+    if (!m || Number(m[1]) <= 0 || Number(m[2]) <= 0) {
+      throw new Error(`--sizes ${JSON.stringify(part)}: use backends@interval-seconds`);
+    }
+    return { backends: Number(m[1]), intervalS: Number(m[2]) };
+  });
+}
+
+/** Parses `socket,stream,haproxy`. */
+export function parseContenders(text: string): Contender[] {
+  return text.split(",").map((c) => {
+    const t = c.trim();
+    if (t !== "socket" && t !== "stream" && t !== "haproxy") {
+      throw new Error(`--engines ${JSON.stringify(t)}: use socket, stream or haproxy`);
+    }
+    return t;
+  });
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args.filter((a) => a !== CHILD),
+    options: {
+      sizes: { type: "string", default: "1000@1,10000@1,50000@5" },
+      seconds: { type: "string", default: "15" },
+      warmup: { type: "string", default: "4" },
+      engines: { type: "string", default: "haproxy,socket,stream" },
+    },
+    strict: true,
+  });
+  const sizes = parseSizes(values.sizes!);
+  const contenders = parseContenders(values.engines!);
+  const seconds = Number(values.seconds);
+  const warmup = Number(values.warmup);
+  if (Deno.args.includes(CHILD)) {
+    console.log(JSON.stringify(await child(contenders[0], sizes[0], seconds, warmup)));
+    Deno.exit(0);
+  }
+  for (const f of await runProbeEngineBench({ sizes, seconds, warmup, contenders })) {
+    console.log(formatFigure(f));
+  }
+}

@@ -1,0 +1,505 @@
+/**
+ * The socket engine (issue 15): plain http and tcp probes on nonblocking libc
+ * sockets through Deno FFI, all in one epoll set that a short timer drains.
+ *
+ * Per probe there is no promise, closure, AbortController or timer: a probe
+ * is a pooled {@linkcode Slot}, its deadline an entry in the FIFO of its
+ * timeout (probes with one timeout expire in start order), and its result a
+ * call to the sink it was started with. The drain tick (every
+ * {@linkcode TICK_MS} while a probe is in flight, none when idle) reads every
+ * ready event with `epoll_wait(..., 0)`, then expires due deadlines, so a
+ * whole tick's results reach the checker in one batch.
+ *
+ * Close semantics: every probe socket has `SO_LINGER {1, 0}`, so `close()`
+ * sends a RST and neither side keeps the connection in TIME_WAIT (HAProxy
+ * closes its check connections the same way). At 10,000 probes/s a graceful
+ * close would leave 600,000 TIME_WAIT sockets on the prober or the backend;
+ * the probe's verdict is already taken when it closes, so nothing is lost.
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import type { Backend, HealthCheck, HttpParams } from "../config/types.ts";
+import type { ProbeCode, ProbeResult, ProbeSink } from "../health/types.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  EADDRNOTAVAIL,
+  EAGAIN,
+  EINPROGRESS,
+  EINTR,
+  EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD,
+  EPOLLERR,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  EPOLLRDHUP,
+  errnoText,
+  IP_BIND_ADDRESS_NO_PORT,
+  isLocalErrno,
+  type Libc,
+  MSG_NOSIGNAL,
+  openLibc,
+  parseIp,
+  SO_ERROR,
+  SO_LINGER,
+  SOCK_STREAM_NB,
+  sockaddr,
+  SOL_IP,
+  SOL_SOCKET,
+} from "./libc.ts";
+import {
+  BODY_LIMIT,
+  buildRequest,
+  DEFAULT_PARAMS,
+  HEAD_LIMIT,
+  judgeStatus,
+  parseStatusLine,
+} from "./http.ts";
+import { hostPort, probeResult } from "./result.ts";
+import { judgeBuffered, NEED_MORE } from "./engine_full.ts";
+
+/** How often the epoll set is drained while probes are in flight. */
+export const TICK_MS = 5;
+/** Events read per `epoll_wait`; a tick calls it until fewer come back. */
+const MAX_EVENTS = 1024;
+/** epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16). */
+const EV_SIZE = Deno.build.arch === "x86_64" ? 12 : 16;
+const EV_DATA = Deno.build.arch === "x86_64" ? 4 : 8;
+/** Largest response kept for the full parser: head plus the body spec 0.2 matches. */
+const FULL_LIMIT = HEAD_LIMIT + BODY_LIMIT + 1024;
+
+const PHASE_CONNECT = 0;
+const PHASE_APP = 1;
+
+/** One probe in flight (pooled; `gen` tells a reused slot from its past). */
+interface Slot {
+  readonly index: number;
+  gen: number;
+  fd: number;
+  phase: number;
+  http: boolean;
+  params: HttpParams;
+  target: string;
+  start: number;
+  deadline: number;
+  timeoutMs: number;
+  request: Uint8Array;
+  sent: number;
+  /** Bytes read so far when the first read did not settle the status line. */
+  acc: Uint8Array | undefined;
+  accLen: number;
+  /** The full parser is judging; further events wait for its verdict. */
+  judging: boolean;
+  sink: ProbeSink | undefined;
+}
+
+interface Fifo {
+  tickets: number[];
+  head: number;
+}
+
+const GEN_SHIFT = 2 ** 21;
+
+/** True when this process may use FFI (`--allow-ffi`). */
+export function ffiAllowed(): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/** Which probes the engine runs: plain http and plain tcp (no TLS). */
+export function engineRuns(hc: HealthCheck): boolean {
+  return hc.type === "http" || (hc.type === "tcp" && !hc.tcp?.ssl);
+}
+
+/** The socket engine; see the module doc. One per prober. */
+export class SocketEngine {
+  readonly #lib: Libc;
+  readonly #clock: Clock;
+  readonly #userAgent: string;
+  readonly #epfd: number;
+  readonly #events = new Uint8Array(MAX_EVENTS * EV_SIZE);
+  readonly #eventView = new DataView(this.#events.buffer);
+  readonly #ctl = new Uint8Array(16);
+  readonly #ctlView = new DataView(this.#ctl.buffer);
+  readonly #readBuf = new Uint8Array(16 * 1024);
+  readonly #int = new Uint8Array(4);
+  readonly #intLen = new Uint8Array(4);
+  readonly #linger = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+  readonly #one = new Uint8Array([1, 0, 0, 0]);
+  readonly #slots: Slot[] = [];
+  readonly #free: number[] = [];
+  readonly #fifos = new Map<number, Fifo>();
+  readonly #addrs = new Map<string, Uint8Array | undefined>();
+  #active = 0;
+  #timer: number | undefined;
+  #closed = false;
+  readonly #onTick = () => this.#tick();
+
+  /** Opens libc and the epoll set; throws when either fails. */
+  constructor(clock: Clock, userAgent: string) {
+    this.#clock = clock;
+    this.#userAgent = userAgent;
+    this.#lib = openLibc();
+    this.#epfd = this.#lib.symbols.epoll_create1(EPOLL_CLOEXEC);
+    if (this.#epfd < 0) {
+      const text = errnoText(this.#lib, this.#lib.errno());
+      this.#lib.close();
+      throw new Error(`epoll_create1: ${text}`);
+    }
+  }
+
+  /** Probes in flight. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /**
+   * Starts one probe; `sink.probeDone` gets its result (at the latest at
+   * its deadline plus one tick). Returns a ticket for {@linkcode cancel}.
+   */
+  start(hc: HealthCheck, backend: Backend, sink: ProbeSink): number {
+    const slot = this.#slot();
+    slot.sink = sink;
+    slot.http = hc.type === "http";
+    slot.params = hc.http ?? DEFAULT_PARAMS;
+    slot.target = hostPort(backend.address, hc.port);
+    slot.start = this.#clock.monotonic();
+    slot.timeoutMs = hc.timeoutMs;
+    slot.deadline = slot.start + hc.timeoutMs;
+    slot.phase = PHASE_CONNECT;
+    slot.sent = 0;
+    slot.accLen = 0;
+    slot.acc = undefined;
+    slot.judging = false;
+    slot.request = slot.http ? buildRequest(hc, backend, this.#userAgent) : this.#readBuf;
+    this.#active++;
+    const ticket = slot.gen * GEN_SHIFT + slot.index;
+    const failure = this.#open(slot, hc, backend);
+    if (failure) {
+      this.#finish(slot, failure);
+      return ticket;
+    }
+    this.#queue(slot, ticket);
+    if (this.#timer === undefined) this.#timer = this.#clock.setTimeout(this.#onTick, TICK_MS);
+    return ticket;
+  }
+
+  /**
+   * Gives up a probe: its socket closes and its sink hears nothing. Returns
+   * the result a cancel means (the timeout code of the probe's phase), or
+   * undefined when the probe had ended already.
+   */
+  cancel(ticket: number): ProbeResult | undefined {
+    const slot = this.#live(ticket);
+    if (!slot) return undefined;
+    const connect = slot.phase === PHASE_CONNECT;
+    const r = this.#fail(
+      slot,
+      connect ? "L4TOUT" : "L7TOUT",
+      `${connect ? "connect" : "response"} cancelled`,
+    );
+    this.#release(slot);
+    return r;
+  }
+
+  /** Closes every socket (their sinks hear nothing) and the epoll set. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#slots) if (s.sink) this.#release(s);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#lib.symbols.close(this.#epfd);
+    this.#lib.close();
+  }
+
+  #slot(): Slot {
+    const i = this.#free.pop();
+    if (i !== undefined) return this.#slots[i];
+    const slot: Slot = {
+      index: this.#slots.length,
+      gen: 0,
+      fd: -1,
+      phase: PHASE_CONNECT,
+      http: false,
+      params: DEFAULT_PARAMS,
+      target: "",
+      start: 0,
+      deadline: 0,
+      timeoutMs: 0,
+      request: this.#readBuf,
+      sent: 0,
+      acc: undefined,
+      accLen: 0,
+      judging: false,
+      sink: undefined,
+    };
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  #live(ticket: number): Slot | undefined {
+    const slot = this.#slots[ticket % GEN_SHIFT];
+    if (!slot || !slot.sink || slot.gen !== Math.floor(ticket / GEN_SHIFT)) return undefined;
+    return slot;
+  }
+
+  #address(text: string): Uint8Array | undefined {
+    if (this.#addrs.has(text)) return this.#addrs.get(text);
+    const bytes = parseIp(text);
+    if (this.#addrs.size > 200_000) this.#addrs.clear();
+    this.#addrs.set(text, bytes);
+    return bytes;
+  }
+
+  /** socket, linger, bind, connect, epoll_ctl; a result when any of them fails. */
+  #open(slot: Slot, hc: HealthCheck, backend: Backend): ProbeResult | undefined {
+    const lib = this.#lib.symbols;
+    const addr = this.#address(backend.address);
+    if (!addr) return this.#fail(slot, "L4CON", `bad address ${JSON.stringify(backend.address)}`);
+    const fd = lib.socket(addr.length === 4 ? AF_INET : AF_INET6, SOCK_STREAM_NB, 0);
+    if (fd < 0) return this.#errno(slot, "socket", this.#lib.errno());
+    slot.fd = fd;
+    lib.setsockopt(fd, SOL_SOCKET, SO_LINGER, this.#linger, 8);
+    const source = addr.length === 4 ? hc.probeIpv4Src : hc.probeIpv6Src;
+    if (source !== "") {
+      const src = this.#address(source);
+      if (!src || src.length !== addr.length) {
+        return this.#fail(
+          slot,
+          "L4CON",
+          `connect: source address ${source} is not of the backend's family`,
+        );
+      }
+      lib.setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, this.#one, 4);
+      const sa = sockaddr(src);
+      if (lib.bind(fd, sa, sa.length) < 0) {
+        const errno = this.#lib.errno();
+        if (errno === EADDRNOTAVAIL) {
+          return this.#fail(
+            slot,
+            "L4CON",
+            `connect: source address ${source} is not local to this host`,
+          );
+        }
+        return this.#errno(slot, `bind ${source}`, errno);
+      }
+    }
+    const sa = sockaddr(addr, hc.port);
+    if (lib.connect(fd, sa, sa.length) < 0) {
+      const errno = this.#lib.errno();
+      if (errno !== EINPROGRESS) return this.#errno(slot, "connect", errno);
+    }
+    const ctl = this.#ctlView;
+    ctl.setUint32(0, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, true);
+    ctl.setUint32(EV_DATA, slot.index, true);
+    ctl.setUint32(EV_DATA + 4, slot.gen, true);
+    if (lib.epoll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, this.#ctl) < 0) {
+      return this.#errno(slot, "epoll_ctl", this.#lib.errno());
+    }
+    return undefined;
+  }
+
+  #queue(slot: Slot, ticket: number): void {
+    let fifo = this.#fifos.get(slot.timeoutMs);
+    if (!fifo) this.#fifos.set(slot.timeoutMs, fifo = { tickets: [], head: 0 });
+    fifo.tickets.push(ticket);
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    if (this.#closed) return;
+    const lib = this.#lib.symbols;
+    const view = this.#eventView;
+    for (;;) {
+      const n = lib.epoll_wait(this.#epfd, this.#events, MAX_EVENTS, 0);
+      for (let i = 0; i < n; i++) {
+        const at = i * EV_SIZE;
+        const slot = this.#slots[view.getUint32(at + EV_DATA, true)];
+        if (!slot?.sink || slot.gen !== view.getUint32(at + EV_DATA + 4, true)) continue;
+        this.#event(slot, view.getUint32(at, true));
+      }
+      if (n < MAX_EVENTS) break;
+    }
+    this.#expire();
+    if (this.#active > 0) this.#timer = this.#clock.setTimeout(this.#onTick, TICK_MS);
+    else this.#fifos.clear();
+  }
+
+  #expire(): void {
+    const now = this.#clock.monotonic();
+    for (const [ms, fifo] of this.#fifos) {
+      const tickets = fifo.tickets;
+      let h = fifo.head;
+      while (h < tickets.length) {
+        const slot = this.#live(tickets[h]);
+        if (slot) {
+          if (slot.deadline > now) break;
+          const what = slot.phase === PHASE_CONNECT ? "connect" : "response";
+          const code = slot.phase === PHASE_CONNECT ? "L4TOUT" : "L7TOUT";
+          this.#finish(slot, this.#fail(slot, code, `${what} timeout after ${slot.timeoutMs}ms`));
+        }
+        h++;
+      }
+      if (h === tickets.length) {
+        this.#fifos.delete(ms);
+        continue;
+      }
+      if (h > 1024 && h * 2 > tickets.length) {
+        tickets.splice(0, h);
+        h = 0;
+      }
+      fifo.head = h;
+    }
+  }
+
+  #event(slot: Slot, events: number): void {
+    if (slot.phase === PHASE_CONNECT) {
+      if (events & (EPOLLERR | EPOLLHUP)) {
+        this.#finish(slot, this.#errno(slot, "connect", this.#soError(slot.fd)));
+        return;
+      }
+      if (!(events & EPOLLOUT)) return;
+      if (!slot.http) {
+        this.#finish(slot, this.#fail(slot, "L4OK", `connected to ${slot.target}`));
+        return;
+      }
+      slot.phase = PHASE_APP;
+    }
+    if (slot.sent < slot.request.length && !this.#send(slot)) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) this.#read(slot);
+  }
+
+  /** Writes the rest of the request; false when the probe ended or must wait. */
+  #send(slot: Slot): boolean {
+    const req = slot.request;
+    const rest = slot.sent === 0 ? req : req.subarray(slot.sent);
+    const n = Number(this.#lib.symbols.send(slot.fd, rest, BigInt(rest.length), MSG_NOSIGNAL));
+    if (n < 0) {
+      const errno = this.#lib.errno();
+      if (errno === EAGAIN || errno === EINTR) return false;
+      this.#finish(slot, this.#errno(slot, "response", errno));
+      return false;
+    }
+    slot.sent += n;
+    return slot.sent >= req.length;
+  }
+
+  #read(slot: Slot): void {
+    const lib = this.#lib.symbols;
+    const buf = this.#readBuf;
+    while (slot.sink && !slot.judging) {
+      const n = Number(lib.recv(slot.fd, buf, BigInt(buf.length), 0));
+      if (n < 0) {
+        const errno = this.#lib.errno();
+        if (errno === EINTR) continue;
+        // EAGAIN after EPOLLIN happens: wait for the next edge, do not fail.
+        if (errno !== EAGAIN) this.#finish(slot, this.#errno(slot, "response", errno));
+        return;
+      }
+      if (n === 0) {
+        this.#onBytes(slot, buf, 0, true);
+        return;
+      }
+      this.#onBytes(slot, buf, n, false);
+    }
+  }
+
+  #onBytes(slot: Slot, buf: Uint8Array, n: number, eof: boolean): void {
+    if (slot.params.responseRegexp === "" && !eof) {
+      // Only the status matters: settle on the first complete status line.
+      const first = slot.accLen === 0;
+      if (first && this.#judgeLine(slot, buf, n)) return;
+      this.#append(slot, buf.subarray(0, n));
+      if (!first && this.#judgeLine(slot, slot.acc!, slot.accLen)) return;
+    } else if (n > 0) {
+      this.#append(slot, buf.subarray(0, n));
+    }
+    this.#judgeFull(slot, eof || slot.accLen >= FULL_LIMIT);
+  }
+
+  #judgeLine(slot: Slot, buf: Uint8Array, n: number): boolean {
+    const line = parseStatusLine(buf, n);
+    if (!line) return false;
+    const r = judgeStatus(line.status, line.reason, slot.params);
+    this.#finish(slot, this.#fail(slot, r.code, r.detail));
+    return true;
+  }
+
+  #append(slot: Slot, bytes: Uint8Array): void {
+    const need = slot.accLen + bytes.length;
+    if (!slot.acc || slot.acc.length < need) {
+      const next = new Uint8Array(Math.max(need, (slot.acc?.length ?? 512) * 2));
+      if (slot.acc) next.set(slot.acc.subarray(0, slot.accLen));
+      slot.acc = next;
+    }
+    slot.acc.set(bytes, slot.accLen);
+    slot.accLen = need;
+  }
+
+  /** Runs the full parser on what has arrived; it answers NEED_MORE until the response is whole. */
+  #judgeFull(slot: Slot, eof: boolean): void {
+    const ticket = slot.gen * GEN_SHIFT + slot.index;
+    const bytes = (slot.acc ?? new Uint8Array(0)).subarray(0, slot.accLen);
+    slot.judging = true;
+    judgeBuffered(bytes, eof, slot.params).then((r) => {
+      const live = this.#live(ticket);
+      if (!live) return;
+      live.judging = false;
+      if (r === NEED_MORE) {
+        // Bytes may have arrived while the parser ran; the edge is gone, so look now.
+        this.#read(live);
+        return;
+      }
+      this.#finish(live, this.#fail(live, r.code, r.detail));
+    });
+  }
+
+  #soError(fd: number): number {
+    this.#intLen[0] = 4;
+    this.#int.fill(0);
+    this.#lib.symbols.getsockopt(fd, SOL_SOCKET, SO_ERROR, this.#int, this.#intLen);
+    return new DataView(this.#int.buffer).getInt32(0, true);
+  }
+
+  /** A result for `errno` in `what`; local errors are marked as such. */
+  #errno(slot: Slot, what: string, errno: number): ProbeResult {
+    const text = `${what}: ${errnoText(this.#lib, errno).toLowerCase()}`;
+    const code: ProbeCode = what === "response" ? "L7RSP" : "L4CON";
+    const r = this.#fail(slot, code, text);
+    // Out of local ports is the host's problem too (connect EADDRNOTAVAIL/EAGAIN).
+    const localPorts = what === "connect" && (errno === EADDRNOTAVAIL || errno === EAGAIN);
+    if (isLocalErrno(errno) || localPorts) return { ...r, local: true };
+    return r;
+  }
+
+  #fail(slot: Slot, code: ProbeCode, detail: string): ProbeResult {
+    return probeResult(code, detail, this.#clock.monotonic() - slot.start);
+  }
+
+  #finish(slot: Slot, result: ProbeResult): void {
+    const sink = slot.sink;
+    if (!sink) return;
+    this.#release(slot);
+    try {
+      sink.probeDone(result);
+    } catch {
+      // A sink's bug must not break the engine's loop; the sink logs its own.
+    }
+  }
+
+  #release(slot: Slot): void {
+    if (slot.fd >= 0) this.#lib.symbols.close(slot.fd);
+    slot.fd = -1;
+    slot.sink = undefined;
+    slot.acc = undefined;
+    slot.gen = (slot.gen + 1) % 0x80000000;
+    this.#free.push(slot.index);
+    this.#active--;
+  }
+}

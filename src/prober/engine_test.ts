@@ -1,0 +1,193 @@
+import { strict as assert } from "node:assert";
+import { createLocalProber, type EngineName } from "./local.ts";
+import {
+  backend,
+  blackholePort,
+  check,
+  engineTest,
+  NEVER,
+  openFds,
+  resetServer,
+} from "./test_util.ts";
+import type { ProbeResult } from "../health/types.ts";
+import { SocketEngine } from "./engine.ts";
+import { realClock } from "../clock.ts";
+
+/** A server that writes `head` on each connection and then holds it open. */
+function trickleServer(head: string) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      conns.add(conn);
+      conn.read(new Uint8Array(4096)).then(() => conn.write(new TextEncoder().encode(head)))
+        .catch(() => {});
+    }
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    async close() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // Closed by the peer's reset already.
+        }
+      }
+      await accepting;
+    },
+  };
+}
+
+engineTest("engine: a RST after the request is L7RSP connection reset", async (engine) => {
+  const server = resetServer("127.0.0.1");
+  const prober = createLocalProber({ engine });
+  try {
+    const r = await prober.probe(check("http", server.port), backend("127.0.0.1"), NEVER);
+    // A reset may come before or after the peer's FIN is seen; both end the probe as L7RSP.
+    assert.equal(r.code, "L7RSP", r.detail);
+    assert.match(r.detail, /^response: connection (reset by peer|closed before a response)$/);
+  } finally {
+    await prober.close();
+    await server.close();
+  }
+});
+
+engineTest("engine: a black-holed port is L4TOUT connect timeout after 300ms", async (engine) => {
+  const hole = blackholePort();
+  const prober = createLocalProber({ engine });
+  try {
+    for (const type of ["http", "tcp"] as const) {
+      const r = await prober.probe(
+        check(type, hole.port, { timeoutMs: 300 }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L4TOUT", r.detail);
+      assert.equal(r.detail, "connect timeout after 300ms");
+      assert.ok(r.durationMs >= 299, `duration ${r.durationMs}`);
+    }
+  } finally {
+    await prober.close();
+    hole.close();
+  }
+});
+
+engineTest("engine: slow headers time out; a complete status line is enough", async (engine) => {
+  const partial = trickleServer("HTTP/1.1 20");
+  const headOnly = trickleServer("HTTP/1.1 200 OK\r\nX-Slow: 1\r\n");
+  const prober = createLocalProber({ engine });
+  try {
+    let r = await prober.probe(
+      check("http", partial.port, { timeoutMs: 200 }),
+      backend("127.0.0.1"),
+      NEVER,
+    );
+    assert.equal(r.code, "L7TOUT", r.detail);
+    assert.equal(r.detail, "response timeout after 200ms");
+    // Without a response-regexp only the status counts (spec 3.8).
+    r = await prober.probe(check("http", headOnly.port), backend("127.0.0.1"), NEVER);
+    assert.equal(r.code, "L7OK", r.detail);
+    r = await prober.probe(
+      check("http", headOnly.port, { timeoutMs: 200, http: { responseRegexp: "x" } }),
+      backend("127.0.0.1"),
+      NEVER,
+    );
+    assert.equal(r.code, "L7TOUT", r.detail);
+  } finally {
+    await prober.close();
+    await partial.close();
+    await headOnly.close();
+  }
+});
+
+/** Runs `n` probes, at most `width` at a time. */
+async function probeMany(
+  engine: EngineName,
+  hc: ReturnType<typeof check>,
+  n: number,
+  width: number,
+): Promise<Map<string, number>> {
+  const prober = createLocalProber({ engine });
+  const codes = new Map<string, number>();
+  let started = 0;
+  const lane = async () => {
+    while (started < n) {
+      started++;
+      const r = await prober.probe(hc, backend("127.0.0.1"), NEVER);
+      codes.set(r.code, (codes.get(r.code) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, lane));
+  await prober.close();
+  return codes;
+}
+
+Deno.test("engine: 10,000 probes against refused, blackhole and RST leave no fd behind", async () => {
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const refusedPort = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const hole = blackholePort();
+  const reset = resetServer("127.0.0.1");
+  try {
+    // Warm up: libc, the epoll set and the runtime's own fds exist before counting.
+    await probeMany("socket", check("tcp", refusedPort), 10, 10);
+    const before = openFds();
+    const refused = await probeMany("socket", check("tcp", refusedPort), 10_000, 200);
+    assert.deepEqual([...refused], [["L4CON", 10_000]]);
+    const holed = await probeMany(
+      "socket",
+      check("tcp", hole.port, { timeoutMs: 20 }),
+      10_000,
+      500,
+    );
+    assert.deepEqual([...holed], [["L4TOUT", 10_000]]);
+    const resets = await probeMany("socket", check("http", reset.port), 10_000, 100);
+    assert.equal(resets.get("L7RSP"), 10_000, JSON.stringify([...resets]));
+    assert.equal(openFds(), before);
+  } finally {
+    hole.close();
+    await reset.close();
+  }
+});
+
+Deno.test("engine: results reach the sink, cancel silences it, close ends everything", async () => {
+  const hole = blackholePort();
+  const engine = new SocketEngine(realClock, "maglevd/test");
+  try {
+    const seen: ProbeResult[] = [];
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const sink = {
+      probeDone(r: ProbeResult) {
+        seen.push(r);
+        if (seen.length === 1) done();
+      },
+    };
+    const hc = check("tcp", hole.port, { timeoutMs: 100 });
+    const kept = engine.start(hc, backend("127.0.0.1"), sink);
+    const dropped = engine.start(hc, backend("127.0.0.1"), sink);
+    assert.equal(engine.cancel(dropped)?.detail, "connect cancelled");
+    assert.equal(engine.cancel(dropped), undefined, "a ticket ends once");
+    await finished;
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].detail, "connect timeout after 100ms");
+    assert.equal(engine.cancel(kept), undefined);
+    assert.equal(engine.active, 0);
+  } finally {
+    engine.close();
+    hole.close();
+  }
+});
+
+Deno.test("engine: a bad address is L4CON and names it", async () => {
+  const prober = createLocalProber({ engine: "socket" });
+  try {
+    const r = await prober.probe(check("tcp", 80), backend("not-an-ip"), NEVER);
+    assert.equal(r.code, "L4CON");
+    assert.equal(r.detail, 'bad address "not-an-ip"');
+  } finally {
+    await prober.close();
+  }
+});

@@ -1,0 +1,328 @@
+/**
+ * The sync engine: the one writer to VPP. Every write (a full sync, a
+ * per-VIP sync, `lb_conf`) runs through one queue, so a full sync and a
+ * per-VIP sync never overlap, and every plan goes through one
+ * execute-and-repair path. It also owns the mirror of VPP's lb state, the
+ * flush ledger (a flush at most once per transition that asks for it), the
+ * weights adopted from VPP at start, and the per-frontend sync errors.
+ * @module
+ */
+import type { CheckerApi } from "../checker/types.ts";
+import type { Frontend } from "../config/types.ts";
+import type { StateSource } from "../health/types.ts";
+import { MaglevError } from "../errors.ts";
+import { log } from "../log/mod.ts";
+import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
+import { desiredVip } from "./desired.ts";
+import { type LbClient, type LbState, readLbState, vipKey } from "./lb_state.ts";
+import {
+  type DesiredAs,
+  type DesiredVip,
+  type LbOp,
+  planRemoveVip,
+  planVip,
+  recreateReason,
+} from "./plan.ts";
+import { addStats, emptyStats, executePlan, type Mirror } from "./sync.ts";
+import type { SyncStats } from "./types.ts";
+
+/** Where the engine reports what it did (metrics). */
+export type SyncObserver = (scope: "all" | "vip", stats: SyncStats) => void;
+
+/** The session the engine writes to; throws `MaglevError("UNAVAILABLE")` when there is none. */
+export type SessionSource = () => LbClient;
+
+/** Options of `SyncEngine`. */
+export interface SyncEngineOptions {
+  readonly checker: CheckerApi;
+  readonly session: SessionSource;
+  readonly onSync?: SyncObserver;
+}
+
+/** True for errors that mean VPP is gone or not answering, not that it refused. */
+export function isConnectionError(e: unknown): boolean {
+  return e instanceof VppClosedError || e instanceof VppTimeoutError;
+}
+
+/** `e` as the API should see it: a lost or silent VPP is UNAVAILABLE. */
+export function asApiError(e: unknown): unknown {
+  if (isConnectionError(e)) {
+    return new MaglevError("UNAVAILABLE", `VPP did not answer: ${(e as Error).message}`);
+  }
+  return e;
+}
+
+/** An AS adopted from VPP at start. */
+interface Adopted {
+  readonly backend: string;
+  readonly weight: number;
+}
+
+function asKey(frontend: string, address: string): string {
+  return `${frontend}|${address}`;
+}
+
+/** The one writer: see the module doc. */
+export class SyncEngine {
+  readonly #o: SyncEngineOptions;
+  #queue: Promise<unknown> = Promise.resolve();
+  #mirror: Mirror = new Map();
+  #mirrorValid = false;
+  /** frontend|address -> the transition time a flush was last accepted for. */
+  readonly #flushed = new Map<string, number>();
+  /** frontend -> address -> what VPP held at start, while the backend has no result. */
+  readonly #adopted = new Map<string, Map<string, Adopted>>();
+  #adoptedOnce = false;
+  readonly #errors = new Map<string, string>();
+  #queuedAll: Promise<SyncStats> | undefined;
+
+  constructor(options: SyncEngineOptions) {
+    this.#o = options;
+  }
+
+  /** Runs `job` once every write queued before it has finished. */
+  enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(job);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** The connection is gone: the next write reads VPP again. */
+  invalidate(): void {
+    this.#mirrorValid = false;
+  }
+
+  /** Per-frontend: why VPP does not hold what we want (empty map when it does). */
+  syncErrors(): ReadonlyMap<string, string> {
+    return this.#errors;
+  }
+
+  /**
+   * Takes VPP's state as read at connect. The first time, every AS of a
+   * configured frontend whose backend has no result yet is adopted: it keeps
+   * VPP's weight until that backend's first result decides. Later connects
+   * only drop adoptions VPP no longer holds (a VPP restart).
+   */
+  connected(state: LbState): void {
+    this.#mirror = new Map(state.vips);
+    this.#mirrorValid = true;
+    const cfg = this.#o.checker.config();
+    if (this.#adoptedOnce) {
+      for (const [fe, held] of this.#adopted) {
+        const vip = this.#mirror.get(this.#vipKeyOf(cfg.frontends[fe]));
+        for (const [address, a] of held) {
+          if (vip?.ases.get(address)?.weight !== a.weight) held.delete(address);
+        }
+      }
+      return;
+    }
+    this.#adoptedOnce = true;
+    for (const fe of Object.values(cfg.frontends)) {
+      const vip = this.#mirror.get(this.#vipKeyOf(fe));
+      if (!vip) continue;
+      const held = new Map<string, Adopted>();
+      for (const [address, d] of desiredVip(fe, cfg, this.#o.checker).ases) {
+        const cur = vip.ases.get(address);
+        if (!cur || this.#o.checker.backendState(d.backend) !== "unknown") continue;
+        held.set(address, { backend: d.backend, weight: cur.weight });
+      }
+      if (held.size === 0) continue;
+      this.#adopted.set(fe.name, held);
+      log.info("vpp-lb-adopt", {
+        frontend: fe.name,
+        vip: vip.prefix,
+        kept: [...held.values()].map((a) => `${a.backend}=${a.weight}`).join(","),
+      });
+    }
+  }
+
+  /** Syncs one frontend's VIP (never removes other VIPs). */
+  syncVip(frontend: string, options: { forceFlush?: string } = {}): Promise<SyncStats> {
+    return this.enqueue(async () => {
+      const fe = this.#o.checker.config().frontends[frontend];
+      if (!fe) return emptyStats();
+      return await this.#run("vip", [frontend], (flushed) => {
+        const force = options.forceFlush;
+        return this.#plan(fe, { forceFlush: force && !flushed.has(force) ? force : undefined });
+      });
+    });
+  }
+
+  /**
+   * Syncs every frontend and removes VIPs no frontend wants; with `only`,
+   * syncs just those frontends and removes nothing (warmup). Always starts
+   * from a fresh read of VPP (drift repair). A full sync asked for while one
+   * is still queued shares it.
+   */
+  syncAll(options: { only?: ReadonlySet<string> } = {}): Promise<SyncStats> {
+    if (options.only) return this.enqueue(() => this.#syncAll(options.only));
+    if (this.#queuedAll) return this.#queuedAll;
+    const run = this.enqueue(() => {
+      this.#queuedAll = undefined;
+      return this.#syncAll(undefined);
+    });
+    this.#queuedAll = run;
+    return run;
+  }
+
+  /** Sends `lb_conf` (the one write that is not part of a plan) through the queue. */
+  writeLbConf(fields: LbConfRequest): Promise<void> {
+    return this.enqueue(async () => {
+      await this.#o.session().request("lb_conf", fields);
+    });
+  }
+
+  #syncAll(only: ReadonlySet<string> | undefined): Promise<SyncStats> {
+    this.#mirrorValid = false;
+    const cfg = this.#o.checker.config();
+    const names = Object.keys(cfg.frontends).sort().filter((n) => !only || only.has(n));
+    // Every VIP's calls go out in one pipeline: VPP answers in order, so a
+    // VIP's create still precedes its ASes, and 1,000 VIPs cost one round
+    // trip instead of 1,000.
+    return this.#run("all", names, () => {
+      const ops: LbOp[] = [];
+      const wanted = new Set<string>();
+      for (const name of names) {
+        const fe = cfg.frontends[name];
+        wanted.add(this.#vipKeyOf(fe));
+        ops.push(...this.#plan(fe, {}));
+      }
+      if (only) return ops;
+      for (const [key, cur] of this.#mirror) {
+        if (!wanted.has(key)) ops.push(...planRemoveVip(cur));
+      }
+      return ops;
+    });
+  }
+
+  /**
+   * The one execute-and-repair path: plan, send, and when VPP refused
+   * something (our picture was wrong), read VPP again and plan once more from
+   * the truth. `plan` gets the addresses already flushed in this run.
+   */
+  async #run(
+    scope: "all" | "vip",
+    frontends: readonly string[],
+    plan: (flushed: ReadonlySet<string>) => LbOp[],
+  ): Promise<SyncStats> {
+    const session = this.#o.session();
+    const total = emptyStats();
+    const flushed = new Set<string>();
+    let errors: { op: LbOp; error: Error }[] = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await this.#ensureMirror(session);
+      const ops = plan(flushed);
+      if (ops.length === 0) {
+        errors = [];
+        break;
+      }
+      const marks = this.#flushMarks(ops);
+      const r = await executePlan(session, ops, this.#mirror);
+      addStats(total, r.stats);
+      for (const op of r.accepted) {
+        if (op.op !== "as-weight" || !op.flush) continue;
+        flushed.add(op.address);
+        const at = marks.get(op.address);
+        if (at !== undefined) this.#flushed.set(asKey(op.frontend, op.address), at);
+      }
+      errors = [...r.errors];
+      if (errors.length === 0) break;
+      this.#mirrorValid = false;
+      const lost = errors.find((e) => isConnectionError(e.error));
+      if (lost) throw lost.error;
+    }
+    this.#recordErrors(frontends, errors);
+    this.#o.onSync?.(scope, total);
+    return total;
+  }
+
+  async #ensureMirror(session: LbClient): Promise<void> {
+    if (this.#mirrorValid) return;
+    const state = await readLbState(session);
+    this.#mirror = new Map(state.vips);
+    this.#mirrorValid = true;
+  }
+
+  #plan(fe: Frontend, options: { forceFlush?: string }): LbOp[] {
+    const desired = this.#desired(fe);
+    const cur = this.#mirror.get(vipKey(desired.prefix, desired.protocol, desired.port));
+    const reason = cur ? recreateReason(cur, desired) : "";
+    if (reason) {
+      log.info("vpp-lb-vip-recreate", { frontend: fe.name, vip: desired.prefix, reason });
+    }
+    return planVip(cur, desired, {
+      forceFlush: options.forceFlush,
+      flushDue: (address) => {
+        const at = this.#lastTransitionAt(desired.ases.get(address)?.backend ?? "");
+        return at !== undefined && this.#flushed.get(asKey(fe.name, address)) !== at;
+      },
+    });
+  }
+
+  /**
+   * The frontend's desired VIP. An adopted AS whose backend still has no
+   * result keeps VPP's weight, and counts as up when VPP gave it weight, so
+   * that its pool stays the active one (no failover to a standby pool just
+   * because the daemon restarted).
+   */
+  #desired(fe: Frontend): DesiredVip {
+    const cfg = this.#o.checker.config();
+    const held = this.#adopted.get(fe.name);
+    if (!held) return desiredVip(fe, cfg, this.#o.checker);
+    const checker = this.#o.checker;
+    const waiting = new Map<string, Adopted>();
+    for (const [address, a] of held) {
+      // The first result decides; from then on the backend's state rules.
+      if (checker.backendState(a.backend) === "unknown") waiting.set(address, a);
+      else held.delete(address);
+    }
+    if (held.size === 0) this.#adopted.delete(fe.name);
+    const presumedUp = new Set(
+      [...waiting.values()].filter((a) => a.weight > 0).map((a) => a.backend),
+    );
+    const states: StateSource = {
+      backendState: (name) => presumedUp.has(name) ? "up" : checker.backendState(name),
+    };
+    const d = desiredVip(fe, cfg, states);
+    const ases = new Map<string, DesiredAs>(d.ases);
+    for (const [address, a] of waiting) {
+      const as = d.ases.get(address);
+      if (as) ases.set(address, { ...as, weight: a.weight, flush: false });
+    }
+    return { ...d, ases };
+  }
+
+  /** Flush ops of a plan -> the transition each flush is for. */
+  #flushMarks(ops: readonly LbOp[]): Map<string, number> {
+    const marks = new Map<string, number>();
+    for (const op of ops) {
+      if (op.op !== "as-weight" || !op.flush) continue;
+      const at = this.#lastTransitionAt(op.backend);
+      if (at !== undefined) marks.set(op.address, at);
+    }
+    return marks;
+  }
+
+  #lastTransitionAt(backend: string): number | undefined {
+    try {
+      return this.#o.checker.getBackend(backend).transitions[0]?.atMs;
+    } catch {
+      return undefined; // removed by a concurrent reload
+    }
+  }
+
+  #vipKeyOf(fe: Frontend | undefined): string {
+    if (!fe) return "";
+    const d = desiredVip(fe, this.#o.checker.config(), this.#o.checker);
+    return vipKey(d.prefix, d.protocol, d.port);
+  }
+
+  #recordErrors(frontends: readonly string[], errors: readonly { op: LbOp; error: Error }[]) {
+    for (const fe of frontends) this.#errors.delete(fe);
+    for (const { op, error } of errors) {
+      if (this.#errors.has(op.frontend) || op.frontend === "") continue;
+      const what = "address" in op ? `${op.op} ${op.address}` : op.op;
+      this.#errors.set(op.frontend, `VPP refused ${what}: ${error.message}`);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The sync engine through the manager, against the double: one write queue
+ * (overlapping full and per-VIP syncs write once, one flush per transition),
+ * the restart that adopts VPP's weights, the per-frontend sync error when VPP
+ * refuses a write, and UNAVAILABLE when VPP goes silent.
+ */
+import { strict as assert } from "node:assert";
+import { FAIL, makeConfig, PASS } from "../checker/testing.ts";
+import { MaglevError } from "../errors.ts";
+import { addLogListener, type LogRecord } from "../log/mod.ts";
+import {
+  asWeights,
+  closeAll,
+  harness,
+  labConfig,
+  SLOW_HC,
+  startAndSettle,
+  until,
+  withVpp,
+  type Write,
+} from "./harness_test_util.ts";
+
+function weightCalls(writes: readonly Write[], address: string): string[] {
+  return writes
+    .filter((w) => w.name === "lb_as_set_weight" && w.fields.as_address === address)
+    .map((w) => `${w.fields.weight}${w.fields.is_flush ? " flush" : ""}`);
+}
+
+Deno.test("overlapping full and per-VIP syncs send each write once, one flush per transition", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  h.writes.length = 0;
+  const rounds = 25;
+  for (let i = 0; i < rounds; i++) {
+    // The operator's transition and a full sync asked for in the same tick:
+    // the full sync is queued before the transition's own sync.
+    h.checker.disable("sp");
+    const full = h.manager.sync();
+    await until("drained", () => asWeights(h.sim, "192.0.2.2/32")["10.0.1.2"] === 100);
+    await full;
+    h.checker.enable("sp");
+    await h.clock.advance(100);
+    const back = h.manager.sync();
+    await until("back", () => asWeights(h.sim, "192.0.2.2/32")["10.0.1.1"] === 100);
+    await back;
+  }
+  // Let the transitions' own syncs (queued behind the full syncs) run out.
+  await h.manager.sync("failover");
+  const calls = weightCalls(h.writes, "10.0.1.1");
+  assert.deepEqual(calls, Array.from({ length: rounds }, () => ["0 flush", "100"]).flat());
+  await closeAll(h);
+});
+
+Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights until first results", async () => {
+  const first = await harness(labConfig());
+  await startAndSettle(first);
+  await first.stop();
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r));
+  // a and b (primary) have no result for the whole warmup; c (standby) answers.
+  const second = await harness(
+    labConfig({ startupMinDelayMs: 1000, startupMaxDelayMs: 5000 }, {}, {
+      ...SLOW_HC,
+      intervalMs: 20_000,
+    }),
+    {
+      sim: first.sim,
+      dir: first.dir,
+      prepare: (p) => {
+        p.behaviour.set("a", "deaf");
+        p.behaviour.set("b", "deaf");
+      },
+    },
+  );
+  second.checker.start();
+  second.manager.start();
+  await until("connect", () => second.manager.connected());
+  await second.clock.advance(6000);
+  await until("watchdog", () => second.manager.gate.done);
+  await until("final sync", () => second.syncs.some((s) => s.scope === "all"));
+  off();
+  const touched = second.writes.filter((w) =>
+    ["10.0.0.10", "10.0.0.2", "10.0.0.3"].includes(String(w.fields.as_address))
+  );
+  assert.deepEqual(touched, [], "no write for web: VPP's weights stand, c stays standby");
+  assert.deepEqual(asWeights(second.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 50,
+    "10.0.0.3": 0,
+  });
+  const adopt = logs.find((r) => r.msg === "vpp-lb-adopt" && r.attrs.frontend === "web");
+  assert.equal(adopt?.attrs.kept, "a=100,b=50,c=0");
+  // b's first result says down: it goes to 0 at once; a keeps VPP's weight.
+  await second.clock.advance(20_000);
+  await until("b probed", () => second.prober.count("b") > 0);
+  second.prober.release("b", FAIL);
+  await until("b down", () => asWeights(second.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  assert.deepEqual(asWeights(second.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 0,
+    "10.0.0.3": 0,
+  });
+  second.prober.release("a", PASS);
+  await closeAll(second);
+});
+
+Deno.test("a write VPP refuses at run time is the frontend's sync error until it is fixed", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  assert.equal(h.manager.syncError("web"), "");
+  // An IPv6 AS inside ::/96 reads as IPv4 to VPP: INVALID_ADDRESS_FAMILY (-97).
+  const bad = withVpp(makeConfig({
+    healthchecks: { hc: {} },
+    backends: { v6: { address: "::1", healthcheck: "" } },
+    frontends: { web6: { address: "2001:db8::1", family: 6, pools: [["primary", { v6: 100 }]] } },
+  }));
+  h.checker.applyConfig(bad);
+  await h.manager.sync();
+  assert.match(h.manager.syncError("web6"), /as-add ::1: .*INVALID_ADDRESS_FAMILY/);
+  const good = withVpp(makeConfig({
+    healthchecks: { hc: {} },
+    backends: { v6: { address: "2001:db8::10", healthcheck: "" } },
+    frontends: { web6: { address: "2001:db8::1", family: 6, pools: [["primary", { v6: 100 }]] } },
+  }));
+  h.checker.applyConfig(good);
+  await h.manager.sync();
+  assert.equal(h.manager.syncError("web6"), "");
+  await closeAll(h);
+});
+
+Deno.test("a sync whose VPP drops the connection is UNAVAILABLE, not INTERNAL", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  h.sim.stall(true);
+  h.writes.length = 0;
+  h.checker.disable("sp");
+  const sync = h.manager.sync("failover").then(() => undefined, (e) => e);
+  await until("write sent", () => h.writes.length > 0);
+  h.sim.dropConnections();
+  const err = await sync;
+  assert.ok(err instanceof MaglevError, String(err));
+  assert.equal(err.kind, "UNAVAILABLE");
+  assert.match(err.message, /VPP did not answer: .*(closed|failed)/);
+  h.sim.stall(false);
+  await closeAll(h);
+});

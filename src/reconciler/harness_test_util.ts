@@ -1,0 +1,214 @@
+/**
+ * The reconciler tests' harness: the VPP manager against the VPP test double
+ * over a real socket, with a checker on a fake clock and a fake prober.
+ * @module
+ */
+import { FakeClock } from "../clock.ts";
+import type { Config, HealthCheck } from "../config/types.ts";
+import { Checker } from "../checker/mod.ts";
+import { FakeProber, makeConfig } from "../checker/testing.ts";
+import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
+import { type CallName, type RequestTypes, VppClient } from "../../vpp/mod.ts";
+import { VppManager, type VppSession } from "./mod.ts";
+import { configureLog } from "../log/mod.ts";
+import type { SyncStats } from "./types.ts";
+
+configureLog({ level: "error", format: "json", write: () => {} });
+
+/** One write the manager sent. */
+export interface Write {
+  name: string;
+  fields: Record<string, unknown>;
+}
+
+/** The messages that change VPP. */
+export const WRITES = new Set([
+  "lb_add_del_vip_v2",
+  "lb_add_del_as_v2",
+  "lb_as_set_weight",
+  "lb_conf",
+]);
+
+/** Wraps a client so the test sees every request the manager sends. */
+export function recording(client: VppClient, writes: Write[], cli = { n: 0 }): VppSession {
+  return {
+    request<N extends CallName>(name: N, fields: RequestTypes[N]) {
+      const f: Record<string, unknown> = { ...fields };
+      if (WRITES.has(name)) writes.push({ name, fields: f });
+      if (name === "cli_inband" && f.cmd === "show lb vips verbose") cli.n++;
+      return client.request(name, fields);
+    },
+    dump: (name, fields) => client.dump(name, fields),
+    close: () => client.close(),
+    closed: client.closed,
+  };
+}
+
+/** `config` with VPP source addresses and `lb` overrides. */
+export function withVpp(config: Config, lb: Partial<Config["vpp"]["lb"]> = {}): Config {
+  return {
+    ...config,
+    vpp: {
+      lb: {
+        ...config.vpp.lb,
+        ipv4SrcAddress: "192.0.2.254",
+        ipv6SrcAddress: "2001:db8::254",
+        ...lb,
+      },
+    },
+  };
+}
+
+/** Two frontends: web (primary a+b, fallback c) and static failover. */
+export function labConfig(
+  lb: Partial<Config["vpp"]["lb"]> = {},
+  over: Partial<Omit<Config["frontends"][string], "pools">> = {},
+  hc: Partial<HealthCheck> = {},
+) {
+  return withVpp(
+    makeConfig({
+      healthchecks: { hc },
+      backends: {
+        a: "10.0.0.10",
+        b: "10.0.0.2",
+        c: "10.0.0.3",
+        sp: { address: "10.0.1.1", healthcheck: "" },
+        sf: { address: "10.0.1.2", healthcheck: "" },
+      },
+      frontends: {
+        web: {
+          address: "192.0.2.1",
+          pools: [["primary", { a: 100, b: 50 }], ["fallback", { c: 100 }]],
+          ...over,
+        },
+        failover: {
+          address: "192.0.2.2",
+          pools: [["primary", { sp: 100 }], ["fallback", { sf: 100 }]],
+        },
+      },
+    }),
+    lb,
+  );
+}
+
+/** A probe that never answers stays in flight (and its backend unknown) for the whole test. */
+/** Probes that may hang for ten minutes before timing out. */
+export const SLOW_HC: Partial<HealthCheck> = { timeoutMs: 600_000 };
+
+/** Waits for real socket I/O to reach a state; fails after `ms`. */
+export async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A manager, a checker on a fake clock and the double, wired together. */
+export interface Harness {
+  sim: VppSim;
+  clock: FakeClock;
+  prober: FakeProber;
+  checker: Checker;
+  manager: VppManager;
+  writes: Write[];
+  /** `show lb vips verbose` requests sent. */
+  cli: { n: number };
+  syncs: { scope: string; stats: SyncStats }[];
+  /** Triggers of every timed transition-to-reply, in order. */
+  latencies: string[];
+  socket: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** Builds a harness (a fresh double unless `sim` is given). */
+export async function harness(
+  config: Config,
+  options: {
+    sim?: VppSim;
+    dir?: string;
+    prepare?: (p: FakeProber) => void;
+    /** Wraps the n-th session the manager opens (1 = the first) after recording. */
+    wrap?: (session: VppSession, n: number) => VppSession;
+  } = {},
+): Promise<Harness> {
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "maglev-rec-" });
+  const socket = `${dir}/api.sock`;
+  const sim = options.sim ?? await startVppSim({ socketPath: socket, pluginIdBase: 300 });
+  const clock = new FakeClock();
+  const prober = new FakeProber();
+  options.prepare?.(prober);
+  const checker = new Checker(config, { probe: prober.probe, clock, random: () => 0.5 });
+  const writes: Write[] = [];
+  const cli = { n: 0 };
+  const syncs: { scope: string; stats: SyncStats }[] = [];
+  const latencies: string[] = [];
+  let opened = 0;
+  const manager = new VppManager({
+    apiAddr: socket,
+    checker,
+    clock,
+    startMs: clock.monotonic(),
+    connect: async (path) => {
+      const session = recording(await VppClient.connect(path), writes, cli);
+      return options.wrap ? options.wrap(session, ++opened) : session;
+    },
+    observers: {
+      sync: (scope, stats) => syncs.push({ scope, stats }),
+      latency: (trigger) => latencies.push(trigger),
+    },
+  });
+  return {
+    sim,
+    clock,
+    prober,
+    checker,
+    manager,
+    writes,
+    cli,
+    syncs,
+    latencies,
+    socket,
+    dir,
+    stop: async () => {
+      await manager.stop();
+      await checker.stop();
+    },
+  };
+}
+
+/** Stops the harness and (unless `keepSim`) the double. */
+export async function closeAll(h: Harness, keepSim = false): Promise<void> {
+  await h.stop();
+  if (!keepSim) {
+    await h.sim.close();
+    await Deno.remove(h.dir, { recursive: true });
+  }
+}
+
+/** Live ASes of a VIP in the double: address → weight. */
+export function asWeights(sim: VppSim, prefix: string): Record<string, number> {
+  const rows = sim.model.apply("lb_as_v2_dump", {}) as Record<string, unknown>[];
+  const vips = (sim.model.apply("lb_vip_dump", {}) as Record<string, unknown>[])
+    .map((v) => (v.vip as { pfx: string }).pfx);
+  const out: Record<string, number> = {};
+  if (!vips.includes(prefix)) return out;
+  for (const r of rows) {
+    const vip = r.vip as { pfx: string };
+    if (vip.pfx === prefix && (Number(r.flags) & 1) === 1) {
+      out[String(r.app_srv)] = Number(r.weight);
+    }
+  }
+  return out;
+}
+
+/** Starts checker and manager and waits for the first full sync. */
+export async function startAndSettle(h: Harness): Promise<void> {
+  h.checker.start();
+  h.manager.start();
+  await until("connect", () => h.manager.connected());
+  // Probes and warmup (disabled here) run on the fake clock.
+  await h.clock.advance(3000);
+  await until("initial sync", () => h.syncs.some((s) => s.scope === "all"));
+}
