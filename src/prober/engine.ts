@@ -41,7 +41,7 @@ import {
   type Libc,
   MSG_NOSIGNAL,
   openLibc,
-  parseIp,
+  parseIpBytes,
   SO_ERROR,
   SO_LINGER,
   SOCK_STREAM_NB,
@@ -251,7 +251,7 @@ export class SocketEngine {
 
   #address(text: string): Uint8Array | undefined {
     if (this.#addrs.has(text)) return this.#addrs.get(text);
-    const bytes = parseIp(text);
+    const bytes = parseIpBytes(text);
     if (this.#addrs.size > 200_000) this.#addrs.clear();
     this.#addrs.set(text, bytes);
     return bytes;
