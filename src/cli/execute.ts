@@ -274,10 +274,10 @@ async function configDiff(file: string | undefined, ctx: ExecContext): Promise<E
 
 /** `show version`: the client's build always; the daemon's when it answers. */
 async function versions(ctx: ExecContext): Promise<ExecStatus> {
-  const client = { version: VERSION, commit: COMMIT, date: BUILD_DATE };
+  const client = { version: VERSION, commit: COMMIT, buildDate: BUILD_DATE };
   try {
     const s = await ctx.backend.status();
-    const daemon = { version: s.version, commit: s.commit, date: s.buildDate };
+    const daemon = { version: s.version, commit: s.commit, buildDate: s.buildDate };
     emit(shown({ client, daemon }, formatVersions), ctx);
     return "ok";
   } catch (e) {

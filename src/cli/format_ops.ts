@@ -12,9 +12,16 @@ type Row = readonly [string, string];
 
 /** Client and daemon builds, as `show version` prints them. */
 export interface VersionsView {
-  readonly client: { readonly version: string; readonly commit: string; readonly date: string };
+  readonly client: BuildView;
   /** Absent when the daemon did not answer. */
-  readonly daemon?: { readonly version: string; readonly commit: string; readonly date: string };
+  readonly daemon?: BuildView;
+}
+
+/** One build: version, commit and build date. */
+export interface BuildView {
+  readonly version: string;
+  readonly commit: string;
+  readonly buildDate: string;
 }
 
 /** `show version`: the client's build, then the daemon's. */
@@ -22,13 +29,13 @@ export function formatVersions(v: VersionsView, o: FormatOptions): string {
   const rows: Row[] = [
     ["version", v.client.version],
     ["commit", v.client.commit],
-    ["build-date", v.client.date],
+    ["build-date", v.client.buildDate],
   ];
   if (v.daemon !== undefined) {
     rows.push(
       ["daemon-version", v.daemon.version],
       ["daemon-commit", v.daemon.commit],
-      ["daemon-build-date", v.daemon.date],
+      ["daemon-build-date", v.daemon.buildDate],
     );
   }
   return keyValues(rows, o);

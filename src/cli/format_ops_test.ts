@@ -134,7 +134,7 @@ Deno.test("status and versions", () => {
     plain,
   );
   assert.match(failed, /^last-reload\s+\S+ \S+ \(5s ago\) failed: bad$/m);
-  const client = { version: "0.2.0", commit: "abc", date: "d" };
+  const client = { version: "0.2.0", commit: "abc", buildDate: "d" };
   assert.equal(
     formatVersions({ client, daemon: { ...client, version: "0.1.9" } }, plain),
     "version            0.2.0\ncommit             abc\nbuild-date         d\n" +
