@@ -99,7 +99,7 @@ export function formatPlan(p: PlanView, o: FormatOptions): string {
   out += section(
     "vips-recreated",
     p.vipsRecreated.map((v) =>
-      `${v.frontend}  ${v.address} ${v.protocol} port ${v.port}  ${v.reason}  breaks ${v.flows}` +
+      `${v.frontend}  ${v.address} ${v.protocol} port ${v.port}  ${v.reason}: ${v.flows}` +
       (v.applicationServers > 0 ? ` (${v.applicationServers} application servers)` : "")
     ),
     o,

@@ -42,7 +42,7 @@ Deno.test("plan: only the sections with changes; no change said once", () => {
       protocol: "tcp",
       port: 80,
       reason: "encap gre4 -> gre6",
-      flows: "every established flow to the VIP",
+      flows: "every established flow to 192.0.2.1 tcp/80 breaks",
       applicationServers: 2,
     }],
     weightsChanged: [{
@@ -61,8 +61,8 @@ Deno.test("plan: only the sections with changes; no change said once", () => {
       "frontends-added\n  new-vip, other\n" +
       "backends-removed\n  old\n" +
       "probes-restarted\n  nginx1  healthcheck changed\n" +
-      "vips-recreated\n  web  192.0.2.1 tcp port 80  encap gre4 -> gre6  breaks every established" +
-      " flow to the VIP (2 application servers)\n" +
+      "vips-recreated\n  web  192.0.2.1 tcp port 80  encap gre4 -> gre6: every established" +
+      " flow to 192.0.2.1 tcp/80 breaks (2 application servers)\n" +
       "weights-changed\n  web primary nginx2  weight 100 -> 50  effective 100 -> 50\n",
   );
   assert.equal(
