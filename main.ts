@@ -38,6 +38,10 @@ if (import.meta.main) {
     const { runProbeAgent } = await import("./src/prober/mod.ts");
     Deno.exit(await runProbeAgent());
   }
+  if (Deno.args[0] === "dashboard") {
+    const { runDashboard } = await import("./src/dashboard/mod.ts");
+    Deno.exit(await runDashboard(Deno.args.slice(1)));
+  }
   // argv0 keeps the name the binary was started by (a `maglevc` symlink);
   // Deno.execPath() resolves links.
   const { default: process } = await import("node:process");

@@ -23,11 +23,11 @@ import { parseArgs } from "node:util";
 import type { Backend, HealthCheck } from "../src/config/types.ts";
 import type { ProbeSink } from "../src/health/types.ts";
 import type { ProbeDriver } from "../src/checker/types.ts";
-import { Checker } from "../src/checker/mod.ts";
+import { Checker, SCHEDULE_SLACK_MS } from "../src/checker/mod.ts";
 import { createLocalProber, type EngineName } from "../src/prober/local.ts";
 import { configureLog } from "../src/log/mod.ts";
 import { backendAddress, benchConfig, latenessClock, startNginx } from "./checker_bench.ts";
-import { type Figure, formatFigure, quantile, round, USER_HZ, withTimeout } from "./util.ts";
+import { type Figure, formatFigure, quantile, round, until, USER_HZ, withTimeout } from "./util.ts";
 
 const CHILD = "--probe-engine-child";
 const PORT = 8080;
@@ -67,6 +67,8 @@ interface RunResult {
   up: number;
   latenessP50: number;
   latenessP99: number;
+  durationP50: number;
+  durationP99: number;
 }
 
 /** utime and stime (seconds) and RSS (MB) of `pid`, all threads. */
@@ -91,6 +93,7 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
   let probes = 0;
   let failed = 0;
   const lateness: number[] = [];
+  const durations: number[] = [];
   // Counts each result on its way to the checker's sink; nothing per probe otherwise.
   const counted = new WeakMap<ProbeSink, ProbeSink>();
   const driver: ProbeDriver = {
@@ -103,6 +106,7 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
           probeDone(r) {
             if (measuring) {
               probes++;
+              durations.push(r.durationMs);
               if (!r.ok) failed++;
             }
             sink.probeDone(r);
@@ -117,6 +121,7 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
   const checker = new Checker(benchConfig(size.backends, size.intervalS * 1000), {
     driver,
     clock,
+    scheduleSlackMs: SCHEDULE_SLACK_MS,
   });
   try {
     checker.start();
@@ -129,6 +134,7 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
     const elapsed = (performance.now() - t0) / 1000;
     const u1 = procUsage("self");
     lateness.sort((a, b) => a - b);
+    durations.sort((a, b) => a - b);
     const result: RunResult = {
       contender: engine,
       backends: size.backends,
@@ -142,6 +148,8 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
       up: checker.listBackends().filter((b) => checker.backendState(b) === "up").length,
       latenessP50: quantile(lateness, 0.5),
       latenessP99: quantile(lateness, 0.99),
+      durationP50: quantile(durations, 0.5),
+      durationP99: quantile(durations, 0.99),
     };
     return result;
   } finally {
@@ -151,14 +159,14 @@ async function runMaglev(engine: EngineName, size: Size, seconds: number, warmup
 }
 
 /** HAProxy's config: one backend of `n` servers checked like the maglev checks. */
-export function haproxyConfig(dir: string, size: Size): string {
+export function haproxyConfig(dir: string, size: Size, maxconn = 4000): string {
   const inter = `${size.intervalS}s`;
   const servers = Array.from(
     { length: size.backends },
     (_, i) => `  server b${i} ${backendAddress(i)}:${PORT}`,
   ).join("\n");
   return `global
-  maxconn 8000
+  maxconn ${maxconn}
   stats socket ${dir}/stats.sock mode 600 level admin
 defaults
   mode http
@@ -203,15 +211,17 @@ async function haproxyStats(socket: string): Promise<{ up: number; chkfail: numb
 
 async function runHaproxy(size: Size, seconds: number, warmup: number): Promise<RunResult> {
   const dir = await Deno.makeTempDir({ prefix: "maglev-bench-haproxy-" });
-  await Deno.writeTextFile(`${dir}/haproxy.cfg`, haproxyConfig(dir, size));
+  await Deno.writeTextFile(`${dir}/haproxy.cfg`, haproxyConfig(dir, size, haproxyMaxconn(size)!));
   const child = new Deno.Command("haproxy", {
     args: ["-W", "-db", "-f", `${dir}/haproxy.cfg`],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
   try {
+    // Loading 50,000 servers takes a while; the warm-up counts from the stats socket's birth.
+    await until("haproxy's stats socket", () => exists(`${dir}/stats.sock`), 60_000);
     await sleep(warmup * 1000);
-    // -W: the master forks one worker; the worker does the checks.
+    // -W: the master forks one worker, which does the checks.
     const worker = workerOf(child.pid);
     const s0 = await haproxyStats(`${dir}/stats.sock`);
     const u0 = procUsage(worker);
@@ -234,6 +244,8 @@ async function runHaproxy(size: Size, seconds: number, warmup: number): Promise<
       up: s1.up,
       latenessP50: NaN,
       latenessP99: NaN,
+      durationP50: NaN,
+      durationP99: NaN,
     };
   } finally {
     try {
@@ -243,6 +255,15 @@ async function runHaproxy(size: Size, seconds: number, warmup: number): Promise<
     }
     await child.status;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -278,6 +299,22 @@ async function child(contender: Contender, size: Size, seconds: number, warmup: 
   }
 }
 
+/** The hard limit on open files of this process. */
+function hardNofile(): number {
+  const line = Deno.readTextFileSync("/proc/self/limits").split("\n")
+    .find((l) => l.startsWith("Max open files"));
+  return Number(line?.split(/\s+/)[4] ?? 1024);
+}
+
+/**
+ * HAProxy reserves fds for 2 x maxconn plus one per checked server and will
+ * not start when that exceeds the hard limit; undefined when no maxconn fits.
+ */
+export function haproxyMaxconn(size: Size, hard = hardNofile()): number | undefined {
+  const maxconn = Math.min(4000, Math.floor((hard - size.backends - 1000) / 2));
+  return maxconn >= 100 ? maxconn : undefined;
+}
+
 function haproxyMissing(): string | undefined {
   try {
     new Deno.Command("haproxy", { args: ["-v"], stdout: "null", stderr: "null" }).outputSync();
@@ -305,7 +342,12 @@ function figuresOf(r: RunResult, haproxyCores: number | undefined): Figure[] {
     f("backends_up_at_end", r.up, "count"),
   ];
   if (r.contender !== "haproxy") {
-    out.push(f("lateness_p50_ms", r.latenessP50, "ms"), f("lateness_p99_ms", r.latenessP99, "ms"));
+    out.push(
+      f("lateness_p50_ms", r.latenessP50, "ms"),
+      f("lateness_p99_ms", r.latenessP99, "ms"),
+      f("probe_duration_p50_ms", r.durationP50, "ms"),
+      f("probe_duration_p99_ms", r.durationP99, "ms"),
+    );
     if (haproxyCores) out.push(f("cpu_ratio_to_haproxy", cores / haproxyCores, "ratio"));
   }
   return out;
@@ -335,9 +377,18 @@ export async function runProbeEngineBench(
   for (const size of sizes) {
     let haproxyCores: number | undefined;
     for (const c of contenders) {
+      if (c === "haproxy" && haproxyMaxconn(size) === undefined) {
+        console.log(
+          `# probe_engine: HAProxy skipped at ${size.backends} backends: it needs one fd per ` +
+            `checked server and the hard fd limit here is ${hardNofile()}`,
+        );
+        continue;
+      }
       const args = [
         "run",
         "-A",
+        // As `deno task compile` builds maglevd: a small young generation keeps RSS down.
+        "--v8-flags=--max-semi-space-size=2",
         self,
         CHILD,
         `--engines=${c}`,

@@ -1,8 +1,9 @@
 /**
  * `deno task start`: the whole system on one machine, no root needed. Starts
  * the VPP test double on a private socket, local HTTP backends on loopback
- * addresses (one flapping every other minute), and maglevd with
- * `lab/maglev.yaml`; Ctrl-C stops all of it.
+ * addresses (one flapping every other minute), maglevd with
+ * `lab/maglev.yaml`, and the web dashboard watching it; Ctrl-C stops all of
+ * it.
  * @module
  */
 import { startBackends } from "./backends.ts";
@@ -11,6 +12,9 @@ import { startVppSim } from "./vppsim/server.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const GRPC = "localhost:9090";
 const METRICS = "127.0.0.1:9091";
+const DASHBOARD = "localhost:9092";
+/** The lab dashboard's admin credentials (loopback only; never reuse them). */
+const LAB_ADMIN = { MAGLEV_DASHBOARD_USER: "admin", MAGLEV_DASHBOARD_PASSWORD: "maglev-lab" };
 
 /** The lab's backends, matching lab/maglev.yaml. */
 export const LAB_BACKENDS = [
@@ -46,11 +50,11 @@ async function main(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "maglev-lab-" });
   const socket = `${dir}/api.sock`;
   for (
-    const [host, port, what] of [["127.0.0.1", 9090, "gRPC"], [
-      "127.0.0.1",
-      9091,
-      "metrics",
-    ]] as const
+    const [host, port, what] of [
+      ["127.0.0.1", 9090, "gRPC"],
+      ["127.0.0.1", 9091, "metrics"],
+      ["127.0.0.1", 9092, "dashboard"],
+    ] as const
   ) {
     if (await isListening(host, port)) {
       console.error(
@@ -94,24 +98,38 @@ async function main(): Promise<number> {
     stderr: "inherit",
   }).spawn();
 
+  let dashboard: Deno.ChildProcess | undefined;
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    try {
-      daemon.kill("SIGTERM");
-    } catch { /* already gone */ }
+    for (const p of [dashboard, daemon]) {
+      try {
+        p?.kill("SIGTERM");
+      } catch { /* already gone */ }
+    }
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 
   if (await waitForPort("127.0.0.1", 9090)) {
+    dashboard = stopping ? undefined : new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}main.ts`, "dashboard", "--server", GRPC, "--listen", DASHBOARD],
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+      // A lab on loopback: the admin area with credentials printed below.
+      env: { MAGLEV_DASHBOARD_LOG_FORMAT: "text", ...LAB_ADMIN },
+    }).spawn();
+    const dashboardUp = dashboard !== undefined && await waitForPort("127.0.0.1", 9092);
     console.log(`
 maglev lab is running:
   VPP test double   ${socket}
   backends          ${LAB_BACKENDS.map((b) => `${b.name}=${b.address}:${b.port}`).join(" ")}
   gRPC              ${GRPC}
   metrics           http://${METRICS}/metrics
+  dashboard         ${dashboardUp ? `http://${DASHBOARD}/` : "(did not start, see above)"}
+  dashboard admin   http://${DASHBOARD}/admin/ (user ${LAB_ADMIN.MAGLEV_DASHBOARD_USER}, password ${LAB_ADMIN.MAGLEV_DASHBOARD_PASSWORD})
 
 Look at it from another terminal:
   deno task maglevd show frontends
@@ -125,13 +143,17 @@ Ctrl-C stops everything.
 `);
   }
   const status = await daemon.status;
+  const asked = stopping;
+  // The dashboard has nothing to show once the daemon is gone.
+  stop();
+  await dashboard?.status;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   await backends.close();
   await sim.close();
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   console.log(`lab stopped (maglevd exit code ${status.code})`);
-  return stopping ? 0 : status.code;
+  return asked ? 0 : status.code;
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -58,9 +58,9 @@ vppTest(
       assert.ok((c.clientIndex & 0x80000000) !== 0);
       const id = c.messageTable.get("lb_as_set_weight_2d89bdbd");
       assert.ok(id !== undefined && id > c.messageTable.get("control_ping_51077d14")!, `id ${id}`);
-      const pong = await c.controlPing();
+      const pong = await c.request("control_ping", {});
       assert.equal(Number(pong.vpe_pid), vpp.pid, "vpe_pid is the VPP process");
-      const ver = await c.showVersion();
+      const ver = await c.request("show_version", {});
       assert.match(String(ver.version), /\S/);
     } finally {
       await c.close();
@@ -115,13 +115,16 @@ vppTest("a VPP restart ends the session; the new VPP is reachable and empty", as
   await vpp.restart();
   const err = await c.closed;
   assert.ok(err instanceof Error, "the session reports why it closed");
-  await assert.rejects(() => c.controlPing({ timeoutMs: 2000 }), /closed|lost|EOF/i);
+  await assert.rejects(
+    () => c.request("control_ping", {}, { timeoutMs: 2000 }),
+    /closed|lost|EOF/i,
+  );
   await c.close();
   const again = await VppClient.connect(vpp.socket);
   try {
     assert.notEqual(vpp.pid, oldPid);
     assert.deepEqual(await again.dump("lb_vip_dump", {}), [], "restarted empty");
-    assert.equal(Number((await again.controlPing()).vpe_pid), vpp.pid);
+    assert.equal(Number((await again.request("control_ping", {})).vpe_pid), vpp.pid);
   } finally {
     await again.close();
   }
@@ -133,7 +136,7 @@ Deno.test("a stalled VPP times requests out; the session survives", async () => 
     sim.stall(true);
     await assert.rejects(() => c.request("control_ping", {}, { timeoutMs: 100 }), /time/i);
     sim.stall(false);
-    await c.controlPing();
+    await c.request("control_ping", {});
     await c.close();
   });
 });

@@ -4,7 +4,14 @@ import { MaglevError } from "../errors.ts";
 import { addLogListener, configureLog, type LogRecord } from "../log/mod.ts";
 import { desiredFromFrontend, effectiveWeights } from "../weights/mod.ts";
 import type { Transition } from "../health/types.ts";
-import { Checker, DEADLINE_GRACE_MS, STATIC_IDLE_MS } from "./mod.ts";
+import {
+  Checker,
+  DEADLINE_GRACE_MS,
+  lookupBackend,
+  lookupFrontend,
+  lookupHealthCheck,
+  STATIC_IDLE_MS,
+} from "./mod.ts";
 import type { MaglevEvent, SubscribeOptions } from "./types.ts";
 import { type ConfigSpec, FAIL, FakeDriver, FakeProber, makeConfig, PASS } from "./testing.ts";
 
@@ -274,7 +281,7 @@ Deno.test("checker: setWeight validates, logs and emits no backend event", async
   assertKind(
     () => checker.setWeight("web", "fallback", "a", 1),
     "NOT_FOUND",
-    'backend "a" not found in pool "fallback"',
+    'backend "a" not found in pool "fallback" of frontend "web"',
   );
   assert.equal(checker.config(), cfg, "bad input changes nothing");
 
@@ -751,4 +758,42 @@ Deno.test("checker: a local error (EMFILE) keeps the state, is counted and logge
     stopLogs();
     await checker.stop();
   }
+});
+
+Deno.test("checker: __proto__, constructor and toString are ordinary names", async () => {
+  const names = ["__proto__", "constructor", "toString"];
+  const backends: Record<string, string> = Object.create(null);
+  names.forEach((n, i) => (backends[n] = `10.0.0.${i + 1}`));
+  const pool: Record<string, number> = Object.create(null);
+  for (const n of names) pool[n] = 100;
+  const frontends: ConfigSpec["frontends"] = Object.create(null);
+  frontends["constructor"] = { pools: [["hasOwnProperty", pool]] };
+  await using r = rig({ healthchecks: { hc: {} }, backends, frontends });
+  const { clock, checker } = r;
+  await clock.advance(2000);
+  assert.deepEqual(checker.listBackends(), [...names].sort());
+  for (const n of names) assert.equal(checker.getBackend(n).state, "up", n);
+  checker.setWeight("constructor", "hasOwnProperty", "__proto__", 7);
+  const fe = lookupFrontend(checker.config(), "constructor");
+  assert.equal(fe.pools[0].backends.find((b) => b.name === "__proto__")?.weight, 7);
+  assert.equal(Object.getPrototypeOf(checker.config().frontends), null);
+  checker.disable("toString");
+  assert.equal(lookupBackend(checker.config(), "toString").enabled, false);
+  // Names that exist nowhere are NOT_FOUND, not prototype members.
+  assertKind(
+    () => checker.getBackend("hasOwnProperty"),
+    "NOT_FOUND",
+    'backend "hasOwnProperty" not found',
+  );
+  assertKind(() => checker.frontendState("toString"), "NOT_FOUND", 'frontend "toString" not found');
+  assertKind(
+    () => lookupHealthCheck(checker.config(), "toString"),
+    "NOT_FOUND",
+    'healthcheck "toString" not found',
+  );
+  assertKind(
+    () => checker.setWeight("constructor", "hasOwnProperty", "valueOf", 1),
+    "NOT_FOUND",
+    'backend "valueOf" not found',
+  );
 });

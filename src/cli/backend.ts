@@ -43,6 +43,8 @@ export interface FrontendView {
   readonly fingerprint: string;
   /** A change accepted but not yet applied (e.g. VPP not connected); empty when none. */
   readonly warning: string;
+  /** Why VPP does not hold what this frontend wants (it refused a write); empty when it does. */
+  readonly vppSyncError?: string;
 }
 
 /** VPP facts plus the messages an old VPP lacks. */

@@ -101,7 +101,7 @@ export function formatFrontendList(frontends: readonly FrontendView[], o: Format
       f.address,
       f.protocol,
       String(f.port),
-      f.state,
+      f.vppSyncError ? `${f.state} (VPP out of sync)` : f.state,
       f.activePool || "-",
     ]),
     o,
@@ -124,6 +124,7 @@ export function formatFrontend(f: FrontendView, o: FormatOptions): string {
   ];
   if (f.description !== "") rows.push(["description", f.description]);
   rows.push(["state", f.state]);
+  if (f.vppSyncError) rows.push(["vpp", `OUT OF SYNC: ${f.vppSyncError}`]);
   rows.push(["active-pool", f.activePool || "-"]);
   if (f.fingerprint !== "") rows.push(["fingerprint", f.fingerprint]);
   rows.push(["pools", f.pools.length === 0 ? "(none)" : ""]);

@@ -54,6 +54,7 @@ export function frontendView(f: FrontendInfo): FrontendView {
     activePool: f.active_pool,
     fingerprint: f.fingerprint ?? "",
     warning: f.warning ?? "",
+    vppSyncError: f.vpp_sync_error,
     pools: f.pools.map((p) => ({
       name: p.name,
       backends: p.backends.map((b) => ({

@@ -29,6 +29,7 @@ Deno.test("FrontendInfo and BackendInfo map onto the client's views", () => {
     src_ip_sticky: true,
     flush_on_down: false,
     state: "down",
+    vpp_sync_error: "",
     flow_table_length: 1024,
     flow_table_length_auto: true,
     active_pool: "",

@@ -165,7 +165,7 @@ export function buildFrontend(
 ): { frontend: Frontend; backendFamily?: 4 | 6; addressOk: boolean } {
   const { name, raw: f } = entry;
   const p = ["maglev", "frontends", name];
-  const vip = c.address([...p, "address"], f.address);
+  const vip = c.vppAddress([...p, "address"], f.address);
   if (f.port < 0 || f.port > 65535) {
     c.value([...p, "port"], `must be from 0 (all ports) to 65535, got ${f.port}`);
   }

@@ -380,6 +380,7 @@ class MaglevApi {
       states: checker,
       enabled: (b) => backends[b]?.enabled ?? false,
       address: (b) => backends[b]?.address ?? "",
+      vppSyncError: this.o.vpp.lastSyncError?.(fe.name),
     });
   }
 

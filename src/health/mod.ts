@@ -14,20 +14,13 @@
  */
 import type { ProbeRecord, ProbeResult, State, Transition } from "./types.ts";
 
+import { OperatorCode } from "./codes.ts";
+
 export type { ProbeRecord, ProbeResult, State, Transition } from "./types.ts";
+export { isOperatorCode, isProbeCode, layerOf, OperatorCode, probeResult } from "./codes.ts";
 
 /** Probe results kept per backend (spec 0.3). */
 export const PROBE_RING_SIZE = 20;
-
-/** Operator transition codes (spec 0.3). */
-export const OperatorCode = {
-  start: "start",
-  paused: "paused",
-  resumed: "resumed",
-  disabled: "disabled",
-  enabled: "enabled",
-  removed: "removed",
-} as const;
 
 /** Construction parameters of a {@linkcode HealthMachine}. */
 export interface HealthOptions {

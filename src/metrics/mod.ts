@@ -23,10 +23,12 @@ import type {
 } from "../checker/types.ts";
 import type { HealthCheck } from "../config/types.ts";
 import { type ProbeResult, STATES, type Transition } from "../health/types.ts";
+import { isProbeCode } from "../health/codes.ts";
 import type { SyncStats, VppControl } from "../reconciler/types.ts";
 import { effectiveWeights } from "../weights/mod.ts";
 import { type Clock, realClock } from "../clock.ts";
 import { log } from "../log/mod.ts";
+import { protocolName } from "../../vpp/names.ts";
 
 /** gRPC method kinds as go-grpc-middleware names them (`grpc_type`). */
 export type GrpcType = "unary" | "client_stream" | "server_stream" | "bidi_stream";
@@ -176,7 +178,6 @@ const SYNC_KINDS: readonly (readonly [keyof SyncStats, string])[] = [
   ["asRemoved", "as_removed"],
   ["asWeightUpdated", "as_weight_updated"],
 ];
-const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 6: "tcp", 17: "udp", 255: "any" };
 
 /** The shape of a grpc-js service definition that {@link grpcMethodsOf} reads. */
 export type ServiceMethods = Readonly<
@@ -440,6 +441,20 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     }
   });
 
+  const vppSyncError = gauge(
+    "maglev_frontend_vpp_sync_error",
+    "1 when VPP refused a write for the frontend at the last sync: VPP does not hold what " +
+      "maglevd shows; 0 when it does.",
+    ["frontend"],
+  );
+  atScrape("maglev_frontend_vpp_sync_error", () => {
+    vppSyncError.reset();
+    if (vpp?.lastSyncError === undefined || !vpp.enabled()) return;
+    for (const frontend of Object.keys(checker.config().frontends)) {
+      vppSyncError.set({ frontend }, vpp.lastSyncError(frontend) ? 1 : 0);
+    }
+  });
+
   function vppUp(): boolean {
     return vpp !== undefined && vpp.enabled() && vpp.connected();
   }
@@ -505,7 +520,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
         address: prefixAddress(c.prefix),
         frontend: c.frontend,
         port: String(c.port),
-        protocol: PROTOCOL_NAMES[c.protocol] ?? String(c.protocol),
+        protocol: protocolName(c.protocol),
       };
       vipPackets.inc({ ...vip, kind: "next" }, c.next);
       vipPackets.inc({ ...vip, kind: "first" }, c.first);
@@ -546,7 +561,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     onTransition(backend, transition) {
       // Spec 10: probe-driven transitions only; operator codes (paused,
       // disabled, ...) are not probe results.
-      if (!/^L[3-7]/.test(transition.code)) return;
+      if (!isProbeCode(transition.code)) return;
       transitions.inc({ backend, from: transition.from, to: transition.to });
     },
     vppApi(event) {

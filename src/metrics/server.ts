@@ -69,7 +69,7 @@ const INDEX_PAGE = `<html>
 function listen(
   addr: string,
   hostname: string,
-  options: { port: number; handler: Deno.ServeHandler },
+  options: ServeOptions,
 ): Deno.HttpServer<Deno.NetAddr> {
   try {
     return Deno.serve({
@@ -80,14 +80,41 @@ function listen(
     });
   } catch (e) {
     const why = errorMessage(e);
-    throw new MaglevError("UNAVAILABLE", `metrics address ${JSON.stringify(addr)}: ${why}`);
+    const what = options.what ?? "metrics";
+    throw new MaglevError("UNAVAILABLE", `${what} address ${JSON.stringify(addr)}: ${why}`);
+  }
+}
+
+/** Options of {@link serveHttp}. */
+export interface ServeOptions {
+  /** From {@link parseListenAddress}: an empty host is every interface. */
+  host?: string;
+  port: number;
+  handler: Deno.ServeHandler;
+  /** What listens, for the error (`metrics address ":9091": ...`). */
+  what?: string;
+}
+
+/**
+ * Listens on a parsed address (`addr` is its text, for errors). An address
+ * without a host listens on every interface, IPv6 and IPv4 where the host
+ * has IPv6, else IPv4 only.
+ */
+export function serveHttp(addr: string, options: ServeOptions): Deno.HttpServer<Deno.NetAddr> {
+  if (options.host) return listen(addr, options.host, options);
+  try {
+    return listen(addr, "::", options);
+  } catch (e) {
+    // Hosts with IPv6 switched off cannot bind "::"; a port in use stays an error.
+    if (/in use/i.test(errorMessage(e))) throw e;
+    return listen(addr, "0.0.0.0", options);
   }
 }
 
 /**
  * Serves `/metrics` (and a small index page at `/`) on `addr`. Returns null
- * when `addr` is empty (metrics disabled). An address without a host listens
- * on every interface, IPv6 and IPv4 where the host has IPv6, else IPv4 only.
+ * when `addr` is empty (metrics disabled); see {@link serveHttp} for an
+ * address without a host.
  */
 export function serveMetrics(addr: string, metrics: Renderable): MetricsServer | null {
   if (addr === "") return null;
@@ -114,18 +141,7 @@ export function serveMetrics(addr: string, metrics: Renderable): MetricsServer |
     return new Response("not found\n", { status: 404 });
   }
 
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  if (host === "") {
-    try {
-      server = listen(addr, "::", { port, handler });
-    } catch (e) {
-      // Hosts with IPv6 switched off cannot bind "::"; a port in use stays an error.
-      if (/in use/i.test(errorMessage(e))) throw e;
-      server = listen(addr, "0.0.0.0", { port, handler });
-    }
-  } else {
-    server = listen(addr, host, { port, handler });
-  }
+  const server = serveHttp(addr, { host, port, handler });
   log.info("metrics-listen", { addr: `${server.addr.hostname}:${server.addr.port}` });
   return {
     port: server.addr.port,

@@ -15,9 +15,10 @@
  * daemon dies however it dies.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import { type Clock, realClock } from "../clock.ts";
 import type { Backend, HealthCheck } from "../config/types.ts";
-import type { ProbeResult } from "../health/types.ts";
+import type { ProbeResult, ProbeSink } from "../health/types.ts";
 import {
   createLocalProber,
   DEFAULT_VERSION,
@@ -93,41 +94,86 @@ export function agentCommand(netns: string): string[] {
 
 /** A prober whose probes run in a probe agent inside network namespace `netns`. */
 export function createNetnsProber(netns: string, options: NetnsProberOptions = {}): NetnsProber {
-  const clock = options.clock ?? realClock;
-  const version = options.version ?? DEFAULT_VERSION;
-  const engine = options.engine ?? defaultEngine();
-  const pending = new Map<number, PendingProbe>();
-  const checkIds = new WeakMap<HealthCheck, number>();
-  const checkIdsByJson = new Map<string, number>();
-  let nextProbe = 1;
-  let nextCheck = 1;
-  let agent: Agent | undefined;
-  let failure: { reason: string; atMs: number } | undefined;
-  let closed = false;
+  return new NetnsAgentProber(netns, options);
+}
 
-  const netnsFail = (reason: string, start: number) =>
-    probeResult(
+/** The daemon's side of the probe agent: starts it, feeds it probes, reads its answers. */
+class NetnsAgentProber implements NetnsProber {
+  readonly #netns: string;
+  readonly #options: NetnsProberOptions;
+  readonly #clock: Clock;
+  readonly #version: string;
+  readonly #engine: EngineName;
+  readonly #pending = new Map<number, PendingProbe>();
+  readonly #checkIds = new WeakMap<HealthCheck, number>();
+  readonly #checkIdsByJson = new Map<string, number>();
+  readonly #tickets: StreamTickets;
+  #nextProbe = 1;
+  #nextCheck = 1;
+  #agent: Agent | undefined;
+  #failure: { reason: string; atMs: number } | undefined;
+  #closed = false;
+
+  constructor(netns: string, options: NetnsProberOptions) {
+    this.#netns = netns;
+    this.#options = options;
+    this.#clock = options.clock ?? realClock;
+    this.#version = options.version ?? DEFAULT_VERSION;
+    this.#engine = options.engine ?? defaultEngine();
+    this.#tickets = new StreamTickets(this.probe);
+  }
+
+  /** The engine the agent runs plain http and tcp probes on. */
+  get engine(): EngineName {
+    return this.#engine;
+  }
+
+  /** Runs one probe in the agent; never rejects. */
+  readonly probe = (hc: HealthCheck, backend: Backend, signal: AbortSignal): Promise<ProbeResult> =>
+    this.#probe(hc, backend, signal);
+
+  // The agent runs the same engine inside the namespace; the pipe carries no per-probe timer.
+  start(hc: HealthCheck, backend: Backend, sink: ProbeSink): number {
+    return this.#tickets.start(hc, backend, sink);
+  }
+
+  cancel(ticket: number): void {
+    this.#tickets.cancel(ticket);
+  }
+
+  async close(): Promise<void> {
+    this.#tickets.cancelAll();
+    await this.#close();
+  }
+
+  agentPid(): number | undefined {
+    return this.#agent?.child.pid;
+  }
+
+  #netnsFail(reason: string, start: number): ProbeResult {
+    return probeResult(
       "L4CON",
-      `enter netns ${JSON.stringify(netns)}: ${reason}`,
-      clock.monotonic() - start,
+      `enter netns ${JSON.stringify(this.#netns)}: ${reason}`,
+      this.#clock.monotonic() - start,
     );
+  }
 
-  function checkId(hc: HealthCheck): [number, string | undefined] {
-    const known = checkIds.get(hc);
+  #checkId(hc: HealthCheck): [number, string | undefined] {
+    const known = this.#checkIds.get(hc);
     if (known !== undefined) return [known, undefined];
     const json = JSON.stringify(hc);
-    let id = checkIdsByJson.get(json);
-    if (id === undefined) checkIdsByJson.set(json, id = nextCheck++);
-    checkIds.set(hc, id);
+    let id = this.#checkIdsByJson.get(json);
+    if (id === undefined) this.#checkIdsByJson.set(json, id = this.#nextCheck++);
+    this.#checkIds.set(hc, id);
     return [id, json];
   }
 
-  function send(a: Agent, line: string): void {
+  #send(a: Agent, line: string): void {
     a.queue.push(line);
-    if (!a.writing) void flush(a);
+    if (!a.writing) void this.#flush(a);
   }
 
-  async function flush(a: Agent): Promise<void> {
+  async #flush(a: Agent): Promise<void> {
     a.writing = true;
     try {
       while (a.queue.length > 0) {
@@ -143,24 +189,27 @@ export function createNetnsProber(netns: string, options: NetnsProberOptions = {
     }
   }
 
-  function preflight(): string | undefined {
-    if (netns === "." || netns === ".." || netns.includes("/") || netns.includes("\0")) {
+  #preflight(): string | undefined {
+    if (
+      this.#netns === "." || this.#netns === ".." || this.#netns.includes("/") ||
+      this.#netns.includes("\0")
+    ) {
       return "invalid namespace name";
     }
     try {
-      Deno.statSync(`${NETNS_DIR}/${netns}`);
+      Deno.statSync(`${NETNS_DIR}/${this.#netns}`);
     } catch (err) {
       return err instanceof Deno.errors.NotFound
-        ? `no such namespace (${NETNS_DIR}/${netns} does not exist)`
-        : `${NETNS_DIR}/${netns}: ${err instanceof Error ? err.message : String(err)}`;
+        ? `no such namespace (${NETNS_DIR}/${this.#netns} does not exist)`
+        : `${NETNS_DIR}/${this.#netns}: ${errorMessage(err)}`;
     }
     return undefined;
   }
 
-  function start(): Agent | string {
-    const bad = preflight();
+  #start(): Agent | string {
+    const bad = this.#preflight();
     if (bad) return bad;
-    const argv = options.command ? [...options.command] : agentCommand(netns);
+    const argv = this.#options.command ? [...this.#options.command] : agentCommand(this.#netns);
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(argv[0], {
@@ -172,7 +221,7 @@ export function createNetnsProber(netns: string, options: NetnsProberOptions = {
     } catch (err) {
       return err instanceof Deno.errors.NotFound
         ? `${argv[0]} not found (nsenter is in util-linux)`
-        : `start probe agent: ${err instanceof Error ? err.message : String(err)}`;
+        : `start probe agent: ${errorMessage(err)}`;
     }
     const a: Agent = {
       child,
@@ -184,28 +233,28 @@ export function createNetnsProber(netns: string, options: NetnsProberOptions = {
       stderr: "",
       done: Promise.resolve(),
     };
-    a.done = Promise.all([readStdout(a), readStderr(a)]).then(async () => {
+    a.done = Promise.all([this.#readStdout(a), this.#readStderr(a)]).then(async () => {
       const status = await child.status;
-      onExit(a, status);
+      this.#onExit(a, status);
     });
-    send(a, `V\t${version}\t${engine}`);
+    this.#send(a, `V\t${this.#version}\t${this.#engine}`);
     return a;
   }
 
-  async function readStdout(a: Agent): Promise<void> {
+  async #readStdout(a: Agent): Promise<void> {
     let rest = "";
     try {
       for await (const text of a.child.stdout.pipeThrough(new TextDecoderStream())) {
         const lines = (rest + text).split("\n");
         rest = lines.pop()!;
-        for (const line of lines) onLine(a, line);
+        for (const line of lines) this.#onLine(a, line);
       }
     } catch {
       // Closed under us; the exit handler reports it.
     }
   }
 
-  async function readStderr(a: Agent): Promise<void> {
+  async #readStderr(a: Agent): Promise<void> {
     try {
       for await (const text of a.child.stderr.pipeThrough(new TextDecoderStream())) {
         // Keep only the tail: it holds the reason a start failed.
@@ -216,14 +265,14 @@ export function createNetnsProber(netns: string, options: NetnsProberOptions = {
     }
   }
 
-  function onLine(a: Agent, line: string): void {
+  #onLine(a: Agent, line: string): void {
     if (line === "READY") {
       a.ready = true;
       return;
     }
     const f = line.split("\t");
     if (f[0] !== "R" || f.length < 5) return;
-    const p = pending.get(Number(f[1]));
+    const p = this.#pending.get(Number(f[1]));
     if (!p) return;
     const code = f[2];
     let detail = "";
@@ -239,73 +288,75 @@ export function createNetnsProber(netns: string, options: NetnsProberOptions = {
     );
   }
 
-  function onExit(a: Agent, status: Deno.CommandStatus): void {
-    if (agent === a) agent = undefined;
+  #onExit(a: Agent, status: Deno.CommandStatus): void {
+    if (this.#agent === a) this.#agent = undefined;
     const lastLine = a.stderr.trim().split("\n").pop()?.trim() ?? "";
     const reason = a.ready
       ? `probe agent exited (${status.signal ?? `code ${status.code}`})${
         lastLine ? ": " + lastLine : ""
       }`
       : lastLine || `probe agent exited (${status.signal ?? `code ${status.code}`})`;
-    if (!closed) failure = { reason, atMs: clock.monotonic() };
-    for (const p of [...pending.values()]) p.finish(netnsFail(reason, clock.monotonic()));
+    if (!this.#closed) this.#failure = { reason, atMs: this.#clock.monotonic() };
+    for (const p of [...this.#pending.values()]) {
+      p.finish(this.#netnsFail(reason, this.#clock.monotonic()));
+    }
   }
 
-  function probe(hc: HealthCheck, backend: Backend, signal: AbortSignal): Promise<ProbeResult> {
-    const t0 = clock.monotonic();
-    if (closed) return Promise.resolve(netnsFail("prober closed", t0));
-    if (!agent) {
-      if (failure && t0 - failure.atMs < RESPAWN_HOLDOFF_MS) {
-        return Promise.resolve(netnsFail(failure.reason, t0));
+  #probe(hc: HealthCheck, backend: Backend, signal: AbortSignal): Promise<ProbeResult> {
+    const t0 = this.#clock.monotonic();
+    if (this.#closed) return Promise.resolve(this.#netnsFail("prober closed", t0));
+    if (!this.#agent) {
+      if (this.#failure && t0 - this.#failure.atMs < RESPAWN_HOLDOFF_MS) {
+        return Promise.resolve(this.#netnsFail(this.#failure.reason, t0));
       }
-      const a = start();
+      const a = this.#start();
       if (typeof a === "string") {
-        failure = { reason: a, atMs: t0 };
-        return Promise.resolve(netnsFail(a, t0));
+        this.#failure = { reason: a, atMs: t0 };
+        return Promise.resolve(this.#netnsFail(a, t0));
       }
-      agent = a;
+      this.#agent = a;
     }
-    const a = agent;
-    const [hcId, json] = checkId(hc);
+    const a = this.#agent;
+    const [hcId, json] = this.#checkId(hc);
     if (!a.sentChecks.has(hcId)) {
-      send(a, `H\t${hcId}\t${json ?? JSON.stringify(hc)}`);
+      this.#send(a, `H\t${hcId}\t${json ?? JSON.stringify(hc)}`);
       a.sentChecks.add(hcId);
     }
-    const id = nextProbe++;
+    const id = this.#nextProbe++;
     return new Promise<ProbeResult>((resolve) => {
       const onAbort = () => {
-        send(a, `C\t${id}`);
+        this.#send(a, `C\t${id}`);
       };
-      const timer = clock.setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         entry.finish(probeResult(
           "L4CON",
-          `probe agent in netns ${JSON.stringify(netns)} did not answer`,
-          clock.monotonic() - t0,
+          `probe agent in netns ${JSON.stringify(this.#netns)} did not answer`,
+          this.#clock.monotonic() - t0,
         ));
       }, hc.timeoutMs + AGENT_GRACE_MS);
       const entry: PendingProbe = {
         finish: (r) => {
-          if (!pending.delete(id)) return;
-          clock.clearTimeout(timer);
+          if (!this.#pending.delete(id)) return;
+          this.#clock.clearTimeout(timer);
           signal.removeEventListener("abort", onAbort);
           resolve(r);
         },
       };
-      pending.set(id, entry);
+      this.#pending.set(id, entry);
       signal.addEventListener("abort", onAbort, { once: true });
-      send(a, `P\t${id}\t${hcId}\t${backend.family}\t${backend.address}`);
+      this.#send(a, `P\t${id}\t${hcId}\t${backend.family}\t${backend.address}`);
       if (signal.aborted) onAbort();
     });
   }
 
-  async function close(): Promise<void> {
-    if (closed) return;
-    closed = true;
-    const a = agent;
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const a = this.#agent;
     if (!a) return;
     // Closing stdin is the agent's signal to finish; kill only if it lingers.
     await a.writer.close().catch(() => {});
-    const timer = clock.setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       try {
         a.child.kill("SIGKILL");
       } catch {
@@ -313,22 +364,8 @@ export function createNetnsProber(netns: string, options: NetnsProberOptions = {
       }
     }, 3000);
     await a.done;
-    clock.clearTimeout(timer);
+    this.#clock.clearTimeout(timer);
   }
-
-  const tickets = new StreamTickets(probe);
-  return {
-    probe,
-    // The agent runs the same engine inside the namespace; the pipe carries no per-probe timer.
-    start: (hc, backend, sink) => tickets.start(hc, backend, sink),
-    cancel: (ticket) => tickets.cancel(ticket),
-    engine,
-    async close() {
-      tickets.cancelAll();
-      await close();
-    },
-    agentPid: () => agent?.child.pid,
-  };
 }
 
 /**

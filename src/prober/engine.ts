@@ -102,6 +102,13 @@ interface Fifo {
 
 const GEN_SHIFT = 2 ** 21;
 
+/** True when `buf` starts with `line` (a status line through its LF) within its first `n` bytes. */
+function sameLine(line: Uint8Array, buf: Uint8Array, n: number): boolean {
+  if (n < line.length) return false;
+  for (let i = 0; i < line.length; i++) if (buf[i] !== line[i]) return false;
+  return true;
+}
+
 /** True when this process may use FFI (`--allow-ffi`). */
 export function ffiAllowed(): boolean {
   try {
@@ -135,6 +142,13 @@ export class SocketEngine {
   readonly #free: number[] = [];
   readonly #fifos = new Map<number, Fifo>();
   readonly #addrs = new Map<string, Uint8Array | undefined>();
+  /** Per check: the last status line seen (through its LF) and its verdict. */
+  readonly #lastLine = new WeakMap<
+    HttpParams,
+    { bytes: Uint8Array; code: ProbeCode; detail: string }
+  >();
+  /** Per backend object: its sockaddr for the check's port (rebuilt when the port changes). */
+  readonly #targets = new WeakMap<Backend, { port: number; sa: Uint8Array; family: 4 | 6 }>();
   #active = 0;
   #timer: number | undefined;
   #closed = false;
@@ -260,38 +274,20 @@ export class SocketEngine {
   /** socket, linger, bind, connect, epoll_ctl; a result when any of them fails. */
   #open(slot: Slot, hc: HealthCheck, backend: Backend): ProbeResult | undefined {
     const lib = this.#lib.symbols;
-    const addr = this.#address(backend.address);
-    if (!addr) return this.#fail(slot, "L4CON", `bad address ${JSON.stringify(backend.address)}`);
-    const fd = lib.socket(addr.length === 4 ? AF_INET : AF_INET6, SOCK_STREAM_NB, 0);
+    const target = this.#target(backend, hc.port);
+    if (!target) {
+      return this.#fail(slot, "L4CON", `bad address ${JSON.stringify(backend.address)}`);
+    }
+    const fd = lib.socket(target.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM_NB, 0);
     if (fd < 0) return this.#errno(slot, "socket", this.#lib.errno());
     slot.fd = fd;
     lib.setsockopt(fd, SOL_SOCKET, SO_LINGER, this.#linger, 8);
-    const source = addr.length === 4 ? hc.probeIpv4Src : hc.probeIpv6Src;
+    const source = target.family === 4 ? hc.probeIpv4Src : hc.probeIpv6Src;
     if (source !== "") {
-      const src = this.#address(source);
-      if (!src || src.length !== addr.length) {
-        return this.#fail(
-          slot,
-          "L4CON",
-          `connect: source address ${source} is not of the backend's family`,
-        );
-      }
-      lib.setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, this.#one, 4);
-      const sa = sockaddr(src);
-      if (lib.bind(fd, sa, sa.length) < 0) {
-        const errno = this.#lib.errno();
-        if (errno === EADDRNOTAVAIL) {
-          return this.#fail(
-            slot,
-            "L4CON",
-            `connect: source address ${source} is not local to this host`,
-          );
-        }
-        return this.#errno(slot, `bind ${source}`, errno);
-      }
+      const failure = this.#bind(slot, source, target.family);
+      if (failure) return failure;
     }
-    const sa = sockaddr(addr, hc.port);
-    if (lib.connect(fd, sa, sa.length) < 0) {
+    if (lib.connect(fd, target.sa, target.sa.length) < 0) {
       const errno = this.#lib.errno();
       if (errno !== EINPROGRESS) return this.#errno(slot, "connect", errno);
     }
@@ -303,6 +299,44 @@ export class SocketEngine {
       return this.#errno(slot, "epoll_ctl", this.#lib.errno());
     }
     return undefined;
+  }
+
+  #target(backend: Backend, port: number) {
+    const have = this.#targets.get(backend);
+    if (have && have.port === port) return have;
+    const addr = this.#address(backend.address);
+    if (!addr) return undefined;
+    const t = {
+      port,
+      sa: sockaddr(addr, port),
+      family: addr.length === 4 ? 4 as const : 6 as const,
+    };
+    this.#targets.set(backend, t);
+    return t;
+  }
+
+  #bind(slot: Slot, source: string, family: 4 | 6): ProbeResult | undefined {
+    const lib = this.#lib.symbols;
+    const src = this.#address(source);
+    if (!src || (src.length === 4) !== (family === 4)) {
+      return this.#fail(
+        slot,
+        "L4CON",
+        `connect: source address ${source} is not of the backend's family`,
+      );
+    }
+    lib.setsockopt(slot.fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, this.#one, 4);
+    const sa = sockaddr(src);
+    if (lib.bind(slot.fd, sa, sa.length) >= 0) return undefined;
+    const errno = this.#lib.errno();
+    if (errno === EADDRNOTAVAIL) {
+      return this.#fail(
+        slot,
+        "L4CON",
+        `connect: source address ${source} is not local to this host`,
+      );
+    }
+    return this.#errno(slot, `bind ${source}`, errno);
   }
 
   #queue(slot: Slot, ticket: number): void {
@@ -424,9 +458,17 @@ export class SocketEngine {
   }
 
   #judgeLine(slot: Slot, buf: Uint8Array, n: number): boolean {
+    // Backends answer the same status line probe after probe: judge its bytes once per check.
+    const seen = this.#lastLine.get(slot.params);
+    if (seen && sameLine(seen.bytes, buf, n)) {
+      this.#finish(slot, this.#fail(slot, seen.code, seen.detail));
+      return true;
+    }
     const line = parseStatusLine(buf, n);
     if (!line) return false;
     const r = judgeStatus(line.status, line.reason, slot.params);
+    const end = buf.indexOf(10) + 1;
+    this.#lastLine.set(slot.params, { bytes: buf.slice(0, end), code: r.code, detail: r.detail });
     this.#finish(slot, this.#fail(slot, r.code, r.detail));
     return true;
   }

@@ -7,6 +7,7 @@ import {
   engineTest,
   NEVER,
   openFds,
+  rawServer,
   resetServer,
 } from "./test_util.ts";
 import type { ProbeResult } from "../health/types.ts";
@@ -189,5 +190,31 @@ Deno.test("engine: a bad address is L4CON and names it", async () => {
     assert.equal(r.detail, 'bad address "not-an-ip"');
   } finally {
     await prober.close();
+  }
+});
+
+engineTest("engine: one check object sees each status change of its backend", async (engine) => {
+  let status = "200 OK";
+  const server = rawServer("127.0.0.1", () => [`HTTP/1.1 ${status}\r\nContent-Length: 0\r\n\r\n`]);
+  const prober = createLocalProber({ engine });
+  const hc = check("http", server.port);
+  const b = backend("127.0.0.1");
+  try {
+    const seen: string[] = [];
+    for (const s of ["200 OK", "200 OK", "503 Busy", "503 Busy", "200 OK"]) {
+      status = s;
+      const r = await prober.probe(hc, b, NEVER);
+      seen.push(`${r.code} ${r.detail}`);
+    }
+    assert.deepEqual(seen, [
+      "L7OK HTTP 200 OK",
+      "L7OK HTTP 200 OK",
+      "L7STS HTTP 503 Busy: not in 200-399",
+      "L7STS HTTP 503 Busy: not in 200-399",
+      "L7OK HTTP 200 OK",
+    ]);
+  } finally {
+    await prober.close();
+    await server.close();
   }
 });

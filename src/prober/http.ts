@@ -41,6 +41,20 @@ const regexpCache = new Map<string, ResponseRegexp>();
 
 /** The exact request bytes a probe sends. */
 export function buildRequest(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
+  // The checker probes with the same check and backend objects each time: no key to build.
+  const last = lastRequest.get(backend);
+  if (last && last.hc === hc && last.userAgent === userAgent) return last.request;
+  const request = requestFor(hc, backend, userAgent);
+  lastRequest.set(backend, { hc, userAgent, request });
+  return request;
+}
+
+const lastRequest = new WeakMap<
+  Backend,
+  { hc: HealthCheck; userAgent: string; request: Uint8Array }
+>();
+
+function requestFor(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
   let perCheck = requestCache.get(hc);
   const key = `${backend.address}\n${userAgent}`;
   const hit = perCheck?.get(key);

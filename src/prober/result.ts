@@ -2,39 +2,8 @@
  * Building probe results and turning socket errors into short operator text.
  * @module
  */
-import type { Layer, ProbeCode, ProbeResult } from "../health/types.ts";
 
-const LAYERS: Readonly<Record<ProbeCode, Layer>> = {
-  L3OK: "L3",
-  L3TOUT: "L3",
-  L3CON: "L3",
-  L4OK: "L4",
-  L4TOUT: "L4",
-  L4CON: "L4",
-  L6OK: "L6",
-  L6TOUT: "L6",
-  L6RSP: "L6",
-  L7OK: "L7",
-  L7TOUT: "L7",
-  L7RSP: "L7",
-  L7STS: "L7",
-};
-
-/** True when `code` is one of the codes of spec 3.8. */
-export function isProbeCode(code: string): code is ProbeCode {
-  return Object.hasOwn(LAYERS, code);
-}
-
-/** A result for `code`; `ok` and `layer` follow from the code. */
-export function probeResult(code: ProbeCode, detail: string, durationMs: number): ProbeResult {
-  return {
-    ok: code.endsWith("OK"),
-    layer: LAYERS[code],
-    code,
-    detail,
-    durationMs: Math.max(0, Math.round(durationMs * 1000) / 1000),
-  };
-}
+export { isProbeCode, probeResult } from "../health/codes.ts";
 
 const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ECONNREFUSED: "connection refused",

@@ -10,7 +10,7 @@
 import type { CheckerApi } from "../checker/types.ts";
 import type { Frontend } from "../config/types.ts";
 import type { StateSource } from "../health/types.ts";
-import { MaglevError } from "../errors.ts";
+import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
 import { desiredVip } from "./desired.ts";
@@ -47,7 +47,7 @@ export function isConnectionError(e: unknown): boolean {
 /** `e` as the API should see it: a lost or silent VPP is UNAVAILABLE. */
 export function asApiError(e: unknown): unknown {
   if (isConnectionError(e)) {
-    return new MaglevError("UNAVAILABLE", `VPP did not answer: ${(e as Error).message}`);
+    return new MaglevError("UNAVAILABLE", `VPP did not answer: ${errorMessage(e)}`);
   }
   return e;
 }
@@ -143,7 +143,7 @@ export class SyncEngine {
       if (!fe) return emptyStats();
       return await this.#run("vip", [frontend], (flushed) => {
         const force = options.forceFlush;
-        return this.#plan(fe, { forceFlush: force && !flushed.has(force) ? force : undefined });
+        return this.#plan(fe, { forceFlush: force && !flushed.has(force) ? force : undefined }).ops;
       });
     });
   }
@@ -183,9 +183,9 @@ export class SyncEngine {
       const ops: LbOp[] = [];
       const wanted = new Set<string>();
       for (const name of names) {
-        const fe = cfg.frontends[name];
-        wanted.add(this.#vipKeyOf(fe));
-        ops.push(...this.#plan(fe, {}));
+        const { key, ops: vipOps } = this.#plan(cfg.frontends[name], {});
+        wanted.add(key);
+        for (const op of vipOps) ops.push(op);
       }
       if (only) return ops;
       for (const [key, cur] of this.#mirror) {
@@ -243,20 +243,23 @@ export class SyncEngine {
     this.#mirrorValid = true;
   }
 
-  #plan(fe: Frontend, options: { forceFlush?: string }): LbOp[] {
+  /** The frontend's VIP key and the calls that bring VPP's copy of it to what we want. */
+  #plan(fe: Frontend, options: { forceFlush?: string }): { key: string; ops: LbOp[] } {
     const desired = this.#desired(fe);
-    const cur = this.#mirror.get(vipKey(desired.prefix, desired.protocol, desired.port));
+    const key = vipKey(desired.prefix, desired.protocol, desired.port);
+    const cur = this.#mirror.get(key);
     const reason = cur ? recreateReason(cur, desired) : "";
     if (reason) {
       log.info("vpp-lb-vip-recreate", { frontend: fe.name, vip: desired.prefix, reason });
     }
-    return planVip(cur, desired, {
+    const ops = planVip(cur, desired, {
       forceFlush: options.forceFlush,
       flushDue: (address) => {
         const at = this.#lastTransitionAt(desired.ases.get(address)?.backend ?? "");
         return at !== undefined && this.#flushed.get(asKey(fe.name, address)) !== at;
       },
     });
+    return { key, ops };
   }
 
   /**

@@ -107,7 +107,7 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
 Deno.test("a write VPP refuses at run time is the frontend's sync error until it is fixed", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);
-  assert.equal(h.manager.syncError("web"), "");
+  assert.equal(h.manager.lastSyncError("web"), "");
   // An IPv6 AS inside ::/96 reads as IPv4 to VPP: INVALID_ADDRESS_FAMILY (-97).
   const bad = withVpp(makeConfig({
     healthchecks: { hc: {} },
@@ -116,7 +116,7 @@ Deno.test("a write VPP refuses at run time is the frontend's sync error until it
   }));
   h.checker.applyConfig(bad);
   await h.manager.sync();
-  assert.match(h.manager.syncError("web6"), /as-add ::1: .*INVALID_ADDRESS_FAMILY/);
+  assert.match(h.manager.lastSyncError("web6"), /as-add ::1: .*INVALID_ADDRESS_FAMILY/);
   const good = withVpp(makeConfig({
     healthchecks: { hc: {} },
     backends: { v6: { address: "2001:db8::10", healthcheck: "" } },
@@ -124,7 +124,7 @@ Deno.test("a write VPP refuses at run time is the frontend's sync error until it
   }));
   h.checker.applyConfig(good);
   await h.manager.sync();
-  assert.equal(h.manager.syncError("web6"), "");
+  assert.equal(h.manager.lastSyncError("web6"), "");
   await closeAll(h);
 });
 

@@ -7,9 +7,7 @@
  */
 import type { BackendEvent } from "../checker/types.ts";
 import type { SyncTrigger } from "./types.ts";
-
-/** Transition codes made by an operator rather than a probe. */
-const OPERATOR_CODES = new Set(["paused", "resumed", "disabled", "enabled", "removed", "start"]);
+import { isOperatorCode } from "../health/codes.ts";
 
 /** One transition waiting for its sync, for the latency histogram. */
 export interface Waiting {
@@ -30,7 +28,7 @@ export class Intake {
     // latency would measure the reload, not the transition.
     if (!ev.replay) {
       const t = ev.transition;
-      waiting.push({ atMs: t.atMs, trigger: OPERATOR_CODES.has(t.code) ? "operator" : "probe" });
+      waiting.push({ atMs: t.atMs, trigger: isOperatorCode(t.code) ? "operator" : "probe" });
     }
     this.#wake?.();
   }

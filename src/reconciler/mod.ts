@@ -6,7 +6,7 @@
  */
 import { type Clock, realClock, sleep } from "../clock.ts";
 import type { CheckerApi, EventSource } from "../checker/types.ts";
-import { MaglevError } from "../errors.ts";
+import { errorMessage, MaglevError } from "../errors.ts";
 import { formatDuration } from "../config/duration.ts";
 import { log } from "../log/mod.ts";
 import type {
@@ -101,8 +101,10 @@ export class VppManager implements VppControl {
     this.#counters = new CountersSession({
       clock: this.#clock,
       open: () => this.#open(),
-      frontendOf: (prefix, protocol, port) =>
-        this.#frontendsByKey().get(vipKey(prefix, protocol, port)) ?? "",
+      labeller: () => {
+        const byKey = this.#frontendsByKey();
+        return (prefix, protocol, port) => byKey.get(vipKey(prefix, protocol, port)) ?? "";
+      },
       maxAgeMs: options.countersMs ?? 5000,
     });
   }
@@ -138,7 +140,7 @@ export class VppManager implements VppControl {
     return await this.#counters.fresh();
   }
 
-  syncError(frontend: string): string {
+  lastSyncError(frontend: string): string {
     return this.#engine.syncErrors().get(frontend) ?? "";
   }
 
@@ -177,7 +179,7 @@ export class VppManager implements VppControl {
         this.#opts.observers?.latency?.("reload", (this.#clock.now() - started) / 1000);
       }
     } catch (e) {
-      log.warn("vpp-lbsync-error", { err: (e as Error).message });
+      log.warn("vpp-lbsync-error", { err: errorMessage(e) });
     }
   }
 
@@ -261,7 +263,7 @@ export class VppManager implements VppControl {
       await this.#engine.syncAll(this.#gate.done ? {} : { only: new Set(this.#gate.released()) });
     } catch (e) {
       const event = why === "warmup" ? "vpp-lb-sync-error" : "vpp-lbsync-error";
-      log.warn(event, { err: (e as Error).message });
+      log.warn(event, { err: errorMessage(e) });
     }
   }
 
@@ -279,7 +281,7 @@ export class VppManager implements VppControl {
       await this.#engine.writeLbConf(fields);
       this.#lbConfSent = key;
     } catch (e) {
-      log.warn("vpp-lb-conf-set-failed", { err: (e as Error).message });
+      log.warn("vpp-lb-conf-set-failed", { err: errorMessage(e) });
       throw e;
     }
   }
@@ -297,7 +299,7 @@ export class VppManager implements VppControl {
         "flow-timeout": state.conf.flowTimeout,
       });
     } catch (e) {
-      log.warn("vpp-lb-read-failed", { err: (e as Error).message });
+      log.warn("vpp-lb-read-failed", { err: errorMessage(e) });
     }
     await this.#pushLbConf().catch(() => {});
     // A (re)connect after warmup rebuilds everything (VPP may have restarted);
@@ -335,7 +337,7 @@ export class VppManager implements VppControl {
     try {
       await this.#engine.syncVip(frontend);
     } catch (e) {
-      log.warn("vpp-lb-warmup-release-error", { frontend, err: (e as Error).message });
+      log.warn("vpp-lb-warmup-release-error", { frontend, err: errorMessage(e) });
     }
   }
 
@@ -419,7 +421,7 @@ export class VppManager implements VppControl {
           this.#opts.observers?.latency?.(w.trigger, Math.max(0, now - w.atMs) / 1000);
         }
       } catch (e) {
-        log.warn("vpp-lbsync-error", { frontend, err: (e as Error).message });
+        log.warn("vpp-lbsync-error", { frontend, err: errorMessage(e) });
       }
     }
   }

@@ -1,0 +1,63 @@
+import { strict as assert } from "node:assert";
+import { FakeClock } from "../clock.ts";
+import { Schedule } from "./schedule.ts";
+
+Deno.test("schedule: callbacks run at their times in order, on one clock timer", async () => {
+  const clock = new FakeClock();
+  const s = new Schedule(clock);
+  const ran: string[] = [];
+  for (const [name, ms] of [["c", 30], ["a", 10], ["b", 20], ["a2", 10]] as const) {
+    s.add(() => ran.push(`${name}@${clock.monotonic()}`), ms);
+  }
+  assert.equal(clock.pending, 1, "one timer for all of them");
+  assert.equal(s.size, 4);
+  await clock.advance(9);
+  assert.deepEqual(ran, []);
+  await clock.advance(1);
+  assert.deepEqual(ran, ["a@10", "a2@10"], "ties run in scheduling order");
+  await clock.advance(20);
+  assert.deepEqual(ran, ["a@10", "a2@10", "b@20", "c@30"]);
+  assert.equal(clock.pending, 0, "idle: no timer left");
+});
+
+Deno.test("schedule: cancel skips a callback; the last cancel frees the timer", async () => {
+  const clock = new FakeClock();
+  const s = new Schedule(clock);
+  const ran: number[] = [];
+  const t1 = s.add(() => ran.push(1), 10);
+  const t2 = s.add(() => ran.push(2), 20);
+  s.cancel(t1);
+  s.cancel(t1); // twice is harmless
+  await clock.advance(30);
+  assert.deepEqual(ran, [2]);
+  s.cancel(t2); // spent: ignored
+  const t3 = s.add(() => ran.push(3), 10);
+  s.cancel(t3);
+  assert.equal(s.size, 0);
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("schedule: slack lets close due times share a wakeup, never early", async () => {
+  const clock = new FakeClock();
+  const s = new Schedule(clock, 5);
+  const ran: string[] = [];
+  s.add(() => ran.push(`a@${clock.monotonic()}`), 10);
+  s.add(() => ran.push(`b@${clock.monotonic()}`), 11);
+  s.add(() => ran.push(`c@${clock.monotonic()}`), 13);
+  s.add(() => ran.push(`d@${clock.monotonic()}`), 40);
+  await clock.advance(100);
+  // a wakes the schedule at 10; b and c wait for the next wakeup, 5 ms later.
+  assert.deepEqual(ran, ["a@10", "b@15", "c@15", "d@40"]);
+});
+
+Deno.test("schedule: a throwing callback does not stop the others", async () => {
+  const clock = new FakeClock();
+  const s = new Schedule(clock);
+  const ran: number[] = [];
+  s.add(() => {
+    throw new Error("bug");
+  }, 1);
+  s.add(() => ran.push(2), 1);
+  await clock.advance(1);
+  assert.deepEqual(ran, [2]);
+});
