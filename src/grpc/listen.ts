@@ -12,6 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as net from "node:net";
 import { lookup } from "node:dns/promises";
 import type { Clock } from "../clock.ts";
+import { formatDuration } from "../config/duration.ts";
 import { MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { GoawayFilteredSocket } from "./goaway_filter.ts";
@@ -101,7 +102,7 @@ function guardHandshake(socket: net.Socket, ms: number, clock: Clock, listener: 
     log.warn("grpc-connection-closed", {
       listener,
       peer: socket.remoteAddress ?? "unix",
-      reason: `no HTTP/2 handshake within ${ms}ms`,
+      reason: `no HTTP/2 handshake within ${formatDuration(ms)}`,
     });
     socket.destroy();
   }, ms);
