@@ -436,6 +436,17 @@ Deno.test("the default listener is localhost:9090 and bad addresses are named", 
   }
 });
 
+/** A health Watch of the whole server on `ch`. */
+function healthWatch(ch: grpc.Client): grpc.ClientReadableStream<unknown> {
+  const def = healthService();
+  return ch.makeServerStreamRequest(
+    def.Watch.path,
+    def.Watch.requestSerialize,
+    def.Watch.responseDeserialize,
+    { service: "" },
+  );
+}
+
 Deno.test("the health service answers SERVING, then NOT_SERVING at shutdown", async () => {
   await withRig({ tcp: "127.0.0.1:0" }, async ({ server }) => {
     const def = healthService();
@@ -455,12 +466,7 @@ Deno.test("the health service answers SERVING, then NOT_SERVING at shutdown", as
       assert.deepEqual(await check("maglev.v1.Maglev"), { status: "SERVING" });
       await assert.rejects(check("other.Svc"), (e: grpc.ServiceError) => e.code === 5);
 
-      const watch = ch.makeServerStreamRequest(
-        def.Watch.path,
-        def.Watch.requestSerialize,
-        def.Watch.responseDeserialize,
-        { service: "" },
-      );
+      const watch = healthWatch(ch);
       const seen: unknown[] = [];
       const ended = new Promise<void>((resolve) => watch.on("end", resolve));
       watch.on("data", (d) => {
@@ -492,16 +498,10 @@ Deno.test("shutdown ends health and event streams cleanly under load, every time
   await underLoad(async () => {
     for (let round = 0; round < 10; round++) {
       await withRig({ tcp: "127.0.0.1:0" }, async ({ server }) => {
-        const def = healthService();
         const ch = new grpc.Client(server.addresses[0], grpc.credentials.createInsecure());
         try {
           const streams = [0, 1, 2, 3].map(() => {
-            const watch = ch.makeServerStreamRequest(
-              def.Watch.path,
-              def.Watch.requestSerialize,
-              def.Watch.responseDeserialize,
-              { service: "" },
-            );
+            const watch = healthWatch(ch);
             const seen: unknown[] = [];
             const first = new Promise<void>((resolve) =>
               watch.on("data", (d) => {
