@@ -184,3 +184,15 @@ Deno.test("preview: buckets that move on a weight change or a disable, and to wh
     );
   });
 });
+
+Deno.test("DiffConfig reads a file only for a listener that allows mutations", async () => {
+  await withRig(async ({ client, configPath }) => {
+    await rejectsWith(
+      client.call("DiffConfig", { path: configPath }),
+      "PERMISSION_DENIED",
+      /only allowed on loopback or unix socket listeners; send the YAML text instead/,
+    );
+    const plan = await client.call("DiffConfig", { yaml: RIG_YAML });
+    assert.equal(plan.changed, false, "YAML text is fine on any listener");
+  }, { vpp: "disabled", server: { listen: { tcp: "0.0.0.0:0" } } });
+});
