@@ -268,7 +268,8 @@ async function configDiff(file: string | undefined, ctx: ExecContext): Promise<E
   const plan = await ctx.backend.diffConfig(yaml);
   if (ctx.json) emit(shown(plan, formatPlan), ctx);
   else if (plan.ok) emit(shown(plan, formatPlan), ctx);
-  else ctx.err(formatError(`${file ?? "the daemon's config file"}: ${planErrors(plan)}`, ctx));
+  // The daemon names text it was sent `<yaml>`; here it has a file name.
+  else ctx.err(formatError(planErrors(plan).replace(/^<yaml>(?=:)/gm, file ?? "<yaml>"), ctx));
   return plan.ok ? "ok" : "error";
 }
 
