@@ -95,6 +95,10 @@ Deno.test("a daemon that accepts and never answers: no answer within the timeout
     const short = await runCli(server, ["show", "backends", "--timeout", "300ms"]);
     assert.equal(short.code, 1);
     assert.equal(short.stderr, `no answer from ${server} within 300ms\n`);
+    const shell = await runCli(server, ["--timeout", "300ms"], { stdin: "show frontends\n" });
+    assert.equal(shell.code, 1);
+    assert.doesNotMatch(shell.stdout, /connected/, "no banner before the daemon answered");
+    assert.equal(shell.stderr, `no answer from ${server} within 300ms\n`);
   } finally {
     listener.close();
     await accepting.catch(() => {});
