@@ -6,7 +6,7 @@
  * disruption preview and the fingerprint.
  */
 import { strict as assert } from "node:assert";
-import { runCli } from "./tests/helpers/mod.ts";
+import { runCli, waitFor } from "./tests/helpers/mod.ts";
 import { startTestDaemon, WORLD_YAML } from "./src/cli/daemon_test_util.ts";
 import { configureLog } from "./src/log/mod.ts";
 
@@ -210,6 +210,29 @@ Deno.test("set weight while VPP is configured but not connected: done, with a wa
         .stdout,
     );
     assert.match(j.warning, /connect/);
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("an incompatible VPP: show vpp info and show status name the missing messages", async () => {
+  const d = await startTestDaemon({ vpp: true, omitMessages: ["lb_as_set_weight"] });
+  try {
+    const status = async () => (await runCli(d.server, ["show", "status", "--json"])).stdout;
+    await waitFor(
+      "the manager to find VPP incompatible",
+      async () => JSON.parse(await status()).vpp.state === "incompatible",
+      { describe: status },
+    );
+    const info = await runCli(d.server, ["show", "vpp", "info"]);
+    assert.equal(info.code, 1);
+    assert.match(info.stderr, /lb_as_set_weight_[0-9a-f]{8}/);
+    assert.doesNotMatch(info.stderr, /not connected/);
+    const s = await runCli(d.server, ["show", "status"]);
+    assert.match(
+      s.stdout,
+      /^vpp\s+incompatible \(.*api\.sock\): missing lb_as_set_weight_[0-9a-f]{8}/m,
+    );
   } finally {
     await d.close();
   }

@@ -75,6 +75,8 @@ export interface TestDaemonOptions {
   yaml?: string;
   /** Run the VPP double and connect the manager to it (default: VPP disabled). */
   vpp?: boolean;
+  /** With `vpp`: messages the double leaves out, as an older VPP lacks them. */
+  omitMessages?: readonly string[];
 }
 
 /** A running test daemon. */
@@ -102,7 +104,9 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
   const configPath = `${dir}/maglev.yaml`;
   await Deno.writeTextFile(configPath, options.yaml ?? WORLD_YAML);
   const vppSocket = options.vpp ? `${dir}/api.sock` : "";
-  const sim = options.vpp ? await startVppSim({ socketPath: vppSocket }) : undefined;
+  const sim = options.vpp
+    ? await startVppSim({ socketPath: vppSocket, omitMessages: options.omitMessages })
+    : undefined;
   const vppEnabled = vppSocket !== "";
   const clock = new FakeClock(Date.now() - 60_000);
   const prober = new FakeProber();
