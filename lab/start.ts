@@ -46,9 +46,8 @@ async function waitForPort(hostname: string, port: number, tries = 100): Promise
   return false;
 }
 
-async function main(): Promise<number> {
-  const dir = await Deno.makeTempDir({ prefix: "maglev-lab-" });
-  const socket = `${dir}/api.sock`;
+/** The first lab port something else already listens on, as a message; undefined when all are free. */
+async function portInUse(): Promise<string | undefined> {
   for (
     const [host, port, what] of [
       ["127.0.0.1", 9090, "gRPC"],
@@ -57,47 +56,68 @@ async function main(): Promise<number> {
     ] as const
   ) {
     if (await isListening(host, port)) {
-      console.error(
-        `%cmaglev lab: ${host}:${port} (${what}) is already in use — is another lab or maglevd running?`,
-        "color: red",
-      );
-      await Deno.remove(dir, { recursive: true });
-      return 1;
+      return `${host}:${port} (${what}) is already in use — is another lab or maglevd running?`;
     }
   }
+  return undefined;
+}
+
+/** `main.ts` with `args`, output to this terminal. */
+function spawnMaglevd(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}main.ts`, ...args],
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+    env,
+  }).spawn();
+}
+
+function banner(socket: string, dashboardUp: boolean): string {
+  const admin = `user ${LAB_ADMIN.MAGLEV_DASHBOARD_USER}, ` +
+    `password ${LAB_ADMIN.MAGLEV_DASHBOARD_PASSWORD}`;
+  return `
+maglev lab is running:
+  VPP test double   ${socket}
+  backends          ${LAB_BACKENDS.map((b) => `${b.name}=${b.address}:${b.port}`).join(" ")}
+  gRPC              ${GRPC}
+  metrics           http://${METRICS}/metrics
+  dashboard         ${dashboardUp ? `http://${DASHBOARD}/` : "(did not start, see above)"}
+  dashboard admin   http://${DASHBOARD}/admin/ (${admin})
+
+Look at it from another terminal:
+  deno task maglevd show frontends
+  deno task maglevd show frontends http-vip
+  deno task maglevd show backends nginx2
+  deno task maglevd shell
+  deno task vppsim:show --socket ${socket}
+  curl -s http://${METRICS}/metrics | grep maglev_backend_state
+
+Ctrl-C stops everything.
+`;
+}
+
+async function main(): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-lab-" });
+  const socket = `${dir}/api.sock`;
+  const fail = async (message: string) => {
+    console.error(`%cmaglev lab: ${message}`, "color: red");
+    await Deno.remove(dir, { recursive: true });
+    return 1;
+  };
+  const busy = await portInUse();
+  if (busy) return await fail(busy);
   let backends;
   try {
     backends = startBackends(LAB_BACKENDS);
   } catch (e) {
-    console.error(
-      `%cmaglev lab: cannot start the HTTP backends: ${(e as Error).message}`,
-      "color: red",
-    );
-    await Deno.remove(dir, { recursive: true });
-    return 1;
+    return await fail(`cannot start the HTTP backends: ${(e as Error).message}`);
   }
   const sim = await startVppSim({ socketPath: socket });
-  const daemon = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
-      "--config",
-      `${ROOT}lab/maglev.yaml`,
-      "--vpp-api-addr",
-      socket,
-      "--grpc-addr",
-      GRPC,
-      "--metrics-addr",
-      METRICS,
-      "--log-format",
-      "text",
-    ],
-    stdin: "null",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
-
+  const daemon = spawnMaglevd([
+    ...["--config", `${ROOT}lab/maglev.yaml`, "--vpp-api-addr", socket],
+    ...["--grpc-addr", GRPC, "--metrics-addr", METRICS, "--log-format", "text"],
+  ]);
   let dashboard: Deno.ChildProcess | undefined;
   let stopping = false;
   const stop = () => {
@@ -112,35 +132,13 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 
-  if (await waitForPort("127.0.0.1", 9090)) {
-    dashboard = stopping ? undefined : new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}main.ts`, "dashboard", "--server", GRPC, "--listen", DASHBOARD],
-      stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
-      // A lab on loopback: the admin area with credentials printed below.
-      env: { MAGLEV_DASHBOARD_LOG_FORMAT: "text", ...LAB_ADMIN },
-    }).spawn();
-    const dashboardUp = dashboard !== undefined && await waitForPort("127.0.0.1", 9092);
-    console.log(`
-maglev lab is running:
-  VPP test double   ${socket}
-  backends          ${LAB_BACKENDS.map((b) => `${b.name}=${b.address}:${b.port}`).join(" ")}
-  gRPC              ${GRPC}
-  metrics           http://${METRICS}/metrics
-  dashboard         ${dashboardUp ? `http://${DASHBOARD}/` : "(did not start, see above)"}
-  dashboard admin   http://${DASHBOARD}/admin/ (user ${LAB_ADMIN.MAGLEV_DASHBOARD_USER}, password ${LAB_ADMIN.MAGLEV_DASHBOARD_PASSWORD})
-
-Look at it from another terminal:
-  deno task maglevd show frontends
-  deno task maglevd show frontends http-vip
-  deno task maglevd show backends nginx2
-  deno task maglevd shell
-  deno task vppsim:show --socket ${socket}
-  curl -s http://${METRICS}/metrics | grep maglev_backend_state
-
-Ctrl-C stops everything.
-`);
+  if (await waitForPort("127.0.0.1", 9090) && !stopping) {
+    // A lab on loopback: the admin area, with the credentials in the banner.
+    dashboard = spawnMaglevd(["dashboard", "--server", GRPC, "--listen", DASHBOARD], {
+      MAGLEV_DASHBOARD_LOG_FORMAT: "text",
+      ...LAB_ADMIN,
+    });
+    console.log(banner(socket, await waitForPort("127.0.0.1", 9092)));
   }
   const status = await daemon.status;
   const asked = stopping;

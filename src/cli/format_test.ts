@@ -9,7 +9,6 @@ import {
   formatEventLine,
   formatFrontend,
   formatFrontendList,
-  type FormatOptions,
   keyValues,
   rpcErrorText,
   stripAnsi,

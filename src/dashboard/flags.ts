@@ -7,7 +7,8 @@
 import { parseArgs } from "node:util";
 import { parseListenAddress } from "../metrics/server.ts";
 import { normalizeArgs } from "../flags.ts";
-import type { Level } from "../log/mod.ts";
+import { type Level, LEVELS } from "../log/mod.ts";
+import { errorMessage } from "../errors.ts";
 import type { Credentials } from "./auth.ts";
 
 /** The dashboard's settings after flags and environment are merged. */
@@ -78,7 +79,7 @@ export function parseDashboardFlags(
       allowPositionals: false,
     }));
   } catch (e) {
-    throw new Error((e as Error).message.replace(/\. To specify.*$/s, ""));
+    throw new Error(errorMessage(e).replace(/\. To specify.*$/s, ""));
   }
   const get = (flag: string, name: string) =>
     (values[flag] as string | undefined) ?? env(`MAGLEV_DASHBOARD_${name}`);
@@ -96,11 +97,11 @@ export function parseDashboardFlags(
   try {
     listen = parseListenAddress(listenText);
   } catch (e) {
-    throw new Error(`--listen: ${(e as Error).message.replace(/^metrics address /, "")}`);
+    throw new Error(`--listen: ${errorMessage(e).replace(/^metrics address /, "")}`);
   }
   const logLevel = get("log-level", "LOG_LEVEL") ?? "info";
-  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
-    throw new Error(`--log-level: "${logLevel}" is not one of debug, info, warn, error`);
+  if (!(LEVELS as readonly string[]).includes(logLevel)) {
+    throw new Error(`--log-level: "${logLevel}" is not one of ${LEVELS.join(", ")}`);
   }
   const logFormat = get("log-format", "LOG_FORMAT") ?? (isTty ? "text" : "json");
   if (logFormat !== "text" && logFormat !== "json") {

@@ -9,6 +9,7 @@
 import { type CallOptions, createClient, type MaglevClient } from "../grpc/client.ts";
 import type { PreviewChangeRequestInit, PreviewChangeResponse } from "../../proto/maglev_pb.ts";
 import { type Clock, realClock, sleep, type TimerId } from "../clock.ts";
+import { errorMessage } from "../errors.ts";
 import {
   type Applied,
   applyEvent,
@@ -90,10 +91,6 @@ export interface LinkOptions {
 /** Reconnect delays: 0.5 s doubling to 5 s. */
 export function retryDelayMs(attempt: number): number {
   return Math.min(5_000, 500 * 2 ** Math.min(attempt, 4));
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** One daemon: its view, kept current by the stream and the timers. */
@@ -191,7 +188,7 @@ export class DaemonLink {
         if (!this.#abort.signal.aborted) throw new Error("the event stream ended");
       } catch (e) {
         if (this.#abort.signal.aborted) break;
-        this.#setConnection(false, this.#lostReason || message(e));
+        this.#setConnection(false, this.#lostReason || errorMessage(e));
         await sleep(this.#clock, retryDelayMs(attempt++), this.#abort.signal).catch(() => {});
       } finally {
         this.#stream = undefined;
@@ -236,7 +233,7 @@ export class DaemonLink {
       ]);
       return { info, lb };
     } catch (e) {
-      return { error: message(e) };
+      return { error: errorMessage(e) };
     }
   }
 
@@ -308,7 +305,7 @@ export class DaemonLink {
   // A failed call while the stream looked open: drop it so the loop reconnects.
   #lost(e: unknown): void {
     if (this.#abort.signal.aborted) return;
-    this.#lostReason = message(e);
+    this.#lostReason = errorMessage(e);
     this.#setConnection(false, this.#lostReason);
     this.#stream?.cancel();
   }

@@ -81,7 +81,7 @@ export async function runDashboard(args: readonly string[]): Promise<number> {
   try {
     flags = parseDashboardFlags(args, (n) => Deno.env.get(n), Deno.stdout.isTerminal());
   } catch (e) {
-    console.error(`%cmaglevd dashboard: ${(e as Error).message}`, "color: red");
+    console.error(`%cmaglevd dashboard: ${errorMessage(e)}`, "color: red");
     console.error(DASHBOARD_USAGE);
     return 2;
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import { RpcError } from "../grpc/client.ts";
+import { errorMessage } from "../errors.ts";
 import { authorized, challenge, type Credentials } from "./auth.ts";
 import { type BackendAction, type Board, NotFoundError, type WeightChange } from "./board.ts";
 import { appJs, pageHtml, STYLE_CSS } from "./assets/mod.ts";
@@ -112,7 +113,7 @@ async function route(
   try {
     return await daemonRoute(board, req, daemon, m[2], admin);
   } catch (e) {
-    return fail(httpStatusOf(e), e instanceof Error ? e.message : String(e));
+    return fail(httpStatusOf(e), errorMessage(e));
   }
 }
 
@@ -174,7 +175,7 @@ async function jsonBody(req: Request): Promise<Record<string, unknown> | string>
   try {
     body = await req.json();
   } catch (e) {
-    return `the body is not JSON: ${(e as Error).message}`;
+    return `the body is not JSON: ${errorMessage(e)}`;
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return "the body is not a JSON object";

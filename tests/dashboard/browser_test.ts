@@ -10,6 +10,13 @@ import { startBackends } from "../../lab/backends.ts";
 import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
 import { DaemonProcess, freePort, labBackends, labConfig, ROOT, waitFor } from "../helpers/mod.ts";
 import { artifactsDir, Browser, chromiumSkipReason } from "./chromium_test_util.ts";
+import { startDashboard } from "../../src/dashboard/mod.ts";
+import {
+  backend,
+  FakeDaemon,
+  frontend,
+  poolBackend,
+} from "../../src/dashboard/fake_client_test_util.ts";
 
 const NET = "127.0.68";
 const ADMIN = { user: "ops", password: "browser-test" };
@@ -129,6 +136,31 @@ Deno.test({
       assert.match(vpp, /version/);
     });
 
+    await t.step("the heartbeat beats and a click shows a backend's last probes", async () => {
+      const beat = `document.querySelector('td[data-hb="nginx1"] .beat')?.className`;
+      await waitFor(
+        "a probe result on nginx1's heartbeat",
+        async () => /\b(ok|bad|live)\b/.test(await page.evaluate<string>(`${beat} ?? ""`)),
+        {
+          describe: () => page.evaluate<string>(`${beat} ?? "(none)"`),
+        },
+      );
+      await page.evaluate(
+        `document.querySelector('.card[data-frontend="http-vip"] tr[data-backend="nginx1"] button.link').click()`,
+      );
+      const details = () => page.evaluate<string>(`document.querySelector("#details").innerText`);
+      await waitFor(
+        "nginx1's last probes",
+        async () => /last probes[\s\S]*L7OK/.test(await details()),
+        {
+          describe: details,
+        },
+      );
+      assert.match(await details(), /http-check health \d+\/\d+/);
+      await page.screenshot(`${shots}/dashboard-probes.png`);
+      await page.evaluate(`document.querySelector("#details button.close").click()`);
+    });
+
     await t.step("the fleet tab highlights the one weight that differs", async () => {
       await page.evaluate(`document.querySelector('[data-tab="fleet"]').click()`);
       const read = () =>
@@ -153,12 +185,13 @@ Deno.test({
             nginx1: ["100", "50"],
           },
         ]);
+      // Generous: on a loaded machine a 100 ms probe timeout makes backends flap.
       await waitFor("the fleet tab to flag nginx1 only", async () => {
         const fingerprints = await page.evaluate<boolean>(
           `!!document.querySelector('.fleet-row tr[data-row="fingerprint"]')`,
         );
         return (await read()) === want(fingerprints);
-      }, { describe: read });
+      }, { timeoutMs: 20_000, describe: read });
       await page.screenshot(`${shots}/dashboard-fleet.png`);
     });
 
@@ -214,6 +247,24 @@ Deno.test({
       assert.match(log, /dashboard: enable backend nginx2/);
       await daemons[0].waitForLog("backend-transition", { backend: "nginx2", to: "up" });
     });
+
+    await t.step("a daemon that goes away turns its tab red and says why", async () => {
+      assert.equal(await daemons[1].stop(), 0);
+      const tab = `document.querySelector('[data-tab="1"]')`;
+      await waitFor(
+        "tab 1 disconnected",
+        async () => (await page.evaluate<string>(`${tab}.dataset.connected`)) === "false",
+        {
+          describe: () => page.evaluate<string>(`${tab}.outerHTML`),
+        },
+      );
+      const why = await page.evaluate<string>(`${tab}.querySelector(".dot").title`);
+      assert.notEqual(why, "", "the dot's title says why");
+      await page.evaluate(`${tab}.click()`);
+      const conn = await page.evaluate<string>(`document.querySelector(".conn").textContent`);
+      assert.match(conn, new RegExp(`^not connected to ${daemons[1].grpcAddr} \\(`));
+      await page.screenshot(`${shots}/dashboard-disconnected.png`);
+    });
   } catch (e) {
     const out = dash ? `\ndashboard output:\n${dash.output()}` : "";
     const chrome = browser ? `\nchromium:\n${browser.tail()}` : "";
@@ -225,5 +276,56 @@ Deno.test({
     for (const s of sims) await s.close();
     await backends.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "dashboard in chromium: the disruption preview before an admin action",
+  ignore: SKIP !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  // A fake daemon with a canned preview: what the page does with it, not
+  // how the daemon computes it (the gRPC tests own that).
+  const d = new FakeDaemon();
+  d.frontends = [frontend("web", [poolBackend("a"), poolBackend("b", { address: "10.0.0.2" })])];
+  d.backends = [backend("a"), backend("b", { address: "10.0.0.2" })];
+  d.preview = {
+    frontend: "web",
+    table_length: 1024,
+    buckets_moved: 512,
+    moves: [{ from: "a", to: "b", buckets: 512 }],
+    before: [],
+    after: [],
+    fingerprint_before: "3f2a91c0",
+    fingerprint_after: "77b1e2d4",
+  };
+  const dash = await startDashboard({
+    servers: ["r1:9090"],
+    listen: { host: "127.0.0.1", port: 0 },
+    credentials: ADMIN,
+    connect: () => d,
+  });
+  const page = await Browser.launch();
+  try {
+    await page.setHeaders({ authorization: `Basic ${btoa(`${ADMIN.user}:${ADMIN.password}`)}` });
+    await page.navigate(`${dash.url}admin/#0`);
+    const button = `document.querySelector('tr[data-backend="a"] [data-action="disable"]')`;
+    await waitFor("the disable button", () => page.evaluate<boolean>(`!!${button}`));
+    await page.evaluate(`${button}.click()`);
+    const preview = () => page.evaluate<string>(`document.querySelector("#confirm").innerText`);
+    await waitFor("the preview", async () => /512 of 1024 buckets move/.test(await preview()), {
+      describe: preview,
+    });
+    assert.match(await preview(), /a → b: 512/);
+    assert.match(await preview(), /fingerprint 3f2a91c0 → 77b1e2d4/);
+    assert.ok(d.calls.includes("PreviewChange web a"));
+    assert.ok(!d.calls.includes("DisableBackend a"), "nothing is done before the confirmation");
+    await page.screenshot(`${artifactsDir()}/dashboard-preview.png`);
+    await page.evaluate(`document.querySelector("#confirm button.go").click()`);
+    await waitFor("the disable call", () => d.calls.includes("DisableBackend a"));
+  } finally {
+    await page.close();
+    await dash.close();
   }
 });

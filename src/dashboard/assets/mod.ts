@@ -31,7 +31,7 @@ export function pageHtml(options: PageOptions): string {
 <main id="main"></main>
 <aside id="details" hidden></aside>
 <aside id="confirm" hidden></aside>
-<script src="/assets/app.js"></script>
+<script type="module" src="/assets/app.js"></script>
 </body>
 </html>
 `;

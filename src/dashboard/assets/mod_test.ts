@@ -5,7 +5,7 @@ import { formatAge } from "../age.ts";
 
 Deno.test("the page loads its script and stylesheet from the dashboard itself", () => {
   const html = pageHtml({ admin: false });
-  assert.match(html, /<script src="\/assets\/app.js"><\/script>/);
+  assert.match(html, /<script type="module" src="\/assets\/app.js"><\/script>/);
   assert.match(html, /<link rel="stylesheet" href="\/assets\/style.css">/);
   assert.doesNotMatch(html, /https?:\/\//, "no CDN");
   assert.match(pageHtml({ admin: true }), /data-admin="true"/);

@@ -20,6 +20,7 @@ main { padding: 1em; }
 .dot { display: inline-block; width: .6em; height: .6em; border-radius: 50%; margin-right: .4em; }
 .dot.on { background: #3fb950; } .dot.off { background: var(--down); }
 .conn.off { color: var(--down); }
+.daemon.stale .cards, .daemon.stale .side { opacity: .55; }
 .daemon { display: grid; grid-template-columns: minmax(0, 3fr) minmax(16em, 1fr); gap: 1em; }
 .daemon > .conn { grid-column: 1 / -1; margin: 0; }
 .cards { display: flex; flex-direction: column; gap: 1em; }
