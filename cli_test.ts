@@ -227,6 +227,51 @@ Deno.test("--json on every show: one document, parsed back, stable field names",
     assert.equal(hc.intervalMs, 2000);
     assert.equal(hc.http.path, "/healthz");
     assert.equal((await json("show", "healthchecks")).length, 2);
+    // The documented field names (docs/user-guide.md, JSON output): a rename breaks this.
+    const keys = (o: Record<string, unknown>) => Object.keys(o).sort();
+    assert.deepEqual(keys(web), [
+      "activePool",
+      "address",
+      "description",
+      "fingerprint",
+      "flushOnDown",
+      "name",
+      "pools",
+      "port",
+      "protocol",
+      "srcIpSticky",
+      "state",
+      "vppSyncError",
+      "warning",
+    ]);
+    assert.deepEqual(keys(b), [
+      "address",
+      "description",
+      "enabled",
+      "health",
+      "healthMax",
+      "healthcheck",
+      "name",
+      "probes",
+      "state",
+      "transitions",
+    ]);
+    assert.deepEqual(keys(b.transitions[0]), ["atMs", "code", "detail", "from", "to"]);
+    assert.deepEqual(keys(b.probes[0]), ["atMs", "code", "detail", "durationMs", "ok"]);
+    assert.deepEqual(keys(hc), [
+      "downIntervalMs",
+      "fall",
+      "fastIntervalMs",
+      "http",
+      "intervalMs",
+      "name",
+      "port",
+      "probeIpv4Src",
+      "probeIpv6Src",
+      "rise",
+      "timeoutMs",
+      "type",
+    ]);
     const cc = await json("config", "check");
     assert.deepEqual(cc, { ok: true, parseError: "", semanticError: "" });
   } finally {
