@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import { ROOT, runCli } from "./tests/helpers/mod.ts";
 import { startTestDaemon } from "./src/cli/daemon_test_util.ts";
-import { FAIL } from "./src/checker/testing.ts";
+import { FAIL, PASS } from "./src/checker/testing.ts";
 import { configureLog } from "./src/log/mod.ts";
 
 // The in-process daemon's own log would drown the test report.
@@ -297,35 +297,46 @@ Deno.test("watch events: one JSON object per line when piped; num stops it", asy
   }
 });
 
-Deno.test("watch events | head: ends quietly when the reader goes away", async () => {
+Deno.test("watch events | head: ends quietly when the reader goes away, one-shot and shell", async () => {
   const d = await startTestDaemon();
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}main.ts`, "--server", d.server, "watch", "events", "backend"],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    // Like `head -1`: read one line, then close the pipe.
-    const reader = child.stdout.getReader();
-    let got = "";
-    while (!got.includes("\n")) {
-      const { value } = await reader.read();
-      got += new TextDecoder().decode(value);
+    const variants: { args: string[]; stdin?: string }[] = [
+      { args: ["watch", "events", "backend"] },
+      { args: ["shell"], stdin: "show frontends\nwatch events backend\n" },
+    ];
+    for (const v of variants) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${ROOT}main.ts`, "--server", d.server, ...v.args],
+        stdin: v.stdin === undefined ? "null" : "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      if (v.stdin !== undefined) {
+        const w = child.stdin.getWriter();
+        await w.write(new TextEncoder().encode(v.stdin));
+        await w.close();
+      }
+      // Like `head -1`: read one line, then close the pipe.
+      const reader = child.stdout.getReader();
+      let got = "";
+      while (!got.includes("\n")) {
+        const { value } = await reader.read();
+        got += new TextDecoder().decode(value);
+      }
+      await reader.cancel();
+      // The next events make the client write into the closed pipe.
+      for (const b of ["nginx1", "nginx2"]) {
+        d.prober.behaviour.set(b, d.prober.behaviour.get(b) === FAIL ? PASS : FAIL);
+      }
+      const done = child.status;
+      while (!(await Promise.race([done.then(() => true), d.settle(1000).then(() => false)]))) {
+        // Each round of fake time fails (or passes) one more probe and sends an event.
+      }
+      const status = await done;
+      const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+      assert.equal(stderr, "", v.args.join(" "));
+      assert.equal(status.code, 0, v.args.join(" "));
     }
-    await reader.cancel();
-    // The next event makes the client write into the closed pipe.
-    d.prober.behaviour.set("nginx1", FAIL);
-    d.prober.behaviour.set("nginx2", FAIL);
-    const done = child.status;
-    while (!(await Promise.race([done.then(() => true), d.settle(1000).then(() => false)]))) {
-      // Each round of fake time fails one more probe and sends an event.
-    }
-    const status = await done;
-    const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
-    assert.equal(stderr, "");
-    assert.equal(status.code, 0);
-    assert.equal(JSON.parse(got.split("\n")[0]).kind, "backend");
   } finally {
     await d.close();
   }
