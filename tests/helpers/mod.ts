@@ -123,6 +123,8 @@ export interface DaemonStartOptions {
   logFile?: string;
   /** Extra environment variables (e.g. `NOTIFY_SOCKET`). */
   env?: Readonly<Record<string, string>>;
+  /** Run under `prlimit --nofile=N` (prlimit execs the daemon: same pid). */
+  fdLimit?: number;
 }
 
 /** The real daemon run as a subprocess (`deno run -A main.ts ...`), its JSON log collected. */
@@ -143,8 +145,10 @@ export class DaemonProcess {
   private constructor(config: string, options: DaemonStartOptions) {
     this.grpcAddr = `127.0.0.1:${freePort()}`;
     this.metricsAddr = `127.0.0.1:${freePort()}`;
-    this.child = new Deno.Command(Deno.execPath(), {
+    const limit = options.fdLimit ? [`--nofile=${options.fdLimit}`, Deno.execPath()] : [];
+    this.child = new Deno.Command(options.fdLimit ? "prlimit" : Deno.execPath(), {
       args: [
+        ...limit,
         "run",
         "-A",
         `${ROOT}main.ts`,
