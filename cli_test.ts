@@ -5,7 +5,7 @@
  * `--json` parsed back, `watch events | head`.
  */
 import { strict as assert } from "node:assert";
-import { ROOT, runCli } from "./tests/helpers/mod.ts";
+import { runCli, spawnCli } from "./tests/helpers/mod.ts";
 import { startTestDaemon } from "./src/cli/daemon_test_util.ts";
 import { FAIL, PASS } from "./src/checker/testing.ts";
 import { configureLog } from "./src/log/mod.ts";
@@ -305,17 +305,7 @@ Deno.test("watch events | head: ends quietly when the reader goes away, one-shot
       { args: ["shell"], stdin: "show frontends\nwatch events backend\n" },
     ];
     for (const v of variants) {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${ROOT}main.ts`, "--server", d.server, ...v.args],
-        stdin: v.stdin === undefined ? "null" : "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      if (v.stdin !== undefined) {
-        const w = child.stdin.getWriter();
-        await w.write(new TextEncoder().encode(v.stdin));
-        await w.close();
-      }
+      const child = await spawnCli(d.server, v.args, { stdin: v.stdin });
       // Like `head -1`: read one line, then close the pipe.
       const reader = child.stdout.getReader();
       let got = "";
