@@ -83,12 +83,15 @@ export interface RunCliOptions {
   stdin?: string;
 }
 
-/** Runs the client once: `main.ts --server <server> --color=false <args>`. */
-export async function runCli(
+/**
+ * Starts the client (`main.ts --server <server> --color=false <args>`)
+ * with stdout and stderr piped, `options.stdin` written and closed.
+ */
+export async function spawnCli(
   server: string,
   args: readonly string[],
   options: RunCliOptions = {},
-): Promise<CliResult> {
+): Promise<Deno.ChildProcess> {
   const flags = options.bare ? [] : ["--server", server, "--color=false"];
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${ROOT}main.ts`, ...flags, ...args],
@@ -103,7 +106,16 @@ export async function runCli(
     await w.write(new TextEncoder().encode(options.stdin));
     await w.close();
   }
-  const out = await child.output();
+  return child;
+}
+
+/** Runs the client once: `main.ts --server <server> --color=false <args>`. */
+export async function runCli(
+  server: string,
+  args: readonly string[],
+  options: RunCliOptions = {},
+): Promise<CliResult> {
+  const out = await (await spawnCli(server, args, options)).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
@@ -428,7 +440,9 @@ export interface LabConfigOptions {
 
 /**
  * A config in the shape of `lab/maglev.yaml` on loopback: nginx1..3 checked
- * over HTTP every 100 ms (rise 2, fall 2) at `<net>.11..13`, two static
+ * over HTTP (rise 2, fall 2; every 100 ms while not fully up, 500 ms once up, with a 500 ms
+ * timeout: the backends are served by the test process, which a loaded machine can hold up for
+ * well over 100 ms) at `<net>.11..13`, two static
  * backends at `<net>.21/.22`, `http-vip` and `failover-vip`.
  */
 export function labConfig(options: LabConfigOptions): string {
@@ -457,10 +471,10 @@ export function labConfig(options: LabConfigOptions): string {
       type: http
       port: ${options.hcPort}
       params: { path: /healthz, response-code: 200 }
-      interval: 100ms
+      interval: 500ms
       fast-interval: 100ms
       down-interval: 200ms
-      timeout: 100ms
+      timeout: 500ms
       rise: 2
       fall: 2
   backends:
