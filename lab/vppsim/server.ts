@@ -41,6 +41,11 @@ export interface VppSimOptions {
   clock?: Clock;
   /** Called for every event; exceptions are ignored. */
   onEvent?: (ev: VppSimEvent) => void;
+  /**
+   * Message names (e.g. `lb_as_set_weight`) left out of the message table,
+   * as an older VPP lacks them: clients see an incompatible VPP.
+   */
+  omitMessages?: readonly string[];
 }
 
 /** A running double. */
@@ -192,6 +197,9 @@ class VppSimServer implements VppSim {
     this.socketPath = options.socketPath;
     this.pluginIdBase = pluginIdBase;
     const table = buildTable(pluginIdBase);
+    for (const key of [...table.keys()]) {
+      if (options.omitMessages?.includes(key.slice(0, key.lastIndexOf("_")))) table.delete(key);
+    }
     this.messageTable = table;
     for (const [key, id] of table) {
       const name = key.slice(0, key.lastIndexOf("_"));

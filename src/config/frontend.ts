@@ -10,6 +10,7 @@ import { familyName, isPowerOfTwo, type SemanticRules } from "./rules.ts";
 import type { RawFrontend } from "./schema.ts";
 import { didYouMean } from "./suggest.ts";
 import type { Backend, Frontend, Pool, PoolBackend } from "./types.ts";
+import { weightRangeError } from "./weight.ts";
 
 /** What one frontend's pools must agree on, gathered across its pools. */
 interface PoolScan {
@@ -106,8 +107,9 @@ function buildPool(
   for (const b of names) {
     const bp = [...pp, "backends", b];
     const weight = pool.backends[b]?.weight ?? DEFAULTS.weight;
-    if (weight < 0 || weight > 100) {
-      c.value([...bp, "weight"], `weight ${weight} out of range [0, 100]`);
+    const outOfRange = weightRangeError(weight);
+    if (outOfRange) {
+      c.value([...bp, "weight"], outOfRange);
     } else {
       s.weightSum += weight;
     }

@@ -99,6 +99,8 @@ export interface DaemonStartOptions {
   extraArgs?: readonly string[];
   /** Append every output line to this file too, tagged `out:`/`err:` (kept for a post-mortem). */
   logFile?: string;
+  /** Extra environment variables (e.g. `NOTIFY_SOCKET`). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** The real daemon run as a subprocess (`deno run -A main.ts ...`), its JSON log collected. */
@@ -139,6 +141,7 @@ export class DaemonProcess {
         ...(options.extraArgs ?? []),
       ],
       cwd: ROOT,
+      env: options.env ? { ...options.env } : undefined,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
