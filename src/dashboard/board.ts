@@ -14,7 +14,7 @@ import type {
 } from "../../proto/maglev_pb.ts";
 import { VERSION } from "../version.ts";
 import { compareFleet, type FleetRow } from "./fleet.ts";
-import { DaemonLink, type DashboardClient, type ViewChange } from "./link.ts";
+import { DaemonLink, type DashboardClient, type LinkOptions, type ViewChange } from "./link.ts";
 import { type DaemonView, noteAction } from "./state.ts";
 import { SseHub } from "./sse.ts";
 
@@ -55,7 +55,10 @@ export interface BoardOptions {
   /** The SSE hub (default: a new one on `clock`). */
   hub?: SseHub;
   /** Link settings (timers for tests; the heartbeat). */
-  link?: { healthMs?: number; refreshMs?: number; lbDebounceMs?: number; heartbeat?: boolean };
+  link?: Pick<
+    LinkOptions,
+    "healthMs" | "refreshMs" | "lbDebounceMs" | "weightsDebounceMs" | "heartbeat"
+  >;
 }
 
 /** Thrown for a request naming a daemon or action that does not exist. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseListenAddress } from "../metrics/server.ts";
+import { parseListenAddress } from "../listen/mod.ts";
 import { normalizeArgs } from "../flags.ts";
 import { type Level, LEVELS } from "../log/mod.ts";
 import { errorMessage } from "../errors.ts";
@@ -93,12 +93,7 @@ export function parseDashboardFlags(
   const dup = servers.find((s, i) => servers.indexOf(s) !== i);
   if (dup !== undefined) throw new Error(`--server: ${dup} is listed twice`);
   const listenText = get("listen", "LISTEN") ?? DEFAULT_LISTEN;
-  let listen;
-  try {
-    listen = parseListenAddress(listenText);
-  } catch (e) {
-    throw new Error(`--listen: ${errorMessage(e).replace(/^metrics address /, "")}`);
-  }
+  const listen = parseListenAddress(listenText, { what: "--listen:" });
   const logLevel = get("log-level", "LOG_LEVEL") ?? "info";
   if (!(LEVELS as readonly string[]).includes(logLevel)) {
     throw new Error(`--log-level: "${logLevel}" is not one of ${LEVELS.join(", ")}`);

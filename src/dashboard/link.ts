@@ -78,6 +78,8 @@ export interface LinkOptions {
   refreshMs?: number;
   /** The lb state refetch window (default 1 s). */
   lbDebounceMs?: number;
+  /** The frontends (weights) refetch window (default 100 ms). */
+  weightsDebounceMs?: number;
   /** Per-call deadline (default 5 s). */
   callTimeoutMs?: number;
   /**
@@ -104,8 +106,8 @@ export class DaemonLink {
   readonly #abort = new AbortController();
   #stream: { cancel(): void } | undefined;
   #healthTimer: TimerId | undefined;
-  #lbTimer: TimerId | undefined;
-  #lbDue = false;
+  readonly #weights: EdgeDebounce;
+  readonly #lb: EdgeDebounce;
   #needFull = true;
   #lostReason = "";
   #running: Promise<void> | undefined;
@@ -118,10 +120,15 @@ export class DaemonLink {
       healthMs: options.healthMs ?? 5_000,
       refreshMs: options.refreshMs ?? 30_000,
       lbDebounceMs: options.lbDebounceMs ?? 1_000,
+      weightsDebounceMs: options.weightsDebounceMs ?? 100,
       callTimeoutMs: options.callTimeoutMs ?? 5_000,
       heartbeat: options.heartbeat ?? true,
     };
     this.view = newDaemonView(id, address, this.#clock.now());
+    this.#weights = new EdgeDebounce(this.#clock, this.#o.weightsDebounceMs, () => {
+      void this.#refetchFrontends();
+    });
+    this.#lb = new EdgeDebounce(this.#clock, this.#o.lbDebounceMs, () => void this.#refetchLb());
   }
 
   /** The client, for the admin actions and on-demand reads. */
@@ -139,32 +146,21 @@ export class DaemonLink {
   async stop(): Promise<void> {
     this.#abort.abort(new Error("dashboard stopping"));
     this.#stream?.cancel();
-    for (const t of [this.#healthTimer, this.#lbTimer]) {
-      if (t !== undefined) this.#clock.clearTimeout(t);
-    }
+    if (this.#healthTimer !== undefined) this.#clock.clearTimeout(this.#healthTimer);
+    this.#weights.cancel();
+    this.#lb.cancel();
     await this.#running;
     this.#client.close();
   }
 
   /**
-   * Refetches weights and the lb state now and once more a window later;
-   * calls within the window only make that trailing refetch open another.
+   * Weights or VPP may have moved: the frontends are read again within
+   * 100 ms (a backend's badge and its effective weight should not disagree
+   * for long), the lb state within a second (it is the heavier read).
    */
   weightsMoved(): void {
-    if (this.#lbTimer !== undefined) {
-      this.#lbDue = true;
-      return;
-    }
-    void this.#refetchWeights();
-    // The trailing edge always runs: VPP is programmed a moment after the
-    // event that caused it, and the leading read may predate that.
-    this.#lbTimer = this.#clock.setTimeout(() => {
-      this.#lbTimer = undefined;
-      const due = this.#lbDue;
-      this.#lbDue = false;
-      if (due) this.weightsMoved();
-      else void this.#refetchWeights();
-    }, this.#o.lbDebounceMs);
+    this.#weights.trigger();
+    this.#lb.trigger();
   }
 
   async #run(): Promise<void> {
@@ -237,18 +233,21 @@ export class DaemonLink {
     }
   }
 
-  async #refetchWeights(): Promise<void> {
+  async #refetchFrontends(): Promise<void> {
     try {
       const fl = await this.#client.listFrontends({ timeoutMs: this.#o.callTimeoutMs });
-      applySnapshot(
-        this.view,
-        { frontends: fl.frontends, vpp: await this.#vpp() },
-        this.view.refreshedAtMs,
-      );
+      applySnapshot(this.view, { frontends: fl.frontends }, this.view.refreshedAtMs);
       this.#onChange({ view: this.view });
     } catch (e) {
       this.#lost(e);
     }
+  }
+
+  async #refetchLb(): Promise<void> {
+    const vpp = await this.#vpp();
+    if (this.#abort.signal.aborted) return;
+    applySnapshot(this.view, { vpp }, this.view.refreshedAtMs);
+    this.#onChange({ view: this.view });
   }
 
   // The health call: cheap, and it keeps the weights fresh between events.
@@ -319,5 +318,45 @@ export class DaemonLink {
       sinceMs: c.connected === connected ? c.sinceMs : this.#clock.now(),
     };
     this.#onChange({ view: this.view });
+  }
+}
+
+/**
+ * Runs `fn` at once, and once more when the window closes (what it read may
+ * predate the change that caused it: VPP is programmed a moment after the
+ * event); triggers within the window only make that trailing run open
+ * another window.
+ */
+class EdgeDebounce {
+  readonly #clock: Clock;
+  readonly #ms: number;
+  readonly #fn: () => void;
+  #timer: TimerId | undefined;
+  #due = false;
+
+  constructor(clock: Clock, ms: number, fn: () => void) {
+    this.#clock = clock;
+    this.#ms = ms;
+    this.#fn = fn;
+  }
+
+  trigger(): void {
+    if (this.#timer !== undefined) {
+      this.#due = true;
+      return;
+    }
+    this.#fn();
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      const due = this.#due;
+      this.#due = false;
+      if (due) this.trigger();
+      else this.#fn();
+    }, this.#ms);
+  }
+
+  cancel(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -248,6 +248,39 @@ Deno.test({
       await daemons[0].waitForLog("backend-transition", { backend: "nginx2", to: "up" });
     });
 
+    await t.step("a weight change shows the daemon's disruption preview first", async () => {
+      const row =
+        `document.querySelector('.card[data-frontend="http-vip"] tr[data-backend="nginx1"]')`;
+      await page.evaluate(`${row}.querySelector('[data-action="weight"]').click()`);
+      await page.evaluate(`(() => {
+        const input = document.querySelector("#weight-input");
+        input.value = "50";
+        input.dispatchEvent(new Event("input"));
+      })()`);
+      const confirm = () => page.evaluate<string>(`document.querySelector("#confirm").innerText`);
+      // nginx1 from 100 to 50 beside nginx2 at 100: about a sixth of the
+      // table goes to nginx2 (Maglev moves a few the other way too).
+      const moved = await waitFor("the preview of weight 50", async () => {
+        const text = await confirm();
+        const m = /(\d+) of (\d+) buckets move/.exec(text);
+        const after = /after: nginx1 (\d+), nginx2 (\d+)/.exec(text);
+        return m && after && /nginx1 → nginx2: \d+/.test(text) ? [m, after] : undefined;
+      }, { describe: confirm });
+      const [all, table] = [Number(moved[0][1]), Number(moved[0][2])];
+      assert.ok(all > 0 && all < table / 2, `${all} of ${table} buckets move`);
+      assert.ok(Number(moved[1][1]) < Number(moved[1][2]), `after: ${moved[1][0]}`);
+      assert.match(await confirm(), /fingerprint \S+ → \S+/);
+      await page.screenshot(`${shots}/dashboard-weight-preview.png`);
+      await page.evaluate(
+        `[...document.querySelectorAll("#confirm button")].find((b) => b.textContent === "cancel").click()`,
+      );
+      assert.equal(await page.evaluate<boolean>(`document.querySelector("#confirm").hidden`), true);
+      assert.match(
+        await daemons[0].cliOk("show", "frontends", "http-vip"),
+        /nginx1\s+weight\s+100\b/,
+      );
+    });
+
     await t.step("a daemon that goes away turns its tab red and says why", async () => {
       assert.equal(await daemons[1].stop(), 0);
       const tab = `document.querySelector('[data-tab="1"]')`;
