@@ -180,13 +180,16 @@ Deno.test({
           {
             frontend: "http-vip",
             differs: "true",
-            diffRows: fingerprints ? ["fingerprint", "nginx1"] : ["nginx1"],
+            // The auto table length follows the configured weights: it differs too.
+            diffRows: fingerprints
+              ? ["table-length", "fingerprint", "nginx1"]
+              : ["table-length", "nginx1"],
             // Both routers steady: 100 against 50, not a router still warming up.
             nginx1: ["100", "50"],
           },
         ]);
       // Generous: on a loaded machine a 100 ms probe timeout makes backends flap.
-      await waitFor("the fleet tab to flag nginx1 only", async () => {
+      await waitFor("the fleet tab to flag nginx1 and the table length", async () => {
         const fingerprints = await page.evaluate<boolean>(
           `!!document.querySelector('.fleet-row tr[data-row="fingerprint"]')`,
         );
@@ -248,7 +251,7 @@ Deno.test({
       await daemons[0].waitForLog("backend-transition", { backend: "nginx2", to: "up" });
     });
 
-    await t.step("a weight change shows the daemon's disruption preview first", async () => {
+    await t.step("a weight set in the admin page, after the daemon's disruption preview", async () => {
       const row =
         `document.querySelector('.card[data-frontend="http-vip"] tr[data-backend="nginx1"]')`;
       await page.evaluate(`${row}.querySelector('[data-action="weight"]').click()`);
@@ -271,14 +274,48 @@ Deno.test({
       assert.ok(Number(moved[1][1]) < Number(moved[1][2]), `after: ${moved[1][0]}`);
       assert.match(await confirm(), /fingerprint \S+ → \S+/);
       await page.screenshot(`${shots}/dashboard-weight-preview.png`);
-      await page.evaluate(
-        `[...document.querySelectorAll("#confirm button")].find((b) => b.textContent === "cancel").click()`,
-      );
-      assert.equal(await page.evaluate<boolean>(`document.querySelector("#confirm").hidden`), true);
       assert.match(
         await daemons[0].cliOk("show", "frontends", "http-vip"),
         /nginx1\s+weight\s+100\b/,
+        "nothing changes before the confirmation",
       );
+      await page.evaluate(`document.querySelector("#confirm button.go").click()`);
+      await waitFor(
+        "the confirmation to close",
+        () => page.evaluate<boolean>(`document.querySelector("#confirm").hidden`),
+      );
+      await waitFor(
+        "nginx1 at weight 50 in the page",
+        async () =>
+          (await page.evaluate<string>(`${row}.querySelector(".weight").textContent`)) === "50",
+      );
+      assert.match(
+        await daemons[0].cliOk("show", "frontends", "http-vip"),
+        /nginx1\s+weight\s+50\b/,
+      );
+    });
+
+    await t.step("with the weights equal the fleet tab still flags the table length", async () => {
+      await page.evaluate(`document.querySelector('[data-tab="fleet"]').click()`);
+      // A runtime weight does not recompute an auto table length (that would
+      // recreate the VIP): the routers still build different tables.
+      const diffRows = () =>
+        page.evaluate<string>(
+          `[...document.querySelectorAll('.fleet-row[data-frontend="http-vip"] tr.diff')]
+            .map((tr) => tr.dataset.backend || tr.dataset.row).join(" ")`,
+        );
+      await waitFor(
+        "nginx1 agreeing, the table length and fingerprint not",
+        async () => (await diffRows()) === "table-length fingerprint",
+        {
+          describe: () =>
+            page.evaluate<string>(
+              `document.querySelector('.fleet-row[data-frontend="http-vip"]').innerText`,
+            ),
+        },
+      );
+      await page.screenshot(`${shots}/dashboard-fleet-table-length.png`);
+      await page.evaluate(`document.querySelector('[data-tab="0"]').click()`);
     });
 
     await t.step("a daemon that goes away turns its tab red and says why", async () => {
