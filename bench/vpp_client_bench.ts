@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { VppClient } from "../vpp/mod.ts";
-import { type Figure, round, startScriptedVpp } from "./util.ts";
+import { type Figure, parseProcStatCpu, round, startScriptedVpp } from "./util.ts";
 
 /** One named figure. */
 export type BenchFigure = Figure;
@@ -58,15 +58,21 @@ async function populate(client: VppClient): Promise<void> {
   await Promise.all(ops);
 }
 
-/** CPU microseconds (user + system) of this process. */
+/** CPU microseconds (user + system) of this process, all threads. */
 function cpuMicros(): number {
   const u = process.cpuUsage();
   return u.user + u.system;
 }
 
+/** CPU microseconds of the main (JavaScript) thread alone: no GC helper threads. */
+function mainThreadMicros(): number {
+  return parseProcStatCpu(Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`)) * 1e6;
+}
+
 /** `requests` weight calls, all enqueued before the first reply is read. */
 async function pipelined(client: VppClient, requests: number, prefix: string) {
   const all: Promise<unknown>[] = new Array(requests);
+  const main0 = mainThreadMicros();
   const cpu0 = cpuMicros();
   const t0 = performance.now();
   for (let k = 0; k < requests; k++) {
@@ -82,6 +88,7 @@ async function pipelined(client: VppClient, requests: number, prefix: string) {
   await Promise.all(all);
   const ms = performance.now() - t0;
   const cpu = cpuMicros() - cpu0;
+  const main = mainThreadMicros() - main0;
   return [
     {
       name: `${prefix}.set_weight.pipelined`,
@@ -89,6 +96,11 @@ async function pipelined(client: VppClient, requests: number, prefix: string) {
       unit: "msgs/s",
     },
     { name: `${prefix}.set_weight.cpu_per_request`, value: round(cpu / requests, 2), unit: "us" },
+    {
+      name: `${prefix}.set_weight.main_thread_cpu_per_request`,
+      value: round(main / requests, 2),
+      unit: "us",
+    },
     {
       name: `${prefix}.set_weight.enqueue_cpu_per_request`,
       value: round(enqueueCpu / requests, 2),

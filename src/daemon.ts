@@ -128,6 +128,33 @@ async function startGrpc(
   });
 }
 
+/** The VPP manager, reporting into metrics once they exist (`late`). */
+function createVppManager(
+  apiAddr: string,
+  checker: Checker,
+  late: { metrics?: Metrics },
+): VppManager {
+  return new VppManager({
+    apiAddr,
+    checker,
+    // The warmup clock starts at process start (spec 6.7), the origin of
+    // performance.now(), not after the config load: its log lines then tell
+    // the real elapsed time.
+    startMs: 0,
+    observers: {
+      api: (ev) => {
+        late.metrics?.vppApi(ev);
+        log.debug(ev.direction === "send" ? "vpp-api-send" : "vpp-api-recv", {
+          msg: ev.msg,
+          ok: ev.ok,
+        });
+      },
+      sync: (scope, stats) => late.metrics?.lbSync(scope, stats),
+      latency: (trigger, s) => late.metrics?.programmingLatency(trigger, s),
+    },
+  });
+}
+
 /** The checker and the VPP manager, wired to metrics that are created after them. */
 function startCore(settings: DaemonSettings, config: Config) {
   const prober = createProber({ netns: config.healthchecker.netns, version: VERSION });
@@ -146,25 +173,7 @@ function startCore(settings: DaemonSettings, config: Config) {
     onLocalError: (backend, hc, result) => late.metrics?.observeLocalError(backend, hc, result),
     onTransition: (backend, t) => late.metrics?.onTransition(backend, t),
   });
-  const vpp = new VppManager({
-    apiAddr: settings.vppApiAddr,
-    checker,
-    // The warmup clock starts at process start (spec 6.7), the origin of
-    // performance.now(), not after the config load: its log lines then tell
-    // the real elapsed time.
-    startMs: 0,
-    observers: {
-      api: (ev) => {
-        late.metrics?.vppApi(ev);
-        log.debug(ev.direction === "send" ? "vpp-api-send" : "vpp-api-recv", {
-          msg: ev.msg,
-          ok: ev.ok,
-        });
-      },
-      sync: (scope, stats) => late.metrics?.lbSync(scope, stats),
-      latency: (trigger, s) => late.metrics?.programmingLatency(trigger, s),
-    },
-  });
+  const vpp = createVppManager(settings.vppApiAddr, checker, late);
   return { prober, checker, vpp, late };
 }
 

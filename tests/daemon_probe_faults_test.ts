@@ -115,6 +115,9 @@ Deno.test({
 /** Two backends on `net`: `evil` checked with a backtracking regexp, `good` with a plain check. */
 function hostileConfig(net: string, port: number): string {
   const timing = "interval: 100ms, fast-interval: 100ms, down-interval: 100ms, timeout: 100ms";
+  // The test's own servers answer `good`: on a loaded machine one reply can take over 100 ms, so
+  // `good` gets a timeout and fall that only a stalled daemon (seconds without a probe) would miss.
+  const plainTiming = "interval: 1s, fast-interval: 100ms, down-interval: 100ms, timeout: 1s";
   return `maglev:
   healthchecks:
     hostile:
@@ -128,9 +131,9 @@ function hostileConfig(net: string, port: number): string {
       type: http
       port: ${port}
       params: { path: /, response-code: 200 }
-      ${timing.split(", ").join("\n      ")}
+      ${plainTiming.split(", ").join("\n      ")}
       rise: 1
-      fall: 1
+      fall: 3
   backends:
     evil: { address: ${net}.1, healthcheck: hostile }
     good: { address: ${net}.2, healthcheck: plain }

@@ -37,6 +37,8 @@ function config(hcPort: number, be2Weight = 100): string {
     lb:
       ipv4-src-address: 192.0.2.254
       ipv6-src-address: 2001:db8::254
+      # Room for every flow of the run: a full 4-way sticky bucket leaves a flow untracked.
+      sticky-buckets-per-core: 65536
       sync-interval: 30s
       startup-min-delay: 0s
       startup-max-delay: 2s

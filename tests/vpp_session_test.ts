@@ -171,3 +171,30 @@ Deno.test("a malformed frame from the double closes the session with a clear err
     await c.close();
   });
 });
+
+// Found on the real VPP (issue 14): an unknown command is retval -1, `show lb` exists, and the
+// first AS of a fresh VPP stacks on load-balance 9. The double answered 0, "unknown input" and 8.
+vppTest("the debug CLI answers as VPP does: show lb, dpo numbers, unknown input", async (vpp) => {
+  const c = await VppClient.connect(vpp.socket);
+  try {
+    await c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 });
+    await c.request("lb_add_del_as_v2", { ...VIP, as_address: "10.0.0.1", weight: 30 });
+    const cli = async (cmd: string) => {
+      const r = await c.requestRaw("cli_inband", { cmd });
+      return [r.retval, r.reply];
+    };
+    assert.deepEqual(await cli("show lb"), [
+      0,
+      "lb_main ip4-src-address: 255.255.255.255 \n" +
+      " ip6-src-address: ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff \n #vips: 2\n #ass: 1\n",
+    ]);
+    const [rv, verbose] = await cli("show lb vips verbose");
+    assert.equal(rv, 0);
+    assert.match(String(verbose), /\n {4}10\.0\.0\.1 weight:30 buckets:1024 flows:0 dpo:9 used\n/);
+    assert.deepEqual(await cli("show nonsense"), [-1, "show: unknown input `nonsense'\n"]);
+    assert.deepEqual(await cli("foo bar"), [-1, "unknown input `foo bar'\n"]);
+    await assert.rejects(() => c.request("cli_inband", { cmd: "foo" }), VppApiError);
+  } finally {
+    await c.close();
+  }
+});

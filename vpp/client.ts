@@ -8,6 +8,7 @@
 
 import {
   contextOf,
+  decodeBody,
   decodeMessage,
   encodeFrameInto,
   encodeMessage,
@@ -117,7 +118,8 @@ export interface VppApi {
 }
 
 const runtimeTimers: VppTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as number,
+  // Deno returns the timer id; the Node typings in scope call it a Timeout.
+  setTimeout: (fn, ms) => Number(setTimeout(fn, ms)),
   clearTimeout: (id) => clearTimeout(id),
 };
 
@@ -139,7 +141,7 @@ export class VppClient implements VppApi {
   #reader: FrameReader;
   #pending: PendingTable;
   #nameToId = new Map<string, number>();
-  #idToName = new Map<number, string>();
+  #idToDef = new Map<number, MessageDef>();
   #routes = new Map<string, Route>();
   /** Frames waiting for the next write, and the buffer the write in flight uses. */
   #out = new Writer(64 * 1024);
@@ -270,7 +272,7 @@ export class VppClient implements VppApi {
       const id = this.#messageTable.get(def.key);
       if (id === undefined) continue;
       this.#nameToId.set(def.name, id);
-      this.#idToName.set(id, def.name);
+      this.#idToDef.set(id, def);
     }
   }
 
@@ -472,12 +474,13 @@ export class VppClient implements VppApi {
       h(body.slice());
       return;
     }
-    const name = this.#idToName.get(messageIdOf(body));
+    const def = this.#idToDef.get(messageIdOf(body));
     // Messages we do not declare (or VPP never registered) are not ours to answer.
-    if (name === undefined) return;
+    if (def === undefined) return;
+    const name = def.name;
     let msg: Record<string, unknown>;
     try {
-      msg = decodeMessage(name, body);
+      msg = decodeBody(def, body);
     } catch (e) {
       this.#observe(name, "recv", false);
       const ctx = contextOf(name, body);

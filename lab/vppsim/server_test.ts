@@ -128,9 +128,17 @@ Deno.test("vppsim server: lb requests go through the model, dumps end at control
         (await c.request("cli_inband", { cmd: "show lb vips verbose" })).reply,
         sim.model.showVipsVerbose(),
       );
-      assert.match(
-        (await c.request("cli_inband", { cmd: "show interfaces" })).reply,
-        /unknown input `show interfaces'/,
+      // As on the real VPP: an unknown command is retval -1 with VPP's own message.
+      const unknown = await c.requestRaw("cli_inband", { cmd: "show interfaces" });
+      assert.deepEqual([unknown.retval, unknown.reply], [-1, "show: unknown input `interfaces'\n"]);
+      const lb = await c.requestRaw("cli_inband", { cmd: "sh lb" });
+      assert.deepEqual(
+        [lb.retval, lb.reply],
+        [
+          0,
+          "lb_main ip4-src-address: 255.255.255.255 \n ip6-src-address: " +
+          "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff \n #vips: 2\n #ass: 2\n",
+        ],
       );
     } finally {
       await c.close();

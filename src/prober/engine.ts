@@ -59,6 +59,7 @@ import {
 } from "./http.ts";
 import { hostPort, probeResult } from "./result.ts";
 import { judgeBuffered, NEED_MORE } from "./engine_full.ts";
+import { DeadlineFifos } from "./fifo.ts";
 
 /** How often the epoll set is drained while probes are in flight. */
 export const TICK_MS = 5;
@@ -93,11 +94,6 @@ interface Slot {
   /** The full parser is judging; further events wait for its verdict. */
   judging: boolean;
   sink: ProbeSink | undefined;
-}
-
-interface Fifo {
-  tickets: number[];
-  head: number;
 }
 
 const GEN_SHIFT = 2 ** 21;
@@ -140,7 +136,7 @@ export class SocketEngine {
   readonly #one = new Uint8Array([1, 0, 0, 0]);
   readonly #slots: Slot[] = [];
   readonly #free: number[] = [];
-  readonly #fifos = new Map<number, Fifo>();
+  readonly #fifos = new DeadlineFifos<number>();
   readonly #addrs = new Map<string, Uint8Array | undefined>();
   /** Per check: the last status line seen (through its LF) and its verdict. */
   readonly #lastLine = new WeakMap<
@@ -340,9 +336,7 @@ export class SocketEngine {
   }
 
   #queue(slot: Slot, ticket: number): void {
-    let fifo = this.#fifos.get(slot.timeoutMs);
-    if (!fifo) this.#fifos.set(slot.timeoutMs, fifo = { tickets: [], head: 0 });
-    fifo.tickets.push(ticket);
+    this.#fifos.push(slot.timeoutMs, ticket);
   }
 
   #tick(): void {
@@ -367,29 +361,15 @@ export class SocketEngine {
 
   #expire(): void {
     const now = this.#clock.monotonic();
-    for (const [ms, fifo] of this.#fifos) {
-      const tickets = fifo.tickets;
-      let h = fifo.head;
-      while (h < tickets.length) {
-        const slot = this.#live(tickets[h]);
-        if (slot) {
-          if (slot.deadline > now) break;
-          const what = slot.phase === PHASE_CONNECT ? "connect" : "response";
-          const code = slot.phase === PHASE_CONNECT ? "L4TOUT" : "L7TOUT";
-          this.#finish(slot, this.#fail(slot, code, `${what} timeout after ${slot.timeoutMs}ms`));
-        }
-        h++;
-      }
-      if (h === tickets.length) {
-        this.#fifos.delete(ms);
-        continue;
-      }
-      if (h > 1024 && h * 2 > tickets.length) {
-        tickets.splice(0, h);
-        h = 0;
-      }
-      fifo.head = h;
-    }
+    this.#fifos.sweep((ticket) => {
+      const slot = this.#live(ticket);
+      if (!slot) return true;
+      if (slot.deadline > now) return false;
+      const what = slot.phase === PHASE_CONNECT ? "connect" : "response";
+      const code = slot.phase === PHASE_CONNECT ? "L4TOUT" : "L7TOUT";
+      this.#finish(slot, this.#fail(slot, code, `${what} timeout after ${slot.timeoutMs}ms`));
+      return true;
+    });
   }
 
   #event(slot: Slot, events: number): void {

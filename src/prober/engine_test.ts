@@ -16,29 +16,7 @@ import { realClock } from "../clock.ts";
 
 /** A server that writes `head` on each connection and then holds it open. */
 function trickleServer(head: string) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      conns.add(conn);
-      conn.read(new Uint8Array(4096)).then(() => conn.write(new TextEncoder().encode(head)))
-        .catch(() => {});
-    }
-  })().catch(() => {});
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    async close() {
-      listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch {
-          // Closed by the peer's reset already.
-        }
-      }
-      await accepting;
-    },
-  };
+  return rawServer("127.0.0.1", () => ({ write: [head], hold: true }));
 }
 
 engineTest("engine: a RST after the request is L7RSP connection reset", async (engine) => {

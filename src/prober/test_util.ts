@@ -119,10 +119,16 @@ export interface RawServer {
   close(): Promise<void>;
 }
 
+/** What a raw server writes: parts then close, null to never answer, or parts then hold. */
+export type RawReply =
+  | (string | Uint8Array)[]
+  | null
+  | { readonly write: (string | Uint8Array)[]; readonly hold: true };
+
 /** Starts a raw HTTP-ish server on `hostname`. */
 export function rawServer(
   hostname: string,
-  respond: (request: string) => (string | Uint8Array)[] | null,
+  respond: (request: string) => RawReply,
 ): RawServer {
   const listener = Deno.listen({ hostname, port: 0 });
   const seen: SeenRequest[] = [];
@@ -138,16 +144,16 @@ export function rawServer(
         text += new TextDecoder().decode(buf.subarray(0, n));
       }
       seen.push({ remote: (conn.remoteAddr as Deno.NetAddr).hostname, request: text });
-      const parts = respond(text);
-      if (parts === null) {
-        // Hold the connection open until the peer or close() ends it.
-        while ((await conn.read(buf)) !== null);
-        return;
-      }
+      const reply = respond(text);
+      const parts = reply === null ? [] : Array.isArray(reply) ? reply : reply.write;
       for (const p of parts) {
         const bytes = typeof p === "string" ? new TextEncoder().encode(p) : p;
         let off = 0;
         while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+      }
+      if (reply === null || !Array.isArray(reply)) {
+        // Hold the connection open until the peer or close() ends it.
+        while ((await conn.read(buf)) !== null);
       }
     } catch {
       // The prober hung up; that is its right.

@@ -15,6 +15,7 @@ import tls from "node:tls";
 import type { Clock } from "../clock.ts";
 import type { ProbeCode, ProbeResult } from "../health/types.ts";
 import { errorText, hostPort, probeResult } from "./result.ts";
+import { DeadlineFifos } from "./fifo.ts";
 
 /** Where a probe is; decides the code of a timeout or an error. */
 export type Phase = "connect" | "tls" | "app";
@@ -86,8 +87,8 @@ interface Task extends ProbeContext {
  */
 class DeadlineQueue {
   readonly #clock: Clock;
-  /** timeout ms -> tasks in start order (from `head` on). */
-  readonly #fifos = new Map<number, { items: Task[]; head: number }>();
+  /** Tasks in start order per timeout. */
+  readonly #fifos = new DeadlineFifos<Task>();
   #live = 0;
   #timer: number | undefined;
   #timerAt = Infinity;
@@ -99,9 +100,7 @@ class DeadlineQueue {
   }
 
   add(task: Task): void {
-    let fifo = this.#fifos.get(task.timeoutMs);
-    if (!fifo) this.#fifos.set(task.timeoutMs, fifo = { items: [], head: 0 });
-    fifo.items.push(task);
+    this.#fifos.push(task.timeoutMs, task);
     this.#live++;
     if (task.at < this.#timerAt) this.#arm(task.at);
   }
@@ -133,31 +132,16 @@ class DeadlineQueue {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const now = this.#clock.monotonic();
-    let next = Infinity;
     this.#expiring = true;
-    for (const [ms, fifo] of this.#fifos) {
-      const items = fifo.items;
-      let h = fifo.head;
-      while (h < items.length) {
-        const t = items[h];
-        if (!t.done) {
-          if (t.at > now) break;
-          expireTask(t, `timeout after ${t.timeoutMs}ms`);
-        }
-        items[h++] = undefined as unknown as Task;
-      }
-      if (h === items.length) {
-        this.#fifos.delete(ms);
-        continue;
-      }
-      if (h > 1024 && h * 2 > items.length) {
-        items.splice(0, h);
-        h = 0;
-      }
-      fifo.head = h;
-      if (items[h].at < next) next = items[h].at;
-    }
+    const heads = this.#fifos.sweep((t) => {
+      if (t.done) return true;
+      if (t.at > now) return false;
+      expireTask(t, `timeout after ${t.timeoutMs}ms`);
+      return true;
+    });
     this.#expiring = false;
+    let next = Infinity;
+    for (const t of heads) if (t.at < next) next = t.at;
     if (this.#live === 0) this.#idle();
     else if (next !== Infinity && this.#timer === undefined) this.#arm(next);
   }

@@ -52,3 +52,25 @@ Deno.test("not connected and disabled say so", async () => {
   assert.throws(() => off.info(), unavailable(/^VPP integration is disabled$/));
   await assert.rejects(() => off.lbState(), unavailable(/disabled/));
 });
+
+Deno.test("a sync for a name of Object.prototype is NOT_FOUND, like any unknown name", async () => {
+  const clock = new FakeClock();
+  const checker = new Checker(labConfig(), { probe: new FakeProber().probe, clock });
+  const fake = await FakeVppServer.start();
+  const manager = new VppManager({ apiAddr: fake.path, checker, clock });
+  try {
+    manager.start();
+    await until("connect", () => manager.connected());
+    for (const name of ["constructor", "toString", "__proto__", "nope"]) {
+      await assert.rejects(
+        () => manager.sync(name),
+        (e) =>
+          e instanceof MaglevError && e.kind === "NOT_FOUND" &&
+          e.message === `frontend ${JSON.stringify(name)} not found`,
+      );
+    }
+  } finally {
+    await manager.stop();
+    await fake.close();
+  }
+});

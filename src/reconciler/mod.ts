@@ -6,7 +6,7 @@
  */
 import { type Clock, realClock, sleep } from "../clock.ts";
 import type { CheckerApi, EventSource } from "../checker/types.ts";
-import { errorMessage, MaglevError } from "../errors.ts";
+import { errorMessage } from "../errors.ts";
 import { formatDuration } from "../config/duration.ts";
 import { log } from "../log/mod.ts";
 import type {
@@ -18,6 +18,7 @@ import type {
   VppInfo,
 } from "./types.ts";
 import { readLbState, vipKey } from "./lb_state.ts";
+import { lookupFrontend, ownValue } from "../checker/lookup.ts";
 import { emptyStats, isEmptyStats } from "./sync.ts";
 import { runWarmup, WarmupGate } from "./warmup.ts";
 import { desiredVip } from "./desired.ts";
@@ -220,9 +221,7 @@ export class VppManager implements VppControl {
           this.#gate.done ? {} : { only: new Set(this.#gate.released()) },
         );
       }
-      if (!this.#opts.checker.config().frontends[frontend]) {
-        throw new MaglevError("NOT_FOUND", `frontend ${JSON.stringify(frontend)} not found`);
-      }
+      lookupFrontend(this.#opts.checker.config(), frontend);
       if (!this.#gate.isOpen(frontend)) {
         log.debug("vpp-lb-sync-suppressed", { frontend, reason: "warmup" });
         return emptyStats();
@@ -316,7 +315,7 @@ export class VppManager implements VppControl {
   }
 
   #allBackendsKnown(frontend: string): boolean {
-    const fe = this.#opts.checker.config().frontends[frontend];
+    const fe = ownValue(this.#opts.checker.config().frontends, frontend);
     if (!fe) return false;
     for (const pool of fe.pools) {
       for (const b of pool.backends) {
