@@ -251,7 +251,7 @@ Deno.test({
       await daemons[0].waitForLog("backend-transition", { backend: "nginx2", to: "up" });
     });
 
-    await t.step("a weight set in the admin page, after the daemon's disruption preview", async () => {
+    await t.step("a weight set after the disruption preview", async () => {
       const row =
         `document.querySelector('.card[data-frontend="http-vip"] tr[data-backend="nginx1"]')`;
       await page.evaluate(`${row}.querySelector('[data-action="weight"]').click()`);
