@@ -40,8 +40,9 @@ flags (env var in brackets):
   --listen HOST:PORT       where the page listens [MAGLEV_DASHBOARD_LISTEN] (default ${DEFAULT_LISTEN})
   --log-level LEVEL        debug|info|warn|error [MAGLEV_DASHBOARD_LOG_LEVEL] (default info)
   --log-format FORMAT      text|json [MAGLEV_DASHBOARD_LOG_FORMAT] (default json when not a TTY)
-  --heartbeat[=bool]       stream the daemons' probe records for the probe heartbeat; costs the
-                           daemon CPU per probe [MAGLEV_DASHBOARD_HEARTBEAT] (default true)
+  --heartbeat[=bool]       while a browser watches, stream the daemons' probe records for the
+                           probe heartbeat (costs the daemon CPU per probe)
+                           [MAGLEV_DASHBOARD_HEARTBEAT] (default true)
   --help                   print this
 
 environment only:

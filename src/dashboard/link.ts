@@ -83,9 +83,10 @@ export interface LinkOptions {
   /** Per-call deadline (default 5 s). */
   callTimeoutMs?: number;
   /**
-   * Stream the daemon's debug records for the probe heartbeat (default
-   * true). They are built and sent for every probe, which costs the daemon
-   * CPU (`bench/dashboard_bench.ts`); without them the stream is at info.
+   * Start streaming the daemon's debug records for the probe heartbeat
+   * (default true; `setHeartbeat` changes it). They are built and sent for
+   * every probe, which costs the daemon CPU (`bench/dashboard_bench.ts`);
+   * without them the stream is at info.
    */
   heartbeat?: boolean;
 }
@@ -101,7 +102,7 @@ export class DaemonLink {
   readonly view: DaemonView;
   readonly #client: DashboardClient;
   readonly #clock: Clock;
-  readonly #o: Required<Omit<LinkOptions, "clock" | "onChange">>;
+  readonly #o: Required<Omit<LinkOptions, "clock" | "onChange" | "heartbeat">>;
   readonly #onChange: (change: ViewChange) => void;
   readonly #abort = new AbortController();
   #stream: { cancel(): void } | undefined;
@@ -110,6 +111,9 @@ export class DaemonLink {
   readonly #lb: EdgeDebounce;
   #needFull = true;
   #lostReason = "";
+  #heartbeat: boolean;
+  /** The stream is being reopened on purpose (a new log level), not lost. */
+  #reopening = false;
   #running: Promise<void> | undefined;
 
   constructor(id: string, address: string, client: DashboardClient, options: LinkOptions = {}) {
@@ -122,8 +126,8 @@ export class DaemonLink {
       lbDebounceMs: options.lbDebounceMs ?? 1_000,
       weightsDebounceMs: options.weightsDebounceMs ?? 100,
       callTimeoutMs: options.callTimeoutMs ?? 5_000,
-      heartbeat: options.heartbeat ?? true,
     };
+    this.#heartbeat = options.heartbeat ?? true;
     this.view = newDaemonView(id, address, this.#clock.now());
     this.#weights = new EdgeDebounce(this.#clock, this.#o.weightsDebounceMs, () => {
       void this.#refetchFrontends();
@@ -163,6 +167,23 @@ export class DaemonLink {
     this.#lb.trigger();
   }
 
+  /**
+   * Turns the probe heartbeat on or off: the stream is reopened at the new
+   * log level, resuming after the last sequence number it saw.
+   */
+  setHeartbeat(on: boolean): void {
+    if (this.#heartbeat === on) return;
+    this.#heartbeat = on;
+    if (!on) {
+      this.view.probes = {};
+      this.#onChange({ view: this.view });
+    }
+    if (this.#stream) {
+      this.#reopening = true;
+      this.#stream.cancel();
+    }
+  }
+
   async #run(): Promise<void> {
     let attempt = 0;
     while (!this.#abort.signal.aborted) {
@@ -174,13 +195,18 @@ export class DaemonLink {
           backend: true,
           frontend: true,
           log: true,
-          log_level: this.#o.heartbeat ? "debug" : "info",
+          log_level: this.#heartbeat ? "debug" : "info",
           after_seq: this.view.lastSeq,
         });
         this.#stream = stream;
         this.#setConnection(true, "");
         attempt = 0;
         for await (const ev of stream) this.#onEvent(ev);
+        if (this.#reopening) {
+          // Resumes after the last sequence number: no event is lost.
+          this.#reopening = false;
+          continue;
+        }
         if (!this.#abort.signal.aborted) throw new Error("the event stream ended");
       } catch (e) {
         if (this.#abort.signal.aborted) break;

@@ -84,6 +84,7 @@ export class SseHub {
   #ringBytes = 0;
   #heartbeatMs: number;
   #timer: TimerId | undefined;
+  #onClients: ((clients: number) => void) | undefined;
 
   constructor(options: SseHubOptions = {}) {
     this.#clock = options.clock ?? realClock;
@@ -97,6 +98,15 @@ export class SseHub {
   /** Browsers connected now. */
   get clients(): number {
     return this.#clients.size;
+  }
+
+  /** Calls `fn` with the number of browsers whenever it changes (one listener). */
+  onClients(fn: (clients: number) => void): void {
+    this.#onClients = fn;
+  }
+
+  #clientsChanged(): void {
+    this.#onClients?.(this.#clients.size);
   }
 
   /** The id of the newest message (`<epoch>-0` before the first). */
@@ -132,10 +142,11 @@ export class SseHub {
         controller.enqueue(encoder.encode(`retry: ${RETRY_MS}\n\n`));
         for (const bytes of this.#catchUp(lastEventId)) controller.enqueue(bytes);
         this.#clients.add(client);
+        this.#clientsChanged();
         this.#armHeartbeat();
       },
       cancel: () => {
-        if (client) this.#clients.delete(client);
+        if (client && this.#clients.delete(client)) this.#clientsChanged();
       },
     });
   }
@@ -150,6 +161,7 @@ export class SseHub {
       } catch { /* already closed */ }
     }
     this.#clients.clear();
+    this.#clientsChanged();
   }
 
   #catchUp(lastEventId: string | null | undefined): Uint8Array[] {
@@ -196,12 +208,13 @@ export class SseHub {
       // without bound; it reconnects and catches up by replay or resync.
       if ((c.controller.desiredSize ?? 0) < -MAX_QUEUED_FRAMES) {
         this.#clients.delete(c);
+        this.#clientsChanged();
         c.controller.close();
         return;
       }
       c.controller.enqueue(bytes);
     } catch {
-      this.#clients.delete(c);
+      if (this.#clients.delete(c)) this.#clientsChanged();
     }
   }
 
