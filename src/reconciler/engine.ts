@@ -26,6 +26,7 @@ import {
 } from "./plan.ts";
 import { addStats, emptyStats, executePlan, type Mirror } from "./sync.ts";
 import type { SyncStats } from "./types.ts";
+import { protocolName } from "../../vpp/names.ts";
 
 /** Where the engine reports what it did (metrics). */
 export type SyncObserver = (scope: "all" | "vip", stats: SyncStats) => void;
@@ -290,7 +291,13 @@ export class SyncEngine {
     const cur = this.#mirror.get(key);
     const reason = cur ? recreateReason(cur, desired) : "";
     if (reason) {
-      log.info("vpp-lb-vip-recreate", { frontend: fe.name, vip: desired.prefix, reason });
+      log.info("vpp-lb-vip-recreate", {
+        frontend: fe.name,
+        vip: desired.prefix,
+        protocol: protocolName(desired.protocol),
+        port: desired.port,
+        reason,
+      });
     }
     const ops = planVip(cur, desired, {
       forceFlush: options.forceFlush,
