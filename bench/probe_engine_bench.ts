@@ -287,7 +287,7 @@ async function child(contender: Contender, size: Size, seconds: number, warmup: 
     await new Deno.Command("ip", { args: ["link", "set", "lo", "up"] }).output();
   }
   const nginx = await startNginx([backendAddress(size.backends - 1)], {
-    workers: 1,
+    workers: 2,
     wildcard: Deno.uid() === 0,
   });
   try {
@@ -405,7 +405,11 @@ export async function runProbeEngineBench(
         : new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" });
       const out = await cmd.output();
       const text = new TextDecoder().decode(out.stdout).trim();
-      if (!out.success) throw new Error(`probe_engine child (${c}, ${size.backends}) failed`);
+      if (!out.success) {
+        // One contender failing (e.g. the stream engine out of fds at 50,000) loses only its row.
+        console.log(`# probe_engine: ${c} at ${size.backends} backends failed (exit ${out.code})`);
+        continue;
+      }
       const r = JSON.parse(text.split("\n").at(-1) ?? "") as RunResult;
       if (c === "haproxy") haproxyCores = (r.userS + r.sysS) / r.seconds;
       figures.push(...figuresOf(r, haproxyCores));
