@@ -46,6 +46,7 @@ import {
   SO_LINGER,
   SOCK_STREAM_NB,
   sockaddr,
+  softNofile,
   SOL_IP,
   SOL_SOCKET,
 } from "./libc.ts";
@@ -68,6 +69,14 @@ const MAX_EVENTS = 1024;
 /** epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16). */
 const EV_SIZE = Deno.build.arch === "x86_64" ? 12 : 16;
 const EV_DATA = Deno.build.arch === "x86_64" ? 4 : 8;
+/**
+ * Fds kept free of probes for everything else of the daemon (the VPP socket,
+ * API and metrics connections, files): probes in flight are capped at the
+ * fd soft limit minus this, read when a probe would pass the cap.
+ */
+export const FD_RESERVE = 512;
+/** The fewest probes in flight the cap allows, however low the fd limit. */
+const MIN_IN_FLIGHT = 64;
 /** Largest response kept for the full parser: head plus the body spec 0.2 matches. */
 const FULL_LIMIT = HEAD_LIMIT + BODY_LIMIT + 1024;
 
@@ -146,6 +155,7 @@ export class SocketEngine {
   /** Per backend object: its sockaddr for the check's port (rebuilt when the port changes). */
   readonly #targets = new WeakMap<Backend, { port: number; sa: Uint8Array; family: 4 | 6 }>();
   #active = 0;
+  #cap: number;
   #timer: number | undefined;
   #closed = false;
   readonly #onTick = () => this.#tick();
@@ -161,6 +171,12 @@ export class SocketEngine {
       this.#lib.close();
       throw new Error(`epoll_create1: ${text}`);
     }
+    this.#cap = this.#readCap();
+  }
+
+  #readCap(): number {
+    const soft = softNofile(this.#lib) ?? 1024;
+    return Math.max(MIN_IN_FLIGHT, soft - FD_RESERVE);
   }
 
   /** Probes in flight. */
@@ -189,6 +205,16 @@ export class SocketEngine {
     slot.request = slot.http ? buildRequest(hc, backend, this.#userAgent) : this.#readBuf;
     this.#active++;
     const ticket = slot.gen * GEN_SHIFT + slot.index;
+    // The limit may have been raised (or lowered, prlimit) since: look again before refusing.
+    if (this.#active > this.#cap && this.#active > (this.#cap = this.#readCap())) {
+      const r = this.#fail(
+        slot,
+        "L4CON",
+        `probe queue full: ${this.#active - 1} probes in flight (fd limit less ${FD_RESERVE})`,
+      );
+      this.#finish(slot, { ...r, local: true });
+      return ticket;
+    }
     const failure = this.#open(slot, hc, backend);
     if (failure) {
       this.#finish(slot, failure);
