@@ -8,21 +8,19 @@
 import { realClock } from "./src/clock.ts";
 import type { Clock } from "./src/clock.ts";
 import type { CliBackend } from "./src/cli/backend.ts";
-import { cachedNames, type ExecContext, execute, type Interrupt } from "./src/cli/execute.ts";
+import {
+  cachedNames,
+  type ExecContext,
+  execute,
+  type Interrupt,
+  usage,
+} from "./src/cli/execute.ts";
 import { formatError } from "./src/cli/format.ts";
 import { buildTree } from "./src/cli/tree.ts";
+import { CLIENT_FLAGS_USAGE } from "./src/cli/usage.ts";
+import { type ClientFlags, DEFAULT_SERVER, parseClientFlags } from "./src/flags.ts";
 
-/** The default daemon address (spec 0.1). */
-export const DEFAULT_SERVER = "localhost:9090";
-
-/** Parsed client flags. */
-export interface ClientFlags {
-  readonly server: string;
-  readonly color: boolean;
-  /** The command words; empty means the shell. */
-  readonly command: string[];
-  readonly help: boolean;
-}
+export { DEFAULT_SERVER };
 
 /** Hooks for tests and embedding. */
 export interface RunClientOptions {
@@ -39,61 +37,14 @@ export interface RunClientOptions {
   clock?: Clock;
 }
 
-const USAGE = `usage: maglevd [--server host:port|/path.sock] [--color[=bool]] [command ...]
-  no command or "shell" opens the interactive shell; "?" lists commands
-  --server   maglevd gRPC address (env MAGLEV_SERVER, default ${DEFAULT_SERVER});
-             a path starting with / or unix: is a unix socket
-  --color    colour labels and errors (default: when stdout is a terminal)
-`;
-
-function parseBool(flag: string, value: string): boolean {
-  if (["true", "1", "t", "yes"].includes(value.toLowerCase())) return true;
-  if (["false", "0", "f", "no"].includes(value.toLowerCase())) return false;
-  throw new Error(`invalid value ${JSON.stringify(value)} for flag ${flag}: want true or false`);
-}
-
 /**
- * Parses client flags (`--x`, `-x`, `--x=v`, `-x v`) up to the first word
- * that is not a flag; everything from there is the command. Throws with a
- * message naming the bad flag.
+ * Stops a one-shot `watch events` on a keypress (cbreak mode), Ctrl-C, or
+ * when `closed` aborts (the reader of stdout went away).
  */
-export function parseClientFlags(
-  args: readonly string[],
-  options: { env?: (name: string) => string | undefined; isTerminal?: boolean } = {},
-): ClientFlags {
-  let server = options.env?.("MAGLEV_SERVER") || DEFAULT_SERVER;
-  let color = options.isTerminal ?? false;
-  let help = false;
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith("-") || a === "-" || a === "--") {
-      if (a === "--") i++;
-      break;
-    }
-    const body = a.replace(/^--?/, "");
-    const eq = body.indexOf("=");
-    const name = eq < 0 ? body : body.slice(0, eq);
-    const inline = eq < 0 ? undefined : body.slice(eq + 1);
-    if (name === "server") {
-      const value = inline ?? args[++i];
-      if (value === undefined || value === "") throw new Error(`flag ${a} needs a value`);
-      server = value;
-    } else if (name === "color") {
-      color = inline === undefined ? true : parseBool(a, inline);
-    } else if (name === "help" || name === "h") {
-      help = true;
-    } else {
-      throw new Error(`unknown flag ${JSON.stringify(a)}`);
-    }
-  }
-  return { server, color, command: args.slice(i), help };
-}
-
-/** Stops a one-shot `watch events` on a keypress (cbreak mode) or Ctrl-C. */
-function terminalInterrupt(): Interrupt {
+function terminalInterrupt(closed: AbortSignal): Interrupt {
   const ac = new AbortController();
   const onSignal = () => ac.abort();
+  closed.addEventListener("abort", onSignal, { once: true });
   Deno.addSignalListener("SIGINT", onSignal);
   let raw = false;
   if (Deno.stdin.isTerminal()) {
@@ -112,6 +63,7 @@ function terminalInterrupt(): Interrupt {
     signal: ac.signal,
     done() {
       Deno.removeSignalListener("SIGINT", onSignal);
+      closed.removeEventListener("abort", onSignal);
       if (raw) {
         try {
           Deno.stdin.setRaw(false);
@@ -123,70 +75,90 @@ function terminalInterrupt(): Interrupt {
   };
 }
 
-function writer(stream: { writeSync(p: Uint8Array): number }): (text: string) => void {
+/**
+ * Writes to `stream` until its reader goes away (`watch events | head`):
+ * then output is dropped quietly and `closed` aborts, instead of a
+ * `Broken pipe` error.
+ */
+function writer(
+  stream: { writeSync(p: Uint8Array): number },
+  closed: AbortController,
+): (text: string) => void {
   const enc = new TextEncoder();
   return (text) => {
+    if (closed.signal.aborted) return;
     const data = enc.encode(text);
     let off = 0;
-    while (off < data.length) off += stream.writeSync(data.subarray(off));
+    try {
+      while (off < data.length) off += stream.writeSync(data.subarray(off));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+      closed.abort();
+    }
   };
 }
 
+/** The top-level usage line block for a flag error. */
+const SHORT_USAGE = 'usage: maglevd [flags] [command ...]; "maglevd help" lists the commands\n';
+
 /**
- * The client entry point: `args` are the process arguments (client flags,
- * then the command). Returns the exit code: 0 on success, 1 when the
- * command failed, 2 for bad flags.
+ * The client entry point: `args` are the process arguments (client flags
+ * and the command words, in any order). Returns the exit code: 0 done, 1
+ * the command failed (the daemon said no, or did not answer), 2 a usage
+ * error (bad flag, unknown command).
  */
 export async function runClient(args: string[], options: RunClientOptions = {}): Promise<number> {
-  const stdout = options.stdout ?? writer(Deno.stdout);
-  const stderr = options.stderr ?? writer(Deno.stderr);
+  const stdoutClosed = new AbortController();
+  const stdout = options.stdout ?? writer(Deno.stdout, stdoutClosed);
+  const stderr = options.stderr ?? writer(Deno.stderr, new AbortController());
+  const isTerminal = options.isTerminal ?? Deno.stdout.isTerminal();
   let flags: ClientFlags;
   try {
-    flags = parseClientFlags(args, {
-      env: options.env ?? ((n) => Deno.env.get(n)),
-      isTerminal: options.isTerminal ?? Deno.stdout.isTerminal(),
-    });
+    flags = parseClientFlags(args, { env: options.env ?? ((n) => Deno.env.get(n)), isTerminal });
   } catch (e) {
     stderr(formatError((e as Error).message, { color: false }));
-    stderr(USAGE);
+    stderr(SHORT_USAGE + CLIENT_FLAGS_USAGE);
     return 2;
-  }
-  if (flags.help) {
-    stdout(USAGE);
-    return 0;
   }
   const tree = buildTree();
   const clock = options.clock ?? realClock;
+  const words = flags.command;
+  const base = { tree, color: flags.color, clock, json: flags.json, terminal: isTerminal };
+  if (flags.help || words[0]?.toLowerCase() === "help") {
+    const helpWords = words[0]?.toLowerCase() === "help" ? words.slice(1) : words;
+    // `shell --help`: the shell takes no words, so its usage is the client's.
+    const status = usage(helpWords[0] === "shell" ? [] : helpWords, {
+      ...base,
+      out: stdout,
+      err: stderr,
+    });
+    return status === "ok" ? 0 : 2;
+  }
+  if (words[0] === "shell" && words.length > 1) {
+    stderr(
+      formatError(`unexpected ${JSON.stringify(words[1])}: "shell" takes nothing more`, flags),
+    );
+    return 2;
+  }
   let backend = options.backend;
   if (backend === undefined) {
     const { createGrpcBackend } = await import("./src/cli/grpc_backend.ts");
-    backend = createGrpcBackend(flags.server);
+    backend = createGrpcBackend(flags.server, { timeoutMs: flags.timeoutMs });
   }
   try {
-    const words = flags.command;
-    if (words.length === 0 || (words.length === 1 && words[0] === "shell")) {
+    if (words.length === 0 || words[0] === "shell") {
       const { runShell } = await import("./src/cli/shell.ts");
-      return await runShell({ backend, tree, color: flags.color, clock }, {
-        names: cachedNames(backend, clock),
-      });
-    }
-    if (words[0] === "shell") {
-      stderr(
-        formatError(`unexpected ${JSON.stringify(words[1])}: "shell" takes nothing more`, flags),
-      );
-      return 2;
+      return await runShell({ ...base, backend }, { names: cachedNames(backend, clock) });
     }
     const ctx: ExecContext = {
+      ...base,
       backend,
-      tree,
-      color: flags.color,
-      clock,
       out: stdout,
       err: stderr,
-      interrupt: terminalInterrupt,
+      interrupt: () => terminalInterrupt(stdoutClosed.signal),
     };
     const status = await execute(words.join(" "), ctx);
-    return status === "error" ? 1 : 0;
+    return status === "usage" ? 2 : status === "error" ? 1 : 0;
   } finally {
     backend.close();
   }

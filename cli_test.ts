@@ -1,195 +1,301 @@
+/**
+ * The client through the real binary (`deno run -A main.ts ...`) against a
+ * daemon built from real parts (`src/cli/daemon_test_util.ts`): each exit
+ * code, the front door, the timeout against a server that never answers,
+ * `--json` parsed back, `watch events | head`.
+ */
 import { strict as assert } from "node:assert";
-import { DEFAULT_SERVER, parseClientFlags, runClient } from "./cli.ts";
-import { FakeBackend } from "./src/cli/fake_backend.ts";
-import { FakeClock } from "./src/clock.ts";
+import { ROOT, runCli } from "./tests/helpers/mod.ts";
+import { startTestDaemon } from "./src/cli/daemon_test_util.ts";
+import { FAIL } from "./src/checker/testing.ts";
+import { configureLog } from "./src/log/mod.ts";
 
-const NOW = Date.UTC(2026, 3, 1, 12, 0, 0);
+// The in-process daemon's own log would drown the test report.
+configureLog({ level: "error", format: "json", write: () => {} });
 
-async function run(args: string[], fake = new FakeBackend({ now: NOW })) {
-  let out = "";
-  let err = "";
-  const code = await runClient(args, {
-    backend: fake,
-    env: () => undefined,
-    isTerminal: false,
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-    clock: new FakeClock(NOW),
+const NO_DAEMON = "127.0.0.1:1";
+
+Deno.test("front door: help in every spelling, exit 0; usage errors exit 2", async (t) => {
+  await t.step("maglevd help, --server X --help, help show, show --help", async () => {
+    for (const args of [["help"], ["--server", "h:1", "--help"], ["-h", "--json"]]) {
+      const r = await runCli(NO_DAEMON, args, { bare: true });
+      assert.equal(r.code, 0, `${args}: ${r.stderr}`);
+      assert.match(r.stdout, /^usage: maglevd \[flags\] \[shell\]/, args.join(" "));
+      assert.match(r.stdout, /--timeout DUR/);
+      assert.match(r.stdout, /^ {2}maglevd set backend <backend> pause\|resume\|enable\|disable$/m);
+      assert.match(r.stdout, /exit status: 0 done, 1 the command failed/);
+    }
+    const show = await runCli(NO_DAEMON, ["help", "show"], { bare: true });
+    const showHelp = await runCli(NO_DAEMON, ["show", "--help"], { bare: true });
+    assert.equal(show.code, 0);
+    assert.equal(show.stdout, showHelp.stdout);
+    assert.match(
+      show.stdout,
+      /^ {2}maglevd show frontends <frontend> preview backend <backend> disable$/m,
+    );
+    assert.doesNotMatch(show.stdout, /set backend/);
+    const shell = await runCli(NO_DAEMON, ["shell", "--help"], { bare: true });
+    assert.equal(shell.code, 0);
+    assert.match(shell.stdout, /interactive shell/);
   });
-  return { code, out, err, fake };
-}
-
-Deno.test("flags: --server, env, single dash, --color forms", () => {
-  assert.deepEqual(parseClientFlags(["show", "version"]), {
-    server: DEFAULT_SERVER,
-    color: false,
-    command: ["show", "version"],
-    help: false,
+  await t.step("the daemon's help: maglevd --help and -h", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const r = await runCli(NO_DAEMON, [flag], { bare: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^usage: maglevd \[flags\] {12}run the daemon/);
+    }
   });
-  const env = (n: string) => (n === "MAGLEV_SERVER" ? "10.1.1.1:9000" : undefined);
-  assert.equal(parseClientFlags([], { env }).server, "10.1.1.1:9000");
-  assert.equal(parseClientFlags(["--server", "/run/m.sock"], { env }).server, "/run/m.sock");
-  assert.equal(parseClientFlags(["-server=unix:/x"], { env }).server, "unix:/x");
-  assert.equal(parseClientFlags([], { isTerminal: true }).color, true);
-  assert.equal(parseClientFlags(["--color=false"], { isTerminal: true }).color, false);
-  assert.equal(parseClientFlags(["-color"], { isTerminal: false }).color, true);
-  assert.deepEqual(parseClientFlags(["--color=0", "sh", "--x"]).command, ["sh", "--x"]);
-  assert.throws(() => parseClientFlags(["--colour"]), /unknown flag "--colour"/);
-  assert.throws(
-    () => parseClientFlags(["--color=maybe"]),
-    /invalid value "maybe" for flag --color=maybe/,
-  );
-  assert.throws(() => parseClientFlags(["--server"]), /flag --server needs a value/);
-});
-
-Deno.test("one-shot: output on stdout, exit 0", async () => {
-  const r = await run(["show", "frontends", "web"]);
-  assert.equal(r.code, 0);
-  assert.equal(r.err, "");
-  assert.match(r.out, /nginx1\s+weight\s+\d+\s+effective\s+100\b/);
-  assert.match(r.out, /state\s+up/);
-  assert.ok(r.fake.closed, "the connection is closed after the command");
-});
-
-Deno.test("one-shot: a server error is stripped, on stderr, exit 1", async () => {
-  const r = await run(["--color=false", "show", "backends", "nope"]);
-  assert.equal(r.code, 1);
-  assert.equal(r.out, "");
-  assert.equal(r.err, 'backend "nope" not found\n');
-  const c = await run(["--color", "show", "vpp", "info"]);
-  assert.equal(c.code, 1);
-  assert.equal(c.err, "\x1b[31mVPP is not connected\x1b[0m\n");
-});
-
-Deno.test("one-shot: parse errors name the token and exit 1 without calling the server", async () => {
-  const r = await run(["show", "frontends", "web", "extra"]);
-  assert.equal(r.code, 1);
-  assert.equal(r.err, 'unexpected "extra": "show frontends web" takes nothing more\n');
-  assert.deepEqual(r.fake.calls, []);
-  const w = await run([
-    "set",
-    "frontend",
-    "web",
-    "pool",
-    "primary",
-    "backend",
-    "nginx1",
-    "weight",
-    "300",
-  ]);
-  assert.equal(w.code, 1);
-  assert.match(w.err, /weight must be a whole number from 0 to 100, got "300"/);
-  assert.deepEqual(w.fake.calls, []);
-});
-
-Deno.test("one-shot: bad flags exit 2 with usage", async () => {
-  const r = await run(["--bogus", "show", "version"]);
-  assert.equal(r.code, 2);
-  assert.match(r.err, /unknown flag "--bogus"/);
-  assert.match(r.err, /usage: maglevd/);
-});
-
-Deno.test("one-shot: ? echoes the line and lists next words", async () => {
-  const r = await run(["show", "vpp", "?"]);
-  assert.equal(r.code, 0);
-  assert.equal(
-    r.out,
-    "show vpp ?\n  info  VPP version, pid and uptime\n  lb    VPP load-balancer plugin\n",
-  );
-});
-
-Deno.test("one-shot: set commands call the right RPC and print the result", async () => {
-  const fake = new FakeBackend({ now: NOW });
-  const w = await run([
-    "set",
-    "fr",
-    "web",
-    "pool",
-    "primary",
-    "backend",
-    "nginx2",
-    "weight",
-    "0",
-    "flush",
-  ], fake);
-  assert.equal(w.code, 0, w.err);
-  assert.deepEqual(fake.calls, ["setWeight web primary nginx2 0 true"]);
-  assert.match(w.out, /nginx2\s+weight\s+0\s+effective\s+0\b/);
-  const d = await run(["set", "backend", "nginx1", "disable"], fake);
-  assert.equal(d.code, 0);
-  assert.match(d.out, /enabled\s+false/);
-  assert.match(d.out, /state\s+disabled/);
-  const p = await run(["set", "backend", "nginx1", "pause"], fake);
-  assert.equal(p.code, 1);
-  assert.equal(p.err, 'backend "nginx1" is disabled; enable it first\n');
-  const f = await run(["show", "frontends", "web"], fake);
-  assert.match(f.out, /nginx1\s+weight\s+100\s+effective\s+0\s+\[disabled\]/);
-});
-
-Deno.test("one-shot: lists, vpp state and counters, config, sync, version", async () => {
-  const fl = await run(["sh", "fr"]);
-  assert.match(fl.out, /^name\s+address\s+protocol\s+port\s+state\s+active-pool$/m);
-  assert.match(fl.out, /^web\s+192\.0\.2\.1\s+tcp\s+80\s+up\s+primary$/m);
-  const bl = await run(["sh", "ba"]);
-  assert.match(bl.out, /^nginx1\s+10\.0\.0\.1\s+up\s+true\s+http\s+1m5s ago$/m);
-  const hl = await run(["sh", "he"]);
-  assert.match(hl.out, /^http\s+http\s+80\s+2s\s+2\s+3$/m);
-  const h = await run(["sh", "healthcheck", "http"]);
-  assert.match(h.out, /^path\s+\/healthz$/m);
-  assert.match(h.out, /^response-code\s+200-399$/m);
-  const lb = await run(["sh", "vpp", "lb", "state"]);
-  assert.match(lb.out, /^sticky-buckets-per-core\s+1024$/m);
-  assert.match(lb.out, /vip 192\.0\.2\.1\/32 tcp port 80 {2}\(frontend web\)/);
-  assert.match(lb.out, /10\.0\.0\.1\s+weight 100\s+buckets 683/);
-  const ct = await run(["sh", "vpp", "lb", "co"]);
-  assert.match(ct.out, /^web\s+192\.0\.2\.1\/32\s+tcp\s+80\s+1200\s+30\s+0\s+2$/m);
-  const cc = await run(["config", "check"]);
-  assert.equal(cc.out, "config  ok\n");
-  const cr = await run(["config", "reload"]);
-  assert.equal(cr.out, "config  reloaded\n");
-  const sy = await run(["sync", "vpp", "lb", "state", "web"]);
-  assert.match(sy.out, /^synced\s+web$/m);
-  assert.deepEqual(sy.fake.calls, ["syncVppLbState web"]);
-  const sn = await run(["sync", "vpp", "lb", "state", "nope"]);
-  assert.equal(sn.code, 1);
-  assert.equal(sn.err, 'frontend "nope" not found\n');
-  const v = await run(["version"]);
-  assert.match(v.out, /^version\s+\d+\.\d+\.\d+/m);
-});
-
-Deno.test("one-shot: watch events prints one JSON line per event and stops after num", async () => {
-  const events = [{ backend: { backend: "a" } }, { frontend: { frontend: "web" } }, {
-    log: { msg: "x" },
-  }];
-  const fake = new FakeBackend({ now: NOW, events });
-  const r = await run(["watch", "events", "num", "2", "log", "level", "debug", "backend"], fake);
-  assert.equal(r.code, 0);
-  assert.equal(r.out, '{"backend":{"backend":"a"}}\n{"frontend":{"frontend":"web"}}\n');
-  assert.deepEqual(fake.calls, ["watchEvents log=true level=debug backend=true frontend=false"]);
-  const all = new FakeBackend({ now: NOW, events });
-  await run(["watch", "events", "num", "1"], all);
-  assert.deepEqual(all.calls, ["watchEvents log=true level=info backend=true frontend=true"]);
-});
-
-Deno.test("an unreachable daemon is named in the error", async () => {
-  const { connectionHint } = await import("./src/cli/execute.ts");
-  assert.equal(
-    connectionHint(
-      "No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ",
-      "127.0.0.1:1",
-    ),
-    "cannot connect to maglevd at 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1",
-  );
-  assert.equal(connectionHint('backend "x" not found', "s"), 'backend "x" not found');
-});
-
-Deno.test("runClient against a port where nothing listens fails with exit 1 and a clear error", async () => {
-  let err = "";
-  const code = await runClient(["--server", "127.0.0.1:1", "--color=false", "show", "frontends"], {
-    env: () => undefined,
-    stdout: () => {},
-    stderr: (t) => (err += t),
+  await t.step("a bad flag or word is a usage error naming it, exit 2", async () => {
+    const bogus = await runCli(NO_DAEMON, ["--bogus", "show", "frontends"], { bare: true });
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.stderr, /^unknown flag "--bogus"\n/);
+    assert.doesNotMatch(bogus.stderr, /run the daemon/, "not the daemon's usage");
+    const word = await runCli(NO_DAEMON, ["show", "frontendz"]);
+    assert.equal(word.code, 2);
+    assert.match(word.stderr, /unknown word "frontendz" after "show"/);
+    const help = await runCli(NO_DAEMON, ["help", "nosuch"]);
+    assert.equal(help.code, 2);
+    assert.match(help.stderr, /no command "nosuch"/);
+    const timeout = await runCli(NO_DAEMON, ["--timeout", "soon", "show", "frontends"]);
+    assert.equal(timeout.code, 2);
+    assert.match(timeout.stderr, /invalid duration "soon"/);
   });
-  assert.equal(code, 1);
-  assert.match(err, /^cannot connect to maglevd at 127\.0\.0\.1:1: /);
+});
+
+Deno.test("exit 1: the daemon says no, or is not there", async () => {
+  const d = await startTestDaemon();
+  try {
+    const nf = await runCli(d.server, ["show", "backends", "nope"]);
+    assert.equal(nf.code, 1);
+    assert.equal(nf.stdout, "");
+    assert.equal(nf.stderr, 'backend "nope" not found\n');
+    const vpp = await runCli(d.server, ["--color", "show", "vpp", "info"]);
+    assert.equal(vpp.code, 1);
+    assert.ok(vpp.stderr.startsWith("\x1b[31m") && vpp.stderr.endsWith("\x1b[0m\n"), vpp.stderr);
+    assert.match(vpp.stderr, /VPP/);
+    const gone = await runCli(NO_DAEMON, ["show", "frontends"]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /^cannot connect to maglevd at 127\.0\.0\.1:1: .*ECONNREFUSED/);
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("a daemon that accepts and never answers: no answer within the timeout, exit 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) held.push(c);
+  })();
+  const server = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  try {
+    const def = await runCli(server, ["show", "frontends"]);
+    assert.equal(def.code, 1);
+    assert.equal(def.stderr, `no answer from ${server} within 5s\n`);
+    const short = await runCli(server, ["show", "backends", "--timeout", "300ms"]);
+    assert.equal(short.code, 1);
+    assert.equal(short.stderr, `no answer from ${server} within 300ms\n`);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+  }
+});
+
+Deno.test("client flags before, between or after the command words", async () => {
+  const d = await startTestDaemon();
+  try {
+    const before = await runCli(d.server, ["show", "frontends"]);
+    const after = await runCli("", ["show", "frontends", "--server", d.server, "--color=false"], {
+      bare: true,
+    });
+    const between = await runCli("", ["show", `--server=${d.server}`, "frontends"], {
+      bare: true,
+    });
+    assert.equal(before.code, 0, before.stderr);
+    assert.equal(after.stdout, before.stdout);
+    assert.equal(between.stdout, before.stdout);
+    const env = await runCli("", ["sh", "fr"], { bare: true, env: { MAGLEV_SERVER: d.server } });
+    assert.equal(env.stdout, before.stdout);
+    assert.match(before.stdout, /^name\s+address\s+protocol\s+port\s+state\s+active-pool$/m);
+    assert.match(before.stdout, /^web\s+192\.0\.2\.1\s+tcp\s+80\s+up\s+primary$/m);
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("one-shot commands print what the daemon holds and change it", async () => {
+  const d = await startTestDaemon();
+  try {
+    const fe = await runCli(d.server, ["show", "frontends", "web"]);
+    assert.equal(fe.code, 0, fe.stderr);
+    assert.match(fe.stdout, /^ {4}nginx1\s+weight 100\s+effective 100$/m);
+    assert.match(fe.stdout, /^ {4}nginx2\s+weight 50 \s+effective 50$/m);
+    assert.match(fe.stdout, /^ {4}static3\s+weight 10 \s+effective 0$/m);
+    const w = await runCli(d.server, [
+      ..."set fr web pool primary backend nginx2 weight 0 flush".split(" "),
+    ]);
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(w.stdout, /nginx2\s+weight 0\s+effective 0\b/);
+    const dis = await runCli(d.server, ["set", "backend", "nginx1", "disable"]);
+    assert.match(dis.stdout, /^enabled\s+false$/m);
+    assert.match(dis.stdout, /^state\s+disabled$/m);
+    const p = await runCli(d.server, ["set", "backend", "nginx1", "pause"]);
+    assert.equal(p.code, 1);
+    assert.equal(p.stderr, 'backend "nginx1" is disabled; enable it first\n');
+    const after = await runCli(d.server, ["show", "frontends", "web"]);
+    // Both primary backends out: the fallback pool carries the traffic.
+    assert.match(after.stdout, /nginx1\s+weight 100\s+effective 0\s+\[disabled\]/);
+    assert.match(after.stdout, /^active-pool\s+fallback$/m);
+    assert.match(after.stdout, /static3\s+weight 10\s+effective 10$/m);
+    const range = await runCli(d.server, [
+      "set",
+      "fr",
+      "web",
+      "pool",
+      "primary",
+      "backend",
+      "x",
+      "weight",
+      "300",
+    ]);
+    assert.equal(range.code, 2);
+    assert.match(range.stderr, /weight must be a whole number from 0 to 100, got "300"/);
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("lists, health checks, config check and reload, version", async () => {
+  const d = await startTestDaemon();
+  try {
+    const bl = await runCli(d.server, ["sh", "ba"]);
+    assert.match(bl.stdout, /^nginx1\s+10\.0\.0\.1\s+up\s+true\s+http\s+\S+ ago$/m);
+    assert.match(bl.stdout, /^static3\s+10\.0\.0\.3\s+up\s+true\s+-\s+\S+ ago$/m);
+    const hl = await runCli(d.server, ["sh", "he"]);
+    assert.match(hl.stdout, /^http\s+http\s+80\s+2s\s+2\s+3$/m);
+    const h = await runCli(d.server, ["sh", "healthcheck", "http"]);
+    assert.match(h.stdout, /^path\s+\/healthz$/m);
+    const cc = await runCli(d.server, ["config", "check"]);
+    assert.equal(cc.stdout, "config  ok\n");
+    const cr = await runCli(d.server, ["config", "reload"]);
+    assert.equal(cr.code, 0, cr.stderr);
+    await Deno.writeTextFile(d.configPath, "maglev:\n  backends: [\n");
+    const bad = await runCli(d.server, ["config", "check"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^parse-error\s+.*maglev\.yaml: .*\(line \d+, column \d+\)$/m);
+    const badReload = await runCli(d.server, ["config", "reload"]);
+    assert.equal(badReload.code, 1);
+    const still = await runCli(d.server, ["sh", "fr"]);
+    assert.match(still.stdout, /^web\s/m, "a bad reload keeps the running config");
+    const v = await runCli(d.server, ["version"]);
+    assert.match(v.stdout, /^version\s+\d+\.\d+\.\d+/m);
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("--json on every show: one document, parsed back, stable field names", async () => {
+  const d = await startTestDaemon();
+  try {
+    const json = async (...words: string[]) => {
+      const r = await runCli(d.server, [...words, "--json"]);
+      assert.equal(r.code, 0, `${words.join(" ")}: ${r.stderr}`);
+      return JSON.parse(r.stdout);
+    };
+    const list = await json("show", "frontends");
+    assert.deepEqual(list.map((f: { name: string }) => f.name).sort(), ["dns", "web"]);
+    const web = await json("show", "frontends", "web");
+    assert.equal(web.activePool, "primary");
+    assert.deepEqual(web.pools[0].backends[0], {
+      name: "nginx1",
+      weight: 100,
+      effectiveWeight: 100,
+      enabled: true,
+    });
+    const b = await json("show", "backends", "nginx1");
+    assert.equal(b.state, "up");
+    assert.equal(typeof b.transitions[0].atMs, "number");
+    assert.equal(b.transitions[0].to, "up");
+    const bs = await json("show", "backends");
+    assert.equal(bs.length, 3);
+    const hc = await json("show", "healthchecks", "http");
+    assert.equal(hc.intervalMs, 2000);
+    assert.equal(hc.http.path, "/healthz");
+    assert.equal((await json("show", "healthchecks")).length, 2);
+    const cc = await json("config", "check");
+    assert.deepEqual(cc, { ok: true, parseError: "", semanticError: "" });
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("watch events: one JSON object per line when piped; num stops it", async () => {
+  const d = await startTestDaemon();
+  try {
+    const r = await runCli(d.server, ["watch", "events", "num", "3", "backend"]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, 3);
+    for (const e of lines) {
+      assert.equal(e.kind, "backend");
+      assert.equal(typeof e.seq, "number");
+      assert.equal(typeof e.atMs, "number");
+      assert.ok("from" in e && "to" in e && "code" in e && "backend" in e);
+    }
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("watch events | head: ends quietly when the reader goes away", async () => {
+  const d = await startTestDaemon();
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}main.ts`, "--server", d.server, "watch", "events", "backend"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Like `head -1`: read one line, then close the pipe.
+    const reader = child.stdout.getReader();
+    let got = "";
+    while (!got.includes("\n")) {
+      const { value } = await reader.read();
+      got += new TextDecoder().decode(value);
+    }
+    await reader.cancel();
+    // The next event makes the client write into the closed pipe.
+    d.prober.behaviour.set("nginx1", FAIL);
+    d.prober.behaviour.set("nginx2", FAIL);
+    const done = child.status;
+    while (!(await Promise.race([done.then(() => true), d.settle(1000).then(() => false)]))) {
+      // Each round of fake time fails one more probe and sends an event.
+    }
+    const status = await done;
+    const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    assert.equal(stderr, "");
+    assert.equal(status.code, 0);
+    assert.equal(JSON.parse(got.split("\n")[0]).kind, "backend");
+  } finally {
+    await d.close();
+  }
+});
+
+Deno.test("the shell over piped input: banner after connecting; none when unreachable", async () => {
+  const d = await startTestDaemon();
+  try {
+    const ok = await runCli(d.server, [], { stdin: "show frontends\n" });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^maglevd \S+ connected to 127\.0\.0\.1:\d+\n/);
+    assert.match(ok.stdout, /^web\s+192\.0\.2\.1/m);
+    const bad = await runCli(d.server, [], { stdin: "show frontendz\n" });
+    assert.equal(bad.code, 1, "a failed line in a script fails the run");
+  } finally {
+    await d.close();
+  }
+  const gone = await runCli(NO_DAEMON, ["shell"], { stdin: "show frontends\n" });
+  assert.equal(gone.code, 1);
+  assert.doesNotMatch(gone.stdout, /connected/);
+  assert.match(gone.stderr, /cannot connect to maglevd at 127\.0\.0\.1:1/);
 });

@@ -5,33 +5,30 @@
  * @module
  */
 
-/** Client flags that may come before the command (`--server X show ...`). */
-const CLIENT_VALUE_FLAGS = new Set(["--server", "-server"]);
-const CLIENT_BOOL_FLAG = /^--?color(=.*)?$/;
+import { flagTakesValue, isClientFlag } from "./src/flags.ts";
 
 /** Which role the arguments ask for. */
 export type Role = "daemon" | "client" | "check";
 
 /**
  * Decides the role from argv and the name the binary was invoked by. The
- * daemon is started with flags only; a word where a flag would be (after any
- * client flags) is a client command, abbreviated or not (`sh fr`), which the
- * client parses and, if it is not one, rejects with a clear error.
+ * daemon is started with flags only. A word that is not a flag's value, or
+ * a flag only the client has (`--server`, `--json`, ...), anywhere in the
+ * arguments makes a client, which parses the rest and rejects what it does
+ * not know (`maglevd --bogus show frontends` is the client's usage error).
  */
 export function chooseRole(args: readonly string[], invokedAs = ""): Role {
   if (args[0] === "check") return "check";
-  let i = 0;
-  while (i < args.length) {
+  let clientFlag = false;
+  for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (CLIENT_VALUE_FLAGS.has(a)) i += 2;
-    else if (/^--?server=/.test(a) || CLIENT_BOOL_FLAG.test(a)) i += 1;
-    else break;
+    if (a === "--") return i + 1 < args.length ? "client" : "daemon";
+    if (!a.startsWith("-") || a === "-") return "client";
+    if (isClientFlag(a)) clientFlag = true;
+    if (flagTakesValue(a)) i++;
   }
-  const word = args[i];
-  if (word !== undefined && !word.startsWith("-")) return "client";
-  // Only client flags (or nothing) through a `maglevc` link: the shell.
-  if (/(^|\/)maglevc$/.test(invokedAs) && (i === args.length || i > 0)) return "client";
-  if (i > 0 && i === args.length) return "client";
+  // Through a `maglevc` link, nothing (or only flags) opens the shell.
+  if (clientFlag || /(^|\/)maglevc$/.test(invokedAs)) return "client";
   return "daemon";
 }
 
@@ -40,6 +37,10 @@ if (import.meta.main) {
   if (Deno.args[0] === "__maglevd-probe-agent") {
     const { runProbeAgent } = await import("./src/prober/mod.ts");
     Deno.exit(await runProbeAgent());
+  }
+  if (Deno.args[0] === "dashboard") {
+    const { runDashboard } = await import("./src/dashboard/mod.ts");
+    Deno.exit(await runDashboard(Deno.args.slice(1)));
   }
   // argv0 keeps the name the binary was started by (a `maglevc` symlink);
   // Deno.execPath() resolves links.

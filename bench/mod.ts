@@ -16,6 +16,8 @@
  * - `prober`: `bench/prober_bench.ts` as a process (it has no entry point to
  *   call; its summary line is parsed into figures).
  * - `grpc`: `bench/grpc_bench.ts`'s `main` (skipped when absent).
+ * - `dashboard`: `bench/dashboard_bench.ts` (issue 18; the daemon's CPU
+ *   watched by a dashboard, with and without the probe heartbeat).
  *
  * Exit status 1 when a benchmark failed (the others still run).
  * @module
@@ -25,6 +27,7 @@ import { runVppClientBench } from "./vpp_client_bench.ts";
 import { runReconcilerBench } from "./reconciler_bench.ts";
 import { runCheckerBench } from "./checker_bench.ts";
 import { runProbeEngineBench } from "./probe_engine_bench.ts";
+import { runDashboardBench } from "./dashboard_bench.ts";
 import { type Figure, formatFigure, round, startVppSimProcess } from "./util.ts";
 
 /** Settings every benchmark reads what it needs from. */
@@ -166,6 +169,10 @@ async function probeEngine(_s: BenchSettings, emit: (f: Figure) => void): Promis
   for (const f of await runProbeEngineBench()) emit(f);
 }
 
+async function dashboard(_s: BenchSettings, emit: (f: Figure) => void): Promise<void> {
+  for (const f of await runDashboardBench()) emit(f);
+}
+
 /** Every benchmark, in the order `deno task bench` runs them. */
 export const BENCHES: readonly Bench[] = [
   { name: "vpp_client", run: vppClient },
@@ -174,6 +181,7 @@ export const BENCHES: readonly Bench[] = [
   { name: "grpc", run: grpc },
   { name: "checker", run: checker },
   { name: "probe_engine", run: probeEngine },
+  { name: "dashboard", run: dashboard },
 ];
 
 /** The benchmarks `--only` selects; throws naming an unknown one. */

@@ -22,6 +22,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import process from "node:process";
 import type { Config, HealthCheck } from "../src/config/types.ts";
 import type { ProbeFn } from "../src/checker/types.ts";
 import { Checker } from "../src/checker/mod.ts";
@@ -37,6 +38,7 @@ import {
   memoryMb,
   quantile,
   round,
+  startScriptedVpp,
   startVppSimProcess,
   until,
   withTimeout,
@@ -72,7 +74,7 @@ function asAddress(k: number): string {
   return `10.${x}.${y}.${z}`;
 }
 
-function benchConfig(o: Required<ReconcilerBenchOptions>): Config {
+function benchConfig(o: Required<ReconcilerBenchOptions>, statics = false): Config {
   const backends: Record<string, { address: string; healthcheck: string }> = {};
   const frontends: Parameters<typeof makeConfig>[0]["frontends"] = {};
   for (let i = 0; i < o.vips; i++) {
@@ -81,7 +83,7 @@ function benchConfig(o: Required<ReconcilerBenchOptions>): Config {
       const name = `b${String(i).padStart(4, "0")}_${String(j).padStart(2, "0")}`;
       backends[name] = {
         address: asAddress(i * o.ases + j),
-        healthcheck: j === 0 && i < o.hot ? "fast" : "hc",
+        healthcheck: statics ? "" : j === 0 && i < o.hot ? "fast" : "hc",
       };
       pool[name] = 100;
     }
@@ -325,6 +327,67 @@ export async function runReconcilerBench(options: ReconcilerBenchOptions = {}): 
   return figures;
 }
 
+/**
+ * The client's CPU for an initial sync of VIPS x ASES alone: static
+ * backends (up, no probes) and the scripted server in its own process (it
+ * answers at once and holds nothing), so the figure is the manager and the
+ * VPP client, not the double or the probes.
+ */
+export async function runInitialSyncCpu(
+  options: ReconcilerBenchOptions & { logLevel?: "info" | "warn" } = {},
+): Promise<Figure[]> {
+  const o: Required<ReconcilerBenchOptions> = {
+    vips: options.vips ?? 1000,
+    ases: options.ases ?? 16,
+    steady: 0,
+    flips: 0,
+    hot: 0,
+    probeIntervalMs: 1000,
+  };
+  const level = options.logLevel ?? "info";
+  // At warn the 17,001 INFO mutation lines are not formatted: the figure is then
+  // the manager and the client alone.
+  configureLog({ level, format: "json", write: () => {} });
+  const server = await startScriptedVpp();
+  const name = `reconciler.initial_sync_scripted${level === "info" ? "" : "_no_info_logs"}`;
+  const checker = new Checker(benchConfig(o, true), { probe: new FakeProber().probe });
+  const syncs: SyncStats[] = [];
+  const manager = new VppManager({
+    apiAddr: server.socket,
+    checker,
+    observers: { sync: (scope, stats) => scope === "all" && syncs.push(stats) },
+  });
+  try {
+    checker.start();
+    const names = checker.listBackends();
+    await until("all backends up", () => names.every((n) => checker.backendState(n) === "up"));
+    // Let the checker's start-up events drain before the meter starts.
+    await new Promise((r) => setTimeout(r, 1500));
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    manager.start();
+    await until("initial sync", () => syncs.length > 0, 120_000);
+    const cpu = process.cpuUsage(cpu0);
+    return [
+      { name: `${name}.as_added`, value: syncs[0].asAdded, unit: "count" },
+      {
+        name: `${name}.wall_ms`,
+        value: round(performance.now() - t0),
+        unit: "ms",
+      },
+      {
+        name: `${name}.client_cpu_s`,
+        value: round((cpu.user + cpu.system) / 1e6),
+        unit: "s",
+      },
+    ];
+  } finally {
+    await manager.stop();
+    await checker.stop();
+    await server.stop();
+  }
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -354,4 +417,9 @@ if (import.meta.main) {
     probeIntervalMs: num("probe-interval-ms", values["probe-interval-ms"]!),
   });
   for (const f of figures) console.log(formatFigure(f));
+  for (const logLevel of ["info", "warn"] as const) {
+    for (const f of await runInitialSyncCpu({ vips: num("vips", values.vips!), logLevel })) {
+      console.log(formatFigure(f));
+    }
+  }
 }

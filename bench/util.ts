@@ -141,3 +141,34 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
     clearTimeout(id);
   }
 }
+
+/**
+ * Starts `bench/vpp_scripted_server.ts` (instant replies, empty dumps) in its
+ * own process; resolves once it listens.
+ */
+export async function startScriptedVpp(): Promise<{ socket: string; stop(): Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-bench-scripted-" });
+  const socket = `${dir}/api.sock`;
+  const main = new URL("./vpp_scripted_server.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "--socket", socket],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("listening")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`scripted server exited before listening: ${out}`);
+    out += value;
+  }
+  return {
+    socket,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+      await reader.cancel().catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}

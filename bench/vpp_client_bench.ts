@@ -1,29 +1,25 @@
 /**
- * VPP client throughput: 20,000 `lb_as_set_weight` pipelined vs one at a
- * time, and the time to dump 1,000 VIPs with 16 ASes each.
+ * VPP client throughput and CPU cost.
  *
- * `deno run -A bench/vpp_client_bench.ts [--socket PATH]`: with a socket it
- * runs against that server (the VPP test double, or a real VPP: it creates
- * 1,000 VIPs under 198.18.0.0/15 there); without, against the client's own
- * scripted fake in this process (so both ends share one thread).
+ * `deno run -A bench/vpp_client_bench.ts [--socket PATH] [--requests N]`:
+ * - always: N (default 40,000) `lb_as_set_weight` against the scripted
+ *   server (`bench/vpp_scripted_server.ts`) in its own process, all sent
+ *   before the first reply is read, so the client is the bound; figures:
+ *   msgs/s, client CPU per request, and the CPU to enqueue one;
+ * - with `--socket` (the VPP test double or a real VPP: it creates 1,000
+ *   VIPs under 198.18.0.0/15 there): the same pipelined run, one request at
+ *   a time, and the time to dump 1,000 VIPs with 16 ASes each.
  * @module
  */
 
 import { parseArgs } from "node:util";
+import process from "node:process";
 import { VppClient } from "../vpp/mod.ts";
-import { FakeVppServer } from "../vpp/testing.ts";
+import { type Figure, parseProcStatCpu, round, startScriptedVpp } from "./util.ts";
 
 /** One named figure. */
-export interface BenchFigure {
-  /** Figure name, e.g. `vpp.set_weight.pipelined.msgs_per_s`. */
-  name: string;
-  /** The value. */
-  value: number;
-  /** Unit text. */
-  unit: string;
-}
+export type BenchFigure = Figure;
 
-const REQUESTS = 20_000;
 const VIPS = 1_000;
 const ASES_PER_VIP = 16;
 
@@ -33,32 +29,6 @@ function vipPrefix(i: number): string {
 
 function asAddress(j: number): string {
   return `10.255.0.${j + 1}`;
-}
-
-function fakeDetails(name: string): Record<string, unknown>[] | undefined {
-  if (name === "lb_vip_dump") {
-    return Array.from({ length: VIPS }, (_, i) => ({
-      vip: { pfx: vipPrefix(i), protocol: 6, port: 80 },
-      encap: 0,
-      flow_table_length: 1024,
-    }));
-  }
-  if (name === "lb_as_v2_dump") {
-    const out: Record<string, unknown>[] = [];
-    for (let i = 0; i < VIPS; i++) {
-      for (let j = 0; j < ASES_PER_VIP; j++) {
-        out.push({
-          vip: { pfx: vipPrefix(i), protocol: 6, port: 80 },
-          app_srv: asAddress(j),
-          flags: 1,
-          weight: 100,
-          num_buckets: 64,
-        });
-      }
-    }
-    return out;
-  }
-  return undefined;
 }
 
 async function populate(client: VppClient): Promise<void> {
@@ -88,68 +58,128 @@ async function populate(client: VppClient): Promise<void> {
   await Promise.all(ops);
 }
 
-/** Runs the benchmark against `socket` (or a fake) and returns the figures. */
-export async function runVppClientBench(options: { socket?: string } = {}): Promise<BenchFigure[]> {
-  const fake = options.socket ? null : await FakeVppServer.start({
-    handle: (req) => {
-      const details = fakeDetails(req.name);
-      return details ? { details } : undefined;
-    },
-  });
-  const client = await VppClient.connect(options.socket ?? fake!.path, { timeoutMs: 60_000 });
-  const figures: BenchFigure[] = [];
-  try {
-    if (options.socket) await populate(client);
-    const fields = (k: number) => ({
+/** CPU microseconds (user + system) of this process, all threads. */
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/** CPU microseconds of the main (JavaScript) thread alone: no GC helper threads. */
+function mainThreadMicros(): number {
+  return parseProcStatCpu(Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`)) * 1e6;
+}
+
+/** `requests` weight calls, all enqueued before the first reply is read. */
+async function pipelined(client: VppClient, requests: number, prefix: string) {
+  const all: Promise<unknown>[] = new Array(requests);
+  const main0 = mainThreadMicros();
+  const cpu0 = cpuMicros();
+  const t0 = performance.now();
+  for (let k = 0; k < requests; k++) {
+    all[k] = client.requestRaw("lb_as_set_weight", {
       pfx: vipPrefix(0),
       protocol: 6,
       port: 80,
       as_address: asAddress(k % ASES_PER_VIP),
       weight: k % 101,
     });
+  }
+  const enqueueCpu = cpuMicros() - cpu0;
+  await Promise.all(all);
+  const ms = performance.now() - t0;
+  const cpu = cpuMicros() - cpu0;
+  const main = mainThreadMicros() - main0;
+  return [
+    {
+      name: `${prefix}.set_weight.pipelined`,
+      value: Math.round(requests / (ms / 1000)),
+      unit: "msgs/s",
+    },
+    { name: `${prefix}.set_weight.cpu_per_request`, value: round(cpu / requests, 2), unit: "us" },
+    {
+      name: `${prefix}.set_weight.main_thread_cpu_per_request`,
+      value: round(main / requests, 2),
+      unit: "us",
+    },
+    {
+      name: `${prefix}.set_weight.enqueue_cpu_per_request`,
+      value: round(enqueueCpu / requests, 2),
+      unit: "us",
+    },
+  ];
+}
 
+/** Runs the benchmark (see the module doc) and returns the figures. */
+export async function runVppClientBench(
+  options: { socket?: string; requests?: number } = {},
+): Promise<BenchFigure[]> {
+  const requests = options.requests ?? 40_000;
+  const figures: BenchFigure[] = [];
+  const scripted = await startScriptedVpp();
+  try {
+    const client = await VppClient.connect(scripted.socket, { timeoutMs: 60_000 });
+    try {
+      // A short warm-up so the JIT has seen the paths once.
+      await Promise.all(
+        Array.from({ length: 2000 }, (_, k) =>
+          client.requestRaw("lb_as_set_weight", {
+            pfx: vipPrefix(0),
+            as_address: asAddress(k % ASES_PER_VIP),
+            weight: 1,
+          })),
+      );
+      figures.push(...await pipelined(client, requests, "vpp.scripted"));
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await scripted.stop();
+  }
+  if (!options.socket) return figures;
+  const client = await VppClient.connect(options.socket, { timeoutMs: 60_000 });
+  try {
+    await populate(client);
+    figures.push(...await pipelined(client, requests, "vpp.server"));
+    const serialN = Math.min(requests, 5000);
     let t0 = performance.now();
-    const all: Promise<unknown>[] = [];
-    for (let k = 0; k < REQUESTS; k++) all.push(client.requestRaw("lb_as_set_weight", fields(k)));
-    await Promise.all(all);
-    const pipelinedMs = performance.now() - t0;
-
+    for (let k = 0; k < serialN; k++) {
+      await client.requestRaw("lb_as_set_weight", {
+        pfx: vipPrefix(0),
+        protocol: 6,
+        port: 80,
+        as_address: asAddress(k % ASES_PER_VIP),
+        weight: k % 101,
+      });
+    }
+    const serial = serialN / ((performance.now() - t0) / 1000);
     t0 = performance.now();
-    for (let k = 0; k < REQUESTS; k++) await client.requestRaw("lb_as_set_weight", fields(k));
-    const serialMs = performance.now() - t0;
-
-    t0 = performance.now();
-    const [vips, ases] = await Promise.all([client.lbVipDump(), client.lbAsV2Dump()]);
+    const [vips, ases] = await Promise.all([
+      client.dump("lb_vip_dump", {}),
+      client.dump("lb_as_v2_dump", {}),
+    ]);
     const dumpMs = performance.now() - t0;
-
-    const pipelined = REQUESTS / (pipelinedMs / 1000);
-    const serial = REQUESTS / (serialMs / 1000);
     figures.push(
-      { name: "vpp.set_weight.pipelined", value: Math.round(pipelined), unit: "msgs/s" },
-      { name: "vpp.set_weight.one_at_a_time", value: Math.round(serial), unit: "msgs/s" },
-      {
-        name: "vpp.set_weight.pipelined_speedup",
-        value: Math.round((pipelined / serial) * 100) / 100,
-        unit: "x",
-      },
-      { name: "vpp.dump.1000_vips_x16_ases", value: Math.round(dumpMs * 10) / 10, unit: "ms" },
-      { name: "vpp.dump.vip_rows", value: vips.length, unit: "rows" },
-      { name: "vpp.dump.as_rows", value: ases.length, unit: "rows" },
+      { name: "vpp.server.set_weight.one_at_a_time", value: Math.round(serial), unit: "msgs/s" },
+      { name: "vpp.server.dump.1000_vips_x16_ases", value: round(dumpMs, 1), unit: "ms" },
+      { name: "vpp.server.dump.vip_rows", value: vips.length, unit: "rows" },
+      { name: "vpp.server.dump.as_rows", value: ases.length, unit: "rows" },
     );
   } finally {
     await client.close();
-    await fake?.close();
   }
   return figures;
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ args: Deno.args, options: { socket: { type: "string" } } });
-  const figures = await runVppClientBench({ socket: values.socket });
-  console.log(
-    `vpp client bench (${values.socket ? `against ${values.socket}` : "in-process fake"})`,
-  );
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { socket: { type: "string" }, requests: { type: "string" } },
+  });
+  const figures = await runVppClientBench({
+    socket: values.socket,
+    requests: values.requests ? Number(values.requests) : undefined,
+  });
   for (const f of figures) {
-    console.log(`${f.name.padEnd(36)} ${String(f.value).padStart(10)} ${f.unit}`);
+    console.log(`${f.name.padEnd(44)} ${String(f.value).padStart(10)} ${f.unit}`);
   }
 }

@@ -18,6 +18,8 @@ export interface LabBackend {
 export interface LabBackends {
   /** Requests served per backend name. */
   readonly hits: Map<string, number>;
+  /** Names of backends told to fail: they answer 503 until removed from the set. */
+  readonly failing: Set<string>;
   close(): Promise<void>;
 }
 
@@ -30,11 +32,15 @@ export function isFailing(b: LabBackend, nowMs: number): boolean {
 /** Starts one HTTP server per backend. */
 export function startBackends(backends: readonly LabBackend[]): LabBackends {
   const hits = new Map<string, number>();
+  const failing = new Set<string>();
   const servers = backends.map((b) =>
     Deno.serve({ hostname: b.address, port: b.port, onListen: () => {} }, (req) => {
       hits.set(b.name, (hits.get(b.name) ?? 0) + 1);
       const path = new URL(req.url).pathname;
       if (path !== "/healthz" && path !== "/") return new Response("not found\n", { status: 404 });
+      if (failing.has(b.name)) {
+        return new Response(`${b.name} failing (told to)\n`, { status: 503 });
+      }
       if (isFailing(b, Date.now())) {
         return new Response(`${b.name} failing (flap)\n`, { status: 503 });
       }
@@ -43,6 +49,7 @@ export function startBackends(backends: readonly LabBackend[]): LabBackends {
   );
   return {
     hits,
+    failing,
     close: async () => {
       await Promise.all(servers.map((s) => s.shutdown()));
     },

@@ -120,3 +120,52 @@ Deno.test("check: an unknown flag is a usage error (exit 1)", async () => {
   assert.match(r.lines[0], /maglevd check: .*--confg/);
   assert.match(r.lines.join("\n"), /usage: maglevd check/);
 });
+
+Deno.test("check: interval x rise above startup-max-delay warns (exit 0), naming the check", async () => {
+  const text = [
+    "maglev:",
+    "  vpp:",
+    "    lb: { startup-max-delay: 5s }",
+    "  healthchecks:",
+    "    slow: { type: tcp, port: 80, interval: 20s, rise: 2 }",
+    "  backends:",
+    "    b: { address: 10.0.0.1, healthcheck: slow }",
+  ].join("\n") + "\n";
+  await withFile(text, async (path) => {
+    const r = await check(["--config", path, "--vpp-api-addr", ""]);
+    assert.equal(r.code, 0, r.lines.join("\n"));
+    assert.match(r.lines[1], /^warning: healthcheck "slow": interval x rise \(20s x 2 = 40s\)/);
+    assert.match(r.lines[1], /exceeds vpp\.lb\.startup-max-delay \(5s\)/);
+  });
+});
+
+Deno.test("check: a backreference in response-regexp exits 2 with line:column", async () => {
+  const text = [
+    "maglev:",
+    "  healthchecks:",
+    "    hc:",
+    "      type: http",
+    "      port: 80",
+    "      params: { response-regexp: '(ok)\\1' }",
+  ].join("\n") + "\n";
+  await withFile(text, async (path) => {
+    const r = await check(["--config", path, "--vpp-api-addr", ""]);
+    assert.equal(r.code, 2, r.lines.join("\n"));
+    assert.match(r.lines[0], /response-regexp: is not a valid RE2 expression: .*backreferences/);
+    assert.match(r.lines[0], /\(line 6, column 34\)$/);
+  });
+});
+
+Deno.test("check: a FIFO config exits 1 at once, naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/maglev.yaml`;
+    const mk = await new Deno.Command("mkfifo", { args: [path] }).output();
+    assert.ok(mk.success);
+    const r = await check(["--config", path]);
+    assert.equal(r.code, 1);
+    assert.match(r.lines[0], /maglev\.yaml": is a FIFO, not a regular file/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,48 +1,36 @@
 /**
  * The daemon: loads the config, starts the checker, the VPP manager, the gRPC
  * API and the metrics endpoint, and handles SIGHUP (reload) and SIGTERM/SIGINT
- * (graceful shutdown).
+ * (graceful shutdown). Tells systemd (`Type=notify`) when it is ready and
+ * when it reloads.
  * @module
  */
 import { errorMessage } from "./errors.ts";
 import { parseDaemonFlags, USAGE } from "./flags.ts";
 import { configureLog, log } from "./log/mod.ts";
 import { BUILD_DATE, COMMIT, VERSION } from "./version.ts";
-import { formatIssue, loadConfigFile } from "./config/mod.ts";
-import type { Config } from "./config/types.ts";
-import type { ReloadResult } from "./checker/types.ts";
+import type { Config } from "./config/mod.ts";
 import { Checker, SCHEDULE_SLACK_MS } from "./checker/mod.ts";
+import { realClock } from "./clock.ts";
 import { createProber } from "./prober/mod.ts";
 import { VppManager } from "./reconciler/mod.ts";
 import type { VppControl } from "./reconciler/types.ts";
 import { createMetrics } from "./metrics/mod.ts";
 import { serveMetrics } from "./metrics/server.ts";
-import { type GrpcObserver, MAGLEV_RPCS, type RpcType, startGrpcServer } from "./grpc/server.ts";
+import { MAGLEV_RPCS, startGrpcServer } from "./grpc/server.ts";
+import type { ReloadOutcome } from "./grpc/api.ts";
+import type { DaemonFacts } from "./grpc/status.ts";
 import type { Metrics } from "./metrics/mod.ts";
-import { status as grpcStatus } from "@grpc/grpc-js";
+import { ConfigState } from "./daemon/config_state.ts";
+import { notReadyReason } from "./daemon/readiness.ts";
+import { type Notifier, openNotifier } from "./systemd/notify.ts";
 
-const GRPC_SERVICE = "maglev.v1.Maglev";
-
-/** Feeds the server's per-call reports into the go-grpc-middleware style metrics. */
-function grpcMetricsObserver(metrics: Metrics): GrpcObserver {
-  const m = (method: string, type: RpcType) => ({ service: GRPC_SERVICE, method, type });
-  return {
-    started: (method, type) => metrics.grpcObserver.started(m(method, type)),
-    handled: (method, type, code, seconds) =>
-      metrics.grpcObserver.handled(
-        m(method, type),
-        (grpcStatus as unknown as Record<string, number>)[code] ?? code,
-        seconds,
-      ),
-    msgReceived: (method, type) => metrics.grpcObserver.msgReceived(m(method, type)),
-    msgSent: (method, type) => metrics.grpcObserver.msgSent(m(method, type)),
-  };
-}
+export { coalesced } from "./daemon/config_state.ts";
 
 /** A running daemon, for tests and the lab. */
 export interface Daemon {
   /** Reloads the config file (the SIGHUP path). */
-  reload(): Promise<ReloadResult>;
+  reload(): Promise<ReloadOutcome>;
   /** Stops everything; resolves when all is closed. */
   shutdown(): Promise<void>;
   /** Resolves when the daemon has stopped. */
@@ -87,7 +75,7 @@ export async function runDaemon(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", onStop);
   Deno.addSignalListener("SIGINT", onStop);
   try {
-    daemon = await startDaemon(flags);
+    daemon = await startDaemon({ ...flags, notifySocket: Deno.env.get("NOTIFY_SOCKET") });
   } catch (e) {
     log.error("startup-failed", { err: errorMessage(e) });
     return 1;
@@ -109,22 +97,66 @@ export interface DaemonSettings {
   metricsAddr: string;
   vppApiAddr: string;
   reflection: boolean;
+  /** systemd's `NOTIFY_SOCKET`; empty or absent: not run under `Type=notify`. */
+  notifySocket?: string;
 }
 
-async function loadOrThrow(path: string, vppEnabled: boolean): Promise<Config> {
-  const r = await loadConfigFile(path, { vppEnabled });
-  if (r.ok) return r.config;
-  throw new Error(
-    `config ${r.kind} error:\n` + r.issues.map((i) => "  " + formatIssue(i, path)).join("\n"),
-  );
+type GrpcParts =
+  & Pick<
+    Parameters<typeof startGrpcServer>[0],
+    "checker" | "vpp" | "reload" | "checkConfig" | "diffConfig" | "facts"
+  >
+  & { readonly metrics: Metrics };
+
+/** The gRPC API; `--grpc-addr ""` without `--grpc-socket` runs the daemon with none. */
+async function startGrpc(
+  settings: DaemonSettings,
+  parts: GrpcParts,
+): Promise<{ readonly addresses: readonly string[]; shutdown(): Promise<void> }> {
+  const listen = { tcp: settings.grpcAddr || undefined, unix: settings.grpcSocket || undefined };
+  if (listen.tcp === undefined && listen.unix === undefined) {
+    log.warn("grpc-disabled", { reason: "--grpc-addr is empty and no --grpc-socket" });
+    return { addresses: [], shutdown: () => Promise.resolve() };
+  }
+  const { metrics, ...api } = parts;
+  return await startGrpcServer({
+    ...api,
+    listen,
+    allowRemoteAdmin: settings.grpcAllowRemoteAdmin,
+    reflection: settings.reflection,
+    observer: metrics.grpcObserver,
+  });
 }
 
-/** Starts every part of the daemon. Throws when the config does not load. */
-export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
-  const vppEnabled = settings.vppApiAddr !== "";
-  const config = await loadOrThrow(settings.config, vppEnabled);
-  for (const w of config.warnings) log.warn("config-warning", { warning: w });
+/** The VPP manager, reporting into metrics once they exist (`late`). */
+function createVppManager(
+  apiAddr: string,
+  checker: Checker,
+  late: { metrics?: Metrics },
+): VppManager {
+  return new VppManager({
+    apiAddr,
+    checker,
+    // The warmup clock starts at process start (spec 6.7), the origin of
+    // performance.now(), not after the config load: its log lines then tell
+    // the real elapsed time.
+    startMs: 0,
+    observers: {
+      api: (ev) => {
+        late.metrics?.vppApi(ev);
+        log.debug(ev.direction === "send" ? "vpp-api-send" : "vpp-api-recv", {
+          msg: ev.msg,
+          ok: ev.ok,
+        });
+      },
+      sync: (scope, stats) => late.metrics?.lbSync(scope, stats),
+      latency: (trigger, s) => late.metrics?.programmingLatency(trigger, s),
+    },
+  });
+}
 
+/** The checker and the VPP manager, wired to metrics that are created after them. */
+function startCore(settings: DaemonSettings, config: Config) {
   const prober = createProber({ netns: config.healthchecker.netns, version: VERSION });
   if (prober.engine === "stream") {
     log.warn("probe-engine-fallback", {
@@ -141,96 +173,69 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
     onLocalError: (backend, hc, result) => late.metrics?.observeLocalError(backend, hc, result),
     onTransition: (backend, t) => late.metrics?.onTransition(backend, t),
   });
-  const vpp = new VppManager({
-    apiAddr: settings.vppApiAddr,
-    checker,
-    observers: {
-      api: (ev) => {
-        late.metrics?.vppApi(ev);
-        log.debug(ev.direction === "send" ? "vpp-api-send" : "vpp-api-recv", {
-          msg: ev.msg,
-          ok: ev.ok,
-        });
-      },
-      sync: (scope, stats) => late.metrics?.lbSync(scope, stats),
-      latency: (trigger, s) => late.metrics?.programmingLatency(trigger, s),
-    },
+  const vpp = createVppManager(settings.vppApiAddr, checker, late);
+  return { prober, checker, vpp, late };
+}
+
+/** Tells systemd READY=1 once warmup completes (at once without VPP). */
+function notifyWhenReady(notifier: Notifier, vpp: VppManager, signal: AbortSignal): void {
+  const ready = vpp.enabled() ? vpp.gate.finished : Promise.resolve();
+  void ready.then(() => {
+    if (signal.aborted) return;
+    notifier.notify("READY=1");
+    log.info("ready", { warmup: vpp.enabled() ? "done" : "no VPP" });
   });
+}
+
+/** Starts every part of the daemon. Throws when the config does not load. */
+export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
+  const startedAtMs = realClock.now();
+  const vppEnabled = settings.vppApiAddr !== "";
+  const state = new ConfigState(settings.config, { vppEnabled, clock: realClock });
+  const config = await state.initial();
+  for (const w of config.warnings) log.warn("config-warning", { warning: w });
+  const { prober, checker, vpp, late } = startCore(settings, config);
+  const notifier = openNotifier(settings.notifySocket);
+  const facts: DaemonFacts = {
+    version: VERSION,
+    commit: COMMIT,
+    buildDate: BUILD_DATE,
+    startedAtMs,
+    configPath: settings.config,
+    vppApiAddr: settings.vppApiAddr,
+    configHash: () => state.hash(),
+    lastReload: () => state.lastReload(),
+    warmup: () => (vppEnabled ? vpp.gate.phase() : "done"),
+  };
   const metrics = createMetrics({
     checker,
     vpp: vppEnabled ? (vpp as VppControl) : undefined,
     version: VERSION,
+    facts,
   });
   late.metrics = metrics;
-  metrics.preRegisterGrpc(
-    MAGLEV_RPCS.map((r) => ({ service: GRPC_SERVICE, method: r.method, type: r.type })),
-  );
+  metrics.preRegisterGrpc(MAGLEV_RPCS);
 
-  let reloading: Promise<ReloadResult> | undefined;
-  const reload = (): Promise<ReloadResult> => {
-    // Reloads are serialized: a second SIGHUP during a reload waits for it.
-    const run = (reloading ?? Promise.resolve()).then(async (): Promise<ReloadResult> => {
-      const r = await loadConfigFile(settings.config, { vppEnabled });
-      if (!r.ok) {
-        const error = r.issues.map((i) => formatIssue(i, settings.config)).join("\n");
-        log.error(
-          r.kind === "parse" ? "config-reload-parse-error" : "config-reload-semantic-error",
-          {
-            file: settings.config,
-            err: error,
-          },
-        );
-        return { ok: false, kind: r.kind, error };
-      }
-      for (const w of r.config.warnings) log.warn("config-warning", { warning: w });
-      checker.applyConfig(r.config);
-      log.info("config-reload", {
-        file: settings.config,
-        frontends: Object.keys(r.config.frontends).length,
-        backends: Object.keys(r.config.backends).length,
-      });
-      await vpp.configApplied();
-      return { ok: true, config: r.config };
-    });
-    reloading = run.catch(() => ({ ok: false, kind: "parse", error: "reload failed" }));
-    return run;
-  };
-
-  const checkConfig = async () => {
-    const r = await loadConfigFile(settings.config, { vppEnabled });
-    if (r.ok) return { ok: true };
-    return {
-      ok: false,
-      kind: r.kind,
-      error: r.issues.map((i) => formatIssue(i, settings.config)).join("\n"),
-    };
-  };
-
+  const reload = state.reloader(checker, {
+    applied: () => vpp.configApplied(),
+    starting: () => notifier.notify("RELOADING=1"),
+    finished: () => notifier.notify("READY=1"),
+  });
+  const abort = new AbortController();
   checker.start();
   vpp.start();
-  // `--grpc-addr ""` without `--grpc-socket` runs the daemon with no API at all.
-  const grpcListen = {
-    tcp: settings.grpcAddr || undefined,
-    unix: settings.grpcSocket || undefined,
-  };
-  let grpc: { readonly addresses: readonly string[]; shutdown(): Promise<void> };
-  if (grpcListen.tcp === undefined && grpcListen.unix === undefined) {
-    log.warn("grpc-disabled", { reason: "--grpc-addr is empty and no --grpc-socket" });
-    grpc = { addresses: [], shutdown: () => Promise.resolve() };
-  } else {
-    grpc = await startGrpcServer({
-      checker,
-      vpp,
-      checkConfig,
-      reload,
-      listen: grpcListen,
-      allowRemoteAdmin: settings.grpcAllowRemoteAdmin,
-      reflection: settings.reflection,
-      observer: grpcMetricsObserver(metrics),
-    });
-  }
+  notifyWhenReady(notifier, vpp, abort.signal);
+  const grpc = await startGrpc(settings, {
+    checker,
+    vpp,
+    metrics,
+    reload,
+    checkConfig: () => state.check(),
+    diffConfig: (source) => state.diff(checker, source),
+    facts,
+  });
   const metricsServer = settings.metricsAddr
-    ? serveMetrics(settings.metricsAddr, metrics)
+    ? serveMetrics(settings.metricsAddr, metrics, { ready: () => notReadyReason(vpp, vpp.gate) })
     : undefined;
 
   let resolveStopped!: () => void;
@@ -239,11 +244,14 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       log.info("stopping", {});
+      abort.abort();
+      notifier.notify("STOPPING=1");
       await grpc.shutdown();
       await metricsServer?.close();
       await vpp.stop();
       await checker.stop();
       await prober.close();
+      notifier.close();
       log.info("stopped", {});
       resolveStopped();
     })();

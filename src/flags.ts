@@ -5,6 +5,7 @@
  */
 import { errorMessage } from "./errors.ts";
 import { parseArgs } from "node:util";
+import { parseDuration } from "./config/duration.ts";
 import type { Level } from "./log/mod.ts";
 
 /** The daemon's settings after flags and environment are merged. */
@@ -86,7 +87,12 @@ export function parseDaemonFlags(
   }
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args: rest,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (e) {
     throw new Error(errorMessage(e).replace(/\. To specify.*$/s, ""));
   }
@@ -123,4 +129,135 @@ export function parseDaemonFlags(
     version: Boolean(get("version")),
     help: Boolean(get("help")),
   };
+}
+
+/** The default daemon address of the client (spec 0.1). */
+export const DEFAULT_SERVER = "localhost:9090";
+
+/** How long a client call waits for an answer unless `--timeout` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/** Client flags: name -> whether it takes a value. One place for the names. */
+const CLIENT_FLAGS = {
+  server: "value",
+  timeout: "value",
+  color: "bool",
+  json: "bool",
+  help: "bool",
+  h: "bool",
+} as const;
+
+type ClientFlagName = keyof typeof CLIENT_FLAGS;
+
+/** Parsed client flags. */
+export interface ClientFlags {
+  /** `host:port`, `/path` or `unix:/path`. */
+  readonly server: string;
+  readonly color: boolean;
+  /** Per-call deadline in milliseconds; `watch events` ignores it (it waits forever). */
+  readonly timeoutMs: number;
+  /** One JSON document (or one object per event line) instead of text. */
+  readonly json: boolean;
+  readonly help: boolean;
+  /** The command words; empty means the shell. */
+  readonly command: string[];
+}
+
+/** Where the client flags' defaults come from. */
+export interface ClientFlagOptions {
+  /** Environment lookup (`MAGLEV_SERVER`, `NO_COLOR`). */
+  env?: (name: string) => string | undefined;
+  /** Whether stdout is a terminal (colour by default). */
+  isTerminal?: boolean;
+}
+
+/** Splits `--name=value`, `-name`, ... into the name and the inline value. */
+function splitFlag(arg: string): { name: string; inline: string | undefined } {
+  const body = arg.replace(/^--?/, "");
+  const eq = body.indexOf("=");
+  return eq < 0
+    ? { name: body, inline: undefined }
+    : { name: body.slice(0, eq), inline: body.slice(eq + 1) };
+}
+
+function isFlag(arg: string): boolean {
+  return arg.length > 1 && arg.startsWith("-") && arg !== "--";
+}
+
+function parseBool(flag: string, value: string): boolean {
+  if (["true", "1", "t", "yes"].includes(value.toLowerCase())) return true;
+  if (["false", "0", "f", "no"].includes(value.toLowerCase())) return false;
+  throw new Error(`invalid value ${JSON.stringify(value)} for flag ${flag}: want true or false`);
+}
+
+function parseTimeout(flag: string, value: string): number {
+  // A bare number is seconds, as in `curl --max-time 5`.
+  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : parseDuration(value);
+  if (!(ms > 0)) throw new Error(`flag ${flag} must be more than 0, got ${JSON.stringify(value)}`);
+  return ms;
+}
+
+/**
+ * Parses the client's arguments: flags (`--x`, `-x`, `--x=v`, `-x v`) may
+ * come before, between or after the command words; `--` ends the flags.
+ * Throws with a message naming the bad flag.
+ */
+export function parseClientFlags(
+  args: readonly string[],
+  options: ClientFlagOptions = {},
+): ClientFlags {
+  const env = options.env ?? (() => undefined);
+  let server = env("MAGLEV_SERVER") || DEFAULT_SERVER;
+  // https://no-color.org: a non-empty NO_COLOR turns colour off; --color still wins.
+  let color = (options.isTerminal ?? false) && !env("NO_COLOR");
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+  let json = false;
+  let help = false;
+  const command: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      command.push(...args.slice(i + 1));
+      break;
+    }
+    if (!isFlag(a)) {
+      command.push(a);
+      continue;
+    }
+    const { name, inline } = splitFlag(a);
+    const kind = CLIENT_FLAGS[name as ClientFlagName];
+    if (kind === undefined) throw new Error(`unknown flag ${JSON.stringify(a)}`);
+    if (kind === "value") {
+      const value = inline ?? args[++i];
+      if (value === undefined || value === "") throw new Error(`flag ${a} needs a value`);
+      if (name === "server") server = value;
+      else timeoutMs = parseTimeout(a, value);
+      continue;
+    }
+    const on = inline === undefined ? true : parseBool(a, inline);
+    if (name === "color") color = on;
+    else if (name === "json") json = on;
+    else help = on;
+  }
+  return { server, color, timeoutMs, json, help, command };
+}
+
+/**
+ * True when `arg` is a flag (client or daemon) whose value is the next
+ * argument, so that role detection does not take the value for a command.
+ */
+export function flagTakesValue(arg: string): boolean {
+  if (!isFlag(arg)) return false;
+  const { name, inline } = splitFlag(arg);
+  if (inline !== undefined) return false;
+  if (CLIENT_FLAGS[name as ClientFlagName] === "value") return true;
+  const d = FLAGS[name as keyof typeof FLAGS];
+  return d !== undefined && d.type === "string";
+}
+
+/** True when `arg` is a flag only the client has (`--server`, `--json`; not `--help`). */
+export function isClientFlag(arg: string): boolean {
+  if (!isFlag(arg)) return false;
+  const name = splitFlag(arg).name;
+  return name in CLIENT_FLAGS && name !== "h" && !(name in FLAGS);
 }

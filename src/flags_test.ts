@@ -1,5 +1,12 @@
 import { strict as assert } from "node:assert";
-import { normalizeArgs, parseDaemonFlags } from "./flags.ts";
+import {
+  DEFAULT_SERVER,
+  flagTakesValue,
+  isClientFlag,
+  normalizeArgs,
+  parseClientFlags,
+  parseDaemonFlags,
+} from "./flags.ts";
 
 const noEnv = () => undefined;
 
@@ -34,4 +41,53 @@ Deno.test("bad flags name the culprit", () => {
   assert.throws(() => parseDaemonFlags(["--nope"], noEnv), /nope/);
   assert.throws(() => parseDaemonFlags(["--log-level", "loud"], noEnv), /--log-level: "loud"/);
   assert.throws(() => parseDaemonFlags(["--log-format", "xml"], noEnv), /--log-format/);
+});
+
+Deno.test("daemon: -h is --help", () => {
+  assert.equal(parseDaemonFlags(["-h"], noEnv).help, true);
+});
+
+Deno.test("client flags: anywhere among the words, env, NO_COLOR, --color forms", () => {
+  assert.deepEqual(parseClientFlags(["show", "version"]), {
+    server: DEFAULT_SERVER,
+    color: false,
+    timeoutMs: 5000,
+    json: false,
+    help: false,
+    command: ["show", "version"],
+  });
+  const f = parseClientFlags(["show", "--json", "frontends", "-server", "h:1", "--timeout=2s"]);
+  assert.deepEqual(f.command, ["show", "frontends"]);
+  assert.equal(f.server, "h:1");
+  assert.equal(f.json, true);
+  assert.equal(f.timeoutMs, 2000);
+  assert.equal(parseClientFlags(["--timeout", "1.5"]).timeoutMs, 1500);
+  const env = (n: string) => ({ MAGLEV_SERVER: "10.1.1.1:9000", NO_COLOR: "1" } as never)[n];
+  assert.equal(parseClientFlags([], { env }).server, "10.1.1.1:9000");
+  assert.equal(parseClientFlags(["--server", "/run/m.sock"], { env }).server, "/run/m.sock");
+  assert.equal(parseClientFlags([], { isTerminal: true }).color, true);
+  assert.equal(parseClientFlags([], { isTerminal: true, env }).color, false, "NO_COLOR");
+  assert.equal(parseClientFlags(["--color"], { isTerminal: true, env }).color, true);
+  assert.equal(parseClientFlags(["--color=false"], { isTerminal: true }).color, false);
+  assert.equal(parseClientFlags(["-h"]).help, true);
+  assert.deepEqual(parseClientFlags(["sh", "--", "--x"]).command, ["sh", "--x"]);
+});
+
+Deno.test("client flags: bad ones name the culprit", () => {
+  assert.throws(() => parseClientFlags(["--colour"]), /unknown flag "--colour"/);
+  assert.throws(() => parseClientFlags(["--color=maybe"]), /invalid value "maybe" for flag/);
+  assert.throws(() => parseClientFlags(["--server"]), /flag --server needs a value/);
+  assert.throws(() => parseClientFlags(["--timeout", "0s"]), /--timeout must be more than 0/);
+  assert.throws(() => parseClientFlags(["--timeout", "x"]), /invalid duration "x"/);
+});
+
+Deno.test("role detection helpers: value flags of both roles, client-only flags", () => {
+  assert.equal(flagTakesValue("--server"), true);
+  assert.equal(flagTakesValue("-config"), true);
+  assert.equal(flagTakesValue("--config=x"), false);
+  assert.equal(flagTakesValue("--json"), false);
+  assert.equal(isClientFlag("--json"), true);
+  assert.equal(isClientFlag("--help"), false);
+  assert.equal(isClientFlag("-h"), false);
+  assert.equal(isClientFlag("--config"), false);
 });

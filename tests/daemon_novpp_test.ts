@@ -79,6 +79,39 @@ Deno.test("daemon without VPP: health checking, CLI, metrics, SIGTERM", async (t
       }
     });
 
+    await t.step(
+      "SIGHUP on a FIFO or /dev/zero: refused at once, every time, config kept",
+      async () => {
+        const good = await Deno.readTextFile(configPath);
+        const before = await daemon.cliOk("show", "frontends");
+        const reloadError = async (pattern: RegExp) => {
+          const from = daemon.logs.length;
+          daemon.signal("SIGHUP");
+          const rec = await daemon.waitForLog("config-reload-parse-error", {}, { from });
+          assert.match(String(rec.err), pattern);
+          assert.ok(String(rec.err).includes(configPath), String(rec.err));
+        };
+        try {
+          await Deno.remove(configPath);
+          const fifo = await new Deno.Command("mkfifo", { args: [configPath] }).output();
+          assert.ok(fifo.success, new TextDecoder().decode(fifo.stderr));
+          // A read of a FIFO with no writer would block; a second SIGHUP must not queue behind it.
+          await reloadError(/is a FIFO, not a regular file/);
+          await reloadError(/is a FIFO, not a regular file/);
+          await Deno.remove(configPath);
+          await Deno.symlink("/dev/zero", configPath);
+          await reloadError(/is a character device, not a regular file/);
+        } finally {
+          await Deno.remove(configPath).catch(() => {});
+          await Deno.writeTextFile(configPath, good);
+        }
+        assert.equal(await daemon.cliOk("show", "frontends"), before);
+        const from = daemon.logs.length;
+        daemon.signal("SIGHUP");
+        await daemon.waitForLog("config-reload", { file: configPath }, { from });
+      },
+    );
+
     await t.step("SIGTERM: exit 0 and `stopped` logged", async () => {
       assert.equal(await daemon.stop(), 0, daemon.tail());
       assert.equal(daemon.logsNamed("stopped").length, 1, daemon.tail());

@@ -58,9 +58,9 @@ vppTest(
       assert.ok((c.clientIndex & 0x80000000) !== 0);
       const id = c.messageTable.get("lb_as_set_weight_2d89bdbd");
       assert.ok(id !== undefined && id > c.messageTable.get("control_ping_51077d14")!, `id ${id}`);
-      const pong = await c.controlPing();
+      const pong = await c.request("control_ping", {});
       assert.equal(Number(pong.vpe_pid), vpp.pid, "vpe_pid is the VPP process");
-      const ver = await c.showVersion();
+      const ver = await c.request("show_version", {});
       assert.match(String(ver.version), /\S/);
     } finally {
       await c.close();
@@ -115,13 +115,16 @@ vppTest("a VPP restart ends the session; the new VPP is reachable and empty", as
   await vpp.restart();
   const err = await c.closed;
   assert.ok(err instanceof Error, "the session reports why it closed");
-  await assert.rejects(() => c.controlPing({ timeoutMs: 2000 }), /closed|lost|EOF/i);
+  await assert.rejects(
+    () => c.request("control_ping", {}, { timeoutMs: 2000 }),
+    /closed|lost|EOF/i,
+  );
   await c.close();
   const again = await VppClient.connect(vpp.socket);
   try {
     assert.notEqual(vpp.pid, oldPid);
     assert.deepEqual(await again.dump("lb_vip_dump", {}), [], "restarted empty");
-    assert.equal(Number((await again.controlPing()).vpe_pid), vpp.pid);
+    assert.equal(Number((await again.request("control_ping", {})).vpe_pid), vpp.pid);
   } finally {
     await again.close();
   }
@@ -133,7 +136,7 @@ Deno.test("a stalled VPP times requests out; the session survives", async () => 
     sim.stall(true);
     await assert.rejects(() => c.request("control_ping", {}, { timeoutMs: 100 }), /time/i);
     sim.stall(false);
-    await c.controlPing();
+    await c.request("control_ping", {});
     await c.close();
   });
 });
@@ -167,4 +170,31 @@ Deno.test("a malformed frame from the double closes the session with a clear err
     assert.ok(failed instanceof Error, "the pending request fails with the session");
     await c.close();
   });
+});
+
+// Found on the real VPP (issue 14): an unknown command is retval -1, `show lb` exists, and the
+// first AS of a fresh VPP stacks on load-balance 9. The double answered 0, "unknown input" and 8.
+vppTest("the debug CLI answers as VPP does: show lb, dpo numbers, unknown input", async (vpp) => {
+  const c = await VppClient.connect(vpp.socket);
+  try {
+    await c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 });
+    await c.request("lb_add_del_as_v2", { ...VIP, as_address: "10.0.0.1", weight: 30 });
+    const cli = async (cmd: string) => {
+      const r = await c.requestRaw("cli_inband", { cmd });
+      return [r.retval, r.reply];
+    };
+    assert.deepEqual(await cli("show lb"), [
+      0,
+      "lb_main ip4-src-address: 255.255.255.255 \n" +
+      " ip6-src-address: ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff \n #vips: 2\n #ass: 1\n",
+    ]);
+    const [rv, verbose] = await cli("show lb vips verbose");
+    assert.equal(rv, 0);
+    assert.match(String(verbose), /\n {4}10\.0\.0\.1 weight:30 buckets:1024 flows:0 dpo:9 used\n/);
+    assert.deepEqual(await cli("show nonsense"), [-1, "show: unknown input `nonsense'\n"]);
+    assert.deepEqual(await cli("foo bar"), [-1, "unknown input `foo bar'\n"]);
+    await assert.rejects(() => c.request("cli_inband", { cmd: "foo" }), VppApiError);
+  } finally {
+    await c.close();
+  }
 });

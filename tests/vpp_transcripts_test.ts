@@ -93,7 +93,7 @@ async function replay(file: string): Promise<void> {
       }
     }
     if (cli !== undefined) {
-      const got = await client.cliInband("show lb vips verbose");
+      const got = (await client.request("cli_inband", { cmd: "show lb vips verbose" })).reply;
       if (maskDpo(got) !== maskDpo(cli)) {
         mismatches.push(
           `${file} final show lb vips verbose (dpo masked)\n--- want\n${cli}\n--- got\n${got}`,

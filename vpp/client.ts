@@ -6,7 +6,15 @@
  * @module
  */
 
-import { contextOf, decodeMessage, encodeMessage, messageIdOf } from "./codec.ts";
+import {
+  contextOf,
+  decodeBody,
+  decodeMessage,
+  encodeFrameInto,
+  encodeMessage,
+  messageIdOf,
+  Writer,
+} from "./codec.ts";
 import {
   VppApiError,
   VppClosedError,
@@ -17,23 +25,16 @@ import {
 } from "./errors.ts";
 import { frameMessage, FrameReader } from "./framing.ts";
 import {
-  type ControlPingReply,
-  type LbAddDelAsV2Request,
-  type LbAddDelVipV2Request,
-  type LbAsSetWeightRequest,
-  type LbAsV2Details,
-  type LbAsV2DumpRequest,
-  type LbConfGetReply,
-  type LbConfRequest,
-  type LbFlushVipRequest,
-  type LbVipDetails,
   messageByName,
+  type MessageDef,
   MESSAGES,
   REPLY_OF,
   type ReplyTypes,
   type RequestTypes,
-  type ShowVersionReply,
 } from "./messages.ts";
+import { PendingTable, type VppTimers } from "./pending.ts";
+
+export type { VppTimers } from "./pending.ts";
 
 /** `sockclnt_create` has a fixed id: memclnt registers its messages first (vpp-api.md 2). */
 export const SOCKCLNT_CREATE_ID = 15;
@@ -65,14 +66,6 @@ export interface VppObserverEvent {
   direction: "send" | "recv";
   /** Sent: the write succeeded. Received: decoded, and retval (if any) >= 0. */
   ok: boolean;
-}
-
-/** Timer functions the client uses; `src/clock.ts`'s `Clock` fits. */
-export interface VppTimers {
-  /** Calls `fn` once after `ms`. */
-  setTimeout(fn: () => void, ms: number): number;
-  /** Cancels a timer. */
-  clearTimeout(id: number): void;
 }
 
 /** Options of `VppClient.connect`. */
@@ -125,33 +118,38 @@ export interface VppApi {
 }
 
 const runtimeTimers: VppTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms) as unknown as number,
+  // Deno returns the timer id; the Node typings in scope call it a Timeout.
+  setTimeout: (fn, ms) => Number(setTimeout(fn, ms)),
   clearTimeout: (id) => clearTimeout(id),
 };
 
-interface Pending {
-  name: string;
-  replyName: string;
-  dump: boolean;
-  details: Record<string, unknown>[];
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  timer: number | undefined;
+/** How a request name is sent on this connection (looked up once). */
+interface Route {
+  readonly def: MessageDef;
+  readonly id: number;
+  readonly replyName: string;
 }
 
+const NO_FIELDS: Record<string, unknown> = Object.freeze({});
+const PING = messageByName("control_ping")!;
+
 /** A connected, registered session with VPP. Build it with `VppClient.connect`. */
-export class VppClient {
+export class VppClient implements VppApi {
   #conn: Deno.Conn;
-  #timers: VppTimers;
   #observer: ((ev: VppObserverEvent) => void) | undefined;
   #timeoutMs: number;
   #reader: FrameReader;
-  #pending = new Map<number, Pending>();
-  #nextContext = 1;
+  #pending: PendingTable;
   #nameToId = new Map<string, number>();
-  #idToName = new Map<number, string>();
-  #out: Uint8Array[] = [];
+  #idToDef = new Map<number, MessageDef>();
+  #routes = new Map<string, Route>();
+  /** Frames waiting for the next write, and the buffer the write in flight uses. */
+  #out = new Writer(64 * 1024);
+  #spare = new Writer(64 * 1024);
+  /** Names of the frames in `#out`, kept only for an observer. */
   #outNames: string[] = [];
+  /** `client_index` and `context` stamped into the frame being encoded. */
+  #stamp = { clientIndex: 0, context: 0 };
   #flushing = false;
   #closeError: Error | null = null;
   #closing: Promise<void> | null = null;
@@ -166,9 +164,12 @@ export class VppClient {
 
   private constructor(conn: Deno.Conn, options: VppConnectOptions) {
     this.#conn = conn;
-    this.#timers = options.timers ?? runtimeTimers;
     this.#observer = options.observer;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#pending = new PendingTable(
+      options.timers ?? runtimeTimers,
+      (p, ms) => new VppTimeoutError(p.name, ms),
+    );
     this.#reader = new FrameReader({ maxBodyLength: options.maxBodyLength });
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#readDone = this.#readLoop();
@@ -228,7 +229,7 @@ export class VppClient {
   }
 
   async #register(clientName: string): Promise<void> {
-    const context = this.#takeContext();
+    const context = this.#pending.nextContext();
     const body = encodeMessage("sockclnt_create", SOCKCLNT_CREATE_ID, {
       context,
       name: clientName,
@@ -236,30 +237,22 @@ export class VppClient {
     // The reply's id is not known before the table arrives: the first message
     // on a fresh connection is the answer to sockclnt_create.
     const replyBody = await new Promise<Uint8Array>((resolve, reject) => {
-      const timer = this.#timers.setTimeout(() => {
-        this.#pending.delete(context);
-        this.#handshake = null;
-        reject(new VppTimeoutError("sockclnt_create", this.#timeoutMs));
-      }, this.#timeoutMs);
-      this.#pending.set(context, {
+      this.#pending.add(context, {
         name: "sockclnt_create",
         replyName: "sockclnt_create_reply",
-        dump: false,
-        details: [],
+        details: null,
+        checkRetval: false,
         resolve: () => {},
-        reject: (e) => {
-          this.#timers.clearTimeout(timer);
-          reject(e);
-        },
-        timer: undefined,
-      });
+        reject,
+      }, this.#timeoutMs);
       this.#handshake = (b) => {
-        this.#timers.clearTimeout(timer);
-        this.#pending.delete(context);
+        this.#pending.take(context);
         resolve(b);
       };
-      this.#enqueue(frameMessage(body), "sockclnt_create");
+      this.#out.bytes(frameMessage(body));
+      this.#queued("sockclnt_create");
     });
+    this.#handshake = null;
     const reply = decodeMessage("sockclnt_create_reply", replyBody);
     this.#observe("sockclnt_create_reply", "recv", reply.response === 0);
     if (reply.context !== context) {
@@ -271,6 +264,7 @@ export class VppClient {
       throw new VppApiError("sockclnt_create", reply.response as number);
     }
     this.#clientIndex = reply.index as number;
+    this.#stamp.clientIndex = this.#clientIndex;
     for (const e of reply.message_table as { index: number; name: string }[]) {
       this.#messageTable.set(e.name, e.index);
     }
@@ -278,7 +272,7 @@ export class VppClient {
       const id = this.#messageTable.get(def.key);
       if (id === undefined) continue;
       this.#nameToId.set(def.name, id);
-      this.#idToName.set(id, def.name);
+      this.#idToDef.set(id, def);
     }
   }
 
@@ -287,7 +281,7 @@ export class VppClient {
    * retval. Rejects with `VppRequestError` (nothing sent) on bad fields,
    * `VppTimeoutError`, or `VppClosedError`.
    */
-  requestRaw<N extends keyof RequestTypes>(
+  requestRaw<N extends CallName>(
     name: N,
     fields?: RequestTypes[N],
     options?: VppRequestOptions,
@@ -298,22 +292,15 @@ export class VppClient {
     fields?: Record<string, unknown>,
     options?: VppRequestOptions,
   ): Promise<Record<string, unknown>>;
-  requestRaw(
-    name: string,
-    fields: object = {},
-    options: VppRequestOptions = {},
-  ): Promise<unknown> {
-    if (name.endsWith("_dump")) {
-      return Promise.reject(new VppRequestError(`${name} is a dump: use dump()`));
-    }
-    return this.#call(name, fields as Record<string, unknown>, options, false);
+  requestRaw(name: string, fields: object = NO_FIELDS, options?: VppRequestOptions): unknown {
+    return this.#call(name, fields as Record<string, unknown>, options, false, false);
   }
 
   /**
    * Sends request `name` and resolves with its decoded reply; a negative
    * retval rejects with `VppApiError` (VNET error name and number).
    */
-  request<N extends keyof RequestTypes>(
+  request<N extends CallName>(
     name: N,
     fields?: RequestTypes[N],
     options?: VppRequestOptions,
@@ -324,22 +311,15 @@ export class VppClient {
     fields?: Record<string, unknown>,
     options?: VppRequestOptions,
   ): Promise<Record<string, unknown>>;
-  async request(
-    name: string,
-    fields: object = {},
-    options: VppRequestOptions = {},
-  ): Promise<unknown> {
-    const reply = await this.requestRaw(name, fields as Record<string, unknown>, options);
-    const rv = typeof reply.retval === "number" ? reply.retval : reply.response;
-    if (typeof rv === "number" && rv < 0) throw new VppApiError(name, rv);
-    return reply;
+  request(name: string, fields: object = NO_FIELDS, options?: VppRequestOptions): unknown {
+    return this.#call(name, fields as Record<string, unknown>, options, false, true);
   }
 
   /**
    * Sends dump `name` followed by `control_ping` with the same context and
    * resolves with every details message received before `control_ping_reply`.
    */
-  dump<N extends keyof RequestTypes & `${string}_dump`>(
+  dump<N extends DumpName>(
     name: N,
     fields?: RequestTypes[N],
     options?: VppRequestOptions,
@@ -350,34 +330,52 @@ export class VppClient {
     fields?: Record<string, unknown>,
     options?: VppRequestOptions,
   ): Promise<Record<string, unknown>[]>;
-  dump(name: string, fields: object = {}, options: VppRequestOptions = {}): Promise<unknown> {
-    if (!name.endsWith("_dump")) {
-      return Promise.reject(new VppRequestError(`${name} is not a dump: use request()`));
+  dump(name: string, fields: object = NO_FIELDS, options?: VppRequestOptions): unknown {
+    return this.#call(name, fields as Record<string, unknown>, options, true, false);
+  }
+
+  /** How `name` is sent here, or the error that says why it cannot be. */
+  #route(name: string, dump: boolean): Route | Error {
+    if (name.endsWith("_dump") !== dump) {
+      return new VppRequestError(
+        dump ? `${name} is not a dump: use request()` : `${name} is a dump: use dump()`,
+      );
     }
-    return this.#call(name, fields as Record<string, unknown>, options, true);
+    const known = this.#routes.get(name);
+    if (known) return known;
+    const def = messageByName(name);
+    const replyName = REPLY_OF[name];
+    if (!def || !replyName) {
+      return new VppRequestError(`${JSON.stringify(name)} is not a known request`);
+    }
+    const id = this.#nameToId.get(name);
+    const needed = dump
+      ? [name, replyName, "control_ping", "control_ping_reply"]
+      : [name, replyName];
+    const missing = needed.filter((n) => !this.#nameToId.has(n)).map((n) => messageByName(n)!.key);
+    if (id === undefined || missing.length > 0) return new VppIncompatibleError(missing);
+    const route = { def, id, replyName };
+    this.#routes.set(name, route);
+    return route;
   }
 
   #call(
     name: string,
     fields: Record<string, unknown>,
-    options: VppRequestOptions,
+    options: VppRequestOptions | undefined,
     dump: boolean,
+    checkRetval: boolean,
   ): Promise<unknown> {
     if (this.#closeError) return Promise.reject(this.#closedErrorFor(name));
     if (this.#closing && name !== "sockclnt_delete") {
       return Promise.reject(new VppClosedError(`cannot send ${name}: the client is closing`));
     }
-    const replyName = REPLY_OF[name];
-    if (!messageByName(name) || !replyName) {
-      return Promise.reject(new VppRequestError(`${JSON.stringify(name)} is not a known request`));
-    }
+    const route = this.#route(name, dump);
+    if (route instanceof Error) return Promise.reject(route);
     if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
       return Promise.reject(new VppRequestError(`${name}: fields must be an object`));
     }
-    if (
-      (name === "lb_add_del_vip_v2" || name === "lb_add_del_vip") &&
-      fields.new_flows_table_length === 0
-    ) {
+    if (fields.new_flows_table_length === 0 && name.startsWith("lb_add_del_vip")) {
       // VPP takes 0 for a power of two and aborts (vpp-api.md 4): never send it.
       return Promise.reject(
         new VppRequestError(
@@ -385,70 +383,34 @@ export class VppClient {
         ),
       );
     }
-    const id = this.#nameToId.get(name);
-    const needed = dump
-      ? [name, replyName, "control_ping", "control_ping_reply"]
-      : [name, replyName];
-    const missing = needed.filter((n) => !this.#nameToId.has(n)).map((n) => messageByName(n)!.key);
-    if (id === undefined || missing.length > 0) {
-      return Promise.reject(new VppIncompatibleError(missing));
-    }
-    const context = this.#takeContext();
-    let frames: Uint8Array;
+    const context = this.#pending.nextContext();
+    this.#stamp.context = context;
     try {
-      const body = encodeMessage(name, id, {
-        ...fields,
-        client_index: this.#clientIndex,
-        context,
-      });
-      if (dump) {
-        const ping = encodeMessage("control_ping", this.#nameToId.get("control_ping")!, {
-          client_index: this.#clientIndex,
-          context,
-        });
-        const a = frameMessage(body);
-        const b = frameMessage(ping);
-        frames = new Uint8Array(a.length + b.length);
-        frames.set(a);
-        frames.set(b, a.length);
-      } else {
-        frames = frameMessage(body);
-      }
+      encodeFrameInto(this.#out, route.def, route.id, fields, this.#stamp);
     } catch (e) {
       return Promise.reject(e);
     }
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    if (dump) {
+      encodeFrameInto(this.#out, PING, this.#nameToId.get("control_ping")!, NO_FIELDS, this.#stamp);
+    }
+    this.#queued(name);
+    if (dump) this.#queued("control_ping");
+    const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
     return new Promise((resolve, reject) => {
-      const p: Pending = {
+      this.#pending.add(context, {
         name,
-        replyName,
-        dump,
-        details: [],
+        replyName: route.replyName,
+        details: dump ? [] : null,
+        checkRetval,
         resolve,
         reject,
-        timer: undefined,
-      };
-      p.timer = this.#timers.setTimeout(() => {
-        this.#pending.delete(context);
-        reject(new VppTimeoutError(name, timeoutMs));
       }, timeoutMs);
-      this.#pending.set(context, p);
-      this.#enqueue(frames, name);
-      if (dump) this.#outNames.push("control_ping");
     });
   }
 
-  #takeContext(): number {
-    for (;;) {
-      const c = this.#nextContext;
-      this.#nextContext = c >= 0xffffffff ? 1 : c + 1;
-      if (!this.#pending.has(c)) return c;
-    }
-  }
-
-  #enqueue(frame: Uint8Array, name: string): void {
-    this.#out.push(frame);
-    this.#outNames.push(name);
+  /** A frame was added to `#out`: schedule the write (once per burst). */
+  #queued(name: string): void {
+    if (this.#observer) this.#outNames.push(name);
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(() => void this.#flush());
@@ -456,21 +418,16 @@ export class VppClient {
   }
 
   async #flush(): Promise<void> {
-    while (this.#out.length > 0 && !this.#closeError) {
-      const frames = this.#out;
+    while (this.#out.pos > 0 && !this.#closeError) {
+      // Swap buffers: new requests go into the other while this one is written.
+      const w = this.#out;
+      this.#out = this.#spare;
+      this.#spare = w;
+      this.#pending.seal();
       const names = this.#outNames;
-      this.#out = [];
       this.#outNames = [];
-      let total = 0;
-      for (const f of frames) total += f.length;
-      const buf = new Uint8Array(total);
-      let at = 0;
-      for (const f of frames) {
-        buf.set(f, at);
-        at += f.length;
-      }
       try {
-        for (let off = 0; off < buf.length;) off += await this.#conn.write(buf.subarray(off));
+        for (let off = 0; off < w.pos;) off += await this.#conn.write(w.buf.subarray(off, w.pos));
         for (const n of names) this.#observe(n, "send", true);
       } catch (e) {
         for (const n of names) this.#observe(n, "send", false);
@@ -478,14 +435,16 @@ export class VppClient {
           new VppClosedError(`writing to VPP failed: ${(e as Error).message}`, { cause: e }),
         );
       }
+      w.pos = 0;
     }
-    this.#out = [];
+    this.#out.pos = 0;
     this.#outNames = [];
     this.#flushing = false;
   }
 
   async #readLoop(): Promise<void> {
     const buf = new Uint8Array(256 * 1024);
+    const dispatch = (body: Uint8Array) => this.#dispatch(body);
     let reason: Error;
     try {
       for (;;) {
@@ -494,7 +453,7 @@ export class VppClient {
           reason = new VppClosedError("VPP closed the connection");
           break;
         }
-        for (const body of this.#reader.push(buf.subarray(0, n))) this.#dispatch(body);
+        this.#reader.each(buf.subarray(0, n), dispatch);
       }
     } catch (e) {
       const err = e as Error;
@@ -506,29 +465,32 @@ export class VppClient {
     this.#shutdown(reason);
   }
 
+  /** One message from VPP; `body` is only valid during the call. */
   #dispatch(body: Uint8Array): void {
     if (body.length < 2) return;
     if (this.#handshake) {
       const h = this.#handshake;
       this.#handshake = null;
-      h(body);
+      h(body.slice());
       return;
     }
-    const name = this.#idToName.get(messageIdOf(body));
+    const def = this.#idToDef.get(messageIdOf(body));
     // Messages we do not declare (or VPP never registered) are not ours to answer.
-    if (name === undefined) return;
+    if (def === undefined) return;
+    const name = def.name;
     let msg: Record<string, unknown>;
     try {
-      msg = decodeMessage(name, body);
+      msg = decodeBody(def, body);
     } catch (e) {
       this.#observe(name, "recv", false);
       const ctx = contextOf(name, body);
-      const p = ctx === undefined ? undefined : this.#pending.get(ctx);
-      if (p) this.#settle(ctx!, p, e as Error);
+      const p = ctx === undefined ? undefined : this.#pending.take(ctx);
+      p?.reject(e as Error);
       return;
     }
     const rv = typeof msg.retval === "number" ? msg.retval : msg.response;
-    this.#observe(name, "recv", !(typeof rv === "number" && rv < 0));
+    const failed = typeof rv === "number" && rv < 0;
+    if (this.#observer) this.#observe(name, "recv", !failed);
     if (name === "memclnt_keepalive") {
       this.#answerKeepalive(msg.context as number);
       return;
@@ -536,26 +498,22 @@ export class VppClient {
     const ctx = msg.context as number;
     const p = this.#pending.get(ctx);
     if (!p) return; // late answer to a request that timed out
-    if (p.dump) {
+    if (p.details) {
       if (name === p.replyName) p.details.push(msg);
-      else if (name === "control_ping_reply") this.#settle(ctx, p, null, p.details);
+      else if (name === "control_ping_reply") this.#pending.take(ctx)!.resolve(p.details);
     } else if (name === p.replyName) {
-      this.#settle(ctx, p, null, msg);
+      this.#pending.take(ctx);
+      if (failed && p.checkRetval) p.reject(new VppApiError(p.name, rv as number));
+      else p.resolve(msg);
     }
-  }
-
-  #settle(ctx: number, p: Pending, err: Error | null, value?: unknown): void {
-    this.#pending.delete(ctx);
-    if (p.timer !== undefined) this.#timers.clearTimeout(p.timer);
-    if (err) p.reject(err);
-    else p.resolve(value);
   }
 
   #answerKeepalive(context: number): void {
     const id = this.#nameToId.get("memclnt_keepalive_reply");
     if (id === undefined || this.#closeError) return;
     const body = encodeMessage("memclnt_keepalive_reply", id, { context, retval: 0 });
-    this.#enqueue(frameMessage(body), "memclnt_keepalive_reply");
+    this.#out.bytes(frameMessage(body));
+    this.#queued("memclnt_keepalive_reply");
   }
 
   #observe(msg: string, direction: "send" | "recv", ok: boolean): void {
@@ -577,10 +535,7 @@ export class VppClient {
     if (this.#closeError) return;
     this.#closeError = reason;
     this.#handshake = null;
-    const pending = [...this.#pending];
-    this.#pending.clear();
-    for (const [, p] of pending) {
-      if (p.timer !== undefined) this.#timers.clearTimeout(p.timer);
+    for (const p of this.#pending.drain()) {
       p.reject(
         reason instanceof VppClosedError
           ? new VppClosedError(`${p.name} failed: ${reason.message}`, { cause: reason })
@@ -615,69 +570,6 @@ export class VppClient {
       await this.#readDone;
     })();
     return this.#closing;
-  }
-
-  /** `control_ping`: cheap liveness check; resolves with the reply (vpe_pid). */
-  controlPing(options?: VppRequestOptions): Promise<ControlPingReply> {
-    return this.request("control_ping", {}, options);
-  }
-
-  /** `show_version`: program, version, build date and directory. */
-  showVersion(options?: VppRequestOptions): Promise<ShowVersionReply> {
-    return this.request("show_version", {}, options);
-  }
-
-  /** Runs a debug CLI command (`cli_inband`) and resolves with its text output. */
-  async cliInband(cmd: string, options?: VppRequestOptions): Promise<string> {
-    const r = await this.request("cli_inband", { cmd }, options);
-    return r.reply;
-  }
-
-  /** `lb_conf`: global lb parameters (source addresses, sticky buckets, flow timeout). */
-  async lbConf(fields: LbConfRequest, options?: VppRequestOptions): Promise<void> {
-    await this.request("lb_conf", fields, options);
-  }
-
-  /** `lb_conf_get`: the global lb parameters. */
-  lbConfGet(options?: VppRequestOptions): Promise<LbConfGetReply> {
-    return this.request("lb_conf_get", {}, options);
-  }
-
-  /** `lb_add_del_vip_v2`: adds (or with `is_del` removes) a VIP. */
-  async lbAddDelVipV2(fields: LbAddDelVipV2Request, options?: VppRequestOptions): Promise<void> {
-    await this.request("lb_add_del_vip_v2", fields, options);
-  }
-
-  /** `lb_add_del_as_v2`: adds an AS with a weight, or removes it (`is_del`, `is_flush`). */
-  async lbAddDelAsV2(fields: LbAddDelAsV2Request, options?: VppRequestOptions): Promise<void> {
-    await this.request("lb_add_del_as_v2", fields, options);
-  }
-
-  /** `lb_as_set_weight`: re-weights an AS (0 = drain; `is_flush` also evicts its flows). */
-  async lbAsSetWeight(fields: LbAsSetWeightRequest, options?: VppRequestOptions): Promise<void> {
-    await this.request("lb_as_set_weight", fields, options);
-  }
-
-  /** `lb_flush_vip`: evicts a VIP's established flows (VPP always answers 0). */
-  async lbFlushVip(fields: LbFlushVipRequest, options?: VppRequestOptions): Promise<void> {
-    await this.request("lb_flush_vip", fields, options);
-  }
-
-  /** `lb_vip_dump`: every VIP that is not removed (VPP ignores the filter). */
-  lbVipDump(options?: VppRequestOptions): Promise<LbVipDetails[]> {
-    return this.dump("lb_vip_dump", {}, options);
-  }
-
-  /**
-   * `lb_as_v2_dump`: AS rows with weights and bucket counts. Leave `fields`
-   * empty (all VIPs): VPP's filter misses IPv4 VIPs (vpp-api.md 5); rows with
-   * `flags & 1 == 0` and rows of removed VIPs are not live ASes.
-   */
-  lbAsV2Dump(
-    fields: LbAsV2DumpRequest = {},
-    options?: VppRequestOptions,
-  ): Promise<LbAsV2Details[]> {
-    return this.dump("lb_as_v2_dump", fields, options);
   }
 }
 

@@ -51,7 +51,7 @@ Deno.test("client: handshake registers as vpp-maglev and reads the message table
       name: "sockclnt_create",
       msg: { context: server.received[0].msg.context, name: "vpp-maglev" },
     });
-    const ping = await client.controlPing();
+    const ping = await client.request("control_ping", {});
     assert.equal(ping.vpe_pid, 4242);
     assert.equal(server.received[1].msg.client_index, 0x80000001);
     assert.deepEqual(events.slice(0, 2), [
@@ -94,7 +94,7 @@ Deno.test("client: pipelined requests are all in flight at once, matched by cont
   try {
     const results = await Promise.allSettled(
       Array.from({ length: N }, (_, i) =>
-        client.lbAsSetWeight({
+        client.request("lb_as_set_weight", {
           pfx: "192.0.2.1/32",
           protocol: 6,
           port: 80,
@@ -129,7 +129,7 @@ Deno.test("client: requestRaw returns negative retvals, request throws VppApiErr
     const raw = await client.requestRaw("lb_add_del_vip_v2", { pfx: "198.51.100.1/32" });
     assert.equal(raw.retval, -81);
     await assert.rejects(
-      client.lbAddDelVipV2({ pfx: "198.51.100.1/32" }),
+      client.request("lb_add_del_vip_v2", { pfx: "198.51.100.1/32" }),
       (e: Error) => e instanceof VppApiError && /VALUE_EXIST/.test(e.message),
     );
   } finally {
@@ -157,9 +157,9 @@ Deno.test("client: dumps collect details until control_ping_reply; concurrent du
   const client = await VppClient.connect(server.path);
   try {
     const [a, b, c] = await Promise.all([
-      client.lbVipDump(),
-      client.lbAsV2Dump(),
-      client.lbVipDump(),
+      client.dump("lb_vip_dump", {}),
+      client.dump("lb_as_v2_dump", {}),
+      client.dump("lb_vip_dump", {}),
     ]);
     assert.deepEqual(a.map((d) => d.vip.port), [80, 443, 8080]);
     assert.deepEqual(c.map((d) => d.vip.port), [80, 443, 8080]);
@@ -182,7 +182,7 @@ Deno.test("client: a request without an answer times out; a late answer is ignor
   });
   const client = await VppClient.connect(server.path, { timers, timeoutMs: 1234 });
   try {
-    const p = client.showVersion({ timeoutMs: 50 });
+    const p = client.request("show_version", {}, { timeoutMs: 50 });
     const req = await server.waitFor((r) => r.name === "show_version");
     assert.deepEqual([...timers.timers.values()].map((t) => t.ms), [50]);
     timers.fireAll();
@@ -192,7 +192,7 @@ Deno.test("client: a request without an answer times out; a late answer is ignor
     );
     const conn = await server.connection(0);
     await conn.send("show_version_reply", { context: req.msg.context, retval: 0 });
-    const ping = client.controlPing();
+    const ping = client.request("control_ping", {});
     assert.deepEqual([...timers.timers.values()].map((t) => t.ms), [1234]);
     assert.equal((await ping).retval, 0);
     assert.equal(timers.timers.size, 0);
@@ -214,9 +214,12 @@ Deno.test("client: VPP going away mid-dump fails every pending request", async (
   });
   const client = await VppClient.connect(server.path);
   try {
-    const stalled = client.lbAsSetWeight({ pfx: "10.0.0.0/8", as_address: "10.0.0.1" });
+    const stalled = client.request("lb_as_set_weight", {
+      pfx: "10.0.0.0/8",
+      as_address: "10.0.0.1",
+    });
     await server.waitFor((r) => r.name === "lb_as_set_weight");
-    const dump = client.lbAsV2Dump();
+    const dump = client.dump("lb_as_v2_dump", {});
     await assert.rejects(
       dump,
       (e: Error) => e instanceof VppClosedError && /lb_as_v2_dump/.test(e.message),
@@ -224,7 +227,7 @@ Deno.test("client: VPP going away mid-dump fails every pending request", async (
     await assert.rejects(stalled, VppClosedError);
     const why = await client.closed;
     assert.match(why.message, /VPP closed the connection/);
-    await assert.rejects(client.controlPing(), VppClosedError);
+    await assert.rejects(client.request("control_ping", {}), VppClosedError);
     assert.equal(client.isClosed, true);
   } finally {
     await client.close();
@@ -247,7 +250,7 @@ Deno.test("client: a missing or changed CRC is a VppIncompatibleError listing na
     // Only what the caller needs is checked.
     const client = await VppClient.connect(server.path, { required: ["control_ping"] });
     await assert.rejects(
-      client.lbAsSetWeight({ pfx: "10.0.0.0/8" }),
+      client.request("lb_as_set_weight", { pfx: "10.0.0.0/8" }),
       (e: Error) =>
         e instanceof VppIncompatibleError && e.missing[0] === "lb_as_set_weight_2d89bdbd",
     );
@@ -267,16 +270,19 @@ Deno.test("client: refuses new_flows_table_length 0 and bad fields before sendin
   try {
     const before = server.received.length;
     await assert.rejects(
-      client.lbAddDelVipV2({ pfx: "198.51.100.1/32", new_flows_table_length: 0 }),
+      client.request("lb_add_del_vip_v2", { pfx: "198.51.100.1/32", new_flows_table_length: 0 }),
       (e: Error) => e instanceof VppRequestError && /new_flows_table_length 0/.test(e.message),
     );
     await assert.rejects(
       client.request("lb_add_del_vip", { pfx: "198.51.100.1/32", new_flows_table_length: 0 }),
       VppRequestError,
     );
-    await assert.rejects(client.lbAsSetWeight({ pfx: "10.0.0.0/8", weight: 300 }), /weight/);
+    await assert.rejects(
+      client.request("lb_as_set_weight", { pfx: "10.0.0.0/8", weight: 300 }),
+      /weight/,
+    );
     await assert.rejects(client.request("bogus"), /not a known request/);
-    await client.controlPing();
+    await client.request("control_ping", {});
     assert.deepEqual(server.received.slice(before).map((r) => r.name), ["control_ping"]);
   } finally {
     await client.close();
@@ -301,7 +307,7 @@ Deno.test("client: answers memclnt_keepalive, ignores unknown message ids", asyn
     await conn.send("memclnt_keepalive", { client_index: 0, context: 77 });
     const r = await gotReply;
     assert.deepEqual(r.msg, { context: 77, retval: 0 });
-    const v = await client.cliInband("show lb vips verbose");
+    const v = (await client.request("cli_inband", { cmd: "show lb vips verbose" })).reply;
     assert.equal(v, "");
   } finally {
     await client.close();
@@ -313,7 +319,7 @@ Deno.test("client: close is idempotent and fails requests sent afterwards", asyn
   const server = await FakeVppServer.start();
   const client = await VppClient.connect(server.path);
   await Promise.all([client.close(), client.close()]);
-  await assert.rejects(client.lbConfGet(), VppClosedError);
+  await assert.rejects(client.request("lb_conf_get", {}), VppClosedError);
   await server.close();
 });
 

@@ -54,9 +54,19 @@ export class FrameReader {
 
   /** Adds `chunk` and returns every body now complete, in order (copies). */
   push(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.each(chunk, (body) => out.push(body.slice()));
+    return out;
+  }
+
+  /**
+   * Adds `chunk` and calls `fn` with every body now complete, in order. The
+   * body is a view of the reader's buffer, valid only during the call: the
+   * client decodes replies without a copy per message.
+   */
+  each(chunk: Uint8Array, fn: (body: Uint8Array) => void): void {
     if (this.#broken) throw this.#broken;
     this.#append(chunk);
-    const out: Uint8Array[] = [];
     const view = new DataView(this.#buf.buffer);
     while (this.#end - this.#start >= HEADER_SIZE) {
       const len = view.getUint32(this.#start + 8);
@@ -68,14 +78,13 @@ export class FrameReader {
       }
       if (this.#end - this.#start < HEADER_SIZE + len) break;
       const from = this.#start + HEADER_SIZE;
-      out.push(this.#buf.slice(from, from + len));
       this.#start = from + len;
+      fn(this.#buf.subarray(from, from + len));
     }
     if (this.#start === this.#end) {
       this.#start = 0;
       this.#end = 0;
     }
-    return out;
   }
 
   #append(chunk: Uint8Array): void {

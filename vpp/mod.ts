@@ -11,3 +11,4 @@ export * from "./framing.ts";
 export * from "./ip.ts";
 export * from "./maglev_table.ts";
 export * from "./messages.ts";
+export * from "./names.ts";

@@ -12,34 +12,43 @@
  */
 
 import { type Clock, realClock } from "../../src/clock.ts";
-import { formatIp4, formatIp6, parseIp } from "../../vpp/ip.ts";
+import { formatIp4, formatIp6 } from "../../vpp/ip.ts";
 import { WANTED_REQUESTS } from "../../vpp/gen_messages.ts";
 import { buildNewFlowTable } from "../../vpp/maglev_table.ts";
-import { ENUMS, type FieldDef, messageByName } from "../../vpp/messages.ts";
+import {
+  apiAddressText,
+  bytesOf,
+  type Ip46,
+  ip46IsIp4,
+  isPow2,
+  loopGt,
+  normalize,
+  prefixIsIp4,
+} from "./lb_addr.ts";
+import { decodeAddress, decodePrefix, normalizeRequest } from "./lb_request.ts";
+import { asDump, showVips, showVipsVerbose, vipDump } from "./lb_read.ts";
+import {
+  type AsSlot,
+  CONCURRENCY_TIMEOUT_S,
+  type Conf,
+  ENCAP,
+  encapIsIp4,
+  FibModel,
+  FLAG_SRC_IP_STICKY,
+  FLAG_USED,
+  GARBAGE_RUN_S,
+  LB_RETVAL,
+  MAX_TABLE_LENGTH,
+  Pool,
+  SRV_TYPE_NODEPORT,
+  typeIsIp4,
+  typeIsIp6,
+  VIP_TYPE,
+  type VipSlot,
+  VppCrashError,
+} from "./lb_types.ts";
 
-/** VNET error numbers the lb plugin returns (vpp-api.md section 4). */
-export const LB_RETVAL = {
-  OK: 0,
-  INVALID_SW_IF_INDEX: -2,
-  NO_SUCH_ENTRY: -6,
-  INVALID_VALUE: -7,
-  INVALID_MEMORY_SIZE: -70,
-  INVALID_ARGUMENT: -73,
-  VALUE_EXIST: -81,
-  INVALID_ADDRESS_FAMILY: -97,
-} as const;
-
-/**
- * Thrown by `LbModel.apply` when the request would make a real VPP abort
- * (a `new_flows_table_length` of 0 is taken for a power of two and VPP runs
- * out of memory sizing a 2^32-bucket table). The model is dead afterwards.
- */
-export class VppCrashError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "VppCrashError";
-  }
-}
+export { LB_GC_PERIOD_MS, LB_RETVAL, VppCrashError } from "./lb_types.ts";
 
 /** Options of an `LbModel`. */
 export interface LbModelOptions {
@@ -59,449 +68,24 @@ export function isLbRequest(msgName: string): boolean {
   return HANDLED.has(msgName);
 }
 
-// lb.h: enum order matters, type 0 is what unknown encap/family pairs get.
-const VIP_TYPE = {
-  IP6_GRE6: 0,
-  IP6_GRE4: 1,
-  IP4_GRE6: 2,
-  IP4_GRE4: 3,
-  IP4_L3DSR: 4,
-  IP4_NAT4: 5,
-  IP6_NAT6: 6,
-} as const;
-const VIP_TYPE_NAMES = [
-  "ip6-gre6",
-  "ip6-gre4",
-  "ip4-gre6",
-  "ip4-gre4",
-  "ip4-l3dsr",
-  "ip4-nat4",
-  "ip6-nat6",
-];
-const ENCAP = { GRE4: 0, GRE6: 1, L3DSR: 2, NAT4: 3, NAT6: 4 } as const;
-const SRV_TYPE_NODEPORT = 1;
-const FLAG_USED = 1;
-const FLAG_SRC_IP_STICKY = 2;
-const GARBAGE_RUN_S = 60;
-const CONCURRENCY_TIMEOUT_S = 10;
-const VIP_COUNTER_NAMES = [
-  "packet from existing sessions",
-  "first session packet",
-  "untracked packet",
-  "no server configured",
-];
-// Beyond this the double refuses to allocate a table; VPP's default heap
-// would not hold it either, so it is treated like the length-0 crash.
-const MAX_TABLE_LENGTH = 1 << 24;
-
-/** The period of VPP's `lb-gc-process`, for whoever drives `collectGarbage`. */
-export const LB_GC_PERIOD_MS = GARBAGE_RUN_S * 1000;
-
-// An ip46_address_t as 32 lower-case hex digits: equality and memcmp order
-// then come for free from string comparison.
-type Ip46 = string;
-const IP4_PAD = "0".repeat(24);
-
-function hexOf(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
-function bytesOf(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function ip46IsIp4(a: Ip46): boolean {
-  return a.startsWith(IP4_PAD);
-}
-
-function prefixIsIp4(a: Ip46, plen: number): boolean {
-  return plen >= 96 && ip46IsIp4(a);
-}
-
-/** ip46_prefix_normalize, including its x86 shift behaviour for lengths above 128. */
-function normalize(a: Ip46, plen: number): Ip46 {
-  const b = bytesOf(a);
-  const hi = new DataView(b.buffer);
-  let w0 = hi.getBigUint64(0);
-  let w1 = hi.getBigUint64(8);
-  const all = 0xffffffffffffffffn;
-  if (plen === 0) {
-    w0 = 0n;
-    w1 = 0n;
-  } else if (plen <= 64) {
-    w0 &= (all << BigInt(64 - plen)) & all;
-    w1 = 0n;
-  } else {
-    w1 &= (all << BigInt((128 - plen) & 63)) & all;
-  }
-  hi.setBigUint64(0, w0);
-  hi.setBigUint64(8, w1);
-  return hexOf(b);
-}
-
-/** The address as the API encodes it (`ip_address_encode` with IP46_TYPE_ANY). */
-function apiAddressText(a: Ip46): string {
-  const b = bytesOf(a);
-  return ip46IsIp4(a) ? formatIp4(b.subarray(12)) : formatIp6(b);
-}
-
-/** VPP's own `format_ip6_address`, quirks included, for CLI text. */
-function vppIp6Text(b: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i] << 8) | b[2 * i + 1]);
-  let iMax = 8;
-  let maxZeros = 0;
-  let iFirst = 8;
-  let nZeros = 0;
-  for (let i = 0; i < 8; i++) {
-    const isZero = g[i] === 0 ? 1 : 0;
-    if (isZero && iFirst >= 8) {
-      iFirst = i;
-      nZeros = 0;
-    }
-    nZeros += isZero;
-    if ((!isZero && nZeros > maxZeros) || (i + 1 >= 8 && nZeros > maxZeros)) {
-      iMax = iFirst;
-      maxZeros = nZeros;
-      iFirst = 8;
-      nZeros = 0;
-    }
-  }
-  let s = "";
-  let lastDouble = false;
-  for (let i = 0; i < 8; i++) {
-    if (i === iMax && maxZeros > 1) {
-      s += "::";
-      i += maxZeros - 1;
-      lastDouble = true;
-    } else {
-      s += (lastDouble || i === 0 ? "" : ":") + g[i].toString(16);
-      lastDouble = false;
-    }
-  }
-  return s;
-}
-
-/** format_ip46_address with IP46_TYPE_ANY. */
-function cliAddressText(a: Ip46): string {
-  const b = bytesOf(a);
-  return ip46IsIp4(a) ? formatIp4(b.subarray(12)) : vppIp6Text(b);
-}
-
-/** format_ip46_prefix with IP46_TYPE_ANY. */
-function cliPrefixText(a: Ip46, plen: number): string {
-  const b = bytesOf(a);
-  return prefixIsIp4(a, plen)
-    ? `${formatIp4(b.subarray(12))}/${plen - 96}`
-    : `${vppIp6Text(b)}/${plen}`;
-}
-
-function bswap16(v: number): number {
-  return ((v & 0xff) << 8) | ((v >> 8) & 0xff);
-}
-
-function isPow2(x: number): boolean {
-  // vppinfra's is_pow2 on a u32: 0 counts as a power of two.
-  return ((x & (x - 1)) >>> 0) === 0;
-}
-
-/** clib_u32_loop_gt: true when a >= b on a wrapping u32 clock. */
-function loopGt(a: number, b: number): boolean {
-  return ((a - b) >>> 0) < 0x7fffffff;
-}
-
-/**
- * A vppinfra pool: slots keep their objects after `put` (VPP does not clear
- * freed elements), `get` reuses the most recently freed slot first.
- */
-class Pool<T> {
-  readonly slots: T[] = [];
-  #free: boolean[] = [];
-  #freeList: number[] = [];
-
-  get(make: () => T): number {
-    const reused = this.#freeList.pop();
-    if (reused !== undefined) {
-      this.#free[reused] = false;
-      return reused;
-    }
-    this.slots.push(make());
-    this.#free.push(false);
-    return this.slots.length - 1;
-  }
-
-  put(i: number): void {
-    this.#free[i] = true;
-    this.#freeList.push(i);
-  }
-
-  isFree(i: number): boolean {
-    return i >= this.slots.length || this.#free[i];
-  }
-
-  get elts(): number {
-    return this.slots.length - this.#freeList.length;
-  }
-
-  /** Live indexes in index order; tolerates `put` of the current index while iterating. */
-  *indexes(): Generator<number> {
-    for (let i = 0; i < this.slots.length; i++) if (!this.#free[i]) yield i;
-  }
-}
-
-interface VipSlot {
-  prefix: Ip46;
-  plen: number;
-  protocol: number;
-  port: number;
-  vipPrefixIndex: number;
-  type: number;
-  // lb_vip_encap_args_t is a union: byte 0 is both dscp and srv_type.
-  encapByte0: number;
-  targetPort: number;
-  flags: number;
-  asIndexes: Pool<number>;
-  lastGc: number;
-  mask: number;
-  /** The new-flow table as VPP stores it, reduced to buckets per AS pool index. */
-  buckets: Map<number, number>;
-}
-
-interface AsSlot {
-  address: Ip46;
-  flags: number;
-  weight: number;
-  vipIndex: number;
-  lastUsed: number;
-  fibKey: string | null;
-  /** dpoi_index of the AS's stacked DPO: the load-balance of its FIB entry. */
-  dpo: number;
-}
-
-/**
- * Just enough of VPP's FIB to number the `dpo:` column like a fresh VPP: every
- * FIB entry owns a load-balance object from one shared pool, entries are
- * shared by source reference counts, and a load-balance is freed when its last
- * lock goes (the entry's own, and one per AS stacked on it).
- */
-class FibModel {
-  #entries = new Map<string, { lb: number; sources: number }>();
-  #lbLocks: number[] = [];
-  #lbFree: number[] = [];
-
-  constructor() {
-    // A fresh VPP holds load-balances 0..9; two of them come back free during
-    // start-up (observed: the first two FIB entries created never show as an
-    // AS dpo, the third gets 10). Which two is a guess.
-    for (let i = 0; i < 10; i++) this.#lbLocks.push(1);
-    const startup = [
-      "4|" + IP4_PAD + "00000000|0",
-      "4|" + IP4_PAD + "00000000|32",
-      "4|" + IP4_PAD + "f0000000|4",
-      "4|" + IP4_PAD + "e0000000|4",
-      "4|" + IP4_PAD + "ffffffff|32",
-      "6|" + "0".repeat(32) + "|0",
-      "6|fe80" + "0".repeat(28) + "|10",
-    ];
-    startup.forEach((k, i) => this.#entries.set(k, { lb: i + 1, sources: 1 }));
-    this.#lbLocks[8] = 0;
-    this.#lbLocks[9] = 0;
-    this.#lbFree.push(8, 9);
-  }
-
-  static key(ip4: boolean, addr: Ip46, len: number): string {
-    return `${ip4 ? 4 : 6}|${addr}|${len}`;
-  }
-
-  /** Adds a source to the entry (creating it and its load-balance); returns the load-balance. */
-  addSource(key: string): number {
-    const e = this.#entries.get(key);
-    if (e) {
-      e.sources++;
-      return e.lb;
-    }
-    let lb = this.#lbFree.pop();
-    if (lb === undefined) {
-      lb = this.#lbLocks.length;
-      this.#lbLocks.push(0);
-    }
-    this.#lbLocks[lb] = 1;
-    this.#entries.set(key, { lb, sources: 1 });
-    return lb;
-  }
-
-  removeSource(key: string): void {
-    const e = this.#entries.get(key);
-    if (!e) return;
-    if (--e.sources > 0) return;
-    this.#entries.delete(key);
-    this.unlock(e.lb);
-  }
-
-  lock(lb: number): void {
-    if (lb >= 0) this.#lbLocks[lb]++;
-  }
-
-  unlock(lb: number): void {
-    if (lb < 0) return;
-    if (--this.#lbLocks[lb] === 0) this.#lbFree.push(lb);
-  }
-}
-
-interface Conf {
-  ip4Src: string;
-  ip6Src: string;
-  stickyBuckets: number;
-  flowTimeout: number;
-}
-
-// ---- request normalisation: decoded objects or hand-written ones ----
-
-function zeroOf(f: FieldDef): unknown {
-  switch (f.type) {
-    case "bool":
-      return false;
-    case "prefix":
-      return "0.0.0.0/0";
-    case "address":
-    case "ip4_address":
-      return "0.0.0.0";
-    case "ip6_address":
-      return "::";
-    case "string":
-      return "";
-  }
-  if (f.type.startsWith("struct:")) return {};
-  return 0;
-}
-
-const INT_BITS: Record<string, number> = { u8: 8, u16: 16, u32: 32 };
-
-function checkField(msg: string, f: FieldDef, v: unknown): unknown {
-  const where = `${msg}.${f.name}`;
-  if (f.type.startsWith("enum:")) {
-    const def = ENUMS[f.type.slice(5)];
-    if (typeof v === "string") {
-      const n = def?.values[v];
-      if (n === undefined) throw new TypeError(`${where}: unknown enum name ${JSON.stringify(v)}`);
-      return n;
-    }
-    const bits = (def?.size ?? 4) * 8;
-    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= 2 ** bits) {
-      throw new TypeError(`${where}: expected a u${bits} enum value, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  }
-  if (f.type in INT_BITS) {
-    const bits = INT_BITS[f.type];
-    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= 2 ** bits) {
-      throw new TypeError(`${where}: expected a ${f.type}, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  }
-  if (f.type === "bool") {
-    if (typeof v !== "boolean" && v !== 0 && v !== 1) {
-      throw new TypeError(`${where}: expected a boolean, got ${JSON.stringify(v)}`);
-    }
-    return Boolean(v);
-  }
-  if (f.type.startsWith("struct:")) {
-    if (typeof v !== "object" || v === null) {
-      throw new TypeError(`${where}: expected an object, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  }
-  if (typeof v !== "string") {
-    throw new TypeError(`${where}: expected ${f.type} text, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function normalizeRequest(msg: string, fields: Record<string, unknown>): Record<string, unknown> {
-  const def = messageByName(msg);
-  if (!def) throw new TypeError(`unknown VPP message ${JSON.stringify(msg)}`);
-  if (typeof fields !== "object" || fields === null) {
-    throw new TypeError(`${msg}: fields must be an object`);
-  }
-  const known = new Set(def.fields.map((f) => f.name));
-  for (const k of Object.keys(fields)) {
-    if (!known.has(k)) throw new TypeError(`${msg}: unknown field ${JSON.stringify(k)}`);
-  }
-  const out: Record<string, unknown> = {};
-  for (const f of def.fields) {
-    if (f.name === "client_index" || f.name === "context") continue;
-    const v = fields[f.name] ?? f.default ?? zeroOf(f);
-    out[f.name] = checkField(msg, f, v);
-  }
-  return out;
-}
-
-/** ip_address_decode: an address text -> ip46 and the wire family (0 = IPv4). */
-function decodeAddress(where: string, text: string): { a: Ip46; af: number; raw: Ip46 } {
-  let parsed;
-  try {
-    parsed = parseIp(text);
-  } catch {
-    throw new TypeError(`${where}: not an IP address: ${JSON.stringify(text)}`);
-  }
-  if (parsed.family === 4) {
-    const h = hexOf(parsed.bytes);
-    // `raw` is the 16-byte union as sent: IPv4 bytes first, then zeros.
-    return { a: IP4_PAD + h, af: 0, raw: h + IP4_PAD };
-  }
-  const h = hexOf(parsed.bytes);
-  return { a: h, af: 1, raw: h };
-}
-
-function decodePrefix(where: string, text: string): { a: Ip46; plen: number; raw: Ip46 } {
-  const slash = text.lastIndexOf("/");
-  const lenText = slash === -1 ? "" : text.slice(slash + 1);
-  if (!/^[0-9]{1,3}$/.test(lenText) || Number(lenText) > 255) {
-    throw new TypeError(`${where}: not an IP prefix: ${JSON.stringify(text)}`);
-  }
-  const { a, af, raw } = decodeAddress(where, text.slice(0, slash));
-  // api.c: plen = pfx.len + (af == IPv4 ? 96 : 0), in a u8.
-  return { a, plen: (Number(lenText) + (af === 0 ? 96 : 0)) & 0xff, raw };
-}
-
-function encapIsIp4(type: number): boolean {
-  return type === VIP_TYPE.IP6_GRE4 || type === VIP_TYPE.IP4_GRE4 ||
-    type === VIP_TYPE.IP4_L3DSR || type === VIP_TYPE.IP4_NAT4;
-}
-
-function typeIsIp4(type: number): boolean {
-  return type === VIP_TYPE.IP4_GRE6 || type === VIP_TYPE.IP4_GRE4 ||
-    type === VIP_TYPE.IP4_L3DSR || type === VIP_TYPE.IP4_NAT4;
-}
-
-function typeIsIp6(type: number): boolean {
-  return type === VIP_TYPE.IP6_GRE6 || type === VIP_TYPE.IP6_GRE4 || type === VIP_TYPE.IP6_NAT6;
-}
-
-function typeToApiEncap(type: number): number {
-  switch (type) {
-    case VIP_TYPE.IP4_GRE6:
-    case VIP_TYPE.IP6_GRE6:
-      return ENCAP.GRE6;
-    case VIP_TYPE.IP4_L3DSR:
-      return ENCAP.L3DSR;
-    case VIP_TYPE.IP4_NAT4:
-      return ENCAP.NAT4;
-    case VIP_TYPE.IP6_NAT6:
-      return ENCAP.NAT6;
-    default:
-      return ENCAP.GRE4;
-  }
-}
-
 const enum Lkp {
   SAME_IP_PORT,
   DIFF_IP_PORT,
   ALL_PORT_IP,
+}
+
+/** The decoded arguments of a VIP add. */
+interface VipAddArgs {
+  prefix: Ip46;
+  plen: number;
+  protocol: number;
+  port: number;
+  type: number;
+  newLength: number;
+  srcIpSticky: boolean;
+  dscp: number;
+  srvType: number;
+  targetPort: number;
 }
 
 /**
@@ -603,10 +187,10 @@ export class LbModel {
         // api.c ignores the lookup's result; without traffic there is nothing to flush.
         return { retval: 0 };
       case "lb_vip_dump":
-        return this.#vipDump();
+        return vipDump({ vips: this.#vips, ass: this.#ass });
       case "lb_as_dump":
       case "lb_as_v2_dump":
-        return this.#asDump(msgName, m);
+        return asDump({ vips: this.#vips, ass: this.#ass }, msgName, m);
       default:
         // lb_add_del_intf_nat4/6: VALIDATE_SW_IF_INDEX; a fresh VPP has only local0.
         return { retval: m.sw_if_index === 0 ? 0 : LB_RETVAL.INVALID_SW_IF_INDEX };
@@ -691,19 +275,8 @@ export class LbModel {
     });
   }
 
-  #vipAdd(args: {
-    prefix: Ip46;
-    plen: number;
-    protocol: number;
-    port: number;
-    type: number;
-    newLength: number;
-    srcIpSticky: boolean;
-    dscp: number;
-    srvType: number;
-    targetPort: number;
-  }): number {
-    const prefix = normalize(args.prefix, args.plen);
+  /** Why VPP refuses a VIP add (a VNET error), or 0; throws where VPP would abort. */
+  #vipAddRefusal(args: VipAddArgs, prefix: Ip46): number {
     const { plen, protocol, port, type } = args;
     if (this.#findVip(prefix, plen, protocol, port, Lkp.SAME_IP_PORT) >= 0) {
       return LB_RETVAL.VALUE_EXIST;
@@ -729,6 +302,14 @@ export class LbModel {
       this.#crashed = why;
       throw new VppCrashError(`VPP aborted: ${why}`);
     }
+    return 0;
+  }
+
+  #vipAdd(args: VipAddArgs): number {
+    const prefix = normalize(args.prefix, args.plen);
+    const { plen, protocol, port, type } = args;
+    const refusal = this.#vipAddRefusal(args, prefix);
+    if (refusal !== 0) return refusal;
 
     const idx = this.#vips.get(() => ({
       prefix: "",
@@ -977,122 +558,21 @@ export class LbModel {
 
   // ---- dumps ----
 
-  #vipRow(vip: VipSlot): Record<string, unknown> {
-    return {
-      pfx: `${apiAddressText(vip.prefix)}/${
-        prefixIsIp4(vip.prefix, vip.plen) ? vip.plen - 96 : vip.plen
-      }`,
-      protocol: vip.protocol,
-      port: vip.port,
-    };
-  }
-
-  #vipDump(): Record<string, unknown>[] {
-    const out: Record<string, unknown>[] = [];
-    for (const i of this.#vips.indexes()) {
-      const vip = this.#vips.slots[i];
-      if (i === 0 || !(vip.flags & FLAG_USED)) continue;
-      out.push({
-        vip: this.#vipRow(vip),
-        encap: typeToApiEncap(vip.type),
-        dscp: vip.encapByte0,
-        // Sent without htonl: the byte lands first on the wire.
-        srv_type: (vip.encapByte0 << 24) >>> 0,
-        target_port: bswap16(vip.targetPort),
-        flow_table_length: (vip.mask + 1) & 0xffff,
-      });
-    }
-    return out;
-  }
-
-  #asDump(msg: string, m: Record<string, unknown>): Record<string, unknown>[] {
-    // The handler copies the raw 16-byte union, so an IPv4 filter never matches.
-    const { raw } = decodePrefix(`${msg}.pfx`, m.pfx as string);
-    const all = /^0+$/.test(raw);
-    const out: Record<string, unknown>[] = [];
-    for (const i of this.#vips.indexes()) {
-      const vip = this.#vips.slots[i];
-      const match = all ||
-        (raw === vip.prefix && m.protocol === vip.protocol && m.port === vip.port);
-      if (!match) continue;
-      const vipRow = this.#vipRow(vip);
-      for (const j of vip.asIndexes.indexes()) {
-        const asIndex = vip.asIndexes.slots[j];
-        if (asIndex === 0) continue;
-        const as = this.#ass.slots[asIndex];
-        const row: Record<string, unknown> = {
-          vip: vipRow,
-          app_srv: apiAddressText(as.address),
-          flags: as.flags,
-          in_use_since: as.lastUsed,
-        };
-        if (msg === "lb_as_v2_dump") {
-          row.weight = as.weight;
-          row.num_buckets = vip.buckets.get(asIndex) ?? 0;
-        }
-        out.push(row);
-      }
-    }
-    return out;
-  }
-
   // ---- CLI ----
+
+  /** `show lb` (format_lb_main), as VPP prints it: the VIP count includes VIP 0, the AS one not. */
+  showLb(): string {
+    return `lb_main ip4-src-address: ${this.#conf.ip4Src} \n ip6-src-address: ${this.#conf.ip6Src} \n` +
+      ` #vips: ${this.#vips.elts}\n #ass: ${this.#ass.elts - 1}\n`;
+  }
 
   /** `show lb vips verbose`, byte for byte as VPP prints it. */
   showVipsVerbose(): string {
-    let s = "";
-    for (const i of this.#vips.indexes()) {
-      if (i === 0) continue;
-      s += this.#formatVipDetailed(i) + "\n";
-    }
-    return s;
+    return showVipsVerbose({ vips: this.#vips, ass: this.#ass });
   }
 
   /** `show lb vips` (one line per VIP), as VPP prints it. */
   showVips(): string {
-    let s = "";
-    for (const i of this.#vips.indexes()) {
-      if (i === 0) continue;
-      const vip = this.#vips.slots[i];
-      s += `${VIP_TYPE_NAMES[vip.type]} ${cliPrefixText(vip.prefix, vip.plen)} new_size:${
-        vip.mask + 1
-      } #as:${vip.asIndexes.elts}${vip.flags & FLAG_USED ? "" : " removed"}`;
-      if (vip.port !== 0) s += `  protocol:${vip.protocol} port:${vip.port} `;
-      if (vip.type === VIP_TYPE.IP4_L3DSR) s += `  dscp:${vip.encapByte0}`;
-      else if (vip.type === VIP_TYPE.IP4_NAT4 || vip.type === VIP_TYPE.IP6_NAT6) {
-        s += ` type:${vip.encapByte0 === 0 ? "clusterip" : "nodeport"} port:${
-          bswap16(vip.port)
-        } target_port:${vip.targetPort}`;
-      }
-      s += "\n";
-    }
-    return s;
-  }
-
-  #formatVipDetailed(idx: number): string {
-    const vip = this.#vips.slots[idx];
-    let s = ` ${VIP_TYPE_NAMES[vip.type]} [${idx}] ${cliPrefixText(vip.prefix, vip.plen)}${
-      vip.flags & FLAG_SRC_IP_STICKY ? " src_ip_sticky" : ""
-    }${vip.flags & FLAG_USED ? "" : " removed"}\n`;
-    s += `  new_size:${vip.mask + 1}\n`;
-    if (vip.port !== 0) s += `  protocol:${vip.protocol} port:${vip.port}\n`;
-    if (vip.type === VIP_TYPE.IP4_L3DSR) s += `  dscp:${vip.encapByte0}\n`;
-    else if (vip.type === VIP_TYPE.IP4_NAT4 || vip.type === VIP_TYPE.IP6_NAT6) {
-      // No line break here in VPP either: "  counters:" runs on.
-      s += `  type:${vip.encapByte0 === 0 ? "clusterip" : "nodeport"} port:${
-        bswap16(vip.port)
-      } target_port:${vip.targetPort}`;
-    }
-    s += "  counters:\n";
-    for (const name of VIP_COUNTER_NAMES) s += `    ${name}: 0\n`;
-    s += `  #as:${vip.asIndexes.elts}\n`;
-    for (const j of vip.asIndexes.indexes()) {
-      const asIndex = vip.asIndexes.slots[j];
-      const as = this.#ass.slots[asIndex];
-      s += `    ${cliAddressText(as.address)} weight:${as.weight} buckets:${
-        vip.buckets.get(asIndex) ?? 0
-      } flows:0 dpo:${as.dpo < 0 ? 0 : as.dpo} ${as.flags & FLAG_USED ? "used" : " removed"}\n`;
-    }
-    return s;
+    return showVips({ vips: this.#vips, ass: this.#ass });
   }
 }

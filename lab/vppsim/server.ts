@@ -41,6 +41,11 @@ export interface VppSimOptions {
   clock?: Clock;
   /** Called for every event; exceptions are ignored. */
   onEvent?: (ev: VppSimEvent) => void;
+  /**
+   * Message names (e.g. `lb_as_set_weight`) left out of the message table,
+   * as an older VPP lacks them: clients see an incompatible VPP.
+   */
+  omitMessages?: readonly string[];
 }
 
 /** A running double. */
@@ -151,19 +156,34 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function cliText(model: LbModel, cmd: string): string {
+/**
+ * What VPP's debug CLI answers `cmd` with, for the few commands a client of
+ * the lb plugin sends: its text and the `cli_inband` retval (-1 when VPP's
+ * parser stopped at input it did not know, which it names as VPP does).
+ */
+function cliText(model: LbModel, cmd: string): { retval: number; reply: string } {
   const t = cmd.trim().split(/\s+/).filter((x) => x !== "");
   const isPrefix = (word: string | undefined, full: string, min: number) =>
     word !== undefined && word.length >= min && full.startsWith(word);
+  const answer = (reply: string, rest: string[]) =>
+    rest.length === 0
+      ? { retval: 0, reply }
+      : { retval: -1, reply: `${reply}unknown input \`${rest.join(" ")}'\n` };
   if (isPrefix(t[0], "show", 2) && t[1] === "lb" && isPrefix(t[2], "vips", 1)) {
-    return t[3] === "verbose" ? model.showVipsVerbose() : model.showVips();
+    // VPP's handler reads what it knows and ignores the rest of the line.
+    return { retval: 0, reply: t[3] === "verbose" ? model.showVipsVerbose() : model.showVips() };
   }
-  if (isPrefix(t[0], "show", 2) && isPrefix(t[1], "version", 3) && t.length === 2) {
-    return `vpp v${SIM_VPP_VERSION} built by vppsim (the maglev VPP test double)\n`;
+  if (isPrefix(t[0], "show", 2) && t[1] === "lb") return answer(model.showLb(), t.slice(2));
+  if (isPrefix(t[0], "show", 2) && isPrefix(t[1], "version", 3)) {
+    return answer(
+      `vpp v${SIM_VPP_VERSION} built by vppsim (the maglev VPP test double)\n`,
+      t.slice(2),
+    );
   }
-  return `unknown input \`${cmd.trim()}'\n` +
-    `(vppsim, the maglev VPP test double, implements only ` +
-    `"show lb vips [verbose]" and "show version")\n`;
+  if (isPrefix(t[0], "show", 2) && t.length > 1) {
+    return { retval: -1, reply: `show: unknown input \`${t.slice(1).join(" ")}'\n` };
+  }
+  return { retval: -1, reply: `unknown input \`${t.join(" ")}'\n` };
 }
 
 class VppSimServer implements VppSim {
@@ -192,6 +212,9 @@ class VppSimServer implements VppSim {
     this.socketPath = options.socketPath;
     this.pluginIdBase = pluginIdBase;
     const table = buildTable(pluginIdBase);
+    for (const key of [...table.keys()]) {
+      if (options.omitMessages?.includes(key.slice(0, key.lastIndexOf("_")))) table.delete(key);
+    }
     this.messageTable = table;
     for (const [key, id] of table) {
       const name = key.slice(0, key.lastIndexOf("_"));
@@ -401,6 +424,14 @@ class VppSimServer implements VppSim {
     }
     this.#emit("request", { name, client_index: ci });
     const context = msg.context as number;
+    if (this.#handleControl(target, name, msg)) return;
+    this.#handleLb(target, name, msg, context);
+  }
+
+  /** Answers the memclnt/vpe requests the double serves; false for any other message. */
+  #handleControl(target: SimConn, name: string, msg: Record<string, unknown>): boolean {
+    const ci = msg.client_index as number;
+    const context = msg.context as number;
     switch (name) {
       case "sockclnt_delete": {
         const reg = this.#regs.get(((msg.index as number) & ~REGISTRATION_HANDLE_BIT) >>> 0);
@@ -409,7 +440,7 @@ class VppSimServer implements VppSim {
           target.closeAfterFlush = true;
           if (!target.writing && !this.#stalled) this.#closeConn(target, "sockclnt_delete");
         }
-        return;
+        return true;
       }
       case "control_ping":
         this.#send(target, "control_ping_reply", {
@@ -418,10 +449,10 @@ class VppSimServer implements VppSim {
           client_index: ci,
           vpe_pid: Deno.pid,
         });
-        return;
+        return true;
       case "memclnt_keepalive":
         // VPP answers into its own shared-memory queue: a socket client sees nothing.
-        return;
+        return true;
       case "show_version":
         this.#send(target, "show_version_reply", {
           context,
@@ -431,15 +462,19 @@ class VppSimServer implements VppSim {
           build_date: "vppsim",
           build_directory: "lab/vppsim",
         });
-        return;
+        return true;
       case "cli_inband":
         this.#send(target, "cli_inband_reply", {
           context,
-          retval: 0,
-          reply: cliText(this.#model, String(msg.cmd)),
+          ...cliText(this.#model, String(msg.cmd)),
         });
-        return;
+        return true;
     }
+    return false;
+  }
+
+  /** Answers an lb request from the model (a dump with one message per row). */
+  #handleLb(target: SimConn, name: string, msg: Record<string, unknown>, context: number): void {
     if (!isLbRequest(name)) {
       this.#emit("ignored", { name, reason: "no handler in the double" });
       return;

@@ -80,9 +80,9 @@ Deno.test("vppsim server: handshake, message table with real CRCs, plugin ids at
       assert.equal(c.messageTable.get("lb_conf_56cd3261"), 321);
       assert.equal(c.messageTable.get("lb_as_set_weight_2d89bdbd"), 333);
       assert.equal(c.messageTable.size, sim.messageTable.size);
-      const pong = await c.controlPing();
+      const pong = await c.request("control_ping", {});
       assert.equal(pong.vpe_pid, Deno.pid);
-      assert.equal((await c.showVersion()).program, "vpe");
+      assert.equal((await c.request("show_version", {})).program, "vpe");
     } finally {
       await c.close();
     }
@@ -115,7 +115,7 @@ Deno.test("vppsim server: lb requests go through the model, dumps end at control
   await withSim(async (sim, path) => {
     const c = await VppClient.connect(path);
     try {
-      await c.lbAddDelVipV2({ ...VIP, encap: "LB_API_ENCAP_TYPE_GRE4" });
+      await c.request("lb_add_del_vip_v2", { ...VIP, encap: "LB_API_ENCAP_TYPE_GRE4" });
       const replies = await Promise.all([
         c.requestRaw("lb_add_del_as_v2", { ...VIP, as_address: "10.0.0.1", weight: 30 }),
         c.requestRaw("lb_add_del_as_v2", { ...VIP, as_address: "10.0.0.2", weight: 10 }),
@@ -124,8 +124,22 @@ Deno.test("vppsim server: lb requests go through the model, dumps end at control
       assert.deepEqual(replies.map((r) => r.retval), [0, 0, -81]);
       const rows = await c.dump("lb_as_v2_dump", {});
       assert.deepEqual(rows.map((r) => r.num_buckets).reduce((a, b) => a + b), 1024);
-      assert.equal(await c.cliInband("show lb vips verbose"), sim.model.showVipsVerbose());
-      assert.match(await c.cliInband("show interfaces"), /unknown input `show interfaces'/);
+      assert.equal(
+        (await c.request("cli_inband", { cmd: "show lb vips verbose" })).reply,
+        sim.model.showVipsVerbose(),
+      );
+      // As on the real VPP: an unknown command is retval -1 with VPP's own message.
+      const unknown = await c.requestRaw("cli_inband", { cmd: "show interfaces" });
+      assert.deepEqual([unknown.retval, unknown.reply], [-1, "show: unknown input `interfaces'\n"]);
+      const lb = await c.requestRaw("cli_inband", { cmd: "sh lb" });
+      assert.deepEqual(
+        [lb.retval, lb.reply],
+        [
+          0,
+          "lb_main ip4-src-address: 255.255.255.255 \n ip6-src-address: " +
+          "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff \n #vips: 2\n #ass: 2\n",
+        ],
+      );
     } finally {
       await c.close();
     }
@@ -167,7 +181,7 @@ Deno.test("vppsim server: unknown ids, truncated requests and foreign client ind
 Deno.test("vppsim server: new_flows_table_length 0 crashes it: connections drop, state is gone", async () => {
   await withSim(async (sim, path) => {
     const c = await VppClient.connect(path);
-    await c.lbAddDelVipV2({ ...VIP, encap: "LB_API_ENCAP_TYPE_GRE4" });
+    await c.request("lb_add_del_vip_v2", { ...VIP, encap: "LB_API_ENCAP_TYPE_GRE4" });
     await c.close();
     const raw = await RawClient.open(path);
     try {
@@ -188,7 +202,7 @@ Deno.test("vppsim server: new_flows_table_length 0 crashes it: connections drop,
     const again = await VppClient.connect(path);
     try {
       assert.equal(again.clientIndex, 0x80000001);
-      assert.deepEqual(await again.lbVipDump(), []);
+      assert.deepEqual(await again.dump("lb_vip_dump", {}), []);
     } finally {
       await again.close();
     }
@@ -198,17 +212,21 @@ Deno.test("vppsim server: new_flows_table_length 0 crashes it: connections drop,
 Deno.test("vppsim server: dropConnections and restart end sessions; restart forgets state", async () => {
   await withSim(async (sim, path) => {
     const c = await VppClient.connect(path);
-    await c.lbAddDelVipV2({ ...VIP, encap: "LB_API_ENCAP_TYPE_GRE4" });
+    await c.request("lb_add_del_vip_v2", { ...VIP, encap: "LB_API_ENCAP_TYPE_GRE4" });
     sim.dropConnections();
     await c.closed;
     const c2 = await VppClient.connect(path);
-    assert.equal((await c2.lbVipDump()).length, 1, "state survives a dropped connection");
+    assert.equal(
+      (await c2.dump("lb_vip_dump", {})).length,
+      1,
+      "state survives a dropped connection",
+    );
     sim.restart();
     await c2.closed;
     assert.equal(sim.connectionCount, 0);
     const c3 = await VppClient.connect(path);
     try {
-      assert.deepEqual(await c3.lbVipDump(), []);
+      assert.deepEqual(await c3.dump("lb_vip_dump", {}), []);
     } finally {
       await c.close();
       await c2.close();
@@ -222,11 +240,11 @@ Deno.test("vppsim server: stall holds replies until released, in order", async (
     const c = await VppClient.connect(path);
     try {
       sim.stall(true);
-      await assert.rejects(() => c.controlPing({ timeoutMs: 50 }), VppTimeoutError);
-      const held = c.lbConfGet();
+      await assert.rejects(() => c.request("control_ping", {}, { timeoutMs: 50 }), VppTimeoutError);
+      const held = c.request("lb_conf_get", {});
       sim.stall(false);
       assert.equal((await held).flow_timeout, 40);
-      await c.controlPing();
+      await c.request("control_ping", {});
     } finally {
       await c.close();
     }
@@ -248,7 +266,7 @@ Deno.test("vppsim server: keepalives are answered by our client", async () => {
     const c = await VppClient.connect(path);
     try {
       await sim.sendKeepalive();
-      await c.controlPing();
+      await c.request("control_ping", {});
     } finally {
       await c.close();
     }

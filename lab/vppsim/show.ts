@@ -8,6 +8,7 @@
 
 import { parseArgs } from "node:util";
 import { VppClient } from "../../vpp/client.ts";
+import { encapName } from "../../vpp/names.ts";
 
 const USAGE = "usage: deno task vppsim:show --socket PATH";
 
@@ -16,13 +17,11 @@ function pad(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }
 
-const ENCAP_NAMES = ["gre4", "gre6", "l3dsr", "nat4", "nat6"];
-
 /** Reads the lb state over the API socket at `socketPath` and renders it as text. */
 export async function renderLbState(socketPath: string): Promise<string> {
   const client = await VppClient.connect(socketPath, { clientName: "vppsim-show" });
   try {
-    const cli = await client.cliInband("show lb vips verbose");
+    const cli = (await client.request("cli_inband", { cmd: "show lb vips verbose" })).reply;
     const vips = await client.dump("lb_vip_dump", {});
     // Unfiltered: VPP's lb_as_v2_dump filter never matches IPv4 VIPs.
     const ases = await client.dump("lb_as_v2_dump", {});
@@ -35,7 +34,7 @@ export async function renderLbState(socketPath: string): Promise<string> {
       if (mine.length === 0) {
         rows.push([
           vipKey(v.vip),
-          ENCAP_NAMES[v.encap] ?? String(v.encap),
+          encapName(v.encap),
           String(v.flow_table_length),
           "-",
           "-",
@@ -46,7 +45,7 @@ export async function renderLbState(socketPath: string): Promise<string> {
       for (const a of mine) {
         rows.push([
           vipKey(v.vip),
-          ENCAP_NAMES[v.encap] ?? String(v.encap),
+          encapName(v.encap),
           String(v.flow_table_length),
           a.app_srv,
           String(a.weight),

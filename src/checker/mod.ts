@@ -33,6 +33,7 @@ import { type Clock, realClock } from "../clock.ts";
 import { backendNotFound, frontendNotFound, MaglevError } from "../errors.ts";
 import { levelAtLeast, log, logLevel } from "../log/mod.ts";
 import { EventBus } from "./events.ts";
+import { weightRangeError } from "../config/weight.ts";
 import {
   frozenConfig,
   lookupBackend,
@@ -250,9 +251,8 @@ export class Checker implements CheckerApi, EventSource, StateSource {
 
   /** Changes a pool weight in the running config (spec 3.5); no health event. */
   setWeight(frontend: string, pool: string, backend: string, weight: number): void {
-    if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
-      throw new MaglevError("INVALID_ARGUMENT", `weight ${weight} out of range [0, 100]`);
-    }
+    const outOfRange = weightRangeError(weight);
+    if (outOfRange) throw new MaglevError("INVALID_ARGUMENT", outOfRange);
     const ref = lookupPoolBackend(this.#config, { frontend, pool, backend });
     const p = ref.pool;
     const backends = p.backends.slice();

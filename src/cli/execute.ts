@@ -7,14 +7,14 @@
  */
 import type { Clock } from "../clock.ts";
 import { BUILD_DATE, COMMIT, VERSION } from "../version.ts";
-import type { BackendAction, CliBackend } from "./backend.ts";
+import type { BackendAction, CliBackend, ReloadConfigView } from "./backend.ts";
 import {
   formatBackend,
   formatBackendList,
   formatCheckConfig,
   formatCounters,
   formatError,
-  formatEvent,
+  formatEventLine,
   formatFrontend,
   formatFrontendList,
   formatHealthCheck,
@@ -23,17 +23,29 @@ import {
   type FormatOptions,
   formatReload,
   formatSync,
-  formatVersion,
   formatVppInfo,
+  formatWarning,
   rpcErrorText,
 } from "./format.ts";
+import {
+  formatPlan,
+  formatPreview,
+  formatStatus,
+  formatVersions,
+  planErrors,
+} from "./format_ops.ts";
 import { formatHelp, help, type NameSource, tokenize, walk, wantsHelp } from "./parser.ts";
 import { COMMANDS, type TreeNode } from "./tree.ts";
+import { usageText } from "./usage.ts";
 
-/** How a line ended. */
-export type ExecStatus = "ok" | "error" | "quit";
+/**
+ * How a line ended: `usage` is a line that does not resolve to a command
+ * (exit 2 in one-shot mode), `error` a command the daemon refused or did
+ * not answer (exit 1).
+ */
+export type ExecStatus = "ok" | "error" | "usage" | "quit";
 
-/** A way to stop `watch events` early (a keypress, Ctrl-C). */
+/** A way to stop `watch events` early (a keypress, Ctrl-C, a closed pipe). */
 export interface Interrupt {
   readonly signal: AbortSignal;
   /** Stops listening; called when the watch ends either way. */
@@ -46,6 +58,10 @@ export interface ExecContext {
   readonly tree: TreeNode;
   readonly color: boolean;
   readonly clock: Clock;
+  /** `--json`: one JSON document per command, one object per event line. */
+  readonly json?: boolean;
+  /** Output goes to a terminal: `watch events` prints human lines there. */
+  readonly terminal?: boolean;
   /** Normal output. */
   out(text: string): void;
   /** Error output (already formatted, red when colour is on). */
@@ -75,139 +91,203 @@ export async function execute(line: string, ctx: ExecContext): Promise<ExecStatu
     const h = helpText(line, ctx.tree, ctx);
     if (!h.ok) {
       ctx.err(h.text);
-      return "error";
+      return "usage";
     }
     ctx.out(h.text);
     return "ok";
   }
   const tokens = tokenize(line);
   if (tokens.length === 0) return "ok";
+  // `help` takes any words after it: the commands it should describe.
+  if (tokens[0].toLowerCase() === COMMANDS.help) return usage(tokens.slice(1), ctx);
   const w = walk(tokens, ctx.tree);
   if (!w.ok) {
     ctx.err(formatError(w.error, ctx));
-    return "error";
+    return "usage";
   }
   try {
     return await run(w.command, w.args, ctx);
   } catch (e) {
-    ctx.err(formatError(connectionHint(rpcErrorText(e), ctx.backend.server), ctx));
+    ctx.err(formatError(rpcErrorText(e), ctx));
     return "error";
   }
 }
 
-/**
- * grpc-js words an unreachable daemon as "No connection established. Last
- * error: Error: connect ECONNREFUSED ..."; say which server instead.
- */
-export function connectionHint(message: string, server: string): string {
-  const m =
-    /^No connection established\. Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/s
-      .exec(message);
-  if (m === null) return message;
-  return `cannot connect to maglevd at ${server}: ${m[1].trim()}`;
+/** Prints the synopses of the commands under `words` (all when empty). */
+export function usage(
+  words: readonly string[],
+  ctx: Pick<ExecContext, "tree" | "color" | "out" | "err">,
+): ExecStatus {
+  const u = usageText(words, ctx.tree);
+  if (!u.ok) {
+    ctx.err(formatError(u.error, ctx));
+    return "usage";
+  }
+  ctx.out(u.text);
+  return "ok";
 }
 
-async function run(
-  command: string,
-  args: Readonly<Record<string, string | number | boolean>>,
-  ctx: ExecContext,
-): Promise<ExecStatus> {
-  const b = ctx.backend;
-  const o = (): FormatOptions => ({ color: ctx.color, now: ctx.clock.now() });
+type Args = Readonly<Record<string, string | number | boolean>>;
+
+/** What a query command shows: the data (for `--json`) and how to print it as text. */
+interface Shown {
+  readonly data: unknown;
+  readonly text: (o: FormatOptions) => string;
+}
+
+function shown<T>(data: T, text: (d: T, o: FormatOptions) => string): Shown {
+  return { data, text: (o) => text(data, o) };
+}
+
+/** Prints `s` as text, or as one JSON document under `--json`. */
+function emit(s: Shown, ctx: ExecContext): void {
+  if (ctx.json) ctx.out(JSON.stringify(s.data, null, 2) + "\n");
+  else ctx.out(s.text({ color: ctx.color, now: ctx.clock.now() }));
+}
+
+/** The commands that ask the daemon something and print the answer. */
+async function query(command: string, args: Args, b: CliBackend): Promise<Shown | undefined> {
   const str = (k: string) => (typeof args[k] === "string" ? args[k] as string : "");
+  const name = str("frontend") || str("backend") || str("healthcheck");
+  switch (command) {
+    case COMMANDS.showStatus:
+      return shown(await b.status(), formatStatus);
+    case COMMANDS.showConfig:
+      return shown(await b.runningConfig(), (c) => c.yaml.endsWith("\n") ? c.yaml : c.yaml + "\n");
+    case COMMANDS.preview:
+      return shown(
+        await b.preview({
+          frontend: str("frontend"),
+          backend: str("backend"),
+          pool: "",
+          weight: typeof args.weight === "number" ? args.weight : 0,
+          disable: args.disable === true,
+        }),
+        formatPreview,
+      );
+    case COMMANDS.showFrontends:
+      return name
+        ? shown(await b.getFrontend(name), formatFrontend)
+        : shown(await b.listFrontends(), formatFrontendList);
+    case COMMANDS.showBackends:
+      return name
+        ? shown(await b.getBackend(name), formatBackend)
+        : shown(await b.listBackends(), formatBackendList);
+    case COMMANDS.showHealthchecks:
+      return name
+        ? shown(await b.getHealthCheck(name), formatHealthCheck)
+        : shown(await b.listHealthChecks(), formatHealthCheckList);
+    case COMMANDS.showVppInfo:
+      return shown(await b.vppInfo(), formatVppInfo);
+    case COMMANDS.showVppLbState:
+      return shown(await b.vppLbState(), formatLbState);
+    case COMMANDS.showVppLbCounters:
+      return shown(await b.vppLbCounters(), formatCounters);
+    case COMMANDS.syncVppLbState: {
+      const stats = await b.syncVppLbState(str("frontend"));
+      return shown({ frontend: str("frontend"), ...stats }, (s, o) => formatSync(s.frontend, s, o));
+    }
+    case COMMANDS.setBackend:
+      return shown(await b.backendAction(name, str("action") as BackendAction), formatBackend);
+  }
+  return undefined;
+}
+
+async function run(command: string, args: Args, ctx: ExecContext): Promise<ExecStatus> {
   switch (command) {
     case COMMANDS.quit:
       return "quit";
-    case COMMANDS.showVersion:
-      ctx.out(formatVersion({ version: VERSION, commit: COMMIT, date: BUILD_DATE }, o()));
-      return "ok";
-    case COMMANDS.showFrontends: {
-      if (str("frontend")) {
-        ctx.out(formatFrontend(await b.getFrontend(str("frontend")), o()));
-      } else {
-        ctx.out(formatFrontendList(await b.listFrontends(), o()));
-      }
-      return "ok";
-    }
-    case COMMANDS.showBackends: {
-      if (str("backend")) {
-        ctx.out(formatBackend(await b.getBackend(str("backend")), o()));
-      } else {
-        ctx.out(formatBackendList(await b.listBackends(), o()));
-      }
-      return "ok";
-    }
-    case COMMANDS.showHealthchecks: {
-      if (str("healthcheck")) {
-        ctx.out(formatHealthCheck(await b.getHealthCheck(str("healthcheck")), o()));
-      } else {
-        ctx.out(formatHealthCheckList(await b.listHealthChecks(), o()));
-      }
-      return "ok";
-    }
-    case COMMANDS.showVppInfo:
-      ctx.out(formatVppInfo(await b.vppInfo(), o()));
-      return "ok";
-    case COMMANDS.showVppLbState:
-      ctx.out(formatLbState(await b.vppLbState(), o()));
-      return "ok";
-    case COMMANDS.showVppLbCounters:
-      ctx.out(formatCounters(await b.vppLbCounters(), o()));
-      return "ok";
-    case COMMANDS.syncVppLbState:
-      ctx.out(formatSync(str("frontend"), await b.syncVppLbState(str("frontend")), o()));
-      return "ok";
-    case COMMANDS.setBackend:
-      ctx.out(
-        formatBackend(await b.backendAction(str("backend"), str("action") as BackendAction), o()),
-      );
-      return "ok";
-    case COMMANDS.setWeight: {
-      const f = await b.setWeight({
-        frontend: str("frontend"),
-        pool: str("pool"),
-        backend: str("backend"),
-        weight: Number(args.weight),
-        flush: args.flush === true,
-      });
-      ctx.out(formatFrontend(f, o()));
-      return "ok";
-    }
-    case COMMANDS.configCheck: {
-      const c = await b.checkConfig();
-      if (c.ok) {
-        ctx.out(formatCheckConfig(c, o()));
-        return "ok";
-      }
-      ctx.err(
-        formatError(stripTrailingNewline(formatCheckConfig(c, { ...o(), color: false })), ctx),
-      );
-      return "error";
-    }
-    case COMMANDS.configReload: {
-      const r = await b.reloadConfig();
-      if (r.ok) {
-        ctx.out(formatReload(r, o()));
-        return "ok";
-      }
-      ctx.err(formatError(r.error || "config not reloaded", ctx));
-      return "error";
-    }
+    case COMMANDS.help:
+      return usage([], ctx);
     case COMMANDS.watchEvents:
       return await watch(args, ctx);
+    case COMMANDS.configCheck:
+      return await configCheck(ctx);
+    case COMMANDS.configReload:
+      return await configReload(ctx);
+    case COMMANDS.configDiff:
+      return await configDiff(typeof args.file === "string" ? args.file : undefined, ctx);
+    case COMMANDS.showVersion:
+      return await versions(ctx);
+    case COMMANDS.setWeight:
+      return await setWeight(args, ctx);
   }
-  ctx.err(formatError(`command "${command}" is not implemented`, ctx));
-  return "error";
+  const s = await query(command, args, ctx.backend);
+  if (s === undefined) {
+    ctx.err(formatError(`command "${command}" is not implemented`, ctx));
+    return "error";
+  }
+  emit(s, ctx);
+  return "ok";
 }
 
-function stripTrailingNewline(s: string): string {
-  return s.replace(/\n$/, "");
+async function configCheck(ctx: ExecContext): Promise<ExecStatus> {
+  const c = await ctx.backend.checkConfig();
+  const o = { color: ctx.color, now: ctx.clock.now() };
+  if (ctx.json) emit(shown(c, formatCheckConfig), ctx);
+  else if (c.ok) ctx.out(formatCheckConfig(c, o));
+  else ctx.err(formatError(formatCheckConfig(c, { ...o, color: false }).replace(/\n$/, ""), ctx));
+  return c.ok ? "ok" : "error";
 }
 
-async function watch(
-  args: Readonly<Record<string, string | number | boolean>>,
-  ctx: ExecContext,
-): Promise<ExecStatus> {
+async function configReload(ctx: ExecContext): Promise<ExecStatus> {
+  const r = await ctx.backend.reloadConfig();
+  const text = (v: ReloadConfigView, o: FormatOptions) =>
+    formatReload(v, o) + (v.plan ? formatPlan(v.plan, o) : "");
+  if (ctx.json || r.ok) emit(shown(r, text), ctx);
+  else ctx.err(formatError(r.error || "config not reloaded", ctx));
+  return r.ok ? "ok" : "error";
+}
+
+/** A weight change; the daemon's warning (not yet programmed) goes to stderr. */
+async function setWeight(args: Args, ctx: ExecContext): Promise<ExecStatus> {
+  const f = await ctx.backend.setWeight({
+    frontend: String(args.frontend),
+    pool: String(args.pool),
+    backend: String(args.backend),
+    weight: Number(args.weight),
+    flush: args.flush === true,
+  });
+  emit(shown(f, formatFrontend), ctx);
+  if (f.warning !== "" && !ctx.json) ctx.err(formatWarning(f.warning, ctx));
+  return "ok";
+}
+
+/** `config diff [FILE]`: FILE is read here, so it works against a remote daemon too. */
+async function configDiff(file: string | undefined, ctx: ExecContext): Promise<ExecStatus> {
+  let yaml: string | undefined;
+  if (file !== undefined) {
+    try {
+      yaml = await Deno.readTextFile(file);
+    } catch (e) {
+      const why = e instanceof Deno.errors.NotFound ? "no such file" : rpcErrorText(e);
+      ctx.err(formatError(`cannot read ${file}: ${why}`, ctx));
+      return "error";
+    }
+  }
+  const plan = await ctx.backend.diffConfig(yaml);
+  if (ctx.json) emit(shown(plan, formatPlan), ctx);
+  else if (plan.ok) emit(shown(plan, formatPlan), ctx);
+  else ctx.err(formatError(`${file ?? "the daemon's config file"}: ${planErrors(plan)}`, ctx));
+  return plan.ok ? "ok" : "error";
+}
+
+/** `show version`: the client's build always; the daemon's when it answers. */
+async function versions(ctx: ExecContext): Promise<ExecStatus> {
+  const client = { version: VERSION, commit: COMMIT, buildDate: BUILD_DATE };
+  try {
+    const s = await ctx.backend.status();
+    const daemon = { version: s.version, commit: s.commit, buildDate: s.buildDate };
+    emit(shown({ client, daemon }, formatVersions), ctx);
+    return "ok";
+  } catch (e) {
+    emit(shown({ client }, formatVersions), ctx);
+    ctx.err(formatError(`daemon: ${rpcErrorText(e)}`, ctx));
+    return "error";
+  }
+}
+
+async function watch(args: Args, ctx: ExecContext): Promise<ExecStatus> {
   const anyKind = args.log === true || args.backend === true || args.frontend === true;
   // No kind keyword means every kind (spec 8.3); `log` alone means only logs.
   const request = {
@@ -217,6 +297,7 @@ async function watch(
     frontend: anyKind ? args.frontend === true : true,
   };
   const limit = typeof args.n === "number" ? args.n : Infinity;
+  const human = ctx.terminal === true && !ctx.json;
   const stop = new AbortController();
   const interrupt = ctx.interrupt?.();
   const onInterrupt = () => stop.abort();
@@ -226,7 +307,7 @@ async function watch(
   try {
     if (count >= limit || stop.signal.aborted) return "ok";
     for await (const ev of ctx.backend.watchEvents(request, stop.signal)) {
-      ctx.out(formatEvent(ev));
+      ctx.out(human ? formatEventLine(ev) : JSON.stringify(ev) + "\n");
       count++;
       if (count >= limit || stop.signal.aborted) break;
     }

@@ -15,6 +15,7 @@ import type { SyncStats } from "../reconciler/types.ts";
 import type {
   CheckConfigView,
   CountersView,
+  EventView,
   FrontendView,
   LbView,
   ReloadConfigView,
@@ -72,12 +73,19 @@ export function table(
   return line(header, true) + rows.map((r) => line(r, false)).join("");
 }
 
+/**
+ * A span as operators write it, to the second (`1m5s`) or, under a second,
+ * the millisecond: milliseconds of an age are noise. Never negative.
+ */
+export function span(ms: number): string {
+  if (!Number.isFinite(ms) || ms <= 0) return "0s";
+  return formatDuration(ms < 1000 ? Math.round(ms) : Math.round(ms / 1000) * 1000);
+}
+
 /** `<age> ago` for a unix-ms timestamp; `-` when unknown (0). */
 export function formatAge(atMs: number, o: FormatOptions): string {
   if (!atMs) return "-";
-  // Ages to the second: milliseconds of an age are noise.
-  const age = Math.max(0, o.now - atMs);
-  return `${formatDuration(age < 1000 ? age : Math.round(age / 1000) * 1000)} ago`;
+  return `${span(o.now - atMs)} ago`;
 }
 
 function isoTime(ms: number): string {
@@ -93,7 +101,7 @@ export function formatFrontendList(frontends: readonly FrontendView[], o: Format
       f.address,
       f.protocol,
       String(f.port),
-      f.state,
+      f.vppSyncError ? `${f.state} (VPP out of sync)` : f.state,
       f.activePool || "-",
     ]),
     o,
@@ -116,7 +124,9 @@ export function formatFrontend(f: FrontendView, o: FormatOptions): string {
   ];
   if (f.description !== "") rows.push(["description", f.description]);
   rows.push(["state", f.state]);
+  if (f.vppSyncError) rows.push(["vpp", `OUT OF SYNC: ${f.vppSyncError}`]);
   rows.push(["active-pool", f.activePool || "-"]);
+  if (f.fingerprint !== "") rows.push(["fingerprint", f.fingerprint]);
   rows.push(["pools", f.pools.length === 0 ? "(none)" : ""]);
   let out = keyValues(rows, o);
   const all = f.pools.flatMap((p) => p.backends);
@@ -180,7 +190,7 @@ export function formatBackend(b: BackendSnapshot, o: FormatOptions): string {
     formatAge(p.atMs, o),
     p.ok ? "ok" : "fail",
     p.code,
-    formatDuration(p.durationMs),
+    span(p.durationMs),
     p.detail,
   ]);
   out += indentedColumns(pr);
@@ -262,9 +272,7 @@ export function formatVppInfo(v: VppInfoView, o: FormatOptions): string {
     ],
     [
       "connected",
-      v.connectedAtMs
-        ? `${isoTime(v.connectedAtMs)} (${formatDuration(o.now - v.connectedAtMs)})`
-        : "-",
+      v.connectedAtMs ? `${isoTime(v.connectedAtMs)} (${span(o.now - v.connectedAtMs)})` : "-",
     ],
   ];
   if (v.incompatible !== undefined && v.incompatible.length > 0) {
@@ -352,17 +360,33 @@ export function formatReload(r: ReloadConfigView, o: FormatOptions): string {
   return keyValues([["config", r.ok ? "reloaded" : `not reloaded: ${r.error}`]], o);
 }
 
-/** `show version`. */
-export function formatVersion(
-  v: { version: string; commit: string; date: string },
-  o: FormatOptions,
-): string {
-  return keyValues([["version", v.version], ["commit", v.commit], ["build-date", v.date]], o);
+/** Local wall-clock time with milliseconds, `2026-04-01 14:00:00.250`. */
+export function localTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ` +
+    `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
-/** One compact JSON line for `watch events`. */
-export function formatEvent(event: unknown): string {
-  return JSON.stringify(event) + "\n";
+/**
+ * One human line per `watch events` event on a terminal: local time, kind,
+ * then backend, `from -> to`, code and detail (what each kind has).
+ */
+export function formatEventLine(e: EventView): string {
+  let rest: string[];
+  if (e.kind === "backend") {
+    rest = [e.backend ?? "", `${e.from} -> ${e.to}`, e.code || "-", e.detail ?? ""];
+    if (e.frontend) rest.push(`(frontend ${e.frontend})`);
+  } else if (e.kind === "frontend") {
+    rest = [e.frontend ?? "", `${e.from} -> ${e.to}`];
+  } else if (e.kind === "log") {
+    const attrs = Object.entries(e.attrs ?? {}).map(([k, v]) => `${k}=${v}`);
+    rest = [e.level ?? "", e.msg ?? "", attrs.join(" ")];
+  } else {
+    rest = [e.reason ?? ""];
+  }
+  const cells = [localTime(e.atMs), e.kind.padEnd(8), ...rest.filter((c) => c !== "")];
+  return cells.join("  ") + "\n";
 }
 
 /**
@@ -384,6 +408,11 @@ export function rpcErrorText(err: unknown): string {
     if (typeof message === "string") return stripGrpcPrefix(message);
   }
   return stripGrpcPrefix(errorMessage(err));
+}
+
+/** A warning line (`warning: ...`), yellow when colour is on. */
+export function formatWarning(message: string, o: Pick<FormatOptions, "color">): string {
+  return (o.color ? `\x1b[33mwarning: ${message}${RESET}` : `warning: ${message}`) + "\n";
 }
 
 /** An error line, red when colour is on. */

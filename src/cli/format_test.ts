@@ -6,9 +6,9 @@ import {
   formatBackend,
   formatBackendList,
   formatError,
+  formatEventLine,
   formatFrontend,
   formatFrontendList,
-  type FormatOptions,
   keyValues,
   rpcErrorText,
   stripAnsi,
@@ -21,6 +21,8 @@ const plain = { color: false, now: NOW };
 const colour = { color: true, now: NOW };
 
 const frontend: FrontendView = {
+  fingerprint: "",
+  warning: "",
   name: "web",
   address: "192.0.2.1",
   protocol: "tcp",
@@ -174,12 +176,57 @@ Deno.test("list formats: one aligned row per item with the spec's columns", () =
   );
 });
 
-Deno.test("ages are Go-like durations to the second, never negative", () => {
-  const o: FormatOptions = { now: 1_000_000_000, color: false };
-  assert.equal(formatAge(o.now - 150, o), "150ms ago");
-  assert.equal(formatAge(o.now - 65_400, o), "1m5s ago");
-  assert.equal(formatAge(o.now - 3_725_000, o), "1h2m5s ago");
-  assert.equal(formatAge(o.now + 5, o), "0s ago");
+Deno.test("ages round to the second in the config's duration form", () => {
+  assert.equal(formatAge(NOW - 150, plain), "150ms ago");
+  assert.equal(formatAge(NOW - 65_400, plain), "1m5s ago");
+  assert.equal(formatAge(NOW - 3_725_000, plain), "1h2m5s ago");
+  assert.equal(formatAge(NOW + 5, plain), "0s ago");
+  assert.equal(formatAge(0, plain), "-");
+});
+
+Deno.test("watch lines: local time, kind, backend, from -> to, code, detail", () => {
+  const at = new Date(2026, 3, 1, 14, 5, 6, 7).getTime();
+  assert.equal(
+    formatEventLine({
+      seq: 1,
+      atMs: at,
+      kind: "backend",
+      frontend: "web",
+      backend: "nginx1",
+      from: "up",
+      to: "down",
+      code: "L4CON",
+      detail: "connection refused",
+    }),
+    "2026-04-01 14:05:06.007  backend   nginx1  up -> down  L4CON  connection refused" +
+      "  (frontend web)\n",
+  );
+  assert.equal(
+    formatEventLine({
+      seq: 2,
+      atMs: at,
+      kind: "frontend",
+      frontend: "web",
+      from: "up",
+      to: "down",
+    }),
+    "2026-04-01 14:05:06.007  frontend  web  up -> down\n",
+  );
+  assert.equal(
+    formatEventLine({
+      seq: 3,
+      atMs: at,
+      kind: "log",
+      level: "warn",
+      msg: "vpp-disconnect",
+      attrs: { err: "EOF", api: "/run/vpp/api.sock" },
+    }),
+    "2026-04-01 14:05:06.007  log       warn  vpp-disconnect  err=EOF api=/run/vpp/api.sock\n",
+  );
+  assert.equal(
+    formatEventLine({ seq: 4, atMs: at, kind: "resync", reason: "fell behind" }),
+    "2026-04-01 14:05:06.007  resync    fell behind\n",
+  );
 });
 
 Deno.test("errors: gRPC boilerplate stripped, red only with colour", () => {

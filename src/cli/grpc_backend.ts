@@ -4,12 +4,35 @@
  * (nanosecond strings to milliseconds, snake_case to camelCase).
  * @module
  */
-import type { BackendInfo, Event, FrontendInfo, HealthCheckInfo } from "../../proto/maglev_pb.ts";
+import type {
+  BackendInfo,
+  BucketShare,
+  Event,
+  FrontendInfo,
+  HealthCheckInfo,
+  PreviewChangeResponse,
+  ReloadPlan,
+  StateCount,
+  StatusInfo,
+} from "../../proto/maglev_pb.ts";
 import type { BackendSnapshot } from "../checker/types.ts";
 import type { HealthCheck, HealthCheckType } from "../config/types.ts";
 import type { State } from "../health/types.ts";
-import { createClient, type MaglevClient } from "../grpc/client.ts";
-import type { BackendAction, CliBackend, FrontendView, WatchRequest } from "./backend.ts";
+import { status as grpcStatus } from "@grpc/grpc-js";
+import { formatDuration } from "../config/duration.ts";
+import { DEFAULT_TIMEOUT_MS } from "../flags.ts";
+import { createClient, type MaglevClient, toRpcError } from "../grpc/client.ts";
+import type {
+  BackendAction,
+  BucketShareView,
+  CliBackend,
+  EventView,
+  FrontendView,
+  PlanView,
+  PreviewView,
+  StatusView,
+  WatchRequest,
+} from "./backend.ts";
 
 /** Nanoseconds (int64 as decimal text) to milliseconds. */
 export function nsToMs(ns: string | number): number {
@@ -29,6 +52,9 @@ export function frontendView(f: FrontendInfo): FrontendView {
     description: f.description,
     state: f.state,
     activePool: f.active_pool,
+    fingerprint: f.fingerprint ?? "",
+    warning: f.warning ?? "",
+    vppSyncError: f.vpp_sync_error,
     pools: f.pools.map((p) => ({
       name: p.name,
       backends: p.backends.map((b) => ({
@@ -38,6 +64,100 @@ export function frontendView(f: FrontendInfo): FrontendView {
         enabled: b.enabled,
       })),
     })),
+  };
+}
+
+/** ReloadPlan as the client's view. */
+export function planView(p: ReloadPlan): PlanView {
+  return {
+    ok: p.ok,
+    parseError: p.parse_error,
+    semanticError: p.semantic_error,
+    changed: p.changed,
+    frontendsAdded: p.frontends_added,
+    frontendsRemoved: p.frontends_removed,
+    frontendsChanged: p.frontends_changed,
+    backendsAdded: p.backends_added,
+    backendsRemoved: p.backends_removed,
+    healthchecksAdded: p.healthchecks_added,
+    healthchecksRemoved: p.healthchecks_removed,
+    probesRestarted: p.probes_restarted.map((r) => ({ backend: r.backend, reason: r.reason })),
+    vipsRecreated: p.vips_recreated.map((v) => ({
+      frontend: v.frontend,
+      address: v.address,
+      protocol: v.protocol,
+      port: v.port,
+      reason: v.reason,
+      flows: v.flows,
+      applicationServers: v.application_servers,
+    })),
+    weightsChanged: p.weights_changed.map((w) => ({
+      frontend: w.frontend,
+      pool: w.pool,
+      backend: w.backend,
+      weightFrom: w.weight_from,
+      weightTo: w.weight_to,
+      effectiveFrom: w.effective_from,
+      effectiveTo: w.effective_to,
+    })),
+  };
+}
+
+function counts(xs: readonly StateCount[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x.state] = x.count;
+  return out;
+}
+
+/** StatusInfo as the client's view. */
+export function statusView(s: StatusInfo): StatusView {
+  return {
+    version: s.version,
+    commit: s.commit,
+    buildDate: s.build_date,
+    startTimeMs: nsToMs(s.start_time_ns),
+    uptimeMs: nsToMs(s.uptime_ns),
+    configPath: s.config_path,
+    configHash: s.config_hash,
+    lastReload: {
+      atMs: nsToMs(s.last_reload?.at_ns ?? "0"),
+      ok: s.last_reload?.ok ?? false,
+      error: s.last_reload?.error ?? "",
+    },
+    warmup: s.warmup,
+    vpp: {
+      state: s.vpp?.state ?? "",
+      apiSocket: s.vpp?.api_socket ?? "",
+      version: s.vpp?.version ?? "",
+      sinceMs: nsToMs(s.vpp?.since_ns ?? "0"),
+      missingMessages: s.vpp?.missing_messages ?? [],
+      error: s.vpp?.error ?? "",
+    },
+    backends: counts(s.backends),
+    frontends: counts(s.frontends),
+  };
+}
+
+function shareView(b: BucketShare): BucketShareView {
+  return {
+    backend: b.backend,
+    address: b.address,
+    effectiveWeight: b.effective_weight,
+    buckets: b.buckets,
+  };
+}
+
+/** PreviewChangeResponse as the client's view. */
+export function previewView(p: PreviewChangeResponse): PreviewView {
+  return {
+    frontend: p.frontend,
+    tableLength: p.table_length,
+    bucketsMoved: p.buckets_moved,
+    moves: p.moves.map((m) => ({ from: m.from, to: m.to, buckets: m.buckets })),
+    before: p.before.map(shareView),
+    after: p.after.map(shareView),
+    fingerprintBefore: p.fingerprint_before,
+    fingerprintAfter: p.fingerprint_after,
   };
 }
 
@@ -105,83 +225,158 @@ export function healthCheckView(h: HealthCheckInfo): HealthCheck {
   };
 }
 
-/**
- * An event as compact protojson-like JSON: only the member of the oneof
- * that is set, without the decoder's `event` discriminator.
- */
-export function eventJson(e: Event): Record<string, unknown> {
-  const out: Record<string, unknown> = { seq: e.seq, at_ns: e.at_ns };
-  const kind = e.event ??
-    (e.backend
-      ? "backend"
-      : e.frontend
-      ? "frontend"
-      : e.log
-      ? "log"
-      : e.resync
-      ? "resync"
-      : undefined);
-  if (kind !== undefined) out[kind] = e[kind];
-  return out;
+/** An event as the client's flat view (see `EventView`). */
+export function eventView(e: Event): EventView {
+  const head = { seq: Number(e.seq || 0), atMs: nsToMs(e.at_ns) };
+  if (e.backend) {
+    const t = e.backend.transition;
+    return {
+      ...head,
+      kind: "backend",
+      frontend: e.backend.frontend,
+      backend: e.backend.backend,
+      address: e.backend.address,
+      from: t?.from ?? "",
+      to: t?.to ?? "",
+      code: t?.code ?? "",
+      detail: t?.detail ?? "",
+    };
+  }
+  if (e.frontend) {
+    return { ...head, kind: "frontend", ...e.frontend };
+  }
+  if (e.log) {
+    const attrs: Record<string, string> = {};
+    for (const a of e.log.attrs) attrs[a.key] = a.value;
+    return { ...head, kind: "log", level: e.log.level, msg: e.log.msg, attrs };
+  }
+  return { ...head, kind: "resync", reason: e.resync?.reason ?? "" };
 }
 
-/** Opens a `CliBackend` on `server` (`host:port`, `/path` or `unix:/path`). */
-export function createGrpcBackend(server: string): CliBackend {
-  const c: MaglevClient = createClient(server);
-  const actions: Record<BackendAction, (r: { name: string }) => Promise<BackendInfo>> = {
-    pause: (r) => c.pauseBackend(r),
-    resume: (r) => c.resumeBackend(r),
-    enable: (r) => c.enableBackend(r),
-    disable: (r) => c.disableBackend(r),
+/**
+ * What the operator reads for a transport failure: grpc-js words an
+ * unreachable daemon as "No connection established. Last error: ...", and
+ * a daemon that accepts but never answers as a bare deadline.
+ */
+export function transportError(err: unknown, server: string, timeoutMs: number): unknown {
+  const e = toRpcError(err);
+  if (e.code === grpcStatus.DEADLINE_EXCEEDED) {
+    return new Error(`no answer from ${server} within ${formatDuration(timeoutMs)}`);
+  }
+  const m =
+    /^No connection established\. Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/s
+      .exec(e.message);
+  if (m !== null) return new Error(`cannot connect to maglevd at ${server}: ${m[1].trim()}`);
+  return e;
+}
+
+/** Options of `createGrpcBackend`. */
+export interface GrpcBackendOptions {
+  /** Deadline of every unary call (default `DEFAULT_TIMEOUT_MS`). */
+  timeoutMs?: number;
+}
+
+type Rpc = MaglevClient["call"];
+
+/** Frontends, backends, health checks and operator actions. */
+function stateMethods(rpc: Rpc): Pick<
+  CliBackend,
+  | "listFrontends"
+  | "getFrontend"
+  | "listBackends"
+  | "getBackend"
+  | "backendAction"
+  | "listHealthChecks"
+  | "getHealthCheck"
+  | "setWeight"
+> {
+  const actions: Record<
+    BackendAction,
+    "PauseBackend" | "ResumeBackend" | "EnableBackend" | "DisableBackend"
+  > = {
+    pause: "PauseBackend",
+    resume: "ResumeBackend",
+    enable: "EnableBackend",
+    disable: "DisableBackend",
   };
   return {
-    server,
     async listFrontends() {
-      const r = await c.listFrontends();
+      const r = await rpc("ListFrontends", {});
       if (r.frontends.length === r.names.length) return r.frontends.map(frontendView);
       return await Promise.all(
-        r.names.map(async (name) => frontendView(await c.getFrontend({ name }))),
+        r.names.map(async (name) => frontendView(await rpc("GetFrontend", { name }))),
       );
     },
     async getFrontend(name) {
-      return frontendView(await c.getFrontend({ name }));
+      return frontendView(await rpc("GetFrontend", { name }));
     },
     async listBackends() {
-      const r = await c.listBackends();
+      const r = await rpc("ListBackends", {});
       if (r.backends.length === r.names.length) return r.backends.map(backendView);
       return await Promise.all(
-        r.names.map(async (name) => backendView(await c.getBackend({ name }))),
+        r.names.map(async (name) => backendView(await rpc("GetBackend", { name }))),
       );
     },
     async getBackend(name) {
-      return backendView(await c.getBackend({ name }));
+      return backendView(await rpc("GetBackend", { name }));
     },
     async backendAction(name, action) {
-      return backendView(await actions[action]({ name }));
+      return backendView(await rpc(actions[action], { name }) as BackendInfo);
     },
     async listHealthChecks() {
-      const r = await c.listHealthChecks();
+      const r = await rpc("ListHealthChecks", {});
       if (r.healthchecks.length === r.names.length) return r.healthchecks.map(healthCheckView);
       return await Promise.all(
-        r.names.map(async (name) => healthCheckView(await c.getHealthCheck({ name }))),
+        r.names.map(async (name) => healthCheckView(await rpc("GetHealthCheck", { name }))),
       );
     },
     async getHealthCheck(name) {
-      return healthCheckView(await c.getHealthCheck({ name }));
+      return healthCheckView(await rpc("GetHealthCheck", { name }));
     },
     async setWeight(r) {
-      return frontendView(await c.setFrontendPoolBackendWeight(r));
+      return frontendView(await rpc("SetFrontendPoolBackendWeight", r));
     },
+  };
+}
+
+/** Config check, reload, diff and the daemon's own state. */
+function configMethods(rpc: Rpc): Pick<
+  CliBackend,
+  "checkConfig" | "reloadConfig" | "diffConfig" | "runningConfig" | "status" | "preview"
+> {
+  return {
     async checkConfig() {
-      const r = await c.checkConfig();
+      const r = await rpc("CheckConfig", {});
       return { ok: r.ok, parseError: r.parse_error, semanticError: r.semantic_error };
     },
     async reloadConfig() {
-      const r = await c.reloadConfig();
-      return { ok: r.ok, error: r.parse_error || r.semantic_error };
+      const r = await rpc("ReloadConfig", {});
+      const error = r.parse_error || r.semantic_error;
+      return r.plan ? { ok: r.ok, error, plan: planView(r.plan) } : { ok: r.ok, error };
     },
+    async diffConfig(yaml) {
+      return planView(await rpc("DiffConfig", yaml === undefined ? {} : { yaml }));
+    },
+    async runningConfig() {
+      const c = await rpc("GetConfig", {});
+      return { yaml: c.yaml, path: c.path, hash: c.hash };
+    },
+    async status() {
+      return statusView(await rpc("GetStatus", {}));
+    },
+    async preview(r) {
+      return previewView(await rpc("PreviewChange", r));
+    },
+  };
+}
+
+/** The VPP dataplane. */
+function vppMethods(
+  rpc: Rpc,
+): Pick<CliBackend, "vppInfo" | "vppLbState" | "syncVppLbState" | "vppLbCounters"> {
+  return {
     async vppInfo() {
-      const v = await c.getVPPInfo();
+      const v = await rpc("GetVPPInfo", {});
       return {
         version: v.version,
         buildDate: v.build_date,
@@ -193,7 +388,7 @@ export function createGrpcBackend(server: string): CliBackend {
       };
     },
     async vppLbState() {
-      const s = await c.getVPPLBState();
+      const s = await rpc("GetVPPLBState", {});
       return {
         ip4SrcAddress: s.ip4_src_address,
         ip6SrcAddress: s.ip6_src_address,
@@ -218,7 +413,7 @@ export function createGrpcBackend(server: string): CliBackend {
       };
     },
     async syncVppLbState(frontend) {
-      const r = await c.syncVPPLBState({ frontend });
+      const r = await rpc("SyncVPPLBState", { frontend });
       return {
         vipAdded: r.vip_added,
         vipRemoved: r.vip_removed,
@@ -228,7 +423,7 @@ export function createGrpcBackend(server: string): CliBackend {
       };
     },
     async vppLbCounters() {
-      const r = await c.getVPPLBCounters();
+      const r = await rpc("GetVPPLBCounters", {});
       return r.vips.map((v) => ({
         frontend: v.frontend,
         prefix: v.prefix,
@@ -240,6 +435,23 @@ export function createGrpcBackend(server: string): CliBackend {
         noServer: v.no_server,
       }));
     },
+  };
+}
+
+/** Opens a `CliBackend` on `server` (`host:port`, `/path` or `unix:/path`). */
+export function createGrpcBackend(server: string, options: GrpcBackendOptions = {}): CliBackend {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const c: MaglevClient = createClient(server);
+  // Every unary call is bounded; a watch is not (it waits forever).
+  const rpc: Rpc = (method, request) =>
+    c.call(method, request, { timeoutMs }).catch((e) => {
+      throw transportError(e, server, timeoutMs);
+    });
+  return {
+    server,
+    ...stateMethods(rpc),
+    ...configMethods(rpc),
+    ...vppMethods(rpc),
     watchEvents(request: WatchRequest, signal: AbortSignal) {
       return watch(c, request, signal);
     },
@@ -253,7 +465,7 @@ async function* watch(
   c: MaglevClient,
   request: WatchRequest,
   signal: AbortSignal,
-): AsyncGenerator<unknown> {
+): AsyncGenerator<EventView> {
   const stream = c.watchEvents({
     log: request.log,
     log_level: request.logLevel,
@@ -264,7 +476,7 @@ async function* watch(
   signal.addEventListener("abort", onAbort, { once: true });
   if (signal.aborted) stream.cancel();
   try {
-    for await (const e of stream) yield eventJson(e);
+    for await (const e of stream) yield eventView(e);
   } finally {
     signal.removeEventListener("abort", onAbort);
     stream.cancel();

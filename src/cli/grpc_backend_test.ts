@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { backendView, eventJson, frontendView, nsToMs } from "./grpc_backend.ts";
+import { backendView, eventView, frontendView, nsToMs, transportError } from "./grpc_backend.ts";
+import { RpcError } from "../grpc/client.ts";
 
 Deno.test("nanosecond strings become milliseconds", () => {
   assert.equal(nsToMs("1500000"), 1.5);
@@ -28,6 +29,7 @@ Deno.test("FrontendInfo and BackendInfo map onto the client's views", () => {
     src_ip_sticky: true,
     flush_on_down: false,
     state: "down",
+    vpp_sync_error: "",
     flow_table_length: 1024,
     flow_table_length_auto: true,
     active_pool: "",
@@ -58,15 +60,68 @@ Deno.test("FrontendInfo and BackendInfo map onto the client's views", () => {
   assert.equal(b.healthMax, 4);
 });
 
-Deno.test("events print only the member of the oneof that is set", () => {
-  const j = eventJson({
-    seq: "7",
-    at_ns: "5",
-    event: "frontend",
-    frontend: { frontend: "web", from: "up", to: "down" },
-  });
-  assert.equal(
-    JSON.stringify(j),
-    '{"seq":"7","at_ns":"5","frontend":{"frontend":"web","from":"up","to":"down"}}',
+Deno.test("events flatten to one view per kind", () => {
+  assert.deepEqual(
+    eventView({
+      seq: "7",
+      at_ns: "5000000",
+      event: "frontend",
+      frontend: { frontend: "web", from: "up", to: "down" },
+    }),
+    { seq: 7, atMs: 5, kind: "frontend", frontend: "web", from: "up", to: "down" },
   );
+  assert.deepEqual(
+    eventView({
+      seq: "8",
+      at_ns: "0",
+      event: "backend",
+      backend: {
+        frontend: "web",
+        backend: "b",
+        address: "10.0.0.1",
+        transition: { from: "up", to: "down", at_ns: "0", code: "L4CON", detail: "refused" },
+      },
+    }),
+    {
+      seq: 8,
+      atMs: 0,
+      kind: "backend",
+      frontend: "web",
+      backend: "b",
+      address: "10.0.0.1",
+      from: "up",
+      to: "down",
+      code: "L4CON",
+      detail: "refused",
+    },
+  );
+  assert.deepEqual(
+    eventView({
+      seq: "9",
+      at_ns: "0",
+      event: "log",
+      log: { level: "warn", msg: "m", attrs: [{ key: "k", value: "v" }] },
+    }).attrs,
+    { k: "v" },
+  );
+});
+
+Deno.test("transport failures name the server", () => {
+  assert.equal(
+    (transportError(
+      new RpcError(
+        14,
+        "No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ",
+      ),
+      "127.0.0.1:1",
+      5000,
+    ) as Error).message,
+    "cannot connect to maglevd at 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1",
+  );
+  assert.equal(
+    (transportError(new RpcError(4, "Deadline exceeded"), "h:1", 5000) as Error).message,
+    "no answer from h:1 within 5s",
+  );
+  const nf = new RpcError(5, 'backend "x" not found');
+  assert.equal(transportError(nf, "h:1", 5000), nf);
 });

@@ -92,11 +92,11 @@ const errors: Bad[] = [
     error: /^incomplete command "show vpp lb": expected state or counters$/,
     index: 3,
   },
-  { line: "co", error: /^incomplete command "config": expected check or reload$/, index: 1 },
+  { line: "co", error: /^incomplete command "config": expected check, reload or diff$/, index: 1 },
   // Unknown and extra tokens are named; the tree is not dumped.
   {
     line: "show foo",
-    error: /^unknown word "foo" after "show"; expected version, frontends, /,
+    error: /^unknown word "foo" after "show"; expected version, status, config, frontends, /,
     index: 1,
   },
   { line: "bogus", error: /^unknown word "bogus"; expected show, set, sync, /, index: 0 },
@@ -107,7 +107,7 @@ const errors: Bad[] = [
   },
   {
     line: "show frontends web more",
-    error: /^unexpected "more": "show frontends web" takes nothing more$/,
+    error: /^unknown word "more" after "show frontends web"; expected preview$/,
     index: 3,
   },
   { line: "quit now", error: /unexpected "now"/, index: 1 },
@@ -187,6 +187,7 @@ Deno.test("? lists the next words with help, at any depth", () => {
     "watch",
     "config",
     "version",
+    "help",
     "quit",
     "exit",
   ]);
@@ -194,6 +195,8 @@ Deno.test("? lists the next words with help, at any depth", () => {
   assert.ok(show.ok);
   assert.deepEqual(show.entries.map((e) => e.word), [
     "version",
+    "status",
+    "config",
     "frontends",
     "backends",
     "healthchecks",
@@ -236,7 +239,7 @@ Deno.test("completion: keywords, a unique hit gets a blank, live names", async (
   assert.deepEqual(await complete("sh", tree), [["show "], "sh"]);
   assert.deepEqual(await complete("s", tree), [["set", "show", "sync"], "s"]);
   assert.deepEqual(await complete("show ", tree), [
-    ["backends", "frontends", "healthchecks", "version", "vpp"],
+    ["backends", "config", "frontends", "healthchecks", "status", "version", "vpp"],
     "",
   ]);
   // Aliases are not offered: `show frontend` would make `fr` ambiguous.

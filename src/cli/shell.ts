@@ -19,6 +19,7 @@ import * as readline from "node:readline";
 import process from "node:process";
 import { VERSION } from "../version.ts";
 import { type ExecContext, execute, helpText, type Interrupt } from "./execute.ts";
+import { formatError, rpcErrorText } from "./format.ts";
 import { complete, type NameSource } from "./parser.ts";
 
 /** The shell's prompt (spec 0.5). */
@@ -36,10 +37,12 @@ type Key = { name?: string; ctrl?: boolean; meta?: boolean; sequence?: string };
 
 /**
  * Runs the shell on the process's stdin/stdout until `quit`, `exit` or
- * end of input. Returns the exit code (0; a failed command does not end the
- * shell).
+ * end of input. The banner says "connected" only once the daemon answered;
+ * when it does not, the shell prints why and returns 1 (like birdc). Returns
+ * 0 otherwise (a failed command does not end the shell), or 1 when piped
+ * input had a failing line.
  */
-export function runShell(
+export async function runShell(
   ctx: Omit<ExecContext, "out" | "err" | "interrupt">,
   options: ShellOptions = {},
 ): Promise<number> {
@@ -49,11 +52,34 @@ export function runShell(
   const write = (text: string) => {
     output.write(text);
   };
+  try {
+    await ctx.backend.listFrontends();
+  } catch (e) {
+    process.stderr.write(formatError(rpcErrorText(e), ctx));
+    return 1;
+  }
   write(`maglevd ${VERSION} connected to ${ctx.backend.server}\n`);
+  return await lineLoop({ ...ctx, terminal: ctx.terminal ?? terminal }, options, terminal);
+}
 
-  const rl = readline.createInterface({
-    input,
-    output,
+/** What the key handlers and the line loop share. */
+interface ShellState {
+  /** Set while `watch events` runs: aborting it ends the watch. */
+  watching: AbortController | undefined;
+  /** A line is running. */
+  busy: boolean;
+  /** Input ended or `quit` ran. */
+  closed: boolean;
+}
+
+function createReadline(
+  ctx: Omit<ExecContext, "out" | "err" | "interrupt">,
+  options: ShellOptions,
+  terminal: boolean,
+): readline.Interface {
+  return readline.createInterface({
+    input: process.stdin,
+    output: process.stdout,
     terminal,
     prompt: PROMPT,
     historySize: options.historySize ?? 500,
@@ -65,46 +91,61 @@ export function runShell(
       );
     },
   });
+}
 
-  let watching: AbortController | undefined;
-  let busy = false;
-  let closed = false;
-
-  const interrupt = (): Interrupt => {
-    const ac = new AbortController();
-    watching = ac;
-    return {
-      signal: ac.signal,
-      done() {
-        if (watching === ac) watching = undefined;
-      },
-    };
-  };
-
-  const full: ExecContext = { ...ctx, out: write, err: write, interrupt };
-
-  const onKeypress = (s: string | undefined, key: Key | undefined) => {
-    if (watching !== undefined) {
-      // Any key ends a watch; readline has already put it into the line.
+/** Any key ends a watch; `?` prints help for the line so far and keeps it. */
+function keypressHandler(
+  rl: readline.Interface,
+  state: ShellState,
+  ctx: Pick<ExecContext, "tree" | "color">,
+  write: (text: string) => void,
+): (s: string | undefined, key: Key | undefined) => void {
+  return (s, key) => {
+    if (state.watching !== undefined) {
+      // readline has already put the key into the line.
       if (key?.name !== "return" && key?.name !== "enter") {
         rl.write(null, { ctrl: true, name: "u" });
       }
-      watching.abort();
+      state.watching.abort();
       return;
     }
-    if (s !== "?" || busy || closed) return;
-    const cursor = rl.cursor;
-    const withMark = rl.line.slice(0, cursor);
+    if (s !== "?" || state.busy || state.closed) return;
+    const withMark = rl.line.slice(0, rl.cursor);
     rl.write(null, { name: "backspace" });
     const h = helpText(withMark, ctx.tree, ctx);
     write(`\r\x1b[K${PROMPT}${withMark}\n${h.text}`);
     rl.prompt(true);
   };
+}
+
+function lineLoop(
+  ctx: Omit<ExecContext, "out" | "err" | "interrupt">,
+  options: ShellOptions,
+  terminal: boolean,
+): Promise<number> {
+  const input = process.stdin;
+  const write = (text: string) => {
+    process.stdout.write(text);
+  };
+  const rl = createReadline(ctx, options, terminal);
+  const state: ShellState = { watching: undefined, busy: false, closed: false };
+  const interrupt = (): Interrupt => {
+    const ac = new AbortController();
+    state.watching = ac;
+    return {
+      signal: ac.signal,
+      done() {
+        if (state.watching === ac) state.watching = undefined;
+      },
+    };
+  };
+  const full: ExecContext = { ...ctx, out: write, err: write, interrupt };
+  const onKeypress = keypressHandler(rl, state, ctx, write);
   if (terminal) input.on("keypress", onKeypress);
 
   rl.on("SIGINT", () => {
-    if (watching !== undefined) {
-      watching.abort();
+    if (state.watching !== undefined) {
+      state.watching.abort();
       return;
     }
     // Like a router shell: Ctrl-C drops the line being typed, not the session.
@@ -121,25 +162,25 @@ export function runShell(
     let failed = false;
     rl.on("line", (line: string) => {
       // The Enter that stopped a watch is not a command.
-      if (watching !== undefined && line.trim() === "") return;
+      if (state.watching !== undefined && line.trim() === "") return;
       chain = chain.then(async () => {
         if (quitting) return;
-        busy = true;
+        state.busy = true;
         const status = await execute(line, full);
-        busy = false;
-        if (status === "error") failed = true;
+        state.busy = false;
+        if (status === "error" || status === "usage") failed = true;
         if (status === "quit") {
           quitting = true;
           rl.close();
           return;
         }
-        if (!closed) rl.prompt();
+        if (!state.closed) rl.prompt();
       });
     });
     rl.on("close", () => {
-      closed = true;
+      state.closed = true;
       // Ctrl-D at a terminal ends a running watch; piped input lets it finish.
-      if (terminal) watching?.abort();
+      if (terminal) state.watching?.abort();
       chain.then(() => {
         if (terminal) input.off("keypress", onKeypress);
         // A script fed through the shell learns that a command failed.

@@ -1,11 +1,17 @@
 /**
  * The interactive shell driven through a real pseudo-terminal: util-linux
- * `script` runs the client (wired to the in-process fake daemon) on a pty
- * and we type into it, reading the screen output back.
+ * `script` runs the real binary on a pty against a daemon built from real
+ * parts, and we type into it, reading the screen output back.
  */
 import { strict as assert } from "node:assert";
+import { configureLog } from "../log/mod.ts";
+import { runCli } from "../../tests/helpers/mod.ts";
+import { startTestDaemon } from "./daemon_test_util.ts";
 
-const CLIENT = new URL("./testdata/fake_client.ts", import.meta.url).pathname;
+const CLIENT = new URL("../../main.ts", import.meta.url).pathname;
+
+// The in-process daemon's own log would drown the test report.
+configureLog({ level: "error", format: "json", write: () => {} });
 
 function hasScript(): boolean {
   try {
@@ -31,14 +37,14 @@ class Pty {
   /** Where the next `expect` starts looking. */
   mark = 0;
 
-  constructor(args: string[]) {
+  constructor(args: string[], env: Record<string, string> = {}) {
     const cmd = `stty cols 120 rows 40; exec ${Deno.execPath()} run -A ${CLIENT} ${args.join(" ")}`;
     this.#child = new Deno.Command("script", {
       args: ["-qfec", cmd, "/dev/null"],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { TERM: "xterm", NO_COLOR: "" },
+      env: { TERM: "xterm", NO_COLOR: "", ...env },
     }).spawn();
     this.#writer = this.#child.stdin.getWriter();
     this.#reading = this.#read();
@@ -55,6 +61,11 @@ class Pty {
 
   get text(): string {
     return visible(this.#raw);
+  }
+
+  /** Everything written so far, escape sequences included. */
+  get raw(): string {
+    return this.#raw;
   }
 
   async type(keys: string): Promise<void> {
@@ -104,10 +115,11 @@ Deno.test({
   name: "shell on a pty: banner, completion, ? help, history, errors, watch, quit",
   ignore: !hasScript(),
   async fn() {
-    const pty = new Pty(["--color=false"]);
+    const d = await startTestDaemon();
+    const pty = new Pty(["--server", d.server, "--color=false"]);
     let quit = false;
     try {
-      await pty.expect(/maglevd \d+\.\d+\.\d+ connected to fake\nmaglev> $/);
+      await pty.expect(/maglevd \d+\.\d+\.\d+ connected to 127\.0\.0\.1:\d+\nmaglev> $/);
 
       // Tab completes a keyword, then a live name from the server.
       await pty.type("sh\t");
@@ -134,7 +146,10 @@ Deno.test({
       // A bad word: targeted error, shell goes on.
       await pty.type("show bogus\r");
       const err = await pty.expect(/\nmaglev> $/);
-      assert.match(err, /unknown word "bogus" after "show"; expected version, frontends/);
+      assert.match(
+        err,
+        /unknown word "bogus" after "show"; expected version, status, config, frontends/,
+      );
 
       // Up arrow twice recalls the line before the error.
       await pty.type("\x1b[A\x1b[A");
@@ -148,9 +163,9 @@ Deno.test({
       await pty.type("\x15\r");
       await pty.expect(/maglev> $/);
 
-      // watch events ends on a keypress.
+      // watch events: one human line per event on a terminal; a keypress ends it.
       await pty.type("watch events\r");
-      await pty.expect(/\{"frontend":\{"frontend":"web","from":"up","to":"up"\}\}\n/);
+      await pty.expect(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} {2}frontend {2}web {2}up -> up\n/);
       await pty.type("x");
       await pty.expect(/maglev> $/);
 
@@ -158,41 +173,54 @@ Deno.test({
       quit = true;
     } finally {
       const status = await pty.close(!quit);
+      await d.close();
       if (quit) assert.equal(status.code, 0, pty.text);
     }
   },
 });
 
-Deno.test("shell: piped lines all run in order, quit drops the rest, a failure sets the exit code", async () => {
-  const run = async (input: string) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("./testdata/fake_client.ts", import.meta.url).pathname,
-        "--color=false",
-        "shell",
-      ],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(input));
-    await w.close();
-    const out = await child.output();
-    return {
-      code: out.code,
-      text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
+Deno.test({
+  name: "shell on a pty: labels in colour, none with NO_COLOR, --color beats NO_COLOR",
+  ignore: !hasScript(),
+  async fn() {
+    const d = await startTestDaemon();
+    const screen = async (args: string[], env: Record<string, string>) => {
+      const pty = new Pty(["--server", d.server, ...args], env);
+      await pty.expect(/maglev> $/);
+      await pty.type("show frontends web\r");
+      await pty.expect(/active-pool.*\n(.*\n)*maglev> $/);
+      await pty.type("quit\r");
+      await pty.close(false);
+      return pty.raw;
     };
-  };
-  const ok = await run("show version\nshow frontends\nquit\nshow backends\n");
-  assert.equal(ok.code, 0);
-  assert.match(ok.text, /build-date/);
-  assert.match(ok.text, /web/);
-  assert.doesNotMatch(ok.text, /healthcheck/, "nothing runs after quit");
-  const bad = await run("show backends nope\nshow version\n");
-  assert.equal(bad.code, 1);
-  assert.match(bad.text, /not found/);
-  assert.match(bad.text, /build-date/, "the line after a failure still runs");
+    try {
+      const BLUE = "\x1b[34m";
+      assert.ok((await screen([], {})).includes(`${BLUE}active-pool\x1b[0m`));
+      assert.ok(!(await screen([], { NO_COLOR: "1" })).includes(BLUE), "NO_COLOR");
+      assert.ok((await screen(["--color"], { NO_COLOR: "1" })).includes(`${BLUE}active-pool`));
+    } finally {
+      await d.close();
+    }
+  },
+});
+
+Deno.test("shell: piped lines all run in order, quit drops the rest, a failure sets the exit code", async () => {
+  const d = await startTestDaemon();
+  try {
+    const run = async (input: string) => {
+      const r = await runCli(d.server, ["shell"], { stdin: input });
+      return { code: r.code, text: r.stdout + r.stderr };
+    };
+    const ok = await run("show healthchecks\nshow frontends\nquit\nshow backends\n");
+    assert.equal(ok.code, 0, ok.text);
+    assert.match(ok.text, /fall/);
+    assert.match(ok.text, /web/);
+    assert.doesNotMatch(ok.text, /healthcheck/, "nothing runs after quit");
+    const bad = await run("show backends nope\nshow healthchecks\n");
+    assert.equal(bad.code, 1);
+    assert.match(bad.text, /not found/);
+    assert.match(bad.text, /fall/, "the line after a failure still runs");
+  } finally {
+    await d.close();
+  }
 });

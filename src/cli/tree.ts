@@ -7,7 +7,14 @@
  */
 
 /** What kind of value a slot node takes; names come live from the server. */
-export type SlotKind = "frontend" | "backend" | "pool" | "healthcheck" | "number" | "choice";
+export type SlotKind =
+  | "frontend"
+  | "backend"
+  | "pool"
+  | "healthcheck"
+  | "number"
+  | "choice"
+  | "file";
 
 /** A value a matched node contributes to the command's arguments. */
 export type ArgValue = string | number | boolean;
@@ -34,6 +41,11 @@ export interface TreeNode {
   readonly alias?: boolean;
   /** Constant arguments this node sets when matched (e.g. `action: "pause"`). */
   readonly sets?: Readonly<Record<string, ArgValue>>;
+  /**
+   * The rest of the usage line from here, for a subtree too regular to
+   * spell out path by path (the `watch events` options in any order).
+   */
+  readonly synopsis?: string;
   /** When set, the tokens may end here: the command this path runs. */
   readonly command?: string;
   readonly children: readonly TreeNode[];
@@ -45,6 +57,9 @@ export const COMMANDS = {
   showFrontends: "show frontends",
   showBackends: "show backends",
   showHealthchecks: "show healthchecks",
+  showStatus: "show status",
+  showConfig: "show config",
+  preview: "show frontends preview",
   showVppInfo: "show vpp info",
   showVppLbState: "show vpp lb state",
   showVppLbCounters: "show vpp lb counters",
@@ -54,6 +69,8 @@ export const COMMANDS = {
   watchEvents: "watch events",
   configCheck: "config check",
   configReload: "config reload",
+  configDiff: "config diff",
+  help: "help",
   quit: "quit",
 } as const;
 
@@ -68,10 +85,16 @@ function slot(kind: SlotKind, arg: string, help: string, rest: Partial<TreeNode>
   return { word: `<${arg}>`, help, slot: kind, arg, children: [], ...rest };
 }
 
-/** `show X [<name>]` plus the singular alias `show x <name>`. */
-function showNamed(plural: string, singular: string, kind: SlotKind, what: string): TreeNode[] {
+/** `show X [<name> ...]` plus the singular alias `show x <name> ...`. */
+function showNamed(
+  plural: string,
+  singular: string,
+  kind: SlotKind,
+  what: string,
+  children: readonly TreeNode[] = [],
+): TreeNode[] {
   const command = `show ${plural}`;
-  const nameSlot = slot(kind, kind, `show one ${what} in detail`, { command });
+  const nameSlot = slot(kind, kind, `show one ${what} in detail`, { command, children });
   return [
     kw(plural, `list ${what}s, or show one in detail`, { command, children: [nameSlot] }),
     kw(singular, `show one ${what} in detail`, { alias: true, children: [nameSlot] }),
@@ -141,6 +164,30 @@ function backendActions(): TreeNode[] {
   );
 }
 
+/** `preview backend <backend> weight <0-100> | disable` under `show frontends <name>`. */
+function previewPath(): TreeNode {
+  const command = COMMANDS.preview;
+  return kw("preview", "what a change would do to the VIP's buckets, changing nothing", {
+    children: [
+      kw("backend", "the backend to change", {
+        children: [
+          slot("backend", "backend", "backend name", {
+            children: [
+              kw("weight", "a new configured weight", {
+                children: [slot("number", "weight", "weight 0-100", { min: 0, max: 100, command })],
+              }),
+              kw("disable", "taking the backend out of service", {
+                sets: { disable: true },
+                command,
+              }),
+            ],
+          }),
+        ],
+      }),
+    ],
+  });
+}
+
 function weightPath(): TreeNode {
   const command = COMMANDS.setWeight;
   return slot("frontend", "frontend", "frontend name", {
@@ -180,34 +227,65 @@ function weightPath(): TreeNode {
   });
 }
 
-/** Builds the command tree of spec 8.3; the root's children are the first words. */
-export function buildTree(): TreeNode {
-  const lbState = COMMANDS.syncVppLbState;
-  return kw("", "", {
+/** `show ...`: running state, the daemon itself, VPP. */
+function showTree(): TreeNode {
+  return kw("show", "show running state", {
     children: [
-      kw("show", "show running state", {
+      kw("version", "client and daemon versions", { command: COMMANDS.showVersion }),
+      kw("status", "the daemon's own state: uptime, config, reload, warmup, VPP", {
+        command: COMMANDS.showStatus,
+      }),
+      kw("config", "the running config as YAML, defaults applied", {
+        command: COMMANDS.showConfig,
+      }),
+      ...showNamed("frontends", "frontend", "frontend", "frontend", [previewPath()]),
+      ...showNamed("backends", "backend", "backend", "backend"),
+      ...showNamed("healthchecks", "healthcheck", "healthcheck", "health check"),
+      kw("vpp", "state of the VPP dataplane", {
         children: [
-          kw("version", "client version", { command: COMMANDS.showVersion }),
-          ...showNamed("frontends", "frontend", "frontend", "frontend"),
-          ...showNamed("backends", "backend", "backend", "backend"),
-          ...showNamed("healthchecks", "healthcheck", "healthcheck", "health check"),
-          kw("vpp", "state of the VPP dataplane", {
+          kw("info", "VPP version, pid and uptime", { command: COMMANDS.showVppInfo }),
+          kw("lb", "VPP load-balancer plugin", {
             children: [
-              kw("info", "VPP version, pid and uptime", { command: COMMANDS.showVppInfo }),
-              kw("lb", "VPP load-balancer plugin", {
-                children: [
-                  kw("state", "VIPs and application servers as VPP has them", {
-                    command: COMMANDS.showVppLbState,
-                  }),
-                  kw("counters", "per-VIP packet counters", {
-                    command: COMMANDS.showVppLbCounters,
-                  }),
-                ],
+              kw("state", "VIPs and application servers as VPP has them", {
+                command: COMMANDS.showVppLbState,
+              }),
+              kw("counters", "per-VIP packet counters", {
+                command: COMMANDS.showVppLbCounters,
               }),
             ],
           }),
         ],
       }),
+    ],
+  });
+}
+
+/** `config ...`: the daemon's config file. */
+function configTree(): TreeNode {
+  return kw("config", "the daemon's config file", {
+    children: [
+      kw("check", "validate the config file on disk", { command: COMMANDS.configCheck }),
+      kw("reload", "reload the config file (like SIGHUP) and print what changed", {
+        command: COMMANDS.configReload,
+      }),
+      kw("diff", "what a reload would do, without doing it", {
+        command: COMMANDS.configDiff,
+        children: [
+          slot("file", "file", "a config file read here (default: the daemon's own file)", {
+            command: COMMANDS.configDiff,
+          }),
+        ],
+      }),
+    ],
+  });
+}
+
+/** Builds the command tree of spec 8.3; the root's children are the first words. */
+export function buildTree(): TreeNode {
+  const lbState = COMMANDS.syncVppLbState;
+  return kw("", "", {
+    children: [
+      showTree(),
       kw("set", "change running state (in memory)", {
         children: [
           kw("backend", "operator action on a backend", {
@@ -238,20 +316,18 @@ export function buildTree(): TreeNode {
         children: [
           kw("events", "backend, frontend and log events (any key stops)", {
             command: COMMANDS.watchEvents,
+            synopsis: `[num <n>] [log [level ${LOG_LEVELS.join("|")}]] [backend] [frontend]`,
             children: watchOptions([]),
           }),
         ],
       }),
-      kw("config", "the daemon's config file", {
-        children: [
-          kw("check", "validate the config file on disk", { command: COMMANDS.configCheck }),
-          kw("reload", "reload the config file (like SIGHUP)", {
-            command: COMMANDS.configReload,
-          }),
-        ],
-      }),
+      configTree(),
       // `maglevd version` is a client command of its own (spec 0.1).
-      kw("version", "client version", { command: COMMANDS.showVersion }),
+      kw("version", "client and daemon versions", { command: COMMANDS.showVersion }),
+      kw("help", "the commands, or those under the words that follow", {
+        command: COMMANDS.help,
+        synopsis: "[command ...]",
+      }),
       kw("quit", "leave the shell", { command: COMMANDS.quit }),
       kw("exit", "leave the shell", { command: COMMANDS.quit }),
     ],

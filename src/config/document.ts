@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Document, isAlias, isCollection, isPair, isScalar, type Node } from "yaml";
+import { type Document, isAlias, isCollection, isPair, isScalar, Lexer, type Node } from "yaml";
 import type { ConfigIssue } from "./issue.ts";
 import type { Locator, Position } from "./locate.ts";
 
@@ -36,6 +36,28 @@ function quoteStart(text: string, end: number, quote: string): number | undefine
   return undefined;
 }
 
+/** The lexer's control tokens, which stand for no source text. */
+const CONTROL_TOKENS = new Set(["\x02", "\x18", "\x1f"]);
+
+/**
+ * Where flow nesting (`[` and `{`) first exceeds `MAX_NESTING`, by the
+ * lexer, which is iterative: the parser's own stack overflow happens at a
+ * depth that depends on the machine, this offset does not.
+ */
+function deepFlowOffset(text: string): number | undefined {
+  let offset = 0;
+  let depth = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === "[" || token === "{") {
+      if (++depth > MAX_NESTING) return offset;
+    } else if (token === "]" || token === "}") {
+      depth--;
+    }
+    if (!CONTROL_TOKENS.has(token)) offset += token.length;
+  }
+  return undefined;
+}
+
 /**
  * The parser's errors as issues. An unclosed quote swallows the rest of the
  * file, so it is reported alone, where the quote opens; a stack overflow of
@@ -46,15 +68,17 @@ export function parserIssues(doc: Document, loc: Locator, text: string): ConfigI
   if (unclosed !== undefined) {
     const quote = unclosed.message.includes("'quote") ? "'" : '"';
     const start = quoteStart(text, unclosed.pos[0], quote);
-    const at = start === undefined ? "" : (() => {
-      const p = loc.at(start);
-      return ` (the ${quote} opened at line ${p.line}, column ${p.column} is never closed)`;
-    })();
-    return [issue(loc.at(start ?? unclosed.pos[0]), `missing closing ${quote} quote${at}`)];
+    if (start === undefined) {
+      return [issue(loc.at(unclosed.pos[0]), `missing closing ${quote} quote`)];
+    }
+    const p = loc.at(start);
+    const where = `the ${quote} opened at line ${p.line}, column ${p.column} is never closed`;
+    return [issue(p, `missing closing ${quote} quote (${where})`)];
   }
   const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
   if (overflow !== undefined) {
-    return [issue(loc.at(overflow.pos[0]), `nesting deeper than ${MAX_NESTING} levels`)];
+    const at = deepFlowOffset(text) ?? overflow.pos[0];
+    return [issue(loc.at(at), `nesting deeper than ${MAX_NESTING} levels`)];
   }
   return doc.errors.map((e) =>
     issue(

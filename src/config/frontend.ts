@@ -10,6 +10,7 @@ import { familyName, isPowerOfTwo, type SemanticRules } from "./rules.ts";
 import type { RawFrontend } from "./schema.ts";
 import { didYouMean } from "./suggest.ts";
 import type { Backend, Frontend, Pool, PoolBackend } from "./types.ts";
+import { weightRangeError } from "./weight.ts";
 
 /** What one frontend's pools must agree on, gathered across its pools. */
 interface PoolScan {
@@ -106,8 +107,9 @@ function buildPool(
   for (const b of names) {
     const bp = [...pp, "backends", b];
     const weight = pool.backends[b]?.weight ?? DEFAULTS.weight;
-    if (weight < 0 || weight > 100) {
-      c.value([...bp, "weight"], `weight ${weight} out of range [0, 100]`);
+    const outOfRange = weightRangeError(weight);
+    if (outOfRange) {
+      c.value([...bp, "weight"], outOfRange);
     } else {
       s.weightSum += weight;
     }
@@ -165,7 +167,7 @@ export function buildFrontend(
 ): { frontend: Frontend; backendFamily?: 4 | 6; addressOk: boolean } {
   const { name, raw: f } = entry;
   const p = ["maglev", "frontends", name];
-  const vip = c.address([...p, "address"], f.address);
+  const vip = c.vppAddress([...p, "address"], f.address);
   if (f.port < 0 || f.port > 65535) {
     c.value([...p, "port"], `must be from 0 (all ports) to 65535, got ${f.port}`);
   }

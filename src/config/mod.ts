@@ -56,7 +56,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
 function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
   let v = root;
   for (const seg of path) {
-    if (v === null || typeof v !== "object") return undefined;
+    if (v === null || typeof v !== "object" || !Object.hasOwn(v, String(seg))) return undefined;
     v = (v as Record<string, unknown>)[String(seg)];
   }
   return v;

@@ -1,16 +1,6 @@
 import { strict as assert } from "node:assert";
-import {
-  type ConfigIssue,
-  formatIssue,
-  healthCheckEqual,
-  loadConfigFile,
-  type LoadResult,
-  parseConfig,
-} from "./mod.ts";
-
-function doc(...lines: string[]): string {
-  return lines.join("\n") + "\n";
-}
+import { formatIssue, healthCheckEqual, loadConfigFile, parseConfig } from "./mod.ts";
+import { type BadCase, doc, testBadCases } from "./bad_case_test_util.ts";
 
 /** Lines 1..8 shared by the frontend cases; frontends start on line 9. */
 const HEAD = [
@@ -34,18 +24,6 @@ const FE = [
   "        - name: primary", // 14
   "          backends: { b1: {}, b2: {} }", // 15
 ];
-
-interface BadCase {
-  name: string;
-  text: string;
-  kind: "parse" | "semantic";
-  path: string;
-  line: number;
-  column: number;
-  /** A part of the message that must be present. */
-  message: string;
-  vppEnabled?: boolean;
-}
 
 const BAD: BadCase[] = [
   // ---- parse: YAML syntax, unknown keys, wrong types ----
@@ -907,25 +885,7 @@ const BAD: BadCase[] = [
   },
 ];
 
-function firstIssueAt(result: LoadResult, path: string): ConfigIssue | undefined {
-  return result.ok ? undefined : result.issues.find((i) => i.path === path);
-}
-
-for (const c of BAD) {
-  Deno.test(`bad config: ${c.name}`, () => {
-    const result = parseConfig(c.text, { vppEnabled: c.vppEnabled ?? false });
-    assert.equal(result.ok, false, "config should be rejected");
-    if (result.ok) return;
-    assert.equal(result.kind, c.kind, JSON.stringify(result.issues));
-    const issue = firstIssueAt(result, c.path);
-    assert.ok(issue, `no issue at ${c.path}: ${JSON.stringify(result.issues)}`);
-    const text = formatIssue(issue, "f.yaml");
-    const prefix = c.path === "" ? "f.yaml: " : `f.yaml: ${c.path}: `;
-    assert.ok(text.startsWith(prefix), text);
-    assert.ok(text.endsWith(` (line ${c.line}, column ${c.column})`), text);
-    assert.ok(issue.message.includes(c.message), `${issue.message} lacks ${c.message}`);
-  });
-}
+testBadCases("bad config", BAD);
 
 Deno.test("bad config table has at least 40 cases", () => {
   assert.ok(BAD.length >= 40, `${BAD.length}`);

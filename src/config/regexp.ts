@@ -8,7 +8,10 @@
  */
 
 import { errorMessage } from "../errors.ts";
-import { RE2JS } from "re2js";
+// A full specifier, not the import map: the prober imports this module and its
+// netns agent runs with --no-config (src/prober/agent.ts).
+// deno-lint-ignore no-import-prefix
+import { RE2JS } from "npm:re2js@^2.10.0";
 
 /** A compiled `response-regexp`. */
 export interface ResponseRegexp {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseAddress } from "./address.ts";
+import { isV4CompatibleRange, parseAddress } from "./address.ts";
 import { DURATION_MAX_MS } from "./defaults.ts";
 import { formatDuration } from "./duration.ts";
 import type { ConfigIssue } from "./issue.ts";
@@ -74,6 +74,25 @@ export class SemanticRules {
       );
       return undefined;
     }
+    return a;
+  }
+
+  /**
+   * An address VPP will hold (a VIP or an application server): as
+   * {@linkcode address}, and not an IPv6 address inside `::/96`, which VPP's
+   * ip46 decoding reads as IPv4 and then refuses (INVALID_ADDRESS_FAMILY).
+   */
+  vppAddress(
+    path: readonly PathSegment[],
+    text: string,
+  ): { address: string; family: 4 | 6 } | undefined {
+    const a = this.address(path, text);
+    if (a?.family !== 6 || !isV4CompatibleRange(a.address)) return a;
+    this.value(
+      path,
+      `IPv6 address ${a.address} is inside ::/96, which VPP reads as IPv4 ` +
+        `(it would refuse it); use a routable IPv6 address or the IPv4 address`,
+    );
     return a;
   }
 

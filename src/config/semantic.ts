@@ -6,7 +6,6 @@
  * @module
  */
 
-import { isV4CompatibleRange } from "./address.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { formatDuration } from "./duration.ts";
 import { buildFrontend } from "./frontend.ts";
@@ -152,14 +151,7 @@ function buildBackends(
   const backends = new Map<string, Backend>();
   for (const [name, b] of Object.entries(rawBackends)) {
     const p = ["maglev", "backends", name];
-    const addr = c.address([...p, "address"], b.address);
-    if (addr?.family === 6 && isV4CompatibleRange(addr.address)) {
-      c.value(
-        [...p, "address"],
-        `IPv6 address ${addr.address} is inside ::/96, which VPP reads as IPv4 ` +
-          `(it would refuse the server); use a routable IPv6 address or the IPv4 address`,
-      );
-    }
+    const addr = c.vppAddress([...p, "address"], b.address);
     const healthcheck = b.healthcheck ?? "";
     if (healthcheck !== "" && !hcs.has(healthcheck)) {
       c.value(

@@ -18,7 +18,7 @@ export interface HttpParams {
   readonly responseCodeMin: number;
   /** Highest accepted status (inclusive), default 399. */
   readonly responseCodeMax: number;
-  /** Body regexp source (JavaScript syntax); empty means no body check. */
+  /** Body regexp source (RE2 syntax, see `regexp.ts`); empty means no body check. */
   readonly responseRegexp: string;
   /** TLS SNI (https only); empty means none. */
   readonly serverName: string;

@@ -22,6 +22,7 @@ import type { BackendSnapshot, FrontendState, MaglevEvent } from "../checker/typ
 import type { LbStateView, SyncStats, VipCounters, VppInfo } from "../reconciler/types.ts";
 import type { Buffer } from "node:buffer";
 import { encodeEvent } from "./proto.ts";
+import { encapName, protocolName } from "../../vpp/names.ts";
 
 /** Unix (or duration) milliseconds as int64 nanoseconds in decimal. */
 export function msToNs(ms: number): string {
@@ -30,20 +31,8 @@ export function msToNs(ms: number): string {
   return (BigInt(Math.round(ms * 1000)) * 1000n).toString();
 }
 
-/** VPP's protocol numbers as the API's strings. */
-export function protocolName(protocol: number): string {
-  if (protocol === 6) return "tcp";
-  if (protocol === 17) return "udp";
-  if (protocol === 255) return "any";
-  return String(protocol);
-}
-
-const ENCAPS = ["gre4", "gre6", "l3dsr", "nat4", "nat6"];
-
-/** VPP's lb_encap_type numbers as the API's strings. */
-export function encapName(encap: number): string {
-  return ENCAPS[encap] ?? String(encap);
-}
+// The names of VPP's numbers are owned by the generated enums.
+export { encapName, protocolName };
 
 /** A health-package transition as the API's message. */
 export function transitionInfo(t: Transition): PbTransition {
@@ -86,6 +75,8 @@ export interface FrontendFacts {
   enabled(backend: string): boolean;
   /** Address of a backend, empty when unknown. */
   address(backend: string): string;
+  /** Why VPP does not hold what the frontend wants; empty when it does. */
+  vppSyncError?: string;
 }
 
 /**
@@ -129,6 +120,7 @@ export function frontendInfo(fe: Frontend, facts: FrontendFacts): FrontendInfo {
     active_pool: activePool,
     fingerprint: "",
     warning: "",
+    vpp_sync_error: facts.vppSyncError ?? "",
   };
 }
 

@@ -10,7 +10,7 @@ Deno.test("msToNs: exact decimal nanoseconds, sub-millisecond kept to the micros
 });
 
 Deno.test("protocol and encap names", () => {
-  assert.deepEqual([6, 17, 255, 1].map(protocolName), ["tcp", "udp", "any", "1"]);
+  assert.deepEqual([6, 17, 255, 1, 99].map(protocolName), ["tcp", "udp", "any", "icmp", "99"]);
   assert.deepEqual([0, 1, 2, 3, 4, 9].map(encapName), [
     "gre4",
     "gre6",

@@ -28,31 +28,12 @@ import type { SyncStats, VppControl } from "../reconciler/types.ts";
 import { effectiveWeights } from "../weights/mod.ts";
 import { type Clock, realClock } from "../clock.ts";
 import { log } from "../log/mod.ts";
+import { type Family, renderFamilies } from "./exposition.ts";
+import { addSelfFamilies, processRegistry, type SelfFacts } from "./self.ts";
+import type { GrpcMethod, GrpcObserver, GrpcType } from "../grpc/observer.ts";
+import { protocolName } from "../../vpp/names.ts";
 
-/** gRPC method kinds as go-grpc-middleware names them (`grpc_type`). */
-export type GrpcType = "unary" | "client_stream" | "server_stream" | "bidi_stream";
-
-/** One gRPC method, e.g. `{service: "maglev.v1.Maglev", method: "GetFrontend", type: "unary"}`. */
-export interface GrpcMethod {
-  readonly service: string;
-  readonly method: string;
-  readonly type: GrpcType;
-}
-
-/** What the gRPC server reports per call (go-grpc-middleware server metrics). */
-export interface GrpcObserver {
-  /** A call arrived. */
-  started(method: GrpcMethod): void;
-  /**
-   * A call ended with `code` (grpc-js numeric status or its name such as
-   * `NotFound`) after `seconds`.
-   */
-  handled(method: GrpcMethod, code: number | string, seconds: number): void;
-  /** One request message was read (unary calls count one). */
-  msgReceived(method: GrpcMethod): void;
-  /** One response message was written (unary calls count one). */
-  msgSent(method: GrpcMethod): void;
-}
+export type { GrpcMethod, GrpcObserver, GrpcType };
 
 /** One VPP binary-API message, for `maglev_vpp_api_total`. */
 export interface VppApiEvent {
@@ -91,8 +72,10 @@ export interface MetricsSources {
   readonly checker: CheckerApi;
   /** Absent or `enabled() == false` when VPP integration is off. */
   readonly vpp?: VppControl;
-  /** maglevd's version (kept for the build-info style series to come). */
+  /** maglevd's version. */
   readonly version: string;
+  /** Build, start and config facts; without them no self families. */
+  readonly facts?: SelfFacts;
 }
 
 /** Options of {@link createMetrics}. */
@@ -177,7 +160,6 @@ const SYNC_KINDS: readonly (readonly [keyof SyncStats, string])[] = [
   ["asRemoved", "as_removed"],
   ["asWeightUpdated", "as_weight_updated"],
 ];
-const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 6: "tcp", 17: "udp", 255: "any" };
 
 /** The shape of a grpc-js service definition that {@link grpcMethodsOf} reads. */
 export type ServiceMethods = Readonly<
@@ -198,9 +180,8 @@ export function grpcMethodsOf(definition: ServiceMethods): GrpcMethod[] {
   });
 }
 
-/** Name for the `grpc_code` label. */
-export function grpcCodeName(code: number | string): string {
-  if (typeof code === "string") return code;
+/** Name for the `grpc_code` label, from the numeric status. */
+export function grpcCodeName(code: number): string {
   return GRPC_CODES[code] ?? `Code(${code})`;
 }
 
@@ -215,7 +196,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
   const clock = options.clock ?? realClock;
   const { checker, vpp } = sources;
   const registry = new Registry();
-  const families: { name: string; get(): Promise<unknown> }[] = [];
+  const families: Family[] = [];
 
   function add<T extends Counter<string> | Gauge<string> | Histogram<string>>(metric: T): T {
     families.push(metric as unknown as { name: string; get(): Promise<unknown> });
@@ -441,6 +422,20 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     }
   });
 
+  const vppSyncError = gauge(
+    "maglev_frontend_vpp_sync_error",
+    "1 when VPP refused a write for the frontend at the last sync: VPP does not hold what " +
+      "maglevd shows; 0 when it does.",
+    ["frontend"],
+  );
+  atScrape("maglev_frontend_vpp_sync_error", () => {
+    vppSyncError.reset();
+    if (vpp?.lastSyncError === undefined || !vpp.enabled()) return;
+    for (const frontend of Object.keys(checker.config().frontends)) {
+      vppSyncError.set({ frontend }, vpp.lastSyncError(frontend) ? 1 : 0);
+    }
+  });
+
   function vppUp(): boolean {
     return vpp !== undefined && vpp.enabled() && vpp.connected();
   }
@@ -506,7 +501,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
         address: prefixAddress(c.prefix),
         frontend: c.frontend,
         port: String(c.port),
-        protocol: PROTOCOL_NAMES[c.protocol] ?? String(c.protocol),
+        protocol: protocolName(c.protocol),
       };
       vipPackets.inc({ ...vip, kind: "next" }, c.next);
       vipPackets.inc({ ...vip, kind: "first" }, c.first);
@@ -514,6 +509,14 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       vipPackets.inc({ ...vip, kind: "no-server" }, c.noServer);
     }
   });
+  if (sources.facts) {
+    addSelfFamilies({ gauge, atScrape: (name, fill) => atScrape(name, () => fill()) }, {
+      facts: sources.facts,
+      checker,
+      vpp,
+    });
+  }
+  const processMetrics = processRegistry();
   families.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   // --- the inline API --------------------------------------------------------
@@ -577,9 +580,12 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
         for (const code of GRPC_CODES) grpcHandled.inc({ grpc_code: code, ...labels }, 0);
       }
     },
-    render() {
+    async render() {
       collectAll();
-      return renderFamilies(families);
+      const ours = await renderFamilies(families);
+      // prom-client separates families with blank lines; client_golang does not.
+      const proc = (await processMetrics.metrics()).replace(/\n\n+/g, "\n");
+      return ours + proc;
     },
     contentType: registry.contentType,
   };
@@ -589,65 +595,4 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
 interface ScrapeView {
   /** Every active backend, read once per scrape. */
   backends(): readonly BackendSnapshot[];
-}
-
-// --- exposition ---------------------------------------------------------------
-
-interface SeriesValue {
-  value: number;
-  labels?: Record<string, string | number>;
-  sharedLabels?: Record<string, string | number>;
-  metricName?: string;
-}
-
-interface FamilyValues {
-  name: string;
-  help: string;
-  type: string;
-  values: SeriesValue[];
-}
-
-function escapeHelp(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-}
-
-function escapeLabel(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
-}
-
-function formatValue(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
-}
-
-function formatLabels(labels: Record<string, string | number>): string {
-  const keys = Object.keys(labels).filter((k) => k !== "le").sort();
-  if ("le" in labels) keys.push("le");
-  if (keys.length === 0) return "";
-  const parts = keys.map((k) => {
-    const v = labels[k];
-    return `${k}="${escapeLabel(typeof v === "number" ? formatValue(v) : String(v))}"`;
-  });
-  return `{${parts.join(",")}}`;
-}
-
-async function renderFamilies(
-  families: readonly { name: string; get(): Promise<unknown> }[],
-): Promise<string> {
-  // Every get() starts now, before any await, so all families show the values
-  // the collectors just set even if another scrape runs meanwhile.
-  const all = await Promise.all(families.map((family) => family.get()));
-  const out: string[] = [];
-  for (const result of all) {
-    const f = result as FamilyValues;
-    if (f.values.length === 0) continue;
-    out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
-    for (const v of f.values) {
-      const labels = { ...v.sharedLabels, ...v.labels };
-      out.push(`${v.metricName ?? f.name}${formatLabels(labels)} ${formatValue(v.value)}`);
-    }
-  }
-  return out.length ? out.join("\n") + "\n" : "";
 }

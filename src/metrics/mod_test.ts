@@ -159,6 +159,10 @@ class FakeVpp implements VppControl {
   counters(): readonly VipCounters[] {
     return this.vipCounters;
   }
+  readonly syncErrors = new Map<string, string>();
+  lastSyncError(frontend: string): string {
+    return this.syncErrors.get(frontend) ?? "";
+  }
 }
 
 function probe(ok: boolean, code: ProbeResult["code"], durationMs: number): ProbeResult {
@@ -501,6 +505,18 @@ Deno.test("VPP gauges: absent when disabled, connected 0 when down, full when up
   // Counters that VPP no longer reports (VIP removed) leave the exposition.
   vpp.vipCounters = [];
   assertNoSeries(await metrics.render(), "maglev_vip_packets_total");
+});
+
+Deno.test("a frontend whose write VPP refused shows as out of sync", async () => {
+  const checker = new FakeChecker(LAB_CONFIG);
+  const vpp = new FakeVpp();
+  vpp.isConnected = true;
+  const metrics = createMetrics({ checker, vpp, version: "1.0.0" });
+  assertLine(await metrics.render(), 'maglev_frontend_vpp_sync_error{frontend="http-vip"} 0');
+  vpp.syncErrors.set("http-vip", "VPP refused as-add ::1: INVALID_ADDRESS_FAMILY (-97)");
+  assertLine(await metrics.render(), 'maglev_frontend_vpp_sync_error{frontend="http-vip"} 1');
+  vpp.isEnabled = false;
+  assertNoSeries(await metrics.render(), "maglev_frontend_vpp_sync_error");
 });
 
 Deno.test("a failing source costs its own families, not the scrape", async () => {

@@ -1,10 +1,33 @@
 /**
- * The `/metrics` HTTP endpoint on `--metrics-addr`.
+ * The metrics listener on `--metrics-addr`: `/metrics`, `/healthz` (200
+ * while the process serves) and `/ready` (200 once warmup is complete and
+ * VPP is connected or disabled, else 503 with the reason: Envoy's and
+ * Kubernetes' convention), and a small index page.
  * @module
  */
-import { errorMessage } from "../errors.ts";
-import { MaglevError } from "../errors.ts";
+import { type Clock, realClock } from "../clock.ts";
+import { errorMessage, MaglevError } from "../errors.ts";
+import {
+  defaultConnectionCap,
+  joinHostPort,
+  type ListenAddress,
+  parseListenAddress as parseAddress,
+} from "../listen/mod.ts";
 import { log } from "../log/mod.ts";
+import {
+  type HttpLimits,
+  type HttpListener,
+  type HttpRequest,
+  type HttpResponse,
+  listenHttp,
+} from "./http.ts";
+
+export { serveHttp, type ServeOptions } from "../listen/deno_serve.ts";
+
+/** `--metrics-addr` (and the dashboard's `--listen`): see the listen module's parser. */
+export function parseListenAddress(addr: string): ListenAddress {
+  return parseAddress(addr, { what: "metrics address" });
+}
 
 /** What the server needs from {@link Metrics}. */
 export interface Renderable {
@@ -18,43 +41,19 @@ export interface MetricsServer {
   readonly port: number;
   /** The bound host. */
   readonly hostname: string;
-  /** Stops listening and finishes requests in flight. */
+  /** Connections open now. */
+  connections(): number;
+  /** Stops listening and closes what is open. */
   close(): Promise<void>;
 }
 
-/** A parsed listen address. */
-export interface ListenAddress {
-  /** Empty means every interface. */
-  readonly host: string;
-  readonly port: number;
-}
-
-/**
- * Parses `--metrics-addr` the way Go's net.Listen reads it: `:9091` (every
- * interface), `host:port`, `[v6]:port`. Throws INVALID_ARGUMENT naming the
- * address when it is none of those.
- */
-export function parseListenAddress(addr: string): ListenAddress {
-  const bad = (why: string) =>
-    new MaglevError("INVALID_ARGUMENT", `metrics address ${JSON.stringify(addr)}: ${why}`);
-  let host: string;
-  let portText: string;
-  if (addr.startsWith("[")) {
-    const close = addr.indexOf("]");
-    if (close < 0 || addr[close + 1] !== ":") throw bad("want [ipv6]:port");
-    host = addr.slice(1, close);
-    portText = addr.slice(close + 2);
-  } else {
-    const colon = addr.lastIndexOf(":");
-    if (colon < 0) throw bad("missing port (want host:port or :port)");
-    host = addr.slice(0, colon);
-    portText = addr.slice(colon + 1);
-    if (host.includes(":")) throw bad("an IPv6 host must be in brackets, e.g. [::1]:9091");
-  }
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-    throw bad(`port ${JSON.stringify(portText)} is not a number 0..65535`);
-  }
-  return { host, port: Number(portText) };
+/** Options of {@linkcode serveMetrics}. */
+export interface MetricsServeOptions {
+  /** Why the daemon is not ready, "" when it is (default: always ready). */
+  ready?: () => string;
+  /** Connection bounds (default: a quarter of the fd limit, 5 s headers, 30 s writes). */
+  limits?: Partial<HttpLimits>;
+  clock?: Clock;
 }
 
 const INDEX_PAGE = `<html>
@@ -62,74 +61,110 @@ const INDEX_PAGE = `<html>
 <body>
 <h1>maglevd</h1>
 <p><a href="/metrics">Metrics</a></p>
+<p><a href="/healthz">Health</a> <a href="/ready">Readiness</a></p>
 </body>
 </html>
 `;
 
+const TEXT = { "content-type": "text/plain; charset=utf-8" };
+
+function router(metrics: Renderable, ready: () => string) {
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return {
+        status: 405,
+        headers: { ...TEXT, allow: "GET, HEAD" },
+        body: "method not allowed\n",
+      };
+    }
+    switch (req.path) {
+      case "/metrics":
+        try {
+          return {
+            status: 200,
+            headers: { "content-type": metrics.contentType },
+            body: await metrics.render(),
+          };
+        } catch (e) {
+          const err = errorMessage(e);
+          log.error("metrics-render-error", { err });
+          return { status: 500, headers: TEXT, body: `metrics: ${err}\n` };
+        }
+      case "/healthz":
+        return { status: 200, headers: TEXT, body: "ok\n" };
+      case "/ready": {
+        const why = ready();
+        return why === ""
+          ? { status: 200, headers: TEXT, body: "ready\n" }
+          : { status: 503, headers: TEXT, body: `not ready: ${why}\n` };
+      }
+      case "/":
+        return {
+          status: 200,
+          headers: { "content-type": "text/html; charset=utf-8" },
+          body: INDEX_PAGE,
+        };
+      default:
+        return { status: 404, headers: TEXT, body: "not found\n" };
+    }
+  };
+}
+
 function listen(
   addr: string,
   hostname: string,
-  options: { port: number; handler: Deno.ServeHandler },
-): Deno.HttpServer<Deno.NetAddr> {
+  options: { port: number; serve: (where: { hostname: string; port: number }) => HttpListener },
+): HttpListener {
   try {
-    return Deno.serve({
-      hostname,
-      port: options.port,
-      handler: options.handler,
-      onListen: () => {},
-    });
+    return options.serve({ hostname, port: options.port });
   } catch (e) {
-    const why = errorMessage(e);
-    throw new MaglevError("UNAVAILABLE", `metrics address ${JSON.stringify(addr)}: ${why}`);
+    throw new MaglevError(
+      "UNAVAILABLE",
+      `metrics address ${JSON.stringify(addr)}: ${errorMessage(e)}`,
+    );
   }
 }
 
 /**
- * Serves `/metrics` (and a small index page at `/`) on `addr`. Returns null
- * when `addr` is empty (metrics disabled). An address without a host listens
- * on every interface, IPv6 and IPv4 where the host has IPv6, else IPv4 only.
+ * Serves the metrics listener on `addr`. Returns null when `addr` is empty
+ * (metrics disabled). An address without a host listens on every
+ * interface, IPv6 and IPv4 where the host has IPv6, else IPv4 only.
  */
-export function serveMetrics(addr: string, metrics: Renderable): MetricsServer | null {
+export function serveMetrics(
+  addr: string,
+  metrics: Renderable,
+  options: MetricsServeOptions = {},
+): MetricsServer | null {
   if (addr === "") return null;
   const { host, port } = parseListenAddress(addr);
-
-  async function handler(req: Request): Promise<Response> {
-    const path = new URL(req.url).pathname;
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
-    }
-    if (path === "/metrics") {
-      try {
-        const body = await metrics.render();
-        return new Response(body, { headers: { "content-type": metrics.contentType } });
-      } catch (e) {
-        const err = errorMessage(e);
-        log.error("metrics-render-error", { err });
-        return new Response(`metrics: ${err}\n`, { status: 500 });
-      }
-    }
-    if (path === "/") {
-      return new Response(INDEX_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
-    }
-    return new Response("not found\n", { status: 404 });
-  }
-
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  const limits: HttpLimits = {
+    maxConnections: options.limits?.maxConnections ?? defaultConnectionCap(),
+    headerTimeoutMs: options.limits?.headerTimeoutMs ?? 5_000,
+    writeTimeoutMs: options.limits?.writeTimeoutMs ?? 30_000,
+  };
+  const handler = router(metrics, options.ready ?? (() => ""));
+  const serve = (where: { hostname: string; port: number }) =>
+    listenHttp(where, handler, { limits, clock: options.clock ?? realClock, name: addr });
+  let server: HttpListener;
   if (host === "") {
     try {
-      server = listen(addr, "::", { port, handler });
+      server = listen(addr, "::", { port, serve });
     } catch (e) {
       // Hosts with IPv6 switched off cannot bind "::"; a port in use stays an error.
       if (/in use/i.test(errorMessage(e))) throw e;
-      server = listen(addr, "0.0.0.0", { port, handler });
+      server = listen(addr, "0.0.0.0", { port, serve });
     }
   } else {
-    server = listen(addr, host, { port, handler });
+    server = listen(addr, host, { port, serve });
   }
-  log.info("metrics-listen", { addr: `${server.addr.hostname}:${server.addr.port}` });
+  log.info("metrics-listen", {
+    addr: joinHostPort(server.addr.hostname, server.addr.port),
+    "max-connections": limits.maxConnections,
+  });
   return {
     port: server.addr.port,
     hostname: server.addr.hostname,
-    close: () => server.shutdown(),
+    connections: () => server.connections(),
+    close: () => server.close(),
   };
 }

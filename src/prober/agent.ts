@@ -15,6 +15,7 @@
  * daemon dies however it dies.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import { type Clock, realClock } from "../clock.ts";
 import type { Backend, HealthCheck } from "../config/types.ts";
 import type { ProbeResult, ProbeSink } from "../health/types.ts";
@@ -200,7 +201,7 @@ class NetnsAgentProber implements NetnsProber {
     } catch (err) {
       return err instanceof Deno.errors.NotFound
         ? `no such namespace (${NETNS_DIR}/${this.#netns} does not exist)`
-        : `${NETNS_DIR}/${this.#netns}: ${err instanceof Error ? err.message : String(err)}`;
+        : `${NETNS_DIR}/${this.#netns}: ${errorMessage(err)}`;
     }
     return undefined;
   }
@@ -220,7 +221,7 @@ class NetnsAgentProber implements NetnsProber {
     } catch (err) {
       return err instanceof Deno.errors.NotFound
         ? `${argv[0]} not found (nsenter is in util-linux)`
-        : `start probe agent: ${err instanceof Error ? err.message : String(err)}`;
+        : `start probe agent: ${errorMessage(err)}`;
     }
     const a: Agent = {
       child,

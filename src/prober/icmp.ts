@@ -10,6 +10,7 @@
  * two) and by the replying address.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import type { Backend, HealthCheck } from "../config/types.ts";
 import type { ProbeCode, ProbeResult } from "../health/types.ts";
@@ -103,7 +104,7 @@ export class IcmpProber {
     try {
       sock = this.#socket(family, source);
     } catch (err) {
-      return fail("L3CON", err instanceof Error ? err.message : String(err));
+      return fail("L3CON", errorMessage(err));
     }
     if (options.signal.aborted) return fail("L3TOUT", "cancelled");
     const lib = this.#lib!;

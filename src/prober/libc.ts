@@ -9,6 +9,7 @@
  * errno again: the ICMP test saw ENOENT where EPERM was right.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import { parseIp4, parseIp6 } from "../../vpp/ip.ts";
 
 const SYMBOLS = {
@@ -70,7 +71,7 @@ export function openLibc(): Libc {
     const view = new Deno.UnsafePointerView(loc);
     return { symbols: lib.symbols, errno: () => view.getInt32(), close: () => lib.close() };
   }
-  throw new Error(`open libc: ${last instanceof Error ? last.message : String(last)}`);
+  throw new Error(`open libc: ${errorMessage(last)}`);
 }
 
 /** The text of `errno`: `Operation not permitted`. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Clock, sleep } from "../clock.ts";
-import { MaglevError } from "../errors.ts";
+import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { VppIncompatibleError } from "../../vpp/mod.ts";
 import type { LbClient } from "./lb_state.ts";
@@ -106,7 +106,7 @@ export class VppConnection {
         await this.#o.onUp(session);
         await this.#monitor(session);
       } catch (e) {
-        if (!signal.aborted) log.debug("vpp-session-error", { err: (e as Error).message });
+        if (!signal.aborted) log.debug("vpp-session-error", { err: errorMessage(e) });
       }
       this.#session = undefined;
       this.#info = undefined;
@@ -121,7 +121,7 @@ export class VppConnection {
   /** Logs a failed connect; returns how long to wait before the next. */
   #failed(e: unknown): number {
     if (!(e instanceof VppIncompatibleError)) {
-      log.debug("vpp-connect-failed", { err: (e as Error).message });
+      log.debug("vpp-connect-failed", { err: errorMessage(e) });
       return this.#o.reconnectMs ?? 5000;
     }
     const missing = [...e.missing];
@@ -167,7 +167,7 @@ export class VppConnection {
       try {
         await session.request("control_ping", {});
       } catch (e) {
-        log.debug("vpp-ping-failed", { err: (e as Error).message });
+        log.debug("vpp-ping-failed", { err: errorMessage(e) });
         return;
       }
     }

@@ -5,6 +5,7 @@
  * the counters (metrics scrapes, the API); concurrent readers share one.
  * @module
  */
+import { errorMessage } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import { log } from "../log/mod.ts";
 import type { VipCounters } from "./types.ts";
@@ -22,8 +23,8 @@ export interface CountersOptions {
   readonly clock: Clock;
   /** Opens a new session to VPP (the sync session is never used). */
   readonly open: () => Promise<CountersSessionLike>;
-  /** VIP key -> frontend name, for labelling. */
-  readonly frontendOf: (prefix: string, protocol: number, port: number) => string;
+  /** Labels a scrape: returns VIP (prefix, protocol, port) -> frontend name. */
+  readonly labeller: () => (prefix: string, protocol: number, port: number) => string;
   /** A snapshot older than this is refreshed on read. */
   readonly maxAgeMs: number;
 }
@@ -98,10 +99,11 @@ export class CountersSession {
     try {
       const session = await this.#open();
       const r = await session.request("cli_inband", { cmd: "show lb vips verbose" });
+      const frontendOf = this.#o.labeller();
       this.#counters = parseShowVipsVerbose(r.reply)
         .filter((v) => !v.removed)
         .map((v) => ({
-          frontend: this.#o.frontendOf(v.prefix, v.protocol, v.port),
+          frontend: frontendOf(v.prefix, v.protocol, v.port),
           prefix: v.prefix,
           protocol: v.protocol,
           port: v.port,
@@ -109,7 +111,7 @@ export class CountersSession {
         }));
       this.#at = this.#o.clock.monotonic();
     } catch (e) {
-      log.debug("vpp-lb-counters-failed", { err: (e as Error).message });
+      log.debug("vpp-lb-counters-failed", { err: errorMessage(e) });
     }
   }
 }

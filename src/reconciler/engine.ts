@@ -10,10 +10,11 @@
 import type { CheckerApi } from "../checker/types.ts";
 import type { Frontend } from "../config/types.ts";
 import type { StateSource } from "../health/types.ts";
-import { MaglevError } from "../errors.ts";
+import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
 import { desiredVip } from "./desired.ts";
+import { ownValue } from "../checker/lookup.ts";
 import { type LbClient, type LbState, readLbState, vipKey } from "./lb_state.ts";
 import {
   type DesiredAs,
@@ -47,7 +48,7 @@ export function isConnectionError(e: unknown): boolean {
 /** `e` as the API should see it: a lost or silent VPP is UNAVAILABLE. */
 export function asApiError(e: unknown): unknown {
   if (isConnectionError(e)) {
-    return new MaglevError("UNAVAILABLE", `VPP did not answer: ${(e as Error).message}`);
+    return new MaglevError("UNAVAILABLE", `VPP did not answer: ${errorMessage(e)}`);
   }
   return e;
 }
@@ -75,6 +76,8 @@ export class SyncEngine {
   #adoptedOnce = false;
   readonly #errors = new Map<string, string>();
   #queuedAll: Promise<SyncStats> | undefined;
+  /** Per out-of-queue read in flight: the VIP keys written since it began. */
+  readonly #reads = new Set<Set<string>>();
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -109,7 +112,7 @@ export class SyncEngine {
     const cfg = this.#o.checker.config();
     if (this.#adoptedOnce) {
       for (const [fe, held] of this.#adopted) {
-        const vip = this.#mirror.get(this.#vipKeyOf(cfg.frontends[fe]));
+        const vip = this.#mirror.get(this.#vipKeyOf(ownValue(cfg.frontends, fe)));
         for (const [address, a] of held) {
           if (vip?.ases.get(address)?.weight !== a.weight) held.delete(address);
         }
@@ -139,11 +142,11 @@ export class SyncEngine {
   /** Syncs one frontend's VIP (never removes other VIPs). */
   syncVip(frontend: string, options: { forceFlush?: string } = {}): Promise<SyncStats> {
     return this.enqueue(async () => {
-      const fe = this.#o.checker.config().frontends[frontend];
+      const fe = ownValue(this.#o.checker.config().frontends, frontend);
       if (!fe) return emptyStats();
       return await this.#run("vip", [frontend], (flushed) => {
         const force = options.forceFlush;
-        return this.#plan(fe, { forceFlush: force && !flushed.has(force) ? force : undefined });
+        return this.#plan(fe, { forceFlush: force && !flushed.has(force) ? force : undefined }).ops;
       });
     });
   }
@@ -155,14 +158,39 @@ export class SyncEngine {
    * is still queued shares it.
    */
   syncAll(options: { only?: ReadonlySet<string> } = {}): Promise<SyncStats> {
-    if (options.only) return this.enqueue(() => this.#syncAll(options.only));
-    if (this.#queuedAll) return this.#queuedAll;
-    const run = this.enqueue(() => {
-      this.#queuedAll = undefined;
-      return this.#syncAll(undefined);
+    if (options.only) return this.enqueue(() => this.#syncAll(options.only, false));
+    this.#queuedAll ??= this.#readThenSyncAll().finally(() => this.#queuedAll = undefined);
+    return this.#queuedAll;
+  }
+
+  /**
+   * A full sync's read of VPP is not a write: it runs outside the queue, so
+   * transitions' syncs queued meanwhile need not wait for a read of 1,000
+   * VIPs. VIPs written while it ran keep the mirror's (newer) picture.
+   */
+  async #readThenSyncAll(): Promise<SyncStats> {
+    const touched = new Set<string>();
+    this.#reads.add(touched);
+    let state: LbState;
+    try {
+      state = await readLbState(this.#o.session());
+    } finally {
+      this.#reads.delete(touched);
+    }
+    return await this.enqueue(() => {
+      // Without a trusted mirror for the touched VIPs, read again in the queue.
+      const fresh = this.#mirrorValid;
+      if (fresh) {
+        const mirror: Mirror = new Map(state.vips);
+        for (const key of touched) {
+          const cur = this.#mirror.get(key);
+          if (cur) mirror.set(key, cur);
+          else mirror.delete(key);
+        }
+        this.#mirror = mirror;
+      }
+      return this.#syncAll(undefined, fresh);
     });
-    this.#queuedAll = run;
-    return run;
   }
 
   /** Sends `lb_conf` (the one write that is not part of a plan) through the queue. */
@@ -172,8 +200,9 @@ export class SyncEngine {
     });
   }
 
-  #syncAll(only: ReadonlySet<string> | undefined): Promise<SyncStats> {
-    this.#mirrorValid = false;
+  #syncAll(only: ReadonlySet<string> | undefined, freshlyRead: boolean): Promise<SyncStats> {
+    // A full sync always works from a fresh read of VPP: drift repair.
+    if (!freshlyRead) this.#mirrorValid = false;
     const cfg = this.#o.checker.config();
     const names = Object.keys(cfg.frontends).sort().filter((n) => !only || only.has(n));
     // Every VIP's calls go out in one pipeline: VPP answers in order, so a
@@ -183,9 +212,9 @@ export class SyncEngine {
       const ops: LbOp[] = [];
       const wanted = new Set<string>();
       for (const name of names) {
-        const fe = cfg.frontends[name];
-        wanted.add(this.#vipKeyOf(fe));
-        ops.push(...this.#plan(fe, {}));
+        const { key, ops: vipOps } = this.#plan(cfg.frontends[name], {});
+        wanted.add(key);
+        for (const op of vipOps) ops.push(op);
       }
       if (only) return ops;
       for (const [key, cur] of this.#mirror) {
@@ -217,6 +246,9 @@ export class SyncEngine {
         break;
       }
       const marks = this.#flushMarks(ops);
+      for (const touched of this.#reads) {
+        for (const op of ops) touched.add(vipKey(op.vip.prefix, op.vip.protocol, op.vip.port));
+      }
       const r = await executePlan(session, ops, this.#mirror);
       addStats(total, r.stats);
       for (const op of r.accepted) {
@@ -243,20 +275,23 @@ export class SyncEngine {
     this.#mirrorValid = true;
   }
 
-  #plan(fe: Frontend, options: { forceFlush?: string }): LbOp[] {
+  /** The frontend's VIP key and the calls that bring VPP's copy of it to what we want. */
+  #plan(fe: Frontend, options: { forceFlush?: string }): { key: string; ops: LbOp[] } {
     const desired = this.#desired(fe);
-    const cur = this.#mirror.get(vipKey(desired.prefix, desired.protocol, desired.port));
+    const key = vipKey(desired.prefix, desired.protocol, desired.port);
+    const cur = this.#mirror.get(key);
     const reason = cur ? recreateReason(cur, desired) : "";
     if (reason) {
       log.info("vpp-lb-vip-recreate", { frontend: fe.name, vip: desired.prefix, reason });
     }
-    return planVip(cur, desired, {
+    const ops = planVip(cur, desired, {
       forceFlush: options.forceFlush,
       flushDue: (address) => {
         const at = this.#lastTransitionAt(desired.ases.get(address)?.backend ?? "");
         return at !== undefined && this.#flushed.get(asKey(fe.name, address)) !== at;
       },
     });
+    return { key, ops };
   }
 
   /**

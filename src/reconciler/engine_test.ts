@@ -107,7 +107,7 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
 Deno.test("a write VPP refuses at run time is the frontend's sync error until it is fixed", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);
-  assert.equal(h.manager.syncError("web"), "");
+  assert.equal(h.manager.lastSyncError("web"), "");
   // An IPv6 AS inside ::/96 reads as IPv4 to VPP: INVALID_ADDRESS_FAMILY (-97).
   const bad = withVpp(makeConfig({
     healthchecks: { hc: {} },
@@ -116,7 +116,7 @@ Deno.test("a write VPP refuses at run time is the frontend's sync error until it
   }));
   h.checker.applyConfig(bad);
   await h.manager.sync();
-  assert.match(h.manager.syncError("web6"), /as-add ::1: .*INVALID_ADDRESS_FAMILY/);
+  assert.match(h.manager.lastSyncError("web6"), /as-add ::1: .*INVALID_ADDRESS_FAMILY/);
   const good = withVpp(makeConfig({
     healthchecks: { hc: {} },
     backends: { v6: { address: "2001:db8::10", healthcheck: "" } },
@@ -124,13 +124,16 @@ Deno.test("a write VPP refuses at run time is the frontend's sync error until it
   }));
   h.checker.applyConfig(good);
   await h.manager.sync();
-  assert.equal(h.manager.syncError("web6"), "");
+  assert.equal(h.manager.lastSyncError("web6"), "");
   await closeAll(h);
 });
 
 Deno.test("a sync whose VPP drops the connection is UNAVAILABLE, not INTERNAL", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);
+  // Nothing of the start-up may still be in flight when VPP goes silent.
+  await h.clock.advance(100);
+  await h.manager.sync();
   h.sim.stall(true);
   h.writes.length = 0;
   h.checker.disable("sp");
@@ -142,5 +145,35 @@ Deno.test("a sync whose VPP drops the connection is UNAVAILABLE, not INTERNAL", 
   assert.equal(err.kind, "UNAVAILABLE");
   assert.match(err.message, /VPP did not answer: .*(closed|failed)/);
   h.sim.stall(false);
+  await closeAll(h);
+});
+
+Deno.test("a full sync's read does not hold the queue: a transition is written meanwhile, once", async () => {
+  let hold: Promise<void> | undefined;
+  const h = await harness(labConfig(), {
+    // The sync session's AS dump waits while `hold` is set: a slow read of many VIPs.
+    wrap: (s, n) =>
+      n !== 1 ? s : {
+        ...s,
+        dump: (name, fields) => {
+          const gate = hold;
+          const p = s.dump(name, fields);
+          return name === "lb_as_v2_dump" && gate ? gate.then(() => p) : p;
+        },
+      },
+  });
+  await startAndSettle(h);
+  let release!: () => void;
+  hold = new Promise((r) => release = r);
+  h.writes.length = 0;
+  const full = h.manager.sync();
+  h.checker.disable("sp");
+  await until("written during the read", () => weightCalls(h.writes, "10.0.1.1").length > 0);
+  hold = undefined;
+  release();
+  await full;
+  await h.manager.sync("failover");
+  assert.deepEqual(weightCalls(h.writes, "10.0.1.1"), ["0 flush"]);
+  assert.deepEqual(asWeights(h.sim, "192.0.2.2/32"), { "10.0.1.1": 0, "10.0.1.2": 100 });
   await closeAll(h);
 });

@@ -7,7 +7,7 @@
  */
 import type { CurrentVip } from "./plan.ts";
 import { parseShowVipsVerbose, type VipText } from "./vip_text.ts";
-import type { VppApi } from "../../vpp/mod.ts";
+import { vipProtocol, type VppApi } from "../../vpp/mod.ts";
 
 /** The VPP client as the reconciler uses it, typed by the generated messages. */
 export type LbClient = VppApi;
@@ -39,9 +39,9 @@ export interface LbState {
   readonly vips: ReadonlyMap<string, VipState>;
 }
 
-/** The key of a VIP: VPP forces protocol 255 for all-port VIPs. */
+/** The key of a VIP as VPP keys it (an all-port VIP's protocol is 255). */
 export function vipKey(prefix: string, protocol: number, port: number): string {
-  return `${prefix}|${port === 0 ? 255 : protocol}|${port}`;
+  return `${prefix}|${vipProtocol(protocol, port)}|${port}`;
 }
 
 const ANY_PREFIX = "0.0.0.0/0";
@@ -85,7 +85,7 @@ export async function readLbState(client: LbClient): Promise<LbState> {
     const t = text.get(key);
     vips.set(key, {
       prefix: vip.pfx,
-      protocol: vip.port === 0 ? 255 : vip.protocol,
+      protocol: vipProtocol(vip.protocol, vip.port),
       port: vip.port,
       encap: row.encap,
       srcIpSticky: t?.srcIpSticky,

@@ -6,7 +6,7 @@
  */
 import { type Clock, realClock, sleep } from "../clock.ts";
 import type { CheckerApi, EventSource } from "../checker/types.ts";
-import { MaglevError } from "../errors.ts";
+import { errorMessage } from "../errors.ts";
 import { formatDuration } from "../config/duration.ts";
 import { log } from "../log/mod.ts";
 import type {
@@ -18,6 +18,7 @@ import type {
   VppInfo,
 } from "./types.ts";
 import { readLbState, vipKey } from "./lb_state.ts";
+import { lookupFrontend, ownValue } from "../checker/lookup.ts";
 import { emptyStats, isEmptyStats } from "./sync.ts";
 import { runWarmup, WarmupGate } from "./warmup.ts";
 import { desiredVip } from "./desired.ts";
@@ -101,8 +102,10 @@ export class VppManager implements VppControl {
     this.#counters = new CountersSession({
       clock: this.#clock,
       open: () => this.#open(),
-      frontendOf: (prefix, protocol, port) =>
-        this.#frontendsByKey().get(vipKey(prefix, protocol, port)) ?? "",
+      labeller: () => {
+        const byKey = this.#frontendsByKey();
+        return (prefix, protocol, port) => byKey.get(vipKey(prefix, protocol, port)) ?? "";
+      },
       maxAgeMs: options.countersMs ?? 5000,
     });
   }
@@ -138,7 +141,7 @@ export class VppManager implements VppControl {
     return await this.#counters.fresh();
   }
 
-  syncError(frontend: string): string {
+  lastSyncError(frontend: string): string {
     return this.#engine.syncErrors().get(frontend) ?? "";
   }
 
@@ -177,7 +180,7 @@ export class VppManager implements VppControl {
         this.#opts.observers?.latency?.("reload", (this.#clock.now() - started) / 1000);
       }
     } catch (e) {
-      log.warn("vpp-lbsync-error", { err: (e as Error).message });
+      log.warn("vpp-lbsync-error", { err: errorMessage(e) });
     }
   }
 
@@ -218,9 +221,7 @@ export class VppManager implements VppControl {
           this.#gate.done ? {} : { only: new Set(this.#gate.released()) },
         );
       }
-      if (!this.#opts.checker.config().frontends[frontend]) {
-        throw new MaglevError("NOT_FOUND", `frontend ${JSON.stringify(frontend)} not found`);
-      }
+      lookupFrontend(this.#opts.checker.config(), frontend);
       if (!this.#gate.isOpen(frontend)) {
         log.debug("vpp-lb-sync-suppressed", { frontend, reason: "warmup" });
         return emptyStats();
@@ -261,7 +262,7 @@ export class VppManager implements VppControl {
       await this.#engine.syncAll(this.#gate.done ? {} : { only: new Set(this.#gate.released()) });
     } catch (e) {
       const event = why === "warmup" ? "vpp-lb-sync-error" : "vpp-lbsync-error";
-      log.warn(event, { err: (e as Error).message });
+      log.warn(event, { err: errorMessage(e) });
     }
   }
 
@@ -279,7 +280,7 @@ export class VppManager implements VppControl {
       await this.#engine.writeLbConf(fields);
       this.#lbConfSent = key;
     } catch (e) {
-      log.warn("vpp-lb-conf-set-failed", { err: (e as Error).message });
+      log.warn("vpp-lb-conf-set-failed", { err: errorMessage(e) });
       throw e;
     }
   }
@@ -297,7 +298,7 @@ export class VppManager implements VppControl {
         "flow-timeout": state.conf.flowTimeout,
       });
     } catch (e) {
-      log.warn("vpp-lb-read-failed", { err: (e as Error).message });
+      log.warn("vpp-lb-read-failed", { err: errorMessage(e) });
     }
     await this.#pushLbConf().catch(() => {});
     // A (re)connect after warmup rebuilds everything (VPP may have restarted);
@@ -314,7 +315,7 @@ export class VppManager implements VppControl {
   }
 
   #allBackendsKnown(frontend: string): boolean {
-    const fe = this.#opts.checker.config().frontends[frontend];
+    const fe = ownValue(this.#opts.checker.config().frontends, frontend);
     if (!fe) return false;
     for (const pool of fe.pools) {
       for (const b of pool.backends) {
@@ -335,7 +336,7 @@ export class VppManager implements VppControl {
     try {
       await this.#engine.syncVip(frontend);
     } catch (e) {
-      log.warn("vpp-lb-warmup-release-error", { frontend, err: (e as Error).message });
+      log.warn("vpp-lb-warmup-release-error", { frontend, err: errorMessage(e) });
     }
   }
 
@@ -419,7 +420,7 @@ export class VppManager implements VppControl {
           this.#opts.observers?.latency?.(w.trigger, Math.max(0, now - w.atMs) / 1000);
         }
       } catch (e) {
-        log.warn("vpp-lbsync-error", { frontend, err: (e as Error).message });
+        log.warn("vpp-lbsync-error", { frontend, err: errorMessage(e) });
       }
     }
   }

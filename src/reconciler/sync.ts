@@ -10,6 +10,7 @@ import type { SyncStats } from "./types.ts";
 import type { LbClient } from "./lb_state.ts";
 import { type CurrentVip, type LbOp, type VipId } from "./plan.ts";
 import { vipKey } from "./lb_state.ts";
+import { protocolName } from "../../vpp/mod.ts";
 
 /** A fresh zero `SyncStats`. */
 export function emptyStats(): SyncStats {
@@ -43,7 +44,7 @@ export interface ExecResult {
 }
 
 function vipText(v: VipId): string {
-  return `${v.prefix} ${v.protocol === 6 ? "tcp" : v.protocol === 17 ? "udp" : "any"}/${v.port}`;
+  return `${v.prefix} ${protocolName(v.protocol)}/${v.port}`;
 }
 
 /** Sends the one lb plugin call `op` stands for. */

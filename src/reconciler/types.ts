@@ -79,7 +79,8 @@ export type SyncTrigger = "probe" | "operator" | "reload" | "periodic";
 
 /**
  * The VPP side as the API sees it. Methods that need VPP throw
- * `MaglevError("UNAVAILABLE")` when VPP is disabled or not connected.
+ * `MaglevError("UNAVAILABLE")` with the reason: disabled, not connected, or
+ * incompatible (naming the missing messages). The manager owns that rule.
  */
 export interface VppControl {
   /** False when `--vpp-api-addr ""` disabled VPP integration. */
@@ -101,4 +102,9 @@ export interface VppControl {
   counters(): readonly VipCounters[];
   /** Counters at most one refresh interval old, reading VPP now if needed. */
   freshCounters?(): Promise<readonly VipCounters[]>;
+  /**
+   * Why VPP does not hold what we want for `frontend` (it refused a write at
+   * the last sync, e.g. INVALID_ADDRESS_FAMILY); empty when it does.
+   */
+  lastSyncError?(frontend: string): string;
 }

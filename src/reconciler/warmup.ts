@@ -23,6 +23,9 @@ export class WarmupGate {
   readonly #maxDelayMs: number;
   readonly #released = new Set<string>();
   #done = false;
+  #resolveFinished!: () => void;
+  /** Resolves when warmup completes (systemd READY=1, `/ready`). */
+  readonly finished: Promise<void> = new Promise((r) => this.#resolveFinished = r);
 
   /** Delays are latched here; a reload cannot change them. */
   constructor(clock: Clock, options: { minDelayMs: number; maxDelayMs: number; startMs?: number }) {
@@ -80,6 +83,7 @@ export class WarmupGate {
   /** Opens every gate. Idempotent. */
   finish(): void {
     this.#done = true;
+    this.#resolveFinished();
   }
 
   get done(): boolean {

@@ -10,17 +10,7 @@ import type { State, StateSource } from "../health/types.ts";
 
 import { ip16, parseIp4, parseIp6 } from "../../vpp/ip.ts";
 
-/** lb_encap_type numbers used for our VIPs (spec 6.3). */
-export const ENCAP_GRE4 = 0;
-/** lb_encap_type GRE6. */
-export const ENCAP_GRE6 = 1;
-
-/** IP protocol numbers of a VIP; 255 is VPP's all-port VIP. */
-export const PROTO_TCP = 6;
-/** UDP. */
-export const PROTO_UDP = 17;
-/** Any protocol: VPP forces this for an all-port (port 0) VIP. */
-export const PROTO_ANY = 255;
+import { ENCAP_GRE4, ENCAP_GRE6, PROTO_TCP, PROTO_UDP, vipProtocol } from "../../vpp/names.ts";
 
 /** The weight and flush asked for one application server. */
 export interface AsWeight {
@@ -154,7 +144,7 @@ export function desiredFromFrontend(
   return {
     frontend: frontend.name,
     prefix: `${frontend.address}/${frontend.family === 4 ? 32 : 128}`,
-    protocol: frontend.port === 0 ? PROTO_ANY : frontend.protocol === "tcp" ? PROTO_TCP : PROTO_UDP,
+    protocol: vipProtocol(frontend.protocol === "tcp" ? PROTO_TCP : PROTO_UDP, frontend.port),
     port: frontend.port,
     encap: family === 4 ? ENCAP_GRE4 : ENCAP_GRE6,
     srcIpSticky: frontend.srcIpSticky,

@@ -1,20 +1,28 @@
 /**
  * What the end-to-end tests share: the root lab (`lab/netns/`) with the VPP
- * test double in-process and one daemon, and the operator's view of them;
+ * under test (the double in-process, or a fresh real VPP with
+ * `MAGLEV_TEST_VPP=real`) and one daemon, and the operator's view of them;
  * the daemon and CLI subprocesses, the metrics scraper and the `waitFor`
  * poller come from `../helpers/mod.ts`. The tests drive maglev only the way an
  * operator does: command lines, signals, `/metrics`, nginx access logs, and
- * what VPP (the double) ends up holding.
+ * what VPP ends up holding, read through its API.
  * @module
  */
 import { type Lab, labSkipReason, setupLab } from "../../lab/netns/mod.ts";
 import { startVppSim, type VppSim, type VppSimEvent } from "../../lab/vppsim/server.ts";
-import { DaemonProcess, simView, waitFor } from "../helpers/mod.ts";
+import { DaemonProcess, lbViewOf, type SimView, waitFor } from "../helpers/mod.ts";
+import {
+  startVppUnderTest,
+  VPP_KIND,
+  type VppKind,
+  vppSkipReason,
+} from "../helpers/vpp_under_test.ts";
+import { VppClient } from "../../vpp/mod.ts";
 
-export { metricValue, simHolds as vppHolds, simView as vppView, waitFor } from "../helpers/mod.ts";
+export { metricValue, waitFor } from "../helpers/mod.ts";
 
-/** Why the e2e suite cannot run here (not root, no nginx, ...), or undefined. */
-export const SKIP_REASON: string | undefined = labSkipReason();
+/** Why the e2e suite cannot run here (not root, no nginx, no real VPP when asked for, ...). */
+export const SKIP_REASON: string | undefined = labSkipReason() ?? vppSkipReason();
 
 /** Prints why the suite is skipped, once per file. */
 export function announceSkip(file: string): void {
@@ -37,15 +45,125 @@ export const LB_MUTATIONS: readonly string[] = [
   "lb_flush_vip",
 ];
 
+/**
+ * The VPP of a world, read and driven through its API socket whichever kind
+ * it is. The in-process double also records every request it served.
+ */
+export interface WorldVpp {
+  /** The double or a real VPP. */
+  readonly kind: VppKind;
+  /** Its API socket. */
+  readonly socket: string;
+  /** Every request, connection and restart the double saw; undefined on a real VPP. */
+  readonly events: TimedSimEvent[] | undefined;
+  /** What its lb plugin holds now (see `lbViewOf`). */
+  view(): Promise<SimView>;
+  /** Its `lb_conf_get` reply. */
+  lbConf(): Promise<Record<string, unknown>>;
+  /** A VPP restart: a new, empty VPP on the same socket (the double's restart control). */
+  restart(): Promise<void>;
+  /** Stops it. */
+  close(): Promise<void>;
+}
+
+/** A reading session that reconnects once when the VPP it read from went away. */
+function apiReader(socket: string) {
+  let client: Promise<VppClient> | undefined;
+  const session = () => client ??= VppClient.connect(socket);
+  async function read<T>(fn: (c: VppClient) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await session());
+    } catch (e) {
+      (await client?.catch(() => undefined))?.close();
+      client = undefined;
+      if (e instanceof Deno.errors.NotFound) throw e;
+      return await fn(await session());
+    }
+  }
+  return {
+    read,
+    async close() {
+      await (await client?.catch(() => undefined))?.close();
+    },
+  };
+}
+
+/** Starts the VPP of a world: `kind` (default `VPP_KIND`) with its socket in `dir`. */
+async function startWorldVpp(dir: string, kind: VppKind = VPP_KIND): Promise<WorldVpp> {
+  let sim: VppSim | undefined;
+  let real: Awaited<ReturnType<typeof startVppUnderTest>> | undefined;
+  let events: TimedSimEvent[] | undefined;
+  if (kind === "double") {
+    events = [];
+    const into = events;
+    sim = await startVppSim({
+      socketPath: `${dir}/vpp-api.sock`,
+      onEvent: (ev) => into.push({ ...ev, at: Date.now() }),
+    });
+  } else {
+    real = await startVppUnderTest({ kind, prefix: "maglev-e2e-vpp-" });
+  }
+  const socket = sim?.socketPath ?? real!.socket;
+  const reader = apiReader(socket);
+  return {
+    kind,
+    socket,
+    events,
+    view: () =>
+      reader.read(async (c) => {
+        const [vips, ases] = await Promise.all([
+          c.dump("lb_vip_dump", {}),
+          c.dump("lb_as_v2_dump", {}),
+        ]);
+        return lbViewOf(
+          vips as unknown as Record<string, unknown>[],
+          ases as unknown as Record<string, unknown>[],
+        );
+      }),
+    lbConf: () =>
+      reader.read(async (c) =>
+        (await c.request("lb_conf_get", {})) as unknown as Record<string, unknown>
+      ),
+    async restart() {
+      if (sim) sim.restart();
+      else await real!.restart();
+    },
+    async close() {
+      await reader.close();
+      await sim?.close();
+      await real?.stop();
+    },
+  };
+}
+
+/** What the world's VPP holds: `<vip> <address>` -> weight (see `lbViewOf`). */
+export function vppView(w: { vpp: WorldVpp }): Promise<SimView> {
+  return w.vpp.view();
+}
+
 /** The weight VPP holds for `address` in `vip`, or undefined when absent. */
-export function vppWeight(sim: VppSim, vip: string, address: string): number | undefined {
-  return simView(sim).ases.get(`${vip} ${address}`)?.weight;
+export async function vppWeight(
+  w: { vpp: WorldVpp },
+  vip: string,
+  address: string,
+): Promise<number | undefined> {
+  return (await w.vpp.view()).ases.get(`${vip} ${address}`)?.weight;
+}
+
+/** True when VPP holds exactly `want` (`<vip> <address>` -> weight), nothing more. */
+export async function vppHolds(
+  w: { vpp: WorldVpp },
+  want: Readonly<Record<string, number>>,
+): Promise<boolean> {
+  const have = (await w.vpp.view()).ases;
+  if (have.size !== Object.keys(want).length) return false;
+  return Object.entries(want).every(([k, weight]) => have.get(k)?.weight === weight);
 }
 
 /** The view as text, for failure messages. */
-export function describeVpp(sim: VppSim): string {
-  const v = simView(sim);
-  return `vips: ${v.vips.join(", ") || "(none)"}\n` +
+export async function describeVpp(w: { vpp: WorldVpp }): Promise<string> {
+  const v = await w.vpp.view();
+  return `${w.vpp.kind} VPP vips: ${v.vips.join(", ") || "(none)"}\n` +
     [...v.ases.values()].map((a) => `  ${a.vip} ${a.address} weight ${a.weight}`).join("\n");
 }
 
@@ -62,12 +180,8 @@ export const STEADY_WEIGHTS: Readonly<Record<string, number>> = {
 export interface World {
   /** The root lab. */
   readonly lab: Lab;
-  /** The VPP test double (in-process). */
-  readonly sim: VppSim;
-  /** Everything the double did (connections, requests by name, restarts). */
-  readonly simEvents: TimedSimEvent[];
-  /** Its API socket. */
-  readonly vppSocket: string;
+  /** The VPP under test. */
+  readonly vpp: WorldVpp;
   /** The config file the daemon reads. */
   readonly configPath: string;
   /** The running daemon (replaced by `restartDaemon`). */
@@ -84,24 +198,18 @@ export async function startWorld(name: string): Promise<World> {
   const keepDir = Deno.env.get("MAGLEV_E2E_KEEP") === "1";
   const lab = await setupLab({ keepDir });
   if (keepDir) console.log(`${name}: lab directory ${lab.dir} is kept`);
-  let sim: VppSim | undefined;
+  let vpp: WorldVpp | undefined;
   try {
-    const vppSocket = `${lab.dir}/vpp-api.sock`;
-    const simEvents: TimedSimEvent[] = [];
-    sim = await startVppSim({
-      socketPath: vppSocket,
-      onEvent: (ev) => simEvents.push({ ...ev, at: Date.now() }),
-    });
+    vpp = await startWorldVpp(lab.dir);
+    const vppSocket = vpp.socket;
     const configPath = `${lab.dir}/maglev.yaml`;
     await lab.writeConfig(configPath);
     const logFile = `${lab.dir}/${name}.maglevd.log`;
-    const s = sim;
+    const v = vpp;
     let running: DaemonProcess | undefined;
     const world: World = {
       lab,
-      sim: s,
-      simEvents,
-      vppSocket,
+      vpp: v,
       configPath,
       daemon: undefined as unknown as DaemonProcess,
       startDaemon() {
@@ -117,7 +225,7 @@ export async function startWorld(name: string): Promise<World> {
           } catch { /* already gone */ }
           await running.exited.catch((e) => err = e);
         }
-        await s.close().catch((e) => err ??= e);
+        await v.close().catch((e) => err ??= e);
         await lab.teardown().catch((e) => err ??= e);
         if (err) throw err;
       },
@@ -125,7 +233,7 @@ export async function startWorld(name: string): Promise<World> {
     world.startDaemon();
     return world;
   } catch (e) {
-    await sim?.close().catch(() => {});
+    await vpp?.close().catch(() => {});
     await lab.teardown().catch(() => {});
     throw e;
   }
@@ -179,9 +287,9 @@ export async function waitForEffective(
   return last;
 }
 
-/** Polls until VPP (the double) holds weight `weight` for `address` in `vip`. */
+/** Polls until VPP holds weight `weight` for `address` in `vip`. */
 export async function waitForVppWeight(
-  sim: VppSim,
+  w: { vpp: WorldVpp },
   vip: string,
   address: string,
   weight: number,
@@ -189,7 +297,7 @@ export async function waitForVppWeight(
 ): Promise<void> {
   await waitFor(
     `VPP weight ${weight} for ${address} in ${vip}`,
-    () => vppWeight(sim, vip, address) === weight,
-    { timeoutMs, describe: () => describeVpp(sim) },
+    async () => await vppWeight(w, vip, address) === weight,
+    { timeoutMs, describe: () => describeVpp(w) },
   );
 }

@@ -51,8 +51,8 @@ Deno.test({
         for (const b of ALL) {
           assert.match(list, new RegExp(`^${b}\\s+\\S+\\s+up\\s+true\\s`, "m"), list);
         }
-        await waitFor("VPP to hold the steady weights", () => vppHolds(w.sim, STEADY_WEIGHTS), {
-          describe: () => describeVpp(w.sim),
+        await waitFor("VPP to hold the steady weights", () => vppHolds(w, STEADY_WEIGHTS), {
+          describe: () => describeVpp(w),
         });
       });
 
@@ -79,7 +79,7 @@ Deno.test({
           assert.match(shown, /^enabled\s+true\b/m);
           assert.equal(transitionsOf(shown)[0], "up -> paused paused");
           // paused maps to weight 0 without a flush (spec 0.3).
-          await waitForVppWeight(w.sim, HTTP_VIP, "172.20.30.11", 0);
+          await waitForVppWeight(w, HTTP_VIP, "172.20.30.11", 0);
           await d.waitForLog("vpp-lb-as-weight", { backend: "nginx1", weight: 0, flush: false }, {
             from: logFrom,
           });
@@ -101,7 +101,7 @@ Deno.test({
             "paused -> unknown resumed",
             "up -> paused paused",
           ]);
-          await waitForVppWeight(w.sim, HTTP_VIP, "172.20.30.11", 100);
+          await waitForVppWeight(w, HTTP_VIP, "172.20.30.11", 100);
         },
       );
 
@@ -117,7 +117,7 @@ Deno.test({
           assert.match(fe, /^\s*nginx2\s+weight\s+100\s+effective\s+0\s+\[disabled\]$/m);
           assert.match(fe, /^\s*nginx1\s+weight\s+100\s+effective\s+100\b/m);
           // disabled: weight 0 and always a flush (spec 5.2).
-          await waitForVppWeight(w.sim, HTTP_VIP, "172.20.30.12", 0);
+          await waitForVppWeight(w, HTTP_VIP, "172.20.30.12", 0);
           await d.waitForLog("vpp-lb-as-weight", { backend: "nginx2", weight: 0, flush: true }, {
             from: logFrom,
           });
@@ -139,7 +139,7 @@ Deno.test({
             "disabled -> unknown enabled",
           ]);
           await waitForEffective(d, "http-vip", { nginx1: 100, nginx2: 100, nginx3: 0 });
-          await waitForVppWeight(w.sim, HTTP_VIP, "172.20.30.12", 100);
+          await waitForVppWeight(w, HTTP_VIP, "172.20.30.12", 100);
         },
       );
 
@@ -236,8 +236,8 @@ Deno.test({
             "static-fallback": 100,
           });
           assert.match(fe, /^\s*static-primary\s+weight\s+100\s+effective\s+0\s+\[disabled\]$/m);
-          await waitForVppWeight(w.sim, FAILOVER_VIP, "172.20.30.22", 100);
-          await waitForVppWeight(w.sim, FAILOVER_VIP, "172.20.30.21", 0);
+          await waitForVppWeight(w, FAILOVER_VIP, "172.20.30.22", 100);
+          await waitForVppWeight(w, FAILOVER_VIP, "172.20.30.21", 0);
 
           await d.cliOk("set", "backend", "static-primary", "enable");
           await waitForState(d, "static-primary", "up", 3_000);
@@ -245,8 +245,8 @@ Deno.test({
             "static-primary": 100,
             "static-fallback": 0,
           });
-          await waitForVppWeight(w.sim, FAILOVER_VIP, "172.20.30.21", 100);
-          await waitForVppWeight(w.sim, FAILOVER_VIP, "172.20.30.22", 0);
+          await waitForVppWeight(w, FAILOVER_VIP, "172.20.30.21", 100);
+          await waitForVppWeight(w, FAILOVER_VIP, "172.20.30.22", 0);
         },
       );
 
@@ -257,7 +257,7 @@ Deno.test({
           await lab.stopBackend("nginx2");
           const down = await waitForState(d, "nginx2", "down", 5_000);
           assert.match(transitionsOf(down)[0], /^up -> down L4CON$/);
-          await waitForVppWeight(w.sim, HTTP_VIP, "172.20.30.12", 0);
+          await waitForVppWeight(w, HTTP_VIP, "172.20.30.12", 0);
           await d.waitForLog("vpp-lb-as-weight", { backend: "nginx2", weight: 0, flush: true }, {
             from: logFrom,
           });
@@ -265,7 +265,7 @@ Deno.test({
 
           await lab.startBackend("nginx2");
           await waitForState(d, "nginx2", "up", 5_000);
-          await waitForVppWeight(w.sim, HTTP_VIP, "172.20.30.12", 100);
+          await waitForVppWeight(w, HTTP_VIP, "172.20.30.12", 100);
           await waitForEffective(d, "http-vip", { nginx1: 100, nginx2: 100, nginx3: 0 });
         },
       );
@@ -275,7 +275,7 @@ Deno.test({
         assert.equal(code, 0, d.tail());
         assert.ok(d.logsNamed("stopped").length === 1, "the daemon logs `stopped`");
         // Stopping maglevd leaves VPP serving (restart neutrality).
-        assert.ok(vppHolds(w.sim, STEADY_WEIGHTS), describeVpp(w.sim));
+        assert.ok(await vppHolds(w, STEADY_WEIGHTS), await describeVpp(w));
       });
     } finally {
       await w.close();

@@ -57,8 +57,8 @@ Deno.test({
     try {
       await t.step("all backends up and programmed", async () => {
         for (const b of ALL) await waitForState(d, b, "up");
-        await waitFor("VPP to hold the steady weights", () => vppHolds(w.sim, STEADY_WEIGHTS), {
-          describe: () => describeVpp(w.sim),
+        await waitFor("VPP to hold the steady weights", () => vppHolds(w, STEADY_WEIGHTS), {
+          describe: () => describeVpp(w),
         });
       });
 
@@ -77,11 +77,11 @@ Deno.test({
           d.signal("SIGHUP");
           await d.waitForLog("config-reload", {}, { from: logFrom });
           await waitForState(d, "nginx1-v6", "up");
-          await waitForVppWeight(w.sim, "2001:db8::1/128", "fd20:30::b", 100);
+          await waitForVppWeight(w, "2001:db8::1/128", "fd20:30::b", 100);
           await waitFor(
             "VPP to hold the old VIPs unchanged plus the new one",
-            () => vppHolds(w.sim, withV6),
-            { describe: () => describeVpp(w.sim) },
+            () => vppHolds(w, withV6),
+            { describe: () => describeVpp(w) },
           );
           const fe = await waitForEffective(d, "v6-vip", { "nginx1-v6": 100 });
           assert.match(fe, /^address\s+2001:db8::1\b/m);
@@ -123,7 +123,7 @@ Deno.test({
         const frontends = await d.cliOk("show", "frontends");
         const backends = backendRows(await d.cliOk("show", "backends"));
         const httpVip = await d.cliOk("show", "frontends", "http-vip");
-        const vppBefore = describeVpp(w.sim);
+        const vppBefore = await describeVpp(w);
 
         const bad = [
           {
@@ -165,7 +165,7 @@ Deno.test({
           assert.equal(await d.cliOk("show", "frontends"), frontends);
           assert.deepEqual(backendRows(await d.cliOk("show", "backends")), backends);
           assert.equal(await d.cliOk("show", "frontends", "http-vip"), httpVip);
-          assert.equal(describeVpp(w.sim), vppBefore);
+          assert.equal(await describeVpp(w), vppBefore);
         }
 
         // The good file again: the reload goes through and still changes nothing.
@@ -173,8 +173,8 @@ Deno.test({
         const logFrom = d.logs.length;
         d.signal("SIGHUP");
         await d.waitForLog("config-reload", {}, { from: logFrom });
-        assert.ok(vppHolds(w.sim, withV6), describeVpp(w.sim));
-        assert.deepEqual(vppView(w.sim).vips.sort(), [
+        assert.ok(await vppHolds(w, withV6), await describeVpp(w));
+        assert.deepEqual((await vppView(w)).vips.sort(), [
           "192.0.2.1/32",
           "192.0.2.2/32",
           "2001:db8::1/128",

@@ -1,8 +1,8 @@
 /**
- * End-to-end, as an operator: what maglevd programs into VPP (the double),
- * a VPP restart (the daemon re-programs it), and a daemon restart (restart
- * neutrality: no up backend is ever written to weight 0). One lab and one
- * double serve every step, in this order.
+ * End-to-end, as an operator: what maglevd programs into VPP (the double, or
+ * a real VPP with `MAGLEV_TEST_VPP=real`), a VPP restart (the daemon
+ * re-programs it), and a daemon restart (restart neutrality: no up backend is
+ * ever written to weight 0). One lab and one VPP serve every step, in order.
  */
 import { strict as assert } from "node:assert";
 import {
@@ -33,13 +33,13 @@ Deno.test({
     try {
       await t.step("VPP holds every frontend with the effective weights", async () => {
         for (const b of ALL) await waitForState(w.daemon, b, "up");
-        await waitFor("VPP to hold the steady weights", () => vppHolds(w.sim, STEADY_WEIGHTS), {
-          describe: () => describeVpp(w.sim),
+        await waitFor("VPP to hold the steady weights", () => vppHolds(w, STEADY_WEIGHTS), {
+          describe: () => describeVpp(w),
         });
-        assert.deepEqual(vppView(w.sim).vips.sort(), ["192.0.2.1/32", "192.0.2.2/32"]);
-        const conf = w.sim.model.apply("lb_conf_get", {}) as Record<string, unknown>;
-        assert.equal(conf.ip4_src_address, "192.0.2.254");
-        assert.equal(conf.ip6_src_address, "2001:db8::254");
+        assert.deepEqual((await vppView(w)).vips.sort(), ["192.0.2.1/32", "192.0.2.2/32"]);
+        const conf = await w.vpp.lbConf();
+        assert.equal(String(conf.ip4_src_address), "192.0.2.254");
+        assert.equal(String(conf.ip6_src_address), "2001:db8::254");
         const state = await w.daemon.cliOk("show", "vpp", "lb", "state");
         for (const s of ["192.0.2.1/32", "192.0.2.2/32", "172.20.30.11", "172.20.30.22"]) {
           assert.ok(state.includes(s), `show vpp lb state lacks ${s}:\n${state}`);
@@ -48,16 +48,16 @@ Deno.test({
 
       await t.step("VPP restarted: the daemon reconnects and re-programs it", async () => {
         const logFrom = w.daemon.logs.length;
-        w.sim.restart();
-        assert.deepEqual(vppView(w.sim).vips, [], "a restarted VPP starts empty");
+        await w.vpp.restart();
+        assert.deepEqual((await vppView(w)).vips, [], "a restarted VPP starts empty");
         await w.daemon.waitForLog("vpp-disconnect", {}, { from: logFrom });
         await w.daemon.waitForLog("vpp-connect", {}, { from: logFrom, timeoutMs: 15_000 });
-        await waitFor("VPP to be re-programmed", () => vppHolds(w.sim, STEADY_WEIGHTS), {
+        await waitFor("VPP to be re-programmed", () => vppHolds(w, STEADY_WEIGHTS), {
           timeoutMs: 15_000,
-          describe: () => describeVpp(w.sim),
+          describe: () => describeVpp(w),
         });
-        const conf = w.sim.model.apply("lb_conf_get", {}) as Record<string, unknown>;
-        assert.equal(conf.ip4_src_address, "192.0.2.254", "lb_conf is pushed again");
+        const conf = await w.vpp.lbConf();
+        assert.equal(String(conf.ip4_src_address), "192.0.2.254", "lb_conf is pushed again");
         const info = await w.daemon.cliOk("show", "vpp", "info");
         assert.match(info, /^version\s+\S+/m);
       });
@@ -66,18 +66,18 @@ Deno.test({
         const old = w.daemon;
         assert.equal(await old.stop(), 0, old.tail());
         assert.ok(
-          vppHolds(w.sim, STEADY_WEIGHTS),
-          `a stopped maglevd leaves VPP as it was\n${describeVpp(w.sim)}`,
+          await vppHolds(w, STEADY_WEIGHTS),
+          `a stopped maglevd leaves VPP as it was\n${await describeVpp(w)}`,
         );
 
-        const eventsFrom = w.simEvents.length;
+        const eventsFrom = w.vpp.events?.length ?? 0;
         // Sample VPP while the new daemon starts, connects and warms up: any
         // moment where a serving AS is not at its weight is a traffic loss.
         const glitches: string[] = [];
         let sampling = true;
         const sampler = (async () => {
           while (sampling) {
-            const v = vppView(w.sim);
+            const v = await vppView(w);
             for (const key of SERVING) {
               const got = v.ases.get(key)?.weight;
               if (got !== STEADY_WEIGHTS[key]) glitches.push(`${key}: ${got ?? "absent"}`);
@@ -102,17 +102,20 @@ Deno.test({
         for (const msg of ["vpp-lb-as-del", "vpp-lb-vip-del", "vpp-lb-vip-recreate"]) {
           assert.deepEqual(d.logsNamed(msg), [], `${msg} after the restart`);
         }
-        // VPP already held the desired state: the new daemon had nothing to write.
-        const requests = w.simEvents.slice(eventsFrom).filter((e) => e.kind === "request");
-        assert.ok(
-          requests.some((e) => e.attrs.name === "lb_vip_dump"),
-          "the new daemon read VPP's lb state (the double's request record works)",
-        );
-        const writes = requests
-          .filter((e) => LB_MUTATIONS.includes(String(e.attrs.name)))
-          .map((e) => String(e.attrs.name));
-        assert.deepEqual(writes, [], "lb write requests VPP received from the new daemon");
-        assert.ok(vppHolds(w.sim, STEADY_WEIGHTS), describeVpp(w.sim));
+        assert.ok(await vppHolds(w, STEADY_WEIGHTS), await describeVpp(w));
+        // VPP already held the desired state: the new daemon had nothing to write. Only the
+        // double records the requests it served; on a real VPP the sampler above judges.
+        if (w.vpp.events) {
+          const requests = w.vpp.events.slice(eventsFrom).filter((e) => e.kind === "request");
+          assert.ok(
+            requests.some((e) => e.attrs.name === "lb_vip_dump"),
+            "the new daemon read VPP's lb state (the double's request record works)",
+          );
+          const writes = requests
+            .filter((e) => LB_MUTATIONS.includes(String(e.attrs.name)))
+            .map((e) => String(e.attrs.name));
+          assert.deepEqual(writes, [], "lb write requests VPP received from the new daemon");
+        }
       });
 
       await t.step("SIGTERM stops the restarted daemon with exit code 0", async () => {

@@ -73,15 +73,37 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Options of `runCli`. */
+export interface RunCliOptions {
+  /** Extra environment variables (e.g. `TZ`, `NO_COLOR`, `MAGLEV_SERVER`). */
+  env?: Record<string, string>;
+  /** Pass `args` as they are: no `--server` and `--color=false` in front. */
+  bare?: boolean;
+  /** Fed to the client's stdin (default: none). */
+  stdin?: string;
+}
+
 /** Runs the client once: `main.ts --server <server> --color=false <args>`. */
-export async function runCli(server: string, args: readonly string[]): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, "--server", server, "--color=false", ...args],
+export async function runCli(
+  server: string,
+  args: readonly string[],
+  options: RunCliOptions = {},
+): Promise<CliResult> {
+  const flags = options.bare ? [] : ["--server", server, "--color=false"];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}main.ts`, ...flags, ...args],
     cwd: ROOT,
-    stdin: "null",
+    env: options.env,
+    stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(options.stdin));
+    await w.close();
+  }
+  const out = await child.output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
@@ -99,6 +121,8 @@ export interface DaemonStartOptions {
   extraArgs?: readonly string[];
   /** Append every output line to this file too, tagged `out:`/`err:` (kept for a post-mortem). */
   logFile?: string;
+  /** Extra environment variables (e.g. `NOTIFY_SOCKET`). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** The real daemon run as a subprocess (`deno run -A main.ts ...`), its JSON log collected. */
@@ -139,6 +163,7 @@ export class DaemonProcess {
         ...(options.extraArgs ?? []),
       ],
       cwd: ROOT,
+      env: options.env ? { ...options.env } : undefined,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

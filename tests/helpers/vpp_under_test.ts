@@ -173,7 +173,7 @@ export async function startVppUnderTest(
   const cli = async (cmd: string) => {
     const c = await VppClient.connect(socket);
     try {
-      return await c.cliInband(cmd);
+      return (await c.request("cli_inband", { cmd: cmd })).reply;
     } finally {
       await c.close();
     }
@@ -203,7 +203,7 @@ export async function startVppUnderTest(
 async function pingOnce(socket: string): Promise<void> {
   const c = await VppClient.connect(socket);
   try {
-    await c.controlPing();
+    await c.request("control_ping", {});
   } finally {
     await c.close();
   }

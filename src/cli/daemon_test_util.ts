@@ -1,0 +1,162 @@
+/**
+ * A daemon for the client's tests, built from the real parts: the config
+ * loader on a YAML file, the real `Checker` (driven by a fake prober and a
+ * fake clock, so states are the test's choice and not the network's), the
+ * real `VppManager` (VPP disabled, or against the in-process VPP double) and
+ * the real gRPC server on a loopback port. It holds no rule of its own: a
+ * state the product never reaches cannot be set up here.
+ * @module
+ */
+import { FakeProber } from "../checker/testing.ts";
+import { Checker } from "../checker/mod.ts";
+import type { ReloadResult } from "../checker/types.ts";
+import { FakeClock } from "../clock.ts";
+import { formatIssue, loadConfigFile } from "../config/mod.ts";
+import type { Config } from "../config/types.ts";
+import { type GrpcServerHandle, startGrpcServer } from "../grpc/server.ts";
+import { VppManager } from "../reconciler/mod.ts";
+import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
+
+/**
+ * The default world: `web` (pool `primary` with two HTTP-checked backends,
+ * pool `fallback` with a static one) and `dns` sharing `nginx2`.
+ */
+export const WORLD_YAML = `maglev:
+  vpp:
+    lb:
+      ipv4-src-address: 192.0.2.254
+      sync-interval: 1h
+      startup-min-delay: 0s
+      startup-max-delay: 0s
+  healthchecks:
+    http:
+      type: http
+      port: 80
+      params: { path: /healthz }
+      interval: 2s
+      fast-interval: 1s
+      down-interval: 5s
+      timeout: 1s
+      rise: 2
+      fall: 3
+    icmp:
+      type: icmp
+      interval: 1s
+      rise: 1
+      fall: 2
+  backends:
+    nginx1: { address: 10.0.0.1, healthcheck: http }
+    nginx2: { address: 10.0.0.2, healthcheck: http }
+    static3: { address: 10.0.0.3 }
+  frontends:
+    web:
+      description: public web
+      address: 192.0.2.1
+      protocol: tcp
+      port: 80
+      pools:
+        - name: primary
+          backends: { nginx1: { weight: 100 }, nginx2: { weight: 50 } }
+        - name: fallback
+          backends: { static3: { weight: 10 } }
+    dns:
+      address: 192.0.2.53
+      protocol: udp
+      port: 53
+      pools:
+        - { name: main, backends: { nginx2: { weight: 7 } } }
+`;
+
+/** Options of `startTestDaemon`. */
+export interface TestDaemonOptions {
+  /** The config file's content (default `WORLD_YAML`). */
+  yaml?: string;
+  /** Run the VPP double and connect the manager to it (default: VPP disabled). */
+  vpp?: boolean;
+}
+
+/** A running test daemon. */
+export interface TestDaemon {
+  /** `127.0.0.1:<port>` of its gRPC listener. */
+  readonly server: string;
+  /** The checker's clock: only `settle` and the test move it. */
+  readonly clock: FakeClock;
+  /** Answers every probe (PASS unless told otherwise per backend). */
+  readonly prober: FakeProber;
+  readonly checker: Checker;
+  /** The config file `config check` and `config reload` read. */
+  readonly configPath: string;
+  /** The VPP double, when started with `vpp: true`. */
+  readonly sim: VppSim | undefined;
+  /** Lets the checker run `ms` of fake time (probes answer at once). */
+  settle(ms?: number): Promise<void>;
+  /** Stops everything and removes the temporary files. */
+  close(): Promise<void>;
+}
+
+async function loadOrThrow(path: string, vppEnabled: boolean): Promise<Config> {
+  const r = await loadConfigFile(path, { vppEnabled });
+  if (!r.ok) throw new Error(r.issues.map((i) => formatIssue(i, path)).join("\n"));
+  return r.config;
+}
+
+/** Starts a test daemon; its backends have settled (every probe passed) when this resolves. */
+export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<TestDaemon> {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-cli-" });
+  const configPath = `${dir}/maglev.yaml`;
+  await Deno.writeTextFile(configPath, options.yaml ?? WORLD_YAML);
+  const vppSocket = options.vpp ? `${dir}/api.sock` : "";
+  const sim = options.vpp ? await startVppSim({ socketPath: vppSocket }) : undefined;
+  const vppEnabled = vppSocket !== "";
+  const clock = new FakeClock(Date.now());
+  const prober = new FakeProber();
+  const checker = new Checker(await loadOrThrow(configPath, vppEnabled), {
+    probe: prober.probe,
+    clock,
+    random: () => 0,
+  });
+  const vpp = new VppManager({ apiAddr: vppSocket, checker });
+  const load = async () => {
+    const r = await loadConfigFile(configPath, { vppEnabled });
+    if (r.ok) return r;
+    return { ...r, error: r.issues.map((i) => formatIssue(i, configPath)).join("\n") };
+  };
+  const reload = async (): Promise<ReloadResult> => {
+    const r = await load();
+    if (!r.ok) return { ok: false, kind: r.kind, error: r.error };
+    checker.applyConfig(r.config);
+    await vpp.configApplied();
+    return { ok: true, config: r.config };
+  };
+  const checkConfig = async () => {
+    const r = await load();
+    return r.ok ? { ok: true } : { ok: false, kind: r.kind, error: r.error };
+  };
+  checker.start();
+  vpp.start();
+  const grpc: GrpcServerHandle = await startGrpcServer({
+    checker,
+    vpp,
+    checkConfig,
+    reload,
+    listen: { tcp: "127.0.0.1:0" },
+  });
+  const settle = (ms = 10_000) => clock.advance(ms);
+  await settle();
+  return {
+    server: grpc.addresses[0],
+    clock,
+    prober,
+    checker,
+    configPath,
+    sim,
+    settle,
+    async close() {
+      await grpc.shutdown({ graceMs: 100 });
+      await vpp.stop();
+      await checker.stop();
+      await sim?.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}

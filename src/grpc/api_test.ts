@@ -1,0 +1,186 @@
+/**
+ * The service through a real gRPC client against real parts (rig_test_util.ts):
+ * status, config, reload plans, the disruption preview, fingerprints, VPP
+ * availability in the manager's words, and names that are prototype members.
+ */
+import { strict as assert } from "node:assert";
+import { RpcError } from "./client.ts";
+import { type Rig, RIG_YAML, startRig, until } from "./rig_test_util.ts";
+
+async function withRig(
+  fn: (rig: Rig) => Promise<void>,
+  options: Parameters<typeof startRig>[1] = {},
+  yaml = RIG_YAML,
+): Promise<void> {
+  const rig = await startRig(yaml, options);
+  try {
+    await fn(rig);
+  } finally {
+    await rig.close();
+  }
+}
+
+async function rejectsWith(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof RpcError, String(err));
+    assert.equal(err.codeName, code, `${err.codeName}: ${err.message}`);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+Deno.test("prototype member names are ordinary names: NOT_FOUND, never INTERNAL", async () => {
+  await withRig(async ({ client }) => {
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      await rejectsWith(client.getFrontend({ name }), "NOT_FOUND", /^frontend ".*" not found$/);
+      await rejectsWith(
+        client.getHealthCheck({ name }),
+        "NOT_FOUND",
+        /^healthcheck ".*" not found$/,
+      );
+      await rejectsWith(client.getBackend({ name }), "NOT_FOUND", /^backend ".*" not found$/);
+      await rejectsWith(client.pauseBackend({ name }), "NOT_FOUND", /not found/);
+      await rejectsWith(
+        client.call("PreviewChange", { frontend: "www", backend: name, weight: 1 }),
+        "NOT_FOUND",
+        /not found/,
+      );
+    }
+  });
+});
+
+Deno.test("an incompatible VPP: GetVPPInfo and GetStatus name the missing messages", async () => {
+  await withRig(async ({ client, manager }) => {
+    await until("the manager sees an incompatible VPP", () => manager.incompatible().length > 0);
+    await rejectsWith(
+      client.getVPPInfo(),
+      "UNAVAILABLE",
+      /incompatible: missing lb_as_set_weight_/,
+    );
+    const status = await client.call("GetStatus", {});
+    assert.equal(status.vpp?.state, "incompatible");
+    assert.match(status.vpp!.missing_messages.join(), /^lb_as_set_weight_[0-9a-f]{8}$/);
+    assert.match(status.vpp!.error, /lb_as_set_weight_/);
+  }, { vpp: { omit: ["lb_as_set_weight"] } });
+});
+
+Deno.test("set weight with VPP configured but not connected succeeds with a warning", async () => {
+  await withRig(async ({ client }) => {
+    const req = { frontend: "www", pool: "primary", backend: "s2", weight: 70, flush: false };
+    const fe = await client.setFrontendPoolBackendWeight(req);
+    assert.equal(fe.pools[0].backends[1].weight, 70);
+    assert.match(fe.warning, /VPP is not connected: weight 70 is set and will be programmed/);
+    // The checker owns the range and its message.
+    await rejectsWith(
+      client.setFrontendPoolBackendWeight({ ...req, weight: 101 }),
+      "INVALID_ARGUMENT",
+      /^weight 101 out of range \[0, 100\]$/,
+    );
+    const status = await client.call("GetStatus", {});
+    assert.equal(status.vpp?.state, "disconnected");
+    assert.equal(status.vpp?.error, "VPP is not connected");
+  }, { vpp: "absent" });
+});
+
+Deno.test("GetStatus: build, start, config hash, counts by state; GetConfig loads back", async () => {
+  await withRig(async ({ client, configPath }) => {
+    const s = await client.call("GetStatus", {});
+    assert.equal(s.version, "1.2.3");
+    assert.equal(s.commit, "abc1234");
+    assert.equal(s.config_path, configPath);
+    assert.match(s.config_hash, /^[0-9a-f]{64}$/);
+    assert.ok(BigInt(s.start_time_ns) > 0n);
+    assert.equal(s.last_reload?.at_ns, "0");
+    assert.equal(s.vpp?.state, "disabled");
+    const total = (counts: { count: number }[]) => counts.reduce((n, c) => n + c.count, 0);
+    assert.equal(total(s.backends), 4);
+    assert.equal(total(s.frontends), 2);
+    const cfg = await client.call("GetConfig", {});
+    assert.equal(cfg.hash, s.config_hash);
+    assert.match(cfg.yaml, /fast-interval: 2s/);
+    const same = await client.call("DiffConfig", { path: "", yaml: cfg.yaml });
+    assert.equal(same.ok, true);
+    assert.equal(same.changed, false, "the rendered config is the running one");
+  }, { vpp: "disabled" });
+});
+
+Deno.test("reload plan: add, remove, probe change and VIP recreate; reload applies it", async () => {
+  await withRig(async ({ client, configPath }) => {
+    const next = RIG_YAML
+      .replace("s3: { address: 10.0.0.3 }", "s4: { address: 10.0.0.4 }")
+      .replace("backends: { s3: {} }", "backends: { s4: {} }")
+      .replace("interval: 2s", "interval: 5s")
+      .replace("      port: 443\n", "      port: 443\n      flow-table-length: 2048\n")
+      .replace(
+        "backends: { s1: {}, s2: { weight: 50 } }",
+        "backends: { s1: {}, s2: { weight: 20 } }",
+      );
+    const plan = await client.call("DiffConfig", { path: "", yaml: next });
+    assert.equal(plan.ok, true, plan.parse_error + plan.semantic_error);
+    assert.deepEqual(plan.backends_added, ["s4"]);
+    assert.deepEqual(plan.backends_removed, ["s3"]);
+    assert.deepEqual(plan.probes_restarted, [
+      { backend: "h1", reason: "healthcheck web: interval, fast-interval, down-interval changed" },
+    ]);
+    assert.equal(plan.vips_recreated.length, 1);
+    const vip = plan.vips_recreated[0];
+    assert.equal(vip.frontend, "probed");
+    assert.equal(vip.reason, "flow-table-length 1024 -> 2048");
+    assert.match(vip.flows, /every established flow to 192\.0\.2\.2 tcp\/443 breaks/);
+    const s2 = plan.weights_changed.find((w) => w.backend === "s2");
+    assert.equal(s2?.weight_from, 50);
+    assert.equal(s2?.weight_to, 20);
+
+    const bad = await client.call("DiffConfig", { path: "", yaml: "maglev: [" });
+    assert.equal(bad.ok, false);
+    assert.match(bad.parse_error, /^<yaml>: YAML: .*line 1, column 10/);
+
+    await Deno.writeTextFile(configPath, next);
+    const fromDisk = await client.call("DiffConfig", { path: "", yaml: "" });
+    assert.deepEqual(fromDisk, plan, "no source: the daemon's own file as it is now");
+    const reload = await client.reloadConfig();
+    assert.equal(reload.ok, true);
+    assert.deepEqual(reload.plan, plan, "the reload applied what the diff showed");
+    const status = await client.call("GetStatus", {});
+    assert.equal(status.last_reload?.ok, true);
+    assert.notEqual(status.last_reload?.at_ns, "0");
+  }, { vpp: "disabled" });
+});
+
+Deno.test("preview: buckets that move on a weight change or a disable, and to whom", async () => {
+  await withRig(async ({ client, checker, clock }) => {
+    // Static backends come up on their own, on the checker's (fake) clock.
+    for (let i = 0; i < 5; i++) await clock.advance(1000);
+    await until(
+      "s1 and s2 up",
+      () => checker.backendState("s1") === "up" && checker.backendState("s2") === "up",
+    );
+    const fe = await client.getFrontend({ name: "www" });
+    assert.match(fe.fingerprint, /^[0-9a-f]{16}$/);
+    const off = await client.call("PreviewChange", {
+      frontend: "www",
+      backend: "s2",
+      disable: true,
+    });
+    assert.equal(off.table_length, 2048, "auto: 8 x the weights, rounded up");
+    const s2Before = off.before.find((b) => b.backend === "s2")!.buckets;
+    assert.ok(s2Before > 0);
+    assert.equal(off.buckets_moved, s2Before, "only s2's buckets move");
+    assert.deepEqual(off.moves.map((m) => [m.from, m.to]), [["s2", "s1"]]);
+    assert.equal(off.fingerprint_before, fe.fingerprint);
+    assert.notEqual(off.fingerprint_after, fe.fingerprint);
+    const same = await client.call("PreviewChange", { frontend: "www", backend: "s2", weight: 50 });
+    assert.equal(same.buckets_moved, 0);
+    assert.equal(same.fingerprint_after, fe.fingerprint);
+    await rejectsWith(
+      client.call("PreviewChange", { frontend: "www", backend: "s2", weight: 101 }),
+      "INVALID_ARGUMENT",
+      /^weight 101 out of range \[0, 100\]$/,
+    );
+    await rejectsWith(
+      client.call("PreviewChange", { frontend: "www", backend: "h1", weight: 1 }),
+      "NOT_FOUND",
+      /backend "h1" is in no pool of frontend "www"/,
+    );
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * The gRPC server over real parts: the config file loaded by the daemon's
+ * `ConfigState`, the real `Checker` (fake prober, fake clock) and the real
+ * `VppManager` against the VPP test double over a socket. Nothing here
+ * re-implements a product rule, so the server cannot be shown a state the
+ * daemon never reaches.
+ * @module
+ */
+import { Checker } from "../checker/mod.ts";
+import { FakeProber } from "../checker/testing.ts";
+import { FakeClock, realClock } from "../clock.ts";
+import { ConfigState } from "../daemon/config_state.ts";
+import { configureLog } from "../log/mod.ts";
+export { until } from "../reconciler/harness_test_util.ts";
+import { VppManager } from "../reconciler/mod.ts";
+import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
+import { createClient, type MaglevClient } from "./client.ts";
+import type { DaemonFacts } from "./status.ts";
+import { type GrpcServerHandle, type GrpcServerOptions, startGrpcServer } from "./server.ts";
+
+configureLog({ level: "error", format: "json", write: () => {} });
+
+/** A config with two frontends (one all-port), static and probed backends. */
+export const RIG_YAML = `maglev:
+  vpp:
+    lb: { ipv4-src-address: 192.0.2.254, ipv6-src-address: "2001:db8::254" }
+  healthchecks:
+    web: { type: http, port: 8080, interval: 2s }
+  backends:
+    s1: { address: 10.0.0.1 }
+    s2: { address: 10.0.0.2 }
+    s3: { address: 10.0.0.3 }
+    h1: { address: 10.0.1.1, healthcheck: web }
+  frontends:
+    www:
+      address: 192.0.2.1
+      protocol: tcp
+      port: 80
+      pools:
+        - name: primary
+          backends: { s1: {}, s2: { weight: 50 } }
+        - name: backup
+          backends: { s3: {} }
+    probed:
+      address: 192.0.2.2
+      protocol: tcp
+      port: 443
+      pools:
+        - name: primary
+          backends: { h1: {} }
+`;
+
+/** What a test drives. */
+export interface Rig {
+  readonly client: MaglevClient;
+  readonly server: GrpcServerHandle;
+  readonly checker: Checker;
+  readonly manager: VppManager;
+  readonly sim: VppSim | undefined;
+  readonly state: ConfigState;
+  readonly configPath: string;
+  readonly clock: FakeClock;
+  readonly dir: string;
+  close(): Promise<void>;
+}
+
+/** How the rig's VPP looks. */
+export type RigVpp =
+  /** The double, complete. */
+  | "double"
+  /** Configured, but nothing listens on its socket. */
+  | "absent"
+  /** VPP integration off (`--vpp-api-addr ""`). */
+  | "disabled"
+  /** The double without these messages (an older VPP). */
+  | { omit: string[] };
+
+/** Starts the rig on `yaml`. */
+export async function startRig(
+  yaml: string = RIG_YAML,
+  options: { vpp?: RigVpp; server?: Partial<GrpcServerOptions> } = {},
+): Promise<Rig> {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-grpc-rig-" });
+  const configPath = `${dir}/maglev.yaml`;
+  await Deno.writeTextFile(configPath, yaml);
+  const vppMode = options.vpp ?? "double";
+  const apiAddr = vppMode === "disabled" ? "" : `${dir}/api.sock`;
+  const sim = vppMode === "double" || typeof vppMode === "object"
+    ? await startVppSim({
+      socketPath: apiAddr,
+      pluginIdBase: 400,
+      omitMessages: typeof vppMode === "object" ? vppMode.omit : undefined,
+    })
+    : undefined;
+  const clock = new FakeClock();
+  const state = new ConfigState(configPath, { vppEnabled: apiAddr !== "", clock: realClock });
+  const config = await state.initial();
+  const prober = new FakeProber();
+  const checker = new Checker(config, { probe: prober.probe, clock, random: () => 0.5 });
+  const manager = new VppManager({ apiAddr, checker, clock, startMs: clock.monotonic() });
+  const facts: DaemonFacts = {
+    version: "1.2.3",
+    commit: "abc1234",
+    buildDate: "2026-12-01",
+    startedAtMs: realClock.now(),
+    configPath,
+    vppApiAddr: apiAddr,
+    configHash: () => state.hash(),
+    lastReload: () => state.lastReload(),
+    warmup: () => manager.gate.phase(),
+  };
+  checker.start();
+  manager.start();
+  const server = await startGrpcServer({
+    checker,
+    vpp: manager,
+    checkConfig: () => state.check(),
+    reload: state.reloader(checker, { applied: () => manager.configApplied() }),
+    diffConfig: (source) => state.diff(checker, source),
+    facts,
+    listen: { tcp: "127.0.0.1:0" },
+    ...options.server,
+  });
+  const client = createClient(server.addresses[0]);
+  return {
+    client,
+    server,
+    checker,
+    manager,
+    sim,
+    state,
+    configPath,
+    clock,
+    dir,
+    async close() {
+      client.close();
+      await server.shutdown();
+      await manager.stop();
+      await checker.stop();
+      await sim?.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}

@@ -1,0 +1,264 @@
+/**
+ * `deno task check` part two: the structure rules of DEVELOPERS.md that a
+ * type checker cannot see (issue 13).
+ *
+ * 1. No import cycles in the local module graph (product and tests), read
+ *    from `deno info --json` over every entry point.
+ * 2. Product code (src/, vpp/, lab/, main.ts, cli.ts; not tests, test
+ *    helpers or generated files) has no file over 600 lines and no function
+ *    over 80 lines, except what `tools/size_allowlist.txt` lists (today's
+ *    offenders, to be emptied as they are split).
+ *
+ * Exits 1 naming every offender; prints allowlist entries that no longer
+ * offend so they can be deleted.
+ * @module
+ */
+
+import ts from "typescript";
+
+/** The longest product file, in lines. */
+export const MAX_FILE_LINES = 600;
+/** The longest product function, in lines (signature to closing brace). */
+export const MAX_FUNCTION_LINES = 80;
+
+const ROOT = new URL("../", import.meta.url);
+const PRODUCT_DIRS = ["src", "vpp", "lab"];
+const PRODUCT_FILES = ["main.ts", "cli.ts"];
+
+/** A module graph: each local module's local imports (type imports too). */
+export type ModuleGraph = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Every cycle of the graph, as the modules of each strongly connected
+ * component (Tarjan's algorithm, without recursion); a module importing
+ * itself is a cycle too.
+ */
+export function findCycles(graph: ModuleGraph): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const cycles: string[][] = [];
+  let next = 0;
+  for (const root of [...graph.keys()].sort()) {
+    if (index.has(root)) continue;
+    const work: { node: string; edge: number }[] = [{ node: root, edge: 0 }];
+    index.set(root, next);
+    low.set(root, next++);
+    stack.push(root);
+    onStack.add(root);
+    while (work.length > 0) {
+      const top = work[work.length - 1];
+      const edges = graph.get(top.node) ?? [];
+      if (top.edge < edges.length) {
+        const to = edges[top.edge++];
+        if (!index.has(to)) {
+          index.set(to, next);
+          low.set(to, next++);
+          stack.push(to);
+          onStack.add(to);
+          work.push({ node: to, edge: 0 });
+        } else if (onStack.has(to)) {
+          low.set(top.node, Math.min(low.get(top.node)!, index.get(to)!));
+        }
+        continue;
+      }
+      work.pop();
+      if (work.length > 0) {
+        const parent = work[work.length - 1].node;
+        low.set(parent, Math.min(low.get(parent)!, low.get(top.node)!));
+      }
+      if (low.get(top.node) !== index.get(top.node)) continue;
+      const component: string[] = [];
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== top.node);
+      const selfLoop = edges.includes(top.node);
+      if (component.length > 1 || selfLoop) cycles.push(component.sort());
+    }
+  }
+  return cycles;
+}
+
+interface DenoInfoModule {
+  readonly specifier: string;
+  readonly dependencies?: readonly {
+    readonly code?: { readonly specifier?: string };
+    readonly type?: { readonly specifier?: string };
+  }[];
+}
+
+/** The local module graph of `entries` (paths relative to the repository). */
+async function moduleGraph(entries: readonly string[]): Promise<Map<string, string[]>> {
+  // One root that imports every entry, so one `deno info` sees the whole graph.
+  const dir = await Deno.makeTempDir({ prefix: "maglev-structure-" });
+  const root = `${dir}/all.ts`;
+  try {
+    await Deno.writeTextFile(
+      root,
+      entries.map((e) => `import ${JSON.stringify(new URL(e, ROOT).href)};\n`).join(""),
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", "--config", new URL("deno.json", ROOT).pathname, root],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(`deno info: ${new TextDecoder().decode(out.stderr)}`);
+    const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      modules: DenoInfoModule[];
+    };
+    const local = (s: string | undefined) => s !== undefined && s.startsWith(ROOT.href);
+    const graph = new Map<string, string[]>();
+    for (const m of info.modules) {
+      if (!local(m.specifier)) continue;
+      const to = new Set<string>();
+      for (const d of m.dependencies ?? []) {
+        for (const s of [d.code?.specifier, d.type?.specifier]) if (local(s)) to.add(rel(s!));
+      }
+      graph.set(rel(m.specifier), [...to].sort());
+    }
+    return graph;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function rel(specifier: string): string {
+  return specifier.slice(ROOT.href.length);
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(new URL(dir, ROOT))) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory && e.name !== "node_modules" && !e.name.startsWith(".")) yield* walk(path);
+    else if (e.isFile && /\.tsx?$/.test(e.name)) yield path;
+  }
+}
+
+/** Test code: tests, their helpers and fixtures. */
+export function isTestCode(path: string): boolean {
+  return /_test\.ts$|_test_util\.ts$|(^|\/)testdata\//.test(path);
+}
+
+/** Go's convention, which our generators follow: `// Code generated ... DO NOT EDIT.` */
+export function isGenerated(text: string): boolean {
+  const first = text.slice(0, text.indexOf("\n") >>> 0);
+  return /^\/\/ Code generated .*DO NOT EDIT\.?$/.test(first);
+}
+
+/** A function or a file over its limit. */
+export interface SizeOffence {
+  /** `path` for a file, `path#name` for a function: the allowlist key. */
+  readonly key: string;
+  readonly line: number;
+  readonly lines: number;
+  readonly limit: number;
+}
+
+function functionName(node: ts.Node): string {
+  const named = node as { name?: ts.Node };
+  if (named.name !== undefined && ts.isIdentifier(named.name)) return named.name.text;
+  if (named.name !== undefined && ts.isPrivateIdentifier(named.name)) return named.name.text;
+  if (ts.isConstructorDeclaration(node)) return "constructor";
+  const parent = node.parent;
+  if (parent !== undefined) {
+    if (ts.isVariableDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text;
+    if (ts.isPropertyAssignment(parent) && ts.isIdentifier(parent.name)) return parent.name.text;
+    if (ts.isPropertyDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text;
+  }
+  return "(anonymous)";
+}
+
+/** The files and functions of one source text over their limits. */
+export function sizeOffences(path: string, text: string): SizeOffence[] {
+  const out: SizeOffence[] = [];
+  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const fileLines = source.getLineAndCharacterOfPosition(text.length).line +
+    (text.endsWith("\n") ? 0 : 1);
+  if (fileLines > MAX_FILE_LINES) {
+    out.push({ key: path, line: 1, lines: fileLines, limit: MAX_FILE_LINES });
+  }
+  const visit = (node: ts.Node) => {
+    if (ts.isFunctionLike(node) && (node as { body?: ts.Node }).body !== undefined) {
+      const start = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
+      const end = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+      const lines = end - start + 1;
+      if (lines > MAX_FUNCTION_LINES) {
+        out.push({
+          key: `${path}#${functionName(node)}`,
+          line: start + 1,
+          lines,
+          limit: MAX_FUNCTION_LINES,
+        });
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return out;
+}
+
+/** Allowlist keys, one a line; `#` starts a comment only at the start of a line. */
+export function parseAllowlist(text: string): Set<string> {
+  return new Set(
+    text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("# ")),
+  );
+}
+
+async function productFiles(): Promise<string[]> {
+  const files = [...PRODUCT_FILES];
+  for (const dir of PRODUCT_DIRS) for await (const f of walk(dir)) files.push(f);
+  return files.filter((f) => !isTestCode(f)).sort();
+}
+
+async function testEntries(): Promise<string[]> {
+  const out = ["main_test.ts", "cli_test.ts"];
+  for (const dir of [...PRODUCT_DIRS, "tests", "bench", "proto", "tools"]) {
+    for await (const f of walk(dir)) if (/_test\.ts$/.test(f)) out.push(f);
+  }
+  return out.sort();
+}
+
+async function checkCycles(): Promise<string[]> {
+  const entries = [...PRODUCT_FILES, ...await testEntries()];
+  const cycles = findCycles(await moduleGraph(entries));
+  return cycles.map((c) => `import cycle: ${c.join(" -> ")}`);
+}
+
+async function checkSizes(allowlistPath: URL): Promise<{ errors: string[]; stale: string[] }> {
+  const allowed = parseAllowlist(await Deno.readTextFile(allowlistPath));
+  const seen = new Set<string>();
+  const errors: string[] = [];
+  for (const path of await productFiles()) {
+    const text = await Deno.readTextFile(new URL(path, ROOT));
+    if (isGenerated(text)) continue;
+    for (const o of sizeOffences(path, text)) {
+      seen.add(o.key);
+      if (allowed.has(o.key)) continue;
+      const what = o.key === path ? "file" : `function ${o.key.slice(path.length + 1)}`;
+      errors.push(
+        `${path}:${o.line}: ${what} has ${o.lines} lines (limit ${o.limit}); split it ` +
+          `(or, for today's offenders only, list ${
+            JSON.stringify(o.key)
+          } in tools/size_allowlist.txt)`,
+      );
+    }
+  }
+  return { errors, stale: [...allowed].filter((k) => !seen.has(k)).sort() };
+}
+
+if (import.meta.main) {
+  const allowlist = new URL("tools/size_allowlist.txt", ROOT);
+  const errors = [...await checkCycles()];
+  const sizes = await checkSizes(allowlist);
+  errors.push(...sizes.errors);
+  for (const k of sizes.stale) {
+    console.log(`note: ${k} is within its limit now; delete it from tools/size_allowlist.txt`);
+  }
+  for (const e of errors) console.error(`%c${e}`, "color: red");
+  if (errors.length > 0) Deno.exit(1);
+  console.log("structure OK: no import cycles; product files and functions within their limits");
+}

@@ -1,0 +1,126 @@
+/**
+ * The client's requests in flight: contexts, and timeouts kept in batches.
+ * Every request sent in one flush shares one timer per timeout value (their
+ * deadlines differ by microseconds), so a pipelined request costs a map
+ * entry, not a timer of its own.
+ * @module
+ */
+
+/** Timer functions the client uses; `src/clock.ts`'s `Clock` fits. */
+export interface VppTimers {
+  /** Calls `fn` once after `ms`. */
+  setTimeout(fn: () => void, ms: number): number;
+  /** Cancels a timer. */
+  clearTimeout(id: number): void;
+}
+
+/** One request waiting for its answer. */
+export interface Pending {
+  /** Request name, for errors. */
+  readonly name: string;
+  /** The reply (or, for a dump, details) message that answers it. */
+  readonly replyName: string;
+  /** Details collected so far; null for a plain request. */
+  readonly details: unknown[] | null;
+  /** Whether a negative retval rejects (`request`) or resolves (`requestRaw`). */
+  readonly checkRetval: boolean;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: Error) => void;
+  /** Set by the table. */
+  batch?: Batch;
+}
+
+interface Batch {
+  readonly ms: number;
+  readonly contexts: number[];
+  left: number;
+  timer: number;
+}
+
+/** The table of requests in flight; see the module doc. */
+export class PendingTable {
+  readonly #timers: VppTimers;
+  readonly #timedOut: (p: Pending, ms: number) => Error;
+  readonly #map = new Map<number, Pending>();
+  /** Batches still taking requests (until the next `seal`), by timeout. */
+  readonly #open = new Map<number, Batch>();
+  #next = 1;
+
+  /** `timedOut` builds the error a request gets when its batch's timer fires. */
+  constructor(timers: VppTimers, timedOut: (p: Pending, ms: number) => Error) {
+    this.#timers = timers;
+    this.#timedOut = timedOut;
+  }
+
+  /** A context no request in flight uses. */
+  nextContext(): number {
+    for (;;) {
+      const c = this.#next;
+      this.#next = c >= 0xffffffff ? 1 : c + 1;
+      if (!this.#map.has(c)) return c;
+    }
+  }
+
+  /** Registers `p` under `context`, timing out after `ms`. */
+  add(context: number, p: Pending, ms: number): void {
+    let batch = this.#open.get(ms);
+    if (!batch) {
+      const b: Batch = { ms, contexts: [], left: 0, timer: 0 };
+      b.timer = this.#timers.setTimeout(() => this.#expire(b), ms);
+      this.#open.set(ms, batch = b);
+    }
+    batch.contexts.push(context);
+    batch.left++;
+    p.batch = batch;
+    this.#map.set(context, p);
+  }
+
+  /** Requests registered from now on start new batches (called when a flush goes out). */
+  seal(): void {
+    this.#open.clear();
+  }
+
+  /** The request waiting under `context`. */
+  get(context: number): Pending | undefined {
+    return this.#map.get(context);
+  }
+
+  /** Removes the request under `context` (answered or failed); its timer may end. */
+  take(context: number): Pending | undefined {
+    const p = this.#map.get(context);
+    if (!p) return undefined;
+    this.#map.delete(context);
+    const b = p.batch!;
+    if (--b.left === 0) {
+      this.#timers.clearTimeout(b.timer);
+      if (this.#open.get(b.ms) === b) this.#open.delete(b.ms);
+    }
+    return p;
+  }
+
+  /** Removes every request and returns them (the connection ended). */
+  drain(): Pending[] {
+    const all = [...this.#map.values()];
+    for (const p of all) {
+      const b = p.batch!;
+      if (b.left > 0) {
+        b.left = 0;
+        this.#timers.clearTimeout(b.timer);
+      }
+    }
+    this.#map.clear();
+    this.#open.clear();
+    return all;
+  }
+
+  #expire(b: Batch): void {
+    if (this.#open.get(b.ms) === b) this.#open.delete(b.ms);
+    for (const ctx of b.contexts) {
+      const p = this.#map.get(ctx);
+      if (!p || p.batch !== b) continue;
+      this.#map.delete(ctx);
+      p.reject(this.#timedOut(p, b.ms));
+    }
+    b.left = 0;
+  }
+}
