@@ -12,6 +12,9 @@
  * nginx listening on all of 127/8 there), so runs share no sockets and no
  * TIME_WAIT. HAProxy is skipped with a message when `haproxy` is absent.
  *
+ * The maglev side is the daemon's probe path: the checker, the prober and
+ * the probe metrics; no VPP, gRPC or log output.
+ *
  * Figures per (size, engine), over the measured window: CPU cores (user,
  * sys) of the prober process (all threads), its RSS, probes/s, failed probes,
  * backends up at the end, probe start lateness p50/p99 (the instant the
@@ -26,6 +29,7 @@ import type { ProbeDriver } from "../src/checker/types.ts";
 import { Checker, SCHEDULE_SLACK_MS } from "../src/checker/mod.ts";
 import { createLocalProber, type EngineName } from "../src/prober/local.ts";
 import { configureLog } from "../src/log/mod.ts";
+import { createMetrics, type Metrics } from "../src/metrics/mod.ts";
 import { backendAddress, benchConfig, latenessClock, startNginx } from "./checker_bench.ts";
 import { type Figure, formatFigure, quantile, round, until, USER_HZ, withTimeout } from "./util.ts";
 
@@ -147,11 +151,15 @@ async function runMaglev(
     },
     cancel: (t) => prober.cancel(t),
   };
+  // The daemon's per-probe path includes the probe metrics (maglev_probe_total, the histogram).
+  const late: { metrics?: Metrics } = {};
   const checker = new Checker(benchConfig(size.backends, size.intervalS * 1000), {
     driver,
     clock,
     scheduleSlackMs: SCHEDULE_SLACK_MS,
+    onProbe: (b, hc, r) => late.metrics?.observeProbe(b, hc, r),
   });
+  late.metrics = createMetrics({ checker, version: "bench" });
   try {
     checker.start();
     await sleep(warmup * 1000);
