@@ -64,6 +64,8 @@ import { DeadlineFifos } from "./fifo.ts";
 
 /** How often the epoll set is drained while probes are in flight. */
 export const TICK_MS = 5;
+/** Bytes one `recv` takes (a bigint, as FFI passes a size_t). */
+const READ_LEN = 16n * 1024n;
 /** Events read per `epoll_wait`; a tick calls it until fewer come back. */
 const MAX_EVENTS = 1024;
 /** epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16). */
@@ -138,7 +140,7 @@ export class SocketEngine {
   readonly #eventView = new DataView(this.#events.buffer);
   readonly #ctl = new Uint8Array(16);
   readonly #ctlView = new DataView(this.#ctl.buffer);
-  readonly #readBuf = new Uint8Array(16 * 1024);
+  readonly #readBuf = new Uint8Array(Number(READ_LEN));
   readonly #int = new Uint8Array(4);
   readonly #intLen = new Uint8Array(4);
   readonly #linger = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
@@ -434,7 +436,7 @@ export class SocketEngine {
     const lib = this.#lib.symbols;
     const buf = this.#readBuf;
     while (slot.sink && !slot.judging) {
-      const n = Number(lib.recv(slot.fd, buf, BigInt(buf.length), 0));
+      const n = Number(lib.recv(slot.fd, buf, READ_LEN, 0));
       if (n < 0) {
         const errno = this.#lib.errno();
         if (errno === EINTR) continue;
