@@ -64,6 +64,8 @@ import { DeadlineFifos } from "./fifo.ts";
 
 /** How often the epoll set is drained while probes are in flight. */
 export const TICK_MS = 5;
+/** Full-parser runs on every chunk before it waits for the bytes to double. */
+const FULL_PARSES_EACH = 8;
 /** Bytes one `recv` takes (a bigint, as FFI passes a size_t). */
 const READ_LEN = 16n * 1024n;
 /** Events read per `epoll_wait`; a tick calls it until fewer come back. */
@@ -104,6 +106,9 @@ interface Slot {
   accLen: number;
   /** The full parser is judging; further events wait for its verdict. */
   judging: boolean;
+  /** Full-parser runs so far and the bytes the last one saw (a trickle must not cost O(n²)). */
+  judged: number;
+  judgedLen: number;
   sink: ProbeSink | undefined;
 }
 
@@ -158,6 +163,8 @@ export class SocketEngine {
   readonly #targets = new WeakMap<Backend, { port: number; sa: Uint8Array; family: 4 | 6 }>();
   #active = 0;
   #cap: number;
+  /** Slots whose full parse waits for the end of the tick. */
+  #deferred: number[] = [];
   #timer: number | undefined;
   #closed = false;
   readonly #onTick = () => this.#tick();
@@ -204,6 +211,8 @@ export class SocketEngine {
     slot.accLen = 0;
     slot.acc = undefined;
     slot.judging = false;
+    slot.judged = 0;
+    slot.judgedLen = 0;
     slot.request = slot.http ? buildRequest(hc, backend, this.#userAgent) : this.#readBuf;
     this.#active++;
     const ticket = slot.gen * GEN_SHIFT + slot.index;
@@ -275,6 +284,8 @@ export class SocketEngine {
       acc: undefined,
       accLen: 0,
       judging: false,
+      judged: 0,
+      judgedLen: 0,
       sink: undefined,
     };
     this.#slots.push(slot);
@@ -382,9 +393,20 @@ export class SocketEngine {
       }
       if (n < MAX_EVENTS) break;
     }
+    this.#judgeDeferred();
     this.#expire();
     if (this.#active > 0) this.#timer = this.#clock.setTimeout(this.#onTick, TICK_MS);
     else this.#fifos.clear();
+  }
+
+  #judgeDeferred(): void {
+    if (this.#deferred.length === 0) return;
+    const tickets = this.#deferred;
+    this.#deferred = [];
+    for (const t of tickets) {
+      const slot = this.#live(t);
+      if (slot && !slot.judging && slot.judgedLen < slot.accLen) this.#judgeFull(slot, false);
+    }
   }
 
   #expire(): void {
@@ -462,7 +484,15 @@ export class SocketEngine {
     } else if (n > 0) {
       this.#append(slot, buf.subarray(0, n));
     }
-    this.#judgeFull(slot, eof || slot.accLen >= FULL_LIMIT);
+    const last = eof || slot.accLen >= FULL_LIMIT;
+    // The parser reads from the start each time: after a few chunks, run it only when the
+    // bytes have doubled (or at the end), so a backend trickling bytes costs O(n log n).
+    if (last || slot.judged < FULL_PARSES_EACH || slot.accLen >= 2 * slot.judgedLen) {
+      this.#judgeFull(slot, last);
+    } else {
+      // Judge what has come by the end of this tick: the response may be whole already.
+      this.#deferred.push(slot.gen * GEN_SHIFT + slot.index);
+    }
   }
 
   #judgeLine(slot: Slot, buf: Uint8Array, n: number): boolean {
@@ -497,6 +527,8 @@ export class SocketEngine {
     const ticket = slot.gen * GEN_SHIFT + slot.index;
     const bytes = (slot.acc ?? new Uint8Array(0)).subarray(0, slot.accLen);
     slot.judging = true;
+    slot.judged++;
+    slot.judgedLen = slot.accLen;
     judgeBuffered(bytes, eof, slot.params).then((r) => {
       const live = this.#live(ticket);
       if (!live) return;

@@ -230,3 +230,38 @@ Deno.test("engine: probes in flight are capped below the fd limit; the rest are 
     await prlimit(soft);
   }
 });
+
+engineTest(
+  "engine: a response in many small writes, connection held open, is judged when whole",
+  async (engine) => {
+    const body = "x".repeat(19) + "END";
+    const parts = [`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`, ...body.split("")];
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const conns: Deno.Conn[] = [];
+    const serving = (async () => {
+      for await (const conn of listener) {
+        conns.push(conn);
+        await conn.read(new Uint8Array(4096));
+        // One write per byte, each after the last is on the wire: many reads on the prober's side.
+        for (const p of parts) {
+          await conn.write(new TextEncoder().encode(p));
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      }
+    })().catch(() => {});
+    const prober = createLocalProber({ engine });
+    try {
+      const r = await prober.probe(
+        check("http", (listener.addr as Deno.NetAddr).port, { http: { responseRegexp: "END$" } }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L7OK", r.detail);
+    } finally {
+      await prober.close();
+      listener.close();
+      for (const c of conns) c.close();
+      await serving;
+    }
+  },
+);
