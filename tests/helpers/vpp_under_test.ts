@@ -16,7 +16,7 @@ import { VppClient } from "../../vpp/mod.ts";
 export type VppKind = "double" | "real";
 
 /** The real VPP beside the repository (not part of it; see its README). */
-export const REAL_VPP_DIR: string = `${ROOT}../shared/vpp`;
+export const REAL_VPP_DIR: string = new URL("../../../shared/vpp", import.meta.url).pathname;
 
 /** The kind chosen by `MAGLEV_TEST_VPP`; anything but `double` or `real` fails loudly. */
 export function vppKind(): VppKind {
