@@ -308,8 +308,11 @@ export function labConfig(
         type: "http",
         port: 80,
         params: { path: "/healthz" },
-        interval: "200ms",
-        timeout: "200ms",
+        // 200 ms between probes while not fully up; a 500 ms timeout so that a loaded CI machine
+        // (nginx and the probe agent starved for a moment) does not read as a failing backend.
+        interval: "500ms",
+        "fast-interval": "200ms",
+        timeout: "500ms",
         rise: 2,
         fall: 2,
       },

@@ -392,7 +392,8 @@ export class Checker implements CheckerApi, EventSource, StateSource {
    * then the frontends' aggregate states when `refresh`.
    */
   #transitioned(e: Entry, t: Transition, refresh = true): void {
-    log.info("backend-transition", {
+    // Going down is what an operator is paged for: WARN, the rest INFO.
+    (t.to === "down" ? log.warn : log.info)("backend-transition", {
       backend: e.name,
       from: t.from,
       to: t.to,

@@ -797,3 +797,30 @@ Deno.test("checker: __proto__, constructor and toString are ordinary names", asy
     'backend "valueOf" not found',
   );
 });
+
+Deno.test("checker: transitions it re-tells (snapshots, a reload's replay) are marked replay", async () => {
+  const spec: ConfigSpec = {
+    backends: { s: { address: "10.0.0.9", healthcheck: "" } },
+    frontends: { web: { pools: [["p", { s: 100 }]] } },
+  };
+  await using r = rig(spec);
+  const { clock, checker } = r;
+  const live = collect(checker, { afterSeq: checker.lastSeq(), frontend: false });
+  await clock.advance(0);
+  // The reload moves s into a second frontend: its latest transition is told again.
+  checker.applyConfig(makeConfig({
+    ...spec,
+    frontends: { ...spec.frontends, dns: { address: "192.0.2.53", pools: [["p", { s: 100 }]] } },
+  }));
+  await clock.advance(0);
+  const snapshot = collect(checker, { frontend: false });
+  await clock.advance(0);
+  await live.stop();
+  await snapshot.stop();
+  const marks = (evs: MaglevEvent[]) =>
+    evs.filter((e) => e.kind === "backend").map((e) =>
+      e.kind === "backend" ? `${e.frontend} ${e.transition.to} ${e.replay === true}` : ""
+    );
+  assert.deepEqual(marks(live.events), ["web up false", "dns up true", "web up true"]);
+  assert.deepEqual(marks(snapshot.events), ["dns up true", "web up true"]);
+});

@@ -21,6 +21,8 @@ import { Buffer } from "node:buffer";
 const PREFACE_LENGTH = 24;
 const FRAME_HEADER_LENGTH = 9;
 const GOAWAY_FRAME_TYPE = 0x7;
+/** How long a closed session's socket waits for the peer's FIN. */
+const CLOSE_GRACE_MS = 5_000;
 
 /** Incremental HTTP/2 frame splitter (client to server direction). */
 export interface GoawayStripper {
@@ -158,8 +160,27 @@ export class GoawayFilteredSocket extends Duplex {
     this.#socket.end(callback);
   }
 
+  /**
+   * The HTTP/2 session destroys its socket right after writing its last
+   * frames (a stream's trailers at shutdown). Destroying the TCP socket
+   * then would drop what is still queued on it, and the client would see
+   * `UNAVAILABLE: Connection dropped` instead of the stream's end; so a
+   * destroy without an error ends the socket (flush, then FIN) and drains
+   * it, and a peer that never closes its side is cut after `CLOSE_GRACE_MS`.
+   */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#socket.destroy(error ?? undefined);
+    const socket = this.#socket;
+    if (error || socket.destroyed) {
+      socket.destroy(error ?? undefined);
+    } else {
+      // Keep reading until the peer's FIN: closing with unread bytes sends
+      // an RST, which makes the peer drop what it has not read yet.
+      socket.removeAllListeners("data");
+      socket.on("data", () => {});
+      socket.resume();
+      socket.end();
+      socket.setTimeout(CLOSE_GRACE_MS, () => socket.destroy());
+    }
     callback(error);
   }
 }

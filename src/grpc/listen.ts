@@ -12,6 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as net from "node:net";
 import { lookup } from "node:dns/promises";
 import type { Clock } from "../clock.ts";
+import { formatDuration } from "../config/duration.ts";
 import { MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { GoawayFilteredSocket } from "./goaway_filter.ts";
@@ -46,31 +47,41 @@ export interface Listener {
   close(graceMs?: number): Promise<void>;
 }
 
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+async function within(p: Promise<unknown>, ms: number, clock: Clock): Promise<void> {
+  let timer: number | undefined;
+  const grace = new Promise<void>((resolve) => timer = clock.setTimeout(resolve, ms));
+  await Promise.race([p, grace]);
+  clock.clearTimeout(timer!);
+}
+
 /**
- * Ends each socket, then destroys what is left after `graceMs`. Destroying
- * at once would drop bytes still queued: the trailers that end a
- * WatchEvents stream, which the client then sees as "Connection dropped".
+ * Closes the sockets of a listener whose HTTP/2 sessions were closed: first
+ * waits (half of `graceMs`) for each peer to close, which a client does once
+ * it has read its streams' ends and the GOAWAY; then ends ours, and destroys
+ * what is left after the other half. Ending at once would race HTTP/2
+ * frames not yet written (a stream's trailers: "Connection dropped" to the
+ * client), since Deno's node:http2 reports a session closed before its last
+ * frames reach the socket.
  */
 async function closeSockets(sockets: Set<net.Socket>, graceMs: number, clock: Clock) {
   if (sockets.size === 0) return;
+  const all = [...sockets];
   if (graceMs <= 0) {
-    for (const socket of sockets) socket.destroy();
+    for (const socket of all) socket.destroy();
     return;
   }
-  const all = [...sockets];
-  const closed = all.map((socket) =>
+  const closed = Promise.all(all.map((socket) =>
     new Promise<void>((resolve) => {
       if (socket.destroyed) return resolve();
       socket.once("close", () => resolve());
-      socket.end();
     })
-  );
-  let timer: number | undefined;
-  const grace = new Promise<void>((resolve) => timer = clock.setTimeout(resolve, graceMs));
-  await Promise.race([Promise.all(closed), grace]);
-  clock.clearTimeout(timer!);
+  ));
+  await within(closed, graceMs / 2, clock);
+  for (const socket of all) if (!socket.destroyed) socket.end();
+  await within(closed, graceMs / 2, clock);
   for (const socket of all) socket.destroy();
-  await Promise.all(closed);
+  await closed;
 }
 
 function listenOnce(server: net.Server, options: net.ListenOptions): Promise<void> {
@@ -91,7 +102,7 @@ function guardHandshake(socket: net.Socket, ms: number, clock: Clock, listener: 
     log.warn("grpc-connection-closed", {
       listener,
       peer: socket.remoteAddress ?? "unix",
-      reason: `no HTTP/2 handshake within ${ms}ms`,
+      reason: `no HTTP/2 handshake within ${formatDuration(ms)}`,
     });
     socket.destroy();
   }, ms);

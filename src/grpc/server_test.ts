@@ -8,7 +8,7 @@ import type { GrpcServerHandle, GrpcServerOptions } from "./server.ts";
 import type { GrpcObserver } from "./observer.ts";
 import { createClient, RpcError } from "./client.ts";
 import type { MaglevClient } from "./client.ts";
-import { healthService } from "./proto.ts";
+import { healthService, maglevService } from "./proto.ts";
 import { FakeChecker, FakeConfigFile, FakeVpp } from "./fakes_test_util.ts";
 import type { Event } from "../../proto/maglev_pb.ts";
 import { flushMicrotasks } from "../clock.ts";
@@ -436,6 +436,17 @@ Deno.test("the default listener is localhost:9090 and bad addresses are named", 
   }
 });
 
+/** A health Watch of the whole server on `ch`. */
+function healthWatch(ch: grpc.Client): grpc.ClientReadableStream<unknown> {
+  const def = healthService();
+  return ch.makeServerStreamRequest(
+    def.Watch.path,
+    def.Watch.requestSerialize,
+    def.Watch.responseDeserialize,
+    { service: "" },
+  );
+}
+
 Deno.test("the health service answers SERVING, then NOT_SERVING at shutdown", async () => {
   await withRig({ tcp: "127.0.0.1:0" }, async ({ server }) => {
     const def = healthService();
@@ -455,12 +466,7 @@ Deno.test("the health service answers SERVING, then NOT_SERVING at shutdown", as
       assert.deepEqual(await check("maglev.v1.Maglev"), { status: "SERVING" });
       await assert.rejects(check("other.Svc"), (e: grpc.ServiceError) => e.code === 5);
 
-      const watch = ch.makeServerStreamRequest(
-        def.Watch.path,
-        def.Watch.requestSerialize,
-        def.Watch.responseDeserialize,
-        { service: "" },
-      );
+      const watch = healthWatch(ch);
       const seen: unknown[] = [];
       const ended = new Promise<void>((resolve) => watch.on("end", resolve));
       watch.on("data", (d) => {
@@ -471,6 +477,60 @@ Deno.test("the health service answers SERVING, then NOT_SERVING at shutdown", as
       assert.deepEqual(seen, [{ status: "SERVING" }, { status: "NOT_SERVING" }]);
     } finally {
       ch.close();
+    }
+  });
+});
+
+/** Two threads that keep the CPU busy while `fn` runs (a loaded machine). */
+async function underLoad(fn: () => Promise<void>): Promise<void> {
+  const src = "const end = Date.now() + 60_000; while (Date.now() < end) {}";
+  const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+  const workers = [0, 1].map(() => new Worker(url, { type: "module" }));
+  try {
+    await fn();
+  } finally {
+    for (const w of workers) w.terminate();
+    URL.revokeObjectURL(url);
+  }
+}
+
+Deno.test("shutdown ends health and event streams cleanly under load, every time", async () => {
+  await underLoad(async () => {
+    for (let round = 0; round < 10; round++) {
+      await withRig({ tcp: "127.0.0.1:0" }, async ({ server }) => {
+        const ch = new grpc.Client(server.addresses[0], grpc.credentials.createInsecure());
+        try {
+          const streams = [0, 1, 2, 3].map(() => {
+            const watch = healthWatch(ch);
+            const seen: unknown[] = [];
+            const first = new Promise<void>((resolve) =>
+              watch.on("data", (d) => {
+                seen.push(d);
+                resolve();
+              })
+            );
+            // The stream's end as the client sees it: a status, OK or not.
+            const status = new Promise<number>((resolve) => {
+              watch.on("status", (st: grpc.StatusObject) => resolve(st.code));
+              watch.on("error", () => {});
+            });
+            return { first, status, seen };
+          });
+          await Promise.all(streams.map((st) => st.first));
+          await server.shutdown();
+          for (const st of streams) {
+            const code = await st.status;
+            assert.equal(
+              code,
+              grpc.status.OK,
+              `round ${round}: ended ${grpc.status[code]}, not OK`,
+            );
+            assert.deepEqual(st.seen, [{ status: "SERVING" }, { status: "NOT_SERVING" }]);
+          }
+        } finally {
+          ch.close();
+        }
+      });
     }
   });
 });
@@ -710,4 +770,56 @@ Deno.test("WatchEvents: a burst from the event bus reaches every subscriber whol
 Deno.test("every method is listed for metrics pre-registration", () => {
   assert.equal(MAGLEV_RPCS.length, 22);
   assert.deepEqual(MAGLEV_RPCS.find((r) => r.method === "WatchEvents")?.type, "server_stream");
+});
+
+Deno.test("WatchEvents: a subscriber that stops reading is resynced; its backlog is dropped", async () => {
+  await withRig({ tcp: "127.0.0.1:0" }, async ({ checker, server }) => {
+    const bus = new EventBus((seq) => [
+      { kind: "frontend", seq, frontend: "web", from: "up", to: "up", atMs: 1 },
+    ]);
+    checker.subscribe = (options) => bus.subscribe(options);
+    const def = maglevService().WatchEvents;
+    const raw = new grpc.Client(server.addresses[0], grpc.credentials.createInsecure());
+    const call = raw.makeServerStreamRequest(
+      def.path,
+      def.requestSerialize,
+      def.responseDeserialize,
+      { frontend: true },
+    ) as grpc.ClientReadableStream<Event>;
+    const got: Event[] = [];
+    let wake: (() => void) | undefined;
+    call.on("data", (e: Event) => {
+      got.push(e);
+      wake?.();
+    });
+    call.on("error", () => {});
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise<void>((r) => wake = r);
+    };
+    try {
+      await until(() => got.length === 1);
+      // The client stops reading: its HTTP/2 window shuts, the server's
+      // writes stall, and the bus sees a subscriber that falls behind.
+      call.pause();
+      const total = 50_000;
+      for (let i = 1; i <= total; i++) {
+        bus.publish({ kind: "frontend", frontend: "web", from: "up", to: "down", atMs: i });
+        // Let the server write what it can between bursts.
+        if (i % 1000 === 0) await new Promise((r) => setTimeout(r, 0));
+      }
+      call.resume();
+      await until(() => got.some((e) => e.event === "resync"));
+      const resyncAt = got.findIndex((e) => e.event === "resync");
+      // What reached the client before the resync is what was in flight and
+      // buffered: bounded, whatever the backlog, which was dropped.
+      assert.ok(resyncAt < 10_000, `${resyncAt} events before the resync`);
+      assert.match(got[resyncAt].resync!.reason, /fell more than \d+ events behind/);
+      await until(() => got.length > resyncAt + 1);
+      const next = got[resyncAt + 1].frontend!;
+      assert.equal(next.from, next.to, "a fresh snapshot (from == to) follows the resync");
+    } finally {
+      call.cancel();
+      raw.close();
+    }
+  });
 });

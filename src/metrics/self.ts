@@ -5,7 +5,8 @@
  * default set that work under Deno (the event-loop-lag ones do not).
  * @module
  */
-import { Gauge, Registry } from "prom-client";
+import { Registry } from "prom-client";
+import type { FamilySet } from "./families.ts";
 import processCpuTotal from "prom-client/lib/metrics/processCpuTotal.js";
 import processStartTime from "prom-client/lib/metrics/processStartTime.js";
 import osMemoryHeap from "prom-client/lib/metrics/osMemoryHeap.js";
@@ -26,16 +27,9 @@ export interface SelfFacts {
   lastReload(): { readonly atMs: number; readonly ok: boolean } | undefined;
 }
 
-/** How `createMetrics` lets a module add families. */
-export interface FamilySink {
-  gauge(name: string, help: string, labelNames: string[]): Gauge<string>;
-  /** Runs `fill` at the start of every scrape. */
-  atScrape(name: string, fill: () => void): void;
-}
-
 /** Adds build info, config load and fingerprint families. */
 export function addSelfFamilies(
-  sink: FamilySink,
+  sink: FamilySet,
   sources: { facts: SelfFacts; checker: CheckerApi; vpp?: VppControl },
 ): void {
   const { facts, checker, vpp } = sources;

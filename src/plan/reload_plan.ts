@@ -13,7 +13,7 @@ import { ownValue, referencingFrontends, sameHealthCheck } from "../checker/look
 import type { State, StateSource } from "../health/types.ts";
 import { recreateReason } from "../reconciler/plan.ts";
 import { desiredFromFrontend, type DesiredVip, effectiveWeights } from "../weights/mod.ts";
-import { encapName, protocolName } from "../../vpp/names.ts";
+import { protocolName } from "../../vpp/names.ts";
 
 /** A plan whose candidate did not load. */
 export function failedPlan(kind: "parse" | "semantic", error: string): ReloadPlan {
@@ -118,12 +118,7 @@ function vipChange(before: DesiredVip, after: DesiredVip): string {
     return `protocol/port ${protocolName(before.protocol)}/${before.port} -> ` +
       `${protocolName(after.protocol)}/${after.port}`;
   }
-  const reason = recreateReason(before, after);
-  // The reconciler names encaps by number; operators read names.
-  if (reason.startsWith("encap ")) {
-    return `encap ${encapName(before.encap)} -> ${encapName(after.encap)}`;
-  }
-  return reason;
+  return recreateReason(before, after);
 }
 
 function weightChanges(

@@ -85,6 +85,11 @@ export class CountersSession {
     return this.#o.clock.monotonic() - this.#at >= this.#o.maxAgeMs;
   }
 
+  /** The counters session (opened on first use), also lent to state reads. */
+  session(): Promise<CountersSessionLike> {
+    return this.#open();
+  }
+
   #open(): Promise<CountersSessionLike> {
     if (!this.#session) {
       const s = this.#o.open();

@@ -26,6 +26,7 @@ import {
 } from "./plan.ts";
 import { addStats, emptyStats, executePlan, type Mirror } from "./sync.ts";
 import type { SyncStats } from "./types.ts";
+import { protocolName } from "../../vpp/names.ts";
 
 /** Where the engine reports what it did (metrics). */
 export type SyncObserver = (scope: "all" | "vip", stats: SyncStats) => void;
@@ -38,6 +39,8 @@ export interface SyncEngineOptions {
   readonly checker: CheckerApi;
   readonly session: SessionSource;
   readonly onSync?: SyncObserver;
+  /** A second session for the CLI text of a state read; undefined when there is none. */
+  readonly textSession?: () => Promise<LbClient | undefined>;
 }
 
 /** True for errors that mean VPP is gone or not answering, not that it refused. */
@@ -78,6 +81,8 @@ export class SyncEngine {
   #queuedAll: Promise<SyncStats> | undefined;
   /** Per out-of-queue read in flight: the VIP keys written since it began. */
   readonly #reads = new Set<Set<string>>();
+  /** VIP keys of the plan being executed now. */
+  #running = new Set<string>();
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -169,11 +174,13 @@ export class SyncEngine {
    * VIPs. VIPs written while it ran keep the mirror's (newer) picture.
    */
   async #readThenSyncAll(): Promise<SyncStats> {
-    const touched = new Set<string>();
+    // Writes still in flight may reach VPP after the text session's reply.
+    const touched = new Set<string>(this.#running);
     this.#reads.add(touched);
     let state: LbState;
     try {
-      state = await readLbState(this.#o.session());
+      const session = this.#o.session();
+      state = await readLbState(session, { text: await this.#o.textSession?.() });
     } finally {
       this.#reads.delete(touched);
     }
@@ -246,10 +253,11 @@ export class SyncEngine {
         break;
       }
       const marks = this.#flushMarks(ops);
-      for (const touched of this.#reads) {
-        for (const op of ops) touched.add(vipKey(op.vip.prefix, op.vip.protocol, op.vip.port));
-      }
-      const r = await executePlan(session, ops, this.#mirror);
+      this.#running = new Set(ops.map((op) => vipKey(op.vip.prefix, op.vip.protocol, op.vip.port)));
+      for (const touched of this.#reads) for (const key of this.#running) touched.add(key);
+      const r = await executePlan(session, ops, this.#mirror).finally(() => {
+        this.#running = new Set();
+      });
       addStats(total, r.stats);
       for (const op of r.accepted) {
         if (op.op !== "as-weight" || !op.flush) continue;
@@ -270,7 +278,8 @@ export class SyncEngine {
 
   async #ensureMirror(session: LbClient): Promise<void> {
     if (this.#mirrorValid) return;
-    const state = await readLbState(session);
+    // Inside the queue nothing is in flight: the CLI text may come from the other session.
+    const state = await readLbState(session, { text: await this.#o.textSession?.() });
     this.#mirror = new Map(state.vips);
     this.#mirrorValid = true;
   }
@@ -282,7 +291,13 @@ export class SyncEngine {
     const cur = this.#mirror.get(key);
     const reason = cur ? recreateReason(cur, desired) : "";
     if (reason) {
-      log.info("vpp-lb-vip-recreate", { frontend: fe.name, vip: desired.prefix, reason });
+      log.info("vpp-lb-vip-recreate", {
+        frontend: fe.name,
+        vip: desired.prefix,
+        protocol: protocolName(desired.protocol),
+        port: desired.port,
+        reason,
+      });
     }
     const ops = planVip(cur, desired, {
       forceFlush: options.forceFlush,

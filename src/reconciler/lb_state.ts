@@ -46,13 +46,21 @@ export function vipKey(prefix: string, protocol: number, port: number): string {
 
 const ANY_PREFIX = "0.0.0.0/0";
 
-/** Reads conf, VIPs and their live ASes; the three reads are pipelined. */
-export async function readLbState(client: LbClient): Promise<LbState> {
+/**
+ * Reads conf, VIPs and their live ASes; the reads are pipelined. `text`, when
+ * given, is the session for the large `show lb vips verbose` reply (only
+ * src_ip_sticky and VIP indexes come from it), so that it does not queue in
+ * front of writes on `client`.
+ */
+export async function readLbState(
+  client: LbClient,
+  options: { text?: LbClient } = {},
+): Promise<LbState> {
   const [conf, vipRows, asRows, cli] = await Promise.all([
     client.request("lb_conf_get", {}),
     client.dump("lb_vip_dump", {}),
     client.dump("lb_as_v2_dump", { pfx: ANY_PREFIX, protocol: 0, port: 0 }),
-    client.request("cli_inband", { cmd: "show lb vips verbose" }).then(
+    (options.text ?? client).request("cli_inband", { cmd: "show lb vips verbose" }).then(
       (r) => r.reply,
       () => "",
     ),

@@ -98,6 +98,8 @@ export class VppManager implements VppControl {
       checker: options.checker,
       session: () => this.#conn.session(),
       onSync: options.observers?.sync,
+      // A state read's big CLI reply goes on the counters session, not in front of writes.
+      textSession: () => this.#counters.session().catch(() => undefined),
     });
     this.#counters = new CountersSession({
       clock: this.#clock,

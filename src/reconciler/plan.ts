@@ -4,6 +4,7 @@
  * @module
  */
 import { type DesiredVip, sortedIpKeys } from "../weights/mod.ts";
+import { encapName } from "../../vpp/names.ts";
 
 export type { DesiredAs, DesiredVip } from "../weights/mod.ts";
 
@@ -70,7 +71,9 @@ export type LbOp =
 
 /** Why a VIP must be deleted and created again, or "" when it need not. */
 export function recreateReason(cur: CurrentVip, desired: DesiredVip): string {
-  if (cur.encap !== desired.encap) return `encap ${cur.encap} -> ${desired.encap}`;
+  if (cur.encap !== desired.encap) {
+    return `encap ${encapName(cur.encap)} -> ${encapName(desired.encap)}`;
+  }
   if (cur.srcIpSticky !== undefined && cur.srcIpSticky !== desired.srcIpSticky) {
     return `src-ip-sticky ${cur.srcIpSticky} -> ${desired.srcIpSticky}`;
   }

@@ -83,10 +83,10 @@ Deno.test({
           await d.waitForLog("vpp-lb-as-weight", { backend: "nginx1", weight: 0, flush: false }, {
             from: logFrom,
           });
-          // A probe already in flight may still land: allow one timeout (200ms) to pass.
-          await sleep(300);
+          // A probe already in flight may still land: allow one timeout (500ms) to pass.
+          await sleep(600);
           const before = (await lab.accessLogLines("nginx1")).length;
-          await sleep(1200); // six probe intervals
+          await sleep(1200); // at least two probe intervals
           const after = (await lab.accessLogLines("nginx1")).length;
           assert.equal(after, before, "nginx1 got probes while paused");
 

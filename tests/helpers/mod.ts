@@ -125,6 +125,8 @@ export interface DaemonStartOptions {
   logFile?: string;
   /** Extra environment variables (e.g. `NOTIFY_SOCKET`). */
   env?: Readonly<Record<string, string>>;
+  /** Run under `prlimit --nofile=N` (prlimit execs the daemon: same pid). */
+  fdLimit?: number;
 }
 
 /** The real daemon run as a subprocess (`deno run -A main.ts ...`), its JSON log collected. */
@@ -145,8 +147,10 @@ export class DaemonProcess {
   private constructor(config: string, options: DaemonStartOptions) {
     this.grpcAddr = `127.0.0.1:${freePort()}`;
     this.metricsAddr = `127.0.0.1:${freePort()}`;
-    this.child = new Deno.Command(Deno.execPath(), {
+    const limit = options.fdLimit ? [`--nofile=${options.fdLimit}`, Deno.execPath()] : [];
+    this.child = new Deno.Command(options.fdLimit ? "prlimit" : Deno.execPath(), {
       args: [
+        ...limit,
         "run",
         "-A",
         ...(options.denoArgs ?? []),
@@ -427,7 +431,9 @@ export interface LabConfigOptions {
 
 /**
  * A config in the shape of `lab/maglev.yaml` on loopback: nginx1..3 checked
- * over HTTP every 100 ms (rise 2, fall 2) at `<net>.11..13`, two static
+ * over HTTP (rise 2, fall 2; every 100 ms while not fully up, 500 ms once up, with a 500 ms
+ * timeout: the backends are served by the test process, which a loaded machine can hold up for
+ * well over 100 ms) at `<net>.11..13`, two static
  * backends at `<net>.21/.22`, `http-vip` and `failover-vip`.
  */
 export function labConfig(options: LabConfigOptions): string {
@@ -456,10 +462,10 @@ export function labConfig(options: LabConfigOptions): string {
       type: http
       port: ${options.hcPort}
       params: { path: /healthz, response-code: 200 }
-      interval: 100ms
+      interval: 500ms
       fast-interval: 100ms
       down-interval: 200ms
-      timeout: 100ms
+      timeout: 500ms
       rise: 2
       fall: 2
   backends:
