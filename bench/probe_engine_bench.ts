@@ -450,7 +450,7 @@ export async function runProbeEngineBench(
         "run",
         "-A",
         // As `deno task compile` builds maglevd: a small young generation keeps RSS down.
-        "--v8-flags=--max-semi-space-size=2",
+        "--v8-flags=--max-semi-space-size=2,--optimize-for-size",
         self,
         CHILD,
         `--engines=${c}`,
