@@ -85,6 +85,8 @@ export function agentCommand(netns: string): string[] {
       "run",
       "-A",
       "--quiet",
+      // As `deno task compile` builds maglevd (docs/design.md, Memory).
+      "--v8-flags=--max-semi-space-size=2,--optimize-for-size",
       "--config",
       PROJECT_CONFIG,
       new URL(import.meta.url).href,
