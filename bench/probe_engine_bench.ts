@@ -373,8 +373,9 @@ function haproxyMissing(): string | undefined {
   }
 }
 
+/** CPU seconds per request nginx answered; NaN when none was (every probe failed). */
 function perProbe(r: RunResult): number {
-  return (r.userS + r.sysS) / Math.max(1, r.served);
+  return r.served > 0 ? (r.userS + r.sysS) / r.served : NaN;
 }
 
 function figuresOf(
@@ -395,7 +396,7 @@ function figuresOf(
     f("rss_mb", r.rssMb, "MB"),
     f("probes_per_s", r.probes / r.seconds, "1/s"),
     f("nginx_requests_per_s", r.served / r.seconds, "1/s"),
-    f("cpu_us_per_probe", ((r.userS + r.sysS) / Math.max(1, r.served)) * 1e6, "us"),
+    f("cpu_us_per_probe", perProbe(r) * 1e6, "us"),
     f("failed", r.failed, "count"),
     f("backends_up_at_end", r.up, "count"),
   ];
