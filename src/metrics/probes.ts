@@ -19,24 +19,20 @@ export interface ProbeSample {
   readonly durationMs: number;
 }
 
+/** A result code of one entry beyond its first, with its count. */
 interface CodeCount {
   readonly code: string;
   readonly ok: boolean;
   n: number;
 }
 
-/** The counts of one (backend, check type); `next` chains the rare second type. */
-interface Entry {
-  readonly backend: string;
-  readonly type: string;
-  readonly codes: CodeCount[];
-  /** Observations per bucket (not cumulative), one past the last bound for +Inf. */
-  readonly buckets: Float64Array;
-  sum: number;
-  count: number;
-  localErrors: number;
-  next: Entry | undefined;
-}
+/** Cells of an entry after its buckets (one per bound, then +Inf). */
+const SUM = 0;
+const COUNT = 1;
+const LOCAL_ERRORS = 2;
+/** Probes with the entry's first code. */
+const FIRST_N = 3;
+const TAIL = 4;
 
 interface SeriesValue {
   value: number;
@@ -58,43 +54,54 @@ const DURATION = {
   help: "Health probe duration in seconds.",
 };
 
-/** The probe counters: updated per probe, read through {@linkcode families}. */
+/**
+ * The probe counters: updated per probe, read through {@linkcode families}.
+ * An entry is one (backend, check type); its numbers live in one shared
+ * Float64Array (buckets, sum, count, local errors, first code's count), so
+ * 50,000 backends cost a few MB, not an object graph per backend.
+ */
 export class ProbeCounters {
   readonly #bounds: readonly number[];
-  readonly #byBackend = new Map<string, Entry>();
-  /** Entries in creation order, which is the order series are exported in. */
-  readonly #entries: Entry[] = [];
+  readonly #stride: number;
+  /** Backend name to its newest entry; `#next` chains its other check types (rare). */
+  readonly #byBackend = new Map<string, number>();
+  #cells: Float64Array;
+  readonly #backend: string[] = [];
+  readonly #type: string[] = [];
+  readonly #next: number[] = [];
+  /** The first result code each entry saw ("" before any probe); most backends see one. */
+  readonly #code: string[] = [];
+  readonly #ok: boolean[] = [];
+  /** Codes beyond the first, per entry. */
+  readonly #more = new Map<number, CodeCount[]>();
 
   /** Counters whose duration histogram has these upper bounds (seconds, ascending). */
   constructor(bounds: readonly number[]) {
     this.#bounds = bounds;
+    this.#stride = bounds.length + 1 + TAIL;
+    this.#cells = new Float64Array(this.#stride * 64);
   }
 
   /** Counts one probe of `backend` by a check of `type`. */
   probe(backend: string, type: string, sample: ProbeSample): void {
     const e = this.#entry(backend, type);
-    const codes = e.codes;
-    let c: CodeCount | undefined;
-    for (let i = 0; i < codes.length; i++) {
-      if (codes[i].code === sample.code && codes[i].ok === sample.ok) {
-        c = codes[i];
-        break;
-      }
-    }
-    if (!c) codes.push(c = { code: sample.code, ok: sample.ok, n: 0 });
-    c.n++;
+    const cells = this.#cells;
+    const base = e * this.#stride;
+    const tail = base + this.#bounds.length + 1;
+    this.#countCode(e, tail, sample);
     const seconds = sample.durationMs / 1000;
     const bounds = this.#bounds;
     let b = 0;
     while (b < bounds.length && !(seconds <= bounds[b])) b++;
-    e.buckets[b]++;
-    e.sum += seconds;
-    e.count++;
+    cells[base + b]++;
+    cells[tail + SUM] += seconds;
+    cells[tail + COUNT]++;
   }
 
   /** Counts one probe of `backend` that failed for a local reason. */
   localError(backend: string, type: string): void {
-    this.#entry(backend, type).localErrors++;
+    const e = this.#entry(backend, type);
+    this.#cells[e * this.#stride + this.#bounds.length + 1 + LOCAL_ERRORS]++;
   }
 
   /** The three families, for the exposition. */
@@ -102,65 +109,99 @@ export class ProbeCounters {
     return [
       this.#family(TOTAL, "counter", (e, out) => this.#totals(e, out)),
       this.#family(LOCAL, "counter", (e, out) => {
-        if (e.localErrors > 0) {
-          out.push({ value: e.localErrors, labels: { backend: e.backend, type: e.type } });
+        const n = this.#cells[this.#tail(e) + LOCAL_ERRORS];
+        if (n > 0) {
+          out.push({ value: n, labels: { backend: this.#backend[e], type: this.#type[e] } });
         }
       }),
       this.#family(DURATION, "histogram", (e, out) => this.#histogram(e, out)),
     ];
   }
 
-  #entry(backend: string, type: string): Entry {
+  #tail(e: number): number {
+    return e * this.#stride + this.#bounds.length + 1;
+  }
+
+  #countCode(e: number, tail: number, sample: ProbeSample): void {
+    if (this.#code[e] === sample.code && this.#ok[e] === sample.ok) {
+      this.#cells[tail + FIRST_N]++;
+      return;
+    }
+    if (this.#code[e] === "") {
+      this.#code[e] = sample.code;
+      this.#ok[e] = sample.ok;
+      this.#cells[tail + FIRST_N] = 1;
+      return;
+    }
+    let more = this.#more.get(e);
+    if (!more) this.#more.set(e, more = []);
+    for (const c of more) {
+      if (c.code === sample.code && c.ok === sample.ok) {
+        c.n++;
+        return;
+      }
+    }
+    more.push({ code: sample.code, ok: sample.ok, n: 1 });
+  }
+
+  #entry(backend: string, type: string): number {
     const first = this.#byBackend.get(backend);
-    for (let e = first; e; e = e.next) if (e.type === type) return e;
-    const e: Entry = {
-      backend,
-      type,
-      codes: [],
-      buckets: new Float64Array(this.#bounds.length + 1),
-      sum: 0,
-      count: 0,
-      localErrors: 0,
-      next: first,
-    };
+    for (let e = first ?? -1; e >= 0; e = this.#next[e]) if (this.#type[e] === type) return e;
+    const e = this.#backend.length;
+    if ((e + 1) * this.#stride > this.#cells.length) {
+      const grown = new Float64Array(this.#cells.length * 2);
+      grown.set(this.#cells);
+      this.#cells = grown;
+    }
+    this.#backend.push(backend);
+    this.#type.push(type);
+    this.#next.push(first ?? -1);
+    this.#code.push("");
+    this.#ok.push(false);
     this.#byBackend.set(backend, e);
-    this.#entries.push(e);
     return e;
   }
 
   #family(
     meta: { name: string; help: string },
     type: string,
-    add: (e: Entry, out: SeriesValue[]) => void,
+    add: (e: number, out: SeriesValue[]) => void,
   ): Family {
     return {
       name: meta.name,
       get: () => {
         const values: SeriesValue[] = [];
-        for (const e of this.#entries) add(e, values);
+        for (let e = 0; e < this.#backend.length; e++) add(e, values);
         return Promise.resolve({ name: meta.name, help: meta.help, type, values });
       },
     };
   }
 
-  #totals(e: Entry, out: SeriesValue[]): void {
-    for (const c of e.codes) {
-      const result = c.ok ? "success" : "failure";
-      out.push({ value: c.n, labels: { backend: e.backend, code: c.code, result, type: e.type } });
-    }
+  #totals(e: number, out: SeriesValue[]): void {
+    if (this.#code[e] === "") return;
+    const backend = this.#backend[e];
+    const type = this.#type[e];
+    const push = (code: string, ok: boolean, value: number) =>
+      out.push({ value, labels: { backend, code, result: ok ? "success" : "failure", type } });
+    push(this.#code[e], this.#ok[e], this.#cells[this.#tail(e) + FIRST_N]);
+    for (const c of this.#more.get(e) ?? []) push(c.code, c.ok, c.n);
   }
 
-  #histogram(e: Entry, out: SeriesValue[]): void {
-    if (e.count === 0) return;
-    const { backend, type } = e;
+  #histogram(e: number, out: SeriesValue[]): void {
+    const cells = this.#cells;
+    const tail = this.#tail(e);
+    const count = cells[tail + COUNT];
+    if (count === 0) return;
+    const labels = { backend: this.#backend[e], type: this.#type[e] };
     const bucket = `${DURATION.name}_bucket`;
+    const base = e * this.#stride;
     let acc = 0;
     for (let b = 0; b < this.#bounds.length; b++) {
-      acc += e.buckets[b];
-      out.push({ value: acc, labels: { backend, type, le: this.#bounds[b] }, metricName: bucket });
+      acc += cells[base + b];
+      out.push({ value: acc, labels: { ...labels, le: this.#bounds[b] }, metricName: bucket });
     }
-    out.push({ value: e.count, labels: { backend, type, le: "+Inf" }, metricName: bucket });
-    out.push({ value: e.sum, labels: { backend, type }, metricName: `${DURATION.name}_sum` });
-    out.push({ value: e.count, labels: { backend, type }, metricName: `${DURATION.name}_count` });
+    out.push({ value: count, labels: { ...labels, le: "+Inf" }, metricName: bucket });
+    out.push({ value: cells[tail + SUM], labels, metricName: `${DURATION.name}_sum` });
+    out.push({ value: count, labels: { ...labels }, metricName: `${DURATION.name}_count` });
   }
 }
