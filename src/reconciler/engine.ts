@@ -22,7 +22,7 @@ import {
   type LbOp,
   planRemoveVip,
   planVip,
-  recreateReason,
+  vipRecreate,
 } from "./plan.ts";
 import { addStats, emptyStats, executePlan, type Mirror } from "./sync.ts";
 import type { SyncStats } from "./types.ts";
@@ -289,14 +289,14 @@ export class SyncEngine {
     const desired = this.#desired(fe);
     const key = vipKey(desired.prefix, desired.protocol, desired.port);
     const cur = this.#mirror.get(key);
-    const reason = cur ? recreateReason(cur, desired) : "";
-    if (reason) {
-      log.info("vpp-lb-vip-recreate", {
+    const recreate = cur ? vipRecreate(cur, desired) : undefined;
+    if (recreate) {
+      (recreate.byWeights ? log.warn : log.info)("vpp-lb-vip-recreate", {
         frontend: fe.name,
         vip: desired.prefix,
         protocol: protocolName(desired.protocol),
         port: desired.port,
-        reason,
+        reason: recreate.reason,
       });
     }
     const ops = planVip(cur, desired, {

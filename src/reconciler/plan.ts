@@ -69,18 +69,57 @@ export type LbOp =
     readonly flush: boolean;
   };
 
-/** Why a VIP must be deleted and created again, or "" when it need not. */
-export function recreateReason(cur: CurrentVip, desired: DesiredVip): string {
+/** Why a VIP must be deleted and created again. */
+export interface Recreate {
+  readonly reason: string;
+  /**
+   * True when no VIP setting changed and only the weights asked for it (an
+   * `auto` table that must grow): the operator did not ask for the flows to
+   * break, so it is worth a warning.
+   */
+  readonly byWeights: boolean;
+}
+
+/**
+ * Whether VPP's copy of a VIP must be deleted and created again (it drops
+ * every established and sticky flow of the VIP), and why; undefined when the
+ * VIP can be updated in place.
+ *
+ * An `auto` table length follows the weights, so a weight-only reload could
+ * move it across a power of two. A table at least as long as the weights
+ * need never flattens them, so it is kept; only a table too short for the
+ * weights is recreated. An explicit length is the operator's: any change
+ * recreates.
+ */
+export function vipRecreate(cur: CurrentVip, desired: DesiredVip): Recreate | undefined {
   if (cur.encap !== desired.encap) {
-    return `encap ${encapName(cur.encap)} -> ${encapName(desired.encap)}`;
+    return {
+      reason: `encap ${encapName(cur.encap)} -> ${encapName(desired.encap)}`,
+      byWeights: false,
+    };
   }
   if (cur.srcIpSticky !== undefined && cur.srcIpSticky !== desired.srcIpSticky) {
-    return `src-ip-sticky ${cur.srcIpSticky} -> ${desired.srcIpSticky}`;
+    return {
+      reason: `src-ip-sticky ${cur.srcIpSticky} -> ${desired.srcIpSticky}`,
+      byWeights: false,
+    };
   }
-  if (cur.flowTableLength !== desired.flowTableLength) {
-    return `flow-table-length ${cur.flowTableLength} -> ${desired.flowTableLength}`;
+  const from = cur.flowTableLength;
+  const to = desired.flowTableLength;
+  if (from === to || (desired.flowTableLengthAuto && from > to)) return undefined;
+  if (desired.flowTableLengthAuto) {
+    return {
+      reason: `flow-table-length ${from} -> ${to} (auto: the weights need the larger table, ` +
+        `a ${from}-bucket table would flatten them)`,
+      byWeights: true,
+    };
   }
-  return "";
+  return { reason: `flow-table-length ${from} -> ${to}`, byWeights: false };
+}
+
+/** The reason of {@linkcode vipRecreate}, or "" when the VIP is kept. */
+export function recreateReason(cur: CurrentVip, desired: DesiredVip): string {
+  return vipRecreate(cur, desired)?.reason ?? "";
 }
 
 /** Options of `planVip`. */
