@@ -126,10 +126,12 @@ export class SyncEngine {
     }
     this.#adoptedOnce = true;
     for (const fe of Object.values(cfg.frontends)) {
-      const vip = this.#mirror.get(this.#vipKeyOf(fe));
+      // One desired VIP per frontend (its key and its ASes): 1,000 frontends at connect.
+      const desired = desiredVip(fe, cfg, this.#o.checker);
+      const vip = this.#mirror.get(vipKey(desired.prefix, desired.protocol, desired.port));
       if (!vip) continue;
       const held = new Map<string, Adopted>();
-      for (const [address, d] of desiredVip(fe, cfg, this.#o.checker).ases) {
+      for (const [address, d] of desired.ases) {
         const cur = vip.ases.get(address);
         if (!cur || this.#o.checker.backendState(d.backend) !== "unknown") continue;
         held.set(address, { backend: d.backend, weight: cur.weight });

@@ -198,37 +198,44 @@ export function planVip(
       ...createOps(desired),
     ];
   }
-  const vip = vipId(desired);
-  const ops: LbOp[] = [];
-  const all = new Set([...cur.ases.keys(), ...desired.ases.keys()]);
-  for (const address of sortedIpKeys([...all])) {
+  // Find what differs first and sort only that: a periodic sync of 1,000
+  // VIPs where nothing changed then parses and sorts no address at all.
+  const changed: string[] = [];
+  for (const address of cur.ases.keys()) {
+    if (!desired.ases.has(address)) changed.push(address);
+  }
+  for (const [address, d] of desired.ases) {
     const c = cur.ases.get(address);
-    const d = desired.ases.get(address);
-    const frontend = desired.frontend;
-    if (!d) {
-      ops.push({ op: "as-del", vip, frontend, backend: "", address, flush: true });
-      continue;
-    }
-    if (!c) {
-      ops.push({ op: "as-add", vip, frontend, backend: d.backend, address, weight: d.weight });
-      continue;
-    }
-    const forced = options.forceFlush === address;
-    // A flush belongs to the transition that asked for it: when the weight
-    // drops to 0 now, or when that transition has not been flushed for yet.
-    const flush = forced ||
-      (d.flush && d.weight === 0 && (c.weight > 0 || (options.flushDue?.(address) ?? false)));
-    if (c.weight !== d.weight || flush) {
-      ops.push({
-        op: "as-weight",
-        vip,
-        frontend,
-        backend: d.backend,
-        address,
-        weight: d.weight,
-        flush,
-      });
+    if (!c || c.weight !== d.weight || options.forceFlush === address || d.weight === 0) {
+      changed.push(address);
     }
   }
+  const vip = vipId(desired);
+  const ops: LbOp[] = [];
+  for (const address of sortedIpKeys(changed)) {
+    const op = asOp(vip, desired, cur.ases.get(address), address, options);
+    if (op) ops.push(op);
+  }
   return ops;
+}
+
+/** The call that brings one AS from `c` (undefined = absent) to what `desired` wants. */
+function asOp(
+  vip: VipId,
+  desired: DesiredVip,
+  c: CurrentAs | undefined,
+  address: string,
+  options: PlanOptions,
+): LbOp | undefined {
+  const d = desired.ases.get(address);
+  const frontend = desired.frontend;
+  if (!d) return { op: "as-del", vip, frontend, backend: "", address, flush: true };
+  if (!c) return { op: "as-add", vip, frontend, backend: d.backend, address, weight: d.weight };
+  const forced = options.forceFlush === address;
+  // A flush belongs to the transition that asked for it: when the weight
+  // drops to 0 now, or when that transition has not been flushed for yet.
+  const flush = forced ||
+    (d.flush && d.weight === 0 && (c.weight > 0 || (options.flushDue?.(address) ?? false)));
+  if (c.weight === d.weight && !flush) return undefined;
+  return { op: "as-weight", vip, frontend, backend: d.backend, address, weight: d.weight, flush };
 }
