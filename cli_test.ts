@@ -5,9 +5,9 @@
  * `--json` parsed back, `watch events | head`.
  */
 import { strict as assert } from "node:assert";
-import { ROOT, runCli } from "./tests/helpers/mod.ts";
+import { runCli, spawnCli } from "./tests/helpers/mod.ts";
 import { startTestDaemon } from "./src/cli/daemon_test_util.ts";
-import { FAIL } from "./src/checker/testing.ts";
+import { FAIL, PASS } from "./src/checker/testing.ts";
 import { configureLog } from "./src/log/mod.ts";
 
 // The in-process daemon's own log would drown the test report.
@@ -95,6 +95,10 @@ Deno.test("a daemon that accepts and never answers: no answer within the timeout
     const short = await runCli(server, ["show", "backends", "--timeout", "300ms"]);
     assert.equal(short.code, 1);
     assert.equal(short.stderr, `no answer from ${server} within 300ms\n`);
+    const shell = await runCli(server, ["--timeout", "300ms"], { stdin: "show frontends\n" });
+    assert.equal(shell.code, 1);
+    assert.doesNotMatch(shell.stdout, /connected/, "no banner before the daemon answered");
+    assert.equal(shell.stderr, `no answer from ${server} within 300ms\n`);
   } finally {
     listener.close();
     await accepting.catch(() => {});
@@ -223,6 +227,51 @@ Deno.test("--json on every show: one document, parsed back, stable field names",
     assert.equal(hc.intervalMs, 2000);
     assert.equal(hc.http.path, "/healthz");
     assert.equal((await json("show", "healthchecks")).length, 2);
+    // The documented field names (docs/user-guide.md, JSON output): a rename breaks this.
+    const keys = (o: Record<string, unknown>) => Object.keys(o).sort();
+    assert.deepEqual(keys(web), [
+      "activePool",
+      "address",
+      "description",
+      "fingerprint",
+      "flushOnDown",
+      "name",
+      "pools",
+      "port",
+      "protocol",
+      "srcIpSticky",
+      "state",
+      "vppSyncError",
+      "warning",
+    ]);
+    assert.deepEqual(keys(b), [
+      "address",
+      "description",
+      "enabled",
+      "health",
+      "healthMax",
+      "healthcheck",
+      "name",
+      "probes",
+      "state",
+      "transitions",
+    ]);
+    assert.deepEqual(keys(b.transitions[0]), ["atMs", "code", "detail", "from", "to"]);
+    assert.deepEqual(keys(b.probes[0]), ["atMs", "code", "detail", "durationMs", "ok"]);
+    assert.deepEqual(keys(hc), [
+      "downIntervalMs",
+      "fall",
+      "fastIntervalMs",
+      "http",
+      "intervalMs",
+      "name",
+      "port",
+      "probeIpv4Src",
+      "probeIpv6Src",
+      "rise",
+      "timeoutMs",
+      "type",
+    ]);
     const cc = await json("config", "check");
     assert.deepEqual(cc, { ok: true, parseError: "", semanticError: "" });
   } finally {
@@ -248,35 +297,36 @@ Deno.test("watch events: one JSON object per line when piped; num stops it", asy
   }
 });
 
-Deno.test("watch events | head: ends quietly when the reader goes away", async () => {
+Deno.test("watch events | head: ends quietly when the reader goes away, one-shot and shell", async () => {
   const d = await startTestDaemon();
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}main.ts`, "--server", d.server, "watch", "events", "backend"],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    // Like `head -1`: read one line, then close the pipe.
-    const reader = child.stdout.getReader();
-    let got = "";
-    while (!got.includes("\n")) {
-      const { value } = await reader.read();
-      got += new TextDecoder().decode(value);
+    const variants: { args: string[]; stdin?: string }[] = [
+      { args: ["watch", "events", "backend"] },
+      { args: ["shell"], stdin: "show frontends\nwatch events backend\n" },
+    ];
+    for (const v of variants) {
+      const child = await spawnCli(d.server, v.args, { stdin: v.stdin });
+      // Like `head -1`: read one line, then close the pipe.
+      const reader = child.stdout.getReader();
+      let got = "";
+      while (!got.includes("\n")) {
+        const { value } = await reader.read();
+        got += new TextDecoder().decode(value);
+      }
+      await reader.cancel();
+      // The next events make the client write into the closed pipe.
+      for (const b of ["nginx1", "nginx2"]) {
+        d.prober.behaviour.set(b, d.prober.behaviour.get(b) === FAIL ? PASS : FAIL);
+      }
+      const done = child.status;
+      while (!(await Promise.race([done.then(() => true), d.settle(1000).then(() => false)]))) {
+        // Each round of fake time fails (or passes) one more probe and sends an event.
+      }
+      const status = await done;
+      const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+      assert.equal(stderr, "", v.args.join(" "));
+      assert.equal(status.code, 0, v.args.join(" "));
     }
-    await reader.cancel();
-    // The next event makes the client write into the closed pipe.
-    d.prober.behaviour.set("nginx1", FAIL);
-    d.prober.behaviour.set("nginx2", FAIL);
-    const done = child.status;
-    while (!(await Promise.race([done.then(() => true), d.settle(1000).then(() => false)]))) {
-      // Each round of fake time fails one more probe and sends an event.
-    }
-    const status = await done;
-    const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
-    assert.equal(stderr, "");
-    assert.equal(status.code, 0);
-    assert.equal(JSON.parse(got.split("\n")[0]).kind, "backend");
   } finally {
     await d.close();
   }

@@ -268,7 +268,8 @@ async function configDiff(file: string | undefined, ctx: ExecContext): Promise<E
   const plan = await ctx.backend.diffConfig(yaml);
   if (ctx.json) emit(shown(plan, formatPlan), ctx);
   else if (plan.ok) emit(shown(plan, formatPlan), ctx);
-  else ctx.err(formatError(`${file ?? "the daemon's config file"}: ${planErrors(plan)}`, ctx));
+  // The daemon names text it was sent `<yaml>`; here it has a file name.
+  else ctx.err(formatError(planErrors(plan).replace(/^<yaml>(?=:)/gm, file ?? "<yaml>"), ctx));
   return plan.ok ? "ok" : "error";
 }
 
@@ -322,6 +323,21 @@ async function watch(args: Args, ctx: ExecContext): Promise<ExecStatus> {
   }
 }
 
+/** Entries of the directory `partial` names, as paths; directories end in `/`. */
+async function fileNames(partial: string): Promise<string[]> {
+  const cut = partial.lastIndexOf("/");
+  const prefix = cut < 0 ? "" : partial.slice(0, cut + 1);
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(prefix === "" ? "." : prefix)) {
+      out.push(prefix + e.name + (e.isDirectory ? "/" : ""));
+    }
+  } catch {
+    // An unreadable directory completes nothing.
+  }
+  return out;
+}
+
 /**
  * Live names for completion, fetched through `backend` and kept for
  * `ttlMs` so that a burst of Tab presses costs one RPC.
@@ -333,7 +349,9 @@ export function cachedNames(
 ): NameSource {
   const ttl = options.ttlMs ?? 5000;
   const cache = new Map<string, { at: number; names: Promise<readonly string[]> }>();
-  return (kind, args) => {
+  return (kind, args, partial) => {
+    // Files are listed afresh: the directory is local and cheap to read.
+    if (kind === "file") return fileNames(partial);
     const frontend = typeof args.frontend === "string" ? args.frontend : "";
     const pool = typeof args.pool === "string" ? args.pool : "";
     const key = `${kind}\0${frontend}\0${pool}`;

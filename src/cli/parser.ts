@@ -36,10 +36,14 @@ export interface HelpEntry {
   readonly help: string;
 }
 
-/** Live names for slots; `args` carries what the line already chose (e.g. the frontend). */
+/**
+ * Live names for slots; `args` carries what the line already chose (e.g.
+ * the frontend), `partial` the word being typed (file names need it).
+ */
 export type NameSource = (
   kind: SlotKind,
   args: Readonly<Record<string, ArgValue>>,
+  partial: string,
 ) => Promise<readonly string[]>;
 
 /** Splits a line into words. Names never contain blanks, so no quoting. */
@@ -274,7 +278,7 @@ export async function complete(
     } else if (c.slot !== "number" && options.names !== undefined) {
       let names: readonly string[] = [];
       try {
-        names = await options.names(c.slot, d.args);
+        names = await options.names(c.slot, d.args, partial);
       } catch {
         // Completion must never break the line being typed; no names then.
       }
@@ -282,7 +286,8 @@ export async function complete(
     }
   }
   const list = [...hits].sort();
-  if (list.length === 1) return [[list[0] + " "], partial];
+  // A directory is completed further, not ended with a blank.
+  if (list.length === 1 && !list[0].endsWith("/")) return [[list[0] + " "], partial];
   return [list, partial];
 }
 

@@ -245,7 +245,7 @@ Deno.test("completion: keywords, a unique hit gets a blank, live names", async (
   // Aliases are not offered: `show frontend` would make `fr` ambiguous.
   assert.deepEqual(await complete("show fr", tree), [["frontends "], "fr"]);
   const asked: string[] = [];
-  const names = (kind: string, args: Readonly<Record<string, unknown>>) => {
+  const names = (kind: string, args: Readonly<Record<string, unknown>>, _partial: string) => {
     asked.push(`${kind}:${args.frontend ?? ""}:${args.pool ?? ""}`);
     const table: Record<string, string[]> = {
       frontend: ["web", "dns"],

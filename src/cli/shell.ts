@@ -118,26 +118,38 @@ function keypressHandler(
   };
 }
 
+/** What ends the running `watch events`: any key or Ctrl-C (see `keypressHandler`). */
+function watchInterrupt(state: ShellState): Interrupt {
+  const ac = new AbortController();
+  state.watching = ac;
+  return {
+    signal: ac.signal,
+    done() {
+      if (state.watching === ac) state.watching = undefined;
+    },
+  };
+}
+
 function lineLoop(
   ctx: Omit<ExecContext, "out" | "err" | "interrupt">,
   options: ShellOptions,
   terminal: boolean,
 ): Promise<number> {
   const input = process.stdin;
-  const write = (text: string) => {
-    process.stdout.write(text);
-  };
   const rl = createReadline(ctx, options, terminal);
   const state: ShellState = { watching: undefined, busy: false, closed: false };
-  const interrupt = (): Interrupt => {
-    const ac = new AbortController();
-    state.watching = ac;
-    return {
-      signal: ac.signal,
-      done() {
-        if (state.watching === ac) state.watching = undefined;
-      },
-    };
+  const interrupt = () => watchInterrupt(state);
+  // The reader of our output went away (`maglevd shell < cmds | head`):
+  // stop quietly, as one-shot mode does, instead of an uncaught EPIPE.
+  let broken = false;
+  process.stdout.on("error", (e: Error & { code?: string }) => {
+    if (e.code !== "EPIPE") throw e;
+    broken = true;
+    state.watching?.abort();
+    rl.close();
+  });
+  const write = (text: string) => {
+    if (!broken) process.stdout.write(text);
   };
   const full: ExecContext = { ...ctx, out: write, err: write, interrupt };
   const onKeypress = keypressHandler(rl, state, ctx, write);

@@ -83,12 +83,15 @@ export interface RunCliOptions {
   stdin?: string;
 }
 
-/** Runs the client once: `main.ts --server <server> --color=false <args>`. */
-export async function runCli(
+/**
+ * Starts the client (`main.ts --server <server> --color=false <args>`)
+ * with stdout and stderr piped, `options.stdin` written and closed.
+ */
+export async function spawnCli(
   server: string,
   args: readonly string[],
   options: RunCliOptions = {},
-): Promise<CliResult> {
+): Promise<Deno.ChildProcess> {
   const flags = options.bare ? [] : ["--server", server, "--color=false"];
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${ROOT}main.ts`, ...flags, ...args],
@@ -103,7 +106,16 @@ export async function runCli(
     await w.write(new TextEncoder().encode(options.stdin));
     await w.close();
   }
-  const out = await child.output();
+  return child;
+}
+
+/** Runs the client once: `main.ts --server <server> --color=false <args>`. */
+export async function runCli(
+  server: string,
+  args: readonly string[],
+  options: RunCliOptions = {},
+): Promise<CliResult> {
+  const out = await (await spawnCli(server, args, options)).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
