@@ -12,6 +12,7 @@ import { type CallName, type RequestTypes, VppClient } from "../../vpp/mod.ts";
 import { VppManager, type VppSession } from "./mod.ts";
 import { configureLog } from "../log/mod.ts";
 import type { SyncStats } from "./types.ts";
+import { strict as assert } from "node:assert";
 
 configureLog({ level: "error", format: "json", write: () => {} });
 
@@ -104,9 +105,8 @@ export async function until(what: string, cond: () => boolean, ms = 5000): Promi
   }
 }
 
-/** A manager, a checker on a fake clock and the double, wired together. */
-export interface Harness {
-  sim: VppSim;
+/** A manager and a checker on a fake clock, wired to a VPP API socket. */
+export interface Wired {
   clock: FakeClock;
   prober: FakeProber;
   checker: Checker;
@@ -117,25 +117,18 @@ export interface Harness {
   syncs: { scope: string; stats: SyncStats }[];
   /** Triggers of every timed transition-to-reply, in order. */
   latencies: string[];
-  socket: string;
-  dir: string;
   stop(): Promise<void>;
 }
 
-/** Builds a harness (a fresh double unless `sim` is given). */
-export async function harness(
-  config: Config,
-  options: {
-    sim?: VppSim;
-    dir?: string;
-    prepare?: (p: FakeProber) => void;
-    /** Wraps the n-th session the manager opens (1 = the first) after recording. */
-    wrap?: (session: VppSession, n: number) => VppSession;
-  } = {},
-): Promise<Harness> {
-  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "maglev-rec-" });
-  const socket = `${dir}/api.sock`;
-  const sim = options.sim ?? await startVppSim({ socketPath: socket, pluginIdBase: 300 });
+/** How `wire` builds its parts. */
+export interface WireOptions {
+  prepare?: (p: FakeProber) => void;
+  /** Wraps the n-th session the manager opens (1 = the first) after recording. */
+  wrap?: (session: VppSession, n: number) => VppSession;
+}
+
+/** A manager (a daemon's reconciler) and its checker on a fake prober, talking to `socket`. */
+export function wire(config: Config, socket: string, options: WireOptions = {}): Wired {
   const clock = new FakeClock();
   const prober = new FakeProber();
   options.prepare?.(prober);
@@ -160,7 +153,6 @@ export async function harness(
     },
   });
   return {
-    sim,
     clock,
     prober,
     checker,
@@ -169,13 +161,43 @@ export async function harness(
     cli,
     syncs,
     latencies,
-    socket,
-    dir,
     stop: async () => {
       await manager.stop();
       await checker.stop();
     },
   };
+}
+
+/** Asserts that a sync of a settled manager changes nothing and sends no write. */
+export async function assertSteadySync(w: Pick<Wired, "manager" | "writes">): Promise<void> {
+  const before = w.writes.length;
+  const stats = await w.manager.sync();
+  assert.deepEqual(stats, {
+    vipAdded: 0,
+    vipRemoved: 0,
+    asAdded: 0,
+    asRemoved: 0,
+    asWeightUpdated: 0,
+  });
+  assert.equal(w.writes.length, before, "steady state sends no write");
+}
+
+/** A wired manager and checker with the double they talk to. */
+export interface Harness extends Wired {
+  sim: VppSim;
+  socket: string;
+  dir: string;
+}
+
+/** Builds a harness (a fresh double unless `sim` is given). */
+export async function harness(
+  config: Config,
+  options: WireOptions & { sim?: VppSim; dir?: string } = {},
+): Promise<Harness> {
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "maglev-rec-" });
+  const socket = `${dir}/api.sock`;
+  const sim = options.sim ?? await startVppSim({ socketPath: socket, pluginIdBase: 300 });
+  return { ...wire(config, socket, options), sim, socket, dir };
 }
 
 /** Stops the harness and (unless `keepSim`) the double. */
