@@ -212,19 +212,24 @@ const PARSED = new Map<string, IpAddress | IpPrefix>();
 const PARSED_MAX = 65_536;
 
 function parsedIp(text: unknown): IpAddress {
-  const hit = typeof text === "string" ? PARSED.get(text) : undefined;
-  if (hit && "family" in hit) return hit;
-  const a = parseIp(text as string);
-  remember(text as string, a);
-  return a;
+  return cachedParse(text, "family", parseIp);
 }
 
 function parsedPrefix(text: unknown): IpPrefix {
+  return cachedParse(text, "len", parsePrefix);
+}
+
+/** `parse(text)`, from the cache when it holds a value of the kind that has `key`. */
+function cachedParse<T extends IpAddress | IpPrefix>(
+  text: unknown,
+  key: "family" | "len",
+  parse: (text: string) => T,
+): T {
   const hit = typeof text === "string" ? PARSED.get(text) : undefined;
-  if (hit && "len" in hit) return hit;
-  const p = parsePrefix(text as string);
-  remember(text as string, p);
-  return p;
+  if (hit && key in hit) return hit as T;
+  const v = parse(text as string);
+  remember(text as string, v);
+  return v;
 }
 
 function remember(text: string, v: IpAddress | IpPrefix): void {
