@@ -5,7 +5,7 @@
  * @module
  */
 
-import { VppRequestError } from "./errors.ts";
+import { errorMessage, VppRequestError } from "./errors.ts";
 import { HEADER_SIZE } from "./framing.ts";
 import { type IpAddress, type IpPrefix, parseIp, parsePrefix } from "./ip.ts";
 import { enumOf, FIXED_SIZE, isArrayField, lookup, structOf } from "./layout.ts";
@@ -337,7 +337,7 @@ function writeAddress(w: Writer, parent: string, f: FieldDef, v: unknown): void 
       len = p.len;
     } else a = parsedIp(v);
   } catch (e) {
-    throw new VppRequestError(`${parent}.${f.name}: ${(e as Error).message}`);
+    throw new VppRequestError(`${parent}.${f.name}: ${errorMessage(e)}`);
   }
   if (t === "ip4_address" || t === "ip6_address") {
     const want = t === "ip4_address" ? 4 : 6;
