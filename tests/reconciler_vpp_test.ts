@@ -22,16 +22,14 @@ import { waitFor } from "./helpers/mod.ts";
 import {
   announceVppSkip,
   readLbView,
-  startVppUnderTest,
-  VPP_KIND,
   vppSkipReason,
+  vppTest,
   type VppUnderTest,
 } from "./helpers/vpp_under_test.ts";
 
 configureLog({ level: "error", format: "json", write: () => {} });
 
-const SKIP = vppSkipReason();
-announceVppSkip("tests/reconciler_vpp_test.ts", SKIP);
+announceVppSkip("tests/reconciler_vpp_test.ts", vppSkipReason());
 
 const WEB_STEADY = { "10.0.0.10": 100, "10.0.0.2": 50, "10.0.0.3": 0 };
 const FAILOVER_STEADY = { "10.0.1.1": 100, "10.0.1.2": 0 };
@@ -77,22 +75,11 @@ async function startAndSettle(d: Wired): Promise<void> {
 }
 
 /** A test with its own VPP under test, stopped after. */
-function vppTest(name: string, fn: (vpp: VppUnderTest) => Promise<void>): void {
-  Deno.test({
-    name: `reconciler on the ${VPP_KIND} VPP: ${name}`,
-    ignore: SKIP !== undefined,
-    async fn() {
-      const vpp = await startVppUnderTest({ prefix: "maglev-rec-vpp-" });
-      try {
-        await fn(vpp);
-      } finally {
-        await vpp.stop();
-      }
-    },
-  });
+function reconcilerTest(name: string, fn: (vpp: VppUnderTest) => Promise<void>): void {
+  vppTest(`reconciler: ${name}`, fn, { prefix: "maglev-rec-vpp-" });
 }
 
-vppTest("initial sync builds VIPs and ASes; a second sync writes nothing", async (vpp) => {
+reconcilerTest("initial sync builds VIPs and ASes; a second sync writes nothing", async (vpp) => {
   const d = daemon(vpp, config());
   try {
     await startAndSettle(d);
@@ -113,71 +100,80 @@ vppTest("initial sync builds VIPs and ASes; a second sync writes nothing", async
   }
 });
 
-vppTest("failover flushes the primary once, the fallback takes over, and back", async (vpp) => {
-  const d = daemon(vpp, config());
-  try {
-    await startAndSettle(d);
-    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    d.writes.length = 0;
-    d.prober.behaviour.set("a", FAIL);
-    d.prober.behaviour.set("b", FAIL);
-    await d.clock.advance(10_000);
-    await vppHolds(vpp, "192.0.2.1/32", { "10.0.0.10": 0, "10.0.0.2": 0, "10.0.0.3": 100 });
-    const flushes = d.writes.filter((w) => w.name === "lb_as_set_weight" && w.fields.is_flush);
-    assert.deepEqual(flushes.map((w) => w.fields.as_address).sort(), ["10.0.0.10", "10.0.0.2"]);
-    d.writes.length = 0;
-    const n = syncsOf(d);
-    await d.clock.advance(31_000);
-    await waitFor("a periodic sync", () => syncsOf(d) > n);
-    assert.deepEqual(d.writes.filter((w) => w.fields.is_flush), [], "periodic syncs never flush");
-    d.prober.behaviour.set("a", PASS);
-    d.prober.behaviour.set("b", PASS);
-    await d.clock.advance(10_000);
-    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-  } finally {
-    await d.stop();
-  }
-});
-
-vppTest("drift behind the daemon's back is repaired by the next periodic sync", async (vpp) => {
-  const d = daemon(vpp, config());
-  try {
-    await startAndSettle(d);
-    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    const web = { pfx: "192.0.2.1/32", protocol: 6, port: 80 };
-    const stray = { pfx: "198.51.100.9/32", protocol: 17, port: 53 };
-    const c = await VppClient.connect(vpp.socket);
+reconcilerTest(
+  "failover flushes the primary once, the fallback takes over, and back",
+  async (vpp) => {
+    const d = daemon(vpp, config());
     try {
-      await c.request("lb_add_del_as_v2", {
-        ...web,
-        as_address: "10.0.0.2",
-        is_del: true,
-        is_flush: true,
-      });
-      await c.request("lb_as_set_weight", { ...web, as_address: "10.0.0.10", weight: 7 });
-      await c.request("lb_add_del_vip_v2", { ...stray, encap: 0, new_flows_table_length: 1024 });
-      await c.request("lb_add_del_as_v2", { ...stray, as_address: "10.9.9.9", weight: 5 });
+      await startAndSettle(d);
+      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+      d.writes.length = 0;
+      d.prober.behaviour.set("a", FAIL);
+      d.prober.behaviour.set("b", FAIL);
+      await d.clock.advance(10_000);
+      await vppHolds(vpp, "192.0.2.1/32", { "10.0.0.10": 0, "10.0.0.2": 0, "10.0.0.3": 100 });
+      const flushes = d.writes.filter((w) => w.name === "lb_as_set_weight" && w.fields.is_flush);
+      assert.deepEqual(flushes.map((w) => w.fields.as_address).sort(), ["10.0.0.10", "10.0.0.2"]);
+      d.writes.length = 0;
+      const n = syncsOf(d);
+      await d.clock.advance(31_000);
+      await waitFor("a periodic sync", () => syncsOf(d) > n);
+      assert.deepEqual(d.writes.filter((w) => w.fields.is_flush), [], "periodic syncs never flush");
+      d.prober.behaviour.set("a", PASS);
+      d.prober.behaviour.set("b", PASS);
+      await d.clock.advance(10_000);
+      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
     } finally {
-      await c.close();
+      await d.stop();
     }
-    const n = syncsOf(d);
-    await d.clock.advance(30_000);
-    await waitFor("a periodic sync", () => syncsOf(d) > n);
-    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    assert.deepEqual((await readLbView(vpp.socket)).vips.sort(), ["192.0.2.1/32", "192.0.2.2/32"]);
-    assert.deepEqual(d.syncs.filter((s) => s.scope === "all").at(-1)!.stats, {
-      vipAdded: 0,
-      vipRemoved: 1,
-      asAdded: 1,
-      asRemoved: 1,
-      asWeightUpdated: 1,
-    });
-  } finally {
-    await d.stop();
-  }
-});
+  },
+);
 
-vppTest(
+reconcilerTest(
+  "drift behind the daemon's back is repaired by the next periodic sync",
+  async (vpp) => {
+    const d = daemon(vpp, config());
+    try {
+      await startAndSettle(d);
+      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+      const web = { pfx: "192.0.2.1/32", protocol: 6, port: 80 };
+      const stray = { pfx: "198.51.100.9/32", protocol: 17, port: 53 };
+      const c = await VppClient.connect(vpp.socket);
+      try {
+        await c.request("lb_add_del_as_v2", {
+          ...web,
+          as_address: "10.0.0.2",
+          is_del: true,
+          is_flush: true,
+        });
+        await c.request("lb_as_set_weight", { ...web, as_address: "10.0.0.10", weight: 7 });
+        await c.request("lb_add_del_vip_v2", { ...stray, encap: 0, new_flows_table_length: 1024 });
+        await c.request("lb_add_del_as_v2", { ...stray, as_address: "10.9.9.9", weight: 5 });
+      } finally {
+        await c.close();
+      }
+      const n = syncsOf(d);
+      await d.clock.advance(30_000);
+      await waitFor("a periodic sync", () => syncsOf(d) > n);
+      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+      assert.deepEqual((await readLbView(vpp.socket)).vips.sort(), [
+        "192.0.2.1/32",
+        "192.0.2.2/32",
+      ]);
+      assert.deepEqual(d.syncs.filter((s) => s.scope === "all").at(-1)!.stats, {
+        vipAdded: 0,
+        vipRemoved: 1,
+        asAdded: 1,
+        asRemoved: 1,
+        asWeightUpdated: 1,
+      });
+    } finally {
+      await d.stop();
+    }
+  },
+);
+
+reconcilerTest(
   "a VPP restart (a new, empty VPP): reconnect, lb_conf again, state rebuilt",
   async (vpp) => {
     const d = daemon(vpp, config());
@@ -202,45 +198,48 @@ vppTest(
   },
 );
 
-vppTest("warmup neutrality: a new daemon never writes weight 0 for an up backend", async (vpp) => {
-  const first = daemon(vpp, config());
-  await startAndSettle(first).finally(() => first.stop());
-  await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-  // The second daemon starts with every backend unknown; c's (the standby's) probe hangs, so
-  // only the watchdog at max-delay releases web.
-  const second = daemon(
-    vpp,
-    config({ startupMinDelayMs: 1000, startupMaxDelayMs: 5000 }, {}, { timeoutMs: 600_000 }),
-    (p) => p.behaviour.set("c", "deaf"),
-  );
-  const logs: LogRecord[] = [];
-  const off = addLogListener((r) => logs.push(r));
-  try {
-    second.checker.start();
-    second.manager.start();
-    await waitFor("connect", () => second.manager.connected());
-    await second.clock.advance(900);
-    assert.deepEqual(second.writes.map((w) => w.name), ["lb_conf"], "hands off in min-delay");
-    await second.clock.advance(5500);
-    await waitFor("the watchdog", () => second.manager.gate.done);
-    await waitFor("the watchdog's sync", () => syncsOf(second) > 0);
-    assert.ok(logs.some((r) => r.msg === "vpp-lb-warmup-max-delay-elapsed"));
-    const zeroForUp = second.writes.filter((w) =>
-      (w.name === "lb_as_set_weight" || w.name === "lb_add_del_as_v2") &&
-      (w.fields.weight === 0 || w.fields.is_del) &&
-      ["10.0.0.10", "10.0.0.2", "10.0.1.1"].includes(String(w.fields.as_address))
-    );
-    assert.deepEqual(zeroForUp, [], "weight-0 writes for serving ASes");
+reconcilerTest(
+  "warmup neutrality: a new daemon never writes weight 0 for an up backend",
+  async (vpp) => {
+    const first = daemon(vpp, config());
+    await startAndSettle(first).finally(() => first.stop());
     await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
-  } finally {
-    off();
-    second.prober.release("c", PASS);
-    await second.stop();
-  }
-});
+    // The second daemon starts with every backend unknown; c's (the standby's) probe hangs, so
+    // only the watchdog at max-delay releases web.
+    const second = daemon(
+      vpp,
+      config({ startupMinDelayMs: 1000, startupMaxDelayMs: 5000 }, {}, { timeoutMs: 600_000 }),
+      (p) => p.behaviour.set("c", "deaf"),
+    );
+    const logs: LogRecord[] = [];
+    const off = addLogListener((r) => logs.push(r));
+    try {
+      second.checker.start();
+      second.manager.start();
+      await waitFor("connect", () => second.manager.connected());
+      await second.clock.advance(900);
+      assert.deepEqual(second.writes.map((w) => w.name), ["lb_conf"], "hands off in min-delay");
+      await second.clock.advance(5500);
+      await waitFor("the watchdog", () => second.manager.gate.done);
+      await waitFor("the watchdog's sync", () => syncsOf(second) > 0);
+      assert.ok(logs.some((r) => r.msg === "vpp-lb-warmup-max-delay-elapsed"));
+      const zeroForUp = second.writes.filter((w) =>
+        (w.name === "lb_as_set_weight" || w.name === "lb_add_del_as_v2") &&
+        (w.fields.weight === 0 || w.fields.is_del) &&
+        ["10.0.0.10", "10.0.0.2", "10.0.1.1"].includes(String(w.fields.as_address))
+      );
+      assert.deepEqual(zeroForUp, [], "weight-0 writes for serving ASes");
+      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+      await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
+    } finally {
+      off();
+      second.prober.release("c", PASS);
+      await second.stop();
+    }
+  },
+);
 
-vppTest("src-ip-sticky and flow-table-length changes recreate the VIP", async (vpp) => {
+reconcilerTest("src-ip-sticky and flow-table-length changes recreate the VIP", async (vpp) => {
   const d = daemon(vpp, config());
   try {
     await startAndSettle(d);

@@ -228,6 +228,35 @@ async function pingOnce(socket: string): Promise<void> {
   }
 }
 
+/** Options of `vppTest`. */
+export interface VppTestOptions {
+  /** Directory prefix of the VPP's temp dir. */
+  prefix?: string;
+}
+
+/**
+ * A test against a VPP under test of this run's kind, started for it and
+ * stopped after; named after the kind, ignored when that kind cannot run here.
+ */
+export function vppTest(
+  name: string,
+  fn: (vpp: VppUnderTest) => Promise<void>,
+  options: VppTestOptions = {},
+): void {
+  Deno.test({
+    name: `${name} (${VPP_KIND} VPP)`,
+    ignore: vppSkipReason() !== undefined,
+    async fn() {
+      const vpp = await startVppUnderTest({ prefix: options.prefix });
+      try {
+        await fn(vpp);
+      } finally {
+        await vpp.stop();
+      }
+    },
+  });
+}
+
 /**
  * What a VPP's lb plugin holds, read the way a client reads it (vip dump and
  * unfiltered as_v2 dump, see `lbViewOf`), on one short-lived session.
