@@ -11,6 +11,7 @@ import { strict as assert } from "node:assert";
 import type { Config } from "../src/config/types.ts";
 import { FAIL, FakeProber, PASS } from "../src/checker/testing.ts";
 import {
+  assertRecreates,
   assertSteadySync,
   labConfig as config,
   wire,
@@ -243,14 +244,7 @@ reconcilerTest("src-ip-sticky and flow-table-length changes recreate the VIP", a
   const d = daemon(vpp, config());
   try {
     await startAndSettle(d);
-    for (const over of [{ srcIpSticky: true }, { flowTableLength: 4096 }]) {
-      d.writes.length = 0;
-      d.checker.applyConfig(config({}, { srcIpSticky: true, ...over }));
-      await d.manager.sync();
-      const names = d.writes.map((w) => `${w.name}${w.fields.is_del ? " del" : ""}`);
-      assert.ok(names.includes("lb_add_del_vip_v2 del"), `recreated for ${JSON.stringify(over)}`);
-      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    }
+    await assertRecreates(d, () => vppHolds(vpp, "192.0.2.1/32", WEB_STEADY));
     assert.match(
       await vpp.cli("show lb vips verbose"),
       /\[\d+\] 192\.0\.2\.1\/32 src_ip_sticky\n\s+new_size:4096/,

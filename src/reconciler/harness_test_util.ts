@@ -182,6 +182,25 @@ export async function assertSteadySync(w: Pick<Wired, "manager" | "writes">): Pr
   assert.equal(w.writes.length, before, "steady state sends no write");
 }
 
+/**
+ * Turns on src-ip-sticky, then also changes the flow-table length, of the
+ * lab config's `web` and asserts that each change recreates its VIP;
+ * `settled` checks what VPP holds after each.
+ */
+export async function assertRecreates(
+  w: Wired,
+  settled: () => Promise<void> | void,
+): Promise<void> {
+  for (const over of [{ srcIpSticky: true }, { flowTableLength: 4096 }]) {
+    w.writes.length = 0;
+    w.checker.applyConfig(labConfig({}, { srcIpSticky: true, ...over }));
+    await w.manager.sync();
+    const names = w.writes.map((x) => `${x.name}${x.fields.is_del ? " del" : ""}`);
+    assert.ok(names.includes("lb_add_del_vip_v2 del"), `recreated for ${JSON.stringify(over)}`);
+    await settled();
+  }
+}
+
 /** A wired manager and checker with the double they talk to. */
 export interface Harness extends Wired {
   sim: VppSim;

@@ -11,6 +11,7 @@ import { VppClient, VppIncompatibleError } from "../../vpp/mod.ts";
 import { VppManager } from "./mod.ts";
 import { addLogListener, type LogRecord } from "../log/mod.ts";
 import {
+  assertRecreates,
   assertSteadySync,
   asWeights,
   closeAll,
@@ -267,18 +268,13 @@ Deno.test("restart neutrality: the watchdog syncs stragglers at max-delay", asyn
 Deno.test("src-ip-sticky and flow-table-length changes recreate the VIP", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);
-  for (const over of [{ srcIpSticky: true }, { flowTableLength: 4096 }]) {
-    h.writes.length = 0;
-    h.checker.applyConfig(labConfig({}, { srcIpSticky: true, ...over }));
-    await h.manager.sync();
-    const names = h.writes.map((w) => `${w.name}${w.fields.is_del ? " del" : ""}`);
-    assert.ok(names.includes("lb_add_del_vip_v2 del"), `recreated for ${JSON.stringify(over)}`);
+  await assertRecreates(h, () => {
     assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
       "10.0.0.10": 100,
       "10.0.0.2": 50,
       "10.0.0.3": 0,
     });
-  }
+  });
   assert.match(
     h.sim.model.showVipsVerbose(),
     /\[\d+\] 192\.0\.2\.1\/32 src_ip_sticky\n\s+new_size:4096/,
