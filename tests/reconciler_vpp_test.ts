@@ -80,122 +80,111 @@ function reconcilerTest(name: string, fn: (vpp: VppUnderTest) => Promise<void>):
   vppTest(`reconciler: ${name}`, fn, { prefix: "maglev-rec-vpp-" });
 }
 
-reconcilerTest("initial sync builds VIPs and ASes; a second sync writes nothing", async (vpp) => {
-  const d = daemon(vpp, config());
+/**
+ * A test on a settled daemon: the lab config synced to its own VPP under
+ * test and `web` steady; the daemon is stopped after.
+ */
+function settledTest(name: string, fn: (vpp: VppUnderTest, d: Wired) => Promise<void>): void {
+  reconcilerTest(name, async (vpp) => {
+    const d = daemon(vpp, config());
+    try {
+      await startAndSettle(d);
+      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+      await fn(vpp, d);
+    } finally {
+      await d.stop();
+    }
+  });
+}
+
+settledTest("initial sync builds VIPs and ASes; a second sync writes nothing", async (vpp, d) => {
+  await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
+  assert.equal(d.writes[0].name, "lb_conf", "lb_conf is pushed first");
+  const c = await VppClient.connect(vpp.socket);
   try {
-    await startAndSettle(d);
+    const conf = await c.request("lb_conf_get", {});
+    assert.equal(String(conf.ip4_src_address), "192.0.2.254");
+    assert.equal(String(conf.ip6_src_address), "2001:db8::254");
+  } finally {
+    await c.close();
+  }
+  await assertSteadySync(d);
+});
+
+settledTest(
+  "failover flushes the primary once, the fallback takes over, and back",
+  async (vpp, d) => {
+    d.writes.length = 0;
+    d.prober.behaviour.set("a", FAIL);
+    d.prober.behaviour.set("b", FAIL);
+    await d.clock.advance(10_000);
+    await vppHolds(vpp, "192.0.2.1/32", { "10.0.0.10": 0, "10.0.0.2": 0, "10.0.0.3": 100 });
+    const flushes = d.writes.filter((w) => w.name === "lb_as_set_weight" && w.fields.is_flush);
+    assert.deepEqual(flushes.map((w) => w.fields.as_address).sort(), ["10.0.0.10", "10.0.0.2"]);
+    d.writes.length = 0;
+    const n = syncsOf(d);
+    await d.clock.advance(31_000);
+    await waitFor("a periodic sync", () => syncsOf(d) > n);
+    assert.deepEqual(d.writes.filter((w) => w.fields.is_flush), [], "periodic syncs never flush");
+    d.prober.behaviour.set("a", PASS);
+    d.prober.behaviour.set("b", PASS);
+    await d.clock.advance(10_000);
     await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
-    assert.equal(d.writes[0].name, "lb_conf", "lb_conf is pushed first");
+  },
+);
+
+settledTest(
+  "drift behind the daemon's back is repaired by the next periodic sync",
+  async (vpp, d) => {
+    const web = { pfx: "192.0.2.1/32", protocol: 6, port: 80 };
+    const stray = { pfx: "198.51.100.9/32", protocol: 17, port: 53 };
     const c = await VppClient.connect(vpp.socket);
     try {
-      const conf = await c.request("lb_conf_get", {});
-      assert.equal(String(conf.ip4_src_address), "192.0.2.254");
-      assert.equal(String(conf.ip6_src_address), "2001:db8::254");
+      await c.request("lb_add_del_as_v2", {
+        ...web,
+        as_address: "10.0.0.2",
+        is_del: true,
+        is_flush: true,
+      });
+      await c.request("lb_as_set_weight", { ...web, as_address: "10.0.0.10", weight: 7 });
+      await c.request("lb_add_del_vip_v2", { ...stray, encap: 0, new_flows_table_length: 1024 });
+      await c.request("lb_add_del_as_v2", { ...stray, as_address: "10.9.9.9", weight: 5 });
     } finally {
       await c.close();
     }
-    await assertSteadySync(d);
-  } finally {
-    await d.stop();
-  }
-});
-
-reconcilerTest(
-  "failover flushes the primary once, the fallback takes over, and back",
-  async (vpp) => {
-    const d = daemon(vpp, config());
-    try {
-      await startAndSettle(d);
-      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-      d.writes.length = 0;
-      d.prober.behaviour.set("a", FAIL);
-      d.prober.behaviour.set("b", FAIL);
-      await d.clock.advance(10_000);
-      await vppHolds(vpp, "192.0.2.1/32", { "10.0.0.10": 0, "10.0.0.2": 0, "10.0.0.3": 100 });
-      const flushes = d.writes.filter((w) => w.name === "lb_as_set_weight" && w.fields.is_flush);
-      assert.deepEqual(flushes.map((w) => w.fields.as_address).sort(), ["10.0.0.10", "10.0.0.2"]);
-      d.writes.length = 0;
-      const n = syncsOf(d);
-      await d.clock.advance(31_000);
-      await waitFor("a periodic sync", () => syncsOf(d) > n);
-      assert.deepEqual(d.writes.filter((w) => w.fields.is_flush), [], "periodic syncs never flush");
-      d.prober.behaviour.set("a", PASS);
-      d.prober.behaviour.set("b", PASS);
-      await d.clock.advance(10_000);
-      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    } finally {
-      await d.stop();
-    }
+    const n = syncsOf(d);
+    await d.clock.advance(30_000);
+    await waitFor("a periodic sync", () => syncsOf(d) > n);
+    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+    assert.deepEqual((await readLbView(vpp.socket)).vips.sort(), [
+      "192.0.2.1/32",
+      "192.0.2.2/32",
+    ]);
+    assert.deepEqual(d.syncs.filter((s) => s.scope === "all").at(-1)!.stats, {
+      vipAdded: 0,
+      vipRemoved: 1,
+      asAdded: 1,
+      asRemoved: 1,
+      asWeightUpdated: 1,
+    });
   },
 );
 
-reconcilerTest(
-  "drift behind the daemon's back is repaired by the next periodic sync",
-  async (vpp) => {
-    const d = daemon(vpp, config());
-    try {
-      await startAndSettle(d);
-      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-      const web = { pfx: "192.0.2.1/32", protocol: 6, port: 80 };
-      const stray = { pfx: "198.51.100.9/32", protocol: 17, port: 53 };
-      const c = await VppClient.connect(vpp.socket);
-      try {
-        await c.request("lb_add_del_as_v2", {
-          ...web,
-          as_address: "10.0.0.2",
-          is_del: true,
-          is_flush: true,
-        });
-        await c.request("lb_as_set_weight", { ...web, as_address: "10.0.0.10", weight: 7 });
-        await c.request("lb_add_del_vip_v2", { ...stray, encap: 0, new_flows_table_length: 1024 });
-        await c.request("lb_add_del_as_v2", { ...stray, as_address: "10.9.9.9", weight: 5 });
-      } finally {
-        await c.close();
-      }
-      const n = syncsOf(d);
-      await d.clock.advance(30_000);
-      await waitFor("a periodic sync", () => syncsOf(d) > n);
-      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-      assert.deepEqual((await readLbView(vpp.socket)).vips.sort(), [
-        "192.0.2.1/32",
-        "192.0.2.2/32",
-      ]);
-      assert.deepEqual(d.syncs.filter((s) => s.scope === "all").at(-1)!.stats, {
-        vipAdded: 0,
-        vipRemoved: 1,
-        asAdded: 1,
-        asRemoved: 1,
-        asWeightUpdated: 1,
-      });
-    } finally {
-      await d.stop();
-    }
-  },
-);
-
-reconcilerTest(
+settledTest(
   "a VPP restart (a new, empty VPP): reconnect, lb_conf again, state rebuilt",
-  async (vpp) => {
-    const d = daemon(vpp, config());
-    try {
-      await startAndSettle(d);
-      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-      d.writes.length = 0;
-      await vpp.restart();
-      await waitFor("the disconnect noticed", () => !d.manager.connected());
-      assert.deepEqual((await readLbView(vpp.socket)).vips, [], "a restarted VPP is empty");
-      // Reconnect attempts run on the fake clock: step it until the manager is back.
-      await waitFor("reconnect", async () => {
-        await d.clock.advance(1000);
-        return d.manager.connected();
-      });
-      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-      await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
-      assert.equal(d.writes[0].name, "lb_conf", "lb_conf is pushed again first");
-    } finally {
-      await d.stop();
-    }
+  async (vpp, d) => {
+    d.writes.length = 0;
+    await vpp.restart();
+    await waitFor("the disconnect noticed", () => !d.manager.connected());
+    assert.deepEqual((await readLbView(vpp.socket)).vips, [], "a restarted VPP is empty");
+    // Reconnect attempts run on the fake clock: step it until the manager is back.
+    await waitFor("reconnect", async () => {
+      await d.clock.advance(1000);
+      return d.manager.connected();
+    });
+    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+    await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
+    assert.equal(d.writes[0].name, "lb_conf", "lb_conf is pushed again first");
   },
 );
 
@@ -240,16 +229,10 @@ reconcilerTest(
   },
 );
 
-reconcilerTest("src-ip-sticky and flow-table-length changes recreate the VIP", async (vpp) => {
-  const d = daemon(vpp, config());
-  try {
-    await startAndSettle(d);
-    await assertRecreates(d, () => vppHolds(vpp, "192.0.2.1/32", WEB_STEADY));
-    assert.match(
-      await vpp.cli("show lb vips verbose"),
-      /\[\d+\] 192\.0\.2\.1\/32 src_ip_sticky\n\s+new_size:4096/,
-    );
-  } finally {
-    await d.stop();
-  }
+settledTest("src-ip-sticky and flow-table-length changes recreate the VIP", async (vpp, d) => {
+  await assertRecreates(d, () => vppHolds(vpp, "192.0.2.1/32", WEB_STEADY));
+  assert.match(
+    await vpp.cli("show lb vips verbose"),
+    /\[\d+\] 192\.0\.2\.1\/32 src_ip_sticky\n\s+new_size:4096/,
+  );
 });
