@@ -4,6 +4,7 @@
  * (so the client and the server never share a thread).
  * @module
  */
+import { waitFor } from "../tests/helpers/mod.ts";
 import { startScript, startVppUnderTest } from "../tests/helpers/vpp_under_test.ts";
 
 /** One named figure, printed as `name value unit`. */
@@ -88,11 +89,7 @@ export async function startVppSimProcess(): Promise<VppSimProcess> {
 
 /** Waits (polling real time, this is a benchmark) until `cond()`; throws after `ms`. */
 export async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+  await waitFor(what, cond, { timeoutMs: ms, stepMs: 2 });
 }
 
 /** `p`, or a rejection naming `what` after `ms`; the timer never outlives the race. */

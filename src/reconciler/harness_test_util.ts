@@ -11,6 +11,7 @@ import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
 import { type CallName, type RequestTypes, VppClient } from "../../vpp/mod.ts";
 import { VppManager, type VppSession } from "./mod.ts";
 import { configureLog } from "../log/mod.ts";
+import { waitFor } from "../../tests/helpers/mod.ts";
 import type { SyncStats } from "./types.ts";
 import { strict as assert } from "node:assert";
 
@@ -98,11 +99,7 @@ export const SLOW_HC: Partial<HealthCheck> = { timeoutMs: 600_000 };
 
 /** Waits for real socket I/O to reach a state; fails after `ms`. */
 export async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(what, cond, { timeoutMs: ms, stepMs: 5 });
 }
 
 /** A manager and a checker on a fake clock, wired to a VPP API socket. */
