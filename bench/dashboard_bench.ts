@@ -1,9 +1,10 @@
 /**
  * What a watching dashboard costs the router: the daemon's CPU unwatched,
- * watched by `maglevd dashboard` with the probe heartbeat (its stream asks
- * for debug records, one per probe start and end) and without it, one phase
- * after the other in one run, plus the dashboard's own CPU and what one
- * browser's event stream carries.
+ * watched by `maglevd dashboard` with a browser open (the probe heartbeat
+ * on: its stream asks for debug records, one per probe start and end), with
+ * no browser (the heartbeat off until one connects), and with
+ * `--heartbeat=false` and a browser, one phase after the other in one run,
+ * plus the dashboard's own CPU and what one browser's event stream carries.
  *
  *   deno run -A bench/dashboard_bench.ts [--backends 100] [--seconds 10]
  *
@@ -72,7 +73,7 @@ interface Watched {
 async function watched(
   daemonPid: number,
   grpcAddr: string,
-  options: { heartbeat: boolean; seconds: number },
+  options: { heartbeat: boolean; browser: boolean; seconds: number },
 ): Promise<Watched> {
   const listen = `127.0.0.1:${freePort()}`;
   const dash = new Deno.Command(Deno.execPath(), {
@@ -99,13 +100,16 @@ async function watched(
     }, { timeoutMs: 30_000 });
     let bytes = 0;
     let messages = 0;
-    const res = await fetch(`http://${listen}/api/events`, { signal: stream.signal });
-    const reading = (async () => {
-      for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
-        bytes += chunk.length;
-        messages += chunk.split("\n\n").length - 1;
-      }
-    })().catch(() => {});
+    let reading: Promise<void> = Promise.resolve();
+    if (options.browser) {
+      const res = await fetch(`http://${listen}/api/events`, { signal: stream.signal });
+      reading = (async () => {
+        for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
+          bytes += chunk.length;
+          messages += chunk.split("\n\n").length - 1;
+        }
+      })().catch(() => {});
+    }
     const dashBefore = cpuSeconds(dash.pid);
     const [b0, m0] = [bytes, messages];
     const daemonCores = await cores(daemonPid, options.seconds);
@@ -147,13 +151,23 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
     client.close();
     const pid = daemon.child.pid;
     const unwatched = await cores(pid, seconds);
-    const beat = await watched(pid, daemon.grpcAddr, { heartbeat: true, seconds });
-    const quiet = await watched(pid, daemon.grpcAddr, { heartbeat: false, seconds });
+    const beat = await watched(pid, daemon.grpcAddr, { heartbeat: true, browser: true, seconds });
+    const alone = await watched(pid, daemon.grpcAddr, {
+      heartbeat: true,
+      browser: false,
+      seconds,
+    });
+    const quiet = await watched(pid, daemon.grpcAddr, {
+      heartbeat: false,
+      browser: true,
+      seconds,
+    });
     const p = `dashboard.${n}_backends`;
     const figures: Figure[] = [
       { name: `${p}.daemon_cpu_cores.unwatched`, value: round(unwatched), unit: "cores" },
     ];
-    for (const [name, w] of [["heartbeat", beat], ["no_heartbeat", quiet]] as const) {
+    const phases = [["heartbeat", beat], ["no_browser", alone], ["no_heartbeat", quiet]] as const;
+    for (const [name, w] of phases) {
       figures.push(
         { name: `${p}.${name}.daemon_cpu_cores`, value: round(w.daemonCores), unit: "cores" },
         {

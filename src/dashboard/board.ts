@@ -14,12 +14,18 @@ import type {
 } from "../../proto/maglev_pb.ts";
 import { VERSION } from "../version.ts";
 import { compareFleet, type FleetRow } from "./fleet.ts";
-import { DaemonLink, type DashboardClient, type ViewChange } from "./link.ts";
+import { DaemonLink, type DashboardClient, type LinkOptions, type ViewChange } from "./link.ts";
 import { type DaemonView, noteAction } from "./state.ts";
 import { SseHub } from "./sse.ts";
 
 /** How long view changes of one daemon are gathered before they go out. */
 export const COALESCE_MS = 100;
+
+/**
+ * How long the probe heartbeat stays on after the last browser left (a page
+ * reload should not switch it off and on again).
+ */
+export const HEARTBEAT_LINGER_MS = 30_000;
 
 /** A daemon's view without its event log (which travels line by line). */
 export type DaemonSummary = Omit<DaemonView, "events">;
@@ -55,7 +61,10 @@ export interface BoardOptions {
   /** The SSE hub (default: a new one on `clock`). */
   hub?: SseHub;
   /** Link settings (timers for tests; the heartbeat). */
-  link?: { healthMs?: number; refreshMs?: number; lbDebounceMs?: number; heartbeat?: boolean };
+  link?: Pick<
+    LinkOptions,
+    "healthMs" | "refreshMs" | "lbDebounceMs" | "weightsDebounceMs" | "heartbeat"
+  >;
 }
 
 /** Thrown for a request naming a daemon or action that does not exist. */
@@ -69,17 +78,25 @@ export class Board {
   readonly #clock: Clock;
   /** Daemons with changes not sent yet, and whether more than the heartbeat moved. */
   readonly #dirty = new Map<string, { whole: boolean; timer: TimerId }>();
+  readonly #heartbeatAllowed: boolean;
+  #heartbeatOff: TimerId | undefined;
+  #stopped = false;
 
   constructor(addresses: readonly string[], options: BoardOptions) {
     this.#clock = options.clock ?? realClock;
     this.hub = options.hub ?? new SseHub({ clock: this.#clock });
+    this.#heartbeatAllowed = options.link?.heartbeat ?? true;
+    // The heartbeat costs the daemons CPU per probe: on only while a
+    // browser watches.
     this.#links = addresses.map((address, i) =>
       new DaemonLink(String(i), address, options.connect(address), {
         ...options.link,
+        heartbeat: false,
         clock: this.#clock,
         onChange: (c) => this.#changed(c),
       })
     );
+    this.hub.onClients((n) => this.#viewers(n));
   }
 
   /** Connects to every daemon. */
@@ -89,6 +106,9 @@ export class Board {
 
   /** Disconnects from every daemon and ends the page streams. */
   async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#heartbeatOff !== undefined) this.#clock.clearTimeout(this.#heartbeatOff);
+    this.#heartbeatOff = undefined;
     for (const d of this.#dirty.values()) this.#clock.clearTimeout(d.timer);
     this.#dirty.clear();
     await Promise.all(this.#links.map((l) => l.stop()));
@@ -156,6 +176,20 @@ export class Board {
     const link = this.#links.find((l) => l.view.id === daemonId);
     if (!link) throw new NotFoundError(`no daemon ${JSON.stringify(daemonId)}`);
     return link;
+  }
+
+  #viewers(n: number): void {
+    if (!this.#heartbeatAllowed || this.#stopped) return;
+    if (n > 0) {
+      if (this.#heartbeatOff !== undefined) this.#clock.clearTimeout(this.#heartbeatOff);
+      this.#heartbeatOff = undefined;
+      for (const l of this.#links) l.setHeartbeat(true);
+    } else if (this.#heartbeatOff === undefined) {
+      this.#heartbeatOff = this.#clock.setTimeout(() => {
+        this.#heartbeatOff = undefined;
+        for (const l of this.#links) l.setHeartbeat(false);
+      }, HEARTBEAT_LINGER_MS);
+    }
   }
 
   #note(link: DaemonLink, text: string): void {

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { flushMicrotasks } from "../clock.ts";
-import { COALESCE_MS, type summary } from "./board.ts";
+import { COALESCE_MS, HEARTBEAT_LINGER_MS, type summary } from "./board.ts";
 import { backendEvent, fakeBoard } from "./fake_client_test_util.ts";
 import type { Event } from "../../proto/maglev_pb.ts";
 
@@ -70,5 +70,25 @@ Deno.test("a window with only probe records sends the heartbeat alone", async ()
   await flushMicrotasks();
   await clock.advance(COALESCE_MS);
   assert.deepEqual(published.slice(1).map((p) => p.event), ["log", "daemon", "fleet"]);
+  await board.stop();
+});
+
+Deno.test("the probe heartbeat is on only while a browser watches, and lingers 30 s", async () => {
+  const { clock, daemons, board } = await fakeBoard();
+  const r1 = daemons.get("r1:9090")!;
+  const level = () => r1.streams.at(-1)!.request.log_level;
+  assert.equal(level(), "info", "nobody watches yet");
+  const page = board.hub.subscribe().getReader();
+  for (let i = 0; i < 50 && r1.streams.length < 2; i++) await flushMicrotasks();
+  assert.equal(level(), "debug");
+  assert.equal(r1.streams.at(-1)!.request.after_seq, r1.streams[0].request.after_seq);
+  assert.ok(r1.streams[0].cancelled);
+  await page.cancel();
+  await clock.advance(HEARTBEAT_LINGER_MS - 1);
+  assert.equal(r1.streams.length, 2, "a reload within the linger keeps it on");
+  await clock.advance(1);
+  for (let i = 0; i < 50 && r1.streams.length < 3; i++) await flushMicrotasks();
+  assert.equal(level(), "info");
+  assert.equal(board.views()[0].connection.connected, true, "no disconnect on the way");
   await board.stop();
 });

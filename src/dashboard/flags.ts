@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseListenAddress } from "../metrics/server.ts";
+import { parseListenAddress } from "../listen/mod.ts";
 import { normalizeArgs } from "../flags.ts";
 import { type Level, LEVELS } from "../log/mod.ts";
 import { errorMessage } from "../errors.ts";
@@ -40,8 +40,9 @@ flags (env var in brackets):
   --listen HOST:PORT       where the page listens [MAGLEV_DASHBOARD_LISTEN] (default ${DEFAULT_LISTEN})
   --log-level LEVEL        debug|info|warn|error [MAGLEV_DASHBOARD_LOG_LEVEL] (default info)
   --log-format FORMAT      text|json [MAGLEV_DASHBOARD_LOG_FORMAT] (default json when not a TTY)
-  --heartbeat[=bool]       stream the daemons' probe records for the probe heartbeat; costs the
-                           daemon CPU per probe [MAGLEV_DASHBOARD_HEARTBEAT] (default true)
+  --heartbeat[=bool]       while a browser watches, stream the daemons' probe records for the
+                           probe heartbeat (costs the daemon CPU per probe)
+                           [MAGLEV_DASHBOARD_HEARTBEAT] (default true)
   --help                   print this
 
 environment only:
@@ -93,12 +94,7 @@ export function parseDashboardFlags(
   const dup = servers.find((s, i) => servers.indexOf(s) !== i);
   if (dup !== undefined) throw new Error(`--server: ${dup} is listed twice`);
   const listenText = get("listen", "LISTEN") ?? DEFAULT_LISTEN;
-  let listen;
-  try {
-    listen = parseListenAddress(listenText);
-  } catch (e) {
-    throw new Error(`--listen: ${errorMessage(e).replace(/^metrics address /, "")}`);
-  }
+  const listen = parseListenAddress(listenText, { what: "--listen:" });
   const logLevel = get("log-level", "LOG_LEVEL") ?? "info";
   if (!(LEVELS as readonly string[]).includes(logLevel)) {
     throw new Error(`--log-level: "${logLevel}" is not one of ${LEVELS.join(", ")}`);

@@ -16,6 +16,8 @@ export interface FleetCell {
   readonly state: string;
   /** The VIP fingerprint, when the daemon reports one. */
   readonly fingerprint?: string;
+  /** The new-flow table length (0 when absent). */
+  readonly tableLength: number;
   /** Effective weight by backend name (absent: not in this daemon's pools). */
   readonly weights: Readonly<Record<string, number>>;
 }
@@ -31,6 +33,12 @@ export interface FleetRow {
   readonly presenceDiffers: boolean;
   /** Daemons report different fingerprints. */
   readonly fingerprintDiffers: boolean;
+  /**
+   * Daemons build tables of different lengths: the same weights still put
+   * flows elsewhere (an `auto` length follows the configured weights and is
+   * not recomputed by a runtime weight change).
+   */
+  readonly tableLengthDiffers: boolean;
   /** Backends whose effective weight differs between daemons. */
   readonly weightDiffers: readonly string[];
   /** Anything above differs. */
@@ -44,10 +52,16 @@ function fingerprintOf(f: FrontendInfo): string | undefined {
 }
 
 function cellOf(f: FrontendInfo | undefined): FleetCell {
-  if (!f) return { present: false, state: "", weights: {} };
+  if (!f) return { present: false, state: "", tableLength: 0, weights: {} };
   const weights: Record<string, number> = {};
   for (const p of f.pools) for (const b of p.backends) weights[b.name] = b.effective_weight;
-  return { present: true, state: f.state, fingerprint: fingerprintOf(f), weights };
+  return {
+    present: true,
+    state: f.state,
+    fingerprint: fingerprintOf(f),
+    tableLength: f.flow_table_length,
+    weights,
+  };
 }
 
 /**
@@ -73,14 +87,17 @@ export function compareFleet(daemons: readonly DaemonView[]): FleetRow[] {
       new Set(present.map((c) => c.weights[b])).size > 1
     );
     const presenceDiffers = present.length !== all.length;
+    const tableLengthDiffers = new Set(present.map((c) => c.tableLength)).size > 1;
     return {
       frontend: name,
       cells,
       backends,
       presenceDiffers,
       fingerprintDiffers,
+      tableLengthDiffers,
       weightDiffers,
-      differs: presenceDiffers || fingerprintDiffers || weightDiffers.length > 0,
+      differs: presenceDiffers || fingerprintDiffers || tableLengthDiffers ||
+        weightDiffers.length > 0,
     };
   });
 }

@@ -54,3 +54,13 @@ Deno.test("a frontend missing on one router differs; an unreached router has no 
   assert.equal(rows[1].cells["1"].present, false);
   assert.deepEqual(rows[1].weightDiffers, [], "weights compare among routers that have it");
 });
+
+Deno.test("equal weights in tables of different lengths still differ", () => {
+  const [row] = compareFleet([
+    daemon("0", [web(100, { flow_table_length: 4096 })]),
+    daemon("1", [web(100, { flow_table_length: 2048 })]),
+  ]);
+  assert.deepEqual(row.weightDiffers, []);
+  assert.ok(row.tableLengthDiffers && row.differs);
+  assert.equal(row.cells["1"].tableLength, 2048);
+});

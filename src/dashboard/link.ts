@@ -78,12 +78,15 @@ export interface LinkOptions {
   refreshMs?: number;
   /** The lb state refetch window (default 1 s). */
   lbDebounceMs?: number;
+  /** The frontends (weights) refetch window (default 100 ms). */
+  weightsDebounceMs?: number;
   /** Per-call deadline (default 5 s). */
   callTimeoutMs?: number;
   /**
-   * Stream the daemon's debug records for the probe heartbeat (default
-   * true). They are built and sent for every probe, which costs the daemon
-   * CPU (`bench/dashboard_bench.ts`); without them the stream is at info.
+   * Start streaming the daemon's debug records for the probe heartbeat
+   * (default true; `setHeartbeat` changes it). They are built and sent for
+   * every probe, which costs the daemon CPU (`bench/dashboard_bench.ts`);
+   * without them the stream is at info.
    */
   heartbeat?: boolean;
 }
@@ -99,15 +102,18 @@ export class DaemonLink {
   readonly view: DaemonView;
   readonly #client: DashboardClient;
   readonly #clock: Clock;
-  readonly #o: Required<Omit<LinkOptions, "clock" | "onChange">>;
+  readonly #o: Required<Omit<LinkOptions, "clock" | "onChange" | "heartbeat">>;
   readonly #onChange: (change: ViewChange) => void;
   readonly #abort = new AbortController();
   #stream: { cancel(): void } | undefined;
   #healthTimer: TimerId | undefined;
-  #lbTimer: TimerId | undefined;
-  #lbDue = false;
+  readonly #weights: EdgeDebounce;
+  readonly #lb: EdgeDebounce;
   #needFull = true;
   #lostReason = "";
+  #heartbeat: boolean;
+  /** The stream is being reopened on purpose (a new log level), not lost. */
+  #reopening = false;
   #running: Promise<void> | undefined;
 
   constructor(id: string, address: string, client: DashboardClient, options: LinkOptions = {}) {
@@ -118,10 +124,15 @@ export class DaemonLink {
       healthMs: options.healthMs ?? 5_000,
       refreshMs: options.refreshMs ?? 30_000,
       lbDebounceMs: options.lbDebounceMs ?? 1_000,
+      weightsDebounceMs: options.weightsDebounceMs ?? 100,
       callTimeoutMs: options.callTimeoutMs ?? 5_000,
-      heartbeat: options.heartbeat ?? true,
     };
+    this.#heartbeat = options.heartbeat ?? true;
     this.view = newDaemonView(id, address, this.#clock.now());
+    this.#weights = new EdgeDebounce(this.#clock, this.#o.weightsDebounceMs, () => {
+      void this.#refetchFrontends();
+    });
+    this.#lb = new EdgeDebounce(this.#clock, this.#o.lbDebounceMs, () => void this.#refetchLb());
   }
 
   /** The client, for the admin actions and on-demand reads. */
@@ -139,32 +150,38 @@ export class DaemonLink {
   async stop(): Promise<void> {
     this.#abort.abort(new Error("dashboard stopping"));
     this.#stream?.cancel();
-    for (const t of [this.#healthTimer, this.#lbTimer]) {
-      if (t !== undefined) this.#clock.clearTimeout(t);
-    }
+    if (this.#healthTimer !== undefined) this.#clock.clearTimeout(this.#healthTimer);
+    this.#weights.cancel();
+    this.#lb.cancel();
     await this.#running;
     this.#client.close();
   }
 
   /**
-   * Refetches weights and the lb state now and once more a window later;
-   * calls within the window only make that trailing refetch open another.
+   * Weights or VPP may have moved: the frontends are read again within
+   * 100 ms (a backend's badge and its effective weight should not disagree
+   * for long), the lb state within a second (it is the heavier read).
    */
   weightsMoved(): void {
-    if (this.#lbTimer !== undefined) {
-      this.#lbDue = true;
-      return;
+    this.#weights.trigger();
+    this.#lb.trigger();
+  }
+
+  /**
+   * Turns the probe heartbeat on or off: the stream is reopened at the new
+   * log level, resuming after the last sequence number it saw.
+   */
+  setHeartbeat(on: boolean): void {
+    if (this.#heartbeat === on) return;
+    this.#heartbeat = on;
+    if (!on) {
+      this.view.probes = {};
+      this.#onChange({ view: this.view });
     }
-    void this.#refetchWeights();
-    // The trailing edge always runs: VPP is programmed a moment after the
-    // event that caused it, and the leading read may predate that.
-    this.#lbTimer = this.#clock.setTimeout(() => {
-      this.#lbTimer = undefined;
-      const due = this.#lbDue;
-      this.#lbDue = false;
-      if (due) this.weightsMoved();
-      else void this.#refetchWeights();
-    }, this.#o.lbDebounceMs);
+    if (this.#stream) {
+      this.#reopening = true;
+      this.#stream.cancel();
+    }
   }
 
   async #run(): Promise<void> {
@@ -178,13 +195,18 @@ export class DaemonLink {
           backend: true,
           frontend: true,
           log: true,
-          log_level: this.#o.heartbeat ? "debug" : "info",
+          log_level: this.#heartbeat ? "debug" : "info",
           after_seq: this.view.lastSeq,
         });
         this.#stream = stream;
         this.#setConnection(true, "");
         attempt = 0;
         for await (const ev of stream) this.#onEvent(ev);
+        if (this.#reopening) {
+          // Resumes after the last sequence number: no event is lost.
+          this.#reopening = false;
+          continue;
+        }
         if (!this.#abort.signal.aborted) throw new Error("the event stream ended");
       } catch (e) {
         if (this.#abort.signal.aborted) break;
@@ -237,18 +259,21 @@ export class DaemonLink {
     }
   }
 
-  async #refetchWeights(): Promise<void> {
+  async #refetchFrontends(): Promise<void> {
     try {
       const fl = await this.#client.listFrontends({ timeoutMs: this.#o.callTimeoutMs });
-      applySnapshot(
-        this.view,
-        { frontends: fl.frontends, vpp: await this.#vpp() },
-        this.view.refreshedAtMs,
-      );
+      applySnapshot(this.view, { frontends: fl.frontends }, this.view.refreshedAtMs);
       this.#onChange({ view: this.view });
     } catch (e) {
       this.#lost(e);
     }
+  }
+
+  async #refetchLb(): Promise<void> {
+    const vpp = await this.#vpp();
+    if (this.#abort.signal.aborted) return;
+    applySnapshot(this.view, { vpp }, this.view.refreshedAtMs);
+    this.#onChange({ view: this.view });
   }
 
   // The health call: cheap, and it keeps the weights fresh between events.
@@ -319,5 +344,45 @@ export class DaemonLink {
       sinceMs: c.connected === connected ? c.sinceMs : this.#clock.now(),
     };
     this.#onChange({ view: this.view });
+  }
+}
+
+/**
+ * Runs `fn` at once, and once more when the window closes (what it read may
+ * predate the change that caused it: VPP is programmed a moment after the
+ * event); triggers within the window only make that trailing run open
+ * another window.
+ */
+class EdgeDebounce {
+  readonly #clock: Clock;
+  readonly #ms: number;
+  readonly #fn: () => void;
+  #timer: TimerId | undefined;
+  #due = false;
+
+  constructor(clock: Clock, ms: number, fn: () => void) {
+    this.#clock = clock;
+    this.#ms = ms;
+    this.#fn = fn;
+  }
+
+  trigger(): void {
+    if (this.#timer !== undefined) {
+      this.#due = true;
+      return;
+    }
+    this.#fn();
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      const due = this.#due;
+      this.#due = false;
+      if (due) this.trigger();
+      else this.#fn();
+    }, this.#ms);
+  }
+
+  cancel(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -74,24 +74,47 @@ Deno.test("a listener that refuses mutations is marked so; a preview is detected
   await link.stop();
 });
 
-Deno.test("events move the view; a transition refetches weights at once and a window later", async () => {
+Deno.test("a transition refetches weights within 100 ms and the lb state within 1 s", async () => {
   const { clock, daemon, link, changes } = world();
+  daemon.vppInfo = {
+    version: "24.10",
+    build_date: "",
+    build_directory: "",
+    pid: 1,
+    boottime_ns: "0",
+    connecttime_ns: "0",
+    missing_messages: [],
+  };
+  daemon.lb = {
+    ip4_src_address: "",
+    ip6_src_address: "",
+    sticky_buckets_per_core: 0,
+    flow_timeout: 0,
+    vips: [],
+  };
   link.start();
   await settle(() => daemon.streams.length === 1, "a stream");
   daemon.calls.length = 0;
+  const count = (m: string) => daemon.calls.filter((c) => c === m).length;
   daemon.streams[0].push(backendEvent(5, "a", "up", "down"));
   await settle(() => link.view.backends.a.state === "down", "a down");
   assert.ok(changes.some((c) => c.applied?.line?.text === "backend a up -> down L7OK"));
-  await settle(() => daemon.calls.includes("ListFrontends"), "the leading refetch");
-  // More transitions within the window: no more reads until it closes.
+  await settle(() => count("ListFrontends") === 1 && count("GetVPPLBState") === 1, "leading reads");
+  // More transitions within the windows: nothing more until they close.
   daemon.streams[0].push(backendEvent(6, "b", "up", "down"), backendEvent(7, "b", "down", "up"));
   await settle(() => link.view.lastSeq === "7", "seq 7");
-  assert.equal(daemon.calls.filter((c) => c === "ListFrontends").length, 1);
+  assert.equal(count("ListFrontends"), 1);
+  await clock.advance(100);
+  await settle(() => count("ListFrontends") === 2, "the weights read after the window");
+  await clock.advance(100);
+  await settle(() => count("ListFrontends") === 3, "the trailing weights read");
+  assert.equal(count("GetVPPLBState"), 1, "the lb state keeps its 1 s window");
+  await clock.advance(800);
+  await settle(() => count("GetVPPLBState") === 2, "the lb state read after its window");
   await clock.advance(1000);
-  await settle(
-    () => daemon.calls.filter((c) => c === "ListFrontends").length === 2,
-    "the trailing refetch",
-  );
+  await settle(() => count("GetVPPLBState") === 3, "the trailing lb state read");
+  await clock.advance(5000);
+  assert.equal(count("GetVPPLBState"), 3, "and nothing after that");
   await link.stop();
 });
 
@@ -107,11 +130,8 @@ Deno.test("a dropped stream resumes after the last sequence number, without a re
   daemon.calls.length = 0;
   await clock.advance(retryDelayMs(0));
   await settle(() => daemon.streams.length === 2, "a second stream");
-  assert.deepEqual(daemon.calls.filter((c) => !c.startsWith("Get")), [
-    "ListFrontends",
-    "PreviewChange  ",
-    "WatchEvents after 41",
-  ]);
+  assert.ok(!daemon.calls.includes("ListBackends"), `no full refetch: ${daemon.calls}`);
+  assert.equal(daemon.calls.at(-1), "WatchEvents after 41");
   assert.equal(link.view.connection.connected, true);
   await link.stop();
 });

@@ -4,7 +4,8 @@
  * @module
  */
 import { configureLog, log } from "../log/mod.ts";
-import { serveHttp } from "../metrics/server.ts";
+import { joinHostPort } from "../listen/mod.ts";
+import { serveHttp } from "../listen/deno_serve.ts";
 import { VERSION } from "../version.ts";
 import { errorMessage } from "../errors.ts";
 import { Board } from "./board.ts";
@@ -44,7 +45,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     link: { heartbeat: options.heartbeat },
   });
   const { host, port } = options.listen;
-  const addr = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const addr = joinHostPort(host, port);
   let server;
   try {
     server = serveHttp(addr, {

@@ -12,6 +12,8 @@ import { type Clock, realClock, type TimerId } from "../clock.ts";
 export const REPLAY_MAX_EVENTS = 2000;
 /** How long a message stays replayable. */
 export const REPLAY_MAX_AGE_MS = 30_000;
+/** Bytes of messages kept for replay (whole daemon views of a large router add up). */
+export const REPLAY_MAX_BYTES = 16 * 1024 * 1024;
 /** Heartbeat period. */
 export const HEARTBEAT_MS = 15_000;
 /** What the browser waits before it reconnects (the `retry:` hint). */
@@ -48,7 +50,7 @@ export function parseEventId(id: string): { epoch: string; seq: number } | undef
 interface Stored {
   readonly seq: number;
   readonly atMs: number;
-  readonly frame: string;
+  readonly bytes: Uint8Array;
 }
 
 interface Client {
@@ -62,6 +64,7 @@ export interface SseHubOptions {
   epoch?: string;
   maxEvents?: number;
   maxAgeMs?: number;
+  maxBytes?: number;
   heartbeatMs?: number;
 }
 
@@ -77,20 +80,33 @@ export class SseHub {
   #clients = new Set<Client>();
   #maxEvents: number;
   #maxAgeMs: number;
+  #maxBytes: number;
+  #ringBytes = 0;
   #heartbeatMs: number;
   #timer: TimerId | undefined;
+  #onClients: ((clients: number) => void) | undefined;
 
   constructor(options: SseHubOptions = {}) {
     this.#clock = options.clock ?? realClock;
     this.epoch = options.epoch ?? this.#clock.now().toString(36);
     this.#maxEvents = options.maxEvents ?? REPLAY_MAX_EVENTS;
     this.#maxAgeMs = options.maxAgeMs ?? REPLAY_MAX_AGE_MS;
+    this.#maxBytes = options.maxBytes ?? REPLAY_MAX_BYTES;
     this.#heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
   }
 
   /** Browsers connected now. */
   get clients(): number {
     return this.#clients.size;
+  }
+
+  /** Calls `fn` with the number of browsers whenever it changes (one listener). */
+  onClients(fn: (clients: number) => void): void {
+    this.#onClients = fn;
+  }
+
+  #clientsChanged(): void {
+    this.#onClients?.(this.#clients.size);
   }
 
   /** The id of the newest message (`<epoch>-0` before the first). */
@@ -104,9 +120,10 @@ export class SseHub {
     const id = `${this.epoch}-${seq}`;
     const frame = formatSse({ id, event, data: JSON.stringify(data) });
     const now = this.#clock.now();
-    this.#ring.push({ seq, atMs: now, frame });
-    this.#prune(now);
     const bytes = encoder.encode(frame);
+    this.#ring.push({ seq, atMs: now, bytes });
+    this.#ringBytes += bytes.length;
+    this.#prune(now);
     for (const c of this.#clients) this.#send(c, bytes);
     return id;
   }
@@ -123,12 +140,13 @@ export class SseHub {
       start: (controller) => {
         client = { controller };
         controller.enqueue(encoder.encode(`retry: ${RETRY_MS}\n\n`));
-        for (const frame of this.#catchUp(lastEventId)) controller.enqueue(encoder.encode(frame));
+        for (const bytes of this.#catchUp(lastEventId)) controller.enqueue(bytes);
         this.#clients.add(client);
+        this.#clientsChanged();
         this.#armHeartbeat();
       },
       cancel: () => {
-        if (client) this.#clients.delete(client);
+        if (client && this.#clients.delete(client)) this.#clientsChanged();
       },
     });
   }
@@ -143,16 +161,17 @@ export class SseHub {
       } catch { /* already closed */ }
     }
     this.#clients.clear();
+    this.#clientsChanged();
   }
 
-  #catchUp(lastEventId: string | null | undefined): string[] {
+  #catchUp(lastEventId: string | null | undefined): Uint8Array[] {
     if (!lastEventId) return [];
     this.#prune(this.#clock.now());
     const parsed = parseEventId(lastEventId);
     const first = this.#ring[0]?.seq ?? this.#seq + 1;
     if (parsed && parsed.epoch === this.epoch && parsed.seq <= this.#seq) {
       if (parsed.seq >= first - 1) {
-        return this.#ring.filter((s) => s.seq > parsed.seq).map((s) => s.frame);
+        return this.#ring.filter((s) => s.seq > parsed.seq).map((s) => s.bytes);
       }
     }
     const reason = !parsed || parsed.epoch !== this.epoch
@@ -160,13 +179,27 @@ export class SseHub {
       : parsed.seq > this.#seq
       ? `event id ${lastEventId} is ahead of the newest ${this.lastId}`
       : `event ${lastEventId} is no longer kept (oldest kept is ${this.epoch}-${first})`;
-    return [formatSse({ id: this.lastId, event: "resync", data: JSON.stringify({ reason }) })];
+    const resync = formatSse({
+      id: this.lastId,
+      event: "resync",
+      data: JSON.stringify({ reason }),
+    });
+    return [encoder.encode(resync)];
   }
 
   #prune(now: number): void {
     let drop = Math.max(0, this.#ring.length - this.#maxEvents);
-    while (drop < this.#ring.length && now - this.#ring[drop].atMs > this.#maxAgeMs) drop++;
+    let bytes = this.#ringBytes;
+    for (let i = 0; i < drop; i++) bytes -= this.#ring[i].bytes.length;
+    while (
+      drop < this.#ring.length &&
+      (now - this.#ring[drop].atMs > this.#maxAgeMs || bytes > this.#maxBytes)
+    ) {
+      bytes -= this.#ring[drop].bytes.length;
+      drop++;
+    }
     if (drop > 0) this.#ring.splice(0, drop);
+    this.#ringBytes = bytes;
   }
 
   #send(c: Client, bytes: Uint8Array): void {
@@ -175,12 +208,13 @@ export class SseHub {
       // without bound; it reconnects and catches up by replay or resync.
       if ((c.controller.desiredSize ?? 0) < -MAX_QUEUED_FRAMES) {
         this.#clients.delete(c);
+        this.#clientsChanged();
         c.controller.close();
         return;
       }
       c.controller.enqueue(bytes);
     } catch {
-      this.#clients.delete(c);
+      if (this.#clients.delete(c)) this.#clientsChanged();
     }
   }
 

@@ -111,3 +111,23 @@ Deno.test("a browser that stops reading is cut off, not buffered for without bou
   assert.match(text, /"i":0\}/);
   hub.close();
 });
+
+Deno.test("the replay ring is bounded in bytes too", async () => {
+  const hub = new SseHub({ clock: new FakeClock(), epoch: "ep", maxBytes: 1000 });
+  const big = "x".repeat(300);
+  for (let i = 1; i <= 10; i++) hub.publish("log", { i, big });
+  // Two ~345-byte frames fit in 1,000 bytes: ep-9 and ep-10.
+  const r = reader(hub.subscribe("ep-8"));
+  hub.publish("log", { i: 11 });
+  const text = await r.until('{"i":11}');
+  assert.deepEqual([...text.matchAll(/^id: (\S+)$/gm)].map((m) => m[1]), [
+    "ep-9",
+    "ep-10",
+    "ep-11",
+  ]);
+  await r.cancel();
+  const old = reader(hub.subscribe("ep-7"));
+  assert.match(await old.until("resync"), /no longer kept/);
+  await old.cancel();
+  hub.close();
+});

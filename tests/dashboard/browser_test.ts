@@ -180,13 +180,16 @@ Deno.test({
           {
             frontend: "http-vip",
             differs: "true",
-            diffRows: fingerprints ? ["fingerprint", "nginx1"] : ["nginx1"],
+            // The auto table length follows the configured weights: it differs too.
+            diffRows: fingerprints
+              ? ["table-length", "fingerprint", "nginx1"]
+              : ["table-length", "nginx1"],
             // Both routers steady: 100 against 50, not a router still warming up.
             nginx1: ["100", "50"],
           },
         ]);
       // Generous: on a loaded machine a 100 ms probe timeout makes backends flap.
-      await waitFor("the fleet tab to flag nginx1 only", async () => {
+      await waitFor("the fleet tab to flag nginx1 and the table length", async () => {
         const fingerprints = await page.evaluate<boolean>(
           `!!document.querySelector('.fleet-row tr[data-row="fingerprint"]')`,
         );
@@ -246,6 +249,73 @@ Deno.test({
       const log = await page.evaluate<string>(`document.querySelector(".log").textContent`);
       assert.match(log, /dashboard: enable backend nginx2/);
       await daemons[0].waitForLog("backend-transition", { backend: "nginx2", to: "up" });
+    });
+
+    await t.step("a weight set after the disruption preview", async () => {
+      const row =
+        `document.querySelector('.card[data-frontend="http-vip"] tr[data-backend="nginx1"]')`;
+      await page.evaluate(`${row}.querySelector('[data-action="weight"]').click()`);
+      await page.evaluate(`(() => {
+        const input = document.querySelector("#weight-input");
+        input.value = "50";
+        input.dispatchEvent(new Event("input"));
+      })()`);
+      const confirm = () => page.evaluate<string>(`document.querySelector("#confirm").innerText`);
+      // nginx1 from 100 to 50 beside nginx2 at 100: about a sixth of the
+      // table goes to nginx2 (Maglev moves a few the other way too).
+      const moved = await waitFor("the preview of weight 50", async () => {
+        const text = await confirm();
+        const m = /(\d+) of (\d+) buckets move/.exec(text);
+        const after = /after: nginx1 (\d+), nginx2 (\d+)/.exec(text);
+        return m && after && /nginx1 → nginx2: \d+/.test(text) ? [m, after] : undefined;
+      }, { describe: confirm });
+      const [all, table] = [Number(moved[0][1]), Number(moved[0][2])];
+      assert.ok(all > 0 && all < table / 2, `${all} of ${table} buckets move`);
+      assert.ok(Number(moved[1][1]) < Number(moved[1][2]), `after: ${moved[1][0]}`);
+      assert.match(await confirm(), /fingerprint \S+ → \S+/);
+      await page.screenshot(`${shots}/dashboard-weight-preview.png`);
+      assert.match(
+        await daemons[0].cliOk("show", "frontends", "http-vip"),
+        /nginx1\s+weight\s+100\b/,
+        "nothing changes before the confirmation",
+      );
+      await page.evaluate(`document.querySelector("#confirm button.go").click()`);
+      await waitFor(
+        "the confirmation to close",
+        () => page.evaluate<boolean>(`document.querySelector("#confirm").hidden`),
+      );
+      await waitFor(
+        "nginx1 at weight 50 in the page",
+        async () =>
+          (await page.evaluate<string>(`${row}.querySelector(".weight").textContent`)) === "50",
+      );
+      assert.match(
+        await daemons[0].cliOk("show", "frontends", "http-vip"),
+        /nginx1\s+weight\s+50\b/,
+      );
+    });
+
+    await t.step("with the weights equal the fleet tab still flags the table length", async () => {
+      await page.evaluate(`document.querySelector('[data-tab="fleet"]').click()`);
+      // A runtime weight does not recompute an auto table length (that would
+      // recreate the VIP): the routers still build different tables.
+      const diffRows = () =>
+        page.evaluate<string>(
+          `[...document.querySelectorAll('.fleet-row[data-frontend="http-vip"] tr.diff')]
+            .map((tr) => tr.dataset.backend || tr.dataset.row).join(" ")`,
+        );
+      await waitFor(
+        "nginx1 agreeing, the table length and fingerprint not",
+        async () => (await diffRows()) === "table-length fingerprint",
+        {
+          describe: () =>
+            page.evaluate<string>(
+              `document.querySelector('.fleet-row[data-frontend="http-vip"]').innerText`,
+            ),
+        },
+      );
+      await page.screenshot(`${shots}/dashboard-fleet-table-length.png`);
+      await page.evaluate(`document.querySelector('[data-tab="0"]').click()`);
     });
 
     await t.step("a daemon that goes away turns its tab red and says why", async () => {

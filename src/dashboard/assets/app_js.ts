@@ -255,7 +255,10 @@ function renderFleet() {
     }));
     var rows = [h("tr", { class: r.presenceDiffers ? "diff" : "", "data-row": "state" }, h("th", null, "state"),
       ids.map(function (id) { var c = r.cells[id]; return h("td", null, c.present ? badge(c.state) : "absent"); }))];
-    if (ids.some(function (id) { return r.cells[id].fingerprint; })) {
+    rows.push(h("tr", { class: r.tableLengthDiffers ? "diff" : "", "data-row": "table-length" },
+    h("th", null, "table length"),
+    ids.map(function (id) { return h("td", { class: "num" }, r.cells[id].present ? r.cells[id].tableLength : "-"); })));
+  if (ids.some(function (id) { return r.cells[id].fingerprint; })) {
       rows.push(h("tr", { class: r.fingerprintDiffers ? "diff" : "", "data-row": "fingerprint" },
         h("th", null, "fingerprint"),
         ids.map(function (id) { return h("td", { class: "fp" }, r.cells[id].fingerprint || "-"); })));
