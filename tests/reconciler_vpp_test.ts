@@ -13,9 +13,12 @@ import { FAIL, FakeProber, PASS } from "../src/checker/testing.ts";
 import {
   assertRecreates,
   assertSteadySync,
+  fullSyncs,
   labConfig as config,
+  startAndSettle,
   wire,
   type Wired,
+  zeroWritesFor,
 } from "../src/reconciler/harness_test_util.ts";
 import { addLogListener, configureLog, type LogRecord } from "../src/log/mod.ts";
 import { VppClient } from "../vpp/mod.ts";
@@ -61,18 +64,6 @@ async function vppHolds(
     return JSON.stringify(Object.entries(last).sort()) ===
       JSON.stringify(Object.entries(want).sort());
   }, { describe: () => JSON.stringify(last) });
-}
-
-function syncsOf(d: Wired): number {
-  return d.syncs.filter((s) => s.scope === "all").length;
-}
-
-async function startAndSettle(d: Wired): Promise<void> {
-  d.checker.start();
-  d.manager.start();
-  await waitFor("connect", () => d.manager.connected());
-  await d.clock.advance(3000);
-  await waitFor("initial sync", () => syncsOf(d) > 0);
 }
 
 /** A test with its own VPP under test, stopped after. */
@@ -122,9 +113,9 @@ settledTest(
     const flushes = d.writes.filter((w) => w.name === "lb_as_set_weight" && w.fields.is_flush);
     assert.deepEqual(flushes.map((w) => w.fields.as_address).sort(), ["10.0.0.10", "10.0.0.2"]);
     d.writes.length = 0;
-    const n = syncsOf(d);
+    const n = fullSyncs(d);
     await d.clock.advance(31_000);
-    await waitFor("a periodic sync", () => syncsOf(d) > n);
+    await waitFor("a periodic sync", () => fullSyncs(d) > n);
     assert.deepEqual(d.writes.filter((w) => w.fields.is_flush), [], "periodic syncs never flush");
     d.prober.behaviour.set("a", PASS);
     d.prober.behaviour.set("b", PASS);
@@ -152,9 +143,9 @@ settledTest(
     } finally {
       await c.close();
     }
-    const n = syncsOf(d);
+    const n = fullSyncs(d);
     await d.clock.advance(30_000);
-    await waitFor("a periodic sync", () => syncsOf(d) > n);
+    await waitFor("a periodic sync", () => fullSyncs(d) > n);
     await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
     assert.deepEqual((await readLbView(vpp.socket)).vips.sort(), [
       "192.0.2.1/32",
@@ -211,14 +202,13 @@ reconcilerTest(
       assert.deepEqual(second.writes.map((w) => w.name), ["lb_conf"], "hands off in min-delay");
       await second.clock.advance(5500);
       await waitFor("the watchdog", () => second.manager.gate.done);
-      await waitFor("the watchdog's sync", () => syncsOf(second) > 0);
+      await waitFor("the watchdog's sync", () => fullSyncs(second) > 0);
       assert.ok(logs.some((r) => r.msg === "vpp-lb-warmup-max-delay-elapsed"));
-      const zeroForUp = second.writes.filter((w) =>
-        (w.name === "lb_as_set_weight" || w.name === "lb_add_del_as_v2") &&
-        (w.fields.weight === 0 || w.fields.is_del) &&
-        ["10.0.0.10", "10.0.0.2", "10.0.1.1"].includes(String(w.fields.as_address))
+      assert.deepEqual(
+        zeroWritesFor(second.writes, ["10.0.0.10", "10.0.0.2", "10.0.1.1"]),
+        [],
+        "weight-0 writes for serving ASes",
       );
-      assert.deepEqual(zeroForUp, [], "weight-0 writes for serving ASes");
       await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
       await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
     } finally {

@@ -11,6 +11,7 @@ import { addLogListener, type LogRecord } from "../log/mod.ts";
 import {
   asWeights,
   closeAll,
+  fullSyncs,
   harness,
   labConfig,
   SLOW_HC,
@@ -77,7 +78,7 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
   await until("connect", () => second.manager.connected());
   await second.clock.advance(6000);
   await until("watchdog", () => second.manager.gate.done);
-  await until("final sync", () => second.syncs.some((s) => s.scope === "all"));
+  await until("final sync", () => fullSyncs(second) > 0);
   off();
   const touched = second.writes.filter((w) =>
     ["10.0.0.10", "10.0.0.2", "10.0.0.3"].includes(String(w.fields.as_address))

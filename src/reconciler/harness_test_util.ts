@@ -241,12 +241,26 @@ export function asWeights(sim: VppSim, prefix: string): Record<string, number> {
   return out;
 }
 
-/** Starts checker and manager and waits for the first full sync. */
-export async function startAndSettle(h: Harness): Promise<void> {
-  h.checker.start();
-  h.manager.start();
-  await until("connect", () => h.manager.connected());
+/** How many full (`all`) syncs the manager has reported. */
+export function fullSyncs(w: Pick<Wired, "syncs">): number {
+  return w.syncs.filter((s) => s.scope === "all").length;
+}
+
+/** Starts checker and manager and waits (real I/O, up to 10 s a step) for the first full sync. */
+export async function startAndSettle(w: Wired): Promise<void> {
+  w.checker.start();
+  w.manager.start();
+  await until("connect", () => w.manager.connected(), 10_000);
   // Probes and warmup (disabled here) run on the fake clock.
-  await h.clock.advance(3000);
-  await until("initial sync", () => h.syncs.some((s) => s.scope === "all"));
+  await w.clock.advance(3000);
+  await until("initial sync", () => fullSyncs(w) > 0, 10_000);
+}
+
+/** The writes that take one of `addresses` out of service: weight 0 or a delete. */
+export function zeroWritesFor(writes: readonly Write[], addresses: readonly string[]): Write[] {
+  return writes.filter((w) =>
+    (w.name === "lb_as_set_weight" || w.name === "lb_add_del_as_v2") &&
+    (w.fields.weight === 0 || w.fields.is_del) &&
+    addresses.includes(String(w.fields.as_address))
+  );
 }
