@@ -25,7 +25,7 @@ import type {
   SyncVPPLBStateRequest,
 } from "../../proto/maglev_pb.ts";
 import type { CheckerApi, EventSource, ReloadResult } from "../checker/types.ts";
-import type { Clock } from "../clock.ts";
+import { type Clock, realClock } from "../clock.ts";
 import type { Frontend } from "../config/types.ts";
 import { renderConfig } from "../config/render.ts";
 import { weightRangeError } from "../config/weight.ts";
@@ -266,7 +266,7 @@ export class MaglevApi {
   GetStatus(): StatusInfo {
     const { facts, checker, vpp } = this.#d;
     if (!facts) throw missing("GetStatus");
-    return statusInfo(facts, { checker, vpp, clock: this.#d.clock ?? { now: Date.now } as Clock });
+    return statusInfo(facts, { checker, vpp, clock: this.#d.clock ?? realClock });
   }
 
   GetConfig(): ConfigText {

@@ -184,3 +184,64 @@ Deno.test("preview: buckets that move on a weight change or a disable, and to wh
     );
   });
 });
+
+Deno.test("DiffConfig reads a file only for a listener that allows mutations", async () => {
+  await withRig(async ({ client, configPath }) => {
+    await rejectsWith(
+      client.call("DiffConfig", { path: configPath }),
+      "PERMISSION_DENIED",
+      /only allowed on loopback or unix socket listeners; send the YAML text instead/,
+    );
+    const plan = await client.call("DiffConfig", { yaml: RIG_YAML });
+    assert.equal(plan.changed, false, "YAML text is fine on any listener");
+  }, { vpp: "disabled", server: { listen: { tcp: "0.0.0.0:0" } } });
+});
+
+Deno.test("VPP RPCs against the double, through the real manager", async () => {
+  await withRig(async ({ client, manager, sim, checker, clock }) => {
+    await until("connected", () => manager.connected());
+    // Past the warmup's max delay (30s) on the rig's fake clock.
+    for (let i = 0; i < 40; i++) await clock.advance(1000);
+    await until(
+      "s1 up and warmup done",
+      () => checker.backendState("s1") === "up" && manager.gate.done,
+    );
+    const info = await client.getVPPInfo();
+    assert.ok(info.version.length > 0);
+    assert.deepEqual(info.missing_messages, []);
+    assert.ok(BigInt(info.connecttime_ns) > 0n);
+    await client.syncVPPLBState({});
+    const state = await client.getVPPLBState();
+    const www = state.vips.find((v) => v.frontend === "www");
+    assert.ok(www, JSON.stringify(state));
+    assert.equal(www.protocol, "tcp");
+    assert.equal(www.encap, "gre4");
+    assert.equal(www.port, 80);
+    assert.deepEqual(
+      www.application_servers.map((a) => [a.address, a.weight]),
+      [["10.0.0.1", 100], ["10.0.0.2", 50], ["10.0.0.3", 0]],
+    );
+    // The fingerprint is of what VPP holds: the same inputs as the double's table.
+    assert.match((await client.getFrontend({ name: "www" })).fingerprint, /^[0-9a-f]{16}$/);
+    await rejectsWith(client.syncVPPLBState({ frontend: "nope" }), "NOT_FOUND", /"nope" not found/);
+    const counters = await client.getVPPLBCounters();
+    assert.ok(Array.isArray(counters.vips));
+    // A double that goes away: the manager's own words, on every VPP RPC.
+    await sim!.close();
+    await until("disconnected", () => !manager.connected());
+    for (const call of [client.getVPPInfo(), client.getVPPLBState(), client.getVPPLBCounters()]) {
+      await rejectsWith(call, "UNAVAILABLE", /^VPP is not connected$/);
+    }
+  });
+});
+
+Deno.test("VPP RPCs with VPP disabled say so", async () => {
+  await withRig(async ({ client }) => {
+    for (const call of [client.getVPPInfo(), client.getVPPLBState(), client.syncVPPLBState({})]) {
+      await rejectsWith(call, "UNAVAILABLE", /^VPP integration is disabled$/);
+    }
+    const fe = await client.getFrontend({ name: "www" });
+    assert.equal(fe.fingerprint, "", "no fingerprint without VPP");
+    assert.equal(fe.warning, "");
+  }, { vpp: "disabled" });
+});

@@ -1,5 +1,6 @@
 /**
- * Fakes of the checker, event bus and VPP control for the gRPC tests.
+ * A scripted checker and config file for the gRPC transport tests (listeners,
+ * streams, reflection). Service behaviour runs on real parts: rig_test_util.ts.
  * @module
  */
 import type { Backend, Config, Frontend, HealthCheck } from "../config/types.ts";
@@ -13,14 +14,6 @@ import type {
   ReloadResult,
   SubscribeOptions,
 } from "../checker/types.ts";
-import type {
-  LbStateView,
-  SyncStats,
-  SyncTrigger,
-  VipCounters,
-  VppControl,
-  VppInfo,
-} from "../reconciler/types.ts";
 import { backendNotFound, MaglevError } from "../errors.ts";
 import { healthCheck, httpParams } from "../checker/testing.ts";
 
@@ -297,95 +290,6 @@ export class FakeChecker implements CheckerApi, EventSource {
       }
     }
     return run();
-  }
-}
-
-/** A VPP side that records syncs. */
-export class FakeVpp implements VppControl {
-  isEnabled = true;
-  isConnected = true;
-  missing: string[] = [];
-  syncCalls: { frontend?: string; flushAddress?: string; trigger?: SyncTrigger }[] = [];
-  syncError: Error | undefined;
-
-  enabled(): boolean {
-    return this.isEnabled;
-  }
-
-  connected(): boolean {
-    return this.isConnected;
-  }
-
-  incompatible(): readonly string[] {
-    return this.missing;
-  }
-
-  #require(): void {
-    if (!this.isEnabled) throw new MaglevError("UNAVAILABLE", "VPP integration is disabled");
-    if (!this.isConnected) throw new MaglevError("UNAVAILABLE", "VPP is not connected");
-  }
-
-  info(): VppInfo {
-    this.#require();
-    return {
-      version: "25.10-release",
-      buildDate: "2026-04-01T00:00:00",
-      buildDirectory: "/build/vpp",
-      pid: 4242,
-      bootTimeMs: 1_700_000_000_000,
-      connectedAtMs: 1_700_000_001_000,
-    };
-  }
-
-  lbState(): Promise<LbStateView> {
-    this.#require();
-    return Promise.resolve({
-      ip4SrcAddress: "192.0.2.254",
-      ip6SrcAddress: "2001:db8::fe",
-      stickyBucketsPerCore: 1024,
-      flowTimeout: 40,
-      vips: [{
-        prefix: "192.0.2.1/32",
-        protocol: 6,
-        port: 80,
-        encap: 0,
-        srcIpSticky: false,
-        flowTableLength: 2048,
-        index: 0,
-        frontend: "web",
-        ases: [{ address: "10.0.0.1", weight: 100, flags: 1, inUseSince: 12, buckets: 2048 }],
-      }],
-    });
-  }
-
-  sync(
-    frontend?: string,
-    options: { flushAddress?: string; trigger?: SyncTrigger } = {},
-  ): Promise<SyncStats> {
-    this.#require();
-    this.syncCalls.push({ frontend, ...options });
-    if (this.syncError) return Promise.reject(this.syncError);
-    return Promise.resolve({
-      vipAdded: 0,
-      vipRemoved: 0,
-      asAdded: frontend ? 1 : 2,
-      asRemoved: 0,
-      asWeightUpdated: 1,
-    });
-  }
-
-  counters(): readonly VipCounters[] {
-    this.#require();
-    return [{
-      frontend: "web",
-      prefix: "192.0.2.1/32",
-      protocol: 6,
-      port: 80,
-      next: 10,
-      first: 5,
-      untracked: 0,
-      noServer: 1,
-    }];
   }
 }
 

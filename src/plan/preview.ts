@@ -63,7 +63,7 @@ export function previewChange(
 ): PreviewChangeResponse {
   const { config, states } = options;
   const before = desiredFromFrontend(fe, states, config.backends);
-  const after = change === undefined || change.change === "disable"
+  const after = change.change === "disable"
     ? desiredFromFrontend(fe, disabled(states, change.backend), config.backends)
     : desiredFromFrontend(withWeight(fe, change, change.change.weight), states, config.backends);
   const t0 = owners(before);

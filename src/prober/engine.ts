@@ -46,6 +46,7 @@ import {
   SO_LINGER,
   SOCK_STREAM_NB,
   sockaddr,
+  softNofile,
   SOL_IP,
   SOL_SOCKET,
 } from "./libc.ts";
@@ -63,11 +64,23 @@ import { DeadlineFifos } from "./fifo.ts";
 
 /** How often the epoll set is drained while probes are in flight. */
 export const TICK_MS = 5;
+/** Full-parser runs on every chunk before it waits for the bytes to double. */
+const FULL_PARSES_EACH = 8;
+/** Bytes one `recv` takes (a bigint, as FFI passes a size_t). */
+const READ_LEN = 16n * 1024n;
 /** Events read per `epoll_wait`; a tick calls it until fewer come back. */
 const MAX_EVENTS = 1024;
 /** epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16). */
 const EV_SIZE = Deno.build.arch === "x86_64" ? 12 : 16;
 const EV_DATA = Deno.build.arch === "x86_64" ? 4 : 8;
+/**
+ * Fds kept free of probes for everything else of the daemon (the VPP socket,
+ * API and metrics connections, files): probes in flight are capped at the
+ * fd soft limit minus this, read when a probe would pass the cap.
+ */
+export const FD_RESERVE = 512;
+/** The fewest probes in flight the cap allows, however low the fd limit. */
+const MIN_IN_FLIGHT = 64;
 /** Largest response kept for the full parser: head plus the body spec 0.2 matches. */
 const FULL_LIMIT = HEAD_LIMIT + BODY_LIMIT + 1024;
 
@@ -93,6 +106,9 @@ interface Slot {
   accLen: number;
   /** The full parser is judging; further events wait for its verdict. */
   judging: boolean;
+  /** Full-parser runs so far and the bytes the last one saw (a trickle must not cost O(n²)). */
+  judged: number;
+  judgedLen: number;
   sink: ProbeSink | undefined;
 }
 
@@ -129,7 +145,7 @@ export class SocketEngine {
   readonly #eventView = new DataView(this.#events.buffer);
   readonly #ctl = new Uint8Array(16);
   readonly #ctlView = new DataView(this.#ctl.buffer);
-  readonly #readBuf = new Uint8Array(16 * 1024);
+  readonly #readBuf = new Uint8Array(Number(READ_LEN));
   readonly #int = new Uint8Array(4);
   readonly #intLen = new Uint8Array(4);
   readonly #linger = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
@@ -146,6 +162,9 @@ export class SocketEngine {
   /** Per backend object: its sockaddr for the check's port (rebuilt when the port changes). */
   readonly #targets = new WeakMap<Backend, { port: number; sa: Uint8Array; family: 4 | 6 }>();
   #active = 0;
+  #cap: number;
+  /** Slots whose full parse waits for the end of the tick. */
+  #deferred: number[] = [];
   #timer: number | undefined;
   #closed = false;
   readonly #onTick = () => this.#tick();
@@ -161,6 +180,12 @@ export class SocketEngine {
       this.#lib.close();
       throw new Error(`epoll_create1: ${text}`);
     }
+    this.#cap = this.#readCap();
+  }
+
+  #readCap(): number {
+    const soft = softNofile(this.#lib) ?? 1024;
+    return Math.max(MIN_IN_FLIGHT, soft - FD_RESERVE);
   }
 
   /** Probes in flight. */
@@ -186,9 +211,21 @@ export class SocketEngine {
     slot.accLen = 0;
     slot.acc = undefined;
     slot.judging = false;
+    slot.judged = 0;
+    slot.judgedLen = 0;
     slot.request = slot.http ? buildRequest(hc, backend, this.#userAgent) : this.#readBuf;
     this.#active++;
     const ticket = slot.gen * GEN_SHIFT + slot.index;
+    // The limit may have been raised (or lowered, prlimit) since: look again before refusing.
+    if (this.#active > this.#cap && this.#active > (this.#cap = this.#readCap())) {
+      const r = this.#fail(
+        slot,
+        "L4CON",
+        `probe queue full: ${this.#active - 1} probes in flight (fd limit less ${FD_RESERVE})`,
+      );
+      this.#finish(slot, { ...r, local: true });
+      return ticket;
+    }
     const failure = this.#open(slot, hc, backend);
     if (failure) {
       this.#finish(slot, failure);
@@ -247,6 +284,8 @@ export class SocketEngine {
       acc: undefined,
       accLen: 0,
       judging: false,
+      judged: 0,
+      judgedLen: 0,
       sink: undefined,
     };
     this.#slots.push(slot);
@@ -354,9 +393,20 @@ export class SocketEngine {
       }
       if (n < MAX_EVENTS) break;
     }
+    this.#judgeDeferred();
     this.#expire();
     if (this.#active > 0) this.#timer = this.#clock.setTimeout(this.#onTick, TICK_MS);
     else this.#fifos.clear();
+  }
+
+  #judgeDeferred(): void {
+    if (this.#deferred.length === 0) return;
+    const tickets = this.#deferred;
+    this.#deferred = [];
+    for (const t of tickets) {
+      const slot = this.#live(t);
+      if (slot && !slot.judging && slot.judgedLen < slot.accLen) this.#judgeFull(slot, false);
+    }
   }
 
   #expire(): void {
@@ -408,7 +458,7 @@ export class SocketEngine {
     const lib = this.#lib.symbols;
     const buf = this.#readBuf;
     while (slot.sink && !slot.judging) {
-      const n = Number(lib.recv(slot.fd, buf, BigInt(buf.length), 0));
+      const n = Number(lib.recv(slot.fd, buf, READ_LEN, 0));
       if (n < 0) {
         const errno = this.#lib.errno();
         if (errno === EINTR) continue;
@@ -434,7 +484,15 @@ export class SocketEngine {
     } else if (n > 0) {
       this.#append(slot, buf.subarray(0, n));
     }
-    this.#judgeFull(slot, eof || slot.accLen >= FULL_LIMIT);
+    const last = eof || slot.accLen >= FULL_LIMIT;
+    // The parser reads from the start each time: after a few chunks, run it only when the
+    // bytes have doubled (or at the end), so a backend trickling bytes costs O(n log n).
+    if (last || slot.judged < FULL_PARSES_EACH || slot.accLen >= 2 * slot.judgedLen) {
+      this.#judgeFull(slot, last);
+    } else {
+      // Judge what has come by the end of this tick: the response may be whole already.
+      this.#deferred.push(slot.gen * GEN_SHIFT + slot.index);
+    }
   }
 
   #judgeLine(slot: Slot, buf: Uint8Array, n: number): boolean {
@@ -469,6 +527,8 @@ export class SocketEngine {
     const ticket = slot.gen * GEN_SHIFT + slot.index;
     const bytes = (slot.acc ?? new Uint8Array(0)).subarray(0, slot.accLen);
     slot.judging = true;
+    slot.judged++;
+    slot.judgedLen = slot.accLen;
     judgeBuffered(bytes, eof, slot.params).then((r) => {
       const live = this.#live(ticket);
       if (!live) return;

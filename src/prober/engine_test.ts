@@ -196,3 +196,72 @@ engineTest("engine: one check object sees each status change of its backend", as
     await server.close();
   }
 });
+
+Deno.test("engine: probes in flight are capped below the fd limit; the rest are local errors", async () => {
+  const hole = blackholePort();
+  const limits = Deno.readTextFileSync("/proc/self/limits").split("\n")
+    .find((l) => l.startsWith("Max open files"))!.split(/\s+/);
+  const [soft, hard] = [limits[3], limits[4]];
+  const prlimit = (n: string) =>
+    new Deno.Command("prlimit", { args: [`--pid=${Deno.pid}`, `--nofile=${n}:${hard}`] }).output();
+  // Cap: 600 less the 512 kept for the rest of the daemon = 88 probes.
+  await prlimit("600");
+  const engine = new SocketEngine(realClock, "maglevd/test");
+  try {
+    const results: ProbeResult[] = [];
+    let done!: () => void;
+    const all = new Promise<void>((r) => (done = r));
+    const sink = {
+      probeDone(r: ProbeResult) {
+        results.push(r);
+        if (results.length === 100) done();
+      },
+    };
+    const hc = check("tcp", hole.port, { timeoutMs: 100 });
+    for (let i = 0; i < 100; i++) engine.start(hc, backend("127.0.0.1"), sink);
+    const refused = results.filter((r) => r.local);
+    assert.equal(refused.length, 12, "refused at once, beyond the cap");
+    assert.equal(refused[0].detail, "probe queue full: 88 probes in flight (fd limit less 512)");
+    await all;
+    assert.equal(results.filter((r) => r.code === "L4TOUT" && !r.local).length, 88);
+  } finally {
+    engine.close();
+    hole.close();
+    await prlimit(soft);
+  }
+});
+
+engineTest(
+  "engine: a response in many small writes, connection held open, is judged when whole",
+  async (engine) => {
+    const body = "x".repeat(19) + "END";
+    const parts = [`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`, ...body.split("")];
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const conns: Deno.Conn[] = [];
+    const serving = (async () => {
+      for await (const conn of listener) {
+        conns.push(conn);
+        await conn.read(new Uint8Array(4096));
+        // One write per byte, each after the last is on the wire: many reads on the prober's side.
+        for (const p of parts) {
+          await conn.write(new TextEncoder().encode(p));
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      }
+    })().catch(() => {});
+    const prober = createLocalProber({ engine });
+    try {
+      const r = await prober.probe(
+        check("http", (listener.addr as Deno.NetAddr).port, { http: { responseRegexp: "END$" } }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L7OK", r.detail);
+    } finally {
+      await prober.close();
+      listener.close();
+      for (const c of conns) c.close();
+      await serving;
+    }
+  },
+);

@@ -132,6 +132,8 @@ export interface DaemonStartOptions {
   logLevel?: string;
   /** Extra daemon flags. */
   extraArgs?: readonly string[];
+  /** Extra flags for `deno run` itself, e.g. `--deny-ffi`. */
+  denoArgs?: readonly string[];
   /** Append every output line to this file too, tagged `out:`/`err:` (kept for a post-mortem). */
   logFile?: string;
   /** Extra environment variables (e.g. `NOTIFY_SOCKET`). */
@@ -164,6 +166,7 @@ export class DaemonProcess {
         ...limit,
         "run",
         "-A",
+        ...(options.denoArgs ?? []),
         `${ROOT}main.ts`,
         "--config",
         config,
