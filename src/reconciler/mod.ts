@@ -183,6 +183,8 @@ export class VppManager implements VppControl {
   /** Called after a valid reload: push lb_conf if it changed, then sync all. */
   async configApplied(): Promise<void> {
     if (!this.connected()) return;
+    // Before anything awaits: the reload's replayed transitions sync after this.
+    this.#engine.adoptRestarted();
     const started = this.#clock.now();
     await this.#pushLbConf().catch(() => {});
     if (!this.#gate.done) return;
