@@ -227,3 +227,33 @@ settledTest("src-ip-sticky and flow-table-length changes recreate the VIP", asyn
     /\[\d+\] 192\.0\.2\.1\/32 src_ip_sticky\n\s+new_size:4096/,
   );
 });
+
+vppTest("an auto table is kept when the weights shrink it and grows with a WARN", async (vpp) => {
+  // makeConfig's frontends are `auto`; the lengths stand for what the weights resolve to.
+  const d = daemon(vpp, config({}, { flowTableLength: 4096 }));
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r), { level: "warn" });
+  try {
+    await startAndSettle(d);
+    d.writes.length = 0;
+    d.checker.applyConfig(config({}, { flowTableLength: 2048 }));
+    await d.manager.sync();
+    assert.deepEqual(d.writes.filter((w) => w.name === "lb_add_del_vip_v2"), []);
+    assert.match(await vpp.cli("show lb vips verbose"), /192\.0\.2\.1\/32[^\n]*\n\s+new_size:4096/);
+    assert.equal(logs.length, 0, JSON.stringify(logs));
+
+    d.checker.applyConfig(config({}, { flowTableLength: 8192 }));
+    await d.manager.sync();
+    const vipWrites = d.writes.map((w) => `${w.name}${w.fields.is_del ? " del" : ""}`)
+      .filter((n) => n.startsWith("lb_add_del_vip_v2"));
+    assert.deepEqual(vipWrites, ["lb_add_del_vip_v2 del", "lb_add_del_vip_v2"]);
+    assert.match(await vpp.cli("show lb vips verbose"), /192\.0\.2\.1\/32[^\n]*\n\s+new_size:8192/);
+    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+    const warn = logs.find((r) => r.msg === "vpp-lb-vip-recreate");
+    assert.equal(warn?.level, "warn");
+    assert.match(String(warn?.attrs.reason), /^flow-table-length 4096 -> 8192 \(auto: /);
+  } finally {
+    off();
+    await d.stop();
+  }
+});

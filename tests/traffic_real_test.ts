@@ -47,10 +47,13 @@ function config(hcPort: number, be2Weight = 100): string {
       type: http
       port: ${hcPort}
       params: { path: /healthz, response-code: 200 }
-      interval: 200ms
+      # The backends are served by this test process: a loaded machine can hold a reply for
+      # well over 200 ms, and a first probe that times out after a restart is unknown -> down
+      # at once (spec 3.3), a flush the restart step would pin on the daemon.
+      interval: 500ms
       fast-interval: 200ms
       down-interval: 200ms
-      timeout: 200ms
+      timeout: 500ms
       rise: 2
       fall: 3
   backends:

@@ -343,6 +343,22 @@ export function metricValue(text: string, series: string): number | undefined {
   return undefined;
 }
 
+/**
+ * The sum of `maglev_backend_transitions_total` of `backend` into state `to`,
+ * over every `from`. Tests count arrivals, not the path: on a loaded machine a
+ * first probe may time out (unknown -> down at once, spec 3.3) before the
+ * backend goes up from down.
+ */
+export function transitionsInto(text: string, backend: string, to: string): number {
+  const re = new RegExp(
+    `^maglev_backend_transitions_total\\{backend="${backend}",from="[a-z]+",to="${to}"\\} (\\S+)$`,
+    "gm",
+  );
+  let sum = 0;
+  for (const m of text.matchAll(re)) sum += Number(m[1]);
+  return sum;
+}
+
 /** The result of `promtool check metrics`, or undefined when promtool is not installed. */
 export async function promtoolCheck(
   exposition: string,
