@@ -15,6 +15,7 @@ import {
   assertSteadySync,
   fullSyncs,
   labConfig as config,
+  SLOW_HC,
   startAndSettle,
   wire,
   type Wired,
@@ -189,7 +190,7 @@ reconcilerTest(
     // only the watchdog at max-delay releases web.
     const second = daemon(
       vpp,
-      config({ startupMinDelayMs: 1000, startupMaxDelayMs: 5000 }, {}, { timeoutMs: 600_000 }),
+      config({ startupMinDelayMs: 1000, startupMaxDelayMs: 5000 }, {}, SLOW_HC),
       (p) => p.behaviour.set("c", "deaf"),
     );
     const logs: LogRecord[] = [];

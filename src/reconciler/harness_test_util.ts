@@ -93,7 +93,6 @@ export function labConfig(
   );
 }
 
-/** A probe that never answers stays in flight (and its backend unknown) for the whole test. */
 /** Probes that may hang for ten minutes before timing out. */
 export const SLOW_HC: Partial<HealthCheck> = { timeoutMs: 600_000 };
 

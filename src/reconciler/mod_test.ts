@@ -47,6 +47,47 @@ Deno.test("initial sync builds VIPs and ASes in numeric order; a second sync wri
   await closeAll(h);
 });
 
+Deno.test("a transition while the connect still reads VPP writes nothing before lb_conf", async () => {
+  // The connect's first read (lb_conf_get) is held; meanwhile every backend turns up.
+  const held = Promise.withResolvers<void>();
+  let holding = true;
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r));
+  const h = await harness(labConfig(), {
+    wrap: (s, n) =>
+      n !== 1 ? s : {
+        ...s,
+        request: (name, fields) => {
+          if (name !== "lb_conf_get" || !holding) return s.request(name, fields);
+          holding = false;
+          return held.promise.then(() => s.request(name, fields));
+        },
+      },
+  });
+  try {
+    h.checker.start();
+    h.manager.start();
+    await until("connect", () => h.manager.connected());
+    await h.clock.advance(3000);
+    const suppressed = () =>
+      logs.some((r) => r.msg === "vpp-lb-sync-suppressed" && r.attrs.reason === "connecting");
+    await until("a suppressed sync (or a write)", () => suppressed() || h.writes.length > 0);
+    assert.equal(h.writes.length, 0, "no write before the connect has read VPP");
+    held.resolve();
+    await until("initial sync", () => fullSyncs(h) > 0);
+    assert.equal(h.writes[0].name, "lb_conf", "lb_conf is pushed first");
+    assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+      "10.0.0.10": 100,
+      "10.0.0.2": 50,
+      "10.0.0.3": 0,
+    });
+  } finally {
+    off();
+    held.resolve();
+    await closeAll(h);
+  }
+});
+
 Deno.test("failover: primary down flushes once, fallback takes over, and back", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);

@@ -84,7 +84,9 @@ export interface VppUnderTestOptions {
 
 /** A process started and stopped by PID. */
 export interface ScriptProcess {
+  /** Its process id. */
   readonly pid: number;
+  /** Sends SIGTERM and waits until it exited and its pipes are drained. */
   stop(): Promise<void>;
 }
 
