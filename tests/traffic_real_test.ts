@@ -130,6 +130,19 @@ Deno.test({
       await dp!.stream({ vip: VIP, port: PORT, srcNet, flows: n }, { packets: n });
       return delta(before, await dp!.counters(PREFIX));
     };
+    /** Sets `b`'s weight in the `dns` primary pool through the CLI. */
+    const setWeight = (b: keyof typeof BE, weight: number) =>
+      daemon!.cliOk(
+        "set",
+        "frontend",
+        "dns",
+        "pool",
+        "primary",
+        "backend",
+        b,
+        "weight",
+        `${weight}`,
+      );
     const flowsOf = async (b: keyof typeof BE) =>
       (await dp!.counters(PREFIX)).ases.get(BE[b])?.flows ?? 0;
     try {
@@ -181,17 +194,7 @@ Deno.test({
           const stuck = await flowsOf("be1");
           assert.ok(stuck > 0, "be1 holds sticky flows");
           const d = await underTraffic("198.18.5", async () => {
-            await daemon!.cliOk(
-              "set",
-              "frontend",
-              "dns",
-              "pool",
-              "primary",
-              "backend",
-              "be1",
-              "weight",
-              "0",
-            );
+            await setWeight("be1", 0);
             await holds({ be1: 0, be2: 90, be3: 0 });
           });
           assertNothingBlackholed("drain", d);
@@ -201,17 +204,7 @@ Deno.test({
           assert.ok(await flowsOf("be1") >= stuck, "be1 keeps its sticky flows while drained");
           const fresh = await burst("198.18.6");
           assert.equal(fresh.first, 200);
-          await daemon!.cliOk(
-            "set",
-            "frontend",
-            "dns",
-            "pool",
-            "primary",
-            "backend",
-            "be1",
-            "weight",
-            "100",
-          );
+          await setWeight("be1", 100);
           await holds({ be1: 100, be2: 90, be3: 0 });
         },
       );

@@ -8,6 +8,7 @@
  */
 import { strict as assert } from "node:assert";
 import type { VppSim } from "../../lab/vppsim/server.ts";
+import { errorMessage } from "../../src/errors.ts";
 
 /** Repository root (where `main.ts` lives). */
 export const ROOT: string = new URL("../..", import.meta.url).pathname;
@@ -59,10 +60,10 @@ export async function waitFor<T>(
     try {
       seen = `\nlast seen:\n${String(await options.describe())}`;
     } catch (e) {
-      seen = `\n(describe failed: ${(e as Error).message})`;
+      seen = `\n(describe failed: ${errorMessage(e)})`;
     }
   }
-  const err = lastError ? `\nlast error: ${(lastError as Error).message ?? lastError}` : "";
+  const err = lastError ? `\nlast error: ${errorMessage(lastError)}` : "";
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${err}${seen}`);
 }
 
