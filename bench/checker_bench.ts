@@ -78,7 +78,7 @@ export function backendAddress(i: number): string {
 export function nginxConfig(
   dir: string,
   addresses: readonly string[],
-  options: { workers: number; wildcard: boolean },
+  options: { workers: number; wildcard: boolean; accessLog?: boolean },
 ): string {
   const workers = options.workers;
   // Wildcard: one socket answering on all of 127/8 (only safe in a private netns).
@@ -93,7 +93,11 @@ events {
   worker_connections 16384;
 }
 http {
-  access_log off;
+  ${
+    options.accessLog
+      ? `log_format probe "."; access_log ${dir}/access.log probe;`
+      : "access_log off;"
+  }
   keepalive_timeout 0;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
@@ -183,7 +187,7 @@ const TCP_COUNTERS = [
 /** nginx answering on `PORT` of `addresses` (or all of 127/8 with `wildcard`); ready on return. */
 export async function startNginx(
   addresses: string[],
-  options: { workers: number; wildcard: boolean },
+  options: { workers: number; wildcard: boolean; accessLog?: boolean },
 ): Promise<{ pid: number; dir: string; stop(): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "maglev-bench-nginx-" });
   const conf = `${dir}/nginx.conf`;

@@ -161,7 +161,9 @@ function startCore(settings: DaemonSettings, config: Config) {
   if (prober.engine === "stream") {
     log.warn("probe-engine-fallback", {
       engine: "stream",
-      reason: "no --allow-ffi: http and tcp probes run on the slower node:net/Deno.connect engine",
+      reason: `${
+        prober.engineFallback ?? "no --allow-ffi"
+      }: http and tcp probes run on the slower node:net/Deno.connect engine`,
     });
   }
   // Metrics read the checker and VPP manager, which report into metrics: tie the knot late.

@@ -187,3 +187,42 @@ Deno.test("daemon: a backtracking response-regexp stalls nothing (^(a+)+$ agains
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("daemon: without FFI the probes fall back to the stream engine, saying so once", async () => {
+  const net = "127.0.64";
+  const dir = await Deno.makeTempDir({ prefix: "maglev-noffi-test-" });
+  const port = freePort();
+  const server = Deno.serve(
+    { hostname: `${net}.1`, port, onListen: () => {} },
+    () => new Response("ok"),
+  );
+  const configPath = `${dir}/maglev.yaml`;
+  await Deno.writeTextFile(
+    configPath,
+    `maglev:
+  healthchecks:
+    plain: { type: http, port: ${port}, interval: 200ms, timeout: 200ms, rise: 1, fall: 1 }
+  backends:
+    web1: { address: ${net}.1, healthcheck: plain }
+  frontends:
+    web: { address: 192.0.2.1, protocol: tcp, port: 80, pools: [{ name: p, backends: { web1: {} } }] }
+`,
+  );
+  let d: DaemonProcess | undefined;
+  try {
+    d = await DaemonProcess.start(configPath, { vppSocket: "", denoArgs: ["--deny-ffi"] });
+    const daemon = d;
+    await waitFor(
+      "web1 up",
+      async () => /^state\s+up$/m.test(await daemon.cliOk("show", "backends", "web1")),
+    );
+    const fallback = daemon.logs.filter((r) => r.msg === "probe-engine-fallback");
+    assert.equal(fallback.length, 1);
+    assert.equal(fallback[0].level, "WARN");
+    assert.equal(fallback[0].engine, "stream");
+  } finally {
+    await d?.stop();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -69,7 +69,8 @@ Deno.test("the dashboard listener caps connections and closes idle ones", async 
     servers: ["r1:9090"],
     listen: { host: "127.0.0.1", port: 0 },
     connect: () => d,
-    limits: { maxConnections: 2, headerTimeoutMs: 200 },
+    // The cap is reached while the idle clients are still open, also on a loaded machine.
+    limits: { maxConnections: 2, headerTimeoutMs: 2_000 },
   });
   const port = Number(new URL(dash.url).port);
   const closedByServer = async (conn: Deno.Conn) => {

@@ -85,6 +85,8 @@ export function agentCommand(netns: string): string[] {
       "run",
       "-A",
       "--quiet",
+      // As `deno task compile` builds maglevd (docs/design.md, Memory).
+      "--v8-flags=--max-semi-space-size=2,--optimize-for-size",
       "--config",
       PROJECT_CONFIG,
       new URL(import.meta.url).href,
@@ -369,12 +371,33 @@ class NetnsAgentProber implements NetnsProber {
 }
 
 /**
+ * One Backend object per address and check, kept: the engines cache each
+ * backend's request and sockaddr by object, so a fresh object per probe would
+ * rebuild them every time.
+ */
+function agentBackend(
+  cache: Map<string, Backend>,
+  family: 4 | 6,
+  address: string,
+  healthcheck: string,
+): Backend {
+  const key = `${family}|${address}|${healthcheck}`;
+  let b = cache.get(key);
+  if (!b) {
+    b = { name: "", address, family, healthcheck, enabled: true, description: "" };
+    cache.set(key, b);
+  }
+  return b;
+}
+
+/**
  * The probe agent: probes what the daemon sends on stdin, answers on stdout,
  * and returns its exit code when stdin closes.
  */
 export async function runProbeAgent(): Promise<number> {
   let prober: Prober | undefined;
   const checks = new Map<number, HealthCheck>();
+  const backends = new Map<string, Backend>();
   const running = new Map<number, AbortController>();
   const inflight = new Set<Promise<void>>();
   let out: string[] = [];
@@ -411,14 +434,7 @@ export async function runProbeAgent(): Promise<number> {
       case "P": {
         const id = Number(f[1]);
         const hc = checks.get(Number(f[2]));
-        const backend: Backend = {
-          name: "",
-          address: f[4] ?? "",
-          family: f[3] === "6" ? 6 : 4,
-          healthcheck: hc?.name ?? "",
-          enabled: true,
-          description: "",
-        };
+        const backend = agentBackend(backends, f[3] === "6" ? 6 : 4, f[4] ?? "", hc?.name ?? "");
         prober ??= createLocalProber();
         if (!hc) {
           write(`R\t${id}\tL4CON\t0\t${JSON.stringify("probe agent: unknown health check")}`);

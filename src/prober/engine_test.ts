@@ -6,6 +6,7 @@ import {
   check,
   engineTest,
   NEVER,
+  newFds,
   openFds,
   rawServer,
   resetServer,
@@ -124,7 +125,7 @@ Deno.test("engine: 10,000 probes against refused, blackhole and RST leave no fd 
     assert.deepEqual([...holed], [["L4TOUT", 10_000]]);
     const resets = await probeMany("socket", check("http", reset.port), 10_000, 100);
     assert.equal(resets.get("L7RSP"), 10_000, JSON.stringify([...resets]));
-    assert.equal(openFds(), before);
+    assert.deepEqual(newFds(before), []);
   } finally {
     hole.close();
     await reset.close();
@@ -194,5 +195,181 @@ engineTest("engine: one check object sees each status change of its backend", as
   } finally {
     await prober.close();
     await server.close();
+  }
+});
+
+Deno.test("engine: probes in flight are capped below the fd limit; the rest are local errors", async () => {
+  const hole = blackholePort();
+  const limits = Deno.readTextFileSync("/proc/self/limits").split("\n")
+    .find((l) => l.startsWith("Max open files"))!.split(/\s+/);
+  const [soft, hard] = [limits[3], limits[4]];
+  const prlimit = (n: string) =>
+    new Deno.Command("prlimit", { args: [`--pid=${Deno.pid}`, `--nofile=${n}:${hard}`] }).output();
+  // Cap: 600 less the 512 kept for the rest of the daemon = 88 probes.
+  await prlimit("600");
+  const engine = new SocketEngine(realClock, "maglevd/test");
+  try {
+    const results: ProbeResult[] = [];
+    let done!: () => void;
+    const all = new Promise<void>((r) => (done = r));
+    const sink = {
+      probeDone(r: ProbeResult) {
+        results.push(r);
+        if (results.length === 100) done();
+      },
+    };
+    const hc = check("tcp", hole.port, { timeoutMs: 100 });
+    for (let i = 0; i < 100; i++) engine.start(hc, backend("127.0.0.1"), sink);
+    const refused = results.filter((r) => r.local);
+    assert.equal(refused.length, 12, "refused at once, beyond the cap");
+    assert.equal(refused[0].detail, "probe queue full: 88 probes in flight (fd limit less 512)");
+    await all;
+    assert.equal(results.filter((r) => r.code === "L4TOUT" && !r.local).length, 88);
+  } finally {
+    engine.close();
+    hole.close();
+    await prlimit(soft);
+  }
+});
+
+engineTest(
+  "engine: a response in many small writes, connection held open, is judged when whole",
+  async (engine) => {
+    const body = "x".repeat(19) + "END";
+    const parts = [`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`, ...body.split("")];
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const conns: Deno.Conn[] = [];
+    const serving = (async () => {
+      for await (const conn of listener) {
+        conns.push(conn);
+        await conn.read(new Uint8Array(4096));
+        // One write per byte, each after the last is on the wire: many reads on the prober's side.
+        for (const p of parts) {
+          await conn.write(new TextEncoder().encode(p));
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      }
+    })().catch(() => {});
+    const prober = createLocalProber({ engine });
+    try {
+      const r = await prober.probe(
+        check("http", (listener.addr as Deno.NetAddr).port, { http: { responseRegexp: "END$" } }),
+        backend("127.0.0.1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L7OK", r.detail);
+    } finally {
+      await prober.close();
+      listener.close();
+      for (const c of conns) c.close();
+      await serving;
+    }
+  },
+);
+
+/** A clock whose time moves only when told and whose timers the test fires: a stall on demand. */
+class StallClock {
+  at = 0;
+  #due: (() => void)[] = [];
+  now(): number {
+    return this.at;
+  }
+  monotonic(): number {
+    return this.at;
+  }
+  setTimeout(fn: () => void, _ms: number): number {
+    this.#due.push(fn);
+    return this.#due.length;
+  }
+  clearTimeout(_id: number): void {}
+  /** Sets the time to `at` and runs the timers armed so far (the engine's tick). */
+  tickAt(at: number): void {
+    this.at = at;
+    const due = this.#due;
+    this.#due = [];
+    for (const fn of due) fn();
+  }
+}
+
+/** A listener on loopback, a stall clock and an engine on it, with a sink collecting results. */
+function stallSetup() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const clock = new StallClock();
+  const engine = new SocketEngine(clock, "maglevd/test");
+  const results: ProbeResult[] = [];
+  const hc = check("http", (listener.addr as Deno.NetAddr).port, { timeoutMs: 200 });
+  return {
+    listener,
+    clock,
+    engine,
+    results,
+    hc,
+    sink: { probeDone: (r: ProbeResult) => results.push(r) },
+  };
+}
+
+Deno.test("engine: a daemon stall is not the backend's: a connect seen late still gets its answer", async () => {
+  const { listener, clock, engine, results, hc, sink } = stallSetup();
+  try {
+    engine.start(hc, backend("127.0.0.1"), sink);
+    const conn = await listener.accept(); // the handshake is done: the connect is ready to be seen
+    try {
+      // The loop stalls 300 ms past the tick: without the credit the 200 ms timeout is gone.
+      clock.tickAt(300);
+      assert.equal(results.length, 0, "no timeout for time the daemon was not running");
+      await conn.read(new Uint8Array(4096));
+      await conn.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+      clock.tickAt(305);
+      assert.equal(results.length, 1);
+      assert.equal(results[0].code, "L7OK", results[0].detail);
+    } finally {
+      conn.close();
+    }
+  } finally {
+    engine.close();
+    listener.close();
+  }
+});
+
+Deno.test("engine: stalls add at most one timeout; a backend that never answers still times out", async () => {
+  const { listener, clock, engine, results, hc, sink } = stallSetup();
+  try {
+    engine.start(hc, backend("127.0.0.1"), sink);
+    const conn = await listener.accept();
+    try {
+      // Every tick 300 ms late: the first credits the whole 200 ms cap, later ones nothing.
+      clock.tickAt(300);
+      clock.tickAt(395);
+      assert.equal(results.length, 0);
+      clock.tickAt(700);
+      assert.equal(results.length, 1);
+      assert.equal(results[0].code, "L7TOUT");
+      assert.equal(results[0].detail, "response timeout after 200ms");
+    } finally {
+      conn.close();
+    }
+  } finally {
+    engine.close();
+    listener.close();
+  }
+});
+
+Deno.test("engine: a tick on time credits nothing: the timeout holds to the millisecond", async () => {
+  const { listener, clock, engine, results, hc, sink } = stallSetup();
+  try {
+    engine.start(hc, backend("127.0.0.1"), sink);
+    const conn = await listener.accept();
+    try {
+      for (let t = 5; t < 200; t += 5) clock.tickAt(t);
+      assert.equal(results.length, 0);
+      clock.tickAt(200);
+      assert.equal(results.length, 1);
+      assert.equal(results[0].code, "L7TOUT");
+    } finally {
+      conn.close();
+    }
+  } finally {
+    engine.close();
+    listener.close();
   }
 });

@@ -35,13 +35,12 @@ export const DEFAULT_PARAMS: HttpParams = {
 };
 
 const encoder = new TextEncoder();
-// Requests only depend on the check and the address; encode each once.
-const requestCache = new WeakMap<HealthCheck, Map<string, Uint8Array>>();
 const regexpCache = new Map<string, ResponseRegexp>();
 
 /** The exact request bytes a probe sends. */
 export function buildRequest(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
-  // The checker probes with the same check and backend objects each time: no key to build.
+  // Requests depend only on the check and the backend, and the checker probes with the same
+  // objects each time (a reload makes new ones): one request per backend, no key to build.
   const last = lastRequest.get(backend);
   if (last && last.hc === hc && last.userAgent === userAgent) return last.request;
   const request = requestFor(hc, backend, userAgent);
@@ -55,18 +54,12 @@ const lastRequest = new WeakMap<
 >();
 
 function requestFor(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
-  let perCheck = requestCache.get(hc);
-  const key = `${backend.address}\n${userAgent}`;
-  const hit = perCheck?.get(key);
-  if (hit) return hit;
   const p = hc.http ?? DEFAULT_PARAMS;
   const host = p.host !== "" ? p.host : hostHeader(backend.address, hc.port, hc.type === "https");
   const req = encoder.encode(
     `GET ${p.path || "/"} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ${userAgent}\r\n` +
       `Accept: */*\r\nConnection: close\r\n\r\n`,
   );
-  if (!perCheck) requestCache.set(hc, perCheck = new Map());
-  if (perCheck.size < 100_000) perCheck.set(key, req);
   return req;
 }
 

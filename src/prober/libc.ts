@@ -29,6 +29,7 @@ const SYMBOLS = {
     result: "isize",
   },
   close: { parameters: ["i32"], result: "i32" },
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
@@ -165,6 +166,17 @@ export const EPOLL_CTL_ADD = 1;
 export function isLocalErrno(errno: number): boolean {
   return errno === EMFILE || errno === ENFILE || errno === ENOBUFS || errno === ENOMEM ||
     errno === ENOSPC;
+}
+
+/** RLIMIT_NOFILE. */
+export const RLIMIT_NOFILE = 7;
+
+/** The soft limit on open files of this process; undefined when it cannot be read. */
+export function softNofile(lib: Libc): number | undefined {
+  const rl = new BigUint64Array(2);
+  if (lib.symbols.getrlimit(RLIMIT_NOFILE, new Uint8Array(rl.buffer)) < 0) return undefined;
+  const cur = rl[0];
+  return cur > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(cur);
 }
 
 /** A sockaddr_in / sockaddr_in6 for `bytes` (4 or 16 address bytes) and `port`. */

@@ -31,6 +31,8 @@ export interface Prober {
   cancel(ticket: number): void;
   /** The engine of plain http and tcp probes. */
   readonly engine: EngineName;
+  /** Why plain http and tcp run on the stream engine when the socket engine was wanted. */
+  readonly engineFallback?: string;
   /** Fails pending probes and releases sockets, the ICMP reader and any agent. */
   close(): Promise<void>;
 }
@@ -58,8 +60,18 @@ export function createLocalProber(options: LocalProberOptions = {}): Prober {
   const clock = options.clock ?? realClock;
   const userAgent = `maglevd/${options.version ?? DEFAULT_VERSION}`;
   const icmp = new IcmpProber(clock);
-  const engineName = options.engine ?? defaultEngine();
-  const sockets = engineName === "socket" ? new SocketEngine(clock, userAgent) : undefined;
+  let engineName = options.engine ?? defaultEngine();
+  let sockets: SocketEngine | undefined;
+  let fallback = engineName === "stream" && !ffiAllowed() ? "no --allow-ffi" : undefined;
+  if (engineName === "socket") {
+    try {
+      sockets = new SocketEngine(clock, userAgent);
+    } catch (err) {
+      // No libc to open (musl, a locked-down runtime): probe on, the slower way.
+      engineName = "stream";
+      fallback = err instanceof Error ? err.message : String(err);
+    }
+  }
 
   async function streamProbe(
     hc: HealthCheck,
@@ -112,6 +124,7 @@ export function createLocalProber(options: LocalProberOptions = {}): Prober {
         : streams.start(hc, backend, sink),
     cancel: (ticket) => ticket < 0 ? streams.cancel(ticket) : void sockets?.cancel(ticket),
     engine: engineName,
+    engineFallback: fallback,
     async close() {
       streams.cancelAll();
       sockets?.close();

@@ -84,6 +84,33 @@ engineTest("tcp: the source address is honoured", async (engine) => {
 });
 
 engineTest(
+  "tcp: an IPv6 source address is honoured; a foreign one is not local",
+  async (engine) => {
+    const l = listener("::1");
+    const prober = createLocalProber({ engine });
+    try {
+      const r = await prober.probe(
+        { ...tcpCheck(l.port), probeIpv6Src: "::1" },
+        backend("::1"),
+        NEVER,
+      );
+      assert.equal(r.code, "L4OK", r.detail);
+      assert.deepEqual(l.peers, ["::1"]);
+      const bad = await prober.probe(
+        { ...tcpCheck(l.port), probeIpv6Src: "2001:db8::77" },
+        backend("::1"),
+        NEVER,
+      );
+      assert.equal(bad.code, "L4CON");
+      assert.equal(bad.detail, "connect: source address 2001:db8::77 is not local to this host");
+    } finally {
+      await prober.close();
+      await l.close();
+    }
+  },
+);
+
+engineTest(
   "tcp ssl: L6OK with skip-verify and SNI, L6RSP when verification fails",
   async (engine) => {
     const { key, cert } = await selfSigned("tcp.test");
