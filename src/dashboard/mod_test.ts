@@ -75,3 +75,37 @@ Deno.test("a listen address in use is an error naming it", async () => {
     taken.close();
   }
 });
+
+Deno.test("the dashboard listener caps connections and closes idle ones", async () => {
+  const d = new FakeDaemon();
+  const dash = await startDashboard({
+    servers: ["r1:9090"],
+    listen: { host: "127.0.0.1", port: 0 },
+    connect: () => d,
+    // The cap is reached while the idle clients are still open, also on a loaded machine.
+    limits: { maxConnections: 2, headerTimeoutMs: 2_000 },
+  });
+  const port = Number(new URL(dash.url).port);
+  const closedByServer = async (conn: Deno.Conn) => {
+    const buf = new Uint8Array(1024);
+    try {
+      while ((await conn.read(buf)) !== null) { /* drain */ }
+    } catch {
+      // A reset is a close too.
+    }
+    conn.close();
+  };
+  try {
+    const idle = [
+      await Deno.connect({ hostname: "127.0.0.1", port }),
+      await Deno.connect({ hostname: "127.0.0.1", port }),
+    ];
+    // Over the cap: closed at once; the idle ones by the header timeout.
+    await closedByServer(await Deno.connect({ hostname: "127.0.0.1", port }));
+    await Promise.all(idle.map(closedByServer));
+    const res = await fetch(`${dash.url}healthz`);
+    assert.equal(await res.text(), "ok\n", "still serving");
+  } finally {
+    await dash.close();
+  }
+});
