@@ -6,8 +6,8 @@
  */
 
 import { errorMessage } from "./errors.ts";
-import { parseArgs } from "node:util";
 import { formatIssue, loadConfigFile } from "./config/mod.ts";
+import { parseFlagArgs } from "./flags.ts";
 
 /** Where the config lives when neither `--config` nor `MAGLEV_CONFIG` says. */
 export const DEFAULT_CONFIG_PATH = "/etc/vpp-maglev/maglev.yaml";
@@ -43,11 +43,6 @@ function stdoutIsTerminal(): boolean {
   }
 }
 
-/** Go's flag package accepts `-config`; parseArgs would read it as `-c -o -n ...`. */
-function normaliseFlags(args: readonly string[]): string[] {
-  return args.map((a) => /^-[a-z][a-z-]+(=.*)?$/.test(a) ? `-${a}` : a);
-}
-
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
@@ -65,16 +60,7 @@ export async function runCheck(args: string[], options: CheckOptions = {}): Prom
 
   let values: { config?: string; "vpp-api-addr"?: string; help?: boolean };
   try {
-    ({ values } = parseArgs({
-      args: normaliseFlags(args),
-      options: {
-        config: { type: "string" },
-        "vpp-api-addr": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: false,
-      strict: true,
-    }));
+    values = parseFlagArgs(args, { config: "string", "vpp-api-addr": "string" }) as typeof values;
   } catch (e) {
     write(red(`maglevd check: ${errorMessage(e)}`));
     write(USAGE);

@@ -6,7 +6,7 @@
 import { errorMessage } from "./errors.ts";
 import { parseArgs } from "node:util";
 import { parseDuration } from "./config/duration.ts";
-import type { Level } from "./log/mod.ts";
+import { type Level, LEVELS } from "./log/mod.ts";
 
 /** The daemon's settings after flags and environment are merged. */
 export interface DaemonFlags {
@@ -68,36 +68,65 @@ export function normalizeArgs(args: readonly string[]): string[] {
   return args.map((a) => (/^-[a-z][a-z-]+(=.*)?$/.test(a) ? "-" + a : a));
 }
 
+/** The kind of each long flag of a command, for {@link parseFlagArgs}. */
+export type FlagTypes = Readonly<Record<string, "string" | "boolean">>;
+
+/**
+ * Parses a command's long flags with the rules every maglevd command shares:
+ * Go-style `-flag`, `--bool=true|false` (parseArgs only knows bare booleans),
+ * `--help`/`-h`, no positionals, and errors without parseArgs' hint.
+ */
+export function parseFlagArgs(
+  args: readonly string[],
+  types: FlagTypes,
+): Record<string, string | boolean | undefined> {
+  const explicit: Record<string, boolean> = {};
+  const rest: string[] = [];
+  for (const a of normalizeArgs(args)) {
+    const m = /^--([a-z-]+)=(true|false)$/.exec(a);
+    if (m && types[m[1]] === "boolean") explicit[m[1]] = m[2] === "true";
+    else rest.push(a);
+  }
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  for (const [name, type] of Object.entries(types)) options[name] = { type };
+  options.help = { type: "boolean", short: "h" };
+  try {
+    const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
+    return { ...values, ...explicit };
+  } catch (e) {
+    throw new Error(errorMessage(e).replace(/\. To specify.*$/s, ""));
+  }
+}
+
+/**
+ * Checks `--log-level` and `--log-format`; an empty or absent format is text
+ * on a terminal, else JSON.
+ */
+export function logSettings(
+  level: string,
+  format: string | undefined,
+  isTty: boolean,
+): { logLevel: Level; logFormat: "text" | "json" } {
+  if (!(LEVELS as readonly string[]).includes(level)) {
+    throw new Error(`--log-level: "${level}" is not one of ${LEVELS.join(", ")}`);
+  }
+  const logFormat = format || (isTty ? "text" : "json");
+  if (logFormat !== "text" && logFormat !== "json") {
+    throw new Error(`--log-format: "${logFormat}" is not one of text, json`);
+  }
+  return { logLevel: level as Level, logFormat };
+}
+
 /** Parses daemon flags; throws an Error naming the bad flag or value. */
 export function parseDaemonFlags(
   args: readonly string[],
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
   isTty = false,
 ): DaemonFlags {
-  const options: Record<string, { type: "string" | "boolean" }> = {};
-  for (const [name, f] of Object.entries(FLAGS)) options[name] = { type: f.type };
-  const boolFlags = Object.entries(FLAGS).filter(([, f]) => f.type === "boolean").map(([n]) => n);
-  // `--reflection=false` style for booleans: parseArgs only knows bare booleans.
-  const explicitBools: Record<string, boolean> = {};
-  const rest: string[] = [];
-  for (const a of normalizeArgs(args)) {
-    const m = /^--([a-z-]+)=(true|false)$/.exec(a);
-    if (m && boolFlags.includes(m[1])) explicitBools[m[1]] = m[2] === "true";
-    else rest.push(a);
-  }
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: { ...options, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new Error(errorMessage(e).replace(/\. To specify.*$/s, ""));
-  }
+  const types: Record<string, "string" | "boolean"> = {};
+  for (const [name, f] of Object.entries(FLAGS)) types[name] = f.type;
+  const values = parseFlagArgs(args, types);
   const get = (name: keyof typeof FLAGS): string | boolean => {
-    if (name in explicitBools) return explicitBools[name];
     const v = values[name];
     if (v !== undefined) return v;
     const f = FLAGS[name];
@@ -105,15 +134,11 @@ export function parseDaemonFlags(
     if (e !== undefined) return f.type === "boolean" ? e === "true" : e;
     return f.def;
   };
-  const logLevel = String(get("log-level"));
-  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
-    throw new Error(`--log-level: "${logLevel}" is not one of debug, info, warn, error`);
-  }
-  let logFormat = String(get("log-format"));
-  if (logFormat === "") logFormat = isTty ? "text" : "json";
-  if (logFormat !== "text" && logFormat !== "json") {
-    throw new Error(`--log-format: "${logFormat}" is not one of text, json`);
-  }
+  const { logLevel, logFormat } = logSettings(
+    String(get("log-level")),
+    String(get("log-format")),
+    isTty,
+  );
   return {
     config: String(get("config")),
     grpcAddr: String(get("grpc-addr")),
@@ -122,7 +147,7 @@ export function parseDaemonFlags(
     metricsAddr: String(get("metrics-addr")),
     vppApiAddr: String(get("vpp-api-addr")),
     vppStatsAddr: String(get("vpp-stats-addr")),
-    logLevel: logLevel as Level,
+    logLevel,
     logFormat,
     check: Boolean(get("check")),
     reflection: Boolean(get("reflection")),

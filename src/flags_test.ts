@@ -3,9 +3,11 @@ import {
   DEFAULT_SERVER,
   flagTakesValue,
   isClientFlag,
+  logSettings,
   normalizeArgs,
   parseClientFlags,
   parseDaemonFlags,
+  parseFlagArgs,
 } from "./flags.ts";
 
 const noEnv = () => undefined;
@@ -90,4 +92,28 @@ Deno.test("role detection helpers: value flags of both roles, client-only flags"
   assert.equal(isClientFlag("--help"), false);
   assert.equal(isClientFlag("-h"), false);
   assert.equal(isClientFlag("--config"), false);
+});
+
+Deno.test("parseFlagArgs: the rules every command shares", () => {
+  const types = { config: "string", check: "boolean" } as const;
+  assert.deepEqual(parseFlagArgs(["-config", "a", "--check=false", "-h"], types), {
+    config: "a",
+    check: false,
+    help: true,
+  });
+  // A string flag keeps `=false` as its value.
+  assert.deepEqual(parseFlagArgs(["--config=false"], types), { config: "false" });
+  assert.throws(() => parseFlagArgs(["--bogus"], types), (e: Error) => {
+    assert.match(e.message, /--bogus/);
+    assert.doesNotMatch(e.message, /To specify/);
+    return true;
+  });
+  assert.throws(() => parseFlagArgs(["stray"], types), /stray/);
+});
+
+Deno.test("logSettings: levels and formats named in errors; format by terminal", () => {
+  assert.deepEqual(logSettings("warn", "", true), { logLevel: "warn", logFormat: "text" });
+  assert.deepEqual(logSettings("info", undefined, false), { logLevel: "info", logFormat: "json" });
+  assert.throws(() => logSettings("loud", "", false), /--log-level: "loud" is not one of debug/);
+  assert.throws(() => logSettings("info", "xml", false), /--log-format: "xml" is not one of text/);
 });

@@ -4,11 +4,9 @@
  * the environment only, so they never show in `ps`.
  * @module
  */
-import { parseArgs } from "node:util";
 import { parseListenAddress } from "../listen/mod.ts";
-import { normalizeArgs } from "../flags.ts";
-import { type Level, LEVELS } from "../log/mod.ts";
-import { errorMessage } from "../errors.ts";
+import { logSettings, parseFlagArgs } from "../flags.ts";
+import type { Level } from "../log/mod.ts";
 import type { Credentials } from "./auth.ts";
 
 /** The dashboard's settings after flags and environment are merged. */
@@ -57,31 +55,13 @@ export function parseDashboardFlags(
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
   isTty = false,
 ): DashboardFlags {
-  // `--heartbeat=false`: parseArgs only knows bare booleans.
-  let heartbeatFlag: boolean | undefined;
-  const rest = normalizeArgs(args).filter((a) => {
-    const m = /^--heartbeat=(true|false)$/.exec(a);
-    if (m) heartbeatFlag = m[1] === "true";
-    return !m;
+  const values = parseFlagArgs(args, {
+    server: "string",
+    listen: "string",
+    "log-level": "string",
+    "log-format": "string",
+    heartbeat: "boolean",
   });
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: {
-        server: { type: "string" },
-        listen: { type: "string" },
-        "log-level": { type: "string" },
-        "log-format": { type: "string" },
-        heartbeat: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new Error(errorMessage(e).replace(/\. To specify.*$/s, ""));
-  }
   const get = (flag: string, name: string) =>
     (values[flag] as string | undefined) ?? env(`MAGLEV_DASHBOARD_${name}`);
   const help = values.help === true;
@@ -95,19 +75,16 @@ export function parseDashboardFlags(
   if (dup !== undefined) throw new Error(`--server: ${dup} is listed twice`);
   const listenText = get("listen", "LISTEN") ?? DEFAULT_LISTEN;
   const listen = parseListenAddress(listenText, { what: "--listen:" });
-  const logLevel = get("log-level", "LOG_LEVEL") ?? "info";
-  if (!(LEVELS as readonly string[]).includes(logLevel)) {
-    throw new Error(`--log-level: "${logLevel}" is not one of ${LEVELS.join(", ")}`);
-  }
-  const logFormat = get("log-format", "LOG_FORMAT") ?? (isTty ? "text" : "json");
-  if (logFormat !== "text" && logFormat !== "json") {
-    throw new Error(`--log-format: "${logFormat}" is not one of text, json`);
-  }
+  const { logLevel, logFormat } = logSettings(
+    get("log-level", "LOG_LEVEL") ?? "info",
+    get("log-format", "LOG_FORMAT"),
+    isTty,
+  );
   const heartbeatEnv = env("MAGLEV_DASHBOARD_HEARTBEAT");
   if (heartbeatEnv !== undefined && !["true", "false"].includes(heartbeatEnv)) {
     throw new Error(`MAGLEV_DASHBOARD_HEARTBEAT: "${heartbeatEnv}" is not true or false`);
   }
-  const heartbeat = heartbeatFlag ?? (values.heartbeat === true ? true : undefined) ??
+  const heartbeat = (values.heartbeat as boolean | undefined) ??
     (heartbeatEnv === undefined ? true : heartbeatEnv === "true");
   const user = env("MAGLEV_DASHBOARD_USER") ?? "";
   const password = env("MAGLEV_DASHBOARD_PASSWORD") ?? "";
@@ -119,7 +96,7 @@ export function parseDashboardFlags(
   return {
     servers,
     listen,
-    logLevel: logLevel as Level,
+    logLevel,
     logFormat,
     credentials: user === "" ? undefined : { user, password },
     heartbeat,

@@ -4,8 +4,8 @@
  * @module
  */
 import { configureLog, log } from "../log/mod.ts";
-import { joinHostPort } from "../listen/mod.ts";
-import { serveHttp } from "../listen/deno_serve.ts";
+import { defaultConnectionCap, joinHostPort } from "../listen/mod.ts";
+import { type HttpLimits, type HttpListener, serveHttp } from "../listen/http.ts";
 import { VERSION } from "../version.ts";
 import { errorMessage } from "../errors.ts";
 import { Board } from "./board.ts";
@@ -27,6 +27,8 @@ export interface DashboardOptions {
   heartbeat?: boolean;
   /** Makes a daemon's client (default: the gRPC client). */
   connect?: (address: string) => DashboardClient;
+  /** Connection bounds (default: a quarter of the fd limit, 10 s requests, 30 s writes). */
+  limits?: Partial<HttpLimits>;
 }
 
 /** A running dashboard. */
@@ -46,14 +48,18 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
   const { host, port } = options.listen;
   const addr = joinHostPort(host, port);
-  let server;
+  const limits: HttpLimits = {
+    maxConnections: options.limits?.maxConnections ?? defaultConnectionCap(),
+    headerTimeoutMs: options.limits?.headerTimeoutMs ?? 10_000,
+    writeTimeoutMs: options.limits?.writeTimeoutMs ?? 30_000,
+  };
+  let server: HttpListener;
   try {
-    server = serveHttp(addr, {
-      host,
-      port,
-      handler: dashboardHandler(board, { credentials: options.credentials }),
-      what: "dashboard",
-    });
+    server = serveHttp(
+      { text: addr, host, port },
+      dashboardHandler(board, { credentials: options.credentials }),
+      { limits, name: addr, what: "dashboard" },
+    );
   } catch (e) {
     await board.stop();
     throw e;
@@ -71,7 +77,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     async close() {
       // The page streams never end on their own: end them so shutdown does not wait.
       await board.stop();
-      await server.shutdown();
+      await server.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * What the gRPC and the metrics listener share: the address parser, the
- * loopback rule and the connection cap.
+ * What the listeners share: the address parser, the loopback rule and the
+ * connection cap. The HTTP listener of the metrics endpoint and the
+ * dashboard is http.ts.
  * @module
  */
 export {

@@ -6,25 +6,17 @@
  * @module
  */
 import { type Clock, realClock } from "../clock.ts";
-import { errorMessage, MaglevError } from "../errors.ts";
+import { errorMessage } from "../errors.ts";
 import {
   defaultConnectionCap,
   joinHostPort,
   type ListenAddress,
   parseListenAddress as parseAddress,
 } from "../listen/mod.ts";
+import { type HttpLimits, type HttpListener, serveHttp } from "../listen/http.ts";
 import { log } from "../log/mod.ts";
-import {
-  type HttpLimits,
-  type HttpListener,
-  type HttpRequest,
-  type HttpResponse,
-  listenHttp,
-} from "./http.ts";
 
-export { serveHttp, type ServeOptions } from "../listen/deno_serve.ts";
-
-/** `--metrics-addr` (and the dashboard's `--listen`): see the listen module's parser. */
+/** Parses `--metrics-addr` with the listen module's parser, naming it in errors. */
 export function parseListenAddress(addr: string): ListenAddress {
   return parseAddress(addr, { what: "metrics address" });
 }
@@ -68,61 +60,39 @@ const INDEX_PAGE = `<html>
 
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
 
+function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body, { status, headers: { ...TEXT, ...headers } });
+}
+
 function router(metrics: Renderable, ready: () => string) {
-  return async (req: HttpRequest): Promise<HttpResponse> => {
+  return async (req: Request): Promise<Response> => {
     if (req.method !== "GET" && req.method !== "HEAD") {
-      return {
-        status: 405,
-        headers: { ...TEXT, allow: "GET, HEAD" },
-        body: "method not allowed\n",
-      };
+      return text(405, "method not allowed\n", { allow: "GET, HEAD" });
     }
-    switch (req.path) {
+    switch (new URL(req.url).pathname) {
       case "/metrics":
         try {
-          return {
-            status: 200,
-            headers: { "content-type": metrics.contentType },
-            body: await metrics.render(),
-          };
+          const body = await metrics.render();
+          return new Response(body, { headers: { "content-type": metrics.contentType } });
         } catch (e) {
           const err = errorMessage(e);
           log.error("metrics-render-error", { err });
-          return { status: 500, headers: TEXT, body: `metrics: ${err}\n` };
+          return text(500, `metrics: ${err}\n`);
         }
       case "/healthz":
-        return { status: 200, headers: TEXT, body: "ok\n" };
+        return text(200, "ok\n");
       case "/ready": {
         const why = ready();
-        return why === ""
-          ? { status: 200, headers: TEXT, body: "ready\n" }
-          : { status: 503, headers: TEXT, body: `not ready: ${why}\n` };
+        return why === "" ? text(200, "ready\n") : text(503, `not ready: ${why}\n`);
       }
       case "/":
-        return {
-          status: 200,
+        return new Response(INDEX_PAGE, {
           headers: { "content-type": "text/html; charset=utf-8" },
-          body: INDEX_PAGE,
-        };
+        });
       default:
-        return { status: 404, headers: TEXT, body: "not found\n" };
+        return text(404, "not found\n");
     }
   };
-}
-
-function listen(
-  addr: string,
-  hostname: string,
-  options: { port: number; serve: (where: { hostname: string; port: number }) => HttpListener },
-): HttpListener {
-  try {
-    return options.serve({ hostname, port: options.port });
-  } catch (e) {
-    throw new MaglevError(
-      "UNAVAILABLE",
-      `metrics address ${JSON.stringify(addr)}: ${errorMessage(e)}`,
-    );
-  }
 }
 
 /**
@@ -142,21 +112,16 @@ export function serveMetrics(
     headerTimeoutMs: options.limits?.headerTimeoutMs ?? 5_000,
     writeTimeoutMs: options.limits?.writeTimeoutMs ?? 30_000,
   };
-  const handler = router(metrics, options.ready ?? (() => ""));
-  const serve = (where: { hostname: string; port: number }) =>
-    listenHttp(where, handler, { limits, clock: options.clock ?? realClock, name: addr });
-  let server: HttpListener;
-  if (host === "") {
-    try {
-      server = listen(addr, "::", { port, serve });
-    } catch (e) {
-      // Hosts with IPv6 switched off cannot bind "::"; a port in use stays an error.
-      if (/in use/i.test(errorMessage(e))) throw e;
-      server = listen(addr, "0.0.0.0", { port, serve });
-    }
-  } else {
-    server = listen(addr, host, { port, serve });
-  }
+  const server: HttpListener = serveHttp(
+    { text: addr, host, port },
+    router(metrics, options.ready ?? (() => "")),
+    {
+      limits,
+      clock: options.clock ?? realClock,
+      name: addr,
+      what: "metrics",
+    },
+  );
   log.info("metrics-listen", {
     addr: joinHostPort(server.addr.hostname, server.addr.port),
     "max-connections": limits.maxConnections,

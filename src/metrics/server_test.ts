@@ -108,3 +108,24 @@ Deno.test("a port in use is an error naming the address", async () => {
     await first.close();
   }
 });
+
+Deno.test("metrics listener: /healthz, /ready with the reason, HEAD without a body", async () => {
+  let why = "warmup in progress";
+  const server = serveMetrics("127.0.0.1:0", fixed("up 1\n"), { ready: () => why });
+  assert.ok(server);
+  const base = `http://127.0.0.1:${server.port}`;
+  try {
+    const h = await fetch(`${base}/healthz`);
+    assert.deepEqual([h.status, await h.text()], [200, "ok\n"]);
+    const r = await fetch(`${base}/ready`);
+    assert.deepEqual([r.status, await r.text()], [503, "not ready: warmup in progress\n"]);
+    why = "";
+    const ok = await fetch(`${base}/ready`);
+    assert.deepEqual([ok.status, await ok.text()], [200, "ready\n"]);
+    const head = await fetch(`${base}/metrics`, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), "");
+  } finally {
+    await server.close();
+  }
+});

@@ -11,6 +11,7 @@ import { addLogListener, type LogRecord } from "../log/mod.ts";
 import {
   asWeights,
   closeAll,
+  fullSyncs,
   harness,
   labConfig,
   SLOW_HC,
@@ -77,7 +78,7 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
   await until("connect", () => second.manager.connected());
   await second.clock.advance(6000);
   await until("watchdog", () => second.manager.gate.done);
-  await until("final sync", () => second.syncs.some((s) => s.scope === "all"));
+  await until("final sync", () => fullSyncs(second) > 0);
   off();
   const touched = second.writes.filter((w) =>
     ["10.0.0.10", "10.0.0.2", "10.0.0.3"].includes(String(w.fields.as_address))
@@ -104,24 +105,63 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
   await closeAll(second);
 });
 
+Deno.test("a reload that restarts probes keeps VPP's weights until each backend's first result", async () => {
+  const h = await harness(labConfig({}, {}, SLOW_HC));
+  await startAndSettle(h);
+  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 50,
+    "10.0.0.3": 0,
+  });
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r));
+  // A changed health check restarts every probe of web; the new probes do not answer yet.
+  h.prober.behaviour.set("a", "deaf");
+  h.prober.behaviour.set("b", "deaf");
+  h.prober.behaviour.set("c", "deaf");
+  h.writes.length = 0;
+  h.checker.applyConfig(labConfig({}, {}, { ...SLOW_HC, intervalMs: 3000 }));
+  await h.manager.configApplied();
+  await h.manager.sync("web");
+  off();
+  assert.equal(h.checker.backendState("a"), "unknown");
+  const touched = h.writes.filter((w) =>
+    ["10.0.0.10", "10.0.0.2", "10.0.0.3"].includes(String(w.fields.as_address))
+  );
+  assert.deepEqual(touched, [], "no write for web while its probes have not spoken");
+  const adopt = logs.find((r) => r.msg === "vpp-lb-adopt" && r.attrs.frontend === "web");
+  assert.equal(adopt?.attrs.reason, "reload");
+  assert.equal(adopt?.attrs.kept, "a=100,b=50,c=0");
+  // b's first result after the reload says down: 0 at once; a keeps its weight.
+  await h.clock.advance(3000);
+  await until("b probed", () => h.prober.count("b") > 0);
+  h.prober.release("b", FAIL);
+  await until("b down", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  assert.equal(asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"], 100);
+  h.prober.release("a", PASS);
+  h.prober.release("c", PASS);
+  await closeAll(h);
+});
+
+/** One IPv6 frontend `web6` whose single static backend is at `address`. */
+function web6With(address: string) {
+  return withVpp(makeConfig({
+    healthchecks: { hc: {} },
+    backends: { v6: { address, healthcheck: "" } },
+    frontends: { web6: { address: "2001:db8::1", family: 6, pools: [["primary", { v6: 100 }]] } },
+  }));
+}
+
 Deno.test("a write VPP refuses at run time is the frontend's sync error until it is fixed", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);
   assert.equal(h.manager.lastSyncError("web"), "");
   // An IPv6 AS inside ::/96 reads as IPv4 to VPP: INVALID_ADDRESS_FAMILY (-97).
-  const bad = withVpp(makeConfig({
-    healthchecks: { hc: {} },
-    backends: { v6: { address: "::1", healthcheck: "" } },
-    frontends: { web6: { address: "2001:db8::1", family: 6, pools: [["primary", { v6: 100 }]] } },
-  }));
+  const bad = web6With("::1");
   h.checker.applyConfig(bad);
   await h.manager.sync();
   assert.match(h.manager.lastSyncError("web6"), /as-add ::1: .*INVALID_ADDRESS_FAMILY/);
-  const good = withVpp(makeConfig({
-    healthchecks: { hc: {} },
-    backends: { v6: { address: "2001:db8::10", healthcheck: "" } },
-    frontends: { web6: { address: "2001:db8::1", family: 6, pools: [["primary", { v6: 100 }]] } },
-  }));
+  const good = web6With("2001:db8::10");
   h.checker.applyConfig(good);
   await h.manager.sync();
   assert.equal(h.manager.lastSyncError("web6"), "");

@@ -72,6 +72,12 @@ export class VppManager implements VppControl {
   readonly #counters: CountersSession;
   readonly #intake = new Intake();
   #lbConfSent = "";
+  /**
+   * The LB sync loop runs for this connection: set once `onUp` has read VPP
+   * and pushed `lb_conf` (spec 6, run loop steps 4-6), so no VIP write
+   * reaches a (re)started VPP before its `lb_conf`.
+   */
+  #syncing = false;
   #tasks: Promise<void>[] = [];
 
   constructor(options: VppManagerOptions) {
@@ -97,7 +103,10 @@ export class VppManager implements VppControl {
     this.#engine = new SyncEngine({
       checker: options.checker,
       session: () => this.#conn.session(),
-      onSync: options.observers?.sync,
+      onSync: (scope, stats) => {
+        if (stats.vipAdded > 0 || stats.vipRemoved > 0) this.#counters.invalidate();
+        options.observers?.sync?.(scope, stats);
+      },
       // A state read's big CLI reply goes on the counters session, not in front of writes.
       textSession: () => this.#counters.session().catch(() => undefined),
     });
@@ -172,7 +181,9 @@ export class VppManager implements VppControl {
 
   /** Called after a valid reload: push lb_conf if it changed, then sync all. */
   async configApplied(): Promise<void> {
-    if (!this.connected()) return;
+    if (!this.#canSync()) return;
+    // Before anything awaits: the reload's replayed transitions sync after this.
+    this.#engine.adoptRestarted();
     const started = this.#clock.now();
     await this.#pushLbConf().catch(() => {});
     if (!this.#gate.done) return;
@@ -259,7 +270,7 @@ export class VppManager implements VppControl {
   }
 
   async #syncAllLogged(why: string): Promise<void> {
-    if (!this.connected()) return;
+    if (!this.#canSync()) return;
     try {
       await this.#engine.syncAll(this.#gate.done ? {} : { only: new Set(this.#gate.released()) });
     } catch (e) {
@@ -303,6 +314,7 @@ export class VppManager implements VppControl {
       log.warn("vpp-lb-read-failed", { err: errorMessage(e) });
     }
     await this.#pushLbConf().catch(() => {});
+    this.#syncing = true;
     // A (re)connect after warmup rebuilds everything (VPP may have restarted);
     // during warmup only the frontends already released are written.
     await this.#syncAllLogged("connect");
@@ -310,7 +322,13 @@ export class VppManager implements VppControl {
     void this.#counters.refresh();
   }
 
+  /** Connected, and `lb_conf` went out first: VIP writes may follow. */
+  #canSync(): boolean {
+    return this.#syncing && this.connected();
+  }
+
   async #onDown(): Promise<void> {
+    this.#syncing = false;
     this.#engine.invalidate();
     this.#lbConfSent = "";
     await this.#counters.reset();
@@ -334,7 +352,7 @@ export class VppManager implements VppControl {
       trigger,
       elapsed: formatDuration(this.#gate.elapsedMs()),
     });
-    if (!this.connected()) return;
+    if (!this.#canSync()) return;
     try {
       await this.#engine.syncVip(frontend);
     } catch (e) {
@@ -413,7 +431,11 @@ export class VppManager implements VppControl {
       const next = await this.#intake.next(signal);
       if (!next) return;
       const [frontend, waiting] = next;
-      if (!this.connected()) continue;
+      if (!this.#canSync()) {
+        // The connect's full sync, once lb_conf is pushed, covers this frontend.
+        log.debug("vpp-lb-sync-suppressed", { frontend, reason: "connecting" });
+        continue;
+      }
       try {
         const stats = await this.#engine.syncVip(frontend);
         if (isEmptyStats(stats)) continue;
