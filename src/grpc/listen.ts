@@ -274,6 +274,8 @@ export async function listenFiltered(
     const fresh = newNetServer(slot);
     try {
       await listenOnce(fresh, slot.options);
+      // Shut down meanwhile: close() did not see this socket.
+      if (closing) return void fresh.close();
       log.info("grpc-listen", { addr: name, reason: "accept() stalled" });
     } catch (err) {
       fresh.close();
