@@ -19,6 +19,7 @@ import { formatError } from "./src/cli/format.ts";
 import { buildTree } from "./src/cli/tree.ts";
 import { CLIENT_FLAGS_USAGE } from "./src/cli/usage.ts";
 import { type ClientFlags, DEFAULT_SERVER, parseClientFlags } from "./src/flags.ts";
+import { errorMessage } from "./src/errors.ts";
 
 export { DEFAULT_SERVER };
 
@@ -116,7 +117,7 @@ export async function runClient(args: string[], options: RunClientOptions = {}):
   try {
     flags = parseClientFlags(args, { env: options.env ?? ((n) => Deno.env.get(n)), isTerminal });
   } catch (e) {
-    stderr(formatError((e as Error).message, { color: false }));
+    stderr(formatError(errorMessage(e), { color: false }));
     stderr(SHORT_USAGE + CLIENT_FLAGS_USAGE);
     return 2;
   }

@@ -4,6 +4,8 @@
  * (so the client and the server never share a thread).
  * @module
  */
+import { waitFor } from "../tests/helpers/mod.ts";
+import { startScript, startVppUnderTest } from "../tests/helpers/vpp_under_test.ts";
 
 /** One named figure, printed as `name value unit`. */
 export interface Figure {
@@ -81,52 +83,13 @@ export interface VppSimProcess {
  * until it listens. Its log output is drained and dropped.
  */
 export async function startVppSimProcess(): Promise<VppSimProcess> {
-  const dir = await Deno.makeTempDir({ prefix: "maglev-bench-vppsim-" });
-  const socket = `${dir}/api.sock`;
-  const main = new URL("../lab/vppsim/main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "--socket", socket],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("vppsim-listening")) {
-    const { value, done } = await reader.read();
-    if (done) {
-      await child.status;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw new Error(`vppsim exited before listening:\n${out}`);
-    }
-    out += value;
-  }
-  // Keep reading so a chatty double never blocks on a full pipe.
-  const drained = (async () => {
-    while (!(await reader.read()).done) { /* drop */ }
-  })().catch(() => {});
-  return {
-    socket,
-    pid: child.pid,
-    stop: async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      await child.status;
-      await drained;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
+  const vpp = await startVppUnderTest({ kind: "double", prefix: "maglev-bench-vppsim-" });
+  return { socket: vpp.socket, pid: vpp.pid, stop: () => vpp.stop() };
 }
 
 /** Waits (polling real time, this is a benchmark) until `cond()`; throws after `ms`. */
 export async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+  await waitFor(what, cond, { timeoutMs: ms, stepMs: 2 });
 }
 
 /** `p`, or a rejection naming `what` after `ms`; the timer never outlives the race. */
@@ -150,24 +113,17 @@ export async function startScriptedVpp(): Promise<{ socket: string; stop(): Prom
   const dir = await Deno.makeTempDir({ prefix: "maglev-bench-scripted-" });
   const socket = `${dir}/api.sock`;
   const main = new URL("./vpp_scripted_server.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "--socket", socket],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("listening")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`scripted server exited before listening: ${out}`);
-    out += value;
-  }
+  const proc = await startScript(main, ["--socket", socket], {
+    ready: "listening",
+    what: "the scripted server",
+  }).catch(async (e) => {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  });
   return {
     socket,
     stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await reader.cancel().catch(() => {});
+      await proc.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };

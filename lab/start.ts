@@ -8,6 +8,7 @@
  */
 import { startBackends } from "./backends.ts";
 import { startVppSim } from "./vppsim/server.ts";
+import { errorMessage } from "../src/errors.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const GRPC = "localhost:9090";
@@ -111,7 +112,7 @@ async function main(): Promise<number> {
   try {
     backends = startBackends(LAB_BACKENDS);
   } catch (e) {
-    return await fail(`cannot start the HTTP backends: ${(e as Error).message}`);
+    return await fail(`cannot start the HTTP backends: ${errorMessage(e)}`);
   }
   const sim = await startVppSim({ socketPath: socket });
   const daemon = spawnMaglevd([

@@ -2,7 +2,8 @@
  * The daemon reporting on itself, through the real `maglevd` subprocess
  * (issue 17): systemd readiness on a NOTIFY_SOCKET of the test's own,
  * `/healthz` and `/ready`, the build, process, reload and fingerprint
- * metrics (promtool clean), GetStatus after a SIGHUP.
+ * metrics (promtool clean), GetStatus after a SIGHUP, every VIP's counters in
+ * the first scrape after a connect or a reload.
  */
 import { strict as assert } from "node:assert";
 import { startBackends } from "../lab/backends.ts";
@@ -12,11 +13,14 @@ import type { StatusInfo } from "../proto/maglev_pb.ts";
 import { bindNotifySink } from "../src/systemd/notify_test_util.ts";
 import {
   DaemonProcess,
+  describeSim,
   freePort,
   labBackends,
   labConfig,
   metricValue,
   promtoolCheck,
+  simView,
+  waitFor,
 } from "./helpers/mod.ts";
 
 const NET = "127.0.62";
@@ -117,6 +121,52 @@ Deno.test("daemon: /ready is 503 with the manager's reason while VPP is not conn
   } finally {
     await d?.kill();
     sink.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("daemon: the first scrape after vpp-connect has every VIP's packet counters", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "maglev-first-scrape-test-" });
+  const hcPort = freePort();
+  const backends = startBackends(labBackends(NET, hcPort));
+  const sim = await startVppSim({ socketPath: `${dir}/vpp-api.sock` });
+  const configPath = `${dir}/maglev.yaml`;
+  await Deno.writeTextFile(configPath, labConfig({ net: NET, hcPort }));
+  // Spawned, not started: start() scrapes /metrics to see the daemon listen.
+  const d = DaemonProcess.spawn(configPath, { vppSocket: sim.socketPath });
+  try {
+    await d.waitForLog("vpp-connect");
+    await waitFor("VPP to hold both VIPs", () => simView(sim).vips.length === 2, {
+      describe: () => describeSim(sim),
+    });
+    await waitFor("the metrics listener", async () => {
+      const health = await get(`http://${d.metricsAddr}/healthz`).catch(() => undefined);
+      return health?.status === 200;
+    }, { describe: () => d.tail() });
+    const vips = [["192.0.2.1", "http-vip", 80], ["192.0.2.2", "failover-vip", 80]] as const;
+    const assertCounters = (text: string, want: readonly (readonly [string, string, number])[]) => {
+      for (const [address, frontend, port] of want) {
+        for (const kind of ["next", "first", "untracked", "no-server"]) {
+          const s = `maglev_vip_packets_total{address="${address}",frontend="${frontend}",` +
+            `kind="${kind}",port="${port}",protocol="tcp"}`;
+          assert.notEqual(metricValue(text, s), undefined, `${s} missing:\n${text}`);
+        }
+      }
+    };
+    assertCounters(await d.metrics(), vips);
+    // A VIP a reload adds is in the first scrape after VPP holds it, though
+    // the counters were read a moment before.
+    await Deno.writeTextFile(configPath, labConfig({ net: NET, hcPort, withNewFrontend: true }));
+    d.signal("SIGHUP");
+    await waitFor("VPP to hold the new VIP", () => simView(sim).vips.length === 3, {
+      describe: () => describeSim(sim),
+    });
+    assertCounters(await d.metrics(), [...vips, ["192.0.2.3", "new-vip", 443]]);
+    assert.equal(await d.stop(), 0);
+  } finally {
+    await d.kill();
+    await backends.close();
+    await sim.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

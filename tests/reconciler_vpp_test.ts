@@ -8,111 +8,39 @@
  * I/O, so its answers are awaited with a bounded deadline.
  */
 import { strict as assert } from "node:assert";
-import { FakeClock } from "../src/clock.ts";
-import type { Config, HealthCheck } from "../src/config/types.ts";
-import { Checker } from "../src/checker/mod.ts";
-import { FAIL, FakeProber, makeConfig, PASS } from "../src/checker/testing.ts";
-import { VppManager } from "../src/reconciler/mod.ts";
-import { recording, type Write } from "../src/reconciler/harness_test_util.ts";
-import type { SyncStats } from "../src/reconciler/types.ts";
+import type { Config } from "../src/config/types.ts";
+import { FAIL, FakeProber, PASS } from "../src/checker/testing.ts";
+import {
+  assertRecreates,
+  assertSteadySync,
+  fullSyncs,
+  labConfig as config,
+  startAndSettle,
+  wire,
+  type Wired,
+  zeroWritesFor,
+} from "../src/reconciler/harness_test_util.ts";
 import { addLogListener, configureLog, type LogRecord } from "../src/log/mod.ts";
 import { VppClient } from "../vpp/mod.ts";
 import { waitFor } from "./helpers/mod.ts";
 import {
   announceVppSkip,
   readLbView,
-  startVppUnderTest,
-  VPP_KIND,
   vppSkipReason,
+  vppTest,
   type VppUnderTest,
 } from "./helpers/vpp_under_test.ts";
 
 configureLog({ level: "error", format: "json", write: () => {} });
 
-const SKIP = vppSkipReason();
-announceVppSkip("tests/reconciler_vpp_test.ts", SKIP);
-
-/** Two frontends: web (primary a+b, fallback c) and a static failover pair. */
-function config(
-  lb: Partial<Config["vpp"]["lb"]> = {},
-  web: Partial<Omit<Config["frontends"][string], "pools">> = {},
-  hc: Partial<HealthCheck> = {},
-): Config {
-  const base = makeConfig({
-    healthchecks: { hc },
-    backends: {
-      a: "10.0.0.10",
-      b: "10.0.0.2",
-      c: "10.0.0.3",
-      sp: { address: "10.0.1.1", healthcheck: "" },
-      sf: { address: "10.0.1.2", healthcheck: "" },
-    },
-    frontends: {
-      web: {
-        address: "192.0.2.1",
-        pools: [["primary", { a: 100, b: 50 }], ["fallback", { c: 100 }]],
-        ...web,
-      },
-      failover: {
-        address: "192.0.2.2",
-        pools: [["primary", { sp: 100 }], ["fallback", { sf: 100 }]],
-      },
-    },
-  });
-  return {
-    ...base,
-    vpp: {
-      lb: {
-        ...base.vpp.lb,
-        ipv4SrcAddress: "192.0.2.254",
-        ipv6SrcAddress: "2001:db8::254",
-        ...lb,
-      },
-    },
-  };
-}
+announceVppSkip("tests/reconciler_vpp_test.ts", vppSkipReason());
 
 const WEB_STEADY = { "10.0.0.10": 100, "10.0.0.2": 50, "10.0.0.3": 0 };
 const FAILOVER_STEADY = { "10.0.1.1": 100, "10.0.1.2": 0 };
 
 /** One manager (a daemon's reconciler) on a fake clock, talking to `vpp`. */
-interface Daemon {
-  clock: FakeClock;
-  prober: FakeProber;
-  checker: Checker;
-  manager: VppManager;
-  writes: Write[];
-  syncs: { scope: string; stats: SyncStats }[];
-  stop(): Promise<void>;
-}
-
-function daemon(vpp: VppUnderTest, cfg: Config, prepare?: (p: FakeProber) => void): Daemon {
-  const clock = new FakeClock();
-  const prober = new FakeProber();
-  prepare?.(prober);
-  const checker = new Checker(cfg, { probe: prober.probe, clock, random: () => 0.5 });
-  const writes: Write[] = [];
-  const syncs: { scope: string; stats: SyncStats }[] = [];
-  const manager = new VppManager({
-    apiAddr: vpp.socket,
-    checker,
-    clock,
-    startMs: clock.monotonic(),
-    connect: async (path) => recording(await VppClient.connect(path), writes),
-    observers: { sync: (scope, stats) => syncs.push({ scope, stats }) },
-  });
-  return {
-    clock,
-    prober,
-    checker,
-    manager,
-    writes,
-    syncs,
-    async stop() {
-      await manager.stop();
-      await checker.stop();
-    },
-  };
+function daemon(vpp: VppUnderTest, cfg: Config, prepare?: (p: FakeProber) => void): Wired {
+  return wire(cfg, vpp.socket, { prepare });
 }
 
 /** Live ASes of a VIP in VPP (read through its API): address -> weight. */
@@ -138,69 +66,45 @@ async function vppHolds(
   }, { describe: () => JSON.stringify(last) });
 }
 
-function syncsOf(d: Daemon): number {
-  return d.syncs.filter((s) => s.scope === "all").length;
-}
-
-async function startAndSettle(d: Daemon): Promise<void> {
-  d.checker.start();
-  d.manager.start();
-  await waitFor("connect", () => d.manager.connected());
-  await d.clock.advance(3000);
-  await waitFor("initial sync", () => syncsOf(d) > 0);
-}
-
 /** A test with its own VPP under test, stopped after. */
-function vppTest(name: string, fn: (vpp: VppUnderTest) => Promise<void>): void {
-  Deno.test({
-    name: `reconciler on the ${VPP_KIND} VPP: ${name}`,
-    ignore: SKIP !== undefined,
-    async fn() {
-      const vpp = await startVppUnderTest({ prefix: "maglev-rec-vpp-" });
-      try {
-        await fn(vpp);
-      } finally {
-        await vpp.stop();
-      }
-    },
+function reconcilerTest(name: string, fn: (vpp: VppUnderTest) => Promise<void>): void {
+  vppTest(`reconciler: ${name}`, fn, { prefix: "maglev-rec-vpp-" });
+}
+
+/**
+ * A test on a settled daemon: the lab config synced to its own VPP under
+ * test and `web` steady; the daemon is stopped after.
+ */
+function settledTest(name: string, fn: (vpp: VppUnderTest, d: Wired) => Promise<void>): void {
+  reconcilerTest(name, async (vpp) => {
+    const d = daemon(vpp, config());
+    try {
+      await startAndSettle(d);
+      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+      await fn(vpp, d);
+    } finally {
+      await d.stop();
+    }
   });
 }
 
-vppTest("initial sync builds VIPs and ASes; a second sync writes nothing", async (vpp) => {
-  const d = daemon(vpp, config());
+settledTest("initial sync builds VIPs and ASes; a second sync writes nothing", async (vpp, d) => {
+  await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
+  assert.equal(d.writes[0].name, "lb_conf", "lb_conf is pushed first");
+  const c = await VppClient.connect(vpp.socket);
   try {
-    await startAndSettle(d);
-    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
-    assert.equal(d.writes[0].name, "lb_conf", "lb_conf is pushed first");
-    const c = await VppClient.connect(vpp.socket);
-    try {
-      const conf = await c.request("lb_conf_get", {});
-      assert.equal(String(conf.ip4_src_address), "192.0.2.254");
-      assert.equal(String(conf.ip6_src_address), "2001:db8::254");
-    } finally {
-      await c.close();
-    }
-    const before = d.writes.length;
-    const stats = await d.manager.sync();
-    assert.deepEqual(stats, {
-      vipAdded: 0,
-      vipRemoved: 0,
-      asAdded: 0,
-      asRemoved: 0,
-      asWeightUpdated: 0,
-    });
-    assert.equal(d.writes.length, before, "steady state sends no write");
+    const conf = await c.request("lb_conf_get", {});
+    assert.equal(String(conf.ip4_src_address), "192.0.2.254");
+    assert.equal(String(conf.ip6_src_address), "2001:db8::254");
   } finally {
-    await d.stop();
+    await c.close();
   }
+  await assertSteadySync(d);
 });
 
-vppTest("failover flushes the primary once, the fallback takes over, and back", async (vpp) => {
-  const d = daemon(vpp, config());
-  try {
-    await startAndSettle(d);
-    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+settledTest(
+  "failover flushes the primary once, the fallback takes over, and back",
+  async (vpp, d) => {
     d.writes.length = 0;
     d.prober.behaviour.set("a", FAIL);
     d.prober.behaviour.set("b", FAIL);
@@ -209,24 +113,20 @@ vppTest("failover flushes the primary once, the fallback takes over, and back", 
     const flushes = d.writes.filter((w) => w.name === "lb_as_set_weight" && w.fields.is_flush);
     assert.deepEqual(flushes.map((w) => w.fields.as_address).sort(), ["10.0.0.10", "10.0.0.2"]);
     d.writes.length = 0;
-    const n = syncsOf(d);
+    const n = fullSyncs(d);
     await d.clock.advance(31_000);
-    await waitFor("a periodic sync", () => syncsOf(d) > n);
+    await waitFor("a periodic sync", () => fullSyncs(d) > n);
     assert.deepEqual(d.writes.filter((w) => w.fields.is_flush), [], "periodic syncs never flush");
     d.prober.behaviour.set("a", PASS);
     d.prober.behaviour.set("b", PASS);
     await d.clock.advance(10_000);
     await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-  } finally {
-    await d.stop();
-  }
-});
+  },
+);
 
-vppTest("drift behind the daemon's back is repaired by the next periodic sync", async (vpp) => {
-  const d = daemon(vpp, config());
-  try {
-    await startAndSettle(d);
-    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+settledTest(
+  "drift behind the daemon's back is repaired by the next periodic sync",
+  async (vpp, d) => {
     const web = { pfx: "192.0.2.1/32", protocol: 6, port: 80 };
     const stray = { pfx: "198.51.100.9/32", protocol: 17, port: 53 };
     const c = await VppClient.connect(vpp.socket);
@@ -243,11 +143,14 @@ vppTest("drift behind the daemon's back is repaired by the next periodic sync", 
     } finally {
       await c.close();
     }
-    const n = syncsOf(d);
+    const n = fullSyncs(d);
     await d.clock.advance(30_000);
-    await waitFor("a periodic sync", () => syncsOf(d) > n);
+    await waitFor("a periodic sync", () => fullSyncs(d) > n);
     await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    assert.deepEqual((await readLbView(vpp.socket)).vips.sort(), ["192.0.2.1/32", "192.0.2.2/32"]);
+    assert.deepEqual((await readLbView(vpp.socket)).vips.sort(), [
+      "192.0.2.1/32",
+      "192.0.2.2/32",
+    ]);
     assert.deepEqual(d.syncs.filter((s) => s.scope === "all").at(-1)!.stats, {
       vipAdded: 0,
       vipRemoved: 1,
@@ -255,91 +158,101 @@ vppTest("drift behind the daemon's back is repaired by the next periodic sync", 
       asRemoved: 1,
       asWeightUpdated: 1,
     });
-  } finally {
-    await d.stop();
-  }
-});
+  },
+);
 
-vppTest(
+settledTest(
   "a VPP restart (a new, empty VPP): reconnect, lb_conf again, state rebuilt",
+  async (vpp, d) => {
+    d.writes.length = 0;
+    await vpp.restart();
+    await waitFor("the disconnect noticed", () => !d.manager.connected());
+    assert.deepEqual((await readLbView(vpp.socket)).vips, [], "a restarted VPP is empty");
+    // Reconnect attempts run on the fake clock: step it until the manager is back.
+    await waitFor("reconnect", async () => {
+      await d.clock.advance(1000);
+      return d.manager.connected();
+    });
+    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+    await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
+    assert.equal(d.writes[0].name, "lb_conf", "lb_conf is pushed again first");
+  },
+);
+
+reconcilerTest(
+  "warmup neutrality: a new daemon never writes weight 0 for an up backend",
   async (vpp) => {
-    const d = daemon(vpp, config());
+    const first = daemon(vpp, config());
+    await startAndSettle(first).finally(() => first.stop());
+    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+    // The second daemon starts with every backend unknown; c's (the standby's) probe hangs, so
+    // only the watchdog at max-delay releases web.
+    const second = daemon(
+      vpp,
+      config({ startupMinDelayMs: 1000, startupMaxDelayMs: 5000 }, {}, { timeoutMs: 600_000 }),
+      (p) => p.behaviour.set("c", "deaf"),
+    );
+    const logs: LogRecord[] = [];
+    const off = addLogListener((r) => logs.push(r));
     try {
-      await startAndSettle(d);
-      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-      d.writes.length = 0;
-      await vpp.restart();
-      await waitFor("the disconnect noticed", () => !d.manager.connected());
-      assert.deepEqual((await readLbView(vpp.socket)).vips, [], "a restarted VPP is empty");
-      // Reconnect attempts run on the fake clock: step it until the manager is back.
-      await waitFor("reconnect", async () => {
-        await d.clock.advance(1000);
-        return d.manager.connected();
-      });
+      second.checker.start();
+      second.manager.start();
+      await waitFor("connect", () => second.manager.connected());
+      await second.clock.advance(900);
+      assert.deepEqual(second.writes.map((w) => w.name), ["lb_conf"], "hands off in min-delay");
+      await second.clock.advance(5500);
+      await waitFor("the watchdog", () => second.manager.gate.done);
+      await waitFor("the watchdog's sync", () => fullSyncs(second) > 0);
+      assert.ok(logs.some((r) => r.msg === "vpp-lb-warmup-max-delay-elapsed"));
+      assert.deepEqual(
+        zeroWritesFor(second.writes, ["10.0.0.10", "10.0.0.2", "10.0.1.1"]),
+        [],
+        "weight-0 writes for serving ASes",
+      );
       await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
       await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
-      assert.equal(d.writes[0].name, "lb_conf", "lb_conf is pushed again first");
     } finally {
-      await d.stop();
+      off();
+      second.prober.release("c", PASS);
+      await second.stop();
     }
   },
 );
 
-vppTest("warmup neutrality: a new daemon never writes weight 0 for an up backend", async (vpp) => {
-  const first = daemon(vpp, config());
-  await startAndSettle(first).finally(() => first.stop());
-  await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-  // The second daemon starts with every backend unknown; c's (the standby's) probe hangs, so
-  // only the watchdog at max-delay releases web.
-  const second = daemon(
-    vpp,
-    config({ startupMinDelayMs: 1000, startupMaxDelayMs: 5000 }, {}, { timeoutMs: 600_000 }),
-    (p) => p.behaviour.set("c", "deaf"),
+settledTest("src-ip-sticky and flow-table-length changes recreate the VIP", async (vpp, d) => {
+  await assertRecreates(d, () => vppHolds(vpp, "192.0.2.1/32", WEB_STEADY));
+  assert.match(
+    await vpp.cli("show lb vips verbose"),
+    /\[\d+\] 192\.0\.2\.1\/32 src_ip_sticky\n\s+new_size:4096/,
   );
-  const logs: LogRecord[] = [];
-  const off = addLogListener((r) => logs.push(r));
-  try {
-    second.checker.start();
-    second.manager.start();
-    await waitFor("connect", () => second.manager.connected());
-    await second.clock.advance(900);
-    assert.deepEqual(second.writes.map((w) => w.name), ["lb_conf"], "hands off in min-delay");
-    await second.clock.advance(5500);
-    await waitFor("the watchdog", () => second.manager.gate.done);
-    await waitFor("the watchdog's sync", () => syncsOf(second) > 0);
-    assert.ok(logs.some((r) => r.msg === "vpp-lb-warmup-max-delay-elapsed"));
-    const zeroForUp = second.writes.filter((w) =>
-      (w.name === "lb_as_set_weight" || w.name === "lb_add_del_as_v2") &&
-      (w.fields.weight === 0 || w.fields.is_del) &&
-      ["10.0.0.10", "10.0.0.2", "10.0.1.1"].includes(String(w.fields.as_address))
-    );
-    assert.deepEqual(zeroForUp, [], "weight-0 writes for serving ASes");
-    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    await vppHolds(vpp, "192.0.2.2/32", FAILOVER_STEADY);
-  } finally {
-    off();
-    second.prober.release("c", PASS);
-    await second.stop();
-  }
 });
 
-vppTest("src-ip-sticky and flow-table-length changes recreate the VIP", async (vpp) => {
-  const d = daemon(vpp, config());
+vppTest("an auto table is kept when the weights shrink it and grows with a WARN", async (vpp) => {
+  // makeConfig's frontends are `auto`; the lengths stand for what the weights resolve to.
+  const d = daemon(vpp, config({}, { flowTableLength: 4096 }));
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r), { level: "warn" });
   try {
     await startAndSettle(d);
-    for (const over of [{ srcIpSticky: true }, { flowTableLength: 4096 }]) {
-      d.writes.length = 0;
-      d.checker.applyConfig(config({}, { srcIpSticky: true, ...over }));
-      await d.manager.sync();
-      const names = d.writes.map((w) => `${w.name}${w.fields.is_del ? " del" : ""}`);
-      assert.ok(names.includes("lb_add_del_vip_v2 del"), `recreated for ${JSON.stringify(over)}`);
-      await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
-    }
-    assert.match(
-      await vpp.cli("show lb vips verbose"),
-      /\[\d+\] 192\.0\.2\.1\/32 src_ip_sticky\n\s+new_size:4096/,
-    );
+    d.writes.length = 0;
+    d.checker.applyConfig(config({}, { flowTableLength: 2048 }));
+    await d.manager.sync();
+    assert.deepEqual(d.writes.filter((w) => w.name === "lb_add_del_vip_v2"), []);
+    assert.match(await vpp.cli("show lb vips verbose"), /192\.0\.2\.1\/32[^\n]*\n\s+new_size:4096/);
+    assert.equal(logs.length, 0, JSON.stringify(logs));
+
+    d.checker.applyConfig(config({}, { flowTableLength: 8192 }));
+    await d.manager.sync();
+    const vipWrites = d.writes.map((w) => `${w.name}${w.fields.is_del ? " del" : ""}`)
+      .filter((n) => n.startsWith("lb_add_del_vip_v2"));
+    assert.deepEqual(vipWrites, ["lb_add_del_vip_v2 del", "lb_add_del_vip_v2"]);
+    assert.match(await vpp.cli("show lb vips verbose"), /192\.0\.2\.1\/32[^\n]*\n\s+new_size:8192/);
+    await vppHolds(vpp, "192.0.2.1/32", WEB_STEADY);
+    const warn = logs.find((r) => r.msg === "vpp-lb-vip-recreate");
+    assert.equal(warn?.level, "warn");
+    assert.match(String(warn?.attrs.reason), /^flow-table-length 4096 -> 8192 \(auto: /);
   } finally {
+    off();
     await d.stop();
   }
 });

@@ -10,29 +10,16 @@ import { startVppSim, type VppSim } from "../lab/vppsim/server.ts";
 import { VppApiError, VppClient } from "../vpp/mod.ts";
 import {
   announceVppSkip,
-  startVppUnderTest,
-  VPP_KIND,
   vppSkipReason,
+  vppTest,
   type VppUnderTest,
 } from "./helpers/vpp_under_test.ts";
 
-const SKIP = vppSkipReason();
-announceVppSkip("tests/vpp_session_test.ts", SKIP);
+announceVppSkip("tests/vpp_session_test.ts", vppSkipReason());
 
-/** A test against the VPP under test: named after its kind, skipped when it cannot start. */
-function vppTest(name: string, fn: (vpp: VppUnderTest) => Promise<void>): void {
-  Deno.test({
-    name: `${name} (${VPP_KIND} VPP)`,
-    ignore: SKIP !== undefined,
-    async fn() {
-      const vpp = await startVppUnderTest({ prefix: "vpp-session-" });
-      try {
-        await fn(vpp);
-      } finally {
-        await vpp.stop();
-      }
-    },
-  });
+/** A test against the VPP under test, in its own temp dir. */
+function sessionTest(name: string, fn: (vpp: VppUnderTest) => Promise<void>): void {
+  vppTest(name, fn, { prefix: "vpp-session-" });
 }
 
 /** Runs `fn` on the in-process double, for its fault controls (double only, whatever the kind). */
@@ -50,7 +37,7 @@ async function withSim(fn: (sim: VppSim, socket: string) => Promise<void>): Prom
 
 const VIP = { pfx: "192.0.2.1/32", protocol: 6, port: 80 };
 
-vppTest(
+sessionTest(
   "handshake: client index with the high bit, plugin ids looked up, not assumed",
   async (vpp) => {
     const c = await VppClient.connect(vpp.socket);
@@ -79,7 +66,7 @@ Deno.test("handshake: the double's plugin ids are its own, read from the table",
   });
 });
 
-vppTest("pipelined requests are answered by context, in any volume", async (vpp) => {
+sessionTest("pipelined requests are answered by context, in any volume", async (vpp) => {
   {
     const c = await VppClient.connect(vpp.socket);
     await c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 });
@@ -108,7 +95,7 @@ vppTest("pipelined requests are answered by context, in any volume", async (vpp)
   }
 });
 
-vppTest("a VPP restart ends the session; the new VPP is reachable and empty", async (vpp) => {
+sessionTest("a VPP restart ends the session; the new VPP is reachable and empty", async (vpp) => {
   const c = await VppClient.connect(vpp.socket);
   await c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 });
   const oldPid = vpp.pid;
@@ -174,27 +161,33 @@ Deno.test("a malformed frame from the double closes the session with a clear err
 
 // Found on the real VPP (issue 14): an unknown command is retval -1, `show lb` exists, and the
 // first AS of a fresh VPP stacks on load-balance 9. The double answered 0, "unknown input" and 8.
-vppTest("the debug CLI answers as VPP does: show lb, dpo numbers, unknown input", async (vpp) => {
-  const c = await VppClient.connect(vpp.socket);
-  try {
-    await c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 });
-    await c.request("lb_add_del_as_v2", { ...VIP, as_address: "10.0.0.1", weight: 30 });
-    const cli = async (cmd: string) => {
-      const r = await c.requestRaw("cli_inband", { cmd });
-      return [r.retval, r.reply];
-    };
-    assert.deepEqual(await cli("show lb"), [
-      0,
-      "lb_main ip4-src-address: 255.255.255.255 \n" +
-      " ip6-src-address: ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff \n #vips: 2\n #ass: 1\n",
-    ]);
-    const [rv, verbose] = await cli("show lb vips verbose");
-    assert.equal(rv, 0);
-    assert.match(String(verbose), /\n {4}10\.0\.0\.1 weight:30 buckets:1024 flows:0 dpo:9 used\n/);
-    assert.deepEqual(await cli("show nonsense"), [-1, "show: unknown input `nonsense'\n"]);
-    assert.deepEqual(await cli("foo bar"), [-1, "unknown input `foo bar'\n"]);
-    await assert.rejects(() => c.request("cli_inband", { cmd: "foo" }), VppApiError);
-  } finally {
-    await c.close();
-  }
-});
+sessionTest(
+  "the debug CLI answers as VPP does: show lb, dpo numbers, unknown input",
+  async (vpp) => {
+    const c = await VppClient.connect(vpp.socket);
+    try {
+      await c.request("lb_add_del_vip_v2", { ...VIP, encap: 0, new_flows_table_length: 1024 });
+      await c.request("lb_add_del_as_v2", { ...VIP, as_address: "10.0.0.1", weight: 30 });
+      const cli = async (cmd: string) => {
+        const r = await c.requestRaw("cli_inband", { cmd });
+        return [r.retval, r.reply];
+      };
+      assert.deepEqual(await cli("show lb"), [
+        0,
+        "lb_main ip4-src-address: 255.255.255.255 \n" +
+        " ip6-src-address: ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff \n #vips: 2\n #ass: 1\n",
+      ]);
+      const [rv, verbose] = await cli("show lb vips verbose");
+      assert.equal(rv, 0);
+      assert.match(
+        String(verbose),
+        /\n {4}10\.0\.0\.1 weight:30 buckets:1024 flows:0 dpo:9 used\n/,
+      );
+      assert.deepEqual(await cli("show nonsense"), [-1, "show: unknown input `nonsense'\n"]);
+      assert.deepEqual(await cli("foo bar"), [-1, "unknown input `foo bar'\n"]);
+      await assert.rejects(() => c.request("cli_inband", { cmd: "foo" }), VppApiError);
+    } finally {
+      await c.close();
+    }
+  },
+);

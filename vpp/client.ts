@@ -16,6 +16,7 @@ import {
   Writer,
 } from "./codec.ts";
 import {
+  errorMessage,
   VppApiError,
   VppClosedError,
   VppDecodeError,
@@ -432,7 +433,7 @@ export class VppClient implements VppApi {
       } catch (e) {
         for (const n of names) this.#observe(n, "send", false);
         this.#shutdown(
-          new VppClosedError(`writing to VPP failed: ${(e as Error).message}`, { cause: e }),
+          new VppClosedError(`writing to VPP failed: ${errorMessage(e)}`, { cause: e }),
         );
       }
       w.pos = 0;
@@ -456,11 +457,10 @@ export class VppClient implements VppApi {
         this.#reader.each(buf.subarray(0, n), dispatch);
       }
     } catch (e) {
-      const err = e as Error;
       reason = this.#closeError ??
-        (err instanceof VppDecodeError
-          ? new VppClosedError(`VPP sent a bad frame: ${err.message}`, { cause: err })
-          : new VppClosedError(`VPP connection failed: ${err.message}`, { cause: err }));
+        (e instanceof VppDecodeError
+          ? new VppClosedError(`VPP sent a bad frame: ${e.message}`, { cause: e })
+          : new VppClosedError(`VPP connection failed: ${errorMessage(e)}`, { cause: e }));
     }
     this.#shutdown(reason);
   }

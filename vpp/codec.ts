@@ -5,7 +5,7 @@
  * @module
  */
 
-import { VppRequestError } from "./errors.ts";
+import { errorMessage, VppRequestError } from "./errors.ts";
 import { HEADER_SIZE } from "./framing.ts";
 import { type IpAddress, type IpPrefix, parseIp, parsePrefix } from "./ip.ts";
 import { enumOf, FIXED_SIZE, isArrayField, lookup, structOf } from "./layout.ts";
@@ -212,19 +212,24 @@ const PARSED = new Map<string, IpAddress | IpPrefix>();
 const PARSED_MAX = 65_536;
 
 function parsedIp(text: unknown): IpAddress {
-  const hit = typeof text === "string" ? PARSED.get(text) : undefined;
-  if (hit && "family" in hit) return hit;
-  const a = parseIp(text as string);
-  remember(text as string, a);
-  return a;
+  return cachedParse(text, "family", parseIp);
 }
 
 function parsedPrefix(text: unknown): IpPrefix {
+  return cachedParse(text, "len", parsePrefix);
+}
+
+/** `parse(text)`, from the cache when it holds a value of the kind that has `key`. */
+function cachedParse<T extends IpAddress | IpPrefix>(
+  text: unknown,
+  key: "family" | "len",
+  parse: (text: string) => T,
+): T {
   const hit = typeof text === "string" ? PARSED.get(text) : undefined;
-  if (hit && "len" in hit) return hit;
-  const p = parsePrefix(text as string);
-  remember(text as string, p);
-  return p;
+  if (hit && key in hit) return hit as T;
+  const v = parse(text as string);
+  remember(text as string, v);
+  return v;
 }
 
 function remember(text: string, v: IpAddress | IpPrefix): void {
@@ -332,7 +337,7 @@ function writeAddress(w: Writer, parent: string, f: FieldDef, v: unknown): void 
       len = p.len;
     } else a = parsedIp(v);
   } catch (e) {
-    throw new VppRequestError(`${parent}.${f.name}: ${(e as Error).message}`);
+    throw new VppRequestError(`${parent}.${f.name}: ${errorMessage(e)}`);
   }
   if (t === "ip4_address" || t === "ip6_address") {
     const want = t === "ip4_address" ? 4 : 6;

@@ -238,3 +238,12 @@ export class VppRequestError extends Error {
     this.name = "VppRequestError";
   }
 }
+
+/**
+ * The text of anything thrown: an Error's message, else its string form.
+ * `vpp/` imports nothing from `src/`, so it keeps this one-line twin of
+ * `src/errors.ts`'s `errorMessage`.
+ */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

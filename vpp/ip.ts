@@ -12,19 +12,32 @@ export interface IpAddress {
   bytes: Uint8Array;
 }
 
-/** Parses a dotted-quad IPv4 address; returns null when `text` is not one. */
+/**
+ * Parses a dotted-quad IPv4 address; returns null when `text` is not one.
+ * One pass over the characters (no split, no regexp): an initial sync parses
+ * every AS address once, 16,000 at 1,000 VIPs.
+ */
 export function parseIp4(text: string): Uint8Array | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^[0-9]{1,3}$/.test(p) || (p.length > 1 && p[0] === "0")) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    out[i] = v;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // "." closes the last part
+    if (c === 46) {
+      if (digits === 0 || part > 3) return null;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    // A digit; no leading zero ("01"), at most three, at most 255.
+    if (c < 48 || c > 57 || (digits === 1 && value === 0) || digits === 3) return null;
+    value = value * 10 + (c - 48);
+    if (value > 255) return null;
+    digits++;
   }
-  return out;
+  return part === 4 ? out : null;
 }
 
 /** Parses an IPv6 address (with `::` and an optional dotted IPv4 tail); null when invalid. */

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { formatIp6, ip16, parseIp, parsePrefix } from "./ip.ts";
+import { formatIp6, ip16, parseIp, parseIp4, parsePrefix } from "./ip.ts";
 
 Deno.test("ip: RFC 5952 formatting", () => {
   const cases: [string, string][] = [
@@ -17,6 +17,12 @@ Deno.test("ip: RFC 5952 formatting", () => {
   for (const [input, want] of cases) assert.equal(formatIp6(parseIp(input).bytes), want, input);
 });
 
+Deno.test("ip: IPv4 edge values", () => {
+  assert.deepEqual([...parseIp4("0.0.0.0")!], [0, 0, 0, 0]);
+  assert.deepEqual([...parseIp4("255.255.255.255")!], [255, 255, 255, 255]);
+  assert.deepEqual([...parseIp4("10.100.0.9")!], [10, 100, 0, 9]);
+});
+
 Deno.test("ip: parse rejects junk with the culprit in the message", () => {
   for (
     const bad of [
@@ -24,6 +30,13 @@ Deno.test("ip: parse rejects junk with the culprit in the message", () => {
       "1.2.3",
       "1.2.3.256",
       "01.2.3.4",
+      "1.2.3.4.",
+      ".1.2.3",
+      "1..2.3",
+      "1.2.3.4 ",
+      "1.2.3.0004",
+      "1.2.3.-4",
+      "1.2.3.4.5",
       "1::2::3",
       "12345::",
       "g::",

@@ -64,3 +64,31 @@ Deno.test("contexts skip the ones in flight; drain hands every request back", ()
   assert.equal(timers.armed.size, 0);
   assert.equal(t.get(a), undefined);
 });
+
+Deno.test("thousands in flight, answered out of order: each found under its own context", () => {
+  const timers = new ManualTimers();
+  const t = new PendingTable(timers, () => new Error("timeout"));
+  const log: string[] = [];
+  const live = new Map<number, string>();
+  const send = (name: string) => {
+    const c = t.nextContext();
+    assert.ok(!live.has(c), `context ${c} handed out twice`);
+    t.add(c, pending(name, log), 10);
+    live.set(c, name);
+  };
+  // A long-lived request stays while the ring wraps past its slot many times.
+  send("old");
+  for (let i = 0; i < 3000; i++) send(`r${i}`);
+  t.seal();
+  for (const [c, name] of [...live]) {
+    if (name === "old" || Number(name.slice(1)) % 2 === 1) continue;
+    assert.equal(t.take(c)?.name, name);
+    live.delete(c);
+  }
+  for (let i = 3000; i < 9000; i++) send(`r${i}`);
+  for (const [c, name] of live) assert.equal(t.get(c)?.name, name);
+  assert.equal(t.get(0x7fffffff), undefined);
+  const drained = t.drain().map((p) => p.name);
+  assert.deepEqual(drained, [...live.values()]);
+  assert.equal(timers.armed.size, 0);
+});

@@ -21,6 +21,7 @@
  * @module
  */
 import { stringify } from "yaml";
+import { errorMessage } from "../../src/errors.ts";
 
 /** Prefix of every namespace this lab creates (and of the leftovers it cleans up). */
 export const DEFAULT_PREFIX = "mglab";
@@ -380,7 +381,7 @@ export async function setupLab(options: LabOptions = {}): Promise<Lab> {
     for (const name of [...children.keys()]) await stopBackend(name).catch(() => {});
     const errors: string[] = [];
     for (const ns of created.reverse()) {
-      await deleteNamespace(ns).catch((e) => errors.push((e as Error).message));
+      await deleteNamespace(ns).catch((e) => errors.push(errorMessage(e)));
     }
     created.length = 0;
     if (!options.keepDir) await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -15,6 +15,7 @@ import { type Clock, realClock } from "../../src/clock.ts";
 import { formatIp4, formatIp6 } from "../../vpp/ip.ts";
 import { WANTED_REQUESTS } from "../../vpp/gen_messages.ts";
 import { buildNewFlowTable } from "../../vpp/maglev_table.ts";
+import { PROTO_ANY, vipProtocol } from "../../vpp/names.ts";
 import {
   apiAddressText,
   bytesOf,
@@ -117,7 +118,7 @@ export class LbModel {
     this.#vips.get(() => ({
       prefix: "f".repeat(32),
       plen: 0,
-      protocol: 255,
+      protocol: PROTO_ANY,
       port: 0,
       vipPrefixIndex: 0,
       type: 0,
@@ -233,7 +234,7 @@ export class LbModel {
 
   #addDelVip(msg: string, m: Record<string, unknown>): number {
     const port = m.port as number;
-    const protocol = port === 0 ? 255 : m.protocol as number;
+    const protocol = vipProtocol(m.protocol as number, port);
     const { a, plen } = decodePrefix(`${msg}.pfx`, m.pfx as string);
     if (m.is_del) {
       const idx = this.#findVip(a, plen, protocol, port, Lkp.SAME_IP_PORT);
@@ -281,7 +282,7 @@ export class LbModel {
     if (this.#findVip(prefix, plen, protocol, port, Lkp.SAME_IP_PORT) >= 0) {
       return LB_RETVAL.VALUE_EXIST;
     }
-    if (port !== 0 && this.#findVip(prefix, plen, 255, 0, Lkp.ALL_PORT_IP) >= 0) {
+    if (port !== 0 && this.#findVip(prefix, plen, PROTO_ANY, 0, Lkp.ALL_PORT_IP) >= 0) {
       return LB_RETVAL.VALUE_EXIST;
     }
     if (port === 0 && this.#findVip(prefix, plen, protocol, port, Lkp.DIFF_IP_PORT) >= 0) {
@@ -329,7 +330,7 @@ export class LbModel {
     const vip = this.#vips.slots[idx];
     vip.prefix = prefix;
     vip.plen = plen;
-    vip.protocol = port !== 0 ? protocol : 255;
+    vip.protocol = vipProtocol(protocol, port);
     vip.port = port;
     vip.lastGc = this.#now();
     vip.type = type;
@@ -406,7 +407,7 @@ export class LbModel {
 
   #asRequest(msg: string, m: Record<string, unknown>): number {
     const port = m.port as number;
-    const protocol = port === 0 ? 255 : m.protocol as number;
+    const protocol = vipProtocol(m.protocol as number, port);
     const { a, plen } = decodePrefix(`${msg}.pfx`, m.pfx as string);
     const as = decodeAddress(`${msg}.as_address`, m.as_address as string).a;
     const idx = this.#findVip(a, plen, protocol, port, Lkp.SAME_IP_PORT);

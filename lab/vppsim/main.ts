@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { configureLog, log } from "../../src/log/mod.ts";
 import { startVppSim, type VppSim } from "./server.ts";
+import { errorMessage } from "../../src/errors.ts";
 
 const USAGE = "usage: deno task vppsim --socket PATH [--plugin-id-base N] [--verbose]";
 
@@ -50,7 +51,7 @@ export async function runVppSim(args: string[]): Promise<number> {
   try {
     parsed = parseVppSimArgs(args);
   } catch (e) {
-    console.error((e as Error).message);
+    console.error(errorMessage(e));
     return 2;
   }
   configureLog({ level: parsed.verbose ? "debug" : "info", format: "text" });
@@ -65,7 +66,7 @@ export async function runVppSim(args: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    console.error(`vppsim: ${(e as Error).message}`);
+    console.error(`vppsim: ${errorMessage(e)}`);
     return 1;
   }
   // Listen for signals before announcing readiness: whoever waits for the

@@ -19,6 +19,7 @@ import vlibJson from "../../vpp/api-json/vlib.api.json" with { type: "json" };
 import vpeJson from "../../vpp/api-json/vpe.api.json" with { type: "json" };
 import lbJson from "../../vpp/api-json/lb.api.json" with { type: "json" };
 import { isLbRequest, LB_GC_PERIOD_MS, LbModel, VppCrashError } from "./lb_model.ts";
+import { errorMessage } from "../../src/errors.ts";
 
 /** The VPP build the double imitates (the one the transcripts come from). */
 export const SIM_VPP_VERSION = "26.10-rc0~374-gb575ec2c56d";
@@ -488,7 +489,7 @@ class VppSimServer implements VppSim {
         this.#restart("crash");
         return;
       }
-      this.#emit("ignored", { name, reason: (e as Error).message });
+      this.#emit("ignored", { name, reason: errorMessage(e) });
       return;
     }
     const replyName = REPLY_OF[name];

@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { VppClient } from "../../vpp/client.ts";
 import { encapName } from "../../vpp/names.ts";
+import { errorMessage } from "../../src/errors.ts";
 
 const USAGE = "usage: deno task vppsim:show --socket PATH";
 
@@ -74,7 +75,7 @@ if (import.meta.main) {
       strict: true,
     }));
   } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
+    console.error(`${errorMessage(e)}\n${USAGE}`);
     Deno.exit(2);
   }
   if (!socket) {
@@ -84,7 +85,7 @@ if (import.meta.main) {
   try {
     console.log(await renderLbState(socket));
   } catch (e) {
-    console.error(`vppsim:show: cannot read ${socket}: ${(e as Error).message}`);
+    console.error(`vppsim:show: cannot read ${socket}: ${errorMessage(e)}`);
     Deno.exit(1);
   }
 }

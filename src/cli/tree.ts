@@ -5,6 +5,7 @@
  * server.
  * @module
  */
+import { MAX_WEIGHT } from "../config/weight.ts";
 
 /** What kind of value a slot node takes; names come live from the server. */
 export type SlotKind =
@@ -83,6 +84,11 @@ function kw(word: string, help: string, rest: Partial<TreeNode> = {}): TreeNode 
 
 function slot(kind: SlotKind, arg: string, help: string, rest: Partial<TreeNode> = {}): TreeNode {
   return { word: `<${arg}>`, help, slot: kind, arg, children: [], ...rest };
+}
+
+/** A pool weight: a whole number in the range `config/weight.ts` owns. */
+function weightSlot(rest: Partial<TreeNode>): TreeNode {
+  return slot("number", "weight", `weight 0-${MAX_WEIGHT}`, { min: 0, max: MAX_WEIGHT, ...rest });
 }
 
 /** `show X [<name> ...]` plus the singular alias `show x <name> ...`. */
@@ -174,7 +180,7 @@ function previewPath(): TreeNode {
           slot("backend", "backend", "backend name", {
             children: [
               kw("weight", "a new configured weight", {
-                children: [slot("number", "weight", "weight 0-100", { min: 0, max: 100, command })],
+                children: [weightSlot({ command })],
               }),
               kw("disable", "taking the backend out of service", {
                 sets: { disable: true },
@@ -202,9 +208,7 @@ function weightPath(): TreeNode {
                     children: [
                       kw("weight", "set the configured weight", {
                         children: [
-                          slot("number", "weight", "weight 0-100", {
-                            min: 0,
-                            max: 100,
+                          weightSlot({
                             command,
                             children: [
                               kw("flush", "flush existing flows of this backend", {

@@ -15,6 +15,14 @@ const HEAD = [
 ];
 
 /** A valid frontend `fe` on lines 9..15. */
+/** One HTTP check `hc` on port 80, lines 1-5; its `params` start at line 6. */
+const HTTP_HC = [
+  "maglev:", // 1
+  "  healthchecks:", // 2
+  "    hc:", // 3
+  "      type: http", // 4
+  "      port: 80", // 5
+];
 const FE = [
   "    fe:", // 9
   "      address: 192.0.2.1", // 10
@@ -243,11 +251,7 @@ const BAD: BadCase[] = [
   {
     name: "typo in params key",
     text: doc(
-      "maglev:",
-      "  healthchecks:",
-      "    hc:",
-      "      type: http",
-      "      port: 80",
+      ...HTTP_HC,
       "      params: { paht: /x }",
     ),
     kind: "parse",
@@ -277,11 +281,7 @@ const BAD: BadCase[] = [
   {
     name: "response-code in words",
     text: doc(
-      "maglev:",
-      "  healthchecks:",
-      "    hc:",
-      "      type: http",
-      "      port: 80",
+      ...HTTP_HC,
       "      params:",
       "        response-code: 2xx",
     ),
@@ -681,11 +681,7 @@ const BAD: BadCase[] = [
   {
     name: "response-regexp does not compile",
     text: doc(
-      "maglev:",
-      "  healthchecks:",
-      "    hc:",
-      "      type: http",
-      "      port: 80",
+      ...HTTP_HC,
       '      params: { response-regexp: "(unclosed" }',
     ),
     kind: "semantic",
@@ -697,11 +693,7 @@ const BAD: BadCase[] = [
   {
     name: "response-regexp with a backreference (RE2 cannot run it)",
     text: doc(
-      "maglev:",
-      "  healthchecks:",
-      "    hc:",
-      "      type: http",
-      "      port: 80",
+      ...HTTP_HC,
       "      params:",
       '        response-regexp: "(ok)\\\\1"',
     ),
@@ -714,11 +706,7 @@ const BAD: BadCase[] = [
   {
     name: "response-regexp with lookahead (RE2 cannot run it)",
     text: doc(
-      "maglev:",
-      "  healthchecks:",
-      "    hc:",
-      "      type: http",
-      "      port: 80",
+      ...HTTP_HC,
       "      params: { response-regexp: 'ok(?=!)' }",
     ),
     kind: "semantic",
@@ -746,11 +734,7 @@ const BAD: BadCase[] = [
   {
     name: "http path without leading slash",
     text: doc(
-      "maglev:",
-      "  healthchecks:",
-      "    hc:",
-      "      type: http",
-      "      port: 80",
+      ...HTTP_HC,
       "      params: { path: healthz }",
     ),
     kind: "semantic",
@@ -789,11 +773,7 @@ const BAD: BadCase[] = [
   {
     name: "server-name on an http check",
     text: doc(
-      "maglev:",
-      "  healthchecks:",
-      "    hc:",
-      "      type: http",
-      "      port: 80",
+      ...HTTP_HC,
       "      params:",
       "        server-name: example.com",
     ),

@@ -55,6 +55,8 @@ export interface Rig {
   readonly client: MaglevClient;
   readonly server: GrpcServerHandle;
   readonly checker: Checker;
+  /** Answers the checker's probes (PASS unless told otherwise per backend). */
+  readonly prober: FakeProber;
   readonly manager: VppManager;
   readonly sim: VppSim | undefined;
   readonly state: ConfigState;
@@ -121,11 +123,15 @@ export async function startRig(
     listen: { tcp: "127.0.0.1:0" },
     ...options.server,
   });
-  const client = createClient(server.addresses[0]);
+  // The unix socket when there is one; a wildcard TCP listener through loopback.
+  const address = server.addresses.find((a) => a.startsWith("unix:")) ??
+    server.addresses[0].replace(/^0\.0\.0\.0:/, "127.0.0.1:");
+  const client = createClient(address);
   return {
     client,
     server,
     checker,
+    prober,
     manager,
     sim,
     state,

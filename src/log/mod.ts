@@ -9,7 +9,10 @@
  *
  * Probe records fire thousands of times a second at debug level, so a record
  * nobody wants (below the output level and below every listener's level) is
- * dropped before anything is allocated.
+ * dropped before anything is allocated. A sync logs thousands of mutation
+ * lines in a burst, so a line that is written costs about 1 us: no copy of
+ * its attributes, a JSON line built as a string, and stdout written once per
+ * batch (see `flushLog`).
  * @module
  */
 import {
@@ -86,9 +89,40 @@ const CATEGORY: readonly string[] = ["maglev"];
 const logger = getLogger(["maglev"]);
 const encoder = new TextEncoder();
 
-function defaultWrite(line: string): void {
-  Deno.stdout.writeSync(encoder.encode(line + "\n"));
+/**
+ * Stdout lines not yet written. Lines are batched into one write per
+ * microtask checkpoint (a sync logs thousands of mutation lines in a burst;
+ * one syscall each cost more than formatting them), flushed before the event
+ * loop turns, when 64 KiB pile up, and at exit.
+ */
+let pending: string[] = [];
+let pendingBytes = 0;
+let flushQueued = false;
+const FLUSH_BYTES = 64 * 1024;
+
+/** Writes every buffered stdout line now (the daemon calls it before it exits). */
+export function flushLog(): void {
+  flushQueued = false;
+  if (pending.length === 0) return;
+  const bytes = encoder.encode(pending.join(""));
+  pending = [];
+  pendingBytes = 0;
+  // A pipe may take part of a large write.
+  for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
 }
+
+function defaultWrite(line: string): void {
+  pending.push(line + "\n");
+  pendingBytes += line.length + 1;
+  if (pendingBytes >= FLUSH_BYTES) {
+    flushLog();
+  } else if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushLog);
+  }
+}
+
+globalThis.addEventListener("unload", flushLog);
 
 function recomputeGate(): void {
   let min = outputRank;
@@ -136,6 +170,15 @@ function maglevSink(raw: LogtapeRecord): void {
     }
   }
 }
+
+// LogTape copies every record's properties before a sink sees it, in case
+// the sink keeps the record; that copy was half of a line's cost. Ours uses
+// the record at once and never keeps it, and says so the way LogTape's own
+// immediate sinks do (its registry symbol; `markSinkAsImmediate` is not
+// exported).
+Object.defineProperty(maglevSink, Symbol.for("LogTape.sinkSnapshotPolicy.immediate"), {
+  value: true,
+});
 
 /** LogTape's own diagnostics (a throwing sink, ...) end up in our output. */
 function metaSink(raw: LogtapeRecord): void {
@@ -199,37 +242,88 @@ export function logEnabled(level: Level): boolean {
   return RANK[level] >= gateRank;
 }
 
+const LEVEL_JSON: Readonly<Record<Level, string>> = {
+  debug: '"DEBUG"',
+  info: '"INFO"',
+  warn: '"WARN"',
+  error: '"ERROR"',
+};
+const LEVEL_TEXT: Readonly<Record<Level, string>> = {
+  debug: "DEBUG",
+  info: "INFO ",
+  warn: "WARN ",
+  error: "ERROR",
+};
+
+// A burst of records shares its millisecond: format each instant once.
+let lastAtMs = NaN;
+let lastIso = "";
+
+function isoTime(atMs: number): string {
+  if (atMs !== lastAtMs) {
+    lastIso = new Date(atMs).toISOString();
+    lastAtMs = atMs;
+  }
+  return lastIso;
+}
+
+// Names, addresses and numbers need no escaping; anything else goes through JSON.stringify.
+const PLAIN = /^[\w .:/@+-]*$/;
+
+function jsonValue(v: Exclude<AttrValue, undefined>): string {
+  switch (typeof v) {
+    case "string":
+      return PLAIN.test(v) ? `"${v}"` : JSON.stringify(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "boolean":
+      return v ? "true" : "false";
+    default:
+      return "null";
+  }
+}
+
+/** `,"name":` per attribute name: the few dozen names repeat on every line. */
+const KEYS = new Map<string, string>();
+
+function jsonKey(k: string): string {
+  const key = k === "time" || k === "level" || k === "msg" ? `attr_${k}` : k;
+  const text = `,${JSON.stringify(key)}:`;
+  if (KEYS.size < 1024) KEYS.set(k, text);
+  return text;
+}
+
 /**
  * Formats a record as one JSON line (`time`, `level`, `msg`, attributes). An
  * attribute named like a fixed key (`vpp-disconnect` carries `msg`) is written
  * as `attr_<name>`, so neither the event name nor the attribute is lost.
+ * The line is built as a string, not an object handed to `JSON.stringify`:
+ * a sync writes thousands of lines in a burst.
  */
 export function formatJson(record: LogRecord): string {
-  const out: Record<string, unknown> = {
-    time: new Date(record.atMs).toISOString(),
-    level: record.level.toUpperCase(),
-    msg: record.msg,
-  };
-  for (const [k, v] of Object.entries(record.attrs)) {
+  let line = `{"time":"${isoTime(record.atMs)}","level":${LEVEL_JSON[record.level]},"msg":${
+    JSON.stringify(record.msg)
+  }`;
+  const attrs = record.attrs;
+  for (const k in attrs) {
+    const v = attrs[k];
     if (v === undefined) continue;
-    out[k === "time" || k === "level" || k === "msg" ? `attr_${k}` : k] = v;
+    line += (KEYS.get(k) ?? jsonKey(k)) + jsonValue(v);
   }
-  return JSON.stringify(out);
+  return line + "}";
 }
 
 /** Formats a record as one human line: `time LEVEL msg k=v ...`. */
 export function formatText(record: LogRecord): string {
-  const parts = [
-    new Date(record.atMs).toISOString(),
-    record.level.toUpperCase().padEnd(5),
-    record.msg,
-  ];
-  for (const [k, v] of Object.entries(record.attrs)) {
+  let line = `${isoTime(record.atMs)} ${LEVEL_TEXT[record.level]} ${record.msg}`;
+  const attrs = record.attrs;
+  for (const k in attrs) {
+    const v = attrs[k];
     if (v === undefined) continue;
     const s = String(v);
-    parts.push(`${k}=${/[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s}`);
+    line += ` ${k}=${/[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s}`;
   }
-  return parts.join(" ");
+  return line;
 }
 
 function emit(level: Level, msg: string, attrs: Record<string, AttrValue> | undefined): void {

@@ -189,3 +189,67 @@ Deno.test("formatters and helpers", () => {
   assert.ok(levelAtLeast("warn", "info"));
   assert.ok(!levelAtLeast("debug", "info"));
 });
+
+Deno.test("json values: escapes what needs it, like JSON.stringify", () => {
+  const attrs = {
+    quote: 'say "hi"',
+    nl: "a\nb",
+    uni: "caf\u00e9 \u2028",
+    back: "c:\\x",
+    inf: Infinity,
+    nan: NaN,
+    neg: -1.5,
+    t: true,
+    f: false,
+    nil: null,
+    time: "t-attr",
+  };
+  const line = formatJson({ atMs: 0, level: "error", msg: 'm"1', attrs });
+  const rec = JSON.parse(line);
+  assert.deepEqual(rec, {
+    time: "1970-01-01T00:00:00.000Z",
+    level: "ERROR",
+    msg: 'm"1',
+    quote: 'say "hi"',
+    nl: "a\nb",
+    uni: "caf\u00e9 \u2028",
+    back: "c:\\x",
+    inf: null,
+    nan: null,
+    neg: -1.5,
+    t: true,
+    f: false,
+    nil: null,
+    attr_time: "t-attr",
+  });
+});
+
+Deno.test("stdout lines are buffered but every one is written, in order, by exit", async () => {
+  const script = new URL("./testdata/log_then_exit.ts", import.meta.url).pathname;
+  // 3 lines stay below the batch size; 5,000 (about 400 KiB) cross it many times.
+  for (const [n, end] of [[3, "exit"], [3, "return"], [5000, "exit"], [5000, "return"]] as const) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script, String(n), end],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const lines = new TextDecoder().decode(out.stdout).split("\n");
+    assert.equal(lines.pop(), "", "the output ends with a newline");
+    assert.equal(lines.length, n, `${n} lines then ${end}`);
+    lines.forEach((l, i) => assert.equal(JSON.parse(l).seq, i));
+    assert.equal(out.code, end === "exit" ? 3 : 0);
+  }
+});
+
+Deno.test("a record reaches listeners with the attributes it was logged with, uncopied", () => {
+  const got: LogRecord[] = [];
+  const off = addLogListener((r) => got.push(r), { level: "info" });
+  try {
+    const attrs = { frontend: "web", weight: 100 };
+    log.info("vpp-lb-as-weight", attrs);
+    assert.equal(got.length, 1);
+    assert.equal(got[0].attrs, attrs);
+  } finally {
+    off();
+  }
+});

@@ -1,6 +1,6 @@
 /**
- * Counters and histograms updated inline by the checker, the VPP client and
- * the reconciler: probes, transitions, binary-API messages, LB syncs and
+ * Counters and histograms updated inline by the checker (the per-probe ones
+ * in probes.ts), the VPP client and the reconciler: probes, transitions, binary-API messages, LB syncs and
  * the programming latency.
  * @module
  */
@@ -10,6 +10,7 @@ import { isProbeCode } from "../health/codes.ts";
 import type { ProbeResult, Transition } from "../health/types.ts";
 import type { SyncStats } from "../reconciler/types.ts";
 import { type FamilySet, series } from "./families.ts";
+import { ProbeCounters } from "./probes.ts";
 
 /** `maglev_probe_duration_seconds` buckets (spec 10). */
 export const PROBE_BUCKETS: readonly number[] = series(0.001, 2.5);
@@ -52,21 +53,9 @@ export interface EventMetrics {
 /** The inline families, added to `set`. */
 function eventCounters(set: FamilySet) {
   const { counter, histogram } = set;
-  const probeTotal = counter(
-    "maglev_probe_total",
-    "Health probes run, by result and result code.",
-    ["backend", "code", "result", "type"],
-  );
-  const probeLocalErrors = counter(
-    "maglev_probe_local_errors_total",
-    "Probes that failed for a reason of this host (EMFILE, ENOBUFS, ...), not the backend's.",
-    ["backend", "type"],
-  );
-  const probeDuration = histogram(
-    "maglev_probe_duration_seconds",
-    "Health probe duration in seconds.",
-    { labelNames: ["backend", "type"], buckets: PROBE_BUCKETS },
-  );
+  // Per probe: plain counters, turned into series at scrape time (probes.ts says why).
+  const probes = new ProbeCounters(PROBE_BUCKETS);
+  set.families.push(...probes.families());
   const transitions = counter("maglev_backend_transitions_total", "Backend state transitions.", [
     "backend",
     "from",
@@ -89,9 +78,7 @@ function eventCounters(set: FamilySet) {
   );
   for (const trigger of ["operator", "probe", "reload"]) programming.zero({ trigger });
   return {
-    probeTotal,
-    probeLocalErrors,
-    probeDuration,
+    probes,
     transitions,
     vppApiTotal,
     lbSyncTotal,
@@ -106,17 +93,9 @@ export function addEventFamilies(set: FamilySet): EventMetrics {
     observeProbe(backend: string, healthcheck: HealthCheck, result: ProbeResult): void {
       // Static backends are never probed; a caller passing one must not invent a series.
       if (!healthcheck || healthcheck.name === "") return;
-      const type = healthcheck.type;
-      c.probeTotal.inc({
-        backend,
-        code: result.code,
-        result: result.ok ? "success" : "failure",
-        type,
-      });
-      c.probeDuration.observe({ backend, type }, result.durationMs / 1000);
+      c.probes.probe(backend, healthcheck.type, result);
     },
-    observeLocalError: (backend, healthcheck) =>
-      c.probeLocalErrors.inc({ backend, type: healthcheck.type }),
+    observeLocalError: (backend, healthcheck) => c.probes.localError(backend, healthcheck.type),
     onTransition(backend, transition) {
       // Spec 10: probe-driven transitions only; operator codes (paused,
       // disabled, ...) are not probe results.

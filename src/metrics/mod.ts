@@ -10,8 +10,9 @@
  */
 import type { CheckerApi } from "../checker/types.ts";
 import type { VppControl } from "../reconciler/types.ts";
-import { type Clock, realClock } from "../clock.ts";
+import { type Clock, realClock, type TimerId } from "../clock.ts";
 import type { GrpcMethod, GrpcObserver, GrpcType } from "../grpc/observer.ts";
+import { log } from "../log/mod.ts";
 import { renderFamilies } from "./exposition.ts";
 import { addEventFamilies, type EventMetrics, type VppApiEvent } from "./events.ts";
 import { familySet } from "./families.ts";
@@ -50,6 +51,33 @@ export interface MetricsSources {
 export interface MetricsOptions {
   /** For uptime and connected-time gauges; defaults to the wall clock. */
   clock?: Clock;
+  /**
+   * How long a scrape waits for VPP's counters when its snapshot is stale
+   * (default 1.5 s, well inside Prometheus' 10 s scrape timeout).
+   */
+  countersWaitMs?: number;
+}
+
+/** See {@link MetricsOptions.countersWaitMs}. */
+export const COUNTERS_WAIT_MS = 1_500;
+
+/**
+ * Lets a stale counters snapshot refresh before the scrape reads it, so the
+ * first scrape after a connect or a new VIP has every VIP's series. Bounded:
+ * past `waitMs` the scrape goes on with what is known. A VIP VPP has not
+ * reported yet then has no series rather than a zero, which would read as a
+ * counter reset.
+ */
+async function awaitCounters(vpp: VppControl | undefined, clock: Clock, waitMs: number) {
+  if (!vpp?.freshCounters || !vpp.enabled() || !vpp.connected()) return;
+  let timer: TimerId | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = clock.setTimeout(() => resolve(true), waitMs);
+  });
+  const fresh = vpp.freshCounters().then(() => false, () => false);
+  const timedOut = await Promise.race([fresh, late]);
+  if (timer !== undefined) clock.clearTimeout(timer);
+  if (timedOut) log.warn("metrics-counters-late", { "waited-ms": waitMs });
 }
 
 /** The shape of a grpc-js service definition that {@link grpcMethodsOf} reads. */
@@ -88,6 +116,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     ...events,
     ...grpc,
     async render() {
+      await awaitCounters(vpp, clock, options.countersWaitMs ?? COUNTERS_WAIT_MS);
       set.collectAll();
       const ours = await renderFamilies(set.families);
       // prom-client separates families with blank lines; client_golang does not.

@@ -6,7 +6,7 @@ import type { SyncStats, VipCounters, VppControl, VppInfo } from "../reconciler/
 import { type ConfigSpec, healthCheck, makeConfig } from "../checker/testing.ts";
 import { FakeClock } from "../clock.ts";
 import { configureLog } from "../log/mod.ts";
-import { createMetrics, grpcMethodsOf, type Metrics } from "./mod.ts";
+import { COUNTERS_WAIT_MS, createMetrics, grpcMethodsOf, type Metrics } from "./mod.ts";
 
 // --- fixtures -------------------------------------------------------------------
 
@@ -159,6 +159,8 @@ class FakeVpp implements VppControl {
   counters(): readonly VipCounters[] {
     return this.vipCounters;
   }
+  /** Set by a test to stand for a VPP read in progress. */
+  freshCounters?: () => Promise<readonly VipCounters[]>;
   readonly syncErrors = new Map<string, string>();
   lastSyncError(frontend: string): string {
     return this.syncErrors.get(frontend) ?? "";
@@ -505,6 +507,47 @@ Deno.test("VPP gauges: absent when disabled, connected 0 when down, full when up
   // Counters that VPP no longer reports (VIP removed) leave the exposition.
   vpp.vipCounters = [];
   assertNoSeries(await metrics.render(), "maglev_vip_packets_total");
+});
+
+Deno.test("a scrape waits (bounded) for stale counters to be read from VPP", async () => {
+  const checker = new FakeChecker(LAB_CONFIG);
+  const clock = new FakeClock(1_800_000_000_000);
+  const vpp = new FakeVpp();
+  vpp.isConnected = true;
+  const counters: VipCounters = {
+    frontend: "http-vip",
+    prefix: "172.20.30.1/32",
+    protocol: 6,
+    port: 80,
+    next: 7,
+    first: 1,
+    untracked: 0,
+    noServer: 0,
+  };
+  let answer: (() => void) | undefined;
+  vpp.freshCounters = () =>
+    new Promise((resolve) => {
+      answer = () => {
+        vpp.vipCounters = [counters];
+        resolve(vpp.vipCounters);
+      };
+    });
+  const metrics = createMetrics({ checker, vpp, version: "1.0.0" }, { clock });
+  const first = metrics.render();
+  answer!();
+  assertLine(
+    await first,
+    'maglev_vip_packets_total{address="172.20.30.1",frontend="http-vip",kind="next",' +
+      'port="80",protocol="tcp"} 7',
+  );
+
+  // VPP does not answer within the bound: the scrape goes on with what is known.
+  vpp.vipCounters = [];
+  const late = metrics.render();
+  await clock.advance(COUNTERS_WAIT_MS);
+  const text = await late;
+  assertLine(text, "maglev_vpp_connected 1");
+  assertNoSeries(text, "maglev_vip_packets_total");
 });
 
 Deno.test("a frontend whose write VPP refused shows as out of sync", async () => {

@@ -1,9 +1,59 @@
 import { strict as assert } from "node:assert";
 import { makeConfig } from "../checker/testing.ts";
-import type { StateSource } from "../health/types.ts";
+import { parseConfig } from "../config/mod.ts";
+import type { Config } from "../config/types.ts";
+import type { State, StateSource } from "../health/types.ts";
 import { reloadPlan } from "./reload_plan.ts";
 
-const UP: StateSource = { backendState: () => "up" };
+function yaml(weight: number, table = ""): string {
+  return `maglev:
+  vpp:
+    lb: { ipv4-src-address: 192.0.2.254, ipv6-src-address: "2001:db8::254" }
+  backends:
+    s1: { address: 10.0.0.1 }
+    s2: { address: 10.0.0.2 }
+  frontends:
+    www:
+      address: 192.0.2.1
+      protocol: tcp
+      port: 80${table}
+      pools:
+        - name: primary
+          backends: { s1: { weight: 100 }, s2: { weight: ${weight} } }
+`;
+}
+
+function config(text: string): Config {
+  const r = parseConfig(text);
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.config;
+}
+
+const UP: StateSource = { backendState: (): State => "up" };
+
+Deno.test("reload plan: an auto table that shrinks with the weights keeps the VIP", () => {
+  // 8 x 200 -> 2048 buckets; 8 x 128 -> 1024.
+  const from = config(yaml(100));
+  const to = config(yaml(28));
+  assert.equal(from.frontends.www.flowTableLength, 2048);
+  assert.equal(to.frontends.www.flowTableLength, 1024);
+  const plan = reloadPlan(from, to, UP);
+  assert.deepEqual(plan.vips_recreated, []);
+  assert.equal(plan.weights_changed.length, 1);
+});
+
+Deno.test("reload plan: an auto table that must grow, or an explicit change, recreates", () => {
+  const grow = reloadPlan(config(yaml(28)), config(yaml(100)), UP);
+  assert.equal(grow.vips_recreated.length, 1);
+  assert.match(grow.vips_recreated[0].reason, /^flow-table-length 1024 -> 2048 \(auto: /);
+
+  const explicit = reloadPlan(
+    config(yaml(100, "\n      flow-table-length: 4096")),
+    config(yaml(100, "\n      flow-table-length: 2048")),
+    UP,
+  );
+  assert.equal(explicit.vips_recreated[0]?.reason, "flow-table-length 4096 -> 2048");
+});
 
 function withCheck(hc: Parameters<typeof makeConfig>[0]["healthchecks"]) {
   return makeConfig({

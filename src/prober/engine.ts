@@ -61,9 +61,23 @@ import {
 import { hostPort, probeResult } from "./result.ts";
 import { judgeBuffered, NEED_MORE } from "./engine_full.ts";
 import { DeadlineFifos } from "./fifo.ts";
+import {
+  GEN_SHIFT,
+  newSlot,
+  PHASE_APP,
+  PHASE_CONNECT,
+  sameLine,
+  type Slot,
+  ticketOf,
+} from "./slot.ts";
 
 /** How often the epoll set is drained while probes are in flight. */
 export const TICK_MS = 5;
+/**
+ * Daemon lag (a tick this much later than due) that is credited to the
+ * probes in flight: time the event loop did not run is not the backend's.
+ */
+export const STALL_CREDIT_MS = 10;
 /** Full-parser runs on every chunk before it waits for the bytes to double. */
 const FULL_PARSES_EACH = 8;
 /** Bytes one `recv` takes (a bigint, as FFI passes a size_t). */
@@ -83,43 +97,6 @@ export const FD_RESERVE = 512;
 const MIN_IN_FLIGHT = 64;
 /** Largest response kept for the full parser: head plus the body spec 0.2 matches. */
 const FULL_LIMIT = HEAD_LIMIT + BODY_LIMIT + 1024;
-
-const PHASE_CONNECT = 0;
-const PHASE_APP = 1;
-
-/** One probe in flight (pooled; `gen` tells a reused slot from its past). */
-interface Slot {
-  readonly index: number;
-  gen: number;
-  fd: number;
-  phase: number;
-  http: boolean;
-  params: HttpParams;
-  target: string;
-  start: number;
-  deadline: number;
-  timeoutMs: number;
-  request: Uint8Array;
-  sent: number;
-  /** Bytes read so far when the first read did not settle the status line. */
-  acc: Uint8Array | undefined;
-  accLen: number;
-  /** The full parser is judging; further events wait for its verdict. */
-  judging: boolean;
-  /** Full-parser runs so far and the bytes the last one saw (a trickle must not cost O(n²)). */
-  judged: number;
-  judgedLen: number;
-  sink: ProbeSink | undefined;
-}
-
-const GEN_SHIFT = 2 ** 21;
-
-/** True when `buf` starts with `line` (a status line through its LF) within its first `n` bytes. */
-function sameLine(line: Uint8Array, buf: Uint8Array, n: number): boolean {
-  if (n < line.length) return false;
-  for (let i = 0; i < line.length; i++) if (buf[i] !== line[i]) return false;
-  return true;
-}
 
 /** True when this process may use FFI (`--allow-ffi`). */
 export function ffiAllowed(): boolean {
@@ -166,6 +143,8 @@ export class SocketEngine {
   /** Slots whose full parse waits for the end of the tick. */
   #deferred: number[] = [];
   #timer: number | undefined;
+  /** When the pending tick is due (monotonic ms). */
+  #tickDue = 0;
   #closed = false;
   readonly #onTick = () => this.#tick();
 
@@ -206,6 +185,7 @@ export class SocketEngine {
     slot.start = this.#clock.monotonic();
     slot.timeoutMs = hc.timeoutMs;
     slot.deadline = slot.start + hc.timeoutMs;
+    slot.credit = 0;
     slot.phase = PHASE_CONNECT;
     slot.sent = 0;
     slot.accLen = 0;
@@ -215,7 +195,7 @@ export class SocketEngine {
     slot.judgedLen = 0;
     slot.request = slot.http ? buildRequest(hc, backend, this.#userAgent) : this.#readBuf;
     this.#active++;
-    const ticket = slot.gen * GEN_SHIFT + slot.index;
+    const ticket = ticketOf(slot);
     // The limit may have been raised (or lowered, prlimit) since: look again before refusing.
     if (this.#active > this.#cap && this.#active > (this.#cap = this.#readCap())) {
       const r = this.#fail(
@@ -232,7 +212,7 @@ export class SocketEngine {
       return ticket;
     }
     this.#queue(slot, ticket);
-    if (this.#timer === undefined) this.#timer = this.#clock.setTimeout(this.#onTick, TICK_MS);
+    if (this.#timer === undefined) this.#arm();
     return ticket;
   }
 
@@ -268,26 +248,7 @@ export class SocketEngine {
   #slot(): Slot {
     const i = this.#free.pop();
     if (i !== undefined) return this.#slots[i];
-    const slot: Slot = {
-      index: this.#slots.length,
-      gen: 0,
-      fd: -1,
-      phase: PHASE_CONNECT,
-      http: false,
-      params: DEFAULT_PARAMS,
-      target: "",
-      start: 0,
-      deadline: 0,
-      timeoutMs: 0,
-      request: this.#readBuf,
-      sent: 0,
-      acc: undefined,
-      accLen: 0,
-      judging: false,
-      judged: 0,
-      judgedLen: 0,
-      sink: undefined,
-    };
+    const slot = newSlot(this.#slots.length, this.#readBuf);
     this.#slots.push(slot);
     return slot;
   }
@@ -378,9 +339,16 @@ export class SocketEngine {
     this.#fifos.push(slot.timeoutMs, ticket);
   }
 
+  #arm(): void {
+    this.#tickDue = this.#clock.monotonic() + TICK_MS;
+    this.#timer = this.#clock.setTimeout(this.#onTick, TICK_MS);
+  }
+
   #tick(): void {
     this.#timer = undefined;
     if (this.#closed) return;
+    // Before reading events: a connect seen late gets its request's time back.
+    this.#creditStall(this.#clock.monotonic());
     const lib = this.#lib.symbols;
     const view = this.#eventView;
     for (;;) {
@@ -395,8 +363,27 @@ export class SocketEngine {
     }
     this.#judgeDeferred();
     this.#expire();
-    if (this.#active > 0) this.#timer = this.#clock.setTimeout(this.#onTick, TICK_MS);
+    if (this.#active > 0) this.#arm();
     else this.#fifos.clear();
+  }
+
+  /**
+   * When the tick runs late beyond {@linkcode STALL_CREDIT_MS}, the daemon
+   * was not looking: each probe's deadline moves by the part of the stall
+   * it lived through, up to one extra timeout in all, so a hung backend
+   * still times out. An earlier start never gets the later deadline, so each
+   * FIFO stays in deadline order.
+   */
+  #creditStall(now: number): void {
+    if (now - this.#tickDue <= STALL_CREDIT_MS) return;
+    for (const slot of this.#slots) {
+      if (!slot.sink) continue;
+      const lived = now - Math.max(this.#tickDue, slot.start);
+      const add = Math.min(lived, slot.timeoutMs - slot.credit);
+      if (add <= 0) continue;
+      slot.credit += add;
+      slot.deadline += add;
+    }
   }
 
   #judgeDeferred(): void {
@@ -414,7 +401,8 @@ export class SocketEngine {
     this.#fifos.sweep((ticket) => {
       const slot = this.#live(ticket);
       if (!slot) return true;
-      if (slot.deadline > now) return false;
+      // A response that has come is judged, not timed out (its verdict is a microtask away).
+      if (slot.deadline > now || slot.judging) return false;
       const what = slot.phase === PHASE_CONNECT ? "connect" : "response";
       const code = slot.phase === PHASE_CONNECT ? "L4TOUT" : "L7TOUT";
       this.#finish(slot, this.#fail(slot, code, `${what} timeout after ${slot.timeoutMs}ms`));
@@ -491,7 +479,7 @@ export class SocketEngine {
       this.#judgeFull(slot, last);
     } else {
       // Judge what has come by the end of this tick: the response may be whole already.
-      this.#deferred.push(slot.gen * GEN_SHIFT + slot.index);
+      this.#deferred.push(ticketOf(slot));
     }
   }
 
@@ -524,7 +512,7 @@ export class SocketEngine {
 
   /** Runs the full parser on what has arrived; it answers NEED_MORE until the response is whole. */
   #judgeFull(slot: Slot, eof: boolean): void {
-    const ticket = slot.gen * GEN_SHIFT + slot.index;
+    const ticket = ticketOf(slot);
     const bytes = (slot.acc ?? new Uint8Array(0)).subarray(0, slot.accLen);
     slot.judging = true;
     slot.judged++;

@@ -6,6 +6,7 @@ import {
   check,
   engineTest,
   NEVER,
+  newFds,
   openFds,
   rawServer,
   resetServer,
@@ -124,7 +125,7 @@ Deno.test("engine: 10,000 probes against refused, blackhole and RST leave no fd 
     assert.deepEqual([...holed], [["L4TOUT", 10_000]]);
     const resets = await probeMany("socket", check("http", reset.port), 10_000, 100);
     assert.equal(resets.get("L7RSP"), 10_000, JSON.stringify([...resets]));
-    assert.equal(openFds(), before);
+    assert.deepEqual(newFds(before), []);
   } finally {
     hole.close();
     await reset.close();
@@ -265,3 +266,110 @@ engineTest(
     }
   },
 );
+
+/** A clock whose time moves only when told and whose timers the test fires: a stall on demand. */
+class StallClock {
+  at = 0;
+  #due: (() => void)[] = [];
+  now(): number {
+    return this.at;
+  }
+  monotonic(): number {
+    return this.at;
+  }
+  setTimeout(fn: () => void, _ms: number): number {
+    this.#due.push(fn);
+    return this.#due.length;
+  }
+  clearTimeout(_id: number): void {}
+  /** Sets the time to `at` and runs the timers armed so far (the engine's tick). */
+  tickAt(at: number): void {
+    this.at = at;
+    const due = this.#due;
+    this.#due = [];
+    for (const fn of due) fn();
+  }
+}
+
+/** A listener on loopback, a stall clock and an engine on it, with a sink collecting results. */
+function stallSetup() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const clock = new StallClock();
+  const engine = new SocketEngine(clock, "maglevd/test");
+  const results: ProbeResult[] = [];
+  const hc = check("http", (listener.addr as Deno.NetAddr).port, { timeoutMs: 200 });
+  return {
+    listener,
+    clock,
+    engine,
+    results,
+    hc,
+    sink: { probeDone: (r: ProbeResult) => results.push(r) },
+  };
+}
+
+Deno.test("engine: a daemon stall is not the backend's: a connect seen late still gets its answer", async () => {
+  const { listener, clock, engine, results, hc, sink } = stallSetup();
+  try {
+    engine.start(hc, backend("127.0.0.1"), sink);
+    const conn = await listener.accept(); // the handshake is done: the connect is ready to be seen
+    try {
+      // The loop stalls 300 ms past the tick: without the credit the 200 ms timeout is gone.
+      clock.tickAt(300);
+      assert.equal(results.length, 0, "no timeout for time the daemon was not running");
+      await conn.read(new Uint8Array(4096));
+      await conn.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+      clock.tickAt(305);
+      assert.equal(results.length, 1);
+      assert.equal(results[0].code, "L7OK", results[0].detail);
+    } finally {
+      conn.close();
+    }
+  } finally {
+    engine.close();
+    listener.close();
+  }
+});
+
+Deno.test("engine: stalls add at most one timeout; a backend that never answers still times out", async () => {
+  const { listener, clock, engine, results, hc, sink } = stallSetup();
+  try {
+    engine.start(hc, backend("127.0.0.1"), sink);
+    const conn = await listener.accept();
+    try {
+      // Every tick 300 ms late: the first credits the whole 200 ms cap, later ones nothing.
+      clock.tickAt(300);
+      clock.tickAt(395);
+      assert.equal(results.length, 0);
+      clock.tickAt(700);
+      assert.equal(results.length, 1);
+      assert.equal(results[0].code, "L7TOUT");
+      assert.equal(results[0].detail, "response timeout after 200ms");
+    } finally {
+      conn.close();
+    }
+  } finally {
+    engine.close();
+    listener.close();
+  }
+});
+
+Deno.test("engine: a tick on time credits nothing: the timeout holds to the millisecond", async () => {
+  const { listener, clock, engine, results, hc, sink } = stallSetup();
+  try {
+    engine.start(hc, backend("127.0.0.1"), sink);
+    const conn = await listener.accept();
+    try {
+      for (let t = 5; t < 200; t += 5) clock.tickAt(t);
+      assert.equal(results.length, 0);
+      clock.tickAt(200);
+      assert.equal(results.length, 1);
+      assert.equal(results[0].code, "L7TOUT");
+    } finally {
+      conn.close();
+    }
+  } finally {
+    engine.close();
+    listener.close();
+  }
+});

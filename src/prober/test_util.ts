@@ -68,11 +68,24 @@ export function blackholePort(): { port: number; close(): void } {
   };
 }
 
-/** Open fds of this process. */
-export function openFds(): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-  return n;
+/** Open fds of this process, each as `<fd> <link target>` (a reused number is a new fd). */
+export function openFds(): Set<string> {
+  const fds = new Set<string>();
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      fds.add(`${e.name} ${Deno.readLinkSync(`/proc/self/fd/${e.name}`)}`);
+    } catch { /* closed between the listing and the read */ }
+  }
+  return fds;
+}
+
+/**
+ * The fds open now that were not open at `before` (an {@linkcode openFds}
+ * snapshot). Fds of earlier tests in this process may close meanwhile (a
+ * child's pipes, a socket's deferred close); only new ones are a leak.
+ */
+export function newFds(before: ReadonlySet<string>): string[] {
+  return [...openFds()].filter((fd) => !before.has(fd));
 }
 
 /**

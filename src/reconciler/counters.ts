@@ -40,6 +40,9 @@ export class CountersSession {
   #at = -Infinity;
   #demandAt = -Infinity;
   #refresh: Promise<void> | undefined;
+  /** Bumped when VPP's VIP set changed: a scrape begun before then is not fresh. */
+  #generation = 0;
+  #refreshGeneration = -1;
 
   constructor(options: CountersOptions) {
     this.#o = options;
@@ -64,12 +67,29 @@ export class CountersSession {
     return this.#o.clock.monotonic() - this.#demandAt <= COUNTERS_IDLE_MS;
   }
 
-  /** One scrape at a time; concurrent callers share it. */
+  /**
+   * One scrape at a time; concurrent callers share it, unless it began
+   * before the VIP set changed: then a new one follows it.
+   */
   refresh(): Promise<void> {
-    this.#refresh ??= this.#scrape().finally(() => {
-      this.#refresh = undefined;
+    const generation = this.#generation;
+    if (this.#refresh && this.#refreshGeneration === generation) return this.#refresh;
+    const before = this.#refresh ?? Promise.resolve();
+    const run: Promise<void> = before.then(() => this.#scrape(generation)).finally(() => {
+      if (this.#refresh === run) this.#refresh = undefined;
     });
-    return this.#refresh;
+    this.#refresh = run;
+    this.#refreshGeneration = generation;
+    return run;
+  }
+
+  /**
+   * A sync added or removed VIPs: the snapshot no longer lists what VPP
+   * holds, so the next read scrapes again (the old numbers stay until then).
+   */
+  invalidate(): void {
+    this.#generation++;
+    this.#at = -Infinity;
   }
 
   /** VPP went away: forget the snapshot and close the session. */
@@ -100,7 +120,7 @@ export class CountersSession {
     return this.#session;
   }
 
-  async #scrape(): Promise<void> {
+  async #scrape(generation: number): Promise<void> {
     try {
       const session = await this.#open();
       const r = await session.request("cli_inband", { cmd: "show lb vips verbose" });
@@ -114,7 +134,7 @@ export class CountersSession {
           port: v.port,
           ...v.counters,
         }));
-      this.#at = this.#o.clock.monotonic();
+      if (generation === this.#generation) this.#at = this.#o.clock.monotonic();
     } catch (e) {
       log.debug("vpp-lb-counters-failed", { err: errorMessage(e) });
     }

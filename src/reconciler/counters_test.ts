@@ -108,3 +108,21 @@ Deno.test("counters are scraped only while someone reads them", async () => {
   await until("refresh", () => scrapes.n >= idle + 2);
   await closeAll(h);
 });
+
+Deno.test("a sync that adds or removes a VIP makes the next read scrape again", async () => {
+  const h = await harness(labConfig({ syncIntervalMs: 3_600_000 }));
+  await startAndSettle(h);
+  await until("snapshot", () => h.manager.counters().length === 2);
+  // Within the refresh interval, yet the snapshot no longer lists what VPP holds.
+  const both = labConfig({ syncIntervalMs: 3_600_000 });
+  h.checker.applyConfig({ ...both, frontends: { web: both.frontends.web } });
+  await h.manager.configApplied();
+  assert.deepEqual((await h.manager.freshCounters()).map((c) => c.frontend), ["web"]);
+  h.checker.applyConfig(both);
+  await h.manager.configApplied();
+  assert.deepEqual(
+    (await h.manager.freshCounters()).map((c) => c.frontend).sort(),
+    ["failover", "web"],
+  );
+  await closeAll(h);
+});

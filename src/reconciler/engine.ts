@@ -22,7 +22,7 @@ import {
   type LbOp,
   planRemoveVip,
   planVip,
-  recreateReason,
+  vipRecreate,
 } from "./plan.ts";
 import { addStats, emptyStats, executePlan, type Mirror } from "./sync.ts";
 import type { SyncStats } from "./types.ts";
@@ -126,10 +126,12 @@ export class SyncEngine {
     }
     this.#adoptedOnce = true;
     for (const fe of Object.values(cfg.frontends)) {
-      const vip = this.#mirror.get(this.#vipKeyOf(fe));
+      // One desired VIP per frontend (its key and its ASes): 1,000 frontends at connect.
+      const desired = desiredVip(fe, cfg, this.#o.checker);
+      const vip = this.#mirror.get(vipKey(desired.prefix, desired.protocol, desired.port));
       if (!vip) continue;
       const held = new Map<string, Adopted>();
-      for (const [address, d] of desiredVip(fe, cfg, this.#o.checker).ases) {
+      for (const [address, d] of desired.ases) {
         const cur = vip.ases.get(address);
         if (!cur || this.#o.checker.backendState(d.backend) !== "unknown") continue;
         held.set(address, { backend: d.backend, weight: cur.weight });
@@ -289,14 +291,14 @@ export class SyncEngine {
     const desired = this.#desired(fe);
     const key = vipKey(desired.prefix, desired.protocol, desired.port);
     const cur = this.#mirror.get(key);
-    const reason = cur ? recreateReason(cur, desired) : "";
-    if (reason) {
-      log.info("vpp-lb-vip-recreate", {
+    const recreate = cur ? vipRecreate(cur, desired) : undefined;
+    if (recreate) {
+      (recreate.byWeights ? log.warn : log.info)("vpp-lb-vip-recreate", {
         frontend: fe.name,
         vip: desired.prefix,
         protocol: protocolName(desired.protocol),
         port: desired.port,
-        reason,
+        reason: recreate.reason,
       });
     }
     const ops = planVip(cur, desired, {

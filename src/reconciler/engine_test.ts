@@ -11,6 +11,7 @@ import { addLogListener, type LogRecord } from "../log/mod.ts";
 import {
   asWeights,
   closeAll,
+  fullSyncs,
   harness,
   labConfig,
   SLOW_HC,
@@ -93,7 +94,7 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
   await until("connect", () => second.manager.connected());
   await second.clock.advance(6000);
   await until("watchdog", () => second.manager.gate.done);
-  await until("final sync", () => second.syncs.some((s) => s.scope === "all"));
+  await until("final sync", () => fullSyncs(second) > 0);
   off();
   const touched = second.writes.filter((w) =>
     ["10.0.0.10", "10.0.0.2", "10.0.0.3"].includes(String(w.fields.as_address))
@@ -120,24 +121,25 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
   await closeAll(second);
 });
 
+/** One IPv6 frontend `web6` whose single static backend is at `address`. */
+function web6With(address: string) {
+  return withVpp(makeConfig({
+    healthchecks: { hc: {} },
+    backends: { v6: { address, healthcheck: "" } },
+    frontends: { web6: { address: "2001:db8::1", family: 6, pools: [["primary", { v6: 100 }]] } },
+  }));
+}
+
 Deno.test("a write VPP refuses at run time is the frontend's sync error until it is fixed", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);
   assert.equal(h.manager.lastSyncError("web"), "");
   // An IPv6 AS inside ::/96 reads as IPv4 to VPP: INVALID_ADDRESS_FAMILY (-97).
-  const bad = withVpp(makeConfig({
-    healthchecks: { hc: {} },
-    backends: { v6: { address: "::1", healthcheck: "" } },
-    frontends: { web6: { address: "2001:db8::1", family: 6, pools: [["primary", { v6: 100 }]] } },
-  }));
+  const bad = web6With("::1");
   h.checker.applyConfig(bad);
   await h.manager.sync();
   assert.match(h.manager.lastSyncError("web6"), /as-add ::1: .*INVALID_ADDRESS_FAMILY/);
-  const good = withVpp(makeConfig({
-    healthchecks: { hc: {} },
-    backends: { v6: { address: "2001:db8::10", healthcheck: "" } },
-    frontends: { web6: { address: "2001:db8::1", family: 6, pools: [["primary", { v6: 100 }]] } },
-  }));
+  const good = web6With("2001:db8::10");
   h.checker.applyConfig(good);
   await h.manager.sync();
   assert.equal(h.manager.lastSyncError("web6"), "");

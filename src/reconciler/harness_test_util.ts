@@ -11,7 +11,9 @@ import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
 import { type CallName, type RequestTypes, VppClient } from "../../vpp/mod.ts";
 import { VppManager, type VppSession } from "./mod.ts";
 import { configureLog } from "../log/mod.ts";
+import { waitFor } from "../../tests/helpers/mod.ts";
 import type { SyncStats } from "./types.ts";
+import { strict as assert } from "node:assert";
 
 configureLog({ level: "error", format: "json", write: () => {} });
 
@@ -97,16 +99,11 @@ export const SLOW_HC: Partial<HealthCheck> = { timeoutMs: 600_000 };
 
 /** Waits for real socket I/O to reach a state; fails after `ms`. */
 export async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(what, cond, { timeoutMs: ms, stepMs: 5 });
 }
 
-/** A manager, a checker on a fake clock and the double, wired together. */
-export interface Harness {
-  sim: VppSim;
+/** A manager and a checker on a fake clock, wired to a VPP API socket. */
+export interface Wired {
   clock: FakeClock;
   prober: FakeProber;
   checker: Checker;
@@ -117,25 +114,18 @@ export interface Harness {
   syncs: { scope: string; stats: SyncStats }[];
   /** Triggers of every timed transition-to-reply, in order. */
   latencies: string[];
-  socket: string;
-  dir: string;
   stop(): Promise<void>;
 }
 
-/** Builds a harness (a fresh double unless `sim` is given). */
-export async function harness(
-  config: Config,
-  options: {
-    sim?: VppSim;
-    dir?: string;
-    prepare?: (p: FakeProber) => void;
-    /** Wraps the n-th session the manager opens (1 = the first) after recording. */
-    wrap?: (session: VppSession, n: number) => VppSession;
-  } = {},
-): Promise<Harness> {
-  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "maglev-rec-" });
-  const socket = `${dir}/api.sock`;
-  const sim = options.sim ?? await startVppSim({ socketPath: socket, pluginIdBase: 300 });
+/** How `wire` builds its parts. */
+export interface WireOptions {
+  prepare?: (p: FakeProber) => void;
+  /** Wraps the n-th session the manager opens (1 = the first) after recording. */
+  wrap?: (session: VppSession, n: number) => VppSession;
+}
+
+/** A manager (a daemon's reconciler) and its checker on a fake prober, talking to `socket`. */
+export function wire(config: Config, socket: string, options: WireOptions = {}): Wired {
   const clock = new FakeClock();
   const prober = new FakeProber();
   options.prepare?.(prober);
@@ -160,7 +150,6 @@ export async function harness(
     },
   });
   return {
-    sim,
     clock,
     prober,
     checker,
@@ -169,13 +158,62 @@ export async function harness(
     cli,
     syncs,
     latencies,
-    socket,
-    dir,
     stop: async () => {
       await manager.stop();
       await checker.stop();
     },
   };
+}
+
+/** Asserts that a sync of a settled manager changes nothing and sends no write. */
+export async function assertSteadySync(w: Pick<Wired, "manager" | "writes">): Promise<void> {
+  const before = w.writes.length;
+  const stats = await w.manager.sync();
+  assert.deepEqual(stats, {
+    vipAdded: 0,
+    vipRemoved: 0,
+    asAdded: 0,
+    asRemoved: 0,
+    asWeightUpdated: 0,
+  });
+  assert.equal(w.writes.length, before, "steady state sends no write");
+}
+
+/**
+ * Turns on src-ip-sticky, then also changes the flow-table length, of the
+ * lab config's `web` and asserts that each change recreates its VIP;
+ * `settled` checks what VPP holds after each.
+ */
+export async function assertRecreates(
+  w: Wired,
+  settled: () => Promise<void> | void,
+): Promise<void> {
+  for (const over of [{ srcIpSticky: true }, { flowTableLength: 4096 }]) {
+    w.writes.length = 0;
+    w.checker.applyConfig(labConfig({}, { srcIpSticky: true, ...over }));
+    await w.manager.sync();
+    const names = w.writes.map((x) => `${x.name}${x.fields.is_del ? " del" : ""}`);
+    assert.ok(names.includes("lb_add_del_vip_v2 del"), `recreated for ${JSON.stringify(over)}`);
+    await settled();
+  }
+}
+
+/** A wired manager and checker with the double they talk to. */
+export interface Harness extends Wired {
+  sim: VppSim;
+  socket: string;
+  dir: string;
+}
+
+/** Builds a harness (a fresh double unless `sim` is given). */
+export async function harness(
+  config: Config,
+  options: WireOptions & { sim?: VppSim; dir?: string } = {},
+): Promise<Harness> {
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "maglev-rec-" });
+  const socket = `${dir}/api.sock`;
+  const sim = options.sim ?? await startVppSim({ socketPath: socket, pluginIdBase: 300 });
+  return { ...wire(config, socket, options), sim, socket, dir };
 }
 
 /** Stops the harness and (unless `keepSim`) the double. */
@@ -203,12 +241,26 @@ export function asWeights(sim: VppSim, prefix: string): Record<string, number> {
   return out;
 }
 
-/** Starts checker and manager and waits for the first full sync. */
-export async function startAndSettle(h: Harness): Promise<void> {
-  h.checker.start();
-  h.manager.start();
-  await until("connect", () => h.manager.connected());
+/** How many full (`all`) syncs the manager has reported. */
+export function fullSyncs(w: Pick<Wired, "syncs">): number {
+  return w.syncs.filter((s) => s.scope === "all").length;
+}
+
+/** Starts checker and manager and waits (real I/O, up to 10 s a step) for the first full sync. */
+export async function startAndSettle(w: Wired): Promise<void> {
+  w.checker.start();
+  w.manager.start();
+  await until("connect", () => w.manager.connected(), 10_000);
   // Probes and warmup (disabled here) run on the fake clock.
-  await h.clock.advance(3000);
-  await until("initial sync", () => h.syncs.some((s) => s.scope === "all"));
+  await w.clock.advance(3000);
+  await until("initial sync", () => fullSyncs(w) > 0, 10_000);
+}
+
+/** The writes that take one of `addresses` out of service: weight 0 or a delete. */
+export function zeroWritesFor(writes: readonly Write[], addresses: readonly string[]): Write[] {
+  return writes.filter((w) =>
+    (w.name === "lb_as_set_weight" || w.name === "lb_add_del_as_v2") &&
+    (w.fields.weight === 0 || w.fields.is_del) &&
+    addresses.includes(String(w.fields.as_address))
+  );
 }

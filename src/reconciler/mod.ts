@@ -97,7 +97,10 @@ export class VppManager implements VppControl {
     this.#engine = new SyncEngine({
       checker: options.checker,
       session: () => this.#conn.session(),
-      onSync: options.observers?.sync,
+      onSync: (scope, stats) => {
+        if (stats.vipAdded > 0 || stats.vipRemoved > 0) this.#counters.invalidate();
+        options.observers?.sync?.(scope, stats);
+      },
       // A state read's big CLI reply goes on the counters session, not in front of writes.
       textSession: () => this.#counters.session().catch(() => undefined),
     });

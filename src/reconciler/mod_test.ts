@@ -11,14 +11,18 @@ import { VppClient, VppIncompatibleError } from "../../vpp/mod.ts";
 import { VppManager } from "./mod.ts";
 import { addLogListener, type LogRecord } from "../log/mod.ts";
 import {
+  assertRecreates,
+  assertSteadySync,
   asWeights,
   closeAll,
+  fullSyncs,
   harness,
   labConfig,
   SLOW_HC,
   startAndSettle,
   until,
   withVpp,
+  zeroWritesFor,
 } from "./harness_test_util.ts";
 
 Deno.test("initial sync builds VIPs and ASes in numeric order; a second sync writes nothing", async () => {
@@ -39,16 +43,7 @@ Deno.test("initial sync builds VIPs and ASes in numeric order; a second sync wri
     "numeric, not lexicographic order",
   );
   assert.equal(h.writes[0].name, "lb_conf", "lb_conf is pushed first");
-  const before = h.writes.length;
-  const stats = await h.manager.sync();
-  assert.deepEqual(stats, {
-    vipAdded: 0,
-    vipRemoved: 0,
-    asAdded: 0,
-    asRemoved: 0,
-    asWeightUpdated: 0,
-  });
-  assert.equal(h.writes.length, before, "steady state sends no write");
+  await assertSteadySync(h);
   await closeAll(h);
 });
 
@@ -70,7 +65,7 @@ Deno.test("failover: primary down flushes once, fallback takes over, and back", 
   // Periodic syncs never flush again.
   h.writes.length = 0;
   await h.clock.advance(31_000);
-  await until("periodic sync", () => h.syncs.filter((s) => s.scope === "all").length >= 2);
+  await until("periodic sync", () => fullSyncs(h) >= 2);
   assert.equal(h.writes.filter((w) => w.fields.is_flush).length, 0);
   h.prober.behaviour.set("a", PASS);
   h.prober.behaviour.set("b", PASS);
@@ -101,7 +96,7 @@ Deno.test("disable after drain still flushes once; static failover", async () =>
   h.checker.disable("c");
   await until("flush for c", () => h.writes.some((w) => w.fields.as_address === "10.0.0.3"));
   await h.clock.advance(31_000);
-  await until("periodic", () => h.syncs.filter((s) => s.scope === "all").length >= 2);
+  await until("periodic", () => fullSyncs(h) >= 2);
   const cWrites = h.writes.filter((w) => w.fields.as_address === "10.0.0.3");
   assert.deepEqual(cWrites.map((w) => [w.name, w.fields.weight, w.fields.is_flush]), [[
     "lb_as_set_weight",
@@ -151,9 +146,9 @@ Deno.test("drift behind our back is repaired by the next periodic sync", async (
     as_address: "10.9.9.9",
     weight: 5,
   });
-  const n = h.syncs.filter((s) => s.scope === "all").length;
+  const n = fullSyncs(h);
   await h.clock.advance(30_000);
-  await until("periodic", () => h.syncs.filter((s) => s.scope === "all").length > n);
+  await until("periodic", () => fullSyncs(h) > n);
   assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
     "10.0.0.10": 100,
     "10.0.0.2": 50,
@@ -211,12 +206,7 @@ Deno.test("restart neutrality: warmup never writes weight 0 for an up backend", 
   await second.clock.advance(600);
   await until("failover released", () => second.manager.gate.isOpen("failover"));
   assert.equal(second.manager.gate.isOpen("web"), false);
-  const zeroForUp = () =>
-    second.writes.filter((w) =>
-      (w.name === "lb_as_set_weight" || w.name === "lb_add_del_as_v2") &&
-      (w.fields.weight === 0 || w.fields.is_del) &&
-      ["10.0.0.10", "10.0.0.2", "10.0.1.1"].includes(String(w.fields.as_address))
-    );
+  const zeroForUp = () => zeroWritesFor(second.writes, ["10.0.0.10", "10.0.0.2", "10.0.1.1"]);
   assert.deepEqual(zeroForUp(), []);
   assert.deepEqual(asWeights(second.sim, "192.0.2.1/32"), {
     "10.0.0.10": 100,
@@ -258,7 +248,7 @@ Deno.test("restart neutrality: the watchdog syncs stragglers at max-delay", asyn
   await until("connect", () => second.manager.connected());
   await second.clock.advance(6000);
   await until("watchdog", () => second.manager.gate.done);
-  await until("final sync", () => second.syncs.some((s) => s.scope === "all"));
+  await until("final sync", () => fullSyncs(second) > 0);
   off();
   assert.ok(logs.some((r) => r.msg === "vpp-lb-warmup-max-delay-elapsed"));
   // c (standby, unknown) stays 0; the up backends keep their weights.
@@ -275,18 +265,13 @@ Deno.test("restart neutrality: the watchdog syncs stragglers at max-delay", asyn
 Deno.test("src-ip-sticky and flow-table-length changes recreate the VIP", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);
-  for (const over of [{ srcIpSticky: true }, { flowTableLength: 4096 }]) {
-    h.writes.length = 0;
-    h.checker.applyConfig(labConfig({}, { srcIpSticky: true, ...over }));
-    await h.manager.sync();
-    const names = h.writes.map((w) => `${w.name}${w.fields.is_del ? " del" : ""}`);
-    assert.ok(names.includes("lb_add_del_vip_v2 del"), `recreated for ${JSON.stringify(over)}`);
+  await assertRecreates(h, () => {
     assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
       "10.0.0.10": 100,
       "10.0.0.2": 50,
       "10.0.0.3": 0,
     });
-  }
+  });
   assert.match(
     h.sim.model.showVipsVerbose(),
     /\[\d+\] 192\.0\.2\.1\/32 src_ip_sticky\n\s+new_size:4096/,

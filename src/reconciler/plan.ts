@@ -69,18 +69,57 @@ export type LbOp =
     readonly flush: boolean;
   };
 
-/** Why a VIP must be deleted and created again, or "" when it need not. */
-export function recreateReason(cur: CurrentVip, desired: DesiredVip): string {
+/** Why a VIP must be deleted and created again. */
+export interface Recreate {
+  readonly reason: string;
+  /**
+   * True when no VIP setting changed and only the weights asked for it (an
+   * `auto` table that must grow): the operator did not ask for the flows to
+   * break, so it is worth a warning.
+   */
+  readonly byWeights: boolean;
+}
+
+/**
+ * Whether VPP's copy of a VIP must be deleted and created again (it drops
+ * every established and sticky flow of the VIP), and why; undefined when the
+ * VIP can be updated in place.
+ *
+ * An `auto` table length follows the weights, so a weight-only reload could
+ * move it across a power of two. A table at least as long as the weights
+ * need never flattens them, so it is kept; only a table too short for the
+ * weights is recreated. An explicit length is the operator's: any change
+ * recreates.
+ */
+export function vipRecreate(cur: CurrentVip, desired: DesiredVip): Recreate | undefined {
   if (cur.encap !== desired.encap) {
-    return `encap ${encapName(cur.encap)} -> ${encapName(desired.encap)}`;
+    return {
+      reason: `encap ${encapName(cur.encap)} -> ${encapName(desired.encap)}`,
+      byWeights: false,
+    };
   }
   if (cur.srcIpSticky !== undefined && cur.srcIpSticky !== desired.srcIpSticky) {
-    return `src-ip-sticky ${cur.srcIpSticky} -> ${desired.srcIpSticky}`;
+    return {
+      reason: `src-ip-sticky ${cur.srcIpSticky} -> ${desired.srcIpSticky}`,
+      byWeights: false,
+    };
   }
-  if (cur.flowTableLength !== desired.flowTableLength) {
-    return `flow-table-length ${cur.flowTableLength} -> ${desired.flowTableLength}`;
+  const from = cur.flowTableLength;
+  const to = desired.flowTableLength;
+  if (from === to || (desired.flowTableLengthAuto && from > to)) return undefined;
+  if (desired.flowTableLengthAuto) {
+    return {
+      reason: `flow-table-length ${from} -> ${to} (auto: the weights need the larger table, ` +
+        `a ${from}-bucket table would flatten them)`,
+      byWeights: true,
+    };
   }
-  return "";
+  return { reason: `flow-table-length ${from} -> ${to}`, byWeights: false };
+}
+
+/** The reason of {@linkcode vipRecreate}, or "" when the VIP is kept. */
+export function recreateReason(cur: CurrentVip, desired: DesiredVip): string {
+  return vipRecreate(cur, desired)?.reason ?? "";
 }
 
 /** Options of `planVip`. */
@@ -159,37 +198,44 @@ export function planVip(
       ...createOps(desired),
     ];
   }
-  const vip = vipId(desired);
-  const ops: LbOp[] = [];
-  const all = new Set([...cur.ases.keys(), ...desired.ases.keys()]);
-  for (const address of sortedIpKeys([...all])) {
+  // Find what differs first and sort only that: a periodic sync of 1,000
+  // VIPs where nothing changed then parses and sorts no address at all.
+  const changed: string[] = [];
+  for (const address of cur.ases.keys()) {
+    if (!desired.ases.has(address)) changed.push(address);
+  }
+  for (const [address, d] of desired.ases) {
     const c = cur.ases.get(address);
-    const d = desired.ases.get(address);
-    const frontend = desired.frontend;
-    if (!d) {
-      ops.push({ op: "as-del", vip, frontend, backend: "", address, flush: true });
-      continue;
-    }
-    if (!c) {
-      ops.push({ op: "as-add", vip, frontend, backend: d.backend, address, weight: d.weight });
-      continue;
-    }
-    const forced = options.forceFlush === address;
-    // A flush belongs to the transition that asked for it: when the weight
-    // drops to 0 now, or when that transition has not been flushed for yet.
-    const flush = forced ||
-      (d.flush && d.weight === 0 && (c.weight > 0 || (options.flushDue?.(address) ?? false)));
-    if (c.weight !== d.weight || flush) {
-      ops.push({
-        op: "as-weight",
-        vip,
-        frontend,
-        backend: d.backend,
-        address,
-        weight: d.weight,
-        flush,
-      });
+    if (!c || c.weight !== d.weight || options.forceFlush === address || d.weight === 0) {
+      changed.push(address);
     }
   }
+  const vip = vipId(desired);
+  const ops: LbOp[] = [];
+  for (const address of sortedIpKeys(changed)) {
+    const op = asOp(vip, desired, cur.ases.get(address), address, options);
+    if (op) ops.push(op);
+  }
   return ops;
+}
+
+/** The call that brings one AS from `c` (undefined = absent) to what `desired` wants. */
+function asOp(
+  vip: VipId,
+  desired: DesiredVip,
+  c: CurrentAs | undefined,
+  address: string,
+  options: PlanOptions,
+): LbOp | undefined {
+  const d = desired.ases.get(address);
+  const frontend = desired.frontend;
+  if (!d) return { op: "as-del", vip, frontend, backend: "", address, flush: true };
+  if (!c) return { op: "as-add", vip, frontend, backend: d.backend, address, weight: d.weight };
+  const forced = options.forceFlush === address;
+  // A flush belongs to the transition that asked for it: when the weight
+  // drops to 0 now, or when that transition has not been flushed for yet.
+  const flush = forced ||
+    (d.flush && d.weight === 0 && (c.weight > 0 || (options.flushDue?.(address) ?? false)));
+  if (c.weight === d.weight && !flush) return undefined;
+  return { op: "as-weight", vip, frontend, backend: d.backend, address, weight: d.weight, flush };
 }

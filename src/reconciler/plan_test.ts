@@ -6,6 +6,7 @@ import {
   planRemoveVip,
   planVip,
   recreateReason,
+  vipRecreate,
 } from "./plan.ts";
 
 function desired(
@@ -28,6 +29,7 @@ function desired(
     encap: 0,
     srcIpSticky: false,
     flowTableLength: 1024,
+    flowTableLengthAuto: false,
     ases: m,
     ...over,
   };
@@ -134,6 +136,32 @@ Deno.test("recreate on encap, src-ip-sticky or table length change", () => {
       "as-add 10.0.0.3 100",
     ]);
   }
+});
+
+Deno.test("auto table length: a longer table is kept, a shorter one grows with a warning", () => {
+  const ases = { "10.0.0.2": {}, "10.0.0.3": { weight: 50 } };
+  const cur = current({ "10.0.0.2": 100, "10.0.0.3": 100 }, { flowTableLength: 4096 });
+  const shrink = desired(ases, { flowTableLength: 2048, flowTableLengthAuto: true });
+  assert.equal(vipRecreate(cur, shrink), undefined);
+  assert.deepEqual(brief(planVip(cur, shrink)), ["as-weight 10.0.0.3 50"]);
+
+  const grow = desired(ases, { flowTableLength: 8192, flowTableLengthAuto: true });
+  const why = vipRecreate(cur, grow);
+  assert.equal(why?.byWeights, true);
+  assert.match(why?.reason ?? "", /^flow-table-length 4096 -> 8192 \(auto: .*flatten/);
+  assert.deepEqual(brief(planVip(cur, grow)).slice(2), [
+    "vip-del",
+    "vip-add",
+    "as-add 10.0.0.2 100",
+    "as-add 10.0.0.3 50",
+  ]);
+
+  // An explicit length is the operator's: shorter or longer, it is recreated.
+  const explicit = desired(ases, { flowTableLength: 2048 });
+  assert.deepEqual(vipRecreate(cur, explicit), {
+    reason: "flow-table-length 4096 -> 2048",
+    byWeights: false,
+  });
 });
 
 Deno.test("unknown sticky flag does not force a recreate", () => {

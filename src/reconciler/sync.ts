@@ -92,8 +92,7 @@ function send(client: LbClient, op: LbOp): Promise<unknown> {
   }
 }
 
-function applyToMirror(mirror: Mirror, op: LbOp): void {
-  const key = vipKey(op.vip.prefix, op.vip.protocol, op.vip.port);
+function applyToMirror(mirror: Mirror, op: LbOp, key: string): void {
   const cur = mirror.get(key);
   switch (op.op) {
     case "vip-add":
@@ -118,8 +117,7 @@ function applyToMirror(mirror: Mirror, op: LbOp): void {
   }
 }
 
-function logOp(op: LbOp): void {
-  const vip = vipText(op.vip);
+function logOp(op: LbOp, vip: string): void {
   switch (op.op) {
     case "vip-add":
       log.info("vpp-lb-vip-add", {
@@ -216,11 +214,21 @@ export async function executePlan(
   const errors: { op: LbOp; error: Error }[] = [];
   const accepted: LbOp[] = [];
   const results = await sendWindowed(client, ops, PIPELINE_WINDOW);
+  // A VIP's calls share one `vip` object (the planner makes one per VIP):
+  // its key and text are built once per VIP, not once per call.
+  let lastVip: VipId | undefined;
+  let key = "";
+  let text = "";
   results.forEach((r, i) => {
     const op = ops[i];
+    if (op.vip !== lastVip) {
+      lastVip = op.vip;
+      key = vipKey(op.vip.prefix, op.vip.protocol, op.vip.port);
+      text = vipText(op.vip);
+    }
     if (r.status === "fulfilled") {
-      applyToMirror(mirror, op);
-      logOp(op);
+      applyToMirror(mirror, op, key);
+      logOp(op, text);
       count(stats, op);
       accepted.push(op);
     } else {
@@ -228,7 +236,7 @@ export async function executePlan(
       errors.push({ op, error });
       log.warn("vpp-lbsync-error", {
         frontend: op.frontend,
-        vip: vipText(op.vip),
+        vip: text,
         op: op.op,
         address: "address" in op ? op.address : undefined,
         err: error.message,

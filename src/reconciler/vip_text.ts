@@ -3,6 +3,7 @@
  * shows a VIP's pool index, `src_ip_sticky` and its packet counters.
  * @module
  */
+import { PROTO_ANY } from "../../vpp/names.ts";
 
 /** What the text says about one VIP. */
 export interface VipText {
@@ -56,7 +57,7 @@ export function parseShowVipsVerbose(text: string): VipText[] {
         type: head[1],
         index: Number(head[2]),
         prefix: head[3],
-        protocol: 255,
+        protocol: PROTO_ANY,
         port: 0,
         srcIpSticky: flags.includes("src_ip_sticky"),
         removed: flags.includes("removed"),

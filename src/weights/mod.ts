@@ -49,6 +49,11 @@ export interface DesiredVip {
   readonly encap: number;
   readonly srcIpSticky: boolean;
   readonly flowTableLength: number;
+  /**
+   * True when the length is `auto` (derived from the weights): then a VIP
+   * VPP already holds with a larger table keeps it (see `vipRecreate`).
+   */
+  readonly flowTableLengthAuto: boolean;
   /** Keyed by backend address; iterate with {@linkcode sortedIpKeys} for VPP. */
   readonly ases: ReadonlyMap<string, DesiredAs>;
 }
@@ -149,6 +154,7 @@ export function desiredFromFrontend(
     encap: family === 4 ? ENCAP_GRE4 : ENCAP_GRE6,
     srcIpSticky: frontend.srcIpSticky,
     flowTableLength: frontend.flowTableLength,
+    flowTableLengthAuto: frontend.flowTableLengthAuto,
     ases,
   };
 }

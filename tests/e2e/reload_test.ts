@@ -19,7 +19,7 @@ import {
   waitForEffective,
   waitForState,
   waitForVppWeight,
-} from "./harness.ts";
+} from "./harness_test_util.ts";
 
 announceSkip("tests/e2e/reload_test.ts");
 

@@ -16,7 +16,7 @@ import {
   vppView,
   waitFor,
   waitForState,
-} from "./harness.ts";
+} from "./harness_test_util.ts";
 
 announceSkip("tests/e2e/vpp_test.ts");
 

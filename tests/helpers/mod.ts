@@ -8,6 +8,7 @@
  */
 import { strict as assert } from "node:assert";
 import type { VppSim } from "../../lab/vppsim/server.ts";
+import { errorMessage } from "../../src/errors.ts";
 
 /** Repository root (where `main.ts` lives). */
 export const ROOT: string = new URL("../..", import.meta.url).pathname;
@@ -59,10 +60,10 @@ export async function waitFor<T>(
     try {
       seen = `\nlast seen:\n${String(await options.describe())}`;
     } catch (e) {
-      seen = `\n(describe failed: ${(e as Error).message})`;
+      seen = `\n(describe failed: ${errorMessage(e)})`;
     }
   }
-  const err = lastError ? `\nlast error: ${(lastError as Error).message ?? lastError}` : "";
+  const err = lastError ? `\nlast error: ${errorMessage(lastError)}` : "";
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${err}${seen}`);
 }
 
@@ -340,6 +341,22 @@ export function metricValue(text: string, series: string): number | undefined {
     if (line.startsWith(series + " ")) return Number(line.slice(series.length + 1).split(" ")[0]);
   }
   return undefined;
+}
+
+/**
+ * The sum of `maglev_backend_transitions_total` of `backend` into state `to`,
+ * over every `from`. Tests count arrivals, not the path: on a loaded machine a
+ * first probe may time out (unknown -> down at once, spec 3.3) before the
+ * backend goes up from down.
+ */
+export function transitionsInto(text: string, backend: string, to: string): number {
+  const re = new RegExp(
+    `^maglev_backend_transitions_total\\{backend="${backend}",from="[a-z]+",to="${to}"\\} (\\S+)$`,
+    "gm",
+  );
+  let sum = 0;
+  for (const m of text.matchAll(re)) sum += Number(m[1]);
+  return sum;
 }
 
 /** The result of `promtool check metrics`, or undefined when promtool is not installed. */

@@ -6,6 +6,7 @@
  * files alike, and a bare clone has them.
  * @module
  */
+import { errorMessage } from "../../src/errors.ts";
 
 /** The folder of the transcripts (`*.jsonl.gz`). */
 export const TRACES: URL = new URL("../testdata/vpp-traces/", import.meta.url);
@@ -63,7 +64,7 @@ export async function readTranscript(file: string): Promise<Transcript> {
     try {
       records.push({ line: i + 1, rec: JSON.parse(text) });
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: ${(e as Error).message}`);
+      throw new Error(`${file}:${i + 1}: ${errorMessage(e)}`);
     }
   });
   const header = records[0]?.rec.header;

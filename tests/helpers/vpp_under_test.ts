@@ -82,34 +82,44 @@ export interface VppUnderTestOptions {
   pluginIdBase?: number;
 }
 
-/** A process of one of the two kinds, started and stopped by PID. */
-interface Proc {
+/** A process started and stopped by PID. */
+export interface ScriptProcess {
   readonly pid: number;
   stop(): Promise<void>;
 }
 
-async function startDouble(socket: string, pluginIdBase?: number): Promise<Proc> {
+/** How `startScript` knows its script is ready. */
+export interface StartScriptOptions {
+  /** The text the script prints on stdout once it serves. */
+  ready: string;
+  /** What it is, for the error when it exits first. */
+  what: string;
+}
+
+/**
+ * Runs a Deno script (`deno run -A script ...args`) in its own process and
+ * resolves once it prints `options.ready`; its output is drained after, so
+ * a chatty process never blocks on a full pipe.
+ */
+export async function startScript(
+  script: string,
+  args: string[],
+  options: StartScriptOptions,
+): Promise<ScriptProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}lab/vppsim/main.ts`,
-      "--socket",
-      socket,
-      ...(pluginIdBase === undefined ? [] : ["--plugin-id-base", String(pluginIdBase)]),
-    ],
+    args: ["run", "-A", script, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
-  // The double announces readiness on stdout once it listens.
-  while (!out.includes("vppsim-listening")) {
+  while (!out.includes(options.ready)) {
     const { value, done } = await reader.read();
     if (done) {
       const err = await new Response(child.stderr).text();
-      throw new Error(`the VPP double exited before listening:\n${out}${err}`);
+      await child.status;
+      throw new Error(`${options.what} exited before listening:\n${out}${err}`);
     }
     out += value;
   }
@@ -131,6 +141,15 @@ async function startDouble(socket: string, pluginIdBase?: number): Promise<Proc>
   };
 }
 
+function startDouble(socket: string, pluginIdBase?: number): Promise<ScriptProcess> {
+  const base = pluginIdBase === undefined ? [] : ["--plugin-id-base", String(pluginIdBase)];
+  // The double announces readiness on stdout once it listens.
+  return startScript(`${ROOT}lab/vppsim/main.ts`, ["--socket", socket, ...base], {
+    ready: "vppsim-listening",
+    what: "the VPP double",
+  });
+}
+
 async function vppSh(args: string[]): Promise<string> {
   const out = await new Deno.Command(`${REAL_VPP_DIR}/vpp.sh`, {
     args,
@@ -145,7 +164,7 @@ async function vppSh(args: string[]): Promise<string> {
   return dec.decode(out.stdout);
 }
 
-async function startReal(dir: string): Promise<Proc> {
+async function startReal(dir: string): Promise<ScriptProcess> {
   // vpp.sh waits until the API socket exists; stop waits until the process exited.
   await vppSh(["start", dir]);
   const pid = Number((await Deno.readTextFile(`${dir}/vpp.pid`)).trim());
@@ -165,7 +184,7 @@ export async function startVppUnderTest(
   const dir = await Deno.makeTempDir({ prefix: options.prefix ?? `maglev-${kind}-vpp-` });
   const socket = `${dir}/api.sock`;
   const launch = () => kind === "real" ? startReal(dir) : startDouble(socket, options.pluginIdBase);
-  let proc: Proc | undefined = await launch().catch(async (e) => {
+  let proc: ScriptProcess | undefined = await launch().catch(async (e) => {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw e;
   });
@@ -207,6 +226,35 @@ async function pingOnce(socket: string): Promise<void> {
   } finally {
     await c.close();
   }
+}
+
+/** Options of `vppTest`. */
+export interface VppTestOptions {
+  /** Directory prefix of the VPP's temp dir. */
+  prefix?: string;
+}
+
+/**
+ * A test against a VPP under test of this run's kind, started for it and
+ * stopped after; named after the kind, ignored when that kind cannot run here.
+ */
+export function vppTest(
+  name: string,
+  fn: (vpp: VppUnderTest) => Promise<void>,
+  options: VppTestOptions = {},
+): void {
+  Deno.test({
+    name: `${name} (${VPP_KIND} VPP)`,
+    ignore: vppSkipReason() !== undefined,
+    async fn() {
+      const vpp = await startVppUnderTest({ prefix: options.prefix });
+      try {
+        await fn(vpp);
+      } finally {
+        await vpp.stop();
+      }
+    },
+  });
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 } from "../helpers/vpp_under_test.ts";
 import { VppClient } from "../../vpp/mod.ts";
 
-export { metricValue, waitFor } from "../helpers/mod.ts";
+export { metricValue, transitionsInto, waitFor } from "../helpers/mod.ts";
 
 /** Why the e2e suite cannot run here (not root, no nginx, no real VPP when asked for, ...). */
 export const SKIP_REASON: string | undefined = labSkipReason() ?? vppSkipReason();

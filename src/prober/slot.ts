@@ -1,0 +1,81 @@
+/**
+ * The socket engine's probe slot: one pooled record per probe in flight,
+ * its ticket (slot index and generation) and the status-line comparison the
+ * fast path uses.
+ * @module
+ */
+import type { HttpParams } from "../config/types.ts";
+import type { ProbeSink } from "../health/types.ts";
+import { DEFAULT_PARAMS } from "./http.ts";
+
+/** Connecting: the connect's outcome is awaited. */
+export const PHASE_CONNECT = 0;
+/** Connected: the request goes out and the response comes in. */
+export const PHASE_APP = 1;
+
+/** One probe in flight (pooled; `gen` tells a reused slot from its past). */
+export interface Slot {
+  readonly index: number;
+  gen: number;
+  fd: number;
+  phase: number;
+  http: boolean;
+  params: HttpParams;
+  target: string;
+  start: number;
+  deadline: number;
+  timeoutMs: number;
+  /** Stall time added to the deadline so far (at most `timeoutMs`). */
+  credit: number;
+  request: Uint8Array;
+  sent: number;
+  /** Bytes read so far when the first read did not settle the status line. */
+  acc: Uint8Array | undefined;
+  accLen: number;
+  /** The full parser is judging; further events wait for its verdict. */
+  judging: boolean;
+  /** Full-parser runs so far and the bytes the last one saw (a trickle must not cost O(n²)). */
+  judged: number;
+  judgedLen: number;
+  sink: ProbeSink | undefined;
+}
+
+/** A ticket is `gen * GEN_SHIFT + index`. */
+export const GEN_SHIFT = 2 ** 21;
+
+/** True when `buf` starts with `line` (a status line through its LF) within its first `n` bytes. */
+export function sameLine(line: Uint8Array, buf: Uint8Array, n: number): boolean {
+  if (n < line.length) return false;
+  for (let i = 0; i < line.length; i++) if (buf[i] !== line[i]) return false;
+  return true;
+}
+
+/** A fresh slot at `index` (its request points at `scratch` until a probe sets it). */
+export function newSlot(index: number, scratch: Uint8Array): Slot {
+  return {
+    index,
+    gen: 0,
+    fd: -1,
+    phase: PHASE_CONNECT,
+    http: false,
+    params: DEFAULT_PARAMS,
+    target: "",
+    start: 0,
+    deadline: 0,
+    timeoutMs: 0,
+    credit: 0,
+    request: scratch,
+    sent: 0,
+    acc: undefined,
+    accLen: 0,
+    judging: false,
+    judged: 0,
+    judgedLen: 0,
+    sink: undefined,
+  };
+}
+
+/** The ticket of the probe `slot` holds now. */
+export function ticketOf(slot: Slot): number {
+  return slot.gen * GEN_SHIFT + slot.index;
+}

@@ -1,0 +1,18 @@
+import { strict as assert } from "node:assert";
+import { GEN_SHIFT, newSlot, sameLine, ticketOf } from "./slot.ts";
+
+Deno.test("slot: a ticket names the slot and its generation", () => {
+  const slot = newSlot(7, new Uint8Array(0));
+  assert.equal(ticketOf(slot), 7);
+  slot.gen = 3;
+  assert.equal(ticketOf(slot) % GEN_SHIFT, 7);
+  assert.equal(Math.floor(ticketOf(slot) / GEN_SHIFT), 3);
+});
+
+Deno.test("slot: sameLine compares a status line within the bytes read", () => {
+  const line = new TextEncoder().encode("HTTP/1.1 200 OK\r\n");
+  const buf = new TextEncoder().encode("HTTP/1.1 200 OK\r\nServer: x\r\n");
+  assert.ok(sameLine(line, buf, buf.length));
+  assert.ok(!sameLine(line, buf, 5), "too few bytes read");
+  assert.ok(!sameLine(line, new TextEncoder().encode("HTTP/1.1 500 OK\r\n"), 17));
+});
