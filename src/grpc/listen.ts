@@ -145,6 +145,8 @@ export interface ListenTarget {
 export const ACCEPT_WATCH_MS = 5_000;
 /** Probe connections left unaccepted, one per look, before listening again. */
 const ACCEPT_MISSES = 2;
+/** A probe's connect on loopback takes microseconds unless the backlog is full. */
+const PROBE_CONNECT_MS = 1_000;
 
 /** One bound address: its socket (replaced when it stops accepting) and its accepts. */
 interface Slot {
@@ -166,17 +168,21 @@ function probeTarget(options: net.ListenOptions): net.NetConnectOpts {
 
 /**
  * Connects to `slot` and closes at once: the kernel queues the connection
- * whether or not we accept it, so only the accept counter tells. Resolves
- * false when the probe could not connect (our own fd table full): no
- * verdict then.
+ * whether or not we accept it, so only the accept counter tells. A connect
+ * still pending after `PROBE_CONNECT_MS` means a full backlog, which a
+ * listener that accepts does not have: probed too. Resolves false when the
+ * probe could not connect (our own fd table full): no verdict then.
  */
-function sendProbe(slot: Slot): Promise<boolean> {
+function sendProbe(slot: Slot, clock: Clock): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect(probeTarget(slot.options), () => {
+    const done = (probed: boolean) => {
+      clock.clearTimeout(timer);
       socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
+      resolve(probed);
+    };
+    const socket = net.connect(probeTarget(slot.options), () => done(true));
+    socket.once("error", () => done(false));
+    const timer = clock.setTimeout(() => done(true), PROBE_CONNECT_MS);
   });
 }
 
@@ -196,6 +202,12 @@ function watchAccepts(
   let stopped = false;
   const look = async () => {
     for (const s of state) {
+      if (s.slot.server === undefined) {
+        // The last bind failed: try again.
+        await relisten(s.slot);
+        Object.assign(s, { seen: s.slot.accepts, probed: false, misses: 0 });
+        continue;
+      }
       if (s.slot.accepts !== s.seen) {
         Object.assign(s, { seen: s.slot.accepts, probed: false, misses: 0 });
         continue;
@@ -205,7 +217,7 @@ function watchAccepts(
         await relisten(s.slot);
         s.seen = s.slot.accepts;
       }
-      s.probed = s.slot.server !== undefined && await sendProbe(s.slot);
+      s.probed = s.slot.server !== undefined && await sendProbe(s.slot, clock);
     }
     if (!stopped) timer = clock.setTimeout(look, ACCEPT_WATCH_MS);
   };
@@ -214,6 +226,40 @@ function watchAccepts(
     stopped = true;
     clock.clearTimeout(timer!);
   };
+}
+
+/**
+ * Closes `slot`'s socket that stopped accepting (the connections it
+ * accepted stay) and binds `fresh()` on the same address. When that fails,
+ * the slot is left unbound and the watchdog tries again at its next look.
+ */
+async function bindAgain(
+  slot: Slot,
+  fresh: () => net.Server,
+  options: { name: string; closing: () => boolean },
+): Promise<void> {
+  const { name, closing } = options;
+  if (closing()) return;
+  if (slot.server !== undefined) {
+    log.error("grpc-accept-error", {
+      listener: name,
+      err: `accept() stalled: ${ACCEPT_MISSES} probe connections not accepted; listening again`,
+    });
+    slot.server.close();
+    slot.server = undefined;
+  }
+  if (slot.options.path !== undefined) await Deno.remove(slot.options.path).catch(() => {});
+  const server = fresh();
+  try {
+    await listenOnce(server, slot.options);
+    // Shut down meanwhile: close() did not see this socket.
+    if (closing()) return void server.close();
+    log.info("grpc-listen", { addr: name, reason: "accept() stalled" });
+  } catch (err) {
+    server.close();
+    slot.server = undefined;
+    log.error("grpc-accept-error", { listener: name, err: errorMessage(err) });
+  }
 }
 
 /**
@@ -261,28 +307,8 @@ export async function listenFiltered(
     return slot;
   };
   let closing = false;
-  const relisten = async (slot: Slot) => {
-    if (closing) return;
-    log.error("grpc-accept-error", {
-      listener: name,
-      err: `accept() stalled: ${ACCEPT_MISSES} probe connections not accepted; listening again`,
-    });
-    // Closing does not touch the connections already accepted.
-    slot.server?.close();
-    slot.server = undefined;
-    if (slot.options.path !== undefined) await Deno.remove(slot.options.path).catch(() => {});
-    const fresh = newNetServer(slot);
-    try {
-      await listenOnce(fresh, slot.options);
-      // Shut down meanwhile: close() did not see this socket.
-      if (closing) return void fresh.close();
-      log.info("grpc-listen", { addr: name, reason: "accept() stalled" });
-    } catch (err) {
-      fresh.close();
-      slot.server = undefined;
-      log.error("grpc-accept-error", { listener: name, err: errorMessage(err) });
-    }
-  };
+  const relisten = (slot: Slot) =>
+    bindAgain(slot, () => newNetServer(slot), { name, closing: () => closing });
   let stopWatch = () => {};
   const close = async (graceMs = 0) => {
     closing = true;
