@@ -86,16 +86,28 @@ function restartReason(from: Config, to: Config, backend: string): string {
 }
 
 /**
- * States after the reload: a kept probe keeps its state, a new or restarted
- * one starts `unknown` (`disabled` when the new config disables it).
+ * States after the reload, as they weigh in VPP: a kept probe keeps its
+ * state; a restarted one at the same address keeps the weight VPP holds
+ * until its first result (the reconciler adopts it), so it weighs as now;
+ * a new one starts `unknown` (`disabled` when the new config disables it).
  */
-function statesAfter(states: StateSource, to: Config, restarted: Set<string>): StateSource {
+function statesAfter(
+  states: StateSource,
+  change: { from: Config; to: Config; restarted: Set<string> },
+): StateSource {
+  const { from, to, restarted } = change;
   return {
     backendState(name: string): State | undefined {
       const now = states.backendState(name);
-      if (now !== undefined && now !== "removed" && !restarted.has(name)) return now;
       if (!Object.hasOwn(to.backends, name)) return undefined;
-      return to.backends[name].enabled ? "unknown" : "disabled";
+      const next = to.backends[name];
+      const fresh = now === undefined || now === "removed";
+      if (fresh) return next.enabled ? "unknown" : "disabled";
+      if (!next.enabled && restarted.has(name)) return "disabled";
+      if (!restarted.has(name)) return now;
+      const held = Object.hasOwn(from.backends, name) &&
+        from.backends[name].address === next.address;
+      return held ? now : "unknown";
     },
   };
 }
@@ -181,7 +193,7 @@ export function reloadPlan(from: Config, to: Config, states: StateSource): Reloa
     restarted.add(backend);
     plan.probes_restarted.push({ backend, reason });
   }
-  const after = statesAfter(states, to, restarted);
+  const after = statesAfter(states, { from, to, restarted });
   for (const name of Object.keys(to.frontends).sort()) {
     const next = to.frontends[name];
     if (!Object.hasOwn(from.frontends, name)) continue;

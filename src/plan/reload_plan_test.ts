@@ -90,3 +90,18 @@ Deno.test("reload plan: a changed interval and path are named in the config's sp
   ]);
   assert.deepEqual(plan.vips_recreated, [], "a probe change does not touch the VIP");
 });
+
+Deno.test("reload plan: a probe change restarts probes but moves no weight; a new address does", () => {
+  const probed = (interval: string, s2 = "10.0.0.2") =>
+    yaml(100).replace(
+      "  backends:\n    s1: { address: 10.0.0.1 }\n    s2: { address: 10.0.0.2 }",
+      `  healthchecks:\n    hc: { type: tcp, port: 80, interval: ${interval} }\n  backends:\n` +
+        `    s1: { address: 10.0.0.1, healthcheck: hc }\n    s2: { address: ${s2}, healthcheck: hc }`,
+    );
+  const plan = reloadPlan(config(probed("2s")), config(probed("5s")), UP);
+  assert.deepEqual(plan.probes_restarted.map((p) => p.backend), ["s1", "s2"]);
+  // VPP keeps each restarted backend's weight until its first result.
+  assert.deepEqual(plan.weights_changed, []);
+  const moved = reloadPlan(config(probed("2s")), config(probed("5s", "10.0.0.3")), UP);
+  assert.deepEqual(moved.weights_changed.map((w) => w.backend), ["s2"]);
+});

@@ -125,23 +125,44 @@ export class SyncEngine {
       return;
     }
     this.#adoptedOnce = true;
+    this.#adoptUnknown("start");
+  }
+
+  /**
+   * After a reload: an AS that VPP holds for a backend whose probe the
+   * reload restarted (no result yet) keeps VPP's weight until that
+   * backend's first result, as at start. Changing a health check then never
+   * drains a serving backend while its new probe has not spoken. Call it
+   * right after the checker applied the config, before any sync runs.
+   */
+  adoptRestarted(): void {
+    if (this.#mirrorValid) this.#adoptUnknown("reload");
+  }
+
+  /** Adopts, per configured frontend, every AS VPP holds whose backend is `unknown`. */
+  #adoptUnknown(reason: "start" | "reload"): void {
+    const cfg = this.#o.checker.config();
     for (const fe of Object.values(cfg.frontends)) {
-      // One desired VIP per frontend (its key and its ASes): 1,000 frontends at connect.
-      const desired = desiredVip(fe, cfg, this.#o.checker);
-      const vip = this.#mirror.get(vipKey(desired.prefix, desired.protocol, desired.port));
+      const vip = this.#mirror.get(this.#vipKeyOf(fe));
       if (!vip) continue;
-      const held = new Map<string, Adopted>();
-      for (const [address, d] of desired.ases) {
+      const held = this.#adopted.get(fe.name) ?? new Map<string, Adopted>();
+      const added: Adopted[] = [];
+      for (const [address, d] of desiredVip(fe, cfg, this.#o.checker).ases) {
         const cur = vip.ases.get(address);
-        if (!cur || this.#o.checker.backendState(d.backend) !== "unknown") continue;
-        held.set(address, { backend: d.backend, weight: cur.weight });
+        if (!cur || held.has(address) || this.#o.checker.backendState(d.backend) !== "unknown") {
+          continue;
+        }
+        const a = { backend: d.backend, weight: cur.weight };
+        held.set(address, a);
+        added.push(a);
       }
-      if (held.size === 0) continue;
+      if (added.length === 0) continue;
       this.#adopted.set(fe.name, held);
       log.info("vpp-lb-adopt", {
         frontend: fe.name,
         vip: vip.prefix,
-        kept: [...held.values()].map((a) => `${a.backend}=${a.weight}`).join(","),
+        reason,
+        kept: added.map((a) => `${a.backend}=${a.weight}`).join(","),
       });
     }
   }

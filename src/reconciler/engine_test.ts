@@ -121,6 +121,44 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
   await closeAll(second);
 });
 
+Deno.test("a reload that restarts probes keeps VPP's weights until each backend's first result", async () => {
+  const h = await harness(labConfig({}, {}, SLOW_HC));
+  await startAndSettle(h);
+  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 50,
+    "10.0.0.3": 0,
+  });
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r));
+  // A changed health check restarts every probe of web; the new probes do not answer yet.
+  h.prober.behaviour.set("a", "deaf");
+  h.prober.behaviour.set("b", "deaf");
+  h.prober.behaviour.set("c", "deaf");
+  h.writes.length = 0;
+  h.checker.applyConfig(labConfig({}, {}, { ...SLOW_HC, intervalMs: 3000 }));
+  await h.manager.configApplied();
+  await h.manager.sync("web");
+  off();
+  assert.equal(h.checker.backendState("a"), "unknown");
+  const touched = h.writes.filter((w) =>
+    ["10.0.0.10", "10.0.0.2", "10.0.0.3"].includes(String(w.fields.as_address))
+  );
+  assert.deepEqual(touched, [], "no write for web while its probes have not spoken");
+  const adopt = logs.find((r) => r.msg === "vpp-lb-adopt" && r.attrs.frontend === "web");
+  assert.equal(adopt?.attrs.reason, "reload");
+  assert.equal(adopt?.attrs.kept, "a=100,b=50,c=0");
+  // b's first result after the reload says down: 0 at once; a keeps its weight.
+  await h.clock.advance(3000);
+  await until("b probed", () => h.prober.count("b") > 0);
+  h.prober.release("b", FAIL);
+  await until("b down", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  assert.equal(asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"], 100);
+  h.prober.release("a", PASS);
+  h.prober.release("c", PASS);
+  await closeAll(h);
+});
+
 /** One IPv6 frontend `web6` whose single static backend is at `address`. */
 function web6With(address: string) {
   return withVpp(makeConfig({

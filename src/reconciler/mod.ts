@@ -72,6 +72,13 @@ export class VppManager implements VppControl {
   readonly #counters: CountersSession;
   readonly #intake = new Intake();
   #lbConfSent = "";
+  /**
+   * Set once a (re)connect has read VPP and pushed `lb_conf`: a sync before
+   * that (a warmup release or a transition in the instant after connect)
+   * would add VIPs to a fresh VPP ahead of its source addresses. What it
+   * skips, the connect's own full sync writes.
+   */
+  #programmable = false;
   #tasks: Promise<void>[] = [];
 
   constructor(options: VppManagerOptions) {
@@ -176,6 +183,8 @@ export class VppManager implements VppControl {
   /** Called after a valid reload: push lb_conf if it changed, then sync all. */
   async configApplied(): Promise<void> {
     if (!this.connected()) return;
+    // Before anything awaits: the reload's replayed transitions sync after this.
+    this.#engine.adoptRestarted();
     const started = this.#clock.now();
     await this.#pushLbConf().catch(() => {});
     if (!this.#gate.done) return;
@@ -262,7 +271,7 @@ export class VppManager implements VppControl {
   }
 
   async #syncAllLogged(why: string): Promise<void> {
-    if (!this.connected()) return;
+    if (!this.connected() || !this.#programmable) return;
     try {
       await this.#engine.syncAll(this.#gate.done ? {} : { only: new Set(this.#gate.released()) });
     } catch (e) {
@@ -306,6 +315,7 @@ export class VppManager implements VppControl {
       log.warn("vpp-lb-read-failed", { err: errorMessage(e) });
     }
     await this.#pushLbConf().catch(() => {});
+    this.#programmable = true;
     // A (re)connect after warmup rebuilds everything (VPP may have restarted);
     // during warmup only the frontends already released are written.
     await this.#syncAllLogged("connect");
@@ -314,6 +324,7 @@ export class VppManager implements VppControl {
   }
 
   async #onDown(): Promise<void> {
+    this.#programmable = false;
     this.#engine.invalidate();
     this.#lbConfSent = "";
     await this.#counters.reset();
@@ -337,7 +348,7 @@ export class VppManager implements VppControl {
       trigger,
       elapsed: formatDuration(this.#gate.elapsedMs()),
     });
-    if (!this.connected()) return;
+    if (!this.connected() || !this.#programmable) return;
     try {
       await this.#engine.syncVip(frontend);
     } catch (e) {
@@ -416,7 +427,7 @@ export class VppManager implements VppControl {
       const next = await this.#intake.next(signal);
       if (!next) return;
       const [frontend, waiting] = next;
-      if (!this.connected()) continue;
+      if (!this.connected() || !this.#programmable) continue;
       try {
         const stats = await this.#engine.syncVip(frontend);
         if (isEmptyStats(stats)) continue;

@@ -166,6 +166,36 @@ Deno.test("drift behind our back is repaired by the next periodic sync", async (
   await closeAll(h);
 });
 
+Deno.test("transitions in the instant after connect wait for lb_conf: no VIP ahead of it", async () => {
+  // The connect's read of VPP is held while every backend comes up, as a
+  // loaded machine holds it: their syncs must not reach VPP before lb_conf.
+  let release = () => {};
+  const held = new Promise<void>((r) => release = r);
+  const h = await harness(labConfig(), {
+    wrap: (session) => ({
+      ...session,
+      dump: async (name, fields) => {
+        await held;
+        return session.dump(name, fields);
+      },
+    }),
+  });
+  try {
+    h.checker.start();
+    h.manager.start();
+    await until("connect", () => h.manager.connected());
+    await h.clock.advance(3000);
+    assert.equal(h.checker.backendState("a"), "up");
+    assert.equal(h.writes.length, 0, "nothing written while the connect reads VPP");
+    release();
+    await until("initial sync", () => h.syncs.some((s) => s.scope === "all"));
+    assert.equal(h.writes[0].name, "lb_conf", "lb_conf is pushed first");
+    assert.deepEqual(asWeights(h.sim, "192.0.2.2/32"), { "10.0.1.1": 100, "10.0.1.2": 0 });
+  } finally {
+    await closeAll(h);
+  }
+});
+
 Deno.test("VPP restart: reconnect, lb_conf pushed again, state rebuilt", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);
