@@ -10,8 +10,11 @@ import {
   DaemonProcess,
   describeSim,
   freePort,
+  hardNofile,
   labBackends,
   labConfig,
+  openFds,
+  prlimitNofile,
   simHolds,
   waitFor,
 } from "./helpers/mod.ts";
@@ -27,26 +30,6 @@ const STEADY: Record<string, number> = {
   [`${FAILOVER_VIP} ${NET}.22`]: 0,
 };
 const WEIGHT_WRITES = ["lb_add_del_as", "lb_add_del_as_v2", "lb_as_set_weight", "lb_flush_vip"];
-
-function openFds(pid: number): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
-  return n;
-}
-
-async function prlimitNofile(pid: number, soft: number, hard: number): Promise<void> {
-  const out = await new Deno.Command("prlimit", {
-    args: [`--pid=${pid}`, `--nofile=${soft}:${hard}`],
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`prlimit: ${new TextDecoder().decode(out.stderr)}`);
-}
-
-function hardNofile(pid: number): number {
-  const line = Deno.readTextFileSync(`/proc/${pid}/limits`).split("\n")
-    .find((l) => l.startsWith("Max open files"))!;
-  return Number(line.split(/\s+/)[4]);
-}
 
 Deno.test({
   name: "daemon: a full fd table moves no backend and writes no weight 0 (prlimit)",

@@ -3,9 +3,12 @@
  * grpc-js through a connection injector, with a connection cap and a
  * handshake deadline, and a shutdown that lets queued frames reach the peer.
  *
- * Accept errors: Deno's `node:net` retries a failed `accept()` (EMFILE,
- * ENFILE) with a back-off and never surfaces it, so a full fd table cannot
- * kill the listener; the cap keeps us from filling it in the first place.
+ * Accept errors: under Deno 2.9.6, `node:net` neither surfaces a failed
+ * `accept()` (EMFILE, ENFILE) nor retries it: the listener stays bound and
+ * never accepts again, however many fds come back. So a watchdog proves
+ * every listener still accepts (see `watchAccepts`) and listens again on the
+ * same address when it does not. The cap keeps us from filling the fd table
+ * in the first place.
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
@@ -13,7 +16,7 @@ import * as net from "node:net";
 import { lookup } from "node:dns/promises";
 import type { Clock } from "../clock.ts";
 import { formatDuration } from "../config/duration.ts";
-import { MaglevError } from "../errors.ts";
+import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { GoawayFilteredSocket } from "./goaway_filter.ts";
 
@@ -138,6 +141,127 @@ export interface ListenTarget {
   readonly name: string;
 }
 
+/** How often the watchdog looks whether each listener still accepts. */
+export const ACCEPT_WATCH_MS = 5_000;
+/** Probe connections left unaccepted, one per look, before listening again. */
+const ACCEPT_MISSES = 2;
+/** A probe's connect on loopback takes microseconds unless the backlog is full. */
+const PROBE_CONNECT_MS = 1_000;
+
+/** One bound address: its socket (replaced when it stops accepting) and its accepts. */
+interface Slot {
+  options: net.ListenOptions;
+  server: net.Server | undefined;
+  accepts: number;
+}
+
+/** Where the watchdog connects to reach `options`: a wildcard bind is reached on loopback. */
+function probeTarget(options: net.ListenOptions): net.NetConnectOpts {
+  if (options.path !== undefined) return { path: options.path };
+  const host = options.host === "0.0.0.0"
+    ? "127.0.0.1"
+    : options.host === "::"
+    ? "::1"
+    : options.host;
+  return { host, port: options.port! };
+}
+
+/**
+ * Connects to `slot` and closes at once: the kernel queues the connection
+ * whether or not we accept it, so only the accept counter tells. A connect
+ * still pending after `PROBE_CONNECT_MS` means a full backlog, which a
+ * listener that accepts does not have: probed too. Resolves false when the
+ * probe could not connect (our own fd table full): no verdict then.
+ */
+function sendProbe(slot: Slot, clock: Clock): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (probed: boolean) => {
+      clock.clearTimeout(timer);
+      socket.destroy();
+      resolve(probed);
+    };
+    const socket = net.connect(probeTarget(slot.options), () => done(true));
+    socket.once("error", () => done(false));
+    const timer = clock.setTimeout(() => done(true), PROBE_CONNECT_MS);
+  });
+}
+
+/**
+ * Every `ACCEPT_WATCH_MS`, on a slot that accepted nothing since the last
+ * look, sends a probe connection; when `ACCEPT_MISSES` probes in a row were
+ * not accepted, calls `relisten`. A busy listener needs no probe: its
+ * counter moves. Returns the stop function.
+ */
+function watchAccepts(
+  slots: readonly Slot[],
+  relisten: (slot: Slot) => Promise<void>,
+  clock: Clock,
+): () => void {
+  const state = slots.map((slot) => ({ slot, seen: slot.accepts, probed: false, misses: 0 }));
+  let timer: number | undefined;
+  let stopped = false;
+  const look = async () => {
+    for (const s of state) {
+      if (s.slot.server === undefined) {
+        // The last bind failed: try again.
+        await relisten(s.slot);
+        Object.assign(s, { seen: s.slot.accepts, probed: false, misses: 0 });
+        continue;
+      }
+      if (s.slot.accepts !== s.seen) {
+        Object.assign(s, { seen: s.slot.accepts, probed: false, misses: 0 });
+        continue;
+      }
+      if (s.probed && ++s.misses >= ACCEPT_MISSES) {
+        s.misses = 0;
+        await relisten(s.slot);
+        s.seen = s.slot.accepts;
+      }
+      s.probed = s.slot.server !== undefined && await sendProbe(s.slot, clock);
+    }
+    if (!stopped) timer = clock.setTimeout(look, ACCEPT_WATCH_MS);
+  };
+  timer = clock.setTimeout(look, ACCEPT_WATCH_MS);
+  return () => {
+    stopped = true;
+    clock.clearTimeout(timer!);
+  };
+}
+
+/**
+ * Closes `slot`'s socket that stopped accepting (the connections it
+ * accepted stay) and binds `fresh()` on the same address. When that fails,
+ * the slot is left unbound and the watchdog tries again at its next look.
+ */
+async function bindAgain(
+  slot: Slot,
+  fresh: () => net.Server,
+  options: { name: string; closing: () => boolean },
+): Promise<void> {
+  const { name, closing } = options;
+  if (closing()) return;
+  if (slot.server !== undefined) {
+    log.error("grpc-accept-error", {
+      listener: name,
+      err: `accept() stalled: ${ACCEPT_MISSES} probe connections not accepted; listening again`,
+    });
+    slot.server.close();
+    slot.server = undefined;
+  }
+  if (slot.options.path !== undefined) await Deno.remove(slot.options.path).catch(() => {});
+  const server = fresh();
+  try {
+    await listenOnce(server, slot.options);
+    // Shut down meanwhile: close() did not see this socket.
+    if (closing()) return void server.close();
+    log.info("grpc-listen", { addr: name, reason: "accept() stalled" });
+  } catch (err) {
+    server.close();
+    slot.server = undefined;
+    log.error("grpc-accept-error", { listener: name, err: errorMessage(err) });
+  }
+}
+
 /**
  * Listens on `target.where` and passes every connection to `server`, with
  * the client's GOAWAY frames filtered out (see goaway_filter.ts: Deno's
@@ -151,11 +275,12 @@ export async function listenFiltered(
 ): Promise<Listener> {
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<net.Socket>();
-  const netServers: net.Server[] = [];
+  const slots: Slot[] = [];
   const { limits, name } = target;
   const refused = refusalLogger(name, clock);
-  const newNetServer = () => {
+  const newNetServer = (slot: Slot) => {
     const s = net.createServer((socket) => {
+      slot.accepts++;
       if (sockets.size >= limits.maxConnections) {
         refused(limits.maxConnections);
         socket.destroy();
@@ -168,11 +293,29 @@ export async function listenFiltered(
       injector.injectConnection(new GoawayFilteredSocket(socket));
     });
     s.on("error", (err) => log.error("grpc-accept-error", { listener: name, err: err.message }));
-    netServers.push(s);
+    slot.server = s;
     return s;
   };
+  const bind = async (options: net.ListenOptions) => {
+    const slot: Slot = { options, server: undefined, accepts: 0 };
+    const s = newNetServer(slot);
+    await listenOnce(s, options).catch((err) => {
+      s.close();
+      throw err;
+    });
+    slots.push(slot);
+    return slot;
+  };
+  let closing = false;
+  const relisten = (slot: Slot) =>
+    bindAgain(slot, () => newNetServer(slot), { name, closing: () => closing });
+  let stopWatch = () => {};
   const close = async (graceMs = 0) => {
-    const closed = netServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    closing = true;
+    stopWatch();
+    const closed = slots.flatMap(({ server: s }) =>
+      s ? [new Promise<void>((resolve) => s.close(() => resolve()))] : []
+    );
     await closeSockets(sockets, graceMs, clock);
     await Promise.all(closed);
     injector.destroy();
@@ -181,21 +324,23 @@ export async function listenFiltered(
   try {
     const { where } = target;
     if ("path" in where) {
-      await listenOnce(newNetServer(), { path: where.path });
+      await bind({ path: where.path });
+      stopWatch = watchAccepts(slots, relisten, clock);
       return { port: 0, hosts: [], connections, close };
     }
     // Like grpc-js: a name binds every address it resolves to, on one port.
     const hosts = net.isIP(where.host) !== 0
       ? [where.host]
       : (await lookup(where.host, { all: true })).map((a) => a.address);
-    const first = newNetServer();
-    await listenOnce(first, { host: hosts[0], port: where.port });
-    const port = (first.address() as net.AddressInfo).port;
+    const first = await bind({ host: hosts[0], port: where.port });
+    const port = (first.server!.address() as net.AddressInfo).port;
+    // The watchdog listens again on this port, not on a new one.
+    first.options = { host: hosts[0], port };
     const bound = [hosts[0]];
     for (const host of hosts.slice(1)) {
-      const extra = newNetServer();
-      await listenOnce(extra, { host, port }).then(() => bound.push(host), () => netServers.pop());
+      await bind({ host, port }).then(() => bound.push(host), () => {});
     }
+    stopWatch = watchAccepts(slots, relisten, clock);
     return { port, hosts: bound, connections, close };
   } catch (err) {
     await close();

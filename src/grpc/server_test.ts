@@ -751,6 +751,11 @@ Deno.test("WatchEvents: a subscriber that stops reading is resynced; its backlog
       await untilData(() => got.length > resyncAt + 1);
       const next = got[resyncAt + 1].frontend!;
       assert.equal(next.from, next.to, "a fresh snapshot (from == to) follows the resync");
+      // A resync carries the newest sequence number, like the snapshot after it: seq never
+      // goes back within a stream.
+      const seqs = got.map((e) => Number(e.seq));
+      assert.ok(seqs.every((s, i) => i === 0 || s >= seqs[i - 1]), `seq went back: ${seqs}`);
+      assert.equal(got[resyncAt].seq, got[resyncAt + 1].seq);
     } finally {
       call.cancel();
       raw.close();

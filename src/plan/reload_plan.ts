@@ -72,14 +72,17 @@ function restartReason(from: Config, to: Config, backend: string): string {
       (b as unknown as Record<string, unknown>)[k],
     )
   );
-  const keys = fields.map((k) =>
-    // The config's spelling: `intervalMs` is `interval`, `fastIntervalMs` `fast-interval`.
-    k === "http" || k === "tcp"
-      ? "params"
-      : k.replace(/Ms$/, "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+  // The config's spelling: `intervalMs` is `interval`, `fastIntervalMs` `fast-interval`; `http`
+  // and `tcp` are both `params`, named once when a type change swaps one for the other.
+  const keys = new Set(
+    fields.map((k) =>
+      k === "http" || k === "tcp"
+        ? "params"
+        : k.replace(/Ms$/, "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+    ),
   );
   const which = a.name === b.name ? `healthcheck ${a.name}` : `healthcheck ${a.name} -> ${b.name}`;
-  return `${which}: ${keys.join(", ")} changed`;
+  return `${which}: ${[...keys].join(", ")} changed`;
 }
 
 /**

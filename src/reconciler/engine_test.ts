@@ -52,6 +52,22 @@ Deno.test("overlapping full and per-VIP syncs send each write once, one flush pe
   await closeAll(h);
 });
 
+Deno.test("a VIP written to VPP is logged with its encap by name", async () => {
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r));
+  const h = await harness(labConfig());
+  try {
+    await startAndSettle(h);
+  } finally {
+    off();
+  }
+  const added = logs.filter((r) => r.msg === "vpp-lb-vip-add");
+  assert.ok(added.length > 0, "VIPs were added");
+  // The lab's VIPs take the default encap.
+  assert.deepEqual([...new Set(added.map((r) => r.attrs.encap))], ["gre4"]);
+  await closeAll(h);
+});
+
 Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights until first results", async () => {
   const first = await harness(labConfig());
   await startAndSettle(first);

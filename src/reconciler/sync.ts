@@ -10,7 +10,7 @@ import type { SyncStats } from "./types.ts";
 import type { LbClient } from "./lb_state.ts";
 import { type CurrentVip, type LbOp, type VipId } from "./plan.ts";
 import { vipKey } from "./lb_state.ts";
-import { protocolName } from "../../vpp/mod.ts";
+import { encapName, protocolName } from "../../vpp/mod.ts";
 
 /** A fresh zero `SyncStats`. */
 export function emptyStats(): SyncStats {
@@ -123,7 +123,7 @@ function logOp(op: LbOp, vip: string): void {
       log.info("vpp-lb-vip-add", {
         frontend: op.frontend,
         vip,
-        encap: op.encap,
+        encap: encapName(op.encap),
         "src-ip-sticky": op.srcIpSticky,
         "flow-table-length": op.flowTableLength,
       });

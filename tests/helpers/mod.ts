@@ -536,3 +536,26 @@ export function hasAnsi(text: string): boolean {
   // deno-lint-ignore no-control-regex
   return /\x1b\[/.test(text);
 }
+
+/** Open fds of process `pid`. */
+export function openFds(pid: number): number {
+  let n = 0;
+  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
+  return n;
+}
+
+/** Sets the fd limit of a running process (`prlimit --pid`). */
+export async function prlimitNofile(pid: number, soft: number, hard: number): Promise<void> {
+  const out = await new Deno.Command("prlimit", {
+    args: [`--pid=${pid}`, `--nofile=${soft}:${hard}`],
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`prlimit: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** The hard fd limit of process `pid`. */
+export function hardNofile(pid: number): number {
+  const line = Deno.readTextFileSync(`/proc/${pid}/limits`).split("\n")
+    .find((l) => l.startsWith("Max open files"))!;
+  return Number(line.split(/\s+/)[4]);
+}
