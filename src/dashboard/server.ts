@@ -7,6 +7,7 @@
  */
 import { RpcError } from "../grpc/client.ts";
 import { errorMessage } from "../errors.ts";
+import { weightRangeError } from "../config/weight.ts";
 import { authorized, challenge, type Credentials } from "./auth.ts";
 import { type BackendAction, type Board, NotFoundError, type WeightChange } from "./board.ts";
 import { appJs, pageHtml, STYLE_CSS } from "./assets/mod.ts";
@@ -190,10 +191,8 @@ function requireStrings(body: Record<string, unknown>, keys: string[]): string |
 
 function checkWeight(w: unknown, optional: boolean): string | undefined {
   if (optional && w === undefined) return undefined;
-  if (typeof w !== "number" || !Number.isInteger(w) || w < 0 || w > 100) {
-    return `"weight" must be an integer 0..100, got ${JSON.stringify(w)}`;
-  }
-  return undefined;
+  if (typeof w !== "number") return `"weight" must be a number, got ${JSON.stringify(w)}`;
+  return weightRangeError(w);
 }
 
 /** The weight change of a request body, or what is wrong with it. */

@@ -117,9 +117,12 @@ Deno.test("set weight: validated before anything is sent", async () => {
     ["{}", /"frontend" must be a non-empty string/],
     [
       JSON.stringify({ frontend: "web", pool: "p", backend: "a", weight: 101 }),
-      /0\.\.100, got 101/,
+      /weight 101 out of range \[0, 100\]/,
     ],
-    [JSON.stringify({ frontend: "web", pool: "p", backend: "a", weight: 1.5 }), /got 1\.5/],
+    [
+      JSON.stringify({ frontend: "web", pool: "p", backend: "a", weight: 1.5 }),
+      /weight 1\.5 out of range/,
+    ],
     [JSON.stringify({ frontend: "web", pool: "p", backend: "a", weight: 1, flush: "y" }), /flush/],
   ];
   const before = daemons.get("r2:9090")!.calls.length;
@@ -188,7 +191,7 @@ Deno.test("the disruption preview is asked of the daemon, read-only page include
     body: JSON.stringify({ frontend: "web", backend: "a", weight: 500 }),
   });
   assert.equal(bad.status, 400);
-  assert.match(bad.body.error, /"weight" must be an integer 0..100, got 500/);
+  assert.match(bad.body.error, /weight 500 out of range \[0, 100\]/);
   assert.equal((await call("/api/daemons/0/preview")).status, 405);
   await board.stop();
 });
