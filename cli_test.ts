@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import { runCli, spawnCli } from "./tests/helpers/mod.ts";
 import { startTestDaemon } from "./src/cli/daemon_test_util.ts";
-import { FAIL, PASS } from "./src/checker/testing.ts";
+import { FAIL, PASS } from "./src/checker/checker_test_util.ts";
 import { configureLog } from "./src/log/mod.ts";
 
 // The in-process daemon's own log would drown the test report.

@@ -29,7 +29,7 @@ import { parseArgs } from "node:util";
 import type { Backend, Config, HealthCheck } from "../src/config/types.ts";
 import type { ProbeFn } from "../src/checker/types.ts";
 import { Checker } from "../src/checker/mod.ts";
-import { makeConfig } from "../src/checker/testing.ts";
+import { makeConfig } from "../src/checker/checker_test_util.ts";
 import { createProber } from "../src/prober/mod.ts";
 import type { Clock } from "../src/clock.ts";
 import { configureLog } from "../src/log/mod.ts";

@@ -16,7 +16,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import type { Backend, HealthCheck } from "../src/config/types.ts";
 import { createProber } from "../src/prober/mod.ts";
-import { healthCheck, httpParams } from "../src/checker/testing.ts";
+import { healthCheck, httpParams } from "../src/checker/checker_test_util.ts";
 
 const INSIDE = "--inside-bench-netns";
 const args = parseArgs({

@@ -26,7 +26,7 @@ import process from "node:process";
 import type { Config, HealthCheck } from "../src/config/types.ts";
 import type { ProbeFn } from "../src/checker/types.ts";
 import { Checker } from "../src/checker/mod.ts";
-import { FAIL, FakeProber, makeConfig, PASS } from "../src/checker/testing.ts";
+import { FAIL, FakeProber, makeConfig, PASS } from "../src/checker/checker_test_util.ts";
 import { VppManager, type VppSession } from "../src/reconciler/mod.ts";
 import type { SyncStats } from "../src/reconciler/types.ts";
 import { configureLog } from "../src/log/mod.ts";

@@ -9,7 +9,7 @@
  */
 import { strict as assert } from "node:assert";
 import type { Config } from "../src/config/types.ts";
-import { FAIL, FakeProber, PASS } from "../src/checker/testing.ts";
+import { FAIL, FakeProber, PASS } from "../src/checker/checker_test_util.ts";
 import {
   assertRecreates,
   assertSteadySync,

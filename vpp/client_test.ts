@@ -8,7 +8,7 @@ import {
   VppTimeoutError,
 } from "./errors.ts";
 import { encodeMessage } from "./codec.ts";
-import { type FakeRequest, FakeVppServer } from "./testing.ts";
+import { type FakeRequest, FakeVppServer } from "./vpp_test_util.ts";
 
 /** Timers fired by hand, so timeout tests never wait. */
 class ManualTimers implements VppTimers {
@@ -70,7 +70,7 @@ Deno.test("client: handshake registers as vpp-maglev and reads the message table
 
 Deno.test("client: pipelined requests are all in flight at once, matched by context", async () => {
   const N = 50;
-  let conn: import("./testing.ts").FakeConnection | undefined;
+  let conn: import("./vpp_test_util.ts").FakeConnection | undefined;
   const held: FakeRequest[] = [];
   const server = await FakeVppServer.start({
     handle: (req, c) => {

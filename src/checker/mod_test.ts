@@ -13,7 +13,14 @@ import {
   STATIC_IDLE_MS,
 } from "./mod.ts";
 import type { MaglevEvent, SubscribeOptions } from "./types.ts";
-import { type ConfigSpec, FAIL, FakeDriver, FakeProber, makeConfig, PASS } from "./testing.ts";
+import {
+  type ConfigSpec,
+  FAIL,
+  FakeDriver,
+  FakeProber,
+  makeConfig,
+  PASS,
+} from "./checker_test_util.ts";
 
 // Keep test output quiet; listeners (and so subscribers) still see everything.
 configureLog({ level: "error", format: "json", write: () => {} });

@@ -8,7 +8,7 @@
  * state the product never reaches cannot be set up here.
  * @module
  */
-import { FakeProber } from "../checker/testing.ts";
+import { FakeProber } from "../checker/checker_test_util.ts";
 import { Checker } from "../checker/mod.ts";
 import { FakeClock, realClock } from "../clock.ts";
 import { ConfigState } from "../daemon/config_state.ts";

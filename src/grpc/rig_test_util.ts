@@ -7,7 +7,7 @@
  * @module
  */
 import { Checker } from "../checker/mod.ts";
-import { FakeProber } from "../checker/testing.ts";
+import { FakeProber } from "../checker/checker_test_util.ts";
 import { FakeClock, realClock } from "../clock.ts";
 import { ConfigState } from "../daemon/config_state.ts";
 import { configureLog } from "../log/mod.ts";

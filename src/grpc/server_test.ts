@@ -17,7 +17,7 @@ import type { MaglevClient } from "./client.ts";
 import { healthService, maglevService } from "./proto.ts";
 import { type Rig as RealRig, startRig, until } from "./rig_test_util.ts";
 import type { Event } from "../../proto/maglev_pb.ts";
-import { FAIL } from "../checker/testing.ts";
+import { FAIL } from "../checker/checker_test_util.ts";
 import { configureLog, log } from "../log/mod.ts";
 
 /** The transport tests' world: `web` (two pools), `dns` on a static backend. */

@@ -3,7 +3,7 @@ import type { BackendSnapshot, CheckerApi, FrontendState } from "../checker/type
 import type { Config, HealthCheck } from "../config/types.ts";
 import type { ProbeResult, State } from "../health/types.ts";
 import type { SyncStats, VipCounters, VppControl, VppInfo } from "../reconciler/types.ts";
-import { type ConfigSpec, healthCheck, makeConfig } from "../checker/testing.ts";
+import { type ConfigSpec, healthCheck, makeConfig } from "../checker/checker_test_util.ts";
 import { FakeClock } from "../clock.ts";
 import { configureLog } from "../log/mod.ts";
 import { COUNTERS_WAIT_MS, createMetrics, grpcMethodsOf, type Metrics } from "./mod.ts";

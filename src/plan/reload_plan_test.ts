@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { makeConfig } from "../checker/testing.ts";
+import { makeConfig } from "../checker/checker_test_util.ts";
 import { parseConfig } from "../config/mod.ts";
 import type { Config } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";

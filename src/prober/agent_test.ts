@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { agentCommand, createNetnsProber, NETNS_DIR, PROBE_AGENT_ARG } from "./agent.ts";
 import { createProber } from "./mod.ts";
-import { backend, check, ENGINES, isRoot, NEVER } from "./test_util.ts";
+import { backend, check, ENGINES, isRoot, NEVER } from "./prober_test_util.ts";
 
 const tag = `${Deno.pid % 100000}`;
 const NS_PROBE = `mgp${tag}`;

@@ -10,7 +10,7 @@ import {
   openFds,
   rawServer,
   resetServer,
-} from "./test_util.ts";
+} from "./prober_test_util.ts";
 import type { ProbeResult } from "../health/types.ts";
 import { SocketEngine } from "./engine.ts";
 import { realClock } from "../clock.ts";

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import tls from "node:tls";
 import { createLocalProber } from "./local.ts";
-import { backend, check, engineTest, NEVER, rawServer, selfSigned } from "./test_util.ts";
+import { backend, check, engineTest, NEVER, rawServer, selfSigned } from "./prober_test_util.ts";
 
 const ok200 = (body: string) => [
   `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { checksum, echoRequest } from "./icmp.ts";
 import { parseIpBytes } from "./libc.ts";
 import { createLocalProber } from "./local.ts";
-import { backend, check, isRoot, NEVER } from "./test_util.ts";
+import { backend, check, isRoot, NEVER } from "./prober_test_util.ts";
 
 Deno.test("icmp: echo request checksum verifies to zero", () => {
   const pkt = echoRequest(4, 0x12345678);

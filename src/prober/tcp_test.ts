@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import tls from "node:tls";
 import { createLocalProber } from "./local.ts";
-import { backend, check, engineTest, NEVER, selfSigned } from "./test_util.ts";
+import { backend, check, engineTest, NEVER, selfSigned } from "./prober_test_util.ts";
 
 function tcpCheck(
   port: number,

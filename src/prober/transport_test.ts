@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { type Clock, realClock } from "../clock.ts";
 import { createLocalProber } from "./local.ts";
-import { backend, check, NEVER } from "./test_util.ts";
+import { backend, check, NEVER } from "./prober_test_util.ts";
 
 /** The real clock, counting its pending timers so a test can await them all. */
 function countingClock(): Clock & { idle(): Promise<void> } {

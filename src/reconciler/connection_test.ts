@@ -5,9 +5,9 @@
 import { strict as assert } from "node:assert";
 import { FakeClock } from "../clock.ts";
 import { Checker } from "../checker/mod.ts";
-import { FakeProber } from "../checker/testing.ts";
+import { FakeProber } from "../checker/checker_test_util.ts";
 import { MaglevError } from "../errors.ts";
-import { FakeVppServer } from "../../vpp/testing.ts";
+import { FakeVppServer } from "../../vpp/vpp_test_util.ts";
 import { messageByName } from "../../vpp/mod.ts";
 import { VppManager } from "./mod.ts";
 import { labConfig, until } from "./harness_test_util.ts";

@@ -4,7 +4,7 @@
  * `show lb vips verbose` never holds up a transition's writes.
  */
 import { strict as assert } from "node:assert";
-import { FAIL } from "../checker/testing.ts";
+import { FAIL } from "../checker/checker_test_util.ts";
 import type { VppSession } from "./mod.ts";
 import {
   asWeights,

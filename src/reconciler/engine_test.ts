@@ -5,7 +5,7 @@
  * refuses a write, and UNAVAILABLE when VPP goes silent.
  */
 import { strict as assert } from "node:assert";
-import { FAIL, makeConfig, PASS } from "../checker/testing.ts";
+import { FAIL, makeConfig, PASS } from "../checker/checker_test_util.ts";
 import { MaglevError } from "../errors.ts";
 import { addLogListener, type LogRecord } from "../log/mod.ts";
 import {

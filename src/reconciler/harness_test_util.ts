@@ -6,7 +6,7 @@
 import { FakeClock } from "../clock.ts";
 import type { Config, HealthCheck } from "../config/types.ts";
 import { Checker } from "../checker/mod.ts";
-import { FakeProber, makeConfig } from "../checker/testing.ts";
+import { FakeProber, makeConfig } from "../checker/checker_test_util.ts";
 import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
 import { type CallName, type RequestTypes, VppClient } from "../../vpp/mod.ts";
 import { VppManager, type VppSession } from "./mod.ts";

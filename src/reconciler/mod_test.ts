@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import { FakeClock } from "../clock.ts";
 import { Checker } from "../checker/mod.ts";
-import { FAIL, FakeProber, makeConfig, PASS } from "../checker/testing.ts";
+import { FAIL, FakeProber, makeConfig, PASS } from "../checker/checker_test_util.ts";
 import { VppClient, VppIncompatibleError } from "../../vpp/mod.ts";
 import { VppManager } from "./mod.ts";
 import { addLogListener, type LogRecord } from "../log/mod.ts";

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Backend, HealthCheck, HttpParams } from "../config/types.ts";
-import { healthCheck, httpParams } from "../checker/testing.ts";
+import { healthCheck, httpParams } from "../checker/checker_test_util.ts";
 import type { EngineName } from "./local.ts";
 import { AF_INET, openLibc, SOCK_STREAM_NB, sockaddr } from "./libc.ts";
 
