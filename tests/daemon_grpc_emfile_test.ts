@@ -5,18 +5,7 @@
  * this proves the listener's watchdog listens anew.
  */
 import { strict as assert } from "node:assert";
-import { startBackends } from "../lab/backends.ts";
-import {
-  DaemonProcess,
-  freePort,
-  hardNofile,
-  labBackends,
-  labConfig,
-  openFds,
-  prlimitNofile,
-  runCli,
-  waitFor,
-} from "./helpers/mod.ts";
+import { hardNofile, Lab, openFds, prlimitNofile, runCli, waitFor } from "./helpers/mod.ts";
 
 const NET = "127.0.62";
 
@@ -24,19 +13,10 @@ Deno.test({
   name: "daemon: gRPC answers again after accept() failed with EMFILE (prlimit)",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "maglev-grpc-emfile-test-" });
-    const hcPort = freePort();
-    const backends = startBackends(labBackends(NET, hcPort));
-    const configPath = `${dir}/maglev.yaml`;
-    await Deno.writeTextFile(configPath, labConfig({ net: NET, hcPort }));
-    let d: DaemonProcess | undefined;
+    const lab = await Lab.start({ prefix: "maglev-grpc-emfile-test-", net: NET, vpp: false });
     try {
-      const socket = `${dir}/grpc.sock`;
-      d = await DaemonProcess.start(configPath, {
-        vppSocket: "",
-        extraArgs: ["--grpc-socket", socket],
-      });
-      const daemon = d;
+      const socket = `${lab.dir}/grpc.sock`;
+      const daemon = await lab.startDaemon({ extraArgs: ["--grpc-socket", socket] });
       const pid = daemon.child.pid;
       const hard = hardNofile(pid);
       const logFrom = daemon.logs.length;
@@ -71,9 +51,7 @@ Deno.test({
       const again = daemon.logsNamed("grpc-listen", { reason: "accept() stalled" }, logFrom);
       assert.deepEqual(again.map((r) => r.addr).sort(), [daemon.grpcAddr, `unix:${socket}`].sort());
     } finally {
-      await d?.stop();
-      await backends.close();
-      await Deno.remove(dir, { recursive: true });
+      await lab.close();
     }
   },
 });

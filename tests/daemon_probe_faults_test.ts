@@ -4,15 +4,12 @@
  * down, and a backtracking response-regexp must not stall anything.
  */
 import { strict as assert } from "node:assert";
-import { startBackends } from "../lab/backends.ts";
-import { startVppSim, type VppSimEvent } from "../lab/vppsim/server.ts";
 import {
   DaemonProcess,
   describeSim,
   freePort,
   hardNofile,
-  labBackends,
-  labConfig,
+  Lab,
   openFds,
   prlimitNofile,
   simHolds,
@@ -35,20 +32,10 @@ Deno.test({
   name: "daemon: a full fd table moves no backend and writes no weight 0 (prlimit)",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "maglev-fd-test-" });
-    const hcPort = freePort();
-    const backends = startBackends(labBackends(NET, hcPort));
-    const simEvents: VppSimEvent[] = [];
-    const sim = await startVppSim({
-      socketPath: `${dir}/vpp-api.sock`,
-      onEvent: (ev) => simEvents.push(ev),
-    });
-    const configPath = `${dir}/maglev.yaml`;
-    await Deno.writeTextFile(configPath, labConfig({ net: NET, hcPort }));
-    let d: DaemonProcess | undefined;
+    const lab = await Lab.start({ prefix: "maglev-fd-test-", net: NET });
+    const { sim, simEvents } = lab;
     try {
-      d = await DaemonProcess.start(configPath, { vppSocket: sim.socketPath });
-      const daemon = d;
+      const daemon = await lab.startDaemon();
       await waitFor("VPP to hold the steady weights", () => simHolds(sim, STEADY), {
         describe: () => describeSim(sim),
       });
@@ -87,10 +74,7 @@ Deno.test({
       const up = await daemon.cliOk("show", "backends", "nginx1");
       assert.match(up, /^state\s+up$/m, up);
     } finally {
-      await d?.stop();
-      await sim.close();
-      await backends.close();
-      await Deno.remove(dir, { recursive: true });
+      await lab.close();
     }
   },
 });

@@ -6,15 +6,11 @@
  * SIGTERM stops it cleanly. One daemon serves every step, in order.
  */
 import { strict as assert } from "node:assert";
-import { startBackends } from "../lab/backends.ts";
-import { startVppSim, type VppSimEvent } from "../lab/vppsim/server.ts";
 import { createClient } from "../src/grpc/client.ts";
 import {
-  DaemonProcess,
   describeSim,
-  freePort,
   hasAnsi,
-  labBackends,
+  Lab,
   labConfig,
   metricValue,
   promtoolCheck,
@@ -49,20 +45,10 @@ const PARSE_BAD = `maglev:
 `;
 
 Deno.test("daemon with VPP: CLI, metrics, reloads and SIGTERM", async (t) => {
-  const dir = await Deno.makeTempDir({ prefix: "maglev-daemon-test-" });
-  const hcPort = freePort();
-  const backends = startBackends(labBackends(NET, hcPort));
-  const simEvents: VppSimEvent[] = [];
-  const sim = await startVppSim({
-    socketPath: `${dir}/vpp-api.sock`,
-    onEvent: (ev) => simEvents.push(ev),
-  });
-  const configPath = `${dir}/maglev.yaml`;
-  await Deno.writeTextFile(configPath, labConfig({ net: NET, hcPort }));
-  let d: DaemonProcess | undefined;
+  const lab = await Lab.start({ prefix: "maglev-daemon-test-", net: NET });
+  const { sim, simEvents, configPath, hcPort } = lab;
   try {
-    d = await DaemonProcess.start(configPath, { vppSocket: sim.socketPath });
-    const daemon = d;
+    const daemon = await lab.startDaemon();
     const waitForBackend = (name: string, re: RegExp) =>
       waitFor(`show backends ${name} to match ${re}`, async () => {
         const r = await daemon.cli("show", "backends", name);
@@ -312,14 +298,10 @@ Deno.test("daemon with VPP: CLI, metrics, reloads and SIGTERM", async (t) => {
           simEvents.some((e) => e.kind === "request" && e.attrs.name === "sockclnt_delete"),
           "the daemon did not send sockclnt_delete",
         );
-        d = undefined;
       },
     );
   } finally {
-    await d?.kill();
-    await sim.close();
-    await backends.close();
-    await Deno.remove(dir, { recursive: true });
+    await lab.close();
   }
 });
 

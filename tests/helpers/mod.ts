@@ -3,11 +3,13 @@
  * (none of it needs root): a free port, a deadline poller, the real daemon
  * as a subprocess with its JSON log collected, the CLI as a subprocess, a
  * metrics scraper with `promtool`, a config writer for loopback backends,
- * and a reader of what the VPP test double holds.
+ * the lab one daemon test runs in, and a reader of what the VPP test double
+ * holds.
  * @module
  */
 import { strict as assert } from "node:assert";
-import type { VppSim } from "../../lab/vppsim/server.ts";
+import { type LabBackends, startBackends } from "../../lab/backends.ts";
+import { startVppSim, type VppSim, type VppSimEvent } from "../../lab/vppsim/server.ts";
 import { errorMessage } from "../../src/errors.ts";
 
 /** Repository root (where `main.ts` lives). */
@@ -529,6 +531,93 @@ export function labBackends(
   port: number,
 ): { name: string; address: string; port: number }[] {
   return [1, 2, 3].map((i) => ({ name: `nginx${i}`, address: `${net}.1${i}`, port }));
+}
+
+/** Options of `Lab.start`. */
+export interface LabOptions {
+  /** Prefix of the temp dir, e.g. `maglev-daemon-test-`. */
+  prefix: string;
+  /** First three octets of the loopback backends (see `labConfig`). */
+  net: string;
+  /** Start the VPP test double in the temp dir (default true). */
+  vpp?: boolean;
+}
+
+/**
+ * What one daemon test runs in: a temp dir holding `labConfig` as
+ * `maglev.yaml`, the HTTP backends of `labBackends`, the VPP test double
+ * (its events collected) and, once started, the daemon. `close` ends all.
+ */
+export class Lab {
+  /** The temp dir (removed by `close`). */
+  readonly dir: string;
+  /** The HTTP check's port. */
+  readonly hcPort: number;
+  /** The config file the daemon reads. */
+  readonly configPath: string;
+  /** The HTTP backends nginx1..3. */
+  readonly backends: LabBackends;
+  /** Every event of the double so far. */
+  readonly simEvents: VppSimEvent[];
+  /** The daemon, once `startDaemon` returned. */
+  daemon: DaemonProcess | undefined;
+  readonly #sim: VppSim | undefined;
+
+  private constructor(
+    dir: string,
+    hcPort: number,
+    started: { backends: LabBackends; sim?: VppSim; simEvents: VppSimEvent[] },
+  ) {
+    this.dir = dir;
+    this.hcPort = hcPort;
+    this.configPath = `${dir}/maglev.yaml`;
+    this.backends = started.backends;
+    this.#sim = started.sim;
+    this.simEvents = started.simEvents;
+  }
+
+  /** Makes the temp dir, writes the config, starts the backends and (unless `vpp: false`) the double. */
+  static async start(options: LabOptions): Promise<Lab> {
+    const dir = await Deno.makeTempDir({ prefix: options.prefix });
+    const hcPort = freePort();
+    await Deno.writeTextFile(`${dir}/maglev.yaml`, labConfig({ net: options.net, hcPort }));
+    const backends = startBackends(labBackends(options.net, hcPort));
+    const simEvents: VppSimEvent[] = [];
+    try {
+      const sim = options.vpp === false ? undefined : await startVppSim({
+        socketPath: `${dir}/vpp-api.sock`,
+        onEvent: (ev) => simEvents.push(ev),
+      });
+      return new Lab(dir, hcPort, { backends, sim, simEvents });
+    } catch (e) {
+      await backends.close();
+      await Deno.remove(dir, { recursive: true });
+      throw e;
+    }
+  }
+
+  /** The VPP test double; throws in a lab started with `vpp: false`. */
+  get sim(): VppSim {
+    if (!this.#sim) throw new Error("this lab runs without the VPP test double");
+    return this.#sim;
+  }
+
+  /** Starts the daemon on `configPath`, talking to the double (or to no VPP without one). */
+  async startDaemon(options: Partial<DaemonStartOptions> = {}): Promise<DaemonProcess> {
+    this.daemon = await DaemonProcess.start(this.configPath, {
+      vppSocket: this.#sim?.socketPath ?? "",
+      ...options,
+    });
+    return this.daemon;
+  }
+
+  /** Stops the daemon (if still running), the double and the backends; removes the temp dir. */
+  async close(): Promise<void> {
+    await this.daemon?.stop();
+    await this.#sim?.close();
+    await this.backends.close();
+    await Deno.remove(this.dir, { recursive: true });
+  }
 }
 
 /** True when `text` holds an ANSI escape sequence (colour). */
