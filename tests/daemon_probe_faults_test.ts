@@ -10,6 +10,7 @@ import {
   freePort,
   hardNofile,
   Lab,
+  labSteady,
   openFds,
   prlimitNofile,
   simHolds,
@@ -17,15 +18,7 @@ import {
 } from "./helpers/mod.ts";
 
 const NET = "127.0.62";
-const HTTP_VIP = "192.0.2.1/32";
-const FAILOVER_VIP = "192.0.2.2/32";
-const STEADY: Record<string, number> = {
-  [`${HTTP_VIP} ${NET}.11`]: 100,
-  [`${HTTP_VIP} ${NET}.12`]: 100,
-  [`${HTTP_VIP} ${NET}.13`]: 0,
-  [`${FAILOVER_VIP} ${NET}.21`]: 100,
-  [`${FAILOVER_VIP} ${NET}.22`]: 0,
-};
+const STEADY = labSteady(NET);
 const WEIGHT_WRITES = ["lb_add_del_as", "lb_add_del_as_v2", "lb_as_set_weight", "lb_flush_vip"];
 
 Deno.test({

@@ -11,7 +11,10 @@ import {
   describeSim,
   hasAnsi,
   Lab,
+  LAB_FAILOVER_VIP,
+  LAB_HTTP_VIP,
   labConfig,
+  labSteady,
   metricValue,
   promtoolCheck,
   simAses,
@@ -22,15 +25,7 @@ import {
 
 const NET = "127.0.61";
 const ALL = ["nginx1", "nginx2", "nginx3", "static-primary", "static-fallback"];
-const HTTP_VIP = "192.0.2.1/32";
-const FAILOVER_VIP = "192.0.2.2/32";
-const STEADY: Record<string, number> = {
-  [`${HTTP_VIP} ${NET}.11`]: 100,
-  [`${HTTP_VIP} ${NET}.12`]: 100,
-  [`${HTTP_VIP} ${NET}.13`]: 0,
-  [`${FAILOVER_VIP} ${NET}.21`]: 100,
-  [`${FAILOVER_VIP} ${NET}.22`]: 0,
-};
+const STEADY = labSteady(NET);
 
 /** `<backend>  weight <cfg>  effective <eff>` as spec 0.5 prints a pool row. */
 function poolRow(backend: string, effective: number | string): RegExp {
@@ -105,7 +100,7 @@ Deno.test("daemon with VPP: CLI, metrics, reloads and SIGTERM", async (t) => {
       assert.match(fe, poolRow("nginx1", 100), fe);
       await waitFor(
         "VPP to hold nginx2 at weight 0",
-        () => simAses(sim).get(`${HTTP_VIP} ${NET}.12`)?.weight === 0,
+        () => simAses(sim).get(`${LAB_HTTP_VIP} ${NET}.12`)?.weight === 0,
         { describe: () => describeSim(sim) },
       );
       await daemon.cliOk("set", "backend", "nginx2", "enable");
@@ -123,8 +118,8 @@ Deno.test("daemon with VPP: CLI, metrics, reloads and SIGTERM", async (t) => {
       assert.match(out, /^active-pool\s+fallback$/m, out);
       await waitFor("VPP to send failover-vip traffic to static-fallback", () => {
         const a = simAses(sim);
-        return a.get(`${FAILOVER_VIP} ${NET}.22`)?.weight === 100 &&
-          a.get(`${FAILOVER_VIP} ${NET}.21`)?.weight === 0;
+        return a.get(`${LAB_FAILOVER_VIP} ${NET}.22`)?.weight === 100 &&
+          a.get(`${LAB_FAILOVER_VIP} ${NET}.21`)?.weight === 0;
       }, { describe: () => describeSim(sim) });
       await daemon.cliOk("set", "backend", "static-primary", "enable");
       await waitForFrontend("failover-vip", poolRow("static-fallback", 0));

@@ -533,6 +533,25 @@ export function labBackends(
   return [1, 2, 3].map((i) => ({ name: `nginx${i}`, address: `${net}.1${i}`, port }));
 }
 
+/** The VIP prefix of `labConfig`'s `http-vip`. */
+export const LAB_HTTP_VIP = "192.0.2.1/32";
+/** The VIP prefix of `labConfig`'s `failover-vip`. */
+export const LAB_FAILOVER_VIP = "192.0.2.2/32";
+
+/**
+ * What VPP holds for `labConfig` on `net` once every backend is up
+ * (`<vip> <address>` -> weight): the primary pools serve, the fallbacks stand by at 0.
+ */
+export function labSteady(net: string): Record<string, number> {
+  return {
+    [`${LAB_HTTP_VIP} ${net}.11`]: 100,
+    [`${LAB_HTTP_VIP} ${net}.12`]: 100,
+    [`${LAB_HTTP_VIP} ${net}.13`]: 0,
+    [`${LAB_FAILOVER_VIP} ${net}.21`]: 100,
+    [`${LAB_FAILOVER_VIP} ${net}.22`]: 0,
+  };
+}
+
 /** Options of `Lab.start`. */
 export interface LabOptions {
   /** Prefix of the temp dir, e.g. `maglev-daemon-test-`. */
