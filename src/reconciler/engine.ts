@@ -79,7 +79,7 @@ export class SyncEngine {
   #adoptedOnce = false;
   readonly #errors = new Map<string, string>();
   #queuedAll: Promise<SyncStats> | undefined;
-  /** Per out-of-queue read in flight: the VIP keys written since it began. */
+  /** Per out-of-queue read, until its sync starts in the queue: the VIP keys written since it began. */
   readonly #reads = new Set<Set<string>>();
   /** VIP keys of the plan being executed now. */
   #running = new Set<string>();
@@ -204,10 +204,14 @@ export class SyncEngine {
     try {
       const session = this.#o.session();
       state = await readLbState(session, { text: await this.#o.textSession?.() });
-    } finally {
+    } catch (e) {
       this.#reads.delete(touched);
+      throw e;
     }
     return await this.enqueue(() => {
+      // Jobs queued ahead of this one wrote after the read returned: they
+      // count as touched until here, or the stale read would hide them.
+      this.#reads.delete(touched);
       // Without a trusted mirror for the touched VIPs, read again in the queue.
       const fresh = this.#mirrorValid;
       if (fresh) {

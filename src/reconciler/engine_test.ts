@@ -8,12 +8,16 @@ import { strict as assert } from "node:assert";
 import { FAIL, makeConfig, PASS } from "../checker/checker_test_util.ts";
 import { MaglevError } from "../errors.ts";
 import { addLogListener, type LogRecord } from "../log/mod.ts";
+import { VppClient } from "../../vpp/mod.ts";
+import { SyncEngine } from "./engine.ts";
+import { readLbState } from "./lb_state.ts";
 import {
   asWeights,
   closeAll,
   fullSyncs,
   harness,
   labConfig,
+  recording,
   SLOW_HC,
   startAndSettle,
   until,
@@ -232,4 +236,46 @@ Deno.test("a full sync's read does not hold the queue: a transition is written m
   assert.deepEqual(weightCalls(h.writes, "10.0.1.1"), ["0 flush"]);
   assert.deepEqual(asWeights(h.sim, "192.0.2.2/32"), { "10.0.1.1": 0, "10.0.1.2": 100 });
   await closeAll(h);
+});
+
+/** A sync engine that counts the jobs queued on it, so a test can await a queue position. */
+class CountingEngine extends SyncEngine {
+  queued = 0;
+  override enqueue<T>(job: () => Promise<T>): Promise<T> {
+    this.queued++;
+    return super.enqueue(job);
+  }
+}
+
+Deno.test("a VIP written after a full sync's read, ahead of it in the queue, is not written again", async () => {
+  const h = await harness(labConfig());
+  const client = await VppClient.connect(h.socket);
+  const writes: Write[] = [];
+  const session = recording(client, writes);
+  const engine = new CountingEngine({ checker: h.checker, session: () => session });
+  const logs: LogRecord[] = [];
+  const off = addLogListener((r) => logs.push(r), { level: "warn" });
+  try {
+    h.checker.start();
+    // As at connect: the mirror is VPP's (empty) state, read outside the queue.
+    engine.connected(await readLbState(session));
+    let unblock!: () => void;
+    const blocker = engine.enqueue(() => new Promise<void>((r) => unblock = r));
+    const full = engine.syncAll();
+    // A release's sync, queued while the full sync reads VPP.
+    const release = engine.syncVip("failover");
+    // The read has returned once the full sync queued its job behind the release's.
+    await until("the full sync is queued", () => engine.queued === 3);
+    unblock();
+    await Promise.all([blocker, release, full]);
+    const vipAdds = writes.filter((w) =>
+      w.name === "lb_add_del_vip_v2" && !w.fields.is_del && w.fields.pfx === "192.0.2.2/32"
+    );
+    assert.equal(vipAdds.length, 1, JSON.stringify(writes));
+    assert.deepEqual(logs.filter((r) => r.msg === "vpp-lbsync-error"), []);
+  } finally {
+    off();
+    await client.close();
+    await closeAll(h);
+  }
 });
