@@ -225,6 +225,12 @@ export class VppManager implements VppControl {
     options: { flushAddress?: string; trigger?: SyncTrigger } = {},
   ): Promise<SyncStats> {
     this.#conn.session();
+    if (frontend) lookupFrontend(this.#opts.checker.config(), frontend);
+    if (!this.#canSync()) {
+      // The connect still reads VPP and pushes lb_conf; its own full sync covers this.
+      log.debug("vpp-lb-sync-suppressed", { frontend: frontend ?? "", reason: "connecting" });
+      return emptyStats();
+    }
     const trigger = options.trigger ?? "operator";
     const started = this.#clock.now();
     try {
@@ -234,7 +240,6 @@ export class VppManager implements VppControl {
           this.#gate.done ? {} : { only: new Set(this.#gate.released()) },
         );
       }
-      lookupFrontend(this.#opts.checker.config(), frontend);
       if (!this.#gate.isOpen(frontend)) {
         log.debug("vpp-lb-sync-suppressed", { frontend, reason: "warmup" });
         return emptyStats();

@@ -72,6 +72,15 @@ Deno.test("a transition while the connect still reads VPP writes nothing before 
     const suppressed = () =>
       logs.some((r) => r.msg === "vpp-lb-sync-suppressed" && r.attrs.reason === "connecting");
     await until("a suppressed sync (or a write)", () => suppressed() || h.writes.length > 0);
+    // An operator's sync in that instant waits for the connect's own sync as well.
+    assert.deepEqual(await h.manager.sync(), {
+      vipAdded: 0,
+      vipRemoved: 0,
+      asAdded: 0,
+      asRemoved: 0,
+      asWeightUpdated: 0,
+    });
+    await h.manager.sync("web");
     assert.equal(h.writes.length, 0, "no write before the connect has read VPP");
     held.resolve();
     await until("initial sync", () => fullSyncs(h) > 0);
