@@ -13,7 +13,7 @@ import osMemoryHeap from "prom-client/lib/metrics/osMemoryHeap.js";
 import processOpenFileDescriptors from "prom-client/lib/metrics/processOpenFileDescriptors.js";
 import processMaxFileDescriptors from "prom-client/lib/metrics/processMaxFileDescriptors.js";
 import type { CheckerApi } from "../checker/types.ts";
-import type { VppControl } from "../reconciler/types.ts";
+import type { MetricsVpp } from "./state.ts";
 import { vipFingerprint } from "../weights/fingerprint.ts";
 import { desiredFromFrontend } from "../weights/mod.ts";
 
@@ -30,7 +30,7 @@ export interface SelfFacts {
 /** Adds build info, config load and fingerprint families. */
 export function addSelfFamilies(
   sink: FamilySet,
-  sources: { facts: SelfFacts; checker: CheckerApi; vpp?: VppControl },
+  sources: { facts: SelfFacts; checker: CheckerApi; vpp?: MetricsVpp },
 ): void {
   const { facts, checker, vpp } = sources;
   const build = sink.gauge("maglev_build_info", "maglevd's version and commit; always 1.", [

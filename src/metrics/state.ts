@@ -12,11 +12,20 @@ import { effectiveWeights } from "../weights/mod.ts";
 import { protocolName } from "../../vpp/names.ts";
 import type { FamilySet } from "./families.ts";
 
+/**
+ * What the metrics read of VPP: the part of the reconciler's
+ * {@linkcode VppControl} a scrape needs, and nothing that writes.
+ */
+export type MetricsVpp = Pick<
+  VppControl,
+  "enabled" | "connected" | "info" | "counters" | "freshCounters" | "lastSyncError"
+>;
+
 /** Where the gauges read from. */
 export interface StateSources {
   readonly checker: CheckerApi;
   /** Absent or `enabled() == false` when VPP integration is off. */
-  readonly vpp?: VppControl;
+  readonly vpp?: MetricsVpp;
   readonly clock: Clock;
 }
 
