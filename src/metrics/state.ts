@@ -13,13 +13,10 @@ import { protocolName } from "../../vpp/names.ts";
 import type { FamilySet } from "./families.ts";
 
 /**
- * What the metrics read of VPP: the part of the reconciler's
- * {@linkcode VppControl} a scrape needs, and nothing that writes.
+ * What the metrics read of VPP: the reconciler's {@linkcode VppControl}
+ * without what writes to VPP or fetches its whole lb state.
  */
-export type MetricsVpp = Pick<
-  VppControl,
-  "enabled" | "connected" | "info" | "counters" | "freshCounters" | "lastSyncError"
->;
+export type MetricsVpp = Omit<VppControl, "sync" | "lbState" | "incompatible">;
 
 /** Where the gauges read from. */
 export interface StateSources {
