@@ -1,6 +1,7 @@
 /**
  * Reconciler benchmark (issue 5): the daemon's VPP path (`VppManager` fed by
- * a real `Checker` whose probes come from a `FakeProber`) against the VPP
+ * a real `Checker` driven, as in the daemon, by a probe driver that answers
+ * at once from a table) against the VPP
  * test double running as its own process, on the real clock.
  *
  *   deno run -A bench/reconciler_bench.ts [--vips 1000] [--ases 16]
@@ -27,8 +28,9 @@
  */
 import { parseArgs } from "node:util";
 import process from "node:process";
-import type { Config, HealthCheck } from "../src/config/types.ts";
-import type { ProbeFn } from "../src/checker/types.ts";
+import type { Backend, Config, HealthCheck } from "../src/config/types.ts";
+import type { ProbeDriver } from "../src/checker/types.ts";
+import type { ProbeResult, ProbeSink } from "../src/health/types.ts";
 import { Checker } from "../src/checker/mod.ts";
 import { FAIL, FakeProber, makeConfig, PASS } from "../src/checker/checker_test_util.ts";
 import { VppManager, type VppSession } from "../src/reconciler/mod.ts";
@@ -198,6 +200,36 @@ class Recorder {
 }
 
 /**
+ * A probe driver (the daemon's path through the checker, see `src/daemon.ts`)
+ * whose probes cost nothing: each answers in a microtask with what `answer`
+ * says for its backend. Counts the probes started.
+ */
+class InstantDriver implements ProbeDriver {
+  probes = 0;
+  #ticket = 0;
+  readonly #cancelled = new Set<number>();
+  readonly #answer: (backend: string) => ProbeResult;
+
+  constructor(answer: (backend: string) => ProbeResult) {
+    this.#answer = answer;
+  }
+
+  start(_hc: HealthCheck, backend: Backend, sink: ProbeSink): number {
+    const ticket = ++this.#ticket;
+    this.probes++;
+    queueMicrotask(() => {
+      if (this.#cancelled.delete(ticket)) return;
+      sink.probeDone(this.#answer(backend.name));
+    });
+    return ticket;
+  }
+
+  cancel(ticket: number): void {
+    this.#cancelled.add(ticket);
+  }
+}
+
+/**
  * Samples how late a 10 ms timer fires, to show event-loop stalls; `stop`
  * returns the lateness samples in ms, ascending.
  */
@@ -240,25 +272,18 @@ export async function runReconcilerBench(options: ReconcilerBenchOptions = {}): 
 
   const sim = await startVppSimProcess();
   const config = benchConfig(o);
-  const fake = new FakeProber();
+  const answers = new Map<string, ProbeResult>();
   // When the deciding (changed) result of a hot backend was handed to the checker.
   const resultAt = new Map<string, number>();
   const hotNames = new Set<string>();
   for (const [name, b] of Object.entries(config.backends)) {
     if (b.healthcheck === "fast") hotNames.add(name);
   }
-  let probes = 0;
-  const probe: ProbeFn = (hc, backend, signal) => {
-    probes++;
-    // The fake keeps every signal; drop them so memory stays flat over the run.
-    if (fake.signals.length > 10_000) fake.signals.length = 0;
-    const p = fake.probe(hc, backend, signal);
-    if (hotNames.has(backend.name) && !resultAt.has(backend.name)) {
-      resultAt.set(backend.name, performance.now());
-    }
-    return p;
-  };
-  const checker = new Checker(config, { probe });
+  const driver = new InstantDriver((backend) => {
+    if (hotNames.has(backend) && !resultAt.has(backend)) resultAt.set(backend, performance.now());
+    return answers.get(backend) ?? PASS;
+  });
+  const checker = new Checker(config, { driver });
   const rec = new Recorder();
   const syncs: { at: number; startedAt: number; scope: string; stats: SyncStats }[] = [];
   const latencies: number[] = [];
@@ -321,20 +346,20 @@ export async function runReconcilerBench(options: ReconcilerBenchOptions = {}): 
     const mine: number[] = [];
     latencies.length = 0;
     const flipsStart = performance.now();
-    const probesAtStart = probes;
+    const probesAtStart = driver.probes;
     const lag = lagMonitor();
     for (let k = 0; k < o.flips; k++) {
       const name = hot[Math.floor(k / 2) % hot.length];
       const goingDown = k % 2 === 0;
       const reply = rec.replyOf(addressOf(name), goingDown ? 0 : 100);
       resultAt.delete(name);
-      fake.behaviour.set(name, goingDown ? FAIL : PASS);
+      answers.set(name, goingDown ? FAIL : PASS);
       const replyAt = await withTimeout(reply, 10_000, `the weight reply for ${name}`);
       const decided = resultAt.get(name);
       if (decided !== undefined) mine.push(replyAt - decided);
     }
     const flipsS = (performance.now() - flipsStart) / 1000;
-    const flipProbes = probes - probesAtStart;
+    const flipProbes = driver.probes - probesAtStart;
     const lags = lag.stop();
     mine.sort((a, b) => a - b);
     latencies.sort((a, b) => a - b);
@@ -352,7 +377,7 @@ export async function runReconcilerBench(options: ReconcilerBenchOptions = {}): 
     put("counters_scrape.count", scrapes.length, "count");
     put("counters_scrape.reply_ms_median", quantile(scrapes, 0.5), "ms");
     put("counters_scrape.reply_ms_max", scrapes[scrapes.length - 1] ?? NaN, "ms");
-    put("probes_per_s_background", probes / ((performance.now() - t0) / 1000), "1/s");
+    put("probes_per_s_background", driver.probes / ((performance.now() - t0) / 1000), "1/s");
     put("rss_mb", memoryMb().rss, "MB");
   } finally {
     await manager.stop();
