@@ -16,6 +16,7 @@ import type { CheckerApi } from "../checker/types.ts";
 import type { MetricsVpp } from "./state.ts";
 import { vipFingerprint } from "../weights/fingerprint.ts";
 import { desiredFromFrontend } from "../weights/mod.ts";
+import { asProgrammed } from "../reconciler/plan.ts";
 
 /** What the daemon tells the metrics about itself. */
 export interface SelfFacts {
@@ -64,7 +65,8 @@ export function addSelfFamilies(
     if (vpp === undefined || !vpp.enabled()) return;
     const config = checker.config();
     for (const fe of Object.values(config.frontends)) {
-      const fp = vipFingerprint(desiredFromFrontend(fe, checker, config.backends));
+      const desired = desiredFromFrontend(fe, checker, config.backends);
+      const fp = vipFingerprint(asProgrammed(desired, vpp.heldTableLength?.(fe.name)));
       fingerprint.set({ fingerprint: fp, frontend: fe.name }, 1);
     }
   });
