@@ -12,6 +12,7 @@ import { FakeProber } from "../checker/checker_test_util.ts";
 import { Checker } from "../checker/mod.ts";
 import { FakeClock, realClock } from "../clock.ts";
 import { ConfigState } from "../daemon/config_state.ts";
+import { warmupPhase } from "../daemon/readiness.ts";
 import { type GrpcServerHandle, startGrpcServer } from "../grpc/server.ts";
 import { sharedFrontendsYaml } from "../grpc/rig_test_util.ts";
 import type { DaemonFacts } from "../grpc/status.ts";
@@ -116,7 +117,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     vppApiAddr: vppSocket,
     configHash: () => state.hash(),
     lastReload: () => state.lastReload(),
-    warmup: () => (vppEnabled ? vpp.gate.phase() : "done"),
+    warmup: () => warmupPhase(vpp, vpp.gate),
   };
   checker.start();
   vpp.start();

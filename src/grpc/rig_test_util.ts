@@ -10,6 +10,7 @@ import { Checker } from "../checker/mod.ts";
 import { FakeProber } from "../checker/checker_test_util.ts";
 import { FakeClock, realClock } from "../clock.ts";
 import { ConfigState } from "../daemon/config_state.ts";
+import { warmupPhase } from "../daemon/readiness.ts";
 import { configureLog } from "../log/mod.ts";
 export { until } from "../reconciler/harness_test_util.ts";
 import { VppManager } from "../reconciler/mod.ts";
@@ -145,7 +146,7 @@ export async function startRig(
     vppApiAddr: apiAddr,
     configHash: () => state.hash(),
     lastReload: () => state.lastReload(),
-    warmup: () => manager.gate.phase(),
+    warmup: () => warmupPhase(manager, manager.gate),
   };
   checker.start();
   manager.start();
