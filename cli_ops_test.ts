@@ -110,130 +110,110 @@ Deno.test("config diff: add, remove, probe change, VIP recreate; nothing changes
 });
 
 Deno.test("config reload prints the plan it applied", async () => {
-  const d = await startTestDaemon();
-  try {
-    await Deno.writeTextFile(d.configPath, WORLD_YAML + NEW_VIP);
-    const r = await runCli(d.server, ["config", "reload"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^config\s+reloaded\nplan\s+changes\nfrontends-added\n {2}new-vip$/m);
-    const j = await runCli(d.server, ["config", "reload", "--json"]);
-    assert.equal(JSON.parse(j.stdout).plan.changed, false, "the second reload changes nothing");
-    const list = await runCli(d.server, ["show", "frontends"]);
-    assert.match(list.stdout, /^new-vip\s/m);
-  } finally {
-    await d.close();
-  }
+  await using d = await startTestDaemon();
+  await Deno.writeTextFile(d.configPath, WORLD_YAML + NEW_VIP);
+  const r = await runCli(d.server, ["config", "reload"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^config\s+reloaded\nplan\s+changes\nfrontends-added\n {2}new-vip$/m);
+  const j = await runCli(d.server, ["config", "reload", "--json"]);
+  assert.equal(JSON.parse(j.stdout).plan.changed, false, "the second reload changes nothing");
+  const list = await runCli(d.server, ["show", "frontends"]);
+  assert.match(list.stdout, /^new-vip\s/m);
 });
 
 Deno.test("show status, show version, show config", async () => {
-  const d = await startTestDaemon();
-  try {
-    const s = await runCli(d.server, ["show", "status"]);
-    assert.equal(s.code, 0, s.stderr);
-    assert.match(s.stdout, /^version\s+\d+\.\d+\.\d+ \(commit \S+, built .*\)$/m);
-    assert.match(s.stdout, /^config\s+\/.*maglev\.yaml$/m);
-    assert.match(s.stdout, /^vpp\s+disabled$/m);
-    assert.match(s.stdout, /^backends\s+up 3$/m);
-    const j = JSON.parse((await runCli(d.server, ["show", "status", "--json"])).stdout);
-    assert.equal(j.configPath, d.configPath);
-    assert.deepEqual(j.backends, { up: 3 });
-    assert.equal(j.vpp.state, "disabled");
-    const v = await runCli(d.server, ["show", "version"]);
-    assert.equal(v.code, 0, v.stderr);
-    assert.match(
-      v.stdout,
-      /^version\s+\S+\ncommit\s+\S+\nbuild-date\s+\S+\ndaemon-version\s+\S+$/m,
-    );
-    const vj = JSON.parse((await runCli(d.server, ["version", "--json"])).stdout);
-    assert.deepEqual(Object.keys(vj.daemon), ["version", "commit", "buildDate"]);
-    const c = await runCli(d.server, ["show", "config"]);
-    assert.equal(c.code, 0, c.stderr);
-    assert.match(c.stdout, /nginx1/);
-    assert.match(c.stdout, /transition-history: \d+/, "defaults applied");
-  } finally {
-    await d.close();
-  }
+  await using d = await startTestDaemon();
+  const s = await runCli(d.server, ["show", "status"]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stdout, /^version\s+\d+\.\d+\.\d+ \(commit \S+, built .*\)$/m);
+  assert.match(s.stdout, /^config\s+\/.*maglev\.yaml$/m);
+  assert.match(s.stdout, /^vpp\s+disabled$/m);
+  assert.match(s.stdout, /^backends\s+up 3$/m);
+  const j = JSON.parse((await runCli(d.server, ["show", "status", "--json"])).stdout);
+  assert.equal(j.configPath, d.configPath);
+  assert.deepEqual(j.backends, { up: 3 });
+  assert.equal(j.vpp.state, "disabled");
+  const v = await runCli(d.server, ["show", "version"]);
+  assert.equal(v.code, 0, v.stderr);
+  assert.match(
+    v.stdout,
+    /^version\s+\S+\ncommit\s+\S+\nbuild-date\s+\S+\ndaemon-version\s+\S+$/m,
+  );
+  const vj = JSON.parse((await runCli(d.server, ["version", "--json"])).stdout);
+  assert.deepEqual(Object.keys(vj.daemon), ["version", "commit", "buildDate"]);
+  const c = await runCli(d.server, ["show", "config"]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stdout, /nginx1/);
+  assert.match(c.stdout, /transition-history: \d+/, "defaults applied");
 });
 
 Deno.test("preview and fingerprint against the VPP double", async () => {
-  const d = await startTestDaemon({ vpp: true });
-  try {
-    const p = await runCli(d.server, [
-      "show",
-      "frontends",
-      "web",
-      "preview",
-      "backend",
-      "nginx2",
-      "weight",
-      "0",
-    ]);
-    assert.equal(p.code, 0, p.stderr);
-    assert.match(p.stdout, /^buckets-moved\s+\d+ of \d+ \(\d+\.\d%\)$/m);
-    assert.match(p.stdout, /^moves\n {2}nginx2 -> nginx1\s+\d+$/m);
-    const dis = await runCli(d.server, [
-      "--json",
-      "sh",
-      "fr",
-      "web",
-      "preview",
-      "backend",
-      "nginx1",
-      "disable",
-    ]);
-    const pj = JSON.parse(dis.stdout);
-    assert.ok(pj.bucketsMoved > 0);
-    assert.equal(pj.after.find((b: { backend: string }) => b.backend === "nginx1").buckets, 0);
-    const fe = await runCli(d.server, ["show", "frontends", "web"]);
-    assert.match(fe.stdout, /^fingerprint\s+\S+$/m);
-    const after = await runCli(d.server, ["show", "frontends", "web"]);
-    assert.match(after.stdout, /nginx2\s+weight 50\s+effective 50/, "a preview changes nothing");
-  } finally {
-    await d.close();
-  }
+  await using d = await startTestDaemon({ vpp: true });
+  const p = await runCli(d.server, [
+    "show",
+    "frontends",
+    "web",
+    "preview",
+    "backend",
+    "nginx2",
+    "weight",
+    "0",
+  ]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stdout, /^buckets-moved\s+\d+ of \d+ \(\d+\.\d%\)$/m);
+  assert.match(p.stdout, /^moves\n {2}nginx2 -> nginx1\s+\d+$/m);
+  const dis = await runCli(d.server, [
+    "--json",
+    "sh",
+    "fr",
+    "web",
+    "preview",
+    "backend",
+    "nginx1",
+    "disable",
+  ]);
+  const pj = JSON.parse(dis.stdout);
+  assert.ok(pj.bucketsMoved > 0);
+  assert.equal(pj.after.find((b: { backend: string }) => b.backend === "nginx1").buckets, 0);
+  const fe = await runCli(d.server, ["show", "frontends", "web"]);
+  assert.match(fe.stdout, /^fingerprint\s+\S+$/m);
+  const after = await runCli(d.server, ["show", "frontends", "web"]);
+  assert.match(after.stdout, /nginx2\s+weight 50\s+effective 50/, "a preview changes nothing");
 });
 
 Deno.test("set weight while VPP is configured but not connected: done, with a warning", async () => {
-  const d = await startTestDaemon({ vpp: true });
-  try {
-    await d.sim?.close();
-    const r = await runCli(d.server, [
-      ..."set frontend web pool primary backend nginx2 weight 20".split(" "),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /nginx2\s+weight 20\s+effective 20/);
-    assert.match(r.stderr, /^warning: .*(reconnect|connected)/);
-    const j = JSON.parse(
-      (await runCli(d.server, [
-        ..."set fr web pool primary backend nginx2 weight 30 --json".split(" "),
-      ]))
-        .stdout,
-    );
-    assert.match(j.warning, /connect/);
-  } finally {
-    await d.close();
-  }
+  await using d = await startTestDaemon({ vpp: true });
+  await d.sim?.close();
+  const r = await runCli(d.server, [
+    ..."set frontend web pool primary backend nginx2 weight 20".split(" "),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /nginx2\s+weight 20\s+effective 20/);
+  assert.match(r.stderr, /^warning: .*(reconnect|connected)/);
+  const j = JSON.parse(
+    (await runCli(d.server, [
+      ..."set fr web pool primary backend nginx2 weight 30 --json".split(" "),
+    ]))
+      .stdout,
+  );
+  assert.match(j.warning, /connect/);
 });
 
 Deno.test("an incompatible VPP: show vpp info and show status name the missing messages", async () => {
-  const d = await startTestDaemon({ vpp: true, omitMessages: ["lb_as_set_weight"] });
-  try {
-    const status = async () => (await runCli(d.server, ["show", "status", "--json"])).stdout;
-    await waitFor(
-      "the manager to find VPP incompatible",
-      async () => JSON.parse(await status()).vpp.state === "incompatible",
-      { describe: status },
-    );
-    const info = await runCli(d.server, ["show", "vpp", "info"]);
-    assert.equal(info.code, 1);
-    assert.match(info.stderr, /lb_as_set_weight_[0-9a-f]{8}/);
-    assert.doesNotMatch(info.stderr, /not connected/);
-    const s = await runCli(d.server, ["show", "status"]);
-    assert.match(
-      s.stdout,
-      /^vpp\s+incompatible \(.*api\.sock\): missing lb_as_set_weight_[0-9a-f]{8}/m,
-    );
-  } finally {
-    await d.close();
-  }
+  await using d = await startTestDaemon({ vpp: true, omitMessages: ["lb_as_set_weight"] });
+  const status = async () => (await runCli(d.server, ["show", "status", "--json"])).stdout;
+  await waitFor(
+    "the manager to find VPP incompatible",
+    async () => JSON.parse(await status()).vpp.state === "incompatible",
+    { describe: status },
+  );
+  const info = await runCli(d.server, ["show", "vpp", "info"]);
+  assert.equal(info.code, 1);
+  assert.match(info.stderr, /lb_as_set_weight_[0-9a-f]{8}/);
+  assert.doesNotMatch(info.stderr, /not connected/);
+  const s = await runCli(d.server, ["show", "status"]);
+  assert.match(
+    s.stdout,
+    /^vpp\s+incompatible \(.*api\.sock\): missing lb_as_set_weight_[0-9a-f]{8}/m,
+  );
 });

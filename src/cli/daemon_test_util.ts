@@ -82,6 +82,8 @@ export interface TestDaemon {
   settle(ms?: number): Promise<void>;
   /** Stops everything and removes the temporary files. */
   close(): Promise<void>;
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Starts a test daemon; its backends have settled (every probe passed) when this resolves. */
@@ -107,5 +109,6 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     sim: rig.sim,
     settle,
     close: () => rig.close(),
+    [Symbol.asyncDispose]: () => rig.close(),
   };
 }
