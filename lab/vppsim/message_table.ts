@@ -38,6 +38,24 @@ export const FIRST_PLUGIN_ID = 1 + MEMCLNT.length + CORE.length;
 /** The highest lb plugin offset whose last message id still fits a u16. */
 export const MAX_PLUGIN_ID_BASE = 0xffff - LB.length + 1;
 
+/**
+ * The lb plugin offset of a run: `requested`, or random in 100..999 as
+ * builds differ. Throws naming the value when it would overlap the core
+ * messages or overflow a u16.
+ */
+export function pluginIdBaseOf(requested: number | undefined): number {
+  if (requested === undefined) return 100 + Math.floor(Math.random() * 900);
+  if (
+    !Number.isInteger(requested) || requested < FIRST_PLUGIN_ID || requested > MAX_PLUGIN_ID_BASE
+  ) {
+    throw new RangeError(
+      `startVppSim: pluginIdBase ${requested} must be an integer in ${FIRST_PLUGIN_ID}..${MAX_PLUGIN_ID_BASE} ` +
+        `(ids below ${FIRST_PLUGIN_ID} belong to memclnt, vlib and vpe)`,
+    );
+  }
+  return requested;
+}
+
 /** The message name of a table key (`name_crc`). */
 export function keyName(key: string): string {
   return key.slice(0, key.lastIndexOf("_"));

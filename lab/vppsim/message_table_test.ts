@@ -7,6 +7,7 @@ import {
   FIRST_PLUGIN_ID,
   keyName,
   MAX_PLUGIN_ID_BASE,
+  pluginIdBaseOf,
 } from "./message_table.ts";
 
 Deno.test("vppsim message table: memclnt from 1, lb at the offset, every id distinct", () => {
@@ -36,4 +37,16 @@ Deno.test("vppsim message table: requests decode as VPP reads them", () => {
   longer.set(ping);
   assert.equal(decodeRequest("control_ping", longer)!.context, 9);
   assert.equal(decodeRequest("control_ping", ping.subarray(0, ping.length - 1)), null);
+});
+
+Deno.test("vppsim message table: the plugin offset is random in 100..999 unless given, and checked", () => {
+  for (let i = 0; i < 20; i++) {
+    const base = pluginIdBaseOf(undefined);
+    assert.ok(Number.isInteger(base) && base >= 100 && base <= 999, String(base));
+  }
+  assert.equal(pluginIdBaseOf(FIRST_PLUGIN_ID), FIRST_PLUGIN_ID);
+  assert.equal(pluginIdBaseOf(MAX_PLUGIN_ID_BASE), MAX_PLUGIN_ID_BASE);
+  for (const bad of [FIRST_PLUGIN_ID - 1, MAX_PLUGIN_ID_BASE + 1, 400.5]) {
+    assert.throws(() => pluginIdBaseOf(bad), new RegExp(`pluginIdBase ${bad} must be an integer`));
+  }
 });

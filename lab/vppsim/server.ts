@@ -17,13 +17,7 @@ import { messageByName, REPLY_OF } from "../../vpp/messages.ts";
 import { isLbRequest, LB_GC_PERIOD_MS, LbModel, VppCrashError } from "./lb_model.ts";
 import { errorMessage } from "../../src/errors.ts";
 import { cliText, SIM_VPP_VERSION } from "./cli.ts";
-import {
-  buildTable,
-  decodeRequest,
-  FIRST_PLUGIN_ID,
-  keyName,
-  MAX_PLUGIN_ID_BASE,
-} from "./message_table.ts";
+import { buildTable, decodeRequest, keyName, pluginIdBaseOf } from "./message_table.ts";
 
 export { SIM_VPP_VERSION };
 
@@ -491,15 +485,7 @@ export async function startVppSim(options: VppSimOptions): Promise<VppSim> {
   if (typeof socketPath !== "string" || socketPath === "") {
     throw new TypeError("startVppSim: socketPath must be a non-empty path");
   }
-  let base = options.pluginIdBase;
-  if (base === undefined) {
-    base = 100 + Math.floor(Math.random() * 900);
-  } else if (!Number.isInteger(base) || base < FIRST_PLUGIN_ID || base > MAX_PLUGIN_ID_BASE) {
-    throw new RangeError(
-      `startVppSim: pluginIdBase ${base} must be an integer in ${FIRST_PLUGIN_ID}..${MAX_PLUGIN_ID_BASE} ` +
-        `(ids below ${FIRST_PLUGIN_ID} belong to memclnt, vlib and vpe)`,
-    );
-  }
+  const base = pluginIdBaseOf(options.pluginIdBase);
   try {
     const st = await Deno.lstat(socketPath);
     if (!st.isSocket) {

@@ -79,6 +79,24 @@ export function backend(name: string, over: Partial<BackendInfo> = {}): BackendI
   };
 }
 
+/**
+ * A canned disruption preview of `web`: half of its 1024 buckets move from
+ * `a` to `b`.
+ */
+export function preview(over: Partial<PreviewChangeResponse> = {}): PreviewChangeResponse {
+  return {
+    frontend: "web",
+    table_length: 1024,
+    buckets_moved: 512,
+    moves: [{ from: "a", to: "b", buckets: 512 }],
+    before: [],
+    after: [],
+    fingerprint_before: "f1",
+    fingerprint_after: "f2",
+    ...over,
+  };
+}
+
 /** A backend transition event. */
 export function backendEvent(
   seq: number,
