@@ -66,6 +66,8 @@ interface RunResult {
   userS: number;
   sysS: number;
   rssMb: number;
+  /** V8 heap in use at the end (NaN for HAProxy). */
+  heapMb: number;
   probes: number;
   /** Requests nginx answered in the window (every contender's probes/s, HAProxy's too). */
   served: number;
@@ -182,6 +184,7 @@ async function runMaglev(
       userS: u1.user - u0.user,
       sysS: u1.sys - u0.sys,
       rssMb: u1.rssMb,
+      heapMb: Deno.memoryUsage().heapUsed / 2 ** 20,
       probes,
       served,
       failed,
@@ -284,6 +287,7 @@ async function runHaproxy(
       userS: u1.user - u0.user,
       sysS: u1.sys - u0.sys,
       rssMb: u1.rssMb,
+      heapMb: NaN,
       // HAProxy does not count its checks; nginx does.
       probes: served,
       served,
@@ -402,6 +406,7 @@ function figuresOf(
   ];
   if (r.contender !== "haproxy") {
     out.push(
+      f("heap_used_mb", r.heapMb, "MB"),
       f("lateness_p50_ms", r.latenessP50, "ms"),
       f("lateness_p99_ms", r.latenessP99, "ms"),
       f("probe_duration_p50_ms", r.durationP50, "ms"),
