@@ -83,8 +83,12 @@ export class HealthMachine {
   #state: State = "unknown";
   #counter: number;
   #historyLimit: number;
-  /** Oldest first; trimmed from the front. Small, so shifting is cheap. */
-  #history: Transition[] = [];
+  /**
+   * Oldest first; replaced, never pushed to: a pushed-to array keeps room
+   * for 17, which at 50,000 backends is megabytes for nothing. Transitions
+   * are rare and the history short, so the copy is cheap.
+   */
+  #history: readonly Transition[] = [];
   /**
    * The ring, allocated on the first probe: {@linkcode RING_FIELDS} numbers
    * per slot in one plain array (a typed array costs its buffer's headers
@@ -258,7 +262,12 @@ export class HealthMachine {
 
   /** Where `detail` is in `#details`; a full list first keeps only what the ring uses. */
   #detailIndex(detail: string): number {
-    let details = this.#details ??= [];
+    let details = this.#details;
+    // A literal, not a push: most rings see one detail, and a push would make room for 17.
+    if (!details) {
+      this.#details = [detail];
+      return 0;
+    }
     const i = details.indexOf(detail);
     if (i >= 0) return i;
     if (details.length >= 2 * PROBE_RING_SIZE) details = this.#compactDetails();
@@ -289,13 +298,13 @@ export class HealthMachine {
   #push(from: State, to: State, atMs: number, code: string, detail: string): Transition {
     this.#state = to;
     const t: Transition = Object.freeze({ from, to, atMs, code, detail });
-    this.#history.push(t);
+    this.#history = this.#history.concat(t);
     this.#trim();
     return t;
   }
 
   #trim(): void {
     const excess = this.#history.length - this.#historyLimit;
-    if (excess > 0) this.#history.splice(0, excess);
+    if (excess > 0) this.#history = this.#history.slice(excess);
   }
 }
