@@ -13,14 +13,15 @@ import { Checker } from "../checker/mod.ts";
 import { FakeClock, realClock } from "../clock.ts";
 import { ConfigState } from "../daemon/config_state.ts";
 import { type GrpcServerHandle, startGrpcServer } from "../grpc/server.ts";
+import { sharedFrontendsYaml } from "../grpc/rig_test_util.ts";
 import type { DaemonFacts } from "../grpc/status.ts";
 import { BUILD_DATE, COMMIT, VERSION } from "../version.ts";
 import { VppManager } from "../reconciler/mod.ts";
 import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
 
 /**
- * The default world: `web` (pool `primary` with two HTTP-checked backends,
- * pool `fallback` with a static one) and `dns` sharing `nginx2`.
+ * The default world: the shared `web` (pool `primary` with two HTTP-checked
+ * backends, pool `fallback` with a static one) and `dns` sharing `nginx2`.
  */
 export const WORLD_YAML = `maglev:
   vpp:
@@ -50,24 +51,13 @@ export const WORLD_YAML = `maglev:
     nginx1: { address: 10.0.0.1, healthcheck: http }
     nginx2: { address: 10.0.0.2, healthcheck: http }
     static3: { address: 10.0.0.3 }
-  frontends:
-    web:
-      description: public web
-      address: 192.0.2.1
-      protocol: tcp
-      port: 80
-      pools:
-        - name: primary
-          backends: { nginx1: { weight: 100 }, nginx2: { weight: 50 } }
-        - name: fallback
-          backends: { static3: { weight: 10 } }
-    dns:
-      address: 192.0.2.53
-      protocol: udp
-      port: 53
-      pools:
-        - { name: main, backends: { nginx2: { weight: 7 } } }
-`;
+${
+  sharedFrontendsYaml({
+    description: "public web",
+    fallback: "static3: { weight: 10 }",
+    dns: "nginx2: { weight: 7 }",
+  })
+}`;
 
 /** Options of `startTestDaemon`. */
 export interface TestDaemonOptions {

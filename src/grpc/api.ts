@@ -33,6 +33,7 @@ import { type ErrorKind, errorMessage, MaglevError } from "../errors.ts";
 import { lookupBackend, lookupFrontend, lookupHealthCheck, ownValue } from "../checker/lookup.ts";
 import { previewChange } from "../plan/preview.ts";
 import type { VppControl } from "../reconciler/types.ts";
+import { asProgrammed } from "../reconciler/plan.ts";
 import { vipFingerprint } from "../weights/fingerprint.ts";
 import { desiredFromFrontend, effectiveWeights, frontendState } from "../weights/mod.ts";
 import {
@@ -131,9 +132,13 @@ export class MaglevApi {
       address: (b) => ownValue(backends, b)?.address ?? "",
       vppSyncError: vpp.lastSyncError?.(fe.name),
     });
-    if (vpp.enabled()) {
-      info.fingerprint = vipFingerprint(desiredFromFrontend(fe, checker, backends));
-    }
+    // What VPP hashes with: an `auto` table VPP kept longer than the config's length counts.
+    const programmed = asProgrammed(
+      desiredFromFrontend(fe, checker, backends),
+      vpp.heldTableLength?.(fe.name),
+    );
+    info.flow_table_length = programmed.flowTableLength;
+    if (vpp.enabled()) info.fingerprint = vipFingerprint(programmed);
     return info;
   }
 
@@ -322,6 +327,10 @@ export class MaglevApi {
       backend,
       pool: req.pool || undefined,
       change: req.disable ? "disable" : { weight: req.weight },
-    }, { config: checker.config(), states: checker });
+    }, {
+      config: checker.config(),
+      states: checker,
+      heldTableLength: this.#d.vpp.heldTableLength?.(fe.name),
+    });
   }
 }

@@ -245,3 +245,39 @@ Deno.test("VPP RPCs with VPP disabled say so", async () => {
     assert.equal(fe.warning, "");
   }, { vpp: "disabled" });
 });
+
+Deno.test("a longer auto table VPP keeps: fingerprint, length and preview use it, no resync", async () => {
+  await withRig(async ({ client, manager, sim, checker, clock }) => {
+    await until("connected", () => manager.connected());
+    for (let i = 0; i < 40; i++) await clock.advance(1000);
+    await until("warmup done", () => checker.backendState("s1") === "up" && manager.gate.done);
+    await client.syncVPPLBState({});
+    const fresh = await client.getFrontend({ name: "www" });
+    assert.equal(fresh.flow_table_length, 2048, "auto: the config's length");
+    // VPP holds www at 8192, as after weights that once needed it shrank on a reload.
+    const vip = { pfx: "192.0.2.1/32", protocol: 6, port: 80 };
+    const held: [string, number][] = [["10.0.0.1", 100], ["10.0.0.2", 50], ["10.0.0.3", 0]];
+    for (const [as_address] of held) {
+      sim!.model.apply("lb_add_del_as_v2", { ...vip, as_address, is_del: true, is_flush: true });
+    }
+    sim!.model.apply("lb_add_del_vip_v2", { ...vip, is_del: true });
+    sim!.model.apply("lb_add_del_vip_v2", { ...vip, encap: 0, new_flows_table_length: 8192 });
+    for (const [as_address, weight] of held) {
+      sim!.model.apply("lb_add_del_as_v2", { ...vip, as_address, weight });
+    }
+    const none = { vip_added: 0, vip_removed: 0, as_added: 0, as_removed: 0, as_weight_updated: 0 };
+    assert.deepEqual(await client.syncVPPLBState({}), none, "the kept table is not recreated");
+    assert.deepEqual(await client.syncVPPLBState({}), none, "nor synced again");
+    assert.equal(manager.heldTableLength("www"), 8192);
+    const fe = await client.getFrontend({ name: "www" });
+    assert.equal(fe.flow_table_length, 8192, "the length VPP hashes with");
+    assert.notEqual(
+      fe.fingerprint,
+      fresh.fingerprint,
+      "a different table: a different fingerprint",
+    );
+    const same = await client.call("PreviewChange", { frontend: "www", backend: "s2", weight: 50 });
+    assert.equal(same.table_length, 8192);
+    assert.equal(same.fingerprint_before, fe.fingerprint);
+  });
+});

@@ -20,6 +20,42 @@ import { type GrpcServerHandle, type GrpcServerOptions, startGrpcServer } from "
 
 configureLog({ level: "error", format: "json", write: () => {} });
 
+/** What differs between the worlds built on {@linkcode sharedFrontendsYaml}. */
+export interface SharedFrontendsParts {
+  /** `web`'s description. */
+  readonly description: string;
+  /** The backends of `web`'s pool `fallback`, as a YAML flow map body. */
+  readonly fallback: string;
+  /** The backends of `dns`'s pool `main`, as a YAML flow map body. */
+  readonly dns: string;
+}
+
+/**
+ * The `frontends:` block the gRPC transport tests and the CLI tests share:
+ * `web` at 192.0.2.1:80/tcp with pool `primary` (nginx1 at 100, nginx2 at
+ * 50) and pool `fallback`, and `dns` at 192.0.2.53:53/udp with pool `main`.
+ */
+export function sharedFrontendsYaml(parts: SharedFrontendsParts): string {
+  return `  frontends:
+    web:
+      description: ${parts.description}
+      address: 192.0.2.1
+      protocol: tcp
+      port: 80
+      pools:
+        - name: primary
+          backends: { nginx1: { weight: 100 }, nginx2: { weight: 50 } }
+        - name: fallback
+          backends: { ${parts.fallback} }
+    dns:
+      address: 192.0.2.53
+      protocol: udp
+      port: 53
+      pools:
+        - { name: main, backends: { ${parts.dns} } }
+`;
+}
+
 /** A config with two frontends (one all-port), static and probed backends. */
 export const RIG_YAML = `maglev:
   vpp:

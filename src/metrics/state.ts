@@ -12,11 +12,17 @@ import { effectiveWeights } from "../weights/mod.ts";
 import { protocolName } from "../../vpp/names.ts";
 import type { FamilySet } from "./families.ts";
 
+/**
+ * What the metrics read of VPP: the reconciler's {@linkcode VppControl}
+ * without what writes to VPP or fetches its whole lb state.
+ */
+export type MetricsVpp = Omit<VppControl, "sync" | "lbState" | "incompatible">;
+
 /** Where the gauges read from. */
 export interface StateSources {
   readonly checker: CheckerApi;
   /** Absent or `enabled() == false` when VPP integration is off. */
-  readonly vpp?: VppControl;
+  readonly vpp?: MetricsVpp;
   readonly clock: Clock;
 }
 

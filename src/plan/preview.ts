@@ -10,6 +10,7 @@ import type { StateSource } from "../health/types.ts";
 import { buildNewFlowTable } from "../../vpp/maglev_table.ts";
 import { desiredFromFrontend, type DesiredVip, sortedIpKeys } from "../weights/mod.ts";
 import { vipFingerprint } from "../weights/fingerprint.ts";
+import { asProgrammed } from "../reconciler/plan.ts";
 
 /** The change to preview on one backend of one frontend. */
 export interface PreviewChange {
@@ -59,13 +60,17 @@ function shares(vip: DesiredVip, table: string[], config: Config): BucketShare[]
 export function previewChange(
   fe: Frontend,
   change: PreviewChange,
-  options: { config: Config; states: StateSource },
+  options: { config: Config; states: StateSource; heldTableLength?: number },
 ): PreviewChangeResponse {
-  const { config, states } = options;
-  const before = desiredFromFrontend(fe, states, config.backends);
-  const after = change.change === "disable"
-    ? desiredFromFrontend(fe, disabled(states, change.backend), config.backends)
-    : desiredFromFrontend(withWeight(fe, change, change.change.weight), states, config.backends);
+  const { config, states, heldTableLength: held } = options;
+  // VPP's kept `auto` table, not the config's length, is what the buckets move in.
+  const before = asProgrammed(desiredFromFrontend(fe, states, config.backends), held);
+  const after = asProgrammed(
+    change.change === "disable"
+      ? desiredFromFrontend(fe, disabled(states, change.backend), config.backends)
+      : desiredFromFrontend(withWeight(fe, change, change.change.weight), states, config.backends),
+    held,
+  );
   const t0 = owners(before);
   const t1 = owners(after);
   const moves = new Map<string, BucketMove>();

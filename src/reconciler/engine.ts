@@ -105,6 +105,12 @@ export class SyncEngine {
     return this.#errors;
   }
 
+  /** The table length of `frontend`'s VIP in the mirror of VPP; undefined when VPP holds none. */
+  heldTableLength(frontend: string): number | undefined {
+    const fe = ownValue(this.#o.checker.config().frontends, frontend);
+    return fe ? this.#mirror.get(this.#vipKeyOf(fe))?.flowTableLength : undefined;
+  }
+
   /**
    * Takes VPP's state as read at connect. The first time, every AS of a
    * configured frontend whose backend has no result yet is adopted: it keeps

@@ -156,6 +156,11 @@ export class VppManager implements VppControl {
     return this.#engine.syncErrors().get(frontend) ?? "";
   }
 
+  heldTableLength(frontend: string): number | undefined {
+    if (!this.connected()) return undefined;
+    return this.#engine.heldTableLength(frontend);
+  }
+
   /** Starts the connection loop, the reconciler, warmup and the periodic sync. */
   start(): void {
     if (!this.enabled()) return;

@@ -106,7 +106,7 @@ export function vipRecreate(cur: CurrentVip, desired: DesiredVip): Recreate | un
   }
   const from = cur.flowTableLength;
   const to = desired.flowTableLength;
-  if (from === to || (desired.flowTableLengthAuto && from > to)) return undefined;
+  if (keptFlowTableLength(from, desired) === from) return undefined;
   if (desired.flowTableLengthAuto) {
     return {
       reason: `flow-table-length ${from} -> ${to} (auto: the weights need the larger table, ` +
@@ -115,6 +115,30 @@ export function vipRecreate(cur: CurrentVip, desired: DesiredVip): Recreate | un
     };
   }
   return { reason: `flow-table-length ${from} -> ${to}`, byWeights: false };
+}
+
+/**
+ * The flow-table length VPP holds for `desired` once it is synced, given the
+ * length `held` VPP holds now (undefined: VPP has no such VIP). The owner of
+ * the keep rule of {@linkcode vipRecreate}: an `auto` table at least as long
+ * as the weights need is kept, anything else takes the desired length.
+ * Whatever tells what VPP hashes with (the fingerprint, the table length
+ * shown, a preview) asks this, not the config.
+ */
+export function keptFlowTableLength(
+  held: number | undefined,
+  desired: Pick<DesiredVip, "flowTableLength" | "flowTableLengthAuto">,
+): number {
+  if (held === undefined) return desired.flowTableLength;
+  return desired.flowTableLengthAuto && held >= desired.flowTableLength
+    ? held
+    : desired.flowTableLength;
+}
+
+/** `desired` with the table length VPP keeps for it (see {@linkcode keptFlowTableLength}). */
+export function asProgrammed(desired: DesiredVip, held: number | undefined): DesiredVip {
+  const flowTableLength = keptFlowTableLength(held, desired);
+  return flowTableLength === desired.flowTableLength ? desired : { ...desired, flowTableLength };
 }
 
 /** The reason of {@linkcode vipRecreate}, or "" when the VIP is kept. */

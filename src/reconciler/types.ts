@@ -107,4 +107,11 @@ export interface VppControl {
    * the last sync, e.g. INVALID_ADDRESS_FAMILY); empty when it does.
    */
   lastSyncError?(frontend: string): string;
+  /**
+   * The flow-table length VPP holds for `frontend`'s VIP as last read or
+   * written (an `auto` table is kept longer than the config's length when the
+   * weights shrink it); undefined when VPP holds no such VIP or is not
+   * connected. Pass it to `keptFlowTableLength` for what VPP hashes with.
+   */
+  heldTableLength?(frontend: string): number | undefined;
 }

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import type { Backend, Frontend } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";
+import { frontend } from "../checker/checker_test_util.ts";
 import {
   activePoolIndex,
   asFromBackend,
@@ -12,28 +13,9 @@ import {
   sortedIpKeys,
 } from "./mod.ts";
 
-/** pools: list of [poolName, {backend: weight}]. */
-function fe(
-  pools: [string, Record<string, number>][],
-  extra: Partial<Frontend> = {},
-): Frontend {
-  return {
-    name: "web",
-    address: "192.0.2.1",
-    family: 4,
-    protocol: "tcp",
-    port: 80,
-    description: "",
-    srcIpSticky: false,
-    flushOnDown: true,
-    flowTableLength: 1024,
-    flowTableLengthAuto: true,
-    pools: pools.map(([name, bs]) => ({
-      name,
-      backends: Object.entries(bs).map(([b, weight]) => ({ name: b, weight })),
-    })),
-    ...extra,
-  };
+/** A frontend `web`; pools: list of [poolName, {backend: weight}]. */
+function fe(pools: [string, Record<string, number>][], extra: Partial<Frontend> = {}): Frontend {
+  return frontend("web", pools, extra);
 }
 
 function states(m: Record<string, State>): StateSource {
