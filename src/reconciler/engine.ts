@@ -13,7 +13,7 @@ import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
 import { desiredVip } from "./desired.ts";
-import { withAdopted } from "../weights/mod.ts";
+import { vipOf, withAdopted } from "../weights/mod.ts";
 import { ownValue } from "../checker/lookup.ts";
 import { type LbClient, type LbState, readLbState, vipKey } from "./lb_state.ts";
 import { type DesiredVip, type LbOp, planRemoveVip, planVip, vipRecreate } from "./plan.ts";
@@ -380,8 +380,8 @@ export class SyncEngine {
 
   #vipKeyOf(fe: Frontend | undefined): string {
     if (!fe) return "";
-    const d = desiredVip(fe, this.#o.checker.config(), this.#o.checker);
-    return vipKey(d.prefix, d.protocol, d.port);
+    const v = vipOf(fe);
+    return vipKey(v.prefix, v.protocol, v.port);
   }
 
   #recordErrors(frontends: readonly string[], errors: readonly { op: LbOp; error: Error }[]) {

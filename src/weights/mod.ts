@@ -8,7 +8,7 @@
 import type { Backend, Frontend, PoolBackend } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";
 
-import { ip16, parseIp4, parseIp6 } from "../../vpp/ip.ts";
+import { parseIp4, parseIp6 } from "../../vpp/ip.ts";
 
 import { ENCAP_GRE4, ENCAP_GRE6, PROTO_TCP, PROTO_UDP, vipProtocol } from "../../vpp/names.ts";
 
@@ -155,6 +155,17 @@ export function asFromBackend(state: State, placement: AsPlacement): AsWeight {
   }
 }
 
+/** The frontend's VIP on the wire: `address/32` or `address/128`, VPP's protocol, port. */
+export function vipOf(
+  frontend: Frontend,
+): { readonly prefix: string; readonly protocol: number; readonly port: number } {
+  return {
+    prefix: `${frontend.address}/${frontend.family === 4 ? 32 : 128}`,
+    protocol: vipProtocol(frontend.protocol === "tcp" ? PROTO_TCP : PROTO_UDP, frontend.port),
+    port: frontend.port,
+  };
+}
+
 /**
  * The VIP and application servers a frontend should have (spec 6.4).
  * Backends that are removed or unknown to `states` or absent from `backends`
@@ -193,9 +204,7 @@ export function desiredFromFrontend(
   family ??= frontend.family;
   return {
     frontend: frontend.name,
-    prefix: `${frontend.address}/${frontend.family === 4 ? 32 : 128}`,
-    protocol: vipProtocol(frontend.protocol === "tcp" ? PROTO_TCP : PROTO_UDP, frontend.port),
-    port: frontend.port,
+    ...vipOf(frontend),
     encap: family === 4 ? ENCAP_GRE4 : ENCAP_GRE6,
     srcIpSticky: frontend.srcIpSticky,
     flowTableLength: frontend.flowTableLength,
@@ -256,10 +265,14 @@ export function frontendState(frontend: Frontend, states: StateSource): Frontend
   return allUnknown ? "unknown" : "down";
 }
 
-/** The address as 16 bytes with its family; undefined if invalid. */
+/**
+ * The address bytes with its family (4 for IPv4, 16 for IPv6); undefined if
+ * invalid. Addresses of one family compare byte by byte, so IPv4 needs no
+ * 16-byte form (nor a second parse).
+ */
 function ipBytes(ip: string): { v6: boolean; bytes: Uint8Array } | undefined {
   const v4 = parseIp4(ip);
-  if (v4) return { v6: false, bytes: ip16(ip) };
+  if (v4) return { v6: false, bytes: v4 };
   const v6 = parseIp6(ip);
   return v6 ? { v6: true, bytes: v6 } : undefined;
 }
@@ -279,7 +292,7 @@ function compareKeys(a: IpKey, b: IpKey): number {
     return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
   }
   if (pa.v6 !== pb.v6) return pa.v6 ? 1 : -1;
-  for (let i = 0; i < 16; i++) {
+  for (let i = 0; i < pa.bytes.length; i++) {
     const d = pa.bytes[i] - pb.bytes[i];
     if (d !== 0) return d;
   }
