@@ -31,6 +31,7 @@ export function poolBackend(name: string, over: Partial<PoolBackendInfo> = {}): 
     enabled: true,
     state: "up",
     address: `10.0.0.${name.length}`,
+    adopted: false,
     ...over,
   };
 }

@@ -17,6 +17,7 @@ import type { MetricsVpp } from "./state.ts";
 import { vipFingerprint } from "../weights/fingerprint.ts";
 import { desiredFromFrontend } from "../weights/mod.ts";
 import { asProgrammed } from "../reconciler/plan.ts";
+import { servedStates } from "../reconciler/desired.ts";
 
 /** What the daemon tells the metrics about itself. */
 export interface SelfFacts {
@@ -65,7 +66,8 @@ export function addSelfFamilies(
     if (vpp === undefined || !vpp.enabled()) return;
     const config = checker.config();
     for (const fe of Object.values(config.frontends)) {
-      const desired = desiredFromFrontend(fe, checker, config.backends);
+      const served = servedStates(checker, { vpp, frontend: fe.name });
+      const desired = desiredFromFrontend(fe, served, config.backends);
       const fp = vipFingerprint(asProgrammed(desired, vpp.heldTableLength?.(fe.name)));
       fingerprint.set({ fingerprint: fp, frontend: fe.name }, 1);
     }

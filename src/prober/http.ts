@@ -46,7 +46,8 @@ const lastRequest = new WeakMap<
   { hc: HealthCheck; userAgent: string; request: Uint8Array }
 >();
 
-function requestFor(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
+/** The request bytes a probe of `backend` sends, built anew (callers keep them). */
+export function requestFor(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
   const p = hc.http ?? DEFAULT_PARAMS;
   const host = p.host !== "" ? p.host : hostHeader(backend.address, hc.port, hc.type === "https");
   const req = encoder.encode(

@@ -21,7 +21,7 @@ import { readLbState, vipKey } from "./lb_state.ts";
 import { lookupFrontend, ownValue } from "../checker/lookup.ts";
 import { emptyStats, isEmptyStats } from "./sync.ts";
 import { runWarmup, WarmupGate } from "./warmup.ts";
-import { desiredVip } from "./desired.ts";
+import { vipOf } from "../weights/mod.ts";
 import { VppClient } from "../../vpp/mod.ts";
 import { asApiError, SyncEngine } from "./engine.ts";
 import { VppConnection, type VppSession } from "./connection.ts";
@@ -161,6 +161,11 @@ export class VppManager implements VppControl {
     return this.#engine.heldTableLength(frontend);
   }
 
+  adoptedWeights(frontend: string): ReadonlyMap<string, number> | undefined {
+    if (!this.connected()) return undefined;
+    return this.#engine.adoptedWeights(frontend);
+  }
+
   /** Starts the connection loop, the reconciler, warmup and the periodic sync. */
   start(): void {
     if (!this.enabled()) return;
@@ -264,8 +269,8 @@ export class VppManager implements VppControl {
     const m = new Map<string, string>();
     const cfg = this.#opts.checker.config();
     for (const fe of Object.values(cfg.frontends)) {
-      const d = desiredVip(fe, cfg, this.#opts.checker);
-      m.set(vipKey(d.prefix, d.protocol, d.port), fe.name);
+      const v = vipOf(fe);
+      m.set(vipKey(v.prefix, v.protocol, v.port), fe.name);
     }
     return m;
   }

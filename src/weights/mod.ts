@@ -5,10 +5,10 @@
  * state), the gRPC server and metrics (effective weights, frontend state).
  * @module
  */
-import type { Backend, Frontend } from "../config/types.ts";
+import type { Backend, Frontend, PoolBackend } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";
 
-import { ip16, parseIp4, parseIp6 } from "../../vpp/ip.ts";
+import { parseIp4, parseIp6 } from "../../vpp/ip.ts";
 
 import { ENCAP_GRE4, ENCAP_GRE6, PROTO_TCP, PROTO_UDP, vipProtocol } from "../../vpp/names.ts";
 
@@ -58,8 +58,50 @@ export interface DesiredVip {
   readonly ases: ReadonlyMap<string, DesiredAs>;
 }
 
+/**
+ * The states of one frontend's backends, optionally with the weights VPP
+ * holds for backends adopted at start or reload (spec 6.7, issue 16): such a
+ * backend has no result yet and keeps VPP's weight until its first result.
+ */
+export interface FrontendStates extends StateSource {
+  /** The weight adopted from VPP for `backend` in this frontend; undefined when none. */
+  adoptedWeight?(backend: string): number | undefined;
+}
+
+/**
+ * `states` with the adopted weights of one frontend (backend name -> the
+ * weight VPP holds); `states` itself when nothing is adopted.
+ */
+export function withAdopted(
+  states: StateSource,
+  adopted: ReadonlyMap<string, number> | undefined,
+): FrontendStates {
+  if (!adopted || adopted.size === 0) return states;
+  return {
+    backendState: (name) => states.backendState(name),
+    adoptedWeight: (name) => adopted.get(name),
+  };
+}
+
 function stateOf(states: StateSource, name: string): State | undefined {
   return states.backendState(name);
+}
+
+/**
+ * The weight VPP keeps for an adopted backend; undefined when `name` is not
+ * adopted. The adoption rule: only a backend without a result keeps VPP's
+ * weight; its first result (or an operator action) decides from then on.
+ */
+export function heldWeight(states: FrontendStates, name: string): number | undefined {
+  if (!states.adoptedWeight || stateOf(states, name) !== "unknown") return undefined;
+  return states.adoptedWeight(name);
+}
+
+/** The backend's weight, state and flush rule applied, adoption first. */
+function weightOf(states: FrontendStates, pb: PoolBackend, placement: AsPlacement): AsWeight {
+  const held = heldWeight(states, pb.name);
+  if (held !== undefined) return { weight: held, flush: false };
+  return asFromBackend(stateOf(states, pb.name) ?? "removed", placement);
 }
 
 /**
@@ -67,11 +109,14 @@ function stateOf(states: StateSource, name: string): State | undefined {
  * weight above 0 (spec 5.1); 0 when there is none (every backend then maps
  * to weight 0 anyway).
  */
-export function activePoolIndex(frontend: Frontend, states: StateSource): number {
+export function activePoolIndex(frontend: Frontend, states: FrontendStates): number {
   const pools = frontend.pools;
   for (let i = 0; i < pools.length; i++) {
     for (const pb of pools[i].backends) {
-      if (pb.weight > 0 && stateOf(states, pb.name) === "up") return i;
+      if (pb.weight <= 0) continue;
+      // An adopted backend VPP gives weight keeps its pool active: a restart
+      // alone never fails traffic over to a standby pool.
+      if (stateOf(states, pb.name) === "up" || (heldWeight(states, pb.name) ?? 0) > 0) return i;
     }
   }
   return 0;
@@ -110,6 +155,17 @@ export function asFromBackend(state: State, placement: AsPlacement): AsWeight {
   }
 }
 
+/** The frontend's VIP on the wire: `address/32` or `address/128`, VPP's protocol, port. */
+export function vipOf(
+  frontend: Frontend,
+): { readonly prefix: string; readonly protocol: number; readonly port: number } {
+  return {
+    prefix: `${frontend.address}/${frontend.family === 4 ? 32 : 128}`,
+    protocol: vipProtocol(frontend.protocol === "tcp" ? PROTO_TCP : PROTO_UDP, frontend.port),
+    port: frontend.port,
+  };
+}
+
 /**
  * The VIP and application servers a frontend should have (spec 6.4).
  * Backends that are removed or unknown to `states` or absent from `backends`
@@ -118,7 +174,7 @@ export function asFromBackend(state: State, placement: AsPlacement): AsWeight {
  */
 export function desiredFromFrontend(
   frontend: Frontend,
-  states: StateSource,
+  states: FrontendStates,
   backends: Readonly<Record<string, Backend>>,
 ): DesiredVip {
   const activePool = activePoolIndex(frontend, states);
@@ -134,7 +190,7 @@ export function desiredFromFrontend(
       if (!backend || state === undefined || state === "removed") continue;
       family ??= backend.family;
       if (ases.has(backend.address)) continue;
-      const w = asFromBackend(state, {
+      const w = weightOf(states, pb, {
         poolIdx,
         activePool,
         cfgWeight: pb.weight,
@@ -148,9 +204,7 @@ export function desiredFromFrontend(
   family ??= frontend.family;
   return {
     frontend: frontend.name,
-    prefix: `${frontend.address}/${frontend.family === 4 ? 32 : 128}`,
-    protocol: vipProtocol(frontend.protocol === "tcp" ? PROTO_TCP : PROTO_UDP, frontend.port),
-    port: frontend.port,
+    ...vipOf(frontend),
     encap: family === 4 ? ENCAP_GRE4 : ENCAP_GRE6,
     srcIpSticky: frontend.srcIpSticky,
     flowTableLength: frontend.flowTableLength,
@@ -166,17 +220,16 @@ export function desiredFromFrontend(
  */
 export function effectiveWeights(
   frontend: Frontend,
-  states: StateSource,
+  states: FrontendStates,
 ): Map<string, Map<string, number>> {
   const activePool = activePoolIndex(frontend, states);
   const out = new Map<string, Map<string, number>>();
   frontend.pools.forEach((pool, poolIdx) => {
     const m = new Map<string, number>();
     for (const pb of pool.backends) {
-      const state = stateOf(states, pb.name) ?? "removed";
       m.set(
         pb.name,
-        asFromBackend(state, {
+        weightOf(states, pb, {
           poolIdx,
           activePool,
           cfgWeight: pb.weight,
@@ -212,10 +265,14 @@ export function frontendState(frontend: Frontend, states: StateSource): Frontend
   return allUnknown ? "unknown" : "down";
 }
 
-/** The address as 16 bytes with its family; undefined if invalid. */
+/**
+ * The address bytes with its family (4 for IPv4, 16 for IPv6); undefined if
+ * invalid. Addresses of one family compare byte by byte, so IPv4 needs no
+ * 16-byte form (nor a second parse).
+ */
 function ipBytes(ip: string): { v6: boolean; bytes: Uint8Array } | undefined {
   const v4 = parseIp4(ip);
-  if (v4) return { v6: false, bytes: ip16(ip) };
+  if (v4) return { v6: false, bytes: v4 };
   const v6 = parseIp6(ip);
   return v6 ? { v6: true, bytes: v6 } : undefined;
 }
@@ -235,7 +292,7 @@ function compareKeys(a: IpKey, b: IpKey): number {
     return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
   }
   if (pa.v6 !== pb.v6) return pa.v6 ? 1 : -1;
-  for (let i = 0; i < 16; i++) {
+  for (let i = 0; i < pa.bytes.length; i++) {
     const d = pa.bytes[i] - pb.bytes[i];
     if (d !== 0) return d;
   }
