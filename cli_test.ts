@@ -199,6 +199,7 @@ Deno.test("--json on every show: one document, parsed back, stable field names",
     weight: 100,
     effectiveWeight: 100,
     enabled: true,
+    adopted: false,
   });
   const b = await json("show", "backends", "nginx1");
   assert.equal(b.state, "up");
