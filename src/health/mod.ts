@@ -94,7 +94,7 @@ export class HealthMachine {
    * per slot in one plain array (a typed array costs its buffer's headers
    * too), and the distinct details the slots point at (a backend answers
    * with the same few). At 50,000 backends twenty record objects each would
-   * cost about 100 MB, this about 25. `#ringNext` is where the next record goes.
+   * cost about 100 MB, this about 30. `#ringNext` is where the next record goes.
    */
   #ring: number[] | undefined;
   #details: string[] | undefined;

@@ -9,7 +9,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { BackendSnapshot, CheckerApi } from "../checker/types.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log/mod.ts";
-import type { Family } from "./exposition.ts";
+import { type Family, familyHeader } from "./exposition.ts";
 
 /**
  * Histogram buckets on the 1-2.5-5 series from `min` to `max` seconds
@@ -44,6 +44,13 @@ export interface FamilySet {
     help: string,
     options: { labelNames: string[]; buckets: readonly number[] },
   ): Histogram<string>;
+  /**
+   * A gauge family written as text at each scrape: `write` pushes chunks of
+   * sample lines (`name{labels} value`, labels alphabetical). A family of a
+   * series or more per backend on prom-client keeps a labelled series per
+   * line between scrapes and builds an object per line at each.
+   */
+  textGauge(name: string, help: string, write: (view: ScrapeView, out: string[]) => void): void;
   /** Runs `fill` at the start of every scrape. */
   atScrape(name: string, fill: (view: ScrapeView) => void): void;
   /** Runs every collector (each failure logged, the others still run). */
@@ -83,6 +90,27 @@ export function familySet(checker: CheckerApi): FamilySet {
     histogram: (name, help, { labelNames, buckets }) =>
       add(new Histogram({ name, help, labelNames, buckets: [...buckets], registers: [registry] })),
     atScrape: (name, fill) => collectors.push({ name, fill }),
+    textGauge(name, help, write) {
+      // Filled by this scrape's collectors, handed over (and let go) by the render that follows.
+      let text = "";
+      families.push({
+        name,
+        text: () => {
+          const t = text;
+          text = "";
+          return t;
+        },
+      });
+      collectors.push({
+        name,
+        fill(view) {
+          text = "";
+          const out: string[] = [];
+          write(view, out);
+          if (out.length > 0) text = `${familyHeader(name, help, "gauge")}\n${out.join("\n")}`;
+        },
+      });
+    },
     collectAll() {
       let backends: BackendSnapshot[] | undefined;
       const view: ScrapeView = { backends: () => backends ??= readBackends(checker) };

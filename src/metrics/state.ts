@@ -12,6 +12,7 @@ import { effectiveWeights } from "../weights/mod.ts";
 import { servedStates } from "../reconciler/desired.ts";
 import { protocolName } from "../../vpp/names.ts";
 import type { FamilySet } from "./families.ts";
+import { escapeLabel, formatValue } from "./exposition.ts";
 
 /**
  * What the metrics read of VPP: the reconciler's {@linkcode VppControl}
@@ -35,74 +36,76 @@ function prefixAddress(prefix: string): string {
   return slash < 0 ? prefix : prefix.slice(0, slash);
 }
 
-/** Backend state, health and enabled gauges. */
+/** Backend state, health and enabled gauges (text families: series per backend). */
 export function addBackendGauges(set: FamilySet): void {
-  const { gauge, atScrape } = set;
-  const backendState = gauge(
-    "maglev_backend_state",
+  const state = "maglev_backend_state";
+  set.textGauge(
+    state,
     "1 for the backend's current state, 0 for every other state.",
-    ["address", "backend", "healthcheck", "state"],
-  );
-  atScrape("maglev_backend_state", (view) => {
-    backendState.reset();
-    for (const b of view.backends()) {
-      const { address, name: backend, healthcheck } = b;
-      for (const state of STATES) {
-        backendState.set({ address, backend, healthcheck, state }, state === b.state ? 1 : 0);
+    (view, out) => {
+      for (const b of view.backends()) {
+        const head =
+          `${state}{address="${escapeLabel(b.address)}",backend="${escapeLabel(b.name)}",` +
+          `healthcheck="${escapeLabel(b.healthcheck)}",state="`;
+        out.push(STATES.map((s) => `${head}${s}"} ${s === b.state ? 1 : 0}`).join("\n"));
       }
+    },
+  );
+  const health = "maglev_backend_health";
+  set.textGauge(health, "The backend's rise/fall counter.", (view, out) => {
+    for (const b of view.backends()) {
+      out.push(`${health}{backend="${escapeLabel(b.name)}"} ${formatValue(b.health)}`);
     }
   });
-  const backendHealth = gauge("maglev_backend_health", "The backend's rise/fall counter.", [
-    "backend",
-  ]);
-  atScrape("maglev_backend_health", (view) => {
-    backendHealth.reset();
-    for (const b of view.backends()) backendHealth.set({ backend: b.name }, b.health);
+  const enabled = "maglev_backend_enabled";
+  set.textGauge(enabled, "1 when the backend is enabled.", (view, out) => {
+    for (const b of view.backends()) {
+      out.push(`${enabled}{backend="${escapeLabel(b.name)}"} ${b.enabled ? 1 : 0}`);
+    }
   });
-  const backendEnabled = gauge("maglev_backend_enabled", "1 when the backend is enabled.", [
-    "backend",
-  ]);
-  atScrape("maglev_backend_enabled", (view) => {
-    backendEnabled.reset();
-    for (const b of view.backends()) backendEnabled.set({ backend: b.name }, b.enabled ? 1 : 0);
-  });
+}
+
+/** A pool weight sample line: labels backend, frontend, pool (alphabetical). */
+function weightLine(
+  name: string,
+  ids: { backend: string; frontend: string; pool: string },
+  weight: number,
+): string {
+  return `${name}{backend="${escapeLabel(ids.backend)}",frontend="${escapeLabel(ids.frontend)}",` +
+    `pool="${escapeLabel(ids.pool)}"} ${formatValue(weight)}`;
 }
 
 /** Pool weight, effective weight, frontend state and sync error gauges. */
 export function addFrontendGauges(set: FamilySet, sources: StateSources): void {
   const { gauge, atScrape } = set;
   const { checker, vpp } = sources;
-  const poolWeight = gauge(
-    "maglev_frontend_pool_backend_weight",
-    "Configured weight of a backend in a frontend's pool.",
-    ["backend", "frontend", "pool"],
-  );
-  atScrape("maglev_frontend_pool_backend_weight", () => {
-    poolWeight.reset();
+  const weight = "maglev_frontend_pool_backend_weight";
+  set.textGauge(weight, "Configured weight of a backend in a frontend's pool.", (_, out) => {
     for (const fe of Object.values(checker.config().frontends)) {
       for (const pool of fe.pools) {
         for (const pb of pool.backends) {
-          poolWeight.set({ backend: pb.name, frontend: fe.name, pool: pool.name }, pb.weight);
+          out.push(
+            weightLine(weight, { backend: pb.name, frontend: fe.name, pool: pool.name }, pb.weight),
+          );
         }
       }
     }
   });
-  const effectiveWeight = gauge(
-    "maglev_frontend_pool_backend_effective_weight",
+  const effective = "maglev_frontend_pool_backend_effective_weight";
+  set.textGauge(
+    effective,
     "Weight of a backend in a frontend's pool after health and failover (what VPP is given).",
-    ["backend", "frontend", "pool"],
-  );
-  atScrape("maglev_frontend_pool_backend_effective_weight", () => {
-    effectiveWeight.reset();
-    for (const fe of Object.values(checker.config().frontends)) {
-      const served = servedStates(checker, { vpp, frontend: fe.name });
-      for (const [pool, backends] of effectiveWeights(fe, served)) {
-        for (const [backend, weight] of backends) {
-          effectiveWeight.set({ backend, frontend: fe.name, pool }, weight);
+    (_, out) => {
+      for (const fe of Object.values(checker.config().frontends)) {
+        const served = servedStates(checker, { vpp, frontend: fe.name });
+        for (const [pool, backends] of effectiveWeights(fe, served)) {
+          for (const [backend, w] of backends) {
+            out.push(weightLine(effective, { backend, frontend: fe.name, pool }, w));
+          }
         }
       }
-    }
-  });
+    },
+  );
   const frontendState = gauge(
     "maglev_frontend_state",
     "1 for the frontend's current aggregate state, 0 for the others.",
