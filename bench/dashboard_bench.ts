@@ -14,7 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { startBackends } from "../lab/backends.ts";
-import { DaemonProcess, freePort, ROOT, waitFor } from "../tests/helpers/mod.ts";
+import { DaemonProcess, freePort, startDashboardProcess, waitFor } from "../tests/helpers/mod.ts";
 import { createClient } from "../src/grpc/client.ts";
 import { cpuSeconds, type Figure, formatFigure, round } from "./util.ts";
 
@@ -75,23 +75,10 @@ async function watched(
   grpcAddr: string,
   options: { heartbeat: boolean; browser: boolean; seconds: number },
 ): Promise<Watched> {
-  const listen = `127.0.0.1:${freePort()}`;
-  const dash = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
-      "dashboard",
-      "--server",
-      grpcAddr,
-      "--listen",
-      listen,
-      `--heartbeat=${options.heartbeat}`,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+  const dash = await startDashboardProcess([grpcAddr], {
+    args: [`--heartbeat=${options.heartbeat}`],
+  });
+  const listen = new URL(dash.url).host;
   const stream = new AbortController();
   try {
     await waitFor("the dashboard connected", async () => {
@@ -125,8 +112,7 @@ async function watched(
     return result;
   } finally {
     stream.abort();
-    dash.kill("SIGTERM");
-    await dash.status;
+    await dash.stop();
   }
 }
 

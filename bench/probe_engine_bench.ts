@@ -66,6 +66,12 @@ interface RunResult {
   userS: number;
   sysS: number;
   rssMb: number;
+  /** V8 heap in use at the end (NaN for HAProxy). */
+  heapMb: number;
+  /** One /metrics render after the window: its time, its size, and the peak RSS after it. */
+  scrapeMs: number;
+  scrapeMb: number;
+  rssPeakMb: number;
   probes: number;
   /** Requests nginx answered in the window (every contender's probes/s, HAProxy's too). */
   served: number;
@@ -78,7 +84,9 @@ interface RunResult {
 }
 
 /** `/proc/<pid>/stat` and `status`, opened once: a run out of fds can still be measured. */
-function procReader(pid: number | "self"): () => { user: number; sys: number; rssMb: number } {
+function procReader(
+  pid: number | "self",
+): () => { user: number; sys: number; rssMb: number; peakMb: number } {
   const stat = Deno.openSync(`/proc/${pid}/stat`);
   const status = Deno.openSync(`/proc/${pid}/status`);
   const buf = new Uint8Array(8192);
@@ -90,8 +98,15 @@ function procReader(pid: number | "self"): () => { user: number; sys: number; rs
   return () => {
     const st = read(stat);
     const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-    const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(read(status))?.[1] ?? 0);
-    return { user: Number(f[11]) / USER_HZ, sys: Number(f[12]) / USER_HZ, rssMb: rssKb / 1024 };
+    const text = read(status);
+    const kb = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+    return {
+      user: Number(f[11]) / USER_HZ,
+      sys: Number(f[12]) / USER_HZ,
+      rssMb: kb("VmRSS") / 1024,
+      peakMb: kb("VmHWM") / 1024,
+    };
   };
 }
 
@@ -174,6 +189,10 @@ async function runMaglev(
     served = timing.served() - n0;
     lateness.sort((a, b) => a - b);
     durations.sort((a, b) => a - b);
+    const heapMb = Deno.memoryUsage().heapUsed / 2 ** 20;
+    const s0 = performance.now();
+    const scrape = await late.metrics.render();
+    const scrapeMs = performance.now() - s0;
     const result: RunResult = {
       contender: engine,
       backends: size.backends,
@@ -182,6 +201,10 @@ async function runMaglev(
       userS: u1.user - u0.user,
       sysS: u1.sys - u0.sys,
       rssMb: u1.rssMb,
+      heapMb,
+      scrapeMs,
+      scrapeMb: scrape.length / 2 ** 20,
+      rssPeakMb: usage().peakMb,
       probes,
       served,
       failed,
@@ -284,6 +307,10 @@ async function runHaproxy(
       userS: u1.user - u0.user,
       sysS: u1.sys - u0.sys,
       rssMb: u1.rssMb,
+      heapMb: NaN,
+      scrapeMs: NaN,
+      scrapeMb: NaN,
+      rssPeakMb: u1.peakMb,
       // HAProxy does not count its checks; nginx does.
       probes: served,
       served,
@@ -402,6 +429,10 @@ function figuresOf(
   ];
   if (r.contender !== "haproxy") {
     out.push(
+      f("heap_used_mb", r.heapMb, "MB"),
+      f("metrics_scrape_ms", r.scrapeMs, "ms"),
+      f("metrics_scrape_mb", r.scrapeMb, "MB"),
+      f("rss_peak_after_scrape_mb", r.rssPeakMb, "MB"),
       f("lateness_p50_ms", r.latenessP50, "ms"),
       f("lateness_p99_ms", r.latenessP99, "ms"),
       f("probe_duration_p50_ms", r.durationP50, "ms"),

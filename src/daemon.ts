@@ -22,7 +22,7 @@ import type { ReloadOutcome } from "./grpc/api.ts";
 import type { DaemonFacts } from "./grpc/status.ts";
 import type { Metrics } from "./metrics/mod.ts";
 import { ConfigState } from "./daemon/config_state.ts";
-import { notReadyReason } from "./daemon/readiness.ts";
+import { notReadyReason, warmupPhase } from "./daemon/readiness.ts";
 import { type Notifier, openNotifier } from "./systemd/notify.ts";
 
 export { coalesced } from "./daemon/config_state.ts";
@@ -207,7 +207,7 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
     vppApiAddr: settings.vppApiAddr,
     configHash: () => state.hash(),
     lastReload: () => state.lastReload(),
-    warmup: () => (vppEnabled ? vpp.gate.phase() : "done"),
+    warmup: () => warmupPhase(vpp, vpp.gate),
   };
   const metrics = createMetrics({
     checker,

@@ -6,11 +6,9 @@
  *    from `deno info --json` over every entry point.
  * 2. Product code (src/, vpp/, lab/, main.ts, cli.ts; not tests, test
  *    helpers or generated files) has no file over 600 lines and no function
- *    over 80 lines, except what `tools/size_allowlist.txt` lists (today's
- *    offenders, to be emptied as they are split).
+ *    over 80 lines. There is no allowlist: an offender is split.
  *
- * Exits 1 naming every offender; prints allowlist entries that no longer
- * offend so they can be deleted.
+ * Exits 1 naming every offender.
  * @module
  */
 
@@ -151,7 +149,7 @@ export function isGenerated(text: string): boolean {
 
 /** A function or a file over its limit. */
 export interface SizeOffence {
-  /** `path` for a file, `path#name` for a function: the allowlist key. */
+  /** `path` for a file, `path#name` for a function. */
   readonly key: string;
   readonly line: number;
   readonly lines: number;
@@ -201,13 +199,6 @@ export function sizeOffences(path: string, text: string): SizeOffence[] {
   return out;
 }
 
-/** Allowlist keys, one a line; `#` starts a comment only at the start of a line. */
-export function parseAllowlist(text: string): Set<string> {
-  return new Set(
-    text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("# ")),
-  );
-}
-
 async function productFiles(): Promise<string[]> {
   const files = [...PRODUCT_FILES];
   for (const dir of PRODUCT_DIRS) for await (const f of walk(dir)) files.push(f);
@@ -228,36 +219,21 @@ async function checkCycles(): Promise<string[]> {
   return cycles.map((c) => `import cycle: ${c.join(" -> ")}`);
 }
 
-async function checkSizes(allowlistPath: URL): Promise<{ errors: string[]; stale: string[] }> {
-  const allowed = parseAllowlist(await Deno.readTextFile(allowlistPath));
-  const seen = new Set<string>();
+async function checkSizes(): Promise<string[]> {
   const errors: string[] = [];
   for (const path of await productFiles()) {
     const text = await Deno.readTextFile(new URL(path, ROOT));
     if (isGenerated(text)) continue;
     for (const o of sizeOffences(path, text)) {
-      seen.add(o.key);
-      if (allowed.has(o.key)) continue;
       const what = o.key === path ? "file" : `function ${o.key.slice(path.length + 1)}`;
-      errors.push(
-        `${path}:${o.line}: ${what} has ${o.lines} lines (limit ${o.limit}); split it ` +
-          `(or, for today's offenders only, list ${
-            JSON.stringify(o.key)
-          } in tools/size_allowlist.txt)`,
-      );
+      errors.push(`${path}:${o.line}: ${what} has ${o.lines} lines (limit ${o.limit}); split it`);
     }
   }
-  return { errors, stale: [...allowed].filter((k) => !seen.has(k)).sort() };
+  return errors;
 }
 
 if (import.meta.main) {
-  const allowlist = new URL("tools/size_allowlist.txt", ROOT);
-  const errors = [...await checkCycles()];
-  const sizes = await checkSizes(allowlist);
-  errors.push(...sizes.errors);
-  for (const k of sizes.stale) {
-    console.log(`note: ${k} is within its limit now; delete it from tools/size_allowlist.txt`);
-  }
+  const errors = [...await checkCycles(), ...await checkSizes()];
   for (const e of errors) console.error(`%c${e}`, "color: red");
   if (errors.length > 0) Deno.exit(1);
   console.log("structure OK: no import cycles; product files and functions within their limits");

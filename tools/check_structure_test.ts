@@ -5,7 +5,6 @@ import {
   isTestCode,
   MAX_FILE_LINES,
   MAX_FUNCTION_LINES,
-  parseAllowlist,
   sizeOffences,
 } from "./check_structure.ts";
 
@@ -65,11 +64,4 @@ Deno.test("generated files and test code are recognised", () => {
     assert.ok(isTestCode(p), p);
   }
   assert.ok(!isTestCode("src/config/test.ts"));
-});
-
-Deno.test("the allowlist is one key a line with comment lines", () => {
-  assert.deepEqual(
-    [...parseAllowlist("# comment\n\nsrc/a.ts\nlab/b.ts##handle\n  src/c.ts#run  \n")],
-    ["src/a.ts", "lab/b.ts##handle", "src/c.ts#run"],
-  );
 });

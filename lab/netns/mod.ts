@@ -342,10 +342,8 @@ export function labConfig(
   };
 }
 
-/** Creates the lab (as root): namespaces, veth links, bridge, addresses, nginx. */
-export async function setupLab(options: LabOptions = {}): Promise<Lab> {
-  const reason = labSkipReason();
-  if (reason !== undefined) throw new Error(`lab: ${reason}`);
+/** The prefix and hosts of `options`, checked; throws naming the bad one. */
+function checkedLabOptions(options: LabOptions): { prefix: string; hosts: readonly LabHostSpec[] } {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (!/^[a-z][a-z0-9]{0,11}$/.test(prefix)) {
     throw new Error(`lab: prefix ${JSON.stringify(prefix)} must be 1-12 of [a-z0-9]`);
@@ -356,13 +354,15 @@ export async function setupLab(options: LabOptions = {}): Promise<Lab> {
       throw new Error(`lab: bad host ${JSON.stringify(h)} (name [a-z0-9-], host 2..254)`);
     }
   }
-  await cleanupStaleLabs(prefix);
+  return { prefix, hosts };
+}
 
-  const id = `${prefix}-${Deno.pid}-${randomHex(3)}`;
-  const dir = await Deno.makeTempDir({ prefix: `${id}-` });
-  const dataplane = `${id}-dp`;
-  const created: string[] = [];
-  const children = new Map<string, Deno.ChildProcess>();
+/** The backends of lab `id`: addresses, namespace and nginx files under `dir`. */
+function labBackends(
+  id: string,
+  dir: string,
+  hosts: readonly LabHostSpec[],
+): Record<string, LabBackend> {
   const backends: Record<string, LabBackend> = {};
   for (const h of hosts) {
     backends[h.name] = {
@@ -376,31 +376,36 @@ export async function setupLab(options: LabOptions = {}): Promise<Lab> {
       pidFile: `${dir}/${h.name}.pid`,
     };
   }
+  return backends;
+}
 
-  const teardown = async () => {
-    for (const name of [...children.keys()]) await stopBackend(name).catch(() => {});
-    const errors: string[] = [];
-    for (const ns of created.reverse()) {
-      await deleteNamespace(ns).catch((e) => errors.push(errorMessage(e)));
-    }
-    created.length = 0;
-    if (!options.keepDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
-    if (errors.length > 0) throw new Error(errors.join("\n"));
-  };
+/** The nginx processes of a lab's backends, one per backend at most. */
+class BackendProcesses {
+  readonly #children = new Map<string, Deno.ChildProcess>();
 
-  const backendOf = (name: string): LabBackend => {
-    const b = backends[name];
+  constructor(readonly backends: Readonly<Record<string, LabBackend>>, readonly dir: string) {}
+
+  /** The backend named `name`; throws naming it and the known ones. */
+  backendOf(name: string): LabBackend {
+    const b = this.backends[name];
     if (b === undefined) {
       throw new Error(
-        `lab: unknown backend ${JSON.stringify(name)} (have ${Object.keys(backends).join(", ")})`,
+        `lab: unknown backend ${JSON.stringify(name)} (have ${
+          Object.keys(this.backends).join(", ")
+        })`,
       );
     }
     return b;
-  };
+  }
 
-  const startBackend = async (name: string): Promise<void> => {
-    const b = backendOf(name);
-    if (children.has(name)) return;
+  isRunning(name: string): boolean {
+    return this.#children.has(this.backendOf(name).name);
+  }
+
+  /** Starts nginx in the backend's namespace; resolves once it serves. */
+  async start(name: string): Promise<void> {
+    const b = this.backendOf(name);
+    if (this.#children.has(name)) return;
     await Deno.remove(b.pidFile).catch(() => {});
     const child = new Deno.Command("ip", {
       args: [
@@ -411,7 +416,7 @@ export async function setupLab(options: LabOptions = {}): Promise<Lab> {
         "-c",
         b.configPath,
         "-p",
-        dir,
+        this.dir,
         "-e",
         b.errorLog,
       ],
@@ -419,7 +424,7 @@ export async function setupLab(options: LabOptions = {}): Promise<Lab> {
       stdout: "null",
       stderr: "null",
     }).spawn();
-    children.set(name, child);
+    this.#children.set(name, child);
     let exited = false;
     child.status.then(() => exited = true);
     // nginx writes its pid file after binding its listeners, so the file means "serving".
@@ -431,7 +436,7 @@ export async function setupLab(options: LabOptions = {}): Promise<Lab> {
       } catch { /* not yet */ }
       await new Promise((r) => setTimeout(r, 20));
     }
-    children.delete(name);
+    this.#children.delete(name);
     if (!exited) {
       try {
         child.kill("SIGKILL");
@@ -444,13 +449,14 @@ export async function setupLab(options: LabOptions = {}): Promise<Lab> {
         exited ? status.code : "timeout"
       }): ${errLog.trim()}`,
     );
-  };
+  }
 
-  const stopBackend = async (name: string): Promise<void> => {
-    const b = backendOf(name);
-    const child = children.get(name);
+  /** Stops the backend's nginx and anything it left in the namespace. */
+  async stop(name: string): Promise<void> {
+    const b = this.backendOf(name);
+    const child = this.#children.get(name);
     if (child === undefined) return;
-    children.delete(name);
+    this.#children.delete(name);
     try {
       child.kill("SIGTERM");
     } catch { /* already gone */ }
@@ -463,47 +469,77 @@ export async function setupLab(options: LabOptions = {}): Promise<Lab> {
     clearTimeout(timer);
     // A worker that outlived its master would keep port 80 open: kill whatever is left.
     await killNamespace(b.namespace);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const name of [...this.#children.keys()]) await this.stop(name).catch(() => {});
+  }
+}
+
+/**
+ * Creates the dataplane namespace with its bridge, and one namespace per
+ * backend on a veth port of it, with nginx's files; every namespace made is
+ * pushed onto `created` at once, so a failure part way can be undone.
+ */
+async function createTopology(
+  dataplane: string,
+  backends: Readonly<Record<string, LabBackend>>,
+  options: { dir: string; created: string[] },
+): Promise<void> {
+  const { dir, created } = options;
+  await must(["ip", "netns", "add", dataplane]);
+  created.push(dataplane);
+  const dp = (args: string[]) => must(["ip", "-n", dataplane, ...args]);
+  await dp(["link", "set", "lo", "up"]);
+  await dp(["link", "add", "br0", "type", "bridge"]);
+  await dp(["addr", "add", "172.20.30.1/24", "dev", "br0"]);
+  await dp(["-6", "addr", "add", "fd20:30::1/64", "dev", "br0", "nodad"]);
+  await dp(["link", "set", "br0", "up"]);
+  for (const b of Object.values(backends)) {
+    await must(["ip", "netns", "add", b.namespace]);
+    created.push(b.namespace);
+    const port = `v-${b.name}`.slice(0, 15);
+    await dp(["link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", b.namespace]);
+    await dp(["link", "set", port, "master", "br0", "up"]);
+    const host = (args: string[]) => must(["ip", "-n", b.namespace, ...args]);
+    await host(["link", "set", "lo", "up"]);
+    await host(["addr", "add", `${b.address}/24`, "dev", "eth0"]);
+    await host(["-6", "addr", "add", `${b.address6}/64`, "dev", "eth0", "nodad"]);
+    await host(["link", "set", "eth0", "up"]);
+    await Deno.writeTextFile(b.configPath, nginxConfig(b, dir));
+    await Deno.mkdir(`${dir}/${b.name}-tmp`, { recursive: true });
+    await Deno.writeTextFile(b.accessLog, "");
+  }
+}
+
+/** Creates the lab (as root): namespaces, veth links, bridge, addresses, nginx. */
+export async function setupLab(options: LabOptions = {}): Promise<Lab> {
+  const reason = labSkipReason();
+  if (reason !== undefined) throw new Error(`lab: ${reason}`);
+  const { prefix, hosts } = checkedLabOptions(options);
+  await cleanupStaleLabs(prefix);
+
+  const id = `${prefix}-${Deno.pid}-${randomHex(3)}`;
+  const dir = await Deno.makeTempDir({ prefix: `${id}-` });
+  const dataplane = `${id}-dp`;
+  const created: string[] = [];
+  const backends = labBackends(id, dir, hosts);
+  const nginx = new BackendProcesses(backends, dir);
+
+  const teardown = async () => {
+    await nginx.stopAll();
+    const errors: string[] = [];
+    for (const ns of created.reverse()) {
+      await deleteNamespace(ns).catch((e) => errors.push(errorMessage(e)));
+    }
+    created.length = 0;
+    if (!options.keepDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (errors.length > 0) throw new Error(errors.join("\n"));
   };
 
   try {
-    await must(["ip", "netns", "add", dataplane]);
-    created.push(dataplane);
-    const dp = (args: string[]) => must(["ip", "-n", dataplane, ...args]);
-    await dp(["link", "set", "lo", "up"]);
-    await dp(["link", "add", "br0", "type", "bridge"]);
-    await dp(["addr", "add", "172.20.30.1/24", "dev", "br0"]);
-    await dp(["-6", "addr", "add", "fd20:30::1/64", "dev", "br0", "nodad"]);
-    await dp(["link", "set", "br0", "up"]);
-    for (const b of Object.values(backends)) {
-      await must(["ip", "netns", "add", b.namespace]);
-      created.push(b.namespace);
-      const port = `v-${b.name}`.slice(0, 15);
-      await must([
-        "ip",
-        "-n",
-        dataplane,
-        "link",
-        "add",
-        port,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        b.namespace,
-      ]);
-      await dp(["link", "set", port, "master", "br0", "up"]);
-      const host = (args: string[]) => must(["ip", "-n", b.namespace, ...args]);
-      await host(["link", "set", "lo", "up"]);
-      await host(["addr", "add", `${b.address}/24`, "dev", "eth0"]);
-      await host(["-6", "addr", "add", `${b.address6}/64`, "dev", "eth0", "nodad"]);
-      await host(["link", "set", "eth0", "up"]);
-      await Deno.writeTextFile(b.configPath, nginxConfig(b, dir));
-      await Deno.mkdir(`${dir}/${b.name}-tmp`, { recursive: true });
-      await Deno.writeTextFile(b.accessLog, "");
-    }
-    for (const name of Object.keys(backends)) await startBackend(name);
+    await createTopology(dataplane, backends, { dir, created });
+    for (const name of Object.keys(backends)) await nginx.start(name);
   } catch (e) {
     await teardown().catch(() => {});
     throw e;
@@ -519,11 +555,11 @@ export async function setupLab(options: LabOptions = {}): Promise<Lab> {
     dataplaneAddress: "172.20.30.1",
     dataplaneAddress6: "fd20:30::1",
     backends,
-    stopBackend,
-    startBackend,
-    isRunning: (name) => children.has(backendOf(name).name),
+    stopBackend: (name) => nginx.stop(name),
+    startBackend: (name) => nginx.start(name),
+    isRunning: (name) => nginx.isRunning(name),
     accessLogLines: async (name) => {
-      const text = await Deno.readTextFile(backendOf(name).accessLog);
+      const text = await Deno.readTextFile(nginx.backendOf(name).accessLog);
       // Only complete lines: nginx may be writing the last one right now.
       return text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter((l) => l !== "");
     },

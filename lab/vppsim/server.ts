@@ -11,18 +11,15 @@
  */
 
 import { type Clock, realClock, type TimerId } from "../../src/clock.ts";
-import { decodeMessage, encodeMessage, messageIdOf } from "../../vpp/codec.ts";
+import { encodeMessage, messageIdOf } from "../../vpp/codec.ts";
 import { frameMessage, FrameReader } from "../../vpp/framing.ts";
 import { messageByName, REPLY_OF } from "../../vpp/messages.ts";
-import memclntJson from "../../vpp/api-json/memclnt.api.json" with { type: "json" };
-import vlibJson from "../../vpp/api-json/vlib.api.json" with { type: "json" };
-import vpeJson from "../../vpp/api-json/vpe.api.json" with { type: "json" };
-import lbJson from "../../vpp/api-json/lb.api.json" with { type: "json" };
 import { isLbRequest, LB_GC_PERIOD_MS, LbModel, VppCrashError } from "./lb_model.ts";
 import { errorMessage } from "../../src/errors.ts";
+import { cliText, SIM_VPP_VERSION } from "./cli.ts";
+import { buildTable, decodeRequest, keyName, pluginIdBaseOf } from "./message_table.ts";
 
-/** The VPP build the double imitates (the one the transcripts come from). */
-export const SIM_VPP_VERSION = "26.10-rc0~374-gb575ec2c56d";
+export { SIM_VPP_VERSION };
 
 /** Something the double did, for logging (`main.ts`) or test assertions. */
 export interface VppSimEvent {
@@ -77,63 +74,6 @@ export interface VppSim {
   close(): Promise<void>;
 }
 
-interface ApiJson {
-  messages: unknown[][];
-}
-
-/** Table keys and names of one API file, in declaration order. */
-function apiMessages(json: ApiJson): { name: string; key: string }[] {
-  return json.messages.map((m) => {
-    const name = m[0] as string;
-    const meta = m[m.length - 1] as { crc: string };
-    return { name, key: `${name}_${meta.crc.slice(2)}` };
-  });
-}
-
-const MEMCLNT = apiMessages(memclntJson as unknown as ApiJson);
-const CORE = [
-  ...apiMessages(vlibJson as unknown as ApiJson),
-  ...apiMessages(vpeJson as unknown as ApiJson),
-];
-const LB = apiMessages(lbJson as unknown as ApiJson);
-// memclnt is registered first, from id 1 (sockclnt_create must be 15).
-const FIRST_PLUGIN_ID = 1 + MEMCLNT.length + CORE.length;
-const MAX_PLUGIN_ID_BASE = 0xffff - LB.length + 1;
-
-function buildTable(pluginIdBase: number): Map<string, number> {
-  const table = new Map<string, number>();
-  [...MEMCLNT, ...CORE].forEach((m, i) => table.set(m.key, i + 1));
-  LB.forEach((m, i) => table.set(m.key, pluginIdBase + i));
-  return table;
-}
-
-const FIXED_SIZE = new Map<string, number | null>();
-
-/** The body size of a message without variable-length fields, else null. */
-function fixedSizeOf(name: string): number | null {
-  if (!FIXED_SIZE.has(name)) {
-    const def = messageByName(name)!;
-    const variable = def.fields.some((f) => f.length === 0 || f.lengthFrom !== undefined);
-    FIXED_SIZE.set(name, variable ? null : encodeMessage(name, 0, {}).length);
-  }
-  return FIXED_SIZE.get(name)!;
-}
-
-/** Decodes like VPP reads: bytes past a fixed-size message are ignored; short input fails. */
-function decodeRequest(name: string, body: Uint8Array): Record<string, unknown> | null {
-  try {
-    return decodeMessage(name, body);
-  } catch {
-    const size = fixedSizeOf(name);
-    if (size === null || body.length <= size) return null;
-    try {
-      return decodeMessage(name, body.subarray(0, size));
-    } catch {
-      return null;
-    }
-  }
-}
-
 const REGISTRATION_HANDLE_BIT = 0x80000000;
 
 class SimConn {
@@ -155,36 +95,6 @@ function concat(chunks: Uint8Array[]): Uint8Array {
     at += c.length;
   }
   return out;
-}
-
-/**
- * What VPP's debug CLI answers `cmd` with, for the few commands a client of
- * the lb plugin sends: its text and the `cli_inband` retval (-1 when VPP's
- * parser stopped at input it did not know, which it names as VPP does).
- */
-function cliText(model: LbModel, cmd: string): { retval: number; reply: string } {
-  const t = cmd.trim().split(/\s+/).filter((x) => x !== "");
-  const isPrefix = (word: string | undefined, full: string, min: number) =>
-    word !== undefined && word.length >= min && full.startsWith(word);
-  const answer = (reply: string, rest: string[]) =>
-    rest.length === 0
-      ? { retval: 0, reply }
-      : { retval: -1, reply: `${reply}unknown input \`${rest.join(" ")}'\n` };
-  if (isPrefix(t[0], "show", 2) && t[1] === "lb" && isPrefix(t[2], "vips", 1)) {
-    // VPP's handler reads what it knows and ignores the rest of the line.
-    return { retval: 0, reply: t[3] === "verbose" ? model.showVipsVerbose() : model.showVips() };
-  }
-  if (isPrefix(t[0], "show", 2) && t[1] === "lb") return answer(model.showLb(), t.slice(2));
-  if (isPrefix(t[0], "show", 2) && isPrefix(t[1], "version", 3)) {
-    return answer(
-      `vpp v${SIM_VPP_VERSION} built by vppsim (the maglev VPP test double)\n`,
-      t.slice(2),
-    );
-  }
-  if (isPrefix(t[0], "show", 2) && t.length > 1) {
-    return { retval: -1, reply: `show: unknown input \`${t.slice(1).join(" ")}'\n` };
-  }
-  return { retval: -1, reply: `unknown input \`${t.join(" ")}'\n` };
 }
 
 class VppSimServer implements VppSim {
@@ -212,15 +122,9 @@ class VppSimServer implements VppSim {
     this.#listener = listener;
     this.socketPath = options.socketPath;
     this.pluginIdBase = pluginIdBase;
-    const table = buildTable(pluginIdBase);
-    for (const key of [...table.keys()]) {
-      if (options.omitMessages?.includes(key.slice(0, key.lastIndexOf("_")))) table.delete(key);
-    }
+    const table = buildTable(pluginIdBase, options.omitMessages);
     this.messageTable = table;
-    for (const [key, id] of table) {
-      const name = key.slice(0, key.lastIndexOf("_"));
-      this.#idToName.set(id, name);
-    }
+    for (const [key, id] of table) this.#idToName.set(id, keyName(key));
     this.#clock = options.clock ?? realClock;
     this.#onEvent = options.onEvent;
     this.#model = new LbModel({ clock: this.#clock });
@@ -581,15 +485,7 @@ export async function startVppSim(options: VppSimOptions): Promise<VppSim> {
   if (typeof socketPath !== "string" || socketPath === "") {
     throw new TypeError("startVppSim: socketPath must be a non-empty path");
   }
-  let base = options.pluginIdBase;
-  if (base === undefined) {
-    base = 100 + Math.floor(Math.random() * 900);
-  } else if (!Number.isInteger(base) || base < FIRST_PLUGIN_ID || base > MAX_PLUGIN_ID_BASE) {
-    throw new RangeError(
-      `startVppSim: pluginIdBase ${base} must be an integer in ${FIRST_PLUGIN_ID}..${MAX_PLUGIN_ID_BASE} ` +
-        `(ids below ${FIRST_PLUGIN_ID} belong to memclnt, vlib and vpe)`,
-    );
-  }
+  const base = pluginIdBaseOf(options.pluginIdBase);
   try {
     const st = await Deno.lstat(socketPath);
     if (!st.isSocket) {

@@ -3,22 +3,14 @@
  * prober that counts calls per backend.
  * @module
  */
+import { DEFAULT_HTTP_PARAMS } from "../config/defaults.ts";
 import type { Backend, Config, Frontend, HealthCheck, HttpParams } from "../config/types.ts";
 import type { ProbeResult, ProbeSink } from "../health/types.ts";
 import type { ProbeDriver, ProbeFn } from "./types.ts";
 
 /** HTTP params as the loader fills them for `params: {}` (path `/`, codes 200-399), with `over`. */
 export function httpParams(over: Partial<HttpParams> = {}): HttpParams {
-  return Object.freeze({
-    path: "/",
-    host: "",
-    responseCodeMin: 200,
-    responseCodeMax: 399,
-    responseRegexp: "",
-    serverName: "",
-    insecureSkipVerify: false,
-    ...over,
-  });
+  return Object.freeze({ ...DEFAULT_HTTP_PARAMS, ...over });
 }
 
 /** A health check with test defaults: http on port 80, 1 s interval, rise 2, fall 3. */
@@ -54,6 +46,38 @@ export interface ConfigSpec {
 }
 
 /**
+ * A frozen `Frontend` with test defaults (192.0.2.1:80/tcp, flush on down,
+ * an `auto` flow table of 1024); `pools` as `[poolName, {backend: weight}]`.
+ */
+export function frontend(
+  name: string,
+  pools: [string, Record<string, number>][],
+  over: Partial<Omit<Frontend, "pools">> = {},
+): Frontend {
+  return Object.freeze({
+    name,
+    address: "192.0.2.1",
+    family: 4,
+    protocol: "tcp",
+    port: 80,
+    description: "",
+    srcIpSticky: false,
+    flushOnDown: true,
+    flowTableLength: 1024,
+    flowTableLengthAuto: true,
+    ...over,
+    pools: Object.freeze(pools.map(([pool, bs]) =>
+      Object.freeze({
+        name: pool,
+        backends: Object.freeze(
+          Object.entries(bs).map(([b, weight]) => Object.freeze({ name: b, weight })),
+        ),
+      })
+    )),
+  });
+}
+
+/**
  * A frozen `Config`. Backends use the health check `hc` when the spec
  * defines one and the backend does not say otherwise (`healthcheck: ""`
  * makes it static).
@@ -79,27 +103,7 @@ export function makeConfig(spec: ConfigSpec): Config {
   const frontends: Record<string, Frontend> = {};
   for (const [name, f] of Object.entries(spec.frontends).sort()) {
     const { pools, ...over } = f;
-    frontends[name] = Object.freeze({
-      name,
-      address: "192.0.2.1",
-      family: 4,
-      protocol: "tcp",
-      port: 80,
-      description: "",
-      srcIpSticky: false,
-      flushOnDown: true,
-      flowTableLength: 1024,
-      flowTableLengthAuto: true,
-      ...over,
-      pools: Object.freeze(pools.map(([pool, bs]) =>
-        Object.freeze({
-          name: pool,
-          backends: Object.freeze(
-            Object.entries(bs).map(([b, weight]) => Object.freeze({ name: b, weight })),
-          ),
-        })
-      )),
-    });
+    frontends[name] = frontend(name, pools, over);
   }
   return Object.freeze({
     healthchecker: Object.freeze({ transitionHistory: spec.transitionHistory ?? 10, netns: "" }),

@@ -101,8 +101,9 @@ export function referencingFrontends(cfg: Config): Map<string, string[]> {
     for (const pool of cfg.frontends[feName].pools) {
       for (const pb of pool.backends) {
         let list = refs.get(pb.name);
-        if (!list) refs.set(pb.name, list = []);
-        if (list[list.length - 1] !== feName) list.push(feName);
+        // A literal first: most backends have one frontend, and a push would make room for 17.
+        if (!list) refs.set(pb.name, [feName]);
+        else if (list[list.length - 1] !== feName) list.push(feName);
       }
     }
   }

@@ -17,6 +17,8 @@ export interface PoolBackendView {
   readonly effectiveWeight: number;
   /** Runtime enabled flag of the backend. */
   readonly enabled: boolean;
+  /** The effective weight is VPP's, adopted at start or reload until a first result. */
+  readonly adopted?: boolean;
 }
 
 /** One pool of a frontend. */

@@ -1,26 +1,23 @@
 /**
- * A daemon for the client's tests, built from the real parts: the config
- * loader on a YAML file, the real `Checker` (driven by a fake prober and a
- * fake clock, so states are the test's choice and not the network's), the
- * real `VppManager` (VPP disabled, or against the in-process VPP double),
- * the daemon's own config state (check, reload, diff) and the real gRPC
- * server on a loopback port. It holds no rule of its own: a
- * state the product never reaches cannot be set up here.
+ * A daemon for the client's tests: the gRPC rig (`../grpc/rig_test_util.ts`,
+ * built from the real parts: config loading, the real `Checker` on a fake
+ * prober and clock, the real `VppManager` with VPP disabled or against the
+ * in-process double, the daemon's config state and the real gRPC server on
+ * a loopback port) with the CLI world's config, the real build facts and a
+ * clock a minute old. It holds no rule of its own: a state the product
+ * never reaches cannot be set up here.
  * @module
  */
-import { FakeProber } from "../checker/checker_test_util.ts";
-import { Checker } from "../checker/mod.ts";
-import { FakeClock, realClock } from "../clock.ts";
-import { ConfigState } from "../daemon/config_state.ts";
-import { type GrpcServerHandle, startGrpcServer } from "../grpc/server.ts";
-import type { DaemonFacts } from "../grpc/status.ts";
+import type { FakeProber } from "../checker/checker_test_util.ts";
+import type { Checker } from "../checker/mod.ts";
+import type { FakeClock } from "../clock.ts";
+import { type RigVpp, sharedFrontendsYaml, startRig } from "../grpc/rig_test_util.ts";
 import { BUILD_DATE, COMMIT, VERSION } from "../version.ts";
-import { VppManager } from "../reconciler/mod.ts";
-import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
+import type { VppSim } from "../../lab/vppsim/server.ts";
 
 /**
- * The default world: `web` (pool `primary` with two HTTP-checked backends,
- * pool `fallback` with a static one) and `dns` sharing `nginx2`.
+ * The default world: the shared `web` (pool `primary` with two HTTP-checked
+ * backends, pool `fallback` with a static one) and `dns` sharing `nginx2`.
  */
 export const WORLD_YAML = `maglev:
   vpp:
@@ -50,24 +47,13 @@ export const WORLD_YAML = `maglev:
     nginx1: { address: 10.0.0.1, healthcheck: http }
     nginx2: { address: 10.0.0.2, healthcheck: http }
     static3: { address: 10.0.0.3 }
-  frontends:
-    web:
-      description: public web
-      address: 192.0.2.1
-      protocol: tcp
-      port: 80
-      pools:
-        - name: primary
-          backends: { nginx1: { weight: 100 }, nginx2: { weight: 50 } }
-        - name: fallback
-          backends: { static3: { weight: 10 } }
-    dns:
-      address: 192.0.2.53
-      protocol: udp
-      port: 53
-      pools:
-        - { name: main, backends: { nginx2: { weight: 7 } } }
-`;
+${
+  sharedFrontendsYaml({
+    description: "public web",
+    fallback: "static3: { weight: 10 }",
+    dns: "nginx2: { weight: 7 }",
+  })
+}`;
 
 /** Options of `startTestDaemon`. */
 export interface TestDaemonOptions {
@@ -100,61 +86,26 @@ export interface TestDaemon {
 
 /** Starts a test daemon; its backends have settled (every probe passed) when this resolves. */
 export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<TestDaemon> {
-  const dir = await Deno.makeTempDir({ prefix: "maglev-cli-" });
-  const configPath = `${dir}/maglev.yaml`;
-  await Deno.writeTextFile(configPath, options.yaml ?? WORLD_YAML);
-  const vppSocket = options.vpp ? `${dir}/api.sock` : "";
-  const sim = options.vpp
-    ? await startVppSim({ socketPath: vppSocket, omitMessages: options.omitMessages })
-    : undefined;
-  const vppEnabled = vppSocket !== "";
-  const clock = new FakeClock(Date.now() - 60_000);
-  const prober = new FakeProber();
-  const state = new ConfigState(configPath, { vppEnabled, clock: realClock });
-  const checker = new Checker(await state.initial(), {
-    probe: prober.probe,
-    clock,
-    random: () => 0,
-  });
-  const vpp = new VppManager({ apiAddr: vppSocket, checker });
-  const facts: DaemonFacts = {
-    version: VERSION,
-    commit: COMMIT,
-    buildDate: BUILD_DATE,
-    startedAtMs: realClock.now(),
-    configPath,
-    vppApiAddr: vppSocket,
-    configHash: () => state.hash(),
-    lastReload: () => state.lastReload(),
-    warmup: () => (vppEnabled ? vpp.gate.phase() : "done"),
-  };
-  checker.start();
-  vpp.start();
-  const grpc: GrpcServerHandle = await startGrpcServer({
-    checker,
+  const vpp: RigVpp = options.vpp
+    ? (options.omitMessages ? { omit: [...options.omitMessages] } : "double")
+    : "disabled";
+  // A clock a minute in the past, so "ago" columns read like a running daemon's.
+  const rig = await startRig(options.yaml ?? WORLD_YAML, {
     vpp,
-    checkConfig: () => state.check(),
-    reload: state.reloader(checker, { applied: () => vpp.configApplied() }),
-    diffConfig: (source) => state.diff(checker, source),
-    facts,
-    listen: { tcp: "127.0.0.1:0" },
+    clockStartMs: Date.now() - 60_000,
+    random: () => 0,
+    build: { version: VERSION, commit: COMMIT, buildDate: BUILD_DATE },
   });
-  const settle = (ms = 10_000) => clock.advance(ms);
+  const settle = (ms = 10_000) => rig.clock.advance(ms);
   await settle();
   return {
-    server: grpc.addresses[0],
-    clock,
-    prober,
-    checker,
-    configPath,
-    sim,
+    server: rig.server.addresses[0],
+    clock: rig.clock,
+    prober: rig.prober,
+    checker: rig.checker,
+    configPath: rig.configPath,
+    sim: rig.sim,
     settle,
-    async close() {
-      await grpc.shutdown({ graceMs: 100 });
-      await vpp.stop();
-      await checker.stop();
-      await sim?.close();
-      await Deno.remove(dir, { recursive: true });
-    },
+    close: () => rig.close(),
   };
 }

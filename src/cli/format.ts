@@ -141,6 +141,7 @@ export function formatFrontend(f: FrontendView, o: FormatOptions): string {
         String(b.weight).padEnd(weightW)
       }  effective ${String(b.effectiveWeight).padEnd(effW)}`;
       if (!b.enabled) row += "  [disabled]";
+      if (b.adopted) row += "  [adopted from VPP, awaiting first result]";
       out += row.trimEnd() + "\n";
     }
   }

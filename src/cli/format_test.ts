@@ -125,6 +125,23 @@ Deno.test("show frontends <name>: pool rows match the robot regexes with colour 
     formatFrontend({ ...frontend, description: "public" }, plain),
     /^description\s+public$/m,
   );
+  const adopted = formatFrontend({
+    ...frontend,
+    pools: [{
+      name: "primary",
+      backends: [{
+        name: "nginx1",
+        weight: 100,
+        effectiveWeight: 80,
+        enabled: true,
+        adopted: true,
+      }],
+    }],
+  }, plain);
+  assert.match(
+    adopted,
+    /^ {4}nginx1 {2}weight 100 {2}effective 80 {2}\[adopted from VPP, awaiting first result\]$/m,
+  );
 });
 
 Deno.test("show backends <name>: state, enabled, health, transitions newest first, probes", () => {

@@ -62,6 +62,7 @@ export function frontendView(f: FrontendInfo): FrontendView {
         weight: b.weight,
         effectiveWeight: b.effective_weight,
         enabled: b.enabled,
+        adopted: b.adopted ?? false,
       })),
     })),
   };

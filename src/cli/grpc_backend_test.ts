@@ -23,6 +23,7 @@ Deno.test("FrontendInfo and BackendInfo map onto the client's views", () => {
         enabled: false,
         state: "up",
         address: "x",
+        adopted: false,
       }],
     }],
     description: "d",
@@ -41,6 +42,7 @@ Deno.test("FrontendInfo and BackendInfo map onto the client's views", () => {
     weight: 9,
     effectiveWeight: 0,
     enabled: false,
+    adopted: false,
   });
   assert.equal(f.srcIpSticky, true);
   const b = backendView({

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { HealthCheck } from "./types.ts";
+import type { HealthCheck, HttpParams } from "./types.ts";
 
 /** Defaults of spec 0.2. */
 export const DEFAULTS = {
@@ -24,6 +24,17 @@ export const DEFAULTS = {
   responseCodeMax: 399,
   weight: 100,
 } as const;
+
+/** The params of an http check written with `params: {}` or none (spec 0.2). */
+export const DEFAULT_HTTP_PARAMS: HttpParams = Object.freeze({
+  path: DEFAULTS.httpPath,
+  host: "",
+  responseCodeMin: DEFAULTS.responseCodeMin,
+  responseCodeMax: DEFAULTS.responseCodeMax,
+  responseRegexp: "",
+  serverName: "",
+  insecureSkipVerify: false,
+});
 
 const HOUR = 3_600_000;
 

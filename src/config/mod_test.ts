@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { formatIssue, healthCheckEqual, loadConfigFile, parseConfig } from "./mod.ts";
 import { type BadCase, doc, testBadCases } from "./bad_case_test_util.ts";
+import { DEFAULT_HTTP_PARAMS } from "./defaults.ts";
 
 /** Lines 1..8 shared by the frontend cases; frontends start on line 9. */
 const HEAD = [
@@ -990,15 +991,7 @@ Deno.test("defaults of spec 0.2 are applied", () => {
     fall: 3,
     probeIpv4Src: "",
     probeIpv6Src: "",
-    http: {
-      path: "/",
-      host: "",
-      responseCodeMin: 200,
-      responseCodeMax: 399,
-      responseRegexp: "",
-      serverName: "",
-      insecureSkipVerify: false,
-    },
+    http: DEFAULT_HTTP_PARAMS,
   });
   assert.deepEqual(c.healthchecks.t.tcp, { ssl: false, serverName: "", insecureSkipVerify: false });
   assert.equal(c.healthchecks.t.http, undefined);

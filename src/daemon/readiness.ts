@@ -9,6 +9,11 @@ import { errorMessage } from "../errors.ts";
 import type { VppControl } from "../reconciler/types.ts";
 import type { WarmupGate } from "../reconciler/warmup.ts";
 
+/** The warmup phase the daemon reports (`show status`): `done` without VPP. */
+export function warmupPhase(vpp: Pick<VppControl, "enabled">, gate: WarmupGate): string {
+  return vpp.enabled() ? gate.phase() : "done";
+}
+
 /** Why the daemon is not ready, or "" when it is. */
 export function notReadyReason(vpp: VppControl, gate: WarmupGate): string {
   if (!vpp.enabled()) return "";

@@ -31,6 +31,7 @@ export function poolBackend(name: string, over: Partial<PoolBackendInfo> = {}): 
     enabled: true,
     state: "up",
     address: `10.0.0.${name.length}`,
+    adopted: false,
     ...over,
   };
 }
@@ -74,6 +75,24 @@ export function backend(name: string, over: Partial<BackendInfo> = {}): BackendI
     description: "",
     transitions: [],
     probes: [],
+    ...over,
+  };
+}
+
+/**
+ * A canned disruption preview of `web`: half of its 1024 buckets move from
+ * `a` to `b`.
+ */
+export function preview(over: Partial<PreviewChangeResponse> = {}): PreviewChangeResponse {
+  return {
+    frontend: "web",
+    table_length: 1024,
+    buckets_moved: 512,
+    moves: [{ from: "a", to: "b", buckets: 512 }],
+    before: [],
+    after: [],
+    fingerprint_before: "f1",
+    fingerprint_after: "f2",
     ...over,
   };
 }

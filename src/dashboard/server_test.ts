@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as grpc from "@grpc/grpc-js";
 import { RpcError } from "../grpc/client.ts";
-import { fakeBoard } from "./fake_client_test_util.ts";
+import { fakeBoard, preview } from "./fake_client_test_util.ts";
 import { ACTION_HEADER, dashboardHandler, httpStatusOf } from "./server.ts";
 import { NotFoundError } from "./board.ts";
 
@@ -172,16 +172,7 @@ Deno.test("the disruption preview is asked of the daemon, read-only page include
   const body = JSON.stringify({ frontend: "web", backend: "a", disable: true });
   const off = await call("/api/daemons/0/preview", { method: "POST", body });
   assert.equal(off.status, 501, "a daemon without the RPC says so");
-  r1.preview = {
-    frontend: "web",
-    table_length: 1024,
-    buckets_moved: 512,
-    moves: [{ from: "a", to: "b", buckets: 512 }],
-    before: [],
-    after: [],
-    fingerprint_before: "f1",
-    fingerprint_after: "f2",
-  };
+  r1.preview = preview();
   const on = await call("/api/daemons/0/preview", { method: "POST", body });
   assert.equal(on.status, 200);
   assert.equal(on.body.buckets_moved, 512);

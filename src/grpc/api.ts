@@ -34,6 +34,7 @@ import { lookupBackend, lookupFrontend, lookupHealthCheck, ownValue } from "../c
 import { previewChange } from "../plan/preview.ts";
 import type { VppControl } from "../reconciler/types.ts";
 import { asProgrammed } from "../reconciler/plan.ts";
+import { servedStates } from "../reconciler/desired.ts";
 import { vipFingerprint } from "../weights/fingerprint.ts";
 import { desiredFromFrontend, effectiveWeights, frontendState } from "../weights/mod.ts";
 import {
@@ -124,17 +125,20 @@ export class MaglevApi {
     const fe = this.#frontend(name);
     const { checker, vpp } = this.#d;
     const backends = checker.config().backends;
+    // What VPP serves: weights adopted at start or reload count until a first result.
+    const served = servedStates(checker, { vpp, frontend: fe.name });
     const info = frontendInfo(fe, {
-      effective: effectiveWeights(fe, checker),
+      effective: effectiveWeights(fe, served),
+      // The aggregate state stays health's own (the events say the same).
       state: frontendState(fe, checker),
-      states: checker,
+      states: served,
       enabled: (b) => ownValue(backends, b)?.enabled ?? false,
       address: (b) => ownValue(backends, b)?.address ?? "",
       vppSyncError: vpp.lastSyncError?.(fe.name),
     });
     // What VPP hashes with: an `auto` table VPP kept longer than the config's length counts.
     const programmed = asProgrammed(
-      desiredFromFrontend(fe, checker, backends),
+      desiredFromFrontend(fe, served, backends),
       vpp.heldTableLength?.(fe.name),
     );
     info.flow_table_length = programmed.flowTableLength;

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { RpcError } from "./client.ts";
+import { FAIL } from "../checker/checker_test_util.ts";
 import { type Rig, RIG_YAML, startRig, until } from "./rig_test_util.ts";
 
 async function withRig(
@@ -279,5 +280,35 @@ Deno.test("a longer auto table VPP keeps: fingerprint, length and preview use it
     const same = await client.call("PreviewChange", { frontend: "www", backend: "s2", weight: 50 });
     assert.equal(same.table_length, 8192);
     assert.equal(same.fingerprint_before, fe.fingerprint);
+  });
+});
+
+Deno.test("while a reload's new probe has not spoken, GetFrontend shows VPP's adopted weight", async () => {
+  await withRig(async ({ client, manager, checker, clock, prober, configPath }) => {
+    await until("connected", () => manager.connected());
+    for (let i = 0; i < 40; i++) await clock.advance(1000);
+    await until("warmup done", () => checker.backendState("h1") === "up" && manager.gate.done);
+    await client.syncVPPLBState({});
+    const before = await client.getFrontend({ name: "probed" });
+    assert.equal(before.pools[0].backends[0].effective_weight, 100);
+    assert.equal(before.pools[0].backends[0].adopted, false);
+    // A changed interval restarts h1's probe; the new probe does not answer yet.
+    prober.behaviour.set("h1", "deaf");
+    await Deno.writeTextFile(configPath, RIG_YAML.replace("interval: 2s", "interval: 5s"));
+    assert.equal((await client.reloadConfig()).ok, true);
+    assert.equal(checker.backendState("h1"), "unknown");
+    const held = await client.getFrontend({ name: "probed" });
+    const h1 = held.pools[0].backends[0];
+    assert.deepEqual([h1.state, h1.effective_weight, h1.adopted], ["unknown", 100, true]);
+    assert.equal(held.active_pool, "primary", "VPP still serves it");
+    assert.equal(held.fingerprint, before.fingerprint, "what VPP holds did not change");
+    // The first result decides: from then on health rules, and nothing is adopted.
+    await clock.advance(5000);
+    await until("h1 probed", () => prober.count("h1") > 0);
+    prober.release("h1", FAIL);
+    await until("h1 decided", () => checker.backendState("h1") !== "unknown");
+    const after = (await client.getFrontend({ name: "probed" })).pools[0].backends[0];
+    assert.equal(after.adopted, false);
+    assert.equal(after.effective_weight, 0);
   });
 });

@@ -133,15 +133,16 @@ function deadline(options?: CallOptions): grpc.CallOptions {
   return options?.timeoutMs === undefined ? {} : { deadline: Date.now() + options.timeoutMs };
 }
 
-/** Dials a maglevd (`host:port`, `/path` or `unix:/path`); connects lazily. */
-export function createClient(server: string): MaglevClient {
-  const target = grpcTarget(server);
-  const service = maglevService();
-  const channel = new grpc.Client(target, grpc.credentials.createInsecure(), {
-    "grpc.max_receive_message_length": 64 * 1024 * 1024,
-  });
+type UnaryCall = <M extends UnaryMethod>(
+  method: M,
+  request: MaglevMethodTypes[M]["requestInit"],
+  options?: CallOptions,
+) => Promise<MaglevMethodTypes[M]["response"]>;
 
-  function call<M extends UnaryMethod>(
+/** A unary call of any method over `channel`, rejecting with `RpcError`. */
+function unaryCaller(channel: grpc.Client): UnaryCall {
+  const service = maglevService();
+  return function call<M extends UnaryMethod>(
     method: M,
     request: MaglevMethodTypes[M]["requestInit"],
     options?: CallOptions,
@@ -161,46 +162,55 @@ export function createClient(server: string): MaglevClient {
         },
       );
     });
-  }
+  };
+}
 
-  function watchEvents(request: WatchRequestInit): EventStream {
-    const def = service.WatchEvents;
-    const stream = channel.makeServerStreamRequest(
-      def.path,
-      def.requestSerialize,
-      def.responseDeserialize,
-      request,
-      new grpc.Metadata(),
-      {},
-    );
-    let cancelled = false;
-    // Without a listener, a cancel before iteration starts would surface as
-    // an unhandled 'error' event.
-    stream.on("error", () => {});
-    async function* iterate(): AsyncGenerator<Event> {
-      try {
-        for await (const event of stream) yield event as Event;
-      } catch (err) {
-        if (cancelled && (err as grpc.ServiceError).code === grpc.status.CANCELLED) return;
-        throw toRpcError(err);
-      } finally {
-        if (!cancelled) {
-          cancelled = true;
-          stream.cancel();
-        }
-      }
-    }
-    const iterator = iterate();
-    return {
-      [Symbol.asyncIterator]: () => iterator,
-      cancel() {
-        if (cancelled) return;
+/** Opens `WatchEvents` over `channel`; a cancel ends the iteration without an error. */
+function openEventStream(channel: grpc.Client, request: WatchRequestInit): EventStream {
+  const def = maglevService().WatchEvents;
+  const stream = channel.makeServerStreamRequest(
+    def.path,
+    def.requestSerialize,
+    def.responseDeserialize,
+    request,
+    new grpc.Metadata(),
+    {},
+  );
+  let cancelled = false;
+  // Without a listener, a cancel before iteration starts would surface as
+  // an unhandled 'error' event.
+  stream.on("error", () => {});
+  async function* iterate(): AsyncGenerator<Event> {
+    try {
+      for await (const event of stream) yield event as Event;
+    } catch (err) {
+      if (cancelled && (err as grpc.ServiceError).code === grpc.status.CANCELLED) return;
+      throw toRpcError(err);
+    } finally {
+      if (!cancelled) {
         cancelled = true;
         stream.cancel();
-      },
-    };
+      }
+    }
   }
+  const iterator = iterate();
+  return {
+    [Symbol.asyncIterator]: () => iterator,
+    cancel() {
+      if (cancelled) return;
+      cancelled = true;
+      stream.cancel();
+    },
+  };
+}
 
+/** Dials a maglevd (`host:port`, `/path` or `unix:/path`); connects lazily. */
+export function createClient(server: string): MaglevClient {
+  const target = grpcTarget(server);
+  const channel = new grpc.Client(target, grpc.credentials.createInsecure(), {
+    "grpc.max_receive_message_length": 64 * 1024 * 1024,
+  });
+  const call = unaryCaller(channel);
   return {
     target,
     call,
@@ -221,7 +231,7 @@ export function createClient(server: string): MaglevClient {
     getVPPLBState: (o) => call("GetVPPLBState", {}, o),
     syncVPPLBState: (r, o) => call("SyncVPPLBState", r, o),
     getVPPLBCounters: (o) => call("GetVPPLBCounters", {}, o),
-    watchEvents,
+    watchEvents: (r) => openEventStream(channel, r),
     close: () => channel.close(),
   };
 }

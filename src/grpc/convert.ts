@@ -17,12 +17,13 @@ import type {
   VPPLBState,
 } from "../../proto/maglev_pb.ts";
 import type { Frontend, HealthCheck } from "../config/types.ts";
-import type { ProbeRecord, State, StateSource, Transition } from "../health/types.ts";
+import type { ProbeRecord, State, Transition } from "../health/types.ts";
 import type { BackendSnapshot, FrontendState, MaglevEvent } from "../checker/types.ts";
 import type { LbStateView, SyncStats, VipCounters, VppInfo } from "../reconciler/types.ts";
 import type { Buffer } from "node:buffer";
 import { encodeEvent } from "./proto.ts";
 import { encapName, protocolName } from "../../vpp/names.ts";
+import { type FrontendStates, heldWeight } from "../weights/mod.ts";
 
 /** Unix (or duration) milliseconds as int64 nanoseconds in decimal. */
 export function msToNs(ms: number): string {
@@ -70,7 +71,8 @@ export interface FrontendFacts {
   /** Pool name -> backend name -> effective weight. */
   effective: ReadonlyMap<string, ReadonlyMap<string, number>>;
   state: FrontendState;
-  states: StateSource;
+  /** With the weights adopted from VPP (`servedStates`), for the `adopted` flag. */
+  states: FrontendStates;
   /** Runtime enabled flag of a backend. */
   enabled(backend: string): boolean;
   /** Address of a backend, empty when unknown. */
@@ -101,6 +103,7 @@ export function frontendInfo(fe: Frontend, facts: FrontendFacts): FrontendInfo {
           enabled: facts.enabled(pb.name),
           state,
           address: facts.address(pb.name),
+          adopted: heldWeight(facts.states, pb.name) !== undefined,
         };
       }),
     };

@@ -10,6 +10,7 @@ import { Checker } from "../checker/mod.ts";
 import { FakeProber } from "../checker/checker_test_util.ts";
 import { FakeClock, realClock } from "../clock.ts";
 import { ConfigState } from "../daemon/config_state.ts";
+import { warmupPhase } from "../daemon/readiness.ts";
 import { configureLog } from "../log/mod.ts";
 export { until } from "../reconciler/harness_test_util.ts";
 import { VppManager } from "../reconciler/mod.ts";
@@ -19,6 +20,42 @@ import type { DaemonFacts } from "./status.ts";
 import { type GrpcServerHandle, type GrpcServerOptions, startGrpcServer } from "./server.ts";
 
 configureLog({ level: "error", format: "json", write: () => {} });
+
+/** What differs between the worlds built on {@linkcode sharedFrontendsYaml}. */
+export interface SharedFrontendsParts {
+  /** `web`'s description. */
+  readonly description: string;
+  /** The backends of `web`'s pool `fallback`, as a YAML flow map body. */
+  readonly fallback: string;
+  /** The backends of `dns`'s pool `main`, as a YAML flow map body. */
+  readonly dns: string;
+}
+
+/**
+ * The `frontends:` block the gRPC transport tests and the CLI tests share:
+ * `web` at 192.0.2.1:80/tcp with pool `primary` (nginx1 at 100, nginx2 at
+ * 50) and pool `fallback`, and `dns` at 192.0.2.53:53/udp with pool `main`.
+ */
+export function sharedFrontendsYaml(parts: SharedFrontendsParts): string {
+  return `  frontends:
+    web:
+      description: ${parts.description}
+      address: 192.0.2.1
+      protocol: tcp
+      port: 80
+      pools:
+        - name: primary
+          backends: { nginx1: { weight: 100 }, nginx2: { weight: 50 } }
+        - name: fallback
+          backends: { ${parts.fallback} }
+    dns:
+      address: 192.0.2.53
+      protocol: udp
+      port: 53
+      pools:
+        - { name: main, backends: { ${parts.dns} } }
+`;
+}
 
 /** A config with two frontends (one all-port), static and probed backends. */
 export const RIG_YAML = `maglev:
@@ -77,11 +114,30 @@ export type RigVpp =
   /** The double without these messages (an older VPP). */
   | { omit: string[] };
 
+/** The build a daemon reports (`show version`). */
+export interface RigBuild {
+  readonly version: string;
+  readonly commit: string;
+  readonly buildDate: string;
+}
+
+/** Options of {@linkcode startRig}. */
+export interface RigOptions {
+  /** Default the complete double. */
+  vpp?: RigVpp;
+  server?: Partial<GrpcServerOptions>;
+  /** Where the fake clock starts (default `FakeClock`'s). */
+  clockStartMs?: number;
+  /** The checker's jitter source (default 0.5: exact schedules). */
+  random?: () => number;
+  /** Default version 1.2.3, commit abc1234, built 2026-12-01. */
+  build?: RigBuild;
+}
+
+const RIG_BUILD: RigBuild = { version: "1.2.3", commit: "abc1234", buildDate: "2026-12-01" };
+
 /** Starts the rig on `yaml`. */
-export async function startRig(
-  yaml: string = RIG_YAML,
-  options: { vpp?: RigVpp; server?: Partial<GrpcServerOptions> } = {},
-): Promise<Rig> {
+export async function startRig(yaml: string = RIG_YAML, options: RigOptions = {}): Promise<Rig> {
   const dir = await Deno.makeTempDir({ prefix: "maglev-grpc-rig-" });
   const configPath = `${dir}/maglev.yaml`;
   await Deno.writeTextFile(configPath, yaml);
@@ -94,22 +150,21 @@ export async function startRig(
       omitMessages: typeof vppMode === "object" ? vppMode.omit : undefined,
     })
     : undefined;
-  const clock = new FakeClock();
+  const clock = new FakeClock(options.clockStartMs);
   const state = new ConfigState(configPath, { vppEnabled: apiAddr !== "", clock: realClock });
   const config = await state.initial();
   const prober = new FakeProber();
-  const checker = new Checker(config, { probe: prober.probe, clock, random: () => 0.5 });
+  const random = options.random ?? (() => 0.5);
+  const checker = new Checker(config, { probe: prober.probe, clock, random });
   const manager = new VppManager({ apiAddr, checker, clock, startMs: clock.monotonic() });
   const facts: DaemonFacts = {
-    version: "1.2.3",
-    commit: "abc1234",
-    buildDate: "2026-12-01",
+    ...(options.build ?? RIG_BUILD),
     startedAtMs: realClock.now(),
     configPath,
     vppApiAddr: apiAddr,
     configHash: () => state.hash(),
     lastReload: () => state.lastReload(),
-    warmup: () => manager.gate.phase(),
+    warmup: () => warmupPhase(manager, manager.gate),
   };
   checker.start();
   manager.start();

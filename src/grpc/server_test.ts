@@ -15,12 +15,15 @@ import type { GrpcObserver } from "./observer.ts";
 import { createClient, RpcError } from "./client.ts";
 import type { MaglevClient } from "./client.ts";
 import { healthService, maglevService } from "./proto.ts";
-import { type Rig as RealRig, startRig, until } from "./rig_test_util.ts";
+import { type Rig as RealRig, sharedFrontendsYaml, startRig, until } from "./rig_test_util.ts";
 import type { Event } from "../../proto/maglev_pb.ts";
 import { FAIL } from "../checker/checker_test_util.ts";
 import { configureLog, log } from "../log/mod.ts";
 
-/** The transport tests' world: `web` (two pools), `dns` on a static backend. */
+/**
+ * The transport tests' world: the shared `web` (nginx3 as fallback) and
+ * `dns` (on a static backend).
+ */
 const TRANSPORT_YAML = `maglev:
   vpp:
     lb: { ipv4-src-address: 192.0.2.254, ipv6-src-address: "2001:db8::fe" }
@@ -44,24 +47,13 @@ const TRANSPORT_YAML = `maglev:
     nginx2: { address: 10.0.0.2, healthcheck: web-http }
     nginx3: { address: 10.0.0.3, healthcheck: web-http }
     static1: { address: 10.0.0.9 }
-  frontends:
-    web:
-      description: the web site
-      address: 192.0.2.1
-      protocol: tcp
-      port: 80
-      pools:
-        - name: primary
-          backends: { nginx1: { weight: 100 }, nginx2: { weight: 50 } }
-        - name: fallback
-          backends: { nginx3: { weight: 100 } }
-    dns:
-      address: 192.0.2.53
-      protocol: udp
-      port: 53
-      pools:
-        - { name: main, backends: { static1: { weight: 10 } } }
-`;
+${
+  sharedFrontendsYaml({
+    description: "the web site",
+    fallback: "nginx3: { weight: 100 }",
+    dns: "static1: { weight: 10 }",
+  })
+}`;
 
 interface Rig extends RealRig {
   calls: string[];

@@ -22,6 +22,25 @@ export { isOperatorCode, isProbeCode, layerOf, OperatorCode, probeResult } from 
 /** Probe results kept per backend (spec 0.3). */
 export const PROBE_RING_SIZE = 20;
 
+/** Numbers per ring slot: atMs, durationMs, and pass bit, code and detail index packed. */
+const RING_FIELDS = 3;
+const CODE_MASK = 0x3f;
+const DETAIL_SHIFT = 7;
+/** Codes seen in rings, each once (the probe codes, and any other a caller records). */
+const ringCodes: string[] = [];
+const ringCodeIndex = new Map<string, number>();
+
+function ringCode(code: string): number {
+  let i = ringCodeIndex.get(code);
+  if (i === undefined) {
+    // Past the mask the code would alias another; probe codes are 13, so this is a caller's bug.
+    if (ringCodes.length > CODE_MASK) throw new RangeError(`too many probe codes: ${code}`);
+    i = ringCodes.push(code) - 1;
+    ringCodeIndex.set(code, i);
+  }
+  return i;
+}
+
 /** Construction parameters of a {@linkcode HealthMachine}. */
 export interface HealthOptions {
   /** Consecutive passes to go up (>= 1). */
@@ -64,17 +83,21 @@ export class HealthMachine {
   #state: State = "unknown";
   #counter: number;
   #historyLimit: number;
-  /** Oldest first; trimmed from the front. Small, so shifting is cheap. */
-  #history: Transition[] = [];
   /**
-   * The ring as parallel arrays, allocated on the first probe: at 50,000
-   * backends twenty record objects each would cost about 100 MB; this costs
-   * a fifth of that. `#ringNext` is where the next record goes.
+   * Oldest first; replaced, never pushed to: a pushed-to array keeps room
+   * for 17, which at 50,000 backends is megabytes for nothing. Transitions
+   * are rare and the history short, so the copy is cheap.
    */
-  #ringTimes: Float64Array | undefined; // atMs, durationMs per slot
-  #ringCodes: string[] | undefined;
-  #ringDetails: string[] | undefined;
-  #ringOk = 0; // bit i: slot i passed
+  #history: readonly Transition[] = [];
+  /**
+   * The ring, allocated on the first probe: {@linkcode RING_FIELDS} numbers
+   * per slot in one plain array (a typed array costs its buffer's headers
+   * too), and the distinct details the slots point at (a backend answers
+   * with the same few). At 50,000 backends twenty record objects each would
+   * cost about 100 MB, this about 25. `#ringNext` is where the next record goes.
+   */
+  #ring: number[] | undefined;
+  #details: string[] | undefined;
   #ringNext = 0;
   #ringCount = 0;
 
@@ -128,15 +151,16 @@ export class HealthMachine {
   /** The probe-result ring, newest first (at most {@linkcode PROBE_RING_SIZE}). */
   probes(): ProbeRecord[] {
     const out: ProbeRecord[] = [];
-    const times = this.#ringTimes!;
+    const ring = this.#ring!;
     for (let i = 1; i <= this.#ringCount; i++) {
-      const idx = (this.#ringNext - i + PROBE_RING_SIZE) % PROBE_RING_SIZE;
+      const at = RING_FIELDS * ((this.#ringNext - i + PROBE_RING_SIZE) % PROBE_RING_SIZE);
+      const packed = ring[at + 2];
       out.push({
-        atMs: times[2 * idx],
-        ok: (this.#ringOk & (1 << idx)) !== 0,
-        code: this.#ringCodes![idx],
-        detail: this.#ringDetails![idx],
-        durationMs: times[2 * idx + 1],
+        atMs: ring[at],
+        ok: (packed & 1) === 1,
+        code: ringCodes[(packed >> 1) & CODE_MASK],
+        detail: this.#details![packed >> DETAIL_SHIFT],
+        durationMs: ring[at + 1],
       });
     }
     return out;
@@ -150,15 +174,7 @@ export class HealthMachine {
   record(result: ProbeResult, atMs: number): boolean {
     const state = this.#state;
     if (inactive(state)) return false;
-    const slot = this.#ringNext;
-    const times = this.#ringTimes ??= new Float64Array(2 * PROBE_RING_SIZE);
-    times[2 * slot] = atMs;
-    times[2 * slot + 1] = result.durationMs;
-    (this.#ringCodes ??= new Array(PROBE_RING_SIZE).fill(""))[slot] = result.code;
-    (this.#ringDetails ??= new Array(PROBE_RING_SIZE).fill(""))[slot] = result.detail;
-    this.#ringOk = result.ok ? this.#ringOk | (1 << slot) : this.#ringOk & ~(1 << slot);
-    this.#ringNext = (this.#ringNext + 1) % PROBE_RING_SIZE;
-    if (this.#ringCount < PROBE_RING_SIZE) this.#ringCount++;
+    this.#ringRecord(result, atMs);
 
     let next: State = state;
     if (result.ok) {
@@ -233,6 +249,47 @@ export class HealthMachine {
     return Math.max(1, Math.round(base * factor));
   }
 
+  #ringRecord(result: ProbeResult, atMs: number): void {
+    const ring = this.#ring ??= new Array<number>(RING_FIELDS * PROBE_RING_SIZE).fill(0);
+    const at = RING_FIELDS * this.#ringNext;
+    ring[at] = atMs;
+    ring[at + 1] = result.durationMs;
+    ring[at + 2] = (result.ok ? 1 : 0) | (ringCode(result.code) << 1) |
+      (this.#detailIndex(result.detail) << DETAIL_SHIFT);
+    this.#ringNext = (this.#ringNext + 1) % PROBE_RING_SIZE;
+    if (this.#ringCount < PROBE_RING_SIZE) this.#ringCount++;
+  }
+
+  /** Where `detail` is in `#details`; a full list first keeps only what the ring uses. */
+  #detailIndex(detail: string): number {
+    let details = this.#details;
+    // A literal, not a push: most rings see one detail, and a push would make room for 17.
+    if (!details) {
+      this.#details = [detail];
+      return 0;
+    }
+    const i = details.indexOf(detail);
+    if (i >= 0) return i;
+    if (details.length >= 2 * PROBE_RING_SIZE) details = this.#compactDetails();
+    return details.push(detail) - 1;
+  }
+
+  #compactDetails(): string[] {
+    const ring = this.#ring!;
+    const old = this.#details!;
+    const kept: string[] = [];
+    // The slot about to be overwritten is dropped too (it is not read again).
+    for (let i = 1; i < this.#ringCount; i++) {
+      const at = RING_FIELDS * ((this.#ringNext - i + PROBE_RING_SIZE) % PROBE_RING_SIZE) + 2;
+      const d = old[ring[at] >> DETAIL_SHIFT];
+      let j = kept.indexOf(d);
+      if (j < 0) j = kept.push(d) - 1;
+      ring[at] = (ring[at] & ((1 << DETAIL_SHIFT) - 1)) | (j << DETAIL_SHIFT);
+    }
+    this.#details = kept;
+    return kept;
+  }
+
   #enterUnknown(atMs: number, code: string, detail: string): Transition {
     this.#counter = this.rise - 1;
     return this.#push(this.#state, "unknown", atMs, code, detail);
@@ -241,13 +298,13 @@ export class HealthMachine {
   #push(from: State, to: State, atMs: number, code: string, detail: string): Transition {
     this.#state = to;
     const t: Transition = Object.freeze({ from, to, atMs, code, detail });
-    this.#history.push(t);
+    this.#history = this.#history.concat(t);
     this.#trim();
     return t;
   }
 
   #trim(): void {
     const excess = this.#history.length - this.#historyLimit;
-    if (excess > 0) this.#history.splice(0, excess);
+    if (excess > 0) this.#history = this.#history.slice(excess);
   }
 }

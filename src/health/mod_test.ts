@@ -294,3 +294,23 @@ Deno.test("health: nextInterval jitter is +-10% of the chosen interval", () => {
     assert.ok(v >= 900 && v <= 1100, `${v}`);
   }
 });
+
+Deno.test("health: probe ring keeps every field exact through many distinct details", () => {
+  const m = machine(1, 2);
+  const fed: { atMs: number; ok: boolean; code: string; detail: string; durationMs: number }[] = [];
+  // 500 results with 137 distinct details, passes and failures mixed: the ring's detail
+  // list is compacted many times and must still return each slot's own detail.
+  for (let i = 0; i < 500; i++) {
+    const base = i % 3 === 0 ? FAIL : PASS;
+    const r = { ...base, detail: `d${(i * 7) % 137}`, durationMs: i / 1000 + 0.123 };
+    m.record(r, 1_700_000_000_000 + i * 1.5);
+    fed.push({
+      atMs: 1_700_000_000_000 + i * 1.5,
+      ok: r.ok,
+      code: r.code,
+      detail: r.detail,
+      durationMs: r.durationMs,
+    });
+  }
+  assert.deepEqual(m.probes(), fed.slice(-PROBE_RING_SIZE).reverse());
+});

@@ -6,10 +6,24 @@
  * @module
  */
 
-/** A metric family as the exposition reads it (prom-client's `get()`). */
-export interface Family {
+/** A metric family as the exposition reads it: prom-client's `get()`, or its own text. */
+export type Family = ValuesFamily | TextFamily;
+
+/** A family whose series come as values (prom-client's `get()`). */
+export interface ValuesFamily {
   readonly name: string;
   get(): Promise<unknown>;
+}
+
+/**
+ * A family that writes its own text: a family of a million series would
+ * otherwise become a million objects, then a million line strings, before
+ * the text exists.
+ */
+export interface TextFamily {
+  readonly name: string;
+  /** Its lines, HELP and TYPE first, joined by newlines; "" without a series. */
+  text(): string;
 }
 
 interface SeriesValue {
@@ -30,11 +44,13 @@ function escapeHelp(s: string): string {
   return s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 }
 
-function escapeLabel(s: string): string {
+/** A label value escaped for the text format. */
+export function escapeLabel(s: string): string {
   return s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 
-function formatValue(v: number): string {
+/** A sample value (or numeric label) as the text format writes it. */
+export function formatValue(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
@@ -58,16 +74,27 @@ export async function renderFamilies(
 ): Promise<string> {
   // Every get() starts now, before any await, so all families show the values
   // the collectors just set even if another scrape runs meanwhile.
-  const all = await Promise.all(families.map((family) => family.get()));
+  const all = await Promise.all(
+    families.map((family) => "text" in family ? family.text() : family.get()),
+  );
   const out: string[] = [];
   for (const result of all) {
+    if (typeof result === "string") {
+      if (result !== "") out.push(result);
+      continue;
+    }
     const f = result as FamilyValues;
     if (f.values.length === 0) continue;
-    out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
+    out.push(familyHeader(f.name, f.help, f.type));
     for (const v of f.values) {
       const labels = { ...v.sharedLabels, ...v.labels };
       out.push(`${v.metricName ?? f.name}${formatLabels(labels)} ${formatValue(v.value)}`);
     }
   }
   return out.length ? out.join("\n") + "\n" : "";
+}
+
+/** The `# HELP` and `# TYPE` lines of a family. */
+export function familyHeader(name: string, help: string, type: string): string {
+  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}`;
 }

@@ -9,7 +9,6 @@
  * @module
  */
 import type { CheckerApi } from "../checker/types.ts";
-import type { VppControl } from "../reconciler/types.ts";
 import { type Clock, realClock, type TimerId } from "../clock.ts";
 import type { GrpcMethod, GrpcObserver, GrpcType } from "../grpc/observer.ts";
 import { log } from "../log/mod.ts";
@@ -18,9 +17,9 @@ import { addEventFamilies, type EventMetrics, type VppApiEvent } from "./events.
 import { familySet } from "./families.ts";
 import { addGrpcFamilies } from "./grpc.ts";
 import { addSelfFamilies, processRegistry, type SelfFacts } from "./self.ts";
-import { addBackendGauges, addFrontendGauges, addVppGauges } from "./state.ts";
+import { addBackendGauges, addFrontendGauges, addVppGauges, type MetricsVpp } from "./state.ts";
 
-export type { GrpcMethod, GrpcObserver, GrpcType, VppApiEvent };
+export type { GrpcMethod, GrpcObserver, GrpcType, MetricsVpp, VppApiEvent };
 export { PROBE_BUCKETS, PROGRAMMING_BUCKETS } from "./events.ts";
 export { GRPC_BUCKETS, GRPC_CODES, grpcCodeName } from "./grpc.ts";
 
@@ -40,7 +39,7 @@ export interface Metrics extends EventMetrics {
 export interface MetricsSources {
   readonly checker: CheckerApi;
   /** Absent or `enabled() == false` when VPP integration is off. */
-  readonly vpp?: VppControl;
+  readonly vpp?: MetricsVpp;
   /** maglevd's version. */
   readonly version: string;
   /** Build, start and config facts; without them no self families. */
@@ -68,7 +67,7 @@ export const COUNTERS_WAIT_MS = 1_500;
  * reported yet then has no series rather than a zero, which would read as a
  * counter reset.
  */
-async function awaitCounters(vpp: VppControl | undefined, clock: Clock, waitMs: number) {
+async function awaitCounters(vpp: MetricsVpp | undefined, clock: Clock, waitMs: number) {
   if (!vpp?.freshCounters || !vpp.enabled() || !vpp.connected()) return;
   let timer: TimerId | undefined;
   const late = new Promise<boolean>((resolve) => {

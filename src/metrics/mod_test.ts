@@ -1,12 +1,28 @@
 import { strict as assert } from "node:assert";
-import type { BackendSnapshot, CheckerApi, FrontendState } from "../checker/types.ts";
+import { Checker } from "../checker/mod.ts";
 import type { Config, HealthCheck } from "../config/types.ts";
 import type { ProbeResult, State } from "../health/types.ts";
-import type { SyncStats, VipCounters, VppControl, VppInfo } from "../reconciler/types.ts";
-import { type ConfigSpec, healthCheck, makeConfig } from "../checker/checker_test_util.ts";
+import type { VipCounters, VppInfo } from "../reconciler/types.ts";
+import {
+  type ConfigSpec,
+  FAIL,
+  FakeProber,
+  healthCheck,
+  makeConfig,
+} from "../checker/checker_test_util.ts";
 import { FakeClock } from "../clock.ts";
 import { configureLog } from "../log/mod.ts";
-import { COUNTERS_WAIT_MS, createMetrics, grpcMethodsOf, type Metrics } from "./mod.ts";
+import {
+  COUNTERS_WAIT_MS,
+  createMetrics,
+  grpcMethodsOf,
+  type Metrics,
+  type MetricsVpp,
+} from "./mod.ts";
+
+// Keep test output quiet: the real checker logs every transition.
+const QUIET_LOG = { level: "error", format: "json", write: () => {} } as const;
+configureLog(QUIET_LOG);
 
 // --- fixtures -------------------------------------------------------------------
 
@@ -44,88 +60,29 @@ const LAB_CONFIG = labConfig({
   },
 });
 
-interface FakeBackend {
-  state: State;
-  enabled: boolean;
-  health: number;
+/**
+ * The real checker over `config`, probing through a fake prober on a fake
+ * clock (no jitter), so states, health and the active set are the product's.
+ */
+function labChecker(): {
+  checker: Checker;
+  prober: FakeProber;
+  clock: FakeClock;
+} {
+  const clock = new FakeClock(1_800_000_000_000);
+  const prober = new FakeProber();
+  const checker = new Checker(LAB_CONFIG, { probe: prober.probe, clock, random: () => 0.5 });
+  return { checker, prober, clock };
 }
 
-/** A checker whose config and states the test sets by hand. */
-class FakeChecker implements CheckerApi {
-  cfg: Config;
-  backends = new Map<string, FakeBackend>();
-  frontends = new Map<string, FrontendState>();
+/** Long enough for every backend to settle: a dozen probes each at 2 s. */
+const SETTLE_MS = 24_000;
 
-  constructor(cfg: Config) {
-    this.cfg = cfg;
-    this.applyConfig(cfg);
-  }
-  config(): Config {
-    return this.cfg;
-  }
-  listBackends(): string[] {
-    return [...this.backends.keys()].sort();
-  }
-  getBackend(name: string): BackendSnapshot {
-    const b = this.backends.get(name);
-    const c = this.cfg.backends[name];
-    if (!b || !c) throw new Error(`backend ${name} not found`);
-    return {
-      name,
-      address: c.address,
-      description: c.description,
-      state: b.state,
-      enabled: b.enabled,
-      healthcheck: c.healthcheck,
-      health: b.health,
-      healthMax: 4,
-      transitions: [],
-      probes: [],
-    };
-  }
-  backendState(name: string): State | undefined {
-    return this.backends.get(name)?.state;
-  }
-  frontendState(name: string): FrontendState {
-    return this.frontends.get(name) ?? "unknown";
-  }
-  pause(): BackendSnapshot {
-    throw new Error("not in this fake");
-  }
-  resume(): BackendSnapshot {
-    throw new Error("not in this fake");
-  }
-  enable(): BackendSnapshot {
-    throw new Error("not in this fake");
-  }
-  disable(): BackendSnapshot {
-    throw new Error("not in this fake");
-  }
-  setWeight(): void {
-    throw new Error("not in this fake");
-  }
-  applyConfig(next: Config): void {
-    this.cfg = next;
-    const active = new Set<string>();
-    for (const fe of Object.values(next.frontends)) {
-      for (const p of fe.pools) for (const b of p.backends) active.add(b.name);
-    }
-    for (const name of [...this.backends.keys()]) if (!active.has(name)) this.backends.delete(name);
-    for (const name of active) {
-      if (!this.backends.has(name)) {
-        this.backends.set(name, { state: "unknown", enabled: true, health: 0 });
-      }
-    }
-  }
-  set(name: string, state: State, health = 4): void {
-    const b = this.backends.get(name)!;
-    b.state = state;
-    b.health = health;
-  }
-}
-
-/** A VPP side whose connection and counters the test sets by hand. */
-class FakeVpp implements VppControl {
+/**
+ * The narrow VPP view the metrics read, as plain recorded values: what a
+ * connected VppManager would report, set by the test.
+ */
+class RecordedVpp implements MetricsVpp {
   isEnabled = true;
   isConnected = false;
   vipCounters: VipCounters[] = [];
@@ -137,31 +94,21 @@ class FakeVpp implements VppControl {
     bootTimeMs: 0,
     connectedAtMs: 0,
   };
+  /** Set by a test to stand for a VPP read in progress. */
+  freshCounters?: () => Promise<readonly VipCounters[]>;
+  readonly syncErrors = new Map<string, string>();
   enabled(): boolean {
     return this.isEnabled;
   }
   connected(): boolean {
     return this.isConnected;
   }
-  incompatible(): readonly string[] {
-    return [];
-  }
   info(): VppInfo {
-    if (!this.isConnected) throw new Error("VPP not connected");
     return this.vppInfo;
-  }
-  lbState(): never {
-    throw new Error("not in this fake");
-  }
-  sync(): Promise<SyncStats> {
-    return Promise.reject(new Error("not in this fake"));
   }
   counters(): readonly VipCounters[] {
     return this.vipCounters;
   }
-  /** Set by a test to stand for a VPP read in progress. */
-  freshCounters?: () => Promise<readonly VipCounters[]>;
-  readonly syncErrors = new Map<string, string>();
   lastSyncError(frontend: string): string {
     return this.syncErrors.get(frontend) ?? "";
   }
@@ -193,20 +140,35 @@ function assertNoSeries(text: string, name: string): void {
   assert.deepEqual(found, [], `${name} should be absent`);
 }
 
-function labLabels(): { checker: FakeChecker; metrics: Metrics } {
-  const checker = new FakeChecker(LAB_CONFIG);
-  checker.set("nginx1", "up");
-  checker.set("nginx2", "up");
-  checker.set("nginx3", "up");
-  checker.frontends.set("http-vip", "up");
-  return { checker, metrics: createMetrics({ checker, version: "1.0.0" }) };
+interface LabRig {
+  checker: Checker;
+  prober: FakeProber;
+  clock: FakeClock;
+  metrics: Metrics;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** The lab config's checker with every backend up, and metrics over it. */
+async function labLabels(): Promise<LabRig> {
+  const { checker, prober, clock } = labChecker();
+  checker.start();
+  await clock.advance(SETTLE_MS);
+  return {
+    checker,
+    prober,
+    clock,
+    metrics: createMetrics({ checker, version: "1.0.0" }),
+    [Symbol.asyncDispose]: () => checker.stop(),
+  };
 }
 
 // --- tests -----------------------------------------------------------------------
 
 Deno.test("backend state: every state as 0/1 with address, backend, healthcheck labels", async () => {
-  const { checker, metrics } = labLabels();
-  checker.set("nginx2", "down", 0);
+  await using lab = await labLabels();
+  const { checker, prober, clock, metrics } = lab;
+  prober.behaviour.set("nginx2", FAIL);
+  await clock.advance(SETTLE_MS);
   const text = await metrics.render();
   assertLine(
     text,
@@ -225,8 +187,7 @@ Deno.test("backend state: every state as 0/1 with address, backend, healthcheck 
   assertLine(text, 'maglev_backend_health{backend="nginx1"} 4');
   assertLine(text, 'maglev_backend_health{backend="nginx2"} 0');
   assertLine(text, 'maglev_backend_enabled{backend="nginx1"} 1');
-  checker.backends.get("nginx3")!.enabled = false;
-  checker.set("nginx3", "disabled", 0);
+  checker.disable("nginx3");
   const after = await metrics.render();
   assertLine(after, 'maglev_backend_enabled{backend="nginx3"} 0');
   assertLine(
@@ -238,7 +199,8 @@ Deno.test("backend state: every state as 0/1 with address, backend, healthcheck 
 });
 
 Deno.test("pool weights: configured and effective, frontend state", async () => {
-  const { checker, metrics } = labLabels();
+  await using lab = await labLabels();
+  const { prober, clock, metrics } = lab;
   const text = await metrics.render();
   assertLine(
     text,
@@ -261,8 +223,9 @@ Deno.test("pool weights: configured and effective, frontend state", async () => 
   assertLine(text, 'maglev_frontend_state{frontend="http-vip",state="unknown"} 0');
 
   // Primary all down: the fallback takes over on the next scrape.
-  checker.set("nginx1", "down", 0);
-  checker.set("nginx2", "down", 0);
+  prober.behaviour.set("nginx1", FAIL);
+  prober.behaviour.set("nginx2", FAIL);
+  await clock.advance(SETTLE_MS);
   const failed = await metrics.render();
   assertLine(
     failed,
@@ -275,7 +238,8 @@ Deno.test("pool weights: configured and effective, frontend state", async () => 
 });
 
 Deno.test("gauges follow a config change without a restart", async () => {
-  const { checker, metrics } = labLabels();
+  await using lab = await labLabels();
+  const { checker, metrics } = lab;
   assertLine(await metrics.render(), 'maglev_backend_health{backend="nginx3"} 4');
   const next = labConfig({
     backends: {
@@ -289,7 +253,6 @@ Deno.test("gauges follow a config change without a restart", async () => {
     },
   });
   checker.applyConfig(next);
-  checker.set("static1", "up");
   const text = await metrics.render();
   // Gone: nginx2, nginx3 and the fallback pool.
   for (const gone of ['backend="nginx2"', 'backend="nginx3"', 'pool="fallback"']) {
@@ -303,19 +266,47 @@ Deno.test("gauges follow a config change without a restart", async () => {
     text,
     'maglev_frontend_pool_backend_weight{backend="static1",frontend="dns-vip",pool="main"} 20',
   );
+  // New backends start unknown, and so does the frontend they make up.
+  for (
+    const [address, backend, hc] of [
+      ["10.0.0.5", "static1", ""],
+      ["172.20.30.14", "nginx4", "http-check"],
+    ]
+  ) {
+    assertLine(
+      text,
+      `maglev_backend_state{address="${address}",backend="${backend}",healthcheck="${hc}",state="unknown"} 1`,
+    );
+  }
+  assertLine(text, 'maglev_frontend_state{frontend="dns-vip",state="unknown"} 1');
+
+  // The static backend passes on its own; nginx4 fails its probes.
+  lab.prober.behaviour.set("nginx4", FAIL);
+  await lab.clock.advance(SETTLE_MS);
+  const settled = await metrics.render();
   assertLine(
-    text,
+    settled,
     'maglev_backend_state{address="10.0.0.5",backend="static1",healthcheck="",state="up"} 1',
   );
   assertLine(
-    text,
-    'maglev_backend_state{address="172.20.30.14",backend="nginx4",healthcheck="http-check",state="unknown"} 1',
+    settled,
+    'maglev_backend_state{address="172.20.30.14",backend="nginx4",healthcheck="http-check",state="down"} 1',
   );
-  assertLine(text, 'maglev_frontend_state{frontend="dns-vip",state="unknown"} 1');
+  assertLine(settled, 'maglev_backend_health{backend="nginx4"} 0');
+  assertLine(
+    settled,
+    'maglev_frontend_pool_backend_effective_weight{backend="static1",frontend="dns-vip",pool="main"} 20',
+  );
+  assertLine(
+    settled,
+    'maglev_frontend_pool_backend_effective_weight{backend="nginx4",frontend="dns-vip",pool="main"} 0',
+  );
+  assertLine(settled, 'maglev_frontend_state{frontend="dns-vip",state="up"} 1');
 });
 
 Deno.test("probe counters and duration histogram; static backends add nothing", async () => {
-  const { metrics } = labLabels();
+  await using lab = await labLabels();
+  const { metrics } = lab;
   metrics.observeProbe("nginx1", HTTP_CHECK, probe(true, "L7OK", 3));
   metrics.observeProbe("nginx1", HTTP_CHECK, probe(true, "L7OK", 40));
   metrics.observeProbe("nginx1", HTTP_CHECK, probe(false, "L7STS", 2000));
@@ -352,7 +343,8 @@ Deno.test("probe counters and duration histogram; static backends add nothing", 
 });
 
 Deno.test("transitions, VPP API messages, LB sync kinds and programming latency", async () => {
-  const { metrics } = labLabels();
+  await using lab = await labLabels();
+  const { metrics } = lab;
   const t = { from: "unknown" as State, to: "up" as State, atMs: 0, code: "L7OK", detail: "" };
   metrics.onTransition("nginx1", t);
   metrics.onTransition("nginx1", t);
@@ -408,7 +400,8 @@ const SERVICE_DEF = {
 };
 
 Deno.test("gRPC series exist at 0 for every method before any call, then count", async () => {
-  const { metrics } = labLabels();
+  await using lab = await labLabels();
+  const { metrics } = lab;
   const methods = grpcMethodsOf(SERVICE_DEF);
   assert.deepEqual(methods, [
     { service: "maglev.v1.Maglev", method: "GetFrontend", type: "unary" },
@@ -450,9 +443,8 @@ Deno.test("gRPC series exist at 0 for every method before any call, then count",
 });
 
 Deno.test("VPP gauges: absent when disabled, connected 0 when down, full when up", async () => {
-  const checker = new FakeChecker(LAB_CONFIG);
-  const clock = new FakeClock(1_800_000_000_000);
-  const vpp = new FakeVpp();
+  const { checker, clock } = labChecker();
+  const vpp = new RecordedVpp();
   const vppNames = [
     "maglev_vpp_connected",
     "maglev_vpp_uptime_seconds",
@@ -510,9 +502,8 @@ Deno.test("VPP gauges: absent when disabled, connected 0 when down, full when up
 });
 
 Deno.test("a scrape waits (bounded) for stale counters to be read from VPP", async () => {
-  const checker = new FakeChecker(LAB_CONFIG);
-  const clock = new FakeClock(1_800_000_000_000);
-  const vpp = new FakeVpp();
+  const { checker, clock } = labChecker();
+  const vpp = new RecordedVpp();
   vpp.isConnected = true;
   const counters: VipCounters = {
     frontend: "http-vip",
@@ -551,8 +542,8 @@ Deno.test("a scrape waits (bounded) for stale counters to be read from VPP", asy
 });
 
 Deno.test("a frontend whose write VPP refused shows as out of sync", async () => {
-  const checker = new FakeChecker(LAB_CONFIG);
-  const vpp = new FakeVpp();
+  const { checker } = labChecker();
+  const vpp = new RecordedVpp();
   vpp.isConnected = true;
   const metrics = createMetrics({ checker, vpp, version: "1.0.0" });
   assertLine(await metrics.render(), 'maglev_frontend_vpp_sync_error{frontend="http-vip"} 0');
@@ -563,7 +554,9 @@ Deno.test("a frontend whose write VPP refused shows as out of sync", async () =>
 });
 
 Deno.test("a failing source costs its own families, not the scrape", async () => {
-  const { checker, metrics } = labLabels();
+  await using lab = await labLabels();
+  const { checker, metrics } = lab;
+  // A fault injected into the real checker: its frontend read throws.
   checker.frontendState = () => {
     throw new Error("checker stopped");
   };
@@ -574,7 +567,7 @@ Deno.test("a failing source costs its own families, not the scrape", async () =>
     assertNoSeries(text, "maglev_frontend_state");
     assertLine(text, 'maglev_backend_health{backend="nginx1"} 4');
   } finally {
-    configureLog({ level: "info", format: "json" });
+    configureLog(QUIET_LOG);
   }
   assert.equal(logged.length, 1);
   assert.deepEqual(
@@ -607,9 +600,9 @@ Deno.test("labels are in alphabetical order (histogram le last, as client_golang
 
 /** An exposition with every family populated. */
 async function fullExposition(): Promise<string> {
-  const checker = new FakeChecker(LAB_CONFIG);
-  checker.set("nginx1", "up");
-  const vpp = new FakeVpp();
+  await using lab = await labLabels();
+  const { checker } = lab;
+  const vpp = new RecordedVpp();
   vpp.isConnected = true;
   vpp.vppInfo = { ...vpp.vppInfo, bootTimeMs: Date.now() - 5000, connectedAtMs: Date.now() - 1000 };
   vpp.vipCounters = [{

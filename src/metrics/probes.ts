@@ -10,7 +10,7 @@
  * cumulative `le` buckets ending in `+Inf`, then `_sum` and `_count`.
  * @module
  */
-import type { Family } from "./exposition.ts";
+import { escapeLabel, familyHeader, formatValue, type TextFamily } from "./exposition.ts";
 
 /** One probe result as the counters take it. */
 export interface ProbeSample {
@@ -34,12 +34,6 @@ const LOCAL_ERRORS = 2;
 const FIRST_N = 3;
 const TAIL = 4;
 
-interface SeriesValue {
-  value: number;
-  labels: Record<string, string | number>;
-  metricName?: string;
-}
-
 /** Names and help of the three families. */
 const TOTAL = {
   name: "maglev_probe_total",
@@ -62,6 +56,8 @@ const DURATION = {
  */
 export class ProbeCounters {
   readonly #bounds: readonly number[];
+  /** `,le="0.005"}` per bound, then `,le="+Inf"}`: the bucket lines' label tails. */
+  readonly #le: readonly string[];
   readonly #stride: number;
   /** Backend name to its newest entry; `#next` chains its other check types (rare). */
   readonly #byBackend = new Map<string, number>();
@@ -78,6 +74,7 @@ export class ProbeCounters {
   /** Counters whose duration histogram has these upper bounds (seconds, ascending). */
   constructor(bounds: readonly number[]) {
     this.#bounds = bounds;
+    this.#le = [...bounds.map(formatValue), "+Inf"].map((le) => `,le="${escapeLabel(le)}"}`);
     this.#stride = bounds.length + 1 + TAIL;
     this.#cells = new Float64Array(this.#stride * 64);
   }
@@ -105,16 +102,18 @@ export class ProbeCounters {
   }
 
   /** The three families, for the exposition. */
-  families(): Family[] {
+  families(): TextFamily[] {
     return [
-      this.#family(TOTAL, "counter", (e, out) => this.#totals(e, out)),
-      this.#family(LOCAL, "counter", (e, out) => {
+      this.#family(TOTAL, "counter", (e, b, t) => this.#totals(e, b, t)),
+      this.#family(LOCAL, "counter", (e, b, t) => {
         const n = this.#cells[this.#tail(e) + LOCAL_ERRORS];
-        if (n > 0) {
-          out.push({ value: n, labels: { backend: this.#backend[e], type: this.#type[e] } });
-        }
+        return n > 0 ? `${LOCAL.name}{backend="${b}",type="${t}"} ${formatValue(n)}` : "";
       }),
-      this.#family(DURATION, "histogram", (e, out) => this.#histogram(e, out)),
+      this.#family(
+        DURATION,
+        "histogram",
+        (e, b, t) => this.#histogram(e, `backend="${b}",type="${t}"`),
+      ),
     ];
   }
 
@@ -162,46 +161,55 @@ export class ProbeCounters {
     return e;
   }
 
+  /**
+   * A family whose text is its header and one chunk per entry: `lines`
+   * writes an entry's lines (labels in the exposition's order: alphabetical,
+   * `le` last) given its escaped backend and type, "" for none.
+   */
   #family(
     meta: { name: string; help: string },
     type: string,
-    add: (e: number, out: SeriesValue[]) => void,
-  ): Family {
+    lines: (e: number, backend: string, type: string) => string,
+  ): TextFamily {
     return {
       name: meta.name,
-      get: () => {
-        const values: SeriesValue[] = [];
-        for (let e = 0; e < this.#backend.length; e++) add(e, values);
-        return Promise.resolve({ name: meta.name, help: meta.help, type, values });
+      text: () => {
+        const chunks = [familyHeader(meta.name, meta.help, type)];
+        for (let e = 0; e < this.#backend.length; e++) {
+          const chunk = lines(e, escapeLabel(this.#backend[e]), escapeLabel(this.#type[e]));
+          if (chunk !== "") chunks.push(chunk);
+        }
+        return chunks.length > 1 ? chunks.join("\n") : "";
       },
     };
   }
 
-  #totals(e: number, out: SeriesValue[]): void {
-    if (this.#code[e] === "") return;
-    const backend = this.#backend[e];
-    const type = this.#type[e];
-    const push = (code: string, ok: boolean, value: number) =>
-      out.push({ value, labels: { backend, code, result: ok ? "success" : "failure", type } });
-    push(this.#code[e], this.#ok[e], this.#cells[this.#tail(e) + FIRST_N]);
-    for (const c of this.#more.get(e) ?? []) push(c.code, c.ok, c.n);
+  #totals(e: number, backend: string, type: string): string {
+    if (this.#code[e] === "") return "";
+    const line = (code: string, ok: boolean, n: number) =>
+      `${TOTAL.name}{backend="${backend}",code="${escapeLabel(code)}",` +
+      `result="${ok ? "success" : "failure"}",type="${type}"} ${formatValue(n)}`;
+    const out = [line(this.#code[e], this.#ok[e], this.#cells[this.#tail(e) + FIRST_N])];
+    for (const c of this.#more.get(e) ?? []) out.push(line(c.code, c.ok, c.n));
+    return out.join("\n");
   }
 
-  #histogram(e: number, out: SeriesValue[]): void {
+  #histogram(e: number, backendType: string): string {
     const cells = this.#cells;
     const tail = this.#tail(e);
     const count = cells[tail + COUNT];
-    if (count === 0) return;
-    const labels = { backend: this.#backend[e], type: this.#type[e] };
-    const bucket = `${DURATION.name}_bucket`;
+    if (count === 0) return "";
+    const bucket = `${DURATION.name}_bucket{${backendType}`;
     const base = e * this.#stride;
+    const out: string[] = [];
     let acc = 0;
     for (let b = 0; b < this.#bounds.length; b++) {
       acc += cells[base + b];
-      out.push({ value: acc, labels: { ...labels, le: this.#bounds[b] }, metricName: bucket });
+      out.push(`${bucket}${this.#le[b]} ${formatValue(acc)}`);
     }
-    out.push({ value: count, labels: { ...labels, le: "+Inf" }, metricName: bucket });
-    out.push({ value: cells[tail + SUM], labels, metricName: `${DURATION.name}_sum` });
-    out.push({ value: count, labels: { ...labels }, metricName: `${DURATION.name}_count` });
+    out.push(`${bucket}${this.#le[this.#bounds.length]} ${formatValue(count)}`);
+    out.push(`${DURATION.name}_sum{${backendType}} ${formatValue(cells[tail + SUM])}`);
+    out.push(`${DURATION.name}_count{${backendType}} ${formatValue(count)}`);
+    return out.join("\n");
   }
 }

@@ -60,6 +60,12 @@ Deno.test("probes: the plain counters export what prom-client exported, series f
   // A backend with local errors only has no probe series.
   ours.localError("only-local", "http");
   ref.localError("only-local", "http");
+  // Label values are escaped as prom-client escapes them.
+  const odd = 'quote"back\\slash';
+  ours.probe(odd, "http", { code: "L7OK", ok: true, durationMs: 4 });
+  ref.probe(odd, "http", { code: "L7OK", ok: true, durationMs: 4 });
+  ours.localError(odd, "http");
+  ref.localError(odd, "http");
   assert.deepEqual(await seriesLines(ours.families()), await seriesLines(ref.families));
 });
 

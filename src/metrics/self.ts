@@ -13,10 +13,11 @@ import osMemoryHeap from "prom-client/lib/metrics/osMemoryHeap.js";
 import processOpenFileDescriptors from "prom-client/lib/metrics/processOpenFileDescriptors.js";
 import processMaxFileDescriptors from "prom-client/lib/metrics/processMaxFileDescriptors.js";
 import type { CheckerApi } from "../checker/types.ts";
-import type { VppControl } from "../reconciler/types.ts";
+import type { MetricsVpp } from "./state.ts";
 import { vipFingerprint } from "../weights/fingerprint.ts";
 import { desiredFromFrontend } from "../weights/mod.ts";
 import { asProgrammed } from "../reconciler/plan.ts";
+import { servedStates } from "../reconciler/desired.ts";
 
 /** What the daemon tells the metrics about itself. */
 export interface SelfFacts {
@@ -31,7 +32,7 @@ export interface SelfFacts {
 /** Adds build info, config load and fingerprint families. */
 export function addSelfFamilies(
   sink: FamilySet,
-  sources: { facts: SelfFacts; checker: CheckerApi; vpp?: VppControl },
+  sources: { facts: SelfFacts; checker: CheckerApi; vpp?: MetricsVpp },
 ): void {
   const { facts, checker, vpp } = sources;
   const build = sink.gauge("maglev_build_info", "maglevd's version and commit; always 1.", [
@@ -65,7 +66,8 @@ export function addSelfFamilies(
     if (vpp === undefined || !vpp.enabled()) return;
     const config = checker.config();
     for (const fe of Object.values(config.frontends)) {
-      const desired = desiredFromFrontend(fe, checker, config.backends);
+      const served = servedStates(checker, { vpp, frontend: fe.name });
+      const desired = desiredFromFrontend(fe, served, config.backends);
       const fp = vipFingerprint(asProgrammed(desired, vpp.heldTableLength?.(fe.name)));
       fingerprint.set({ fingerprint: fp, frontend: fe.name }, 1);
     }

@@ -9,14 +9,21 @@ import type { Clock } from "../clock.ts";
 import { STATES } from "../health/types.ts";
 import type { VppControl } from "../reconciler/types.ts";
 import { effectiveWeights } from "../weights/mod.ts";
+import { servedStates } from "../reconciler/desired.ts";
 import { protocolName } from "../../vpp/names.ts";
 import type { FamilySet } from "./families.ts";
+
+/**
+ * What the metrics read of VPP: the reconciler's {@linkcode VppControl}
+ * without what writes to VPP or fetches its whole lb state.
+ */
+export type MetricsVpp = Omit<VppControl, "sync" | "lbState" | "incompatible">;
 
 /** Where the gauges read from. */
 export interface StateSources {
   readonly checker: CheckerApi;
   /** Absent or `enabled() == false` when VPP integration is off. */
-  readonly vpp?: VppControl;
+  readonly vpp?: MetricsVpp;
   readonly clock: Clock;
 }
 
@@ -88,7 +95,8 @@ export function addFrontendGauges(set: FamilySet, sources: StateSources): void {
   atScrape("maglev_frontend_pool_backend_effective_weight", () => {
     effectiveWeight.reset();
     for (const fe of Object.values(checker.config().frontends)) {
-      for (const [pool, backends] of effectiveWeights(fe, checker)) {
+      const served = servedStates(checker, { vpp, frontend: fe.name });
+      for (const [pool, backends] of effectiveWeights(fe, served)) {
         for (const [backend, weight] of backends) {
           effectiveWeight.set({ backend, frontend: fe.name, pool }, weight);
         }

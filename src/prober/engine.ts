@@ -52,11 +52,11 @@ import {
 } from "./libc.ts";
 import {
   BODY_LIMIT,
-  buildRequest,
   DEFAULT_PARAMS,
   HEAD_LIMIT,
   judgeStatus,
   parseStatusLine,
+  requestFor,
 } from "./http.ts";
 import { hostPort, probeResult } from "./result.ts";
 import { judgeBuffered, NEED_MORE } from "./engine_full.ts";
@@ -98,6 +98,17 @@ const MIN_IN_FLIGHT = 64;
 /** Largest response kept for the full parser: head plus the body spec 0.2 matches. */
 const FULL_LIMIT = HEAD_LIMIT + BODY_LIMIT + 1024;
 
+/**
+ * What a probe of one backend sends: the request (http) then the sockaddr,
+ * in one buffer so a backend costs one allocation.
+ */
+interface Target {
+  readonly hc: HealthCheck;
+  readonly bytes: Uint8Array;
+  readonly requestLen: number;
+  readonly family: 4 | 6;
+}
+
 /** True when this process may use FFI (`--allow-ffi`). */
 export function ffiAllowed(): boolean {
   try {
@@ -136,8 +147,10 @@ export class SocketEngine {
     HttpParams,
     { bytes: Uint8Array; code: ProbeCode; detail: string }
   >();
-  /** Per backend object: its sockaddr for the check's port (rebuilt when the port changes). */
-  readonly #targets = new WeakMap<Backend, { port: number; sa: Uint8Array; family: 4 | 6 }>();
+  /** Per backend object, for the check it was last probed with (a reload makes new objects). */
+  readonly #targets = new WeakMap<Backend, Target>();
+  /** The sockaddr a connect passes, copied from the probe's target. */
+  readonly #sa = new Uint8Array(28);
   #active = 0;
   #cap: number;
   /** Slots whose full parse waits for the end of the tick. */
@@ -181,7 +194,8 @@ export class SocketEngine {
     slot.sink = sink;
     slot.http = hc.type === "http";
     slot.params = hc.http ?? DEFAULT_PARAMS;
-    slot.target = hostPort(backend.address, hc.port);
+    slot.address = backend.address;
+    slot.port = hc.port;
     slot.start = this.#clock.monotonic();
     slot.timeoutMs = hc.timeoutMs;
     slot.deadline = slot.start + hc.timeoutMs;
@@ -193,7 +207,9 @@ export class SocketEngine {
     slot.judging = false;
     slot.judged = 0;
     slot.judgedLen = 0;
-    slot.request = slot.http ? buildRequest(hc, backend, this.#userAgent) : this.#readBuf;
+    const target = this.#target(hc, backend);
+    slot.request = target?.bytes ?? this.#readBuf;
+    slot.requestLen = target?.requestLen ?? 0;
     this.#active++;
     const ticket = ticketOf(slot);
     // The limit may have been raised (or lowered, prlimit) since: look again before refusing.
@@ -206,7 +222,9 @@ export class SocketEngine {
       this.#finish(slot, { ...r, local: true });
       return ticket;
     }
-    const failure = this.#open(slot, hc, backend);
+    const failure = target
+      ? this.#open(slot, hc, target)
+      : this.#fail(slot, "L4CON", `bad address ${JSON.stringify(backend.address)}`);
     if (failure) {
       this.#finish(slot, failure);
       return ticket;
@@ -268,12 +286,8 @@ export class SocketEngine {
   }
 
   /** socket, linger, bind, connect, epoll_ctl; a result when any of them fails. */
-  #open(slot: Slot, hc: HealthCheck, backend: Backend): ProbeResult | undefined {
+  #open(slot: Slot, hc: HealthCheck, target: Target): ProbeResult | undefined {
     const lib = this.#lib.symbols;
-    const target = this.#target(backend, hc.port);
-    if (!target) {
-      return this.#fail(slot, "L4CON", `bad address ${JSON.stringify(backend.address)}`);
-    }
     const fd = lib.socket(target.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM_NB, 0);
     if (fd < 0) return this.#errno(slot, "socket", this.#lib.errno());
     slot.fd = fd;
@@ -283,7 +297,11 @@ export class SocketEngine {
       const failure = this.#bind(slot, source, target.family);
       if (failure) return failure;
     }
-    if (lib.connect(fd, target.sa, target.sa.length) < 0) {
+    const { bytes, requestLen } = target;
+    const saLen = bytes.length - requestLen;
+    const sa = this.#sa;
+    for (let i = 0; i < saLen; i++) sa[i] = bytes[requestLen + i];
+    if (lib.connect(fd, sa, saLen) < 0) {
       const errno = this.#lib.errno();
       if (errno !== EINPROGRESS) return this.#errno(slot, "connect", errno);
     }
@@ -297,16 +315,19 @@ export class SocketEngine {
     return undefined;
   }
 
-  #target(backend: Backend, port: number) {
+  #target(hc: HealthCheck, backend: Backend): Target | undefined {
     const have = this.#targets.get(backend);
-    if (have && have.port === port) return have;
-    const addr = this.#address(backend.address);
+    if (have && have.hc === hc) return have;
+    // Not cached by address: at 50,000 backends a second copy of each costs megabytes.
+    const addr = parseIpBytes(backend.address);
     if (!addr) return undefined;
-    const t = {
-      port,
-      sa: sockaddr(addr, port),
-      family: addr.length === 4 ? 4 as const : 6 as const,
-    };
+    const request = hc.type === "http" ? requestFor(hc, backend, this.#userAgent) : undefined;
+    const sa = sockaddr(addr, hc.port);
+    const requestLen = request?.length ?? 0;
+    const bytes = new Uint8Array(requestLen + sa.length);
+    if (request) bytes.set(request);
+    bytes.set(sa, requestLen);
+    const t: Target = { hc, bytes, requestLen, family: addr.length === 4 ? 4 : 6 };
     this.#targets.set(backend, t);
     return t;
   }
@@ -418,20 +439,21 @@ export class SocketEngine {
       }
       if (!(events & EPOLLOUT)) return;
       if (!slot.http) {
-        this.#finish(slot, this.#fail(slot, "L4OK", `connected to ${slot.target}`));
+        const to = hostPort(slot.address, slot.port);
+        this.#finish(slot, this.#fail(slot, "L4OK", `connected to ${to}`));
         return;
       }
       slot.phase = PHASE_APP;
     }
-    if (slot.sent < slot.request.length && !this.#send(slot)) return;
+    if (slot.sent < slot.requestLen && !this.#send(slot)) return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) this.#read(slot);
   }
 
   /** Writes the rest of the request; false when the probe ended or must wait. */
   #send(slot: Slot): boolean {
-    const req = slot.request;
-    const rest = slot.sent === 0 ? req : req.subarray(slot.sent);
-    const n = Number(this.#lib.symbols.send(slot.fd, rest, BigInt(rest.length), MSG_NOSIGNAL));
+    const len = slot.requestLen;
+    const rest = slot.sent === 0 ? slot.request : slot.request.subarray(slot.sent, len);
+    const n = Number(this.#lib.symbols.send(slot.fd, rest, BigInt(len - slot.sent), MSG_NOSIGNAL));
     if (n < 0) {
       const errno = this.#lib.errno();
       if (errno === EAGAIN || errno === EINTR) return false;
@@ -439,7 +461,7 @@ export class SocketEngine {
       return false;
     }
     slot.sent += n;
-    return slot.sent >= req.length;
+    return slot.sent >= len;
   }
 
   #read(slot: Slot): void {

@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { Backend, HealthCheck, HttpParams } from "../config/types.ts";
+import { DEFAULT_HTTP_PARAMS } from "../config/defaults.ts";
 import { compileResponseRegexp, type ResponseRegexp } from "../config/regexp.ts";
 import type { ProbeResult } from "../health/types.ts";
 import { probeResult } from "./result.ts";
@@ -24,15 +25,7 @@ export interface HttpProbeOptions {
 }
 
 /** The params of an http check without an `http` section. */
-export const DEFAULT_PARAMS: HttpParams = {
-  path: "/",
-  host: "",
-  responseCodeMin: 200,
-  responseCodeMax: 399,
-  responseRegexp: "",
-  serverName: "",
-  insecureSkipVerify: false,
-};
+export const DEFAULT_PARAMS: HttpParams = DEFAULT_HTTP_PARAMS;
 
 const encoder = new TextEncoder();
 const regexpCache = new Map<string, ResponseRegexp>();
@@ -53,7 +46,8 @@ const lastRequest = new WeakMap<
   { hc: HealthCheck; userAgent: string; request: Uint8Array }
 >();
 
-function requestFor(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
+/** The request bytes a probe of `backend` sends, built anew (callers keep them). */
+export function requestFor(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
   const p = hc.http ?? DEFAULT_PARAMS;
   const host = p.host !== "" ? p.host : hostHeader(backend.address, hc.port, hc.type === "https");
   const req = encoder.encode(

@@ -21,13 +21,17 @@ export interface Slot {
   phase: number;
   http: boolean;
   params: HttpParams;
-  target: string;
+  /** The backend's address and the check's port, for the text of a tcp pass. */
+  address: string;
+  port: number;
   start: number;
   deadline: number;
   timeoutMs: number;
   /** Stall time added to the deadline so far (at most `timeoutMs`). */
   credit: number;
+  /** The request's bytes are the first `requestLen` of `request` (0 for tcp). */
   request: Uint8Array;
+  requestLen: number;
   sent: number;
   /** Bytes read so far when the first read did not settle the status line. */
   acc: Uint8Array | undefined;
@@ -59,12 +63,14 @@ export function newSlot(index: number, scratch: Uint8Array): Slot {
     phase: PHASE_CONNECT,
     http: false,
     params: DEFAULT_PARAMS,
-    target: "",
+    address: "",
+    port: 0,
     start: 0,
     deadline: 0,
     timeoutMs: 0,
     credit: 0,
     request: scratch,
+    requestLen: 0,
     sent: 0,
     acc: undefined,
     accLen: 0,

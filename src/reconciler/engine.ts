@@ -9,22 +9,14 @@
  */
 import type { CheckerApi } from "../checker/types.ts";
 import type { Frontend } from "../config/types.ts";
-import type { StateSource } from "../health/types.ts";
 import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
 import { desiredVip } from "./desired.ts";
-import { vipOf } from "../weights/mod.ts";
+import { vipOf, withAdopted } from "../weights/mod.ts";
 import { ownValue } from "../checker/lookup.ts";
 import { type LbClient, type LbState, readLbState, vipKey } from "./lb_state.ts";
-import {
-  type DesiredAs,
-  type DesiredVip,
-  type LbOp,
-  planRemoveVip,
-  planVip,
-  vipRecreate,
-} from "./plan.ts";
+import { type DesiredVip, type LbOp, planRemoveVip, planVip, vipRecreate } from "./plan.ts";
 import { addStats, emptyStats, executePlan, type Mirror } from "./sync.ts";
 import type { SyncStats } from "./types.ts";
 import { protocolName } from "../../vpp/names.ts";
@@ -344,36 +336,27 @@ export class SyncEngine {
   }
 
   /**
-   * The frontend's desired VIP. An adopted AS whose backend still has no
-   * result keeps VPP's weight, and counts as up when VPP gave it weight, so
-   * that its pool stays the active one (no failover to a standby pool just
-   * because the daemon restarted).
+   * Backends of `frontend` that keep the weight VPP held when it was adopted
+   * (name -> weight), while they have no result. The first result decides:
+   * from then on the backend's state rules and the adoption is dropped.
    */
-  #desired(fe: Frontend): DesiredVip {
-    const cfg = this.#o.checker.config();
-    const held = this.#adopted.get(fe.name);
-    if (!held) return desiredVip(fe, cfg, this.#o.checker);
+  adoptedWeights(frontend: string): ReadonlyMap<string, number> {
+    const held = this.#adopted.get(frontend);
+    const waiting = new Map<string, number>();
+    if (!held) return waiting;
     const checker = this.#o.checker;
-    const waiting = new Map<string, Adopted>();
     for (const [address, a] of held) {
-      // The first result decides; from then on the backend's state rules.
-      if (checker.backendState(a.backend) === "unknown") waiting.set(address, a);
+      if (checker.backendState(a.backend) === "unknown") waiting.set(a.backend, a.weight);
       else held.delete(address);
     }
-    if (held.size === 0) this.#adopted.delete(fe.name);
-    const presumedUp = new Set(
-      [...waiting.values()].filter((a) => a.weight > 0).map((a) => a.backend),
-    );
-    const states: StateSource = {
-      backendState: (name) => presumedUp.has(name) ? "up" : checker.backendState(name),
-    };
-    const d = desiredVip(fe, cfg, states);
-    const ases = new Map<string, DesiredAs>(d.ases);
-    for (const [address, a] of waiting) {
-      const as = d.ases.get(address);
-      if (as) ases.set(address, { ...as, weight: a.weight, flush: false });
-    }
-    return { ...d, ases };
+    if (held.size === 0) this.#adopted.delete(frontend);
+    return waiting;
+  }
+
+  /** The frontend's desired VIP, adopted weights included (see `withAdopted`). */
+  #desired(fe: Frontend): DesiredVip {
+    const states = withAdopted(this.#o.checker, this.adoptedWeights(fe.name));
+    return desiredVip(fe, this.#o.checker.config(), states);
   }
 
   /** Flush ops of a plan -> the transition each flush is for. */

@@ -111,6 +111,12 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
   });
   const adopt = logs.find((r) => r.msg === "vpp-lb-adopt" && r.attrs.frontend === "web");
   assert.equal(adopt?.attrs.kept, "a=100,b=50,c=0");
+  // What the gRPC API and metrics show as held: the backends still unknown.
+  assert.deepEqual(Object.fromEntries(second.manager.adoptedWeights("web") ?? []), {
+    a: 100,
+    b: 50,
+    c: 0,
+  });
   // b's first result says down: it goes to 0 at once; a keeps VPP's weight.
   await second.clock.advance(20_000);
   await until("b probed", () => second.prober.count("b") > 0);
@@ -121,6 +127,8 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
     "10.0.0.2": 0,
     "10.0.0.3": 0,
   });
+  assert.equal(second.manager.adoptedWeights("web")?.has("b"), false, "b's result decided");
+  assert.equal(second.manager.adoptedWeights("web")?.get("a"), 100);
   second.prober.release("a", PASS);
   await closeAll(second);
 });

@@ -161,6 +161,11 @@ export class VppManager implements VppControl {
     return this.#engine.heldTableLength(frontend);
   }
 
+  adoptedWeights(frontend: string): ReadonlyMap<string, number> | undefined {
+    if (!this.connected()) return undefined;
+    return this.#engine.adoptedWeights(frontend);
+  }
+
   /** Starts the connection loop, the reconciler, warmup and the periodic sync. */
   start(): void {
     if (!this.enabled()) return;

@@ -114,4 +114,10 @@ export interface VppControl {
    * connected. Pass it to `keptFlowTableLength` for what VPP hashes with.
    */
   heldTableLength?(frontend: string): number | undefined;
+  /**
+   * Backends of `frontend` that still keep the weight VPP held when the
+   * daemon adopted it at start or reload (name -> weight): they have no
+   * result yet. Pass it to `withAdopted` for the weights VPP really has.
+   */
+  adoptedWeights?(frontend: string): ReadonlyMap<string, number> | undefined;
 }

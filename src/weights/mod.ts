@@ -5,7 +5,7 @@
  * state), the gRPC server and metrics (effective weights, frontend state).
  * @module
  */
-import type { Backend, Frontend } from "../config/types.ts";
+import type { Backend, Frontend, PoolBackend } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";
 
 import { parseIp4, parseIp6 } from "../../vpp/ip.ts";
@@ -58,8 +58,50 @@ export interface DesiredVip {
   readonly ases: ReadonlyMap<string, DesiredAs>;
 }
 
+/**
+ * The states of one frontend's backends, optionally with the weights VPP
+ * holds for backends adopted at start or reload (spec 6.7, issue 16): such a
+ * backend has no result yet and keeps VPP's weight until its first result.
+ */
+export interface FrontendStates extends StateSource {
+  /** The weight adopted from VPP for `backend` in this frontend; undefined when none. */
+  adoptedWeight?(backend: string): number | undefined;
+}
+
+/**
+ * `states` with the adopted weights of one frontend (backend name -> the
+ * weight VPP holds); `states` itself when nothing is adopted.
+ */
+export function withAdopted(
+  states: StateSource,
+  adopted: ReadonlyMap<string, number> | undefined,
+): FrontendStates {
+  if (!adopted || adopted.size === 0) return states;
+  return {
+    backendState: (name) => states.backendState(name),
+    adoptedWeight: (name) => adopted.get(name),
+  };
+}
+
 function stateOf(states: StateSource, name: string): State | undefined {
   return states.backendState(name);
+}
+
+/**
+ * The weight VPP keeps for an adopted backend; undefined when `name` is not
+ * adopted. The adoption rule: only a backend without a result keeps VPP's
+ * weight; its first result (or an operator action) decides from then on.
+ */
+export function heldWeight(states: FrontendStates, name: string): number | undefined {
+  if (!states.adoptedWeight || stateOf(states, name) !== "unknown") return undefined;
+  return states.adoptedWeight(name);
+}
+
+/** The backend's weight, state and flush rule applied, adoption first. */
+function weightOf(states: FrontendStates, pb: PoolBackend, placement: AsPlacement): AsWeight {
+  const held = heldWeight(states, pb.name);
+  if (held !== undefined) return { weight: held, flush: false };
+  return asFromBackend(stateOf(states, pb.name) ?? "removed", placement);
 }
 
 /**
@@ -67,11 +109,14 @@ function stateOf(states: StateSource, name: string): State | undefined {
  * weight above 0 (spec 5.1); 0 when there is none (every backend then maps
  * to weight 0 anyway).
  */
-export function activePoolIndex(frontend: Frontend, states: StateSource): number {
+export function activePoolIndex(frontend: Frontend, states: FrontendStates): number {
   const pools = frontend.pools;
   for (let i = 0; i < pools.length; i++) {
     for (const pb of pools[i].backends) {
-      if (pb.weight > 0 && stateOf(states, pb.name) === "up") return i;
+      if (pb.weight <= 0) continue;
+      // An adopted backend VPP gives weight keeps its pool active: a restart
+      // alone never fails traffic over to a standby pool.
+      if (stateOf(states, pb.name) === "up" || (heldWeight(states, pb.name) ?? 0) > 0) return i;
     }
   }
   return 0;
@@ -129,7 +174,7 @@ export function vipOf(
  */
 export function desiredFromFrontend(
   frontend: Frontend,
-  states: StateSource,
+  states: FrontendStates,
   backends: Readonly<Record<string, Backend>>,
 ): DesiredVip {
   const activePool = activePoolIndex(frontend, states);
@@ -145,7 +190,7 @@ export function desiredFromFrontend(
       if (!backend || state === undefined || state === "removed") continue;
       family ??= backend.family;
       if (ases.has(backend.address)) continue;
-      const w = asFromBackend(state, {
+      const w = weightOf(states, pb, {
         poolIdx,
         activePool,
         cfgWeight: pb.weight,
@@ -175,17 +220,16 @@ export function desiredFromFrontend(
  */
 export function effectiveWeights(
   frontend: Frontend,
-  states: StateSource,
+  states: FrontendStates,
 ): Map<string, Map<string, number>> {
   const activePool = activePoolIndex(frontend, states);
   const out = new Map<string, Map<string, number>>();
   frontend.pools.forEach((pool, poolIdx) => {
     const m = new Map<string, number>();
     for (const pb of pool.backends) {
-      const state = stateOf(states, pb.name) ?? "removed";
       m.set(
         pb.name,
-        asFromBackend(state, {
+        weightOf(states, pb, {
           poolIdx,
           activePool,
           cfgWeight: pb.weight,

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import type { Backend, Frontend } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";
+import { frontend } from "../checker/checker_test_util.ts";
 import {
   activePoolIndex,
   asFromBackend,
@@ -9,31 +10,14 @@ import {
   desiredFromFrontend,
   effectiveWeights,
   frontendState,
+  heldWeight,
   sortedIpKeys,
+  withAdopted,
 } from "./mod.ts";
 
-/** pools: list of [poolName, {backend: weight}]. */
-function fe(
-  pools: [string, Record<string, number>][],
-  extra: Partial<Frontend> = {},
-): Frontend {
-  return {
-    name: "web",
-    address: "192.0.2.1",
-    family: 4,
-    protocol: "tcp",
-    port: 80,
-    description: "",
-    srcIpSticky: false,
-    flushOnDown: true,
-    flowTableLength: 1024,
-    flowTableLengthAuto: true,
-    pools: pools.map(([name, bs]) => ({
-      name,
-      backends: Object.entries(bs).map(([b, weight]) => ({ name: b, weight })),
-    })),
-    ...extra,
-  };
+/** A frontend `web`; pools: list of [poolName, {backend: weight}]. */
+function fe(pools: [string, Record<string, number>][], extra: Partial<Frontend> = {}): Frontend {
+  return frontend("web", pools, extra);
 }
 
 function states(m: Record<string, State>): StateSource {
@@ -237,6 +221,73 @@ Deno.test("weights: effectiveWeights per pool", () => {
     primary: { a: 0, b: 0 },
     fallback: { c: 100 },
   });
+});
+
+Deno.test("weights: adopted weights hold only while the backend has no result", () => {
+  const f = fe([["primary", { a: 100, b: 40 }], ["fallback", { c: 100 }]]);
+  const toObj = (m: Map<string, Map<string, number>>) =>
+    Object.fromEntries([...m].map(([k, v]) => [k, Object.fromEntries(v)]));
+  const held = new Map([["a", 70], ["b", 0], ["c", 100]]);
+  // [states, effective weights, active pool index, a's held weight]
+  const table: [Record<string, State>, Record<string, Record<string, number>>, number, number?][] =
+    [
+      // Nobody has spoken: VPP's weights stand, and a (held > 0) keeps primary active.
+      [
+        { a: "unknown", b: "unknown", c: "unknown" },
+        {
+          primary: { a: 70, b: 0 },
+          fallback: { c: 100 },
+        },
+        0,
+        70,
+      ],
+      // c's result decides c (standby: 0); a and b still wait.
+      [
+        { a: "unknown", b: "unknown", c: "up" },
+        {
+          primary: { a: 70, b: 0 },
+          fallback: { c: 0 },
+        },
+        0,
+        70,
+      ],
+      // a's first result says down: its own rule from then on, failover to c.
+      [
+        { a: "down", b: "unknown", c: "up" },
+        {
+          primary: { a: 0, b: 0 },
+          fallback: { c: 100 },
+        },
+        1,
+        undefined,
+      ],
+      // An operator action is a result too.
+      [
+        { a: "disabled", b: "unknown", c: "unknown" },
+        {
+          primary: { a: 0, b: 0 },
+          fallback: { c: 100 },
+        },
+        1,
+        undefined,
+      ],
+    ];
+  for (const [m, want, active, aHeld] of table) {
+    const s = withAdopted(states(m), held);
+    assert.deepEqual(toObj(effectiveWeights(f, s)), want, JSON.stringify(m));
+    assert.equal(activePoolIndex(f, s), active, JSON.stringify(m));
+    assert.equal(heldWeight(s, "a"), aHeld, JSON.stringify(m));
+  }
+  const d = desiredFromFrontend(
+    f,
+    withAdopted(states({ a: "unknown", b: "up", c: "up" }), held),
+    backends({ a: "10.0.0.1", b: "10.0.0.2", c: "10.0.0.3" }),
+  );
+  assert.deepEqual(d.ases.get("10.0.0.1"), { weight: 70, flush: false, backend: "a" });
+  assert.deepEqual(d.ases.get("10.0.0.2"), { weight: 40, flush: false, backend: "b" });
+  // Nothing adopted: the states themselves.
+  const plain = states({ a: "up" });
+  assert.equal(withAdopted(plain, new Map()), plain);
 });
 
 Deno.test("weights: frontendState aggregate (spec 3.1)", () => {

@@ -8,7 +8,15 @@
 import { strict as assert } from "node:assert";
 import { startBackends } from "../../lab/backends.ts";
 import { startVppSim, type VppSim } from "../../lab/vppsim/server.ts";
-import { DaemonProcess, freePort, labBackends, labConfig, ROOT, waitFor } from "../helpers/mod.ts";
+import {
+  DaemonProcess,
+  type DashboardProcess,
+  freePort,
+  labBackends,
+  labConfig,
+  startDashboardProcess,
+  waitFor,
+} from "../helpers/mod.ts";
 import { artifactsDir, Browser, chromiumSkipReason } from "./chromium_test_util.ts";
 import { startDashboard } from "../../src/dashboard/mod.ts";
 import {
@@ -16,53 +24,13 @@ import {
   FakeDaemon,
   frontend,
   poolBackend,
+  preview,
 } from "../../src/dashboard/fake_client_test_util.ts";
 
 const NET = "127.0.68";
 const ADMIN = { user: "ops", password: "browser-test" };
 const SKIP = chromiumSkipReason();
 if (SKIP) console.log(`tests/dashboard/browser_test.ts: browser tests skipped: ${SKIP}`);
-
-/** `maglevd dashboard` as a subprocess, its output kept for failure messages. */
-async function startDashboardProcess(servers: string[]) {
-  const addr = `127.0.0.1:${freePort()}`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
-      "dashboard",
-      "--server",
-      servers.join(","),
-      "--listen",
-      addr,
-    ],
-    cwd: ROOT,
-    env: { MAGLEV_DASHBOARD_USER: ADMIN.user, MAGLEV_DASHBOARD_PASSWORD: ADMIN.password },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const c of s.pipeThrough(new TextDecoderStream())) lines.push(c);
-  };
-  const done = Promise.all([pump(child.stdout), pump(child.stderr)]).then(() => child.status);
-  await waitFor("the dashboard's /healthz", async () => {
-    const r = await fetch(`http://${addr}/healthz`);
-    await r.body?.cancel();
-    return r.status === 200;
-  }, { timeoutMs: 20_000, describe: () => lines.join("") });
-  return {
-    url: `http://${addr}/`,
-    adminUrl: `http://${addr}/admin/`,
-    output: () => lines.join(""),
-    async stop() {
-      child.kill("SIGTERM");
-      return (await done).code;
-    },
-  };
-}
 
 /** What the page shows: frontend -> backend -> state, from the DOM. */
 const PAGE_STATES = `(() => {
@@ -101,7 +69,7 @@ Deno.test({
   const backends = startBackends(labBackends(NET, hcPort));
   const sims: VppSim[] = [];
   const daemons: DaemonProcess[] = [];
-  let dash: Awaited<ReturnType<typeof startDashboardProcess>> | undefined;
+  let dash: DashboardProcess | undefined;
   let browser: Browser | undefined;
   try {
     const base = labConfig({ net: NET, hcPort });
@@ -116,7 +84,9 @@ Deno.test({
         await DaemonProcess.start(`${dir}/maglev${i}.yaml`, { vppSocket: sim.socketPath }),
       );
     }
-    dash = await startDashboardProcess(daemons.map((d) => d.grpcAddr));
+    dash = await startDashboardProcess(daemons.map((d) => d.grpcAddr), {
+      env: { MAGLEV_DASHBOARD_USER: ADMIN.user, MAGLEV_DASHBOARD_PASSWORD: ADMIN.password },
+    });
     browser = await Browser.launch();
     const page = browser;
     const states = async () => JSON.parse(await page.evaluate<string>(PAGE_STATES));
@@ -360,16 +330,7 @@ Deno.test({
   const d = new FakeDaemon();
   d.frontends = [frontend("web", [poolBackend("a"), poolBackend("b", { address: "10.0.0.2" })])];
   d.backends = [backend("a"), backend("b", { address: "10.0.0.2" })];
-  d.preview = {
-    frontend: "web",
-    table_length: 1024,
-    buckets_moved: 512,
-    moves: [{ from: "a", to: "b", buckets: 512 }],
-    before: [],
-    after: [],
-    fingerprint_before: "3f2a91c0",
-    fingerprint_after: "77b1e2d4",
-  };
+  d.preview = preview({ fingerprint_before: "3f2a91c0", fingerprint_after: "77b1e2d4" });
   const dash = await startDashboard({
     servers: ["r1:9090"],
     listen: { host: "127.0.0.1", port: 0 },

@@ -123,6 +123,83 @@ export async function runCli(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/** Options of {@linkcode startDashboardProcess}. */
+export interface DashboardProcessOptions {
+  /** Flags after `--server` and `--listen`, e.g. `--heartbeat=false`. */
+  args?: readonly string[];
+  /** Extra environment variables (e.g. the admin user and password). */
+  env?: Record<string, string>;
+}
+
+/** A running `maglevd dashboard` subprocess. */
+export interface DashboardProcess {
+  readonly pid: number;
+  /** `http://127.0.0.1:<port>/`. */
+  readonly url: string;
+  /** `url` + `admin/`. */
+  readonly adminUrl: string;
+  /** What it printed so far (stdout and stderr), for failure messages. */
+  output(): string;
+  /** SIGTERM; resolves with its exit code. */
+  stop(): Promise<number>;
+}
+
+/**
+ * Starts `main.ts dashboard --server <servers> --listen <free port>` and
+ * resolves once its `/healthz` answers 200; its output is kept.
+ */
+export async function startDashboardProcess(
+  servers: readonly string[],
+  options: DashboardProcessOptions = {},
+): Promise<DashboardProcess> {
+  const addr = `127.0.0.1:${freePort()}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}main.ts`,
+      "dashboard",
+      "--server",
+      servers.join(","),
+      "--listen",
+      addr,
+      ...options.args ?? [],
+    ],
+    cwd: ROOT,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    for await (const c of s.pipeThrough(new TextDecoderStream())) lines.push(c);
+  };
+  const done = Promise.all([pump(child.stdout), pump(child.stderr)]).then(() => child.status);
+  const output = () => lines.join("");
+  try {
+    await waitFor("the dashboard's /healthz", async () => {
+      const r = await fetch(`http://${addr}/healthz`);
+      await r.body?.cancel();
+      return r.status === 200;
+    }, { timeoutMs: 20_000, describe: output });
+  } catch (e) {
+    child.kill("SIGKILL");
+    await done;
+    throw e;
+  }
+  return {
+    pid: child.pid,
+    url: `http://${addr}/`,
+    adminUrl: `http://${addr}/admin/`,
+    output,
+    async stop() {
+      child.kill("SIGTERM");
+      return (await done).code;
+    },
+  };
+}
+
 /** A JSON log record of the daemon. */
 export type LogRecord = Record<string, unknown> & { msg: string; level: string };
 

@@ -201,7 +201,9 @@ function row(d, f, p, pb) {
     h("td", null, pb.address),
     h("td", null, badge(pb.state)),
     h("td", { class: "num weight" }, pb.weight),
-    h("td", { class: "num effective" }, pb.effective_weight),
+    h("td", pb.adopted
+      ? { class: "num effective adopted", title: "adopted from VPP, awaiting the first probe result" }
+      : { class: "num effective" }, pb.effective_weight + (pb.adopted ? "*" : "")),
     h("td", { class: "num buckets" }, buckets(d, f, pb.address)),
     h("td", { class: "age", "data-since": since, title: t ? t.from + " -> " + t.to + " " + t.code : "" },
       age(since)),
