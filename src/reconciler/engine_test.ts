@@ -14,12 +14,12 @@ import { readLbState } from "./lb_state.ts";
 import {
   asWeights,
   closeAll,
-  fullSyncs,
   harness,
   labConfig,
   recording,
   SLOW_HC,
   startAndSettle,
+  startPastWatchdog,
   until,
   withVpp,
   type Write,
@@ -93,12 +93,7 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
       },
     },
   );
-  second.checker.start();
-  second.manager.start();
-  await until("connect", () => second.manager.connected());
-  await second.clock.advance(6000);
-  await until("watchdog", () => second.manager.gate.done);
-  await until("final sync", () => fullSyncs(second) > 0);
+  await startPastWatchdog(second, 6000);
   off();
   const touched = second.writes.filter((w) =>
     ["10.0.0.10", "10.0.0.2", "10.0.0.3"].includes(String(w.fields.as_address))

@@ -255,6 +255,20 @@ export async function startAndSettle(w: Wired): Promise<void> {
   await until("initial sync", () => fullSyncs(w) > 0, 10_000);
 }
 
+/**
+ * Starts checker and manager of a restarted daemon and runs the fake clock
+ * `ms` past start, beyond `startup-max-delay`: returns once the watchdog
+ * opened the gate and the final full sync ran.
+ */
+export async function startPastWatchdog(w: Wired, ms: number): Promise<void> {
+  w.checker.start();
+  w.manager.start();
+  await until("connect", () => w.manager.connected());
+  await w.clock.advance(ms);
+  await until("watchdog", () => w.manager.gate.done);
+  await until("final sync", () => fullSyncs(w) > 0);
+}
+
 /** The writes that take one of `addresses` out of service: weight 0 or a delete. */
 export function zeroWritesFor(writes: readonly Write[], addresses: readonly string[]): Write[] {
   return writes.filter((w) =>

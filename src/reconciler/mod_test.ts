@@ -20,6 +20,7 @@ import {
   labConfig,
   SLOW_HC,
   startAndSettle,
+  startPastWatchdog,
   until,
   withVpp,
   zeroWritesFor,
@@ -323,12 +324,7 @@ Deno.test("restart neutrality: the watchdog syncs stragglers at max-delay", asyn
   );
   const logs: LogRecord[] = [];
   const off = addLogListener((r) => logs.push(r));
-  second.checker.start();
-  second.manager.start();
-  await until("connect", () => second.manager.connected());
-  await second.clock.advance(6000);
-  await until("watchdog", () => second.manager.gate.done);
-  await until("final sync", () => fullSyncs(second) > 0);
+  await startPastWatchdog(second, 6000);
   off();
   assert.ok(logs.some((r) => r.msg === "vpp-lb-warmup-max-delay-elapsed"));
   // c (standby, unknown) stays 0; the up backends keep their weights.
