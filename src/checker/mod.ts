@@ -17,6 +17,7 @@ import type { ProbeResult, State, StateSource, Transition } from "../health/type
 import type {
   BackendEvent,
   BackendSnapshot,
+  BackendSummary,
   CheckerApi,
   EventSource,
   FrontendEvent,
@@ -183,6 +184,11 @@ export class Checker implements CheckerApi, EventSource, StateSource {
   /** A point-in-time view of one backend; NOT_FOUND when not active. */
   getBackend(name: string): BackendSnapshot {
     return this.#snapshot(this.#entry(name));
+  }
+
+  /** {@linkcode getBackend} without transitions and probes; NOT_FOUND when not active. */
+  backendSummary(name: string): BackendSummary {
+    return this.#summary(this.#entry(name));
   }
 
   /** The backend's state, undefined when it is not active. */
@@ -443,6 +449,14 @@ export class Checker implements CheckerApi, EventSource, StateSource {
 
   #snapshot(e: Entry): BackendSnapshot {
     return {
+      ...this.#summary(e),
+      transitions: e.machine.transitions(),
+      probes: e.machine.probes(),
+    };
+  }
+
+  #summary(e: Entry): BackendSummary {
+    return {
       name: e.name,
       address: e.backend.address,
       description: e.backend.description,
@@ -451,8 +465,6 @@ export class Checker implements CheckerApi, EventSource, StateSource {
       healthcheck: e.backend.healthcheck,
       health: e.machine.counter,
       healthMax: e.machine.max,
-      transitions: e.machine.transitions(),
-      probes: e.machine.probes(),
     };
   }
 

@@ -158,6 +158,10 @@ Deno.test("checker: rise/fall over time and NextInterval choices", async () => {
     "unknown>unknown:start",
   ]);
   assert.equal(checker.getBackend("a").probes.length, 7);
+  // The summary a scrape reads is the snapshot without its history.
+  const { transitions: _t, probes: _p, ...rest } = checker.getBackend("a");
+  assert.deepEqual(checker.backendSummary("a"), rest);
+  assert.throws(() => checker.backendSummary("nope"), /nope/);
 });
 
 Deno.test("checker: static backends go up at once and idle 30 s without probing", async () => {

@@ -27,6 +27,9 @@ export interface BackendSnapshot {
   readonly probes: readonly ProbeRecord[];
 }
 
+/** A backend's snapshot without its transitions and probe ring. */
+export type BackendSummary = Omit<BackendSnapshot, "transitions" | "probes">;
+
 /** Frontend aggregate state (spec 3.1). */
 export type FrontendState = "unknown" | "up" | "down";
 
@@ -150,6 +153,8 @@ export interface CheckerApi {
   /** Sorted names of active backends (referenced by a pool). */
   listBackends(): string[];
   getBackend(name: string): BackendSnapshot;
+  /** {@linkcode getBackend} without the history: what a scrape of 50,000 backends reads. */
+  backendSummary(name: string): BackendSummary;
   backendState(name: string): State | undefined;
   frontendState(name: string): FrontendState;
   pause(name: string): BackendSnapshot;

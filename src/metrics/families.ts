@@ -6,7 +6,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { BackendSnapshot, CheckerApi } from "../checker/types.ts";
+import type { BackendSummary, CheckerApi } from "../checker/types.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type Family, familyHeader } from "./exposition.ts";
@@ -29,7 +29,7 @@ export function series(min: number, max: number): number[] {
 /** What the collectors of one scrape share. */
 export interface ScrapeView {
   /** Every active backend, read once per scrape. */
-  backends(): readonly BackendSnapshot[];
+  backends(): readonly BackendSummary[];
 }
 
 /** Families, their registry and the scrape-time collectors. */
@@ -57,12 +57,13 @@ export interface FamilySet {
   collectAll(): void;
 }
 
-function readBackends(checker: CheckerApi): BackendSnapshot[] {
-  const out: BackendSnapshot[] = [];
+function readBackends(checker: CheckerApi): BackendSummary[] {
+  // Summaries: a snapshot's probe ring would be twenty objects a backend, for nothing.
+  const out: BackendSummary[] = [];
   for (const name of checker.listBackends()) {
     // A backend a concurrent reload removed is simply not exported this time.
     try {
-      out.push(checker.getBackend(name));
+      out.push(checker.backendSummary(name));
     } catch {
       continue;
     }
@@ -112,7 +113,7 @@ export function familySet(checker: CheckerApi): FamilySet {
       });
     },
     collectAll() {
-      let backends: BackendSnapshot[] | undefined;
+      let backends: BackendSummary[] | undefined;
       const view: ScrapeView = { backends: () => backends ??= readBackends(checker) };
       for (const c of collectors) {
         try {
