@@ -100,7 +100,7 @@ export function referencingFrontends(cfg: Config): Map<string, string[]> {
   for (const feName of Object.keys(cfg.frontends).sort()) {
     for (const pool of cfg.frontends[feName].pools) {
       for (const pb of pool.backends) {
-        let list = refs.get(pb.name);
+        const list = refs.get(pb.name);
         // A literal first: most backends have one frontend, and a push would make room for 17.
         if (!list) refs.set(pb.name, [feName]);
         else if (list[list.length - 1] !== feName) list.push(feName);

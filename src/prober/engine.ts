@@ -62,8 +62,10 @@ import { hostPort, probeResult } from "./result.ts";
 import { judgeBuffered, NEED_MORE } from "./engine_full.ts";
 import { DeadlineFifos } from "./fifo.ts";
 import {
+  GEN_BITS,
   GEN_SHIFT,
   newSlot,
+  nextGen,
   PHASE_APP,
   PHASE_CONNECT,
   sameLine,
@@ -177,7 +179,8 @@ export class SocketEngine {
 
   #readCap(): number {
     const soft = softNofile(this.#lib) ?? 1024;
-    return Math.max(MIN_IN_FLIGHT, soft - FD_RESERVE);
+    // A slot index must fit its ticket (GEN_SHIFT); an fd limit that high is no real cap.
+    return Math.min(GEN_SHIFT - 2, Math.max(MIN_IN_FLIGHT, soft - FD_RESERVE));
   }
 
   /** Probes in flight. */
@@ -272,8 +275,8 @@ export class SocketEngine {
   }
 
   #live(ticket: number): Slot | undefined {
-    const slot = this.#slots[ticket % GEN_SHIFT];
-    if (!slot || !slot.sink || slot.gen !== Math.floor(ticket / GEN_SHIFT)) return undefined;
+    const slot = this.#slots[ticket & (GEN_SHIFT - 1)];
+    if (!slot || !slot.sink || slot.gen !== ticket >>> GEN_BITS) return undefined;
     return slot;
   }
 
@@ -590,7 +593,7 @@ export class SocketEngine {
     slot.fd = -1;
     slot.sink = undefined;
     slot.acc = undefined;
-    slot.gen = (slot.gen + 1) % 0x80000000;
+    nextGen(slot);
     this.#free.push(slot.index);
     this.#active--;
   }

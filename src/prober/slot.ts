@@ -44,8 +44,19 @@ export interface Slot {
   sink: ProbeSink | undefined;
 }
 
-/** A ticket is `gen * GEN_SHIFT + index`. */
-export const GEN_SHIFT = 2 ** 21;
+/** Bits of a ticket that hold the slot index. */
+export const GEN_BITS = 20;
+
+/**
+ * A ticket is `gen * GEN_SHIFT + index`, below 2^30 so V8 keeps it a small
+ * integer (Smi, no heap number per probe): at most 2^20 slots, and `gen`
+ * wraps at {@linkcode GEN_WRAP}. A ticket is only held while its probe is
+ * in flight, so a wrapped generation never meets a stale one.
+ */
+export const GEN_SHIFT = 2 ** GEN_BITS;
+
+/** Generations per slot before `gen` wraps to 0 (see {@linkcode GEN_SHIFT}). */
+export const GEN_WRAP = 2 ** 10;
 
 /** True when `buf` starts with `line` (a status line through its LF) within its first `n` bytes. */
 export function sameLine(line: Uint8Array, buf: Uint8Array, n: number): boolean {
@@ -84,4 +95,9 @@ export function newSlot(index: number, scratch: Uint8Array): Slot {
 /** The ticket of the probe `slot` holds now. */
 export function ticketOf(slot: Slot): number {
   return slot.gen * GEN_SHIFT + slot.index;
+}
+
+/** Moves `slot` to its next generation (wrapping at {@linkcode GEN_WRAP}): its old ticket is spent. */
+export function nextGen(slot: Slot): void {
+  slot.gen = (slot.gen + 1) & (GEN_WRAP - 1);
 }
