@@ -159,7 +159,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#started = false;
-    for (const e of this.#entries.values()) this.#loops.stop(e);
+    this.#loops.stopAll(this.#entries.values());
     this.#bus.close();
     await this.#loops.drain();
   }

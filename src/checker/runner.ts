@@ -141,6 +141,15 @@ export class ProbeLoops {
     while (this.#orphans.size > 0) await Promise.allSettled([...this.#orphans]);
   }
 
+  /** Stops every loop in `entries` (all of the schedule's): one clear, no cancel each. */
+  stopAll(entries: Iterable<Entry>): void {
+    this.#schedule.clear();
+    for (const e of entries) {
+      e.timer = undefined;
+      this.stop(e);
+    }
+  }
+
   /** Stops `e`'s loop and gives up its probe in flight. */
   stop(e: Entry): void {
     e.running = false;

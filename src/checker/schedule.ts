@@ -12,6 +12,17 @@
  */
 import type { Clock, TimerId } from "../clock.ts";
 
+/** Tokens are 1 .. 2^30 - 1. */
+const TOKEN_MASK = 2 ** 30 - 1;
+
+/** Marks a cancelled callback's heap slot. */
+function CANCELLED(): void {}
+
+/** True when token `a` was handed out before `b` (wrapped order: the token after 2^30 - 1 is 1). */
+export function tokenBefore(a: number, b: number): boolean {
+  return ((a - b) << 2) < 0;
+}
+
 /** A heap of callbacks by due time (ties in scheduling order), with one clock timer. */
 export class Schedule {
   readonly #clock: Clock;
@@ -20,9 +31,10 @@ export class Schedule {
   readonly #at: number[] = [];
   readonly #token: number[] = [];
   readonly #fn: (() => void)[] = [];
-  /** Tokens scheduled and neither run nor cancelled. */
-  readonly #live = new Set<number>();
-  readonly #cancelled = new Set<number>();
+  /** Callbacks scheduled and neither run nor cancelled. */
+  #live = 0;
+  // Tokens wrap below 2^30 so they stay V8 small integers; ties compare by
+  // wrapped difference, right while fewer than 2^29 callbacks wait.
   #next = 1;
   #timer: TimerId | undefined;
   #timerAt = Infinity;
@@ -37,32 +49,37 @@ export class Schedule {
 
   /** Callbacks waiting (cancelled ones excluded). */
   get size(): number {
-    return this.#live.size;
+    return this.#live;
   }
 
   /** Runs `fn` once after `delayMs`; returns a token for {@linkcode cancel}. */
   add(fn: () => void, delayMs: number): number {
-    const token = this.#next++;
+    const token = this.#next;
+    this.#next = (token + 1) & TOKEN_MASK || 1;
     const at = this.#clock.monotonic() + Math.max(0, delayMs);
     this.#push(at, token, fn);
-    this.#live.add(token);
+    this.#live++;
     if (at < this.#timerAt) this.#arm();
     return token;
   }
 
   /** Cancels a callback that has not run; unknown or spent tokens are ignored. */
   cancel(token: number): void {
-    if (!this.#live.delete(token)) return;
+    // A linear search, not a Set kept on every add and run: cancels are rare
+    // (a backend leaves or stops), probes are 10,000 a second.
+    const i = this.#token.indexOf(token);
+    if (i < 0 || this.#fn[i] === CANCELLED) return;
     // Left in the heap and skipped when it comes up; dropped with the rest when idle.
-    this.#cancelled.add(token);
-    if (this.#live.size === 0) this.#clear();
+    this.#fn[i] = CANCELLED;
+    if (--this.#live === 0) this.clear();
   }
 
-  #clear(): void {
+  /** Cancels every callback at once (a checker stopping), without a search per token. */
+  clear(): void {
+    this.#live = 0;
     this.#at.length = 0;
     this.#token.length = 0;
     this.#fn.length = 0;
-    this.#cancelled.clear();
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -88,11 +105,10 @@ export class Schedule {
     const now = this.#clock.monotonic();
     this.#lastWake = now;
     while (this.#at.length > 0 && this.#at[0] <= now) {
-      const token = this.#token[0];
       const fn = this.#fn[0];
       this.#pop();
-      if (this.#cancelled.delete(token)) continue;
-      this.#live.delete(token);
+      if (fn === CANCELLED) continue;
+      this.#live--;
       try {
         fn();
       } catch {
@@ -110,7 +126,7 @@ export class Schedule {
     f.push(fn);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (a[p] < at || (a[p] === at && t[p] < token)) break;
+      if (a[p] < at || (a[p] === at && tokenBefore(t[p], token))) break;
       a[i] = a[p];
       t[i] = t[p];
       f[i] = f[p];
@@ -130,8 +146,8 @@ export class Schedule {
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
-      if (c + 1 < n && (a[c + 1] < a[c] || (a[c + 1] === a[c] && t[c + 1] < t[c]))) c++;
-      if (lastAt < a[c] || (lastAt === a[c] && lastToken < t[c])) break;
+      if (c + 1 < n && (a[c + 1] < a[c] || (a[c + 1] === a[c] && tokenBefore(t[c + 1], t[c])))) c++;
+      if (lastAt < a[c] || (lastAt === a[c] && tokenBefore(lastToken, t[c]))) break;
       a[i] = a[c];
       t[i] = t[c];
       f[i] = f[c];

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { FakeClock } from "../clock.ts";
-import { Schedule } from "./schedule.ts";
+import { Schedule, tokenBefore } from "./schedule.ts";
 
 Deno.test("schedule: callbacks run at their times in order, on one clock timer", async () => {
   const clock = new FakeClock();
@@ -60,4 +60,40 @@ Deno.test("schedule: a throwing callback does not stop the others", async () => 
   s.add(() => ran.push(2), 1);
   await clock.advance(1);
   assert.deepEqual(ran, [2]);
+});
+
+Deno.test("schedule: clear drops every callback and the timer", async () => {
+  const clock = new FakeClock();
+  const s = new Schedule(clock);
+  const ran: number[] = [];
+  const t1 = s.add(() => ran.push(1), 10);
+  s.add(() => ran.push(2), 20);
+  s.clear();
+  assert.equal(s.size, 0);
+  assert.equal(clock.pending, 0);
+  s.cancel(t1); // after a clear: ignored
+  s.add(() => ran.push(3), 5);
+  assert.equal(s.size, 1);
+  await clock.advance(30);
+  assert.deepEqual(ran, [3]);
+});
+
+Deno.test("schedule: cancelling one of many keeps the others and the count", async () => {
+  const clock = new FakeClock();
+  const s = new Schedule(clock);
+  const ran: number[] = [];
+  const tokens = [1, 2, 3, 4, 5].map((n) => s.add(() => ran.push(n), n));
+  s.cancel(tokens[2]);
+  s.cancel(tokens[2]);
+  assert.equal(s.size, 4);
+  await clock.advance(10);
+  assert.deepEqual(ran, [1, 2, 4, 5]);
+  assert.equal(s.size, 0);
+});
+
+Deno.test("schedule: token order survives the wrap below 2^30", () => {
+  assert.ok(tokenBefore(1, 2));
+  assert.ok(!tokenBefore(2, 1));
+  assert.ok(tokenBefore(2 ** 30 - 1, 1), "the last token before the wrap is older than 1");
+  assert.ok(!tokenBefore(1, 2 ** 30 - 1));
 });
