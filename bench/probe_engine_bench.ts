@@ -6,6 +6,7 @@
  *
  *   deno run -A bench/probe_engine_bench.ts [--sizes 1000@1,10000@1,50000@5]
  *     [--seconds 15] [--warmup 4] [--engines socket,stream,haproxy]
+ *     [--v8-flags FLAGS]   (default: the daemon's, from deno.json)
  *
  * A size is `backends@interval-seconds`. Each (size, engine) runs in a child
  * process of its own, as root in a fresh network namespace (`unshare --net`,
@@ -13,7 +14,11 @@
  * TIME_WAIT. HAProxy is skipped with a message when `haproxy` is absent.
  *
  * The maglev side is the daemon's probe path: the checker, the prober and
- * the probe metrics; no VPP, gRPC or log output.
+ * the probe metrics; no VPP, gRPC or log output. The bench's own per-probe
+ * bookkeeping, charged to that process's CPU, is kept to a store into a
+ * preallocated array: results are counted on the checker's own result hooks
+ * (no wrapper sink, no lookup), lateness and durations go to typed arrays
+ * sized for twice the window's probes.
  *
  * Figures per (size, engine), over the measured window: CPU cores (user,
  * sys) of the prober process (all threads), its RSS, probes/s, failed probes,
@@ -24,7 +29,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Backend, HealthCheck } from "../src/config/types.ts";
-import type { ProbeSink } from "../src/health/types.ts";
+import type { ProbeResult, ProbeSink } from "../src/health/types.ts";
 import type { ProbeDriver } from "../src/checker/types.ts";
 import { Checker, SCHEDULE_SLACK_MS } from "../src/checker/mod.ts";
 import { createLocalProber, type EngineName } from "../src/prober/local.ts";
@@ -55,6 +60,28 @@ export interface ProbeEngineBenchOptions {
   warmup?: number;
   /** Default socket, stream and haproxy. */
   contenders?: Contender[];
+  /** V8 flags of the maglev children; default the daemon's ({@linkcode daemonV8Flags}). */
+  v8Flags?: string;
+}
+
+/**
+ * The V8 flags maglevd runs with: their one owner is deno.json's `maglevd`
+ * task, and `compile` must carry the same (an error naming both otherwise),
+ * so the bench measures what ships.
+ */
+export async function daemonV8Flags(): Promise<string> {
+  const path = new URL("../deno.json", import.meta.url);
+  const tasks = JSON.parse(await Deno.readTextFile(path)).tasks ?? {};
+  const flagsOf = (task: string) => /--v8-flags=(\S+)/.exec(tasks[task] ?? "")?.[1];
+  const run = flagsOf("maglevd");
+  const compile = flagsOf("compile");
+  if (run === undefined || run !== compile) {
+    throw new Error(
+      `deno.json: tasks "maglevd" and "compile" must carry the same --v8-flags ` +
+        `(maglevd: ${run ?? "none"}, compile: ${compile ?? "none"})`,
+    );
+  }
+  return run;
 }
 
 /** What one child measured. */
@@ -121,6 +148,26 @@ function servedBy(dir: string): () => number {
   };
 }
 
+/** Numbers kept in a preallocated array: no allocation per sample. */
+class Samples {
+  readonly #values: Float64Array;
+  #n = 0;
+
+  constructor(capacity: number) {
+    this.#values = new Float64Array(capacity);
+  }
+
+  /** Keeps `v`, or drops it once full. */
+  add(v: number): void {
+    if (this.#n < this.#values.length) this.#values[this.#n++] = v;
+  }
+
+  /** The `q` quantile of the samples kept (NaN when none). */
+  quantile(q: number): number {
+    return quantile(Array.from(this.#values.subarray(0, this.#n).sort()), q);
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -140,31 +187,29 @@ async function runMaglev(
   let served = 0;
   let probes = 0;
   let failed = 0;
-  const lateness: number[] = [];
-  const durations: number[] = [];
-  // Counts each result on its way to the checker's sink; nothing per probe otherwise.
-  const counted = new WeakMap<ProbeSink, ProbeSink>();
+  // Preallocated for twice the probes the window should see, and results
+  // counted on the checker's own per-result hooks (onProbe, onLocalError):
+  // the bench's bookkeeping adds no allocation or lookup per probe to the
+  // CPU it measures. Past the capacity, samples are dropped (counted in
+  // probes and failed all the same).
+  const capacity = Math.ceil((2 * size.backends * seconds) / size.intervalS) + 1024;
+  const lateness = new Samples(capacity);
+  const durations = new Samples(capacity);
   const driver: ProbeDriver = {
     start(hc: HealthCheck, backend: Backend, sink: ProbeSink) {
-      const late = lateNow();
-      if (measuring && late !== undefined) lateness.push(late);
-      let wrapped = counted.get(sink);
-      if (!wrapped) {
-        wrapped = {
-          probeDone(r) {
-            if (measuring) {
-              probes++;
-              durations.push(r.durationMs);
-              if (!r.ok) failed++;
-            }
-            sink.probeDone(r);
-          },
-        };
-        counted.set(sink, wrapped);
+      if (measuring) {
+        const late = lateNow();
+        if (late !== undefined) lateness.add(late);
       }
-      return prober.start(hc, backend, wrapped);
+      return prober.start(hc, backend, sink);
     },
     cancel: (t) => prober.cancel(t),
+  };
+  const count = (r: ProbeResult) => {
+    if (!measuring) return;
+    probes++;
+    durations.add(r.durationMs);
+    if (!r.ok) failed++;
   };
   // The daemon's per-probe path includes the probe metrics (maglev_probe_total, the histogram).
   const late: { metrics?: Metrics } = {};
@@ -172,7 +217,11 @@ async function runMaglev(
     driver,
     clock,
     scheduleSlackMs: SCHEDULE_SLACK_MS,
-    onProbe: (b, hc, r) => late.metrics?.observeProbe(b, hc, r),
+    onProbe: (b, hc, r) => {
+      count(r);
+      late.metrics?.observeProbe(b, hc, r);
+    },
+    onLocalError: (_b, _hc, r) => count(r),
   });
   late.metrics = createMetrics({ checker, version: "bench" });
   try {
@@ -187,8 +236,6 @@ async function runMaglev(
     const elapsed = (performance.now() - t0) / 1000;
     const u1 = usage();
     served = timing.served() - n0;
-    lateness.sort((a, b) => a - b);
-    durations.sort((a, b) => a - b);
     const heapMb = Deno.memoryUsage().heapUsed / 2 ** 20;
     const s0 = performance.now();
     const scrape = await late.metrics.render();
@@ -209,10 +256,10 @@ async function runMaglev(
       served,
       failed,
       up: checker.listBackends().filter((b) => checker.backendState(b) === "up").length,
-      latenessP50: quantile(lateness, 0.5),
-      latenessP99: quantile(lateness, 0.99),
-      durationP50: quantile(durations, 0.5),
-      durationP99: quantile(durations, 0.99),
+      latenessP50: lateness.quantile(0.5),
+      latenessP99: lateness.quantile(0.99),
+      durationP50: durations.quantile(0.5),
+      durationP99: durations.quantile(0.99),
     };
     return result;
   } finally {
@@ -467,6 +514,8 @@ export async function runProbeEngineBench(
   // HAProxy first: the ratios of the others need its figure.
   contenders = [...contenders].sort((a, b) => (a === "haproxy" ? -1 : b === "haproxy" ? 1 : 0));
   const self = new URL(import.meta.url).pathname;
+  const v8Flags = options.v8Flags ?? await daemonV8Flags();
+  console.log(`# probe_engine: maglev children run with --v8-flags=${v8Flags}`);
   const figures: Figure[] = [];
   for (const size of sizes) {
     let haproxy: { cores: number; perProbe: number } | undefined;
@@ -481,8 +530,7 @@ export async function runProbeEngineBench(
       const args = [
         "run",
         "-A",
-        // As `deno task compile` builds maglevd: a small young generation keeps RSS down.
-        "--v8-flags=--max-semi-space-size=2,--optimize-for-size",
+        `--v8-flags=${v8Flags}`,
         self,
         CHILD,
         `--engines=${c}`,
@@ -544,6 +592,7 @@ if (import.meta.main) {
       seconds: { type: "string", default: "15" },
       warmup: { type: "string", default: "4" },
       engines: { type: "string", default: "haproxy,socket,stream" },
+      "v8-flags": { type: "string" },
     },
     strict: true,
   });
@@ -555,7 +604,8 @@ if (import.meta.main) {
     console.log(JSON.stringify(await child(contenders[0], sizes[0], seconds, warmup)));
     Deno.exit(0);
   }
-  for (const f of await runProbeEngineBench({ sizes, seconds, warmup, contenders })) {
+  const v8Flags = values["v8-flags"];
+  for (const f of await runProbeEngineBench({ sizes, seconds, warmup, contenders, v8Flags })) {
     console.log(formatFigure(f));
   }
 }
