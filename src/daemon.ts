@@ -220,6 +220,7 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
 
   const reload = state.reloader(checker, {
     applied: () => vpp.configApplied(),
+    heldTableLength: (fe) => vpp.heldTableLength(fe),
     starting: () => notifier.notify("RELOADING=1"),
     finished: () => notifier.notify("READY=1"),
   });
@@ -233,7 +234,8 @@ export async function startDaemon(settings: DaemonSettings): Promise<Daemon> {
     metrics,
     reload,
     checkConfig: () => state.check(),
-    diffConfig: (source) => state.diff(checker, source),
+    diffConfig: (source) =>
+      state.diff(checker, source, { heldTableLength: (fe) => vpp.heldTableLength(fe) }),
     facts,
   });
   const metricsServer = settings.metricsAddr

@@ -21,7 +21,7 @@ import { errorMessage } from "../errors.ts";
 import type { CheckConfigResult, ConfigSource, ReloadOutcome } from "../grpc/api.ts";
 import type { ReloadRecord } from "../grpc/status.ts";
 import { log } from "../log/mod.ts";
-import { failedPlan, reloadPlan } from "../plan/reload_plan.ts";
+import { failedPlan, reloadPlan, type ReloadPlanOptions } from "../plan/reload_plan.ts";
 
 /** What a reload touches beyond the checker. */
 export interface ReloadHooks {
@@ -30,6 +30,8 @@ export interface ReloadHooks {
   /** Around each reload that applies a config (systemd RELOADING=1 / READY=1). */
   starting?(): void;
   finished?(): void;
+  /** What VPP holds for a frontend's table (see `ReloadPlanOptions`). */
+  heldTableLength?(frontend: string): number | undefined;
 }
 
 /** A loaded file: the result and the sha256 of its bytes. */
@@ -135,12 +137,19 @@ export class ConfigState {
       : { ok: false, kind: result.kind, error: issuesText(result.issues, this.path) };
   }
 
-  /** `DiffConfig`: what a reload with `source` would do to `checker`. */
-  async diff(checker: Checker, source: ConfigSource): Promise<ReloadPlan> {
+  /** `DiffConfig`: what a reload with `source` would do to `checker` (and VPP's tables). */
+  async diff(
+    checker: Checker,
+    source: ConfigSource,
+    options: Pick<ReloadPlanOptions, "heldTableLength"> = {},
+  ): Promise<ReloadPlan> {
     const { result } = await this.#load(source);
     const name = source.yaml !== undefined ? "<yaml>" : source.path ?? this.path;
     if (!result.ok) return failedPlan(result.kind, issuesText(result.issues, name));
-    return reloadPlan(checker.config(), result.config, checker);
+    return reloadPlan(checker.config(), result.config, {
+      states: checker,
+      heldTableLength: options.heldTableLength,
+    });
   }
 
   /** The reload path, coalesced (see {@linkcode coalesced}). */
@@ -163,7 +172,10 @@ export class ConfigState {
     for (const w of result.config.warnings) log.warn("config-warning", { warning: w });
     hooks.starting?.();
     try {
-      const plan = reloadPlan(checker.config(), result.config, checker);
+      const plan = reloadPlan(checker.config(), result.config, {
+        states: checker,
+        heldTableLength: (fe) => hooks.heldTableLength?.(fe),
+      });
       checker.applyConfig(result.config);
       this.#hash = hash;
       this.#last = { atMs, ok: true, error: "" };

@@ -172,8 +172,12 @@ export async function startRig(yaml: string = RIG_YAML, options: RigOptions = {}
     checker,
     vpp: manager,
     checkConfig: () => state.check(),
-    reload: state.reloader(checker, { applied: () => manager.configApplied() }),
-    diffConfig: (source) => state.diff(checker, source),
+    reload: state.reloader(checker, {
+      applied: () => manager.configApplied(),
+      heldTableLength: (fe) => manager.heldTableLength(fe),
+    }),
+    diffConfig: (source) =>
+      state.diff(checker, source, { heldTableLength: (fe) => manager.heldTableLength(fe) }),
     facts,
     listen: { tcp: "127.0.0.1:0" },
     ...options.server,

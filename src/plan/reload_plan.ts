@@ -11,7 +11,7 @@ import type { ReloadPlan, VipRecreate, WeightChange } from "../../proto/maglev_p
 import type { Config, Frontend, HealthCheck } from "../config/types.ts";
 import { ownValue, referencingFrontends, sameHealthCheck } from "../checker/lookup.ts";
 import type { State, StateSource } from "../health/types.ts";
-import { recreateReason } from "../reconciler/plan.ts";
+import { asProgrammed, recreateReason } from "../reconciler/plan.ts";
 import { desiredFromFrontend, type DesiredVip, effectiveWeights } from "../weights/mod.ts";
 import { protocolName } from "../../vpp/names.ts";
 
@@ -171,11 +171,24 @@ function weightChanges(
   return out;
 }
 
+/** What {@linkcode reloadPlan} reads besides the two configs. */
+export interface ReloadPlanOptions {
+  /** The backends' current states. */
+  readonly states: StateSource;
+  /**
+   * The table length VPP holds for a frontend's VIP (`VppControl.heldTableLength`):
+   * an `auto` table VPP kept longer is what a reload compares against, as the
+   * sync engine does. Absent without VPP.
+   */
+  readonly heldTableLength?: (frontend: string) => number | undefined;
+}
+
 /**
  * What replacing `from` (the running config, runtime changes included) with
- * `to` does, given the backends' current `states`.
+ * `to` does, given the backends' current states and what VPP holds.
  */
-export function reloadPlan(from: Config, to: Config, states: StateSource): ReloadPlan {
+export function reloadPlan(from: Config, to: Config, options: ReloadPlanOptions): ReloadPlan {
+  const { states } = options;
   const plan = emptyPlan();
   plan.ok = true;
   plan.frontends_added = added(from.frontends, to.frontends);
@@ -201,7 +214,11 @@ export function reloadPlan(from: Config, to: Config, states: StateSource): Reloa
     if (!isDeepStrictEqual({ ...cur, pools: [] }, { ...next, pools: [] })) {
       plan.frontends_changed.push(name);
     }
-    const d0 = desiredFromFrontend(cur, states, from.backends);
+    // The VIP as VPP holds it: the sync engine decides a recreate against that.
+    const d0 = asProgrammed(
+      desiredFromFrontend(cur, states, from.backends),
+      options.heldTableLength?.(name),
+    );
     const d1 = desiredFromFrontend(next, after, to.backends);
     const why = vipChange(d0, d1);
     if (why !== "") plan.vips_recreated.push(vipRecreate(cur, why, d0));
