@@ -192,21 +192,25 @@ function count(stats: SyncStats, op: LbOp): void {
  */
 export const PIPELINE_WINDOW = 256;
 
-/** Sends `ops` in order with at most `window` unanswered; results in op order. */
+/**
+ * Sends `ops` in order with at most `window` unanswered. Returns, in op
+ * order, the error of each refused call and undefined for each accepted one
+ * (the replies carry nothing a plan needs; no result object a call).
+ */
 async function sendWindowed(
   client: LbClient,
   ops: readonly LbOp[],
   window: number,
-): Promise<PromiseSettledResult<unknown>[]> {
-  const results: PromiseSettledResult<unknown>[] = new Array(ops.length);
+): Promise<(Error | undefined)[]> {
+  const errors: (Error | undefined)[] = new Array(ops.length).fill(undefined);
   let next = 0;
   const lane = async () => {
     while (next < ops.length) {
       const i = next++;
       try {
-        results[i] = { status: "fulfilled", value: await send(client, ops[i]) };
+        await send(client, ops[i]);
       } catch (reason) {
-        results[i] = { status: "rejected", reason };
+        errors[i] = reason instanceof Error ? reason : new Error(String(reason));
       }
     }
   };
@@ -214,7 +218,7 @@ async function sendWindowed(
   // requests leave in op order and VPP (which answers in order) sees the
   // plan's order.
   await Promise.all(Array.from({ length: Math.min(window, ops.length) }, lane));
-  return results;
+  return errors;
 }
 
 /** Sends every call of `ops` pipelined (`PIPELINE_WINDOW` in flight) and waits for all replies. */
@@ -226,26 +230,25 @@ export async function executePlan(
   const stats = emptyStats();
   const errors: { op: LbOp; error: Error }[] = [];
   const accepted: LbOp[] = [];
-  const results = await sendWindowed(client, ops, PIPELINE_WINDOW);
+  const failures = await sendWindowed(client, ops, PIPELINE_WINDOW);
   // A VIP's calls share one `vip` object (the planner makes one per VIP):
   // its key and text are built once per VIP, not once per call.
   let lastVip: VipId | undefined;
   let key = "";
   let text = "";
-  results.forEach((r, i) => {
+  failures.forEach((error, i) => {
     const op = ops[i];
     if (op.vip !== lastVip) {
       lastVip = op.vip;
       key = vipKey(op.vip.prefix, op.vip.protocol, op.vip.port);
       text = vipText(op.vip);
     }
-    if (r.status === "fulfilled") {
+    if (error === undefined) {
       applyToMirror(mirror, op, key);
       logOp(op, text);
       count(stats, op);
       accepted.push(op);
     } else {
-      const error = r.reason instanceof Error ? r.reason : new Error(String(r.reason));
       errors.push({ op, error });
       log.warn("vpp-lbsync-error", {
         frontend: op.frontend,
