@@ -279,7 +279,7 @@ export class SyncEngine {
         break;
       }
       const marks = this.#flushMarks(ops);
-      this.#running = new Set(ops.map((op) => vipKey(op.vip.prefix, op.vip.protocol, op.vip.port)));
+      this.#running = vipKeysOf(ops);
       for (const touched of this.#reads) for (const key of this.#running) touched.add(key);
       const r = await executePlan(session, ops, this.#mirror).finally(() => {
         this.#running = new Set();
@@ -392,4 +392,16 @@ export class SyncEngine {
       this.#errors.set(op.frontend, `VPP refused ${what}: ${error.message}`);
     }
   }
+}
+
+/** The VIP keys `ops` touch; a VIP's calls share one `vip` object, so each key is built once. */
+function vipKeysOf(ops: readonly LbOp[]): Set<string> {
+  const keys = new Set<string>();
+  let last: LbOp["vip"] | undefined;
+  for (const op of ops) {
+    if (op.vip === last) continue;
+    last = op.vip;
+    keys.add(vipKey(op.vip.prefix, op.vip.protocol, op.vip.port));
+  }
+  return keys;
 }

@@ -93,15 +93,30 @@ function stateOf(states: StateSource, name: string): State | undefined {
  * weight; its first result (or an operator action) decides from then on.
  */
 export function heldWeight(states: FrontendStates, name: string): number | undefined {
-  if (!states.adoptedWeight || stateOf(states, name) !== "unknown") return undefined;
+  return heldWeightIn(states, name, stateOf(states, name));
+}
+
+/** {@linkcode heldWeight} for a backend whose state the caller has already read. */
+function heldWeightIn(
+  states: FrontendStates,
+  name: string,
+  state: State | undefined,
+): number | undefined {
+  if (!states.adoptedWeight || state !== "unknown") return undefined;
   return states.adoptedWeight(name);
 }
 
 /** The backend's weight, state and flush rule applied, adoption first. */
-function weightOf(states: FrontendStates, pb: PoolBackend, placement: AsPlacement): AsWeight {
-  const held = heldWeight(states, pb.name);
+function weightOf(
+  states: FrontendStates,
+  pb: PoolBackend,
+  placement: AsPlacement & { state?: State },
+): AsWeight {
+  // The caller may pass the state it has already read: one lookup a backend, not two.
+  const state = "state" in placement ? placement.state : stateOf(states, pb.name);
+  const held = heldWeightIn(states, pb.name, state);
   if (held !== undefined) return { weight: held, flush: false };
-  return asFromBackend(stateOf(states, pb.name) ?? "removed", placement);
+  return asFromBackend(state ?? "removed", placement);
 }
 
 /**
@@ -195,6 +210,7 @@ export function desiredFromFrontend(
         activePool,
         cfgWeight: pb.weight,
         flushOnDown: frontend.flushOnDown,
+        state,
       });
       ases.set(backend.address, { weight: w.weight, flush: w.flush, backend: pb.name });
     }
