@@ -106,14 +106,16 @@ function heldWeightIn(
   return states.adoptedWeight(name);
 }
 
-/** The backend's weight, state and flush rule applied, adoption first. */
+/**
+ * The backend's weight, state and flush rule applied, adoption first. The
+ * caller passes the state it has read: one lookup a backend, not two.
+ */
 function weightOf(
   states: FrontendStates,
   pb: PoolBackend,
-  placement: AsPlacement & { state?: State },
+  placement: AsPlacement & { state: State | undefined },
 ): AsWeight {
-  // The caller may pass the state it has already read: one lookup a backend, not two.
-  const state = "state" in placement ? placement.state : stateOf(states, pb.name);
+  const state = placement.state;
   const held = heldWeightIn(states, pb.name, state);
   if (held !== undefined) return { weight: held, flush: false };
   return asFromBackend(state ?? "removed", placement);
@@ -250,6 +252,7 @@ export function effectiveWeights(
           activePool,
           cfgWeight: pb.weight,
           flushOnDown: frontend.flushOnDown,
+          state: stateOf(states, pb.name),
         }).weight,
       );
     }
