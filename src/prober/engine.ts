@@ -282,6 +282,10 @@ export class SocketEngine {
       const errno = this.#lib.errno();
       if (errno !== EINPROGRESS) return this.#errno(slot, "connect", errno);
     }
+    if (slot.requestLen > 0 && target.early) {
+      const failure = this.#sendEarly(slot, target);
+      if (failure) return failure;
+    }
     const ctl = this.#ctlView;
     ctl.setUint32(0, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, true);
     ctl.setUint32(EV_DATA, slot.index, true);
@@ -290,6 +294,30 @@ export class SocketEngine {
       return this.#errno(slot, "epoll_ctl", this.#lib.errno());
     }
     return undefined;
+  }
+
+  /**
+   * The request, sent right after connect: where the handshake completes
+   * within connect (loopback, a backend on this host) it goes out now and
+   * the probe needs one event, its response, instead of two. EAGAIN means
+   * the handshake is under way (a backend across a network): the request
+   * waits for EPOLLOUT as before, and this target stops trying, so a remote
+   * backend pays the wasted send once, not per probe. Any other error is
+   * the connect's (send took it from the socket, so SO_ERROR would read 0
+   * now), with the text an EPOLLERR would give.
+   */
+  #sendEarly(slot: Slot, target: Target): ProbeResult | undefined {
+    const len = slot.requestLen;
+    const n = this.#lib.symbols.send(slot.fd, slot.request, this.#length(len), MSG_NOSIGNAL);
+    if (n >= 0) {
+      slot.phase = PHASE_APP;
+      slot.sent = n;
+      return undefined;
+    }
+    const errno = this.#lib.errno();
+    if (errno === EAGAIN) target.early = false;
+    if (errno === EAGAIN || errno === EINTR) return undefined;
+    return this.#errno(slot, "connect", errno);
   }
 
   #bind(slot: Slot, source: string, family: 4 | 6): ProbeResult | undefined {

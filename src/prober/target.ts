@@ -17,6 +17,11 @@ export interface Target {
   readonly bytes: Uint8Array;
   readonly requestLen: number;
   readonly family: 4 | 6;
+  /**
+   * Whether the engine sends the request right after connect: true until
+   * one such send finds the handshake still under way (a remote backend).
+   */
+  early: boolean;
 }
 
 /** The targets of one engine, by backend object. */
@@ -43,7 +48,7 @@ export class Targets {
     const bytes = new Uint8Array(requestLen + sa.length);
     if (request) bytes.set(request);
     bytes.set(sa, requestLen);
-    const t: Target = { hc, bytes, requestLen, family: addr.length === 4 ? 4 : 6 };
+    const t: Target = { hc, bytes, requestLen, family: addr.length === 4 ? 4 : 6, early: true };
     this.#targets.set(backend, t);
     return t;
   }
