@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import { type Config, formatDuration, parseConfig } from "./mod.ts";
 import { DEFAULT_HTTP_PARAMS, DEFAULTS, DURATION_MAX_MS, PARAMS_BY_TYPE } from "./defaults.ts";
-import { doc } from "./bad_case_test_util.ts";
+import { doc, frontendDoc } from "./bad_case_test_util.ts";
 
 function load(text: string): Config {
   const r = parseConfig(text, { vppEnabled: false });
@@ -22,26 +22,18 @@ function rejected(text: string): { path: string; message: string }[] {
   return r.ok ? [] : r.issues.map((i) => ({ path: i.path, message: i.message }));
 }
 
-/** One http check `hc` with `lines` under it, one backend using it, one frontend. */
+/** One http check `hc` with `hcLines` under it (and `lbLines` under vpp.lb), one backend using it, one frontend. */
 function withCheck(hcLines: string[], lbLines: string[] = []): string {
-  return doc(
-    "maglev:",
+  const head = [
     ...(lbLines.length > 0 ? ["  vpp:", "    lb:", ...lbLines.map((l) => `      ${l}`)] : []),
     "  healthchecks:",
     "    hc:",
     "      type: http",
     "      port: 80",
     ...hcLines.map((l) => `      ${l}`),
-    "  backends:",
-    "    b1: { address: 10.0.0.1, healthcheck: hc }",
-    "  frontends:",
-    "    fe:",
-    "      address: 192.0.2.1",
-    "      protocol: tcp",
-    "      port: 80",
-    "      pools:",
-    "        - { name: primary, backends: { b1: {} } }",
-  );
+  ];
+  const rest = frontendDoc(["b1: { address: 10.0.0.1, healthcheck: hc }"], ["b1: {}"]);
+  return rest.replace(/^maglev:\n/, doc("maglev:", ...head));
 }
 
 Deno.test("defaults: a config without optional keys loads with the spec's defaults", () => {

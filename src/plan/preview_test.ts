@@ -26,84 +26,85 @@ function weights(shares: PreviewChangeResponse["before"]): Record<string, number
   return Object.fromEntries(shares.map((s) => [s.backend, s.effective_weight]));
 }
 
-interface Case {
-  readonly why: string;
-  readonly states: Record<string, State>;
-  /** Backend -> the weight VPP held when it was adopted. */
-  readonly adopted: Record<string, number>;
-  readonly change: PreviewChange;
-  readonly before: Record<string, number>;
-  readonly after: Record<string, number>;
+/** Effective weights of a, b and c. */
+function abc(a: number, b: number, c: number): Record<string, number> {
+  return { a, b, c };
 }
 
 const UP: Record<string, State> = { a: "up", b: "up", c: "up" };
 const A_WAITS: Record<string, State> = { a: "unknown", b: "up", c: "up" };
+const OFF_A: PreviewChange = { backend: "a", change: "disable" };
 
+/** [why, states, adopted (backend -> the weight VPP held), change, before, after] */
+type Case = [
+  string,
+  Record<string, State>,
+  Record<string, number>,
+  PreviewChange,
+  Record<string, number>,
+  Record<string, number>,
+];
+
+// a and b in primary (100 each), c in fallback (100).
 const CASES: Case[] = [
-  {
-    why: "nothing adopted: health's states",
-    states: UP,
-    adopted: {},
-    change: { backend: "a", change: "disable" },
-    before: { a: 100, b: 100, c: 0 },
-    after: { a: 0, b: 100, c: 0 },
-  },
-  {
-    why: "an adopted backend the change disables goes to 0",
-    states: A_WAITS,
-    adopted: { a: 70 },
-    change: { backend: "a", change: "disable" },
-    before: { a: 70, b: 100, c: 0 },
-    after: { a: 0, b: 100, c: 0 },
-  },
-  {
-    why: "an adopted backend the change does not touch stays adopted",
-    states: A_WAITS,
-    adopted: { a: 70 },
-    change: { backend: "b", change: "disable" },
-    before: { a: 70, b: 100, c: 0 },
-    after: { a: 70, b: 0, c: 0 },
-  },
-  {
-    why: "a weight change beside an adopted backend",
-    states: A_WAITS,
-    adopted: { a: 70 },
-    change: { backend: "b", change: { weight: 30 } },
-    before: { a: 70, b: 100, c: 0 },
-    after: { a: 70, b: 30, c: 0 },
-  },
-  {
-    why: "a weight change on an adopted backend: VPP's weight holds until its first result",
-    states: A_WAITS,
-    adopted: { a: 70 },
-    change: { backend: "a", change: { weight: 20 } },
-    before: { a: 70, b: 100, c: 0 },
-    after: { a: 70, b: 100, c: 0 },
-  },
-  {
-    why: "disabling the adopted backend that kept the pool active fails over",
-    states: { a: "unknown", b: "unknown", c: "up" },
-    adopted: { a: 70, b: 0 },
-    change: { backend: "a", change: "disable" },
-    before: { a: 70, b: 0, c: 0 },
-    after: { a: 0, b: 0, c: 100 },
-  },
+  ["nothing adopted: health's states", UP, {}, OFF_A, abc(100, 100, 0), abc(0, 100, 0)],
+  [
+    "an adopted backend the change disables goes to 0",
+    A_WAITS,
+    { a: 70 },
+    OFF_A,
+    abc(70, 100, 0),
+    abc(0, 100, 0),
+  ],
+  [
+    "an adopted backend the change does not touch stays adopted",
+    A_WAITS,
+    { a: 70 },
+    { backend: "b", change: "disable" },
+    abc(70, 100, 0),
+    abc(70, 0, 0),
+  ],
+  [
+    "a weight change beside an adopted backend",
+    A_WAITS,
+    { a: 70 },
+    { backend: "b", change: { weight: 30 } },
+    abc(70, 100, 0),
+    abc(70, 30, 0),
+  ],
+  // The engine keeps VPP's weight until the backend's first result decides.
+  [
+    "a weight change on an adopted backend",
+    A_WAITS,
+    { a: 70 },
+    { backend: "a", change: { weight: 20 } },
+    abc(70, 100, 0),
+    abc(70, 100, 0),
+  ],
+  [
+    "disabling the adopted backend that kept the pool active fails over",
+    { a: "unknown", b: "unknown", c: "up" },
+    { a: 70, b: 0 },
+    OFF_A,
+    abc(70, 0, 0),
+    abc(0, 0, 100),
+  ],
 ];
 
 Deno.test("preview: before is what VPP serves, after what the engine would write", () => {
-  for (const c of CASES) {
-    const states = served(c.states, c.adopted);
-    const p = previewChange(WEB, c.change, { config: CONFIG, states });
-    assert.deepEqual(weights(p.before), c.before, `before: ${c.why}`);
-    assert.deepEqual(weights(p.after), c.after, `after: ${c.why}`);
+  for (const [why, health, adopted, change, before, after] of CASES) {
+    const states = served(health, adopted);
+    const p = previewChange(WEB, change, { config: CONFIG, states });
+    assert.deepEqual(weights(p.before), before, `before: ${why}`);
+    assert.deepEqual(weights(p.after), after, `after: ${why}`);
     // The fingerprint GetFrontend computes from the same served states.
     const shown = vipFingerprint(
       asProgrammed(desiredFromFrontend(WEB, states, CONFIG.backends), undefined),
     );
-    assert.equal(p.fingerprint_before, shown, `fingerprint: ${c.why}`);
-    const same = JSON.stringify(c.before) === JSON.stringify(c.after);
-    assert.equal(p.buckets_moved === 0, same, `buckets moved: ${c.why}`);
-    assert.equal(p.fingerprint_after === p.fingerprint_before, same, `fingerprint: ${c.why}`);
+    assert.equal(p.fingerprint_before, shown, `fingerprint: ${why}`);
+    const same = JSON.stringify(before) === JSON.stringify(after);
+    assert.equal(p.buckets_moved === 0, same, `buckets moved: ${why}`);
+    assert.equal(p.fingerprint_after === p.fingerprint_before, same, `fingerprint: ${why}`);
   }
 });
 
