@@ -131,8 +131,6 @@ export class SocketEngine {
   >();
   /** Per backend object, for the check it was last probed with. */
   readonly #targets: Targets;
-  /** Send lengths as BigInt, by length (see `#length`). */
-  readonly #lengths: bigint[] = [];
   /** The sockaddr a connect passes, copied from the probe's target. */
   readonly #sa = new Uint8Array(28);
   #active = 0;
@@ -262,7 +260,7 @@ export class SocketEngine {
     return slot;
   }
 
-  /** socket, linger, bind, connect, epoll_ctl; a result when any of them fails. */
+  /** socket, linger, bind, connect, the early send, epoll_ctl; a result when any of them fails. */
   #open(slot: Slot, hc: HealthCheck, target: Target): ProbeResult | undefined {
     const lib = this.#lib.symbols;
     const fd = lib.socket(target.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM_NB, 0);
@@ -308,7 +306,7 @@ export class SocketEngine {
    */
   #sendEarly(slot: Slot, target: Target): ProbeResult | undefined {
     const len = slot.requestLen;
-    const n = this.#lib.symbols.send(slot.fd, slot.request, this.#length(len), MSG_NOSIGNAL);
+    const n = this.#lib.symbols.send(slot.fd, slot.request, BigInt(len), MSG_NOSIGNAL);
     if (n >= 0) {
       slot.phase = PHASE_APP;
       slot.sent = n;
@@ -441,7 +439,7 @@ export class SocketEngine {
   #send(slot: Slot): boolean {
     const len = slot.requestLen;
     const rest = slot.sent === 0 ? slot.request : slot.request.subarray(slot.sent, len);
-    const n = this.#lib.symbols.send(slot.fd, rest, this.#length(len - slot.sent), MSG_NOSIGNAL);
+    const n = this.#lib.symbols.send(slot.fd, rest, BigInt(len - slot.sent), MSG_NOSIGNAL);
     if (n < 0) {
       const errno = this.#lib.errno();
       if (errno === EAGAIN || errno === EINTR) return false;
@@ -450,15 +448,6 @@ export class SocketEngine {
     }
     slot.sent += n;
     return slot.sent >= len;
-  }
-
-  /**
-   * `n` as the BigInt a size_t argument takes, made once per length: a
-   * BigInt per send was a heap allocation per probe (the requests of a check
-   * come in a few lengths).
-   */
-  #length(n: number): bigint {
-    return this.#lengths[n] ??= BigInt(n);
   }
 
   #read(slot: Slot): void {
