@@ -13,7 +13,7 @@ import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
 import { desiredVip } from "./desired.ts";
-import { vipOf, withAdopted } from "../weights/mod.ts";
+import { placementOf, servingWeight, vipOf, withAdopted } from "../weights/mod.ts";
 import { ownValue } from "../checker/lookup.ts";
 import { type LbClient, type LbState, readLbState, vipKey } from "./lb_state.ts";
 import { type DesiredVip, type LbOp, planRemoveVip, planVip, vipRecreate } from "./plan.ts";
@@ -52,7 +52,10 @@ export function asApiError(e: unknown): unknown {
 /** An AS adopted from VPP at start. */
 interface Adopted {
   readonly backend: string;
+  /** The weight VPP held. */
   readonly weight: number;
+  /** The backend's pool weight when it was adopted: a change is an operator's. */
+  readonly cfgWeight: number | undefined;
 }
 
 function asKey(frontend: string, address: string): string {
@@ -117,8 +120,10 @@ export class SyncEngine {
     if (this.#adoptedOnce) {
       for (const [fe, held] of this.#adopted) {
         const vip = this.#mirror.get(this.#vipKeyOf(ownValue(cfg.frontends, fe)));
+        const now = this.adoptedWeights(fe);
         for (const [address, a] of held) {
-          if (vip?.ases.get(address)?.weight !== a.weight) held.delete(address);
+          const has = vip?.ases.get(address)?.weight;
+          if (has !== a.weight && has !== now.get(a.backend)) held.delete(address);
         }
       }
       return;
@@ -151,7 +156,11 @@ export class SyncEngine {
         if (!cur || held.has(address) || this.#o.checker.backendState(d.backend) !== "unknown") {
           continue;
         }
-        const a = { backend: d.backend, weight: cur.weight };
+        const a = {
+          backend: d.backend,
+          weight: cur.weight,
+          cfgWeight: placementOf(fe, d.backend)?.cfgWeight,
+        };
         held.set(address, a);
         added.push(a);
       }
@@ -338,18 +347,33 @@ export class SyncEngine {
   /**
    * Backends of `frontend` that keep the weight VPP held when it was adopted
    * (name -> weight), while they have no result. The first result decides:
-   * from then on the backend's state rules and the adoption is dropped.
+   * from then on the backend's state rules and the adoption is dropped. An
+   * operator action decides too: disable or pause give a state; a changed
+   * pool weight (set weight, a reload) gives a backend VPP serves its
+   * {@linkcode servingWeight} at once, and one VPP held at 0 stays at 0.
    */
   adoptedWeights(frontend: string): ReadonlyMap<string, number> {
     const held = this.#adopted.get(frontend);
     const waiting = new Map<string, number>();
     if (!held) return waiting;
     const checker = this.#o.checker;
+    const fe = ownValue(checker.config().frontends, frontend);
+    let reweighted: Adopted[] | undefined;
     for (const [address, a] of held) {
-      if (checker.backendState(a.backend) === "unknown") waiting.set(a.backend, a.weight);
-      else held.delete(address);
+      if (!fe || checker.backendState(a.backend) !== "unknown") {
+        held.delete(address);
+        continue;
+      }
+      waiting.set(a.backend, a.weight);
+      if (a.weight > 0 && placementOf(fe, a.backend)?.cfgWeight !== a.cfgWeight) {
+        (reweighted ??= []).push(a);
+      }
     }
     if (held.size === 0) this.#adopted.delete(frontend);
+    if (!fe || !reweighted) return waiting;
+    // The active pool is taken with VPP's weights: a new weight > 0 keeps it.
+    const states = withAdopted(checker, new Map(waiting));
+    for (const a of reweighted) waiting.set(a.backend, servingWeight(fe, states, a.backend));
     return waiting;
   }
 

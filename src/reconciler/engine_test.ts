@@ -166,6 +166,52 @@ Deno.test("a reload that restarts probes keeps VPP's weights until each backend'
   await closeAll(h);
 });
 
+Deno.test("a pool weight set on an adopted backend applies at once where VPP serves it", async () => {
+  const h = await harness(labConfig({}, {}, SLOW_HC));
+  await startAndSettle(h);
+  for (const name of ["a", "b", "c"]) h.prober.behaviour.set(name, "deaf");
+  h.checker.applyConfig(labConfig({}, {}, { ...SLOW_HC, intervalMs: 3000 }));
+  await h.manager.configApplied();
+  await h.manager.sync("web");
+  assert.deepEqual(Object.fromEntries(h.manager.adoptedWeights("web") ?? []), {
+    a: 100,
+    b: 50,
+    c: 0,
+  });
+  h.writes.length = 0;
+  // The operator's actions decide before the first results: a and b served,
+  // so they take their new weights (b's 0 drains it); c was held at 0 and
+  // stays there, as the standby pool it is in.
+  h.checker.setWeight("web", "primary", "a", 40);
+  h.checker.setWeight("web", "primary", "b", 0);
+  h.checker.setWeight("web", "fallback", "c", 30);
+  await h.manager.sync("web");
+  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 40,
+    "10.0.0.2": 0,
+    "10.0.0.3": 0,
+  });
+  assert.deepEqual(weightCalls(h.writes, "10.0.0.3"), [], "c is not written");
+  assert.deepEqual(Object.fromEntries(h.manager.adoptedWeights("web") ?? []), {
+    a: 40,
+    b: 0,
+    c: 0,
+  }, "still adopted: no result yet");
+  // A second sync writes nothing: the adopted weights are stable.
+  h.writes.length = 0;
+  await h.manager.sync("web");
+  assert.deepEqual(h.writes, []);
+  // a's first result decides as usual.
+  await h.clock.advance(3000);
+  await until("a probed", () => h.prober.count("a") > 0);
+  h.prober.release("a", FAIL);
+  await until("a down", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"] === 0);
+  assert.equal(h.manager.adoptedWeights("web")?.has("a"), false);
+  h.prober.release("b", PASS);
+  h.prober.release("c", PASS);
+  await closeAll(h);
+});
+
 /** One IPv6 frontend `web6` whose single static backend is at `address`. */
 function web6With(address: string) {
   return withVpp(makeConfig({

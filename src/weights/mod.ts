@@ -122,6 +122,40 @@ function weightOf(
 }
 
 /**
+ * Where `name` sits in `frontend`: its first pool and the weight it has
+ * there (the placement the VIP uses); undefined when no pool has it.
+ */
+export function placementOf(
+  frontend: Frontend,
+  name: string,
+): { readonly poolIdx: number; readonly cfgWeight: number } | undefined {
+  const pools = frontend.pools;
+  for (let i = 0; i < pools.length; i++) {
+    for (const pb of pools[i].backends) {
+      if (pb.name === name) return { poolIdx: i, cfgWeight: pb.weight };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The weight an adopted backend that VPP serves takes after an operator
+ * changed its pool weight (set weight, or a reload): what the truth table
+ * gives it as an `up` backend. The operator's action decides, as the
+ * adoption rule says, without waiting for the first result and without
+ * draining a backend VPP was serving. 0 when `name` is in no pool.
+ */
+export function servingWeight(frontend: Frontend, states: FrontendStates, name: string): number {
+  const at = placementOf(frontend, name);
+  if (!at) return 0;
+  return asFromBackend("up", {
+    ...at,
+    activePool: activePoolIndex(frontend, states),
+    flushOnDown: frontend.flushOnDown,
+  }).weight;
+}
+
+/**
  * The index of the first pool with a backend that is `up` and has a pool
  * weight above 0 (spec 5.1); 0 when there is none (every backend then maps
  * to weight 0 anyway).

@@ -11,6 +11,8 @@ import {
   effectiveWeights,
   frontendState,
   heldWeight,
+  placementOf,
+  servingWeight,
   sortedIpKeys,
   withAdopted,
 } from "./mod.ts";
@@ -288,6 +290,31 @@ Deno.test("weights: adopted weights hold only while the backend has no result", 
   // Nothing adopted: the states themselves.
   const plain = states({ a: "up" });
   assert.equal(withAdopted(plain, new Map()), plain);
+});
+
+Deno.test("weights: placementOf and servingWeight (an operator's weight on an adopted backend)", () => {
+  const f = fe([["primary", { a: 40, b: 0 }], ["fallback", { c: 30, a: 90 }]]);
+  assert.deepEqual(placementOf(f, "a"), { poolIdx: 0, cfgWeight: 40 }, "the first pool places it");
+  assert.deepEqual(placementOf(f, "c"), { poolIdx: 1, cfgWeight: 30 });
+  assert.equal(placementOf(f, "x"), undefined);
+  const table: [Record<string, State>, Record<string, number>, Record<string, number>][] = [
+    // a is served (held 100): the primary pool stays active, a takes its 40.
+    [{ a: "unknown", b: "unknown", c: "unknown" }, { a: 100, b: 50, c: 0 }, {
+      a: 40,
+      b: 0,
+      c: 0,
+      x: 0,
+    }],
+    // The primary pool is down and VPP serves c: the fallback is active, c gets
+    // its 30 and a, placed in the primary pool, 0.
+    [{ a: "down", b: "down", c: "unknown" }, { c: 20 }, { a: 0, b: 0, c: 30, x: 0 }],
+  ];
+  for (const [m, held, want] of table) {
+    const s = withAdopted(states(m), new Map(Object.entries(held)));
+    for (const [name, w] of Object.entries(want)) {
+      assert.equal(servingWeight(f, s, name), w, `${name} in ${JSON.stringify(m)}`);
+    }
+  }
 });
 
 Deno.test("weights: frontendState aggregate (spec 3.1)", () => {
