@@ -13,7 +13,7 @@ import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
 import { desiredVip } from "./desired.ts";
-import { placementOf, servingWeight, vipOf, withAdopted } from "../weights/mod.ts";
+import { type Adoption, placedWeight, vipOf, withAdopted } from "../weights/mod.ts";
 import { ownValue } from "../checker/lookup.ts";
 import { type LbClient, type LbState, readLbState, vipKey } from "./lb_state.ts";
 import { type DesiredVip, type LbOp, planRemoveVip, planVip, vipRecreate } from "./plan.ts";
@@ -50,12 +50,8 @@ export function asApiError(e: unknown): unknown {
 }
 
 /** An AS adopted from VPP at start. */
-interface Adopted {
+interface Adopted extends Adoption {
   readonly backend: string;
-  /** The weight VPP held. */
-  readonly weight: number;
-  /** The backend's pool weight when it was adopted: a change is an operator's. */
-  readonly cfgWeight: number | undefined;
 }
 
 function asKey(frontend: string, address: string): string {
@@ -118,12 +114,14 @@ export class SyncEngine {
     this.#mirrorValid = true;
     const cfg = this.#o.checker.config();
     if (this.#adoptedOnce) {
-      for (const [fe, held] of this.#adopted) {
-        const vip = this.#mirror.get(this.#vipKeyOf(ownValue(cfg.frontends, fe)));
-        const now = this.adoptedWeights(fe);
+      for (const [name, held] of this.#adopted) {
+        const fe = ownValue(cfg.frontends, name);
+        const vip = this.#mirror.get(this.#vipKeyOf(fe));
+        const written = fe ? this.#desired(fe).ases : undefined;
         for (const [address, a] of held) {
+          // VPP holds what it held, or what the engine wrote since (an operator's weight).
           const has = vip?.ases.get(address)?.weight;
-          if (has !== a.weight && has !== now.get(a.backend)) held.delete(address);
+          if (has !== a.weight && has !== written?.get(address)?.weight) held.delete(address);
         }
       }
       return;
@@ -159,7 +157,7 @@ export class SyncEngine {
         const a = {
           backend: d.backend,
           weight: cur.weight,
-          cfgWeight: placementOf(fe, d.backend)?.cfgWeight,
+          cfgWeight: placedWeight(fe, d.backend) ?? 0,
         };
         held.set(address, a);
         added.push(a);
@@ -345,35 +343,21 @@ export class SyncEngine {
   }
 
   /**
-   * Backends of `frontend` that keep the weight VPP held when it was adopted
-   * (name -> weight), while they have no result. The first result decides:
-   * from then on the backend's state rules and the adoption is dropped. An
-   * operator action decides too: disable or pause give a state; a changed
-   * pool weight (set weight, a reload) gives a backend VPP serves its
-   * {@linkcode servingWeight} at once, and one VPP held at 0 stays at 0.
+   * Backends of `frontend` adopted from VPP (name -> what VPP held), while
+   * they have no result. The first result decides: from then on the
+   * backend's state rules and the adoption is dropped. Operator actions
+   * decide too (`weights/mod.ts` `weightOf`).
    */
-  adoptedWeights(frontend: string): ReadonlyMap<string, number> {
+  adoptedWeights(frontend: string): ReadonlyMap<string, Adoption> {
     const held = this.#adopted.get(frontend);
-    const waiting = new Map<string, number>();
+    const waiting = new Map<string, Adoption>();
     if (!held) return waiting;
     const checker = this.#o.checker;
-    const fe = ownValue(checker.config().frontends, frontend);
-    let reweighted: Adopted[] | undefined;
     for (const [address, a] of held) {
-      if (!fe || checker.backendState(a.backend) !== "unknown") {
-        held.delete(address);
-        continue;
-      }
-      waiting.set(a.backend, a.weight);
-      if (a.weight > 0 && placementOf(fe, a.backend)?.cfgWeight !== a.cfgWeight) {
-        (reweighted ??= []).push(a);
-      }
+      if (checker.backendState(a.backend) === "unknown") waiting.set(a.backend, a);
+      else held.delete(address);
     }
     if (held.size === 0) this.#adopted.delete(frontend);
-    if (!fe || !reweighted) return waiting;
-    // The active pool is taken with VPP's weights: a new weight > 0 keeps it.
-    const states = withAdopted(checker, new Map(waiting));
-    for (const a of reweighted) waiting.set(a.backend, servingWeight(fe, states, a.backend));
     return waiting;
   }
 
