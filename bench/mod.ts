@@ -169,7 +169,7 @@ async function checker(s: BenchSettings, emit: (f: Figure) => void): Promise<voi
 }
 
 async function probeEngine(_s: BenchSettings, emit: (f: Figure) => void): Promise<void> {
-  for (const f of await runProbeEngineBench()) emit(f);
+  await runProbeEngineBench({ emit });
 }
 
 function ffi(_s: BenchSettings, emit: (f: Figure) => void): Promise<void> {

@@ -84,6 +84,8 @@ export interface ProbeEngineBenchOptions {
   v8Flags?: string;
   /** Rounds at each size HAProxy runs at; default {@linkcode DEFAULT_ROUNDS}. */
   rounds?: number;
+  /** Gets each size's figures as soon as its rounds are done (they are returned all the same). */
+  emit?: (f: Figure) => void;
 }
 
 /**
@@ -697,7 +699,9 @@ export async function runProbeEngineBench(
       }
       results.push(round);
     }
-    figures.push(...roundFigures(results));
+    const done = roundFigures(results);
+    if (options.emit) done.forEach(options.emit);
+    figures.push(...done);
   }
   return figures;
 }
