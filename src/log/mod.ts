@@ -160,6 +160,8 @@ function maglevSink(raw: LogtapeRecord): void {
     attrs: raw.properties as Record<string, AttrValue>,
   };
   if (rank >= outputRank) writeRecord(record);
+  // No iterator a record when nobody listens (a sync's burst of lines).
+  if (listeners.size === 0) return;
   for (const l of listeners) {
     if (rank < l.rank) continue;
     // A broken subscriber must not stop the log or the other subscribers.

@@ -55,6 +55,9 @@ interface Adopted {
   readonly weight: number;
 }
 
+/** What `adoptedWeights` gives for a frontend with nothing adopted: no map a frontend a sync. */
+const NONE_ADOPTED: ReadonlyMap<string, number> = new Map();
+
 function asKey(frontend: string, address: string): string {
   return `${frontend}|${address}`;
 }
@@ -342,8 +345,8 @@ export class SyncEngine {
    */
   adoptedWeights(frontend: string): ReadonlyMap<string, number> {
     const held = this.#adopted.get(frontend);
+    if (!held) return NONE_ADOPTED;
     const waiting = new Map<string, number>();
-    if (!held) return waiting;
     const checker = this.#o.checker;
     for (const [address, a] of held) {
       if (checker.backendState(a.backend) === "unknown") waiting.set(a.backend, a.weight);
