@@ -199,7 +199,9 @@ function ensureLogtape(): void {
     sinks: { maglev: maglevSink, meta: metaSink },
     loggers: [
       // Filtering happens in emit() and the sink, so LogTape passes everything.
-      { category: ["maglev"], sinks: ["maglev"], lowestLevel: "debug" },
+      // The root logger has no sinks: "override" spares LogTape a walk up to
+      // it on every record.
+      { category: ["maglev"], sinks: ["maglev"], lowestLevel: "debug", parentSinks: "override" },
       { category: ["logtape", "meta"], sinks: ["meta"], lowestLevel: "warning" },
     ],
   });
