@@ -7,7 +7,7 @@
 
 import { errorMessage, VppRequestError } from "./errors.ts";
 import { HEADER_SIZE } from "./framing.ts";
-import { type IpAddress, type IpPrefix, parseIp, parsePrefix } from "./ip.ts";
+import { type IpAddress, type IpPrefix, parseIp, parseIp4Into, parsePrefix } from "./ip.ts";
 import { enumOf, FIXED_SIZE, isArrayField, lookup, structOf } from "./layout.ts";
 import type { FieldDef, MessageDef } from "./messages.ts";
 
@@ -83,10 +83,12 @@ function enumValue(parent: string, f: FieldDef, v: unknown): number {
 }
 
 function checkInt(parent: string, f: FieldDef, type: string, v: unknown): number {
-  const [lo, hi] = INT_RANGE[type];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) {
+  // Indexed, not destructured: a destructuring runs the iterator protocol,
+  // and this runs for every integer field of every request.
+  const range = INT_RANGE[type];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < range[0] || v > range[1]) {
     throw new VppRequestError(
-      `${parent}.${f.name}: expected a ${type} (${lo}..${hi}), got ${show(v)}`,
+      `${parent}.${f.name}: expected a ${type} (${range[0]}..${range[1]}), got ${show(v)}`,
     );
   }
   return v;
@@ -111,10 +113,85 @@ function zeroOf(f: FieldDef): unknown {
   return 0;
 }
 
+/** How a field is written; resolved once a field (see `Step`). */
+const K_INT = 0;
+const K_BIG = 1;
+const K_F64 = 2;
+const K_BOOL = 3;
+const K_STRING = 4;
+const K_ADDRESS = 5;
+const K_ENUM = 6;
+const K_STRUCT = 7;
+const K_UNSUPPORTED = 8;
+
+function kindOf(t: string): number {
+  switch (t) {
+    case "u8":
+    case "i8":
+    case "u16":
+    case "i16":
+    case "u32":
+    case "i32":
+      return K_INT;
+    case "u64":
+    case "i64":
+      return K_BIG;
+    case "f64":
+      return K_F64;
+    case "bool":
+      return K_BOOL;
+    case "string":
+      return K_STRING;
+    case "address":
+    case "prefix":
+    case "ip4_address":
+    case "ip6_address":
+      return K_ADDRESS;
+  }
+  if (t.startsWith("enum:")) return K_ENUM;
+  return t.startsWith("struct:") ? K_STRUCT : K_UNSUPPORTED;
+}
+
+/** The stamp value a field takes when the client encodes a request. */
+const STAMP_NONE = 0;
+const STAMP_CONTEXT = 1;
+const STAMP_CLIENT_INDEX = 2;
+
+/**
+ * One field with what encoding it needs, resolved once: a request then
+ * switches on a number, not on its type's text, and looks nothing up.
+ */
+interface Step {
+  readonly f: FieldDef;
+  readonly kind: number;
+  /** Bytes of a fixed-size value (ints). */
+  readonly size: number;
+  /** The value sent when the fields give none: the JSON default, else zero. */
+  readonly zero: unknown;
+  readonly array: boolean;
+  readonly stamp: number;
+}
+
+function stepOf(f: FieldDef): Step {
+  return {
+    f,
+    kind: kindOf(f.type),
+    size: FIXED_SIZE[f.type] ?? 0,
+    zero: f.default ?? zeroOf(f),
+    array: isArrayField(f),
+    stamp: f.name === "context"
+      ? STAMP_CONTEXT
+      : f.name === "client_index"
+      ? STAMP_CLIENT_INDEX
+      : STAMP_NONE,
+  };
+}
+
 /** Facts about a field list, computed once: encoding runs per request. */
 interface Layout {
   readonly known: ReadonlySet<string>;
   readonly counted: boolean;
+  readonly steps: readonly Step[];
 }
 
 const LAYOUTS = new WeakMap<readonly FieldDef[], Layout>();
@@ -125,6 +202,7 @@ function layoutOf(fields: readonly FieldDef[]): Layout {
     l = {
       known: new Set([...fields.map((f) => f.name), "_vl_msg_id"]),
       counted: fields.some((f) => f.lengthFrom !== undefined),
+      steps: fields.map(stepOf),
     };
     LAYOUTS.set(fields, l);
   }
@@ -154,15 +232,15 @@ function writeFields(
     }
   }
   if (!layout.counted) {
-    for (const f of fields) {
-      let v = stamp && f.name === "context"
+    for (const s of layout.steps) {
+      let v = stamp === undefined || s.stamp === STAMP_NONE
+        ? values[s.f.name]
+        : s.stamp === STAMP_CONTEXT
         ? stamp.context
-        : stamp && f.name === "client_index"
-        ? stamp.clientIndex
-        : values[f.name];
-      if (v === undefined) v = f.default ?? zeroOf(f);
-      if (isArrayField(f)) writeArray(w, path, f, v);
-      else writeValue(w, path, f, v);
+        : stamp.clientIndex;
+      if (v === undefined) v = s.zero;
+      if (s.array) writeArray(w, path, s.f, v);
+      else writeValue(w, path, s, v);
     }
     return;
   }
@@ -176,9 +254,10 @@ function writeFields(
     }
     counts.set(f.lengthFrom, arr.length);
   }
-  for (const f of fields) {
+  for (const s of layout.steps) {
+    const f = s.f;
     let v = values[f.name];
-    if (v === undefined) v = counts.get(f.name) ?? f.default ?? zeroOf(f);
+    if (v === undefined) v = counts.get(f.name) ?? s.zero;
     else if (counts.has(f.name) && v !== counts.get(f.name)) {
       throw new VppRequestError(
         `${path}.${f.name}: is ${show(v)} but the array it counts has ${
@@ -186,8 +265,8 @@ function writeFields(
         } entries`,
       );
     }
-    if (isArrayField(f)) writeArray(w, path, f, v);
-    else writeValue(w, path, f, v);
+    if (s.array) writeArray(w, path, f, v);
+    else writeValue(w, path, s, v);
   }
 }
 
@@ -202,8 +281,8 @@ function writeArray(w: Writer, parent: string, f: FieldDef, v: unknown): void {
   }
   const n = f.lengthFrom === undefined ? f.length! : arr.length;
   for (let i = 0; i < n; i++) {
-    const elem: FieldDef = { name: `${f.name}[${i}]`, type: f.type };
-    writeValue(w, parent, elem, i < arr.length ? arr[i] : zeroOf(elem));
+    const elem = stepOf({ name: `${f.name}[${i}]`, type: f.type });
+    writeValue(w, parent, elem, i < arr.length ? arr[i] : elem.zero);
   }
 }
 
@@ -237,21 +316,15 @@ function remember(text: string, v: IpAddress | IpPrefix): void {
   PARSED.set(text, v);
 }
 
-/** Writes one value of field `f` of `parent`; errors name `parent.f`. */
-function writeValue(w: Writer, parent: string, f: FieldDef, v: unknown): void {
-  const t = f.type;
-  switch (t) {
-    case "u8":
-    case "i8":
-    case "u16":
-    case "i16":
-    case "u32":
-    case "i32":
-      return writeInt(w, checkInt(parent, f, t, v), FIXED_SIZE[t]);
-    case "u64":
-    case "i64":
+/** Writes one value of field `s.f` of `parent`; errors name `parent.f`. */
+function writeValue(w: Writer, parent: string, s: Step, v: unknown): void {
+  const f = s.f;
+  switch (s.kind) {
+    case K_INT:
+      return writeInt(w, checkInt(parent, f, f.type, v), s.size);
+    case K_BIG:
       return writeBig(w, parent, f, v);
-    case "f64":
+    case K_F64:
       if (typeof v !== "number") {
         throw new VppRequestError(`${parent}.${f.name}: expected a number, got ${show(v)}`);
       }
@@ -259,24 +332,21 @@ function writeValue(w: Writer, parent: string, f: FieldDef, v: unknown): void {
       w.view.setFloat64(w.pos, v);
       w.pos += 8;
       return;
-    case "bool":
+    case K_BOOL:
       if (v !== true && v !== false && v !== 0 && v !== 1) {
         throw new VppRequestError(`${parent}.${f.name}: expected a boolean, got ${show(v)}`);
       }
       return writeInt(w, v ? 1 : 0, 1);
-    case "string":
+    case K_STRING:
       return writeString(w, parent, f, v);
-    case "address":
-    case "prefix":
-    case "ip4_address":
-    case "ip6_address":
+    case K_ADDRESS:
       return writeAddress(w, parent, f, v);
+    case K_ENUM:
+      return writeInt(w, enumValue(parent, f, v), enumOf(f.type).size);
+    case K_STRUCT:
+      return writeFields(w, `${parent}.${f.name}`, structOf(f.type), v as Record<string, unknown>);
   }
-  if (t.startsWith("enum:")) return writeInt(w, enumValue(parent, f, v), enumOf(t).size);
-  if (t.startsWith("struct:")) {
-    return writeFields(w, `${parent}.${f.name}`, structOf(t), v as Record<string, unknown>);
-  }
-  throw new VppRequestError(`${parent}.${f.name}: unsupported field type ${t}`);
+  throw new VppRequestError(`${parent}.${f.name}: unsupported field type ${f.type}`);
 }
 
 /** An integer already range-checked, in `size` bytes. */
@@ -328,6 +398,16 @@ function writeString(w: Writer, parent: string, f: FieldDef, v: unknown): void {
 function writeAddress(w: Writer, parent: string, f: FieldDef, v: unknown): void {
   const t = f.type;
   if (v === undefined) return w.zeros(FIXED_SIZE[t]);
+  // An IPv4 address goes straight into the frame: every AS address of an
+  // initial sync is a new text (16,000 at 1,000 VIPs), so a cache would miss.
+  if (t === "address" && typeof v === "string") {
+    w.ensure(17);
+    if (parseIp4Into(v, w.buf, w.pos + 1)) {
+      w.buf[w.pos] = 0;
+      w.pos += 5;
+      return w.zeros(12);
+    }
+  }
   let a: IpAddress;
   let len = -1;
   try {
@@ -371,7 +451,7 @@ export function encodeMessage(
   return w.buf.slice(0, w.pos);
 }
 
-const MSG_ID: FieldDef = { name: "_vl_msg_id", type: "u16" };
+const MSG_ID: Step = stepOf({ name: "_vl_msg_id", type: "u16" });
 
 /**
  * Appends one whole frame (header and body) of request `def` to `w`, with

@@ -19,25 +19,34 @@ export interface IpAddress {
  */
 export function parseIp4(text: string): Uint8Array | null {
   const out = new Uint8Array(4);
+  return parseIp4Into(text, out, 0) ? out : null;
+}
+
+/**
+ * Parses a dotted-quad IPv4 address into `out[offset..offset+4]`; false (and
+ * `out` partly written) when `text` is not one. The encoder writes a
+ * request's address straight into its frame: no array an address.
+ */
+export function parseIp4Into(text: string, out: Uint8Array, offset: number): boolean {
   let part = 0;
   let value = 0;
   let digits = 0;
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : 46; // "." closes the last part
     if (c === 46) {
-      if (digits === 0 || part > 3) return null;
-      out[part++] = value;
+      if (digits === 0 || part > 3) return false;
+      out[offset + part++] = value;
       value = 0;
       digits = 0;
       continue;
     }
     // A digit; no leading zero ("01"), at most three, at most 255.
-    if (c < 48 || c > 57 || (digits === 1 && value === 0) || digits === 3) return null;
+    if (c < 48 || c > 57 || (digits === 1 && value === 0) || digits === 3) return false;
     value = value * 10 + (c - 48);
-    if (value > 255) return null;
+    if (value > 255) return false;
     digits++;
   }
-  return part === 4 ? out : null;
+  return part === 4;
 }
 
 /** Parses an IPv6 address (with `::` and an optional dotted IPv4 tail); null when invalid. */

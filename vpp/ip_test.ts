@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { formatIp6, ip16, parseIp, parseIp4, parsePrefix } from "./ip.ts";
+import { formatIp6, ip16, parseIp, parseIp4, parseIp4Into, parsePrefix } from "./ip.ts";
 
 Deno.test("ip: RFC 5952 formatting", () => {
   const cases: [string, string][] = [
@@ -21,6 +21,15 @@ Deno.test("ip: IPv4 edge values", () => {
   assert.deepEqual([...parseIp4("0.0.0.0")!], [0, 0, 0, 0]);
   assert.deepEqual([...parseIp4("255.255.255.255")!], [255, 255, 255, 255]);
   assert.deepEqual([...parseIp4("10.100.0.9")!], [10, 100, 0, 9]);
+});
+
+Deno.test("ip: parseIp4Into writes the 4 bytes at the offset and nothing around them", () => {
+  const out = new Uint8Array(8).fill(7);
+  assert.equal(parseIp4Into("192.0.2.254", out, 2), true);
+  assert.deepEqual([...out], [7, 7, 192, 0, 2, 254, 7, 7]);
+  for (const bad of ["1.2.3", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "::1", ""]) {
+    assert.equal(parseIp4Into(bad, new Uint8Array(4), 0), false, bad);
+  }
 });
 
 Deno.test("ip: parse rejects junk with the culprit in the message", () => {

@@ -160,6 +160,8 @@ function maglevSink(raw: LogtapeRecord): void {
     attrs: raw.properties as Record<string, AttrValue>,
   };
   if (rank >= outputRank) writeRecord(record);
+  // No iterator a record when nobody listens (a sync's burst of lines).
+  if (listeners.size === 0) return;
   for (const l of listeners) {
     if (rank < l.rank) continue;
     // A broken subscriber must not stop the log or the other subscribers.
@@ -197,7 +199,9 @@ function ensureLogtape(): void {
     sinks: { maglev: maglevSink, meta: metaSink },
     loggers: [
       // Filtering happens in emit() and the sink, so LogTape passes everything.
-      { category: ["maglev"], sinks: ["maglev"], lowestLevel: "debug" },
+      // The root logger has no sinks: "override" spares LogTape a walk up to
+      // it on every record.
+      { category: ["maglev"], sinks: ["maglev"], lowestLevel: "debug", parentSinks: "override" },
       { category: ["logtape", "meta"], sinks: ["meta"], lowestLevel: "warning" },
     ],
   });

@@ -54,6 +54,9 @@ interface Adopted extends Adoption {
   readonly backend: string;
 }
 
+/** What `adoptedWeights` gives for a frontend with nothing adopted: no map a frontend a sync. */
+const NONE_ADOPTED: ReadonlyMap<string, Adoption> = new Map();
+
 function asKey(frontend: string, address: string): string {
   return `${frontend}|${address}`;
 }
@@ -350,8 +353,8 @@ export class SyncEngine {
    */
   adoptedWeights(frontend: string): ReadonlyMap<string, Adoption> {
     const held = this.#adopted.get(frontend);
+    if (!held) return NONE_ADOPTED;
     const waiting = new Map<string, Adoption>();
-    if (!held) return waiting;
     const checker = this.#o.checker;
     for (const [address, a] of held) {
       if (checker.backendState(a.backend) === "unknown") waiting.set(a.backend, a);

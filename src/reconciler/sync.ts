@@ -236,8 +236,9 @@ export async function executePlan(
   let lastVip: VipId | undefined;
   let key = "";
   let text = "";
-  failures.forEach((error, i) => {
+  for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
+    const error = failures[i];
     if (op.vip !== lastVip) {
       lastVip = op.vip;
       key = vipKey(op.vip.prefix, op.vip.protocol, op.vip.port);
@@ -258,6 +259,6 @@ export async function executePlan(
         err: error.message,
       });
     }
-  });
+  }
   return { stats, errors, accepted };
 }
