@@ -8,7 +8,7 @@
 import type { Backend, Frontend, PoolBackend } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";
 
-import { parseIp4, parseIp6 } from "../../vpp/ip.ts";
+import { parseIp4Into, parseIp6 } from "../../vpp/ip.ts";
 
 import { ENCAP_GRE4, ENCAP_GRE6, PROTO_TCP, PROTO_UDP, vipProtocol } from "../../vpp/names.ts";
 
@@ -117,6 +117,29 @@ function adoptionIn(
 }
 
 /**
+ * An {@linkcode AsPlacement} with the backend's state, writable: one per
+ * frontend, filled in per backend.
+ */
+interface PlacementSlot {
+  poolIdx: number;
+  activePool: number;
+  cfgWeight: number;
+  flushOnDown: boolean;
+  state: State | undefined;
+}
+
+/** The frontend's slot: its active pool and flush rule; pool and backend fields to fill. */
+function placementOf(frontend: Frontend, states: FrontendStates): PlacementSlot {
+  return {
+    poolIdx: 0,
+    activePool: activePoolIndex(frontend, states),
+    cfgWeight: 0,
+    flushOnDown: frontend.flushOnDown,
+    state: undefined,
+  };
+}
+
+/**
  * The backend's weight, state and flush rule applied, adoption first. The
  * caller passes the state it has read: one lookup a backend, not two. An
  * adopted backend keeps VPP's weight, except that an operator's change of
@@ -127,7 +150,7 @@ function adoptionIn(
 function weightOf(
   states: FrontendStates,
   pb: PoolBackend,
-  placement: AsPlacement & { state: State | undefined },
+  placement: AsPlacement & { readonly state: State | undefined },
 ): AsWeight {
   const state = placement.state;
   const held = adoptionIn(states, pb.name, state);
@@ -223,29 +246,28 @@ export function desiredFromFrontend(
   states: FrontendStates,
   backends: Readonly<Record<string, Backend>>,
 ): DesiredVip {
-  const activePool = activePoolIndex(frontend, states);
   const ases = new Map<string, DesiredAs>();
-  const seen = new Set<string>();
+  // One placement a frontend, filled in per AS: no object an AS for the
+  // 16,000 of an initial sync. weightOf reads it before the next fill.
+  const placement = placementOf(frontend, states);
   let family: 4 | 6 | undefined;
-  frontend.pools.forEach((pool, poolIdx) => {
-    for (const pb of pool.backends) {
-      if (seen.has(pb.name)) continue;
-      seen.add(pb.name);
+  const pools = frontend.pools;
+  for (let poolIdx = 0; poolIdx < pools.length; poolIdx++) {
+    placement.poolIdx = poolIdx;
+    for (const pb of pools[poolIdx].backends) {
+      // A backend listed again (a later pool) finds what its first listing
+      // found: the same missing backend or state, or its address taken.
       const backend = backends[pb.name];
       const state = stateOf(states, pb.name);
       if (!backend || state === undefined || state === "removed") continue;
       family ??= backend.family;
       if (ases.has(backend.address)) continue;
-      const w = weightOf(states, pb, {
-        poolIdx,
-        activePool,
-        cfgWeight: pb.weight,
-        flushOnDown: frontend.flushOnDown,
-        state,
-      });
+      placement.cfgWeight = pb.weight;
+      placement.state = state;
+      const w = weightOf(states, pb, placement);
       ases.set(backend.address, { weight: w.weight, flush: w.flush, backend: pb.name });
     }
-  });
+  }
   // Validation keeps one backend family per frontend; without any desired
   // backend the VIP's own family is the natural choice.
   family ??= frontend.family;
@@ -269,24 +291,19 @@ export function effectiveWeights(
   frontend: Frontend,
   states: FrontendStates,
 ): Map<string, Map<string, number>> {
-  const activePool = activePoolIndex(frontend, states);
   const out = new Map<string, Map<string, number>>();
-  frontend.pools.forEach((pool, poolIdx) => {
+  const placement = placementOf(frontend, states);
+  const pools = frontend.pools;
+  for (let poolIdx = 0; poolIdx < pools.length; poolIdx++) {
+    placement.poolIdx = poolIdx;
     const m = new Map<string, number>();
-    for (const pb of pool.backends) {
-      m.set(
-        pb.name,
-        weightOf(states, pb, {
-          poolIdx,
-          activePool,
-          cfgWeight: pb.weight,
-          flushOnDown: frontend.flushOnDown,
-          state: stateOf(states, pb.name),
-        }).weight,
-      );
+    for (const pb of pools[poolIdx].backends) {
+      placement.cfgWeight = pb.weight;
+      placement.state = stateOf(states, pb.name);
+      m.set(pb.name, weightOf(states, pb, placement).weight);
     }
-    out.set(pool.name, m);
-  });
+    out.set(pools[poolIdx].name, m);
+  }
   return out;
 }
 
@@ -314,34 +331,42 @@ export function frontendState(frontend: Frontend, states: StateSource): Frontend
 }
 
 /**
- * The address bytes with its family (4 for IPv4, 16 for IPv6); undefined if
- * invalid. Addresses of one family compare byte by byte, so IPv4 needs no
- * 16-byte form (nor a second parse).
+ * A sort key of one address, built once per address: IPv4 as one number
+ * (no 4-byte array an address: 16,000 ASes at an initial sync), IPv6 as its
+ * 16 bytes, unparsable by text.
  */
-function ipBytes(ip: string): { v6: boolean; bytes: Uint8Array } | undefined {
-  const v4 = parseIp4(ip);
-  if (v4) return { v6: false, bytes: v4 };
-  const v6 = parseIp6(ip);
-  return v6 ? { v6: true, bytes: v6 } : undefined;
-}
-
-/** A sort key: family rank, then the 16 address bytes; unparsable last. */
 interface IpKey {
   readonly text: string;
-  readonly parsed: { v6: boolean; bytes: Uint8Array } | undefined;
+  /** 0 IPv4, 1 IPv6, 2 unparsable: the order of the families. */
+  readonly rank: 0 | 1 | 2;
+  /** The IPv4 address as an unsigned 32-bit number; 0 otherwise. */
+  readonly v4: number;
+  /** The IPv6 bytes; undefined otherwise. */
+  readonly v6: Uint8Array | undefined;
+}
+
+/** Scratch for {@linkcode ipKey}: read at once, so one buffer serves every call. */
+const IP4_SCRATCH = new Uint8Array(4);
+
+function ipKey(text: string): IpKey {
+  if (parseIp4Into(text, IP4_SCRATCH, 0)) {
+    const b = IP4_SCRATCH;
+    // Multiplication, not `<<`: the top byte would turn the number negative.
+    const v4 = b[0] * 0x1000000 + ((b[1] << 16) | (b[2] << 8) | b[3]);
+    return { text, rank: 0, v4, v6: undefined };
+  }
+  const v6 = parseIp6(text) ?? undefined;
+  return { text, rank: v6 ? 1 : 2, v4: 0, v6 };
 }
 
 function compareKeys(a: IpKey, b: IpKey): number {
-  const pa = a.parsed;
-  const pb = b.parsed;
-  if (!pa || !pb) {
-    if (pa) return -1;
-    if (pb) return 1;
-    return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
-  }
-  if (pa.v6 !== pb.v6) return pa.v6 ? 1 : -1;
-  for (let i = 0; i < pa.bytes.length; i++) {
-    const d = pa.bytes[i] - pb.bytes[i];
+  if (a.rank !== b.rank) return a.rank - b.rank;
+  if (a.rank === 0) return a.v4 - b.v4;
+  if (a.rank === 2) return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
+  const x = a.v6!;
+  const y = b.v6!;
+  for (let i = 0; i < 16; i++) {
+    const d = x[i] - y[i];
     if (d !== 0) return d;
   }
   return 0;
@@ -353,13 +378,16 @@ function compareKeys(a: IpKey, b: IpKey): number {
  * sort last, by text.
  */
 export function compareIps(a: string, b: string): number {
-  return compareKeys({ text: a, parsed: ipBytes(a) }, { text: b, parsed: ipBytes(b) });
+  return compareKeys(ipKey(a), ipKey(b));
 }
 
 /** The addresses in numeric order, IPv4 before IPv6 (`10.0.0.2` before `10.0.0.10`). */
 export function sortedIpKeys(ips: Iterable<string>): string[] {
   // Parse once per address, not once per comparison.
   const keys: IpKey[] = [];
-  for (const text of ips) keys.push({ text, parsed: ipBytes(text) });
-  return keys.sort(compareKeys).map((k) => k.text);
+  for (const text of ips) keys.push(ipKey(text));
+  keys.sort(compareKeys);
+  const out = new Array<string>(keys.length);
+  for (let i = 0; i < keys.length; i++) out[i] = keys[i].text;
+  return out;
 }

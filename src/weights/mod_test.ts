@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import type { Backend, Frontend } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";
 import { frontend } from "../checker/checker_test_util.ts";
+import { parseIp4, parseIp6 } from "../../vpp/ip.ts";
 import {
   activePoolIndex,
   type Adoption,
@@ -179,7 +180,11 @@ Deno.test("weights: desiredFromFrontend failover scenarios (spec 5.4)", () => {
 
 Deno.test("weights: desiredFromFrontend VIP fields, membership and encap", () => {
   const bs = backends({ a: "10.0.0.1", b: "10.0.0.2", gone: "10.0.0.3" });
-  const f = fe([["p", { a: 100, b: 20, gone: 100, ghost: 100 }], ["q", { a: 5 }]], {
+  const f = fe([["p", { a: 100, b: 20, gone: 100, ghost: 100 }], ["q", {
+    a: 5,
+    gone: 1,
+    ghost: 1,
+  }]], {
     srcIpSticky: true,
     flowTableLength: 4096,
   });
@@ -190,7 +195,8 @@ Deno.test("weights: desiredFromFrontend VIP fields, membership and encap", () =>
   assert.equal(d.encap, 0);
   assert.equal(d.srcIpSticky, true);
   assert.equal(d.flowTableLength, 4096);
-  // a appears once (first pool wins); removed and unconfigured backends are absent.
+  // a appears once (first pool wins); removed and unconfigured backends are
+  // absent, in every pool that lists them.
   assert.deepEqual([...d.ases.entries()], [
     ["10.0.0.1", { weight: 100, flush: false, backend: "a" }],
     ["10.0.0.2", { weight: 0, flush: true, backend: "b" }],
@@ -386,4 +392,60 @@ Deno.test("weights: sortedIpKeys is numeric with IPv4 before IPv6", () => {
   assert.equal(compareIps("2001:DB8::1", "2001:db8:0::1"), 0);
   assert.ok(compareIps("not-an-ip", "10.0.0.1") > 0);
   assert.deepEqual(sortedIpKeys([]), []);
+});
+
+Deno.test("weights: sortedIpKeys orders high IPv4 numbers and unparsable text", () => {
+  assert.deepEqual(
+    sortedIpKeys([
+      "zz",
+      "255.255.255.255",
+      "::",
+      "01.2.3.4",
+      "128.0.0.1",
+      "0.0.0.0",
+      "127.255.255.255",
+      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+      "",
+    ]),
+    [
+      "0.0.0.0",
+      "127.255.255.255",
+      "128.0.0.1",
+      "255.255.255.255",
+      "::",
+      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+      // Unparsable last, by text: a leading zero is no dotted quad.
+      "",
+      "01.2.3.4",
+      "zz",
+    ],
+  );
+});
+
+/** Reference order: family, then the address bytes, from the wire parsers. */
+function byBytes(a: string, b: string): number {
+  const pa = parseIp4(a) ?? parseIp6(a);
+  const pb = parseIp4(b) ?? parseIp6(b);
+  if (!pa || !pb) return pa ? -1 : pb ? 1 : a < b ? -1 : a > b ? 1 : 0;
+  if (pa.length !== pb.length) return pa.length - pb.length;
+  for (let i = 0; i < pa.length; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i];
+  return 0;
+}
+
+Deno.test("weights: sortedIpKeys agrees with a byte-wise order on random addresses", () => {
+  // A fixed-seed generator: the same addresses on every run.
+  let seed = 16;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const ips: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const kind = next(10);
+    if (kind < 6) ips.push([next(256), next(256), next(256), next(256)].join("."));
+    else if (kind < 9) ips.push(`2001:db8::${next(0x10000).toString(16)}:${next(16).toString(16)}`);
+    else ips.push(`host-${next(100)}`);
+  }
+  const unique = [...new Set(ips)];
+  assert.deepEqual(sortedIpKeys(unique), [...unique].sort(byBytes));
 });
