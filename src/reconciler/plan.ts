@@ -172,7 +172,7 @@ function createOps(desired: DesiredVip): LbOp[] {
     srcIpSticky: desired.srcIpSticky,
     flowTableLength: desired.flowTableLength,
   }];
-  for (const address of sortedIpKeys([...desired.ases.keys()])) {
+  for (const address of sortedIpKeys(desired.ases.keys())) {
     const d = desired.ases.get(address)!;
     ops.push({
       op: "as-add",
@@ -193,7 +193,7 @@ export function planRemoveVip(
 ): LbOp[] {
   const vip = vipId(cur);
   const frontend = options.frontend ?? "";
-  const ops: LbOp[] = sortedIpKeys([...cur.ases.keys()]).map((address) => ({
+  const ops: LbOp[] = sortedIpKeys(cur.ases.keys()).map((address) => ({
     op: "as-del",
     vip,
     frontend,
