@@ -112,7 +112,11 @@ function asAddress(k: number): string {
   return `10.${x}.${y}.${z}`;
 }
 
-function benchConfig(o: Required<ReconcilerBenchOptions>, statics = false): Config {
+/**
+ * The bench's config: `o.vips` frontends of `o.ases` backends each, one
+ * pool; `statics` makes every backend static (no health check).
+ */
+export function benchConfig(o: Required<ReconcilerBenchOptions>, statics = false): Config {
   const backends: Record<string, { address: string; healthcheck: string }> = {};
   const frontends: Parameters<typeof makeConfig>[0]["frontends"] = {};
   for (let i = 0; i < o.vips; i++) {
