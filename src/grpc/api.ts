@@ -326,15 +326,16 @@ export class MaglevApi {
     }
     const outOfRange = req.disable ? undefined : weightRangeError(req.weight);
     if (outOfRange) throw new MaglevError("INVALID_ARGUMENT", outOfRange);
-    const { checker } = this.#d;
+    const { checker, vpp } = this.#d;
     return previewChange(fe, {
       backend,
       pool: req.pool || undefined,
       change: req.disable ? "disable" : { weight: req.weight },
     }, {
       config: checker.config(),
-      states: checker,
-      heldTableLength: this.#d.vpp.heldTableLength?.(fe.name),
+      // From what VPP serves, as GetFrontend: adopted weights count until a first result.
+      states: servedStates(checker, { vpp, frontend: fe.name }),
+      heldTableLength: vpp.heldTableLength?.(fe.name),
     });
   }
 }

@@ -6,6 +6,7 @@
 import { strict as assert } from "node:assert";
 import { RpcError } from "./client.ts";
 import { FAIL } from "../checker/checker_test_util.ts";
+import type { FrontendInfo } from "../../proto/maglev_pb.ts";
 import { type Rig, RIG_YAML, startRig, until } from "./rig_test_util.ts";
 
 async function withRig(
@@ -283,20 +284,32 @@ Deno.test("a longer auto table VPP keeps: fingerprint, length and preview use it
   });
 });
 
+/**
+ * Brings h1 up and synced, then reloads a changed interval whose new probe
+ * does not answer: h1 is `unknown` and adopted at VPP's weight 100. Returns
+ * `probed` as GetFrontend showed it before the reload.
+ */
+async function adoptH1(rig: Rig): Promise<FrontendInfo> {
+  const { client, manager, checker, clock, prober, configPath } = rig;
+  await until("connected", () => manager.connected());
+  for (let i = 0; i < 40; i++) await clock.advance(1000);
+  await until("warmup done", () => checker.backendState("h1") === "up" && manager.gate.done);
+  await client.syncVPPLBState({});
+  const before = await client.getFrontend({ name: "probed" });
+  assert.equal(before.pools[0].backends[0].effective_weight, 100);
+  assert.equal(before.pools[0].backends[0].adopted, false);
+  // A changed interval restarts h1's probe; the new probe does not answer yet.
+  prober.behaviour.set("h1", "deaf");
+  await Deno.writeTextFile(configPath, RIG_YAML.replace("interval: 2s", "interval: 5s"));
+  assert.equal((await client.reloadConfig()).ok, true);
+  assert.equal(checker.backendState("h1"), "unknown");
+  return before;
+}
+
 Deno.test("while a reload's new probe has not spoken, GetFrontend shows VPP's adopted weight", async () => {
-  await withRig(async ({ client, manager, checker, clock, prober, configPath }) => {
-    await until("connected", () => manager.connected());
-    for (let i = 0; i < 40; i++) await clock.advance(1000);
-    await until("warmup done", () => checker.backendState("h1") === "up" && manager.gate.done);
-    await client.syncVPPLBState({});
-    const before = await client.getFrontend({ name: "probed" });
-    assert.equal(before.pools[0].backends[0].effective_weight, 100);
-    assert.equal(before.pools[0].backends[0].adopted, false);
-    // A changed interval restarts h1's probe; the new probe does not answer yet.
-    prober.behaviour.set("h1", "deaf");
-    await Deno.writeTextFile(configPath, RIG_YAML.replace("interval: 2s", "interval: 5s"));
-    assert.equal((await client.reloadConfig()).ok, true);
-    assert.equal(checker.backendState("h1"), "unknown");
+  await withRig(async (rig) => {
+    const { client, checker, clock, prober } = rig;
+    const before = await adoptH1(rig);
     const held = await client.getFrontend({ name: "probed" });
     const h1 = held.pools[0].backends[0];
     assert.deepEqual([h1.state, h1.effective_weight, h1.adopted], ["unknown", 100, true]);
@@ -310,5 +323,40 @@ Deno.test("while a reload's new probe has not spoken, GetFrontend shows VPP's ad
     const after = (await client.getFrontend({ name: "probed" })).pools[0].backends[0];
     assert.equal(after.adopted, false);
     assert.equal(after.effective_weight, 0);
+  });
+});
+
+Deno.test("PreviewChange while adopted: before is what GetFrontend shows, after what is written", async () => {
+  await withRig(async (rig) => {
+    const { client, checker, manager } = rig;
+    await adoptH1(rig);
+    const held = await client.getFrontend({ name: "probed" });
+    assert.equal(held.pools[0].backends[0].adopted, true);
+    const weight = await client.call("PreviewChange", {
+      frontend: "probed",
+      backend: "h1",
+      weight: 50,
+    });
+    assert.equal(weight.fingerprint_before, held.fingerprint);
+    assert.deepEqual(weight.before.map((b) => [b.backend, b.effective_weight]), [["h1", 100]]);
+    // The engine keeps VPP's weight until h1's first result: nothing moves yet.
+    assert.equal(weight.buckets_moved, 0);
+    assert.equal(weight.fingerprint_after, held.fingerprint);
+
+    const disable = await client.call("PreviewChange", {
+      frontend: "probed",
+      backend: "h1",
+      disable: true,
+    });
+    assert.equal(disable.fingerprint_before, held.fingerprint);
+    assert.deepEqual(disable.after.map((b) => [b.backend, b.effective_weight]), [["h1", 0]]);
+    assert.equal(disable.buckets_moved, disable.table_length, "every bucket loses h1");
+    // Applied for real, the disable lands where the preview said.
+    await client.disableBackend({ name: "h1" });
+    assert.equal(checker.backendState("h1"), "disabled");
+    await client.syncVPPLBState({});
+    assert.equal(manager.adoptedWeights("probed")?.size ?? 0, 0, "an operator action decides");
+    const applied = await client.getFrontend({ name: "probed" });
+    assert.equal(applied.fingerprint, disable.fingerprint_after);
   });
 });

@@ -6,9 +6,13 @@
  */
 import type { BucketMove, BucketShare, PreviewChangeResponse } from "../../proto/maglev_pb.ts";
 import type { Config, Frontend } from "../config/types.ts";
-import type { StateSource } from "../health/types.ts";
 import { buildNewFlowTable } from "../../vpp/maglev_table.ts";
-import { desiredFromFrontend, type DesiredVip, sortedIpKeys } from "../weights/mod.ts";
+import {
+  desiredFromFrontend,
+  type DesiredVip,
+  type FrontendStates,
+  sortedIpKeys,
+} from "../weights/mod.ts";
 import { vipFingerprint } from "../weights/fingerprint.ts";
 import { asProgrammed } from "../reconciler/plan.ts";
 
@@ -53,6 +57,19 @@ function shares(vip: DesiredVip, table: string[], config: Config): BucketShare[]
   }));
 }
 
+/** What {@linkcode previewChange} reads besides the frontend and the change. */
+export interface PreviewOptions {
+  readonly config: Config;
+  /**
+   * The backends' states as VPP serves them: with the weights adopted from
+   * VPP (`servedStates`), so that "before" is what GetFrontend shows and
+   * "after" is what the engine would write.
+   */
+  readonly states: FrontendStates;
+  /** The table length VPP holds for the VIP (`VppControl.heldTableLength`). */
+  readonly heldTableLength?: number;
+}
+
 /**
  * The buckets of `fe`'s VIP that `change` would move, with the running
  * config and the backends' current `states`. Pure: nothing is changed.
@@ -60,7 +77,7 @@ function shares(vip: DesiredVip, table: string[], config: Config): BucketShare[]
 export function previewChange(
   fe: Frontend,
   change: PreviewChange,
-  options: { config: Config; states: StateSource; heldTableLength?: number },
+  options: PreviewOptions,
 ): PreviewChangeResponse {
   const { config, states, heldTableLength: held } = options;
   // VPP's kept `auto` table, not the config's length, is what the buckets move in.
@@ -98,9 +115,14 @@ export function previewChange(
   };
 }
 
-/** `states` with `backend` disabled. */
-function disabled(states: StateSource, backend: string): StateSource {
+/**
+ * `states` with `backend` disabled. The adoption is carried through: the
+ * other backends keep VPP's weight while they wait, and the disabled one has
+ * a state now, so the adoption rule (`heldWeight`) no longer holds its weight.
+ */
+function disabled(states: FrontendStates, backend: string): FrontendStates {
   return {
     backendState: (name) => (name === backend ? "disabled" : states.backendState(name)),
+    adoptedWeight: (name) => states.adoptedWeight?.(name),
   };
 }
