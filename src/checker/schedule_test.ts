@@ -99,3 +99,27 @@ Deno.test("schedule: token order survives the wrap below 2^30", () => {
   assert.ok(tokenBefore(2 ** 30 - 1, 1), "the last token before the wrap is older than 1");
   assert.ok(!tokenBefore(1, 2 ** 30 - 1));
 });
+
+Deno.test("schedule: a thousand tasks, many of them tied, run by due time then scheduling order", async () => {
+  const clock = new FakeClock();
+  const s = new Schedule(clock);
+  const ran: number[] = [];
+  // A fixed pseudo-random sequence: due times 0..99 ms, about ten tasks on each.
+  let seed = 12345;
+  const due: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    due.push(seed % 100);
+    s.add({ run: () => ran.push(i) }, due[i]);
+  }
+  // Some run, then more are added between them: the heap is popped and pushed at depth.
+  await clock.advance(50);
+  for (let i = 1000; i < 1500; i++) {
+    due.push(50 + (i % 70));
+    s.add({ run: () => ran.push(i) }, due[i] - 50);
+  }
+  await clock.advance(100);
+  const expected = due.map((_, i) => i).sort((x, y) => due[x] - due[y] || x - y);
+  assert.deepEqual(ran, expected);
+  assert.equal(s.size, 0);
+});
