@@ -13,6 +13,8 @@
  * - `checker`: `bench/checker_bench.ts` (issue 4; nginx, root for a netns).
  * - `probe_engine`: `bench/probe_engine_bench.ts` (issue 15; socket and stream
  *   engines beside HAProxy on the same nginx backends).
+ * - `ffi`: `bench/ffi_bench.ts` (issue 15; FFI call costs behind the socket
+ *   engine's `send`/`recv` types).
  * - `prober`: `bench/prober_bench.ts` as a process (it has no entry point to
  *   call; its summary line is parsed into figures).
  * - `grpc`: `bench/grpc_bench.ts`'s `main` (skipped when absent).
@@ -27,6 +29,7 @@ import { runVppClientBench } from "./vpp_client_bench.ts";
 import { runReconcilerBench } from "./reconciler_bench.ts";
 import { runCheckerBench } from "./checker_bench.ts";
 import { runProbeEngineBench } from "./probe_engine_bench.ts";
+import { runFfiBench } from "./ffi_bench.ts";
 import { runDashboardBench } from "./dashboard_bench.ts";
 import { type Figure, formatFigure, round, startVppSimProcess } from "./util.ts";
 
@@ -166,7 +169,12 @@ async function checker(s: BenchSettings, emit: (f: Figure) => void): Promise<voi
 }
 
 async function probeEngine(_s: BenchSettings, emit: (f: Figure) => void): Promise<void> {
-  for (const f of await runProbeEngineBench()) emit(f);
+  await runProbeEngineBench({ emit });
+}
+
+function ffi(_s: BenchSettings, emit: (f: Figure) => void): Promise<void> {
+  for (const f of runFfiBench()) emit(f);
+  return Promise.resolve();
 }
 
 async function dashboard(_s: BenchSettings, emit: (f: Figure) => void): Promise<void> {
@@ -180,6 +188,7 @@ export const BENCHES: readonly Bench[] = [
   { name: "prober", run: prober },
   { name: "grpc", run: grpc },
   { name: "checker", run: checker },
+  { name: "ffi", run: ffi },
   { name: "probe_engine", run: probeEngine },
   { name: "dashboard", run: dashboard },
 ];

@@ -4,7 +4,7 @@ import { grpcUnit, parseProberLine, selectBenches } from "./mod.ts";
 Deno.test("selectBenches: all by default, filters by name, names an unknown one", () => {
   assert.deepEqual(
     selectBenches([]).map((b) => b.name),
-    ["vpp_client", "reconciler", "prober", "grpc", "checker", "probe_engine", "dashboard"],
+    ["vpp_client", "reconciler", "prober", "grpc", "checker", "ffi", "probe_engine", "dashboard"],
   );
   assert.deepEqual(selectBenches(["checker,vpp_client"]).map((b) => b.name), [
     "vpp_client",

@@ -7,6 +7,7 @@
  *   deno run -A bench/probe_engine_bench.ts [--sizes 1000@1,10000@1,50000@5]
  *     [--seconds 15] [--warmup 4] [--engines socket,stream,haproxy]
  *     [--v8-flags FLAGS]   (default: the daemon's, from deno.json)
+ *     [--rounds 3]
  *
  * A size is `backends@interval-seconds`. Each (size, engine) runs in a child
  * process of its own, as root in a fresh network namespace (`unshare --net`,
@@ -24,7 +25,16 @@
  * sys) of the prober process (all threads), its RSS, probes/s, failed probes,
  * backends up at the end, probe start lateness p50/p99 (the instant the
  * checker's timer was due vs. the instant the probe started; not measured
- * for HAProxy), and each engine's CPU as a ratio to HAProxy's.
+ * for HAProxy), and each engine's CPU (cores, user, sys, per probe) as a
+ * ratio to HAProxy's.
+ *
+ * Rounds: one 15 s run's ratio moves by several percent from run to run, so
+ * at each size HAProxy runs at, HAProxy and the socket engine run `--rounds`
+ * times, interleaved (HAProxy first in the first, third... round, last in the others), and
+ * each round's ratios divide by that round's HAProxy. A figure's usual name
+ * is its median over the rounds (the worst round for failed, backends up,
+ * RSS and lateness p99, which goals bound); each ratio also has `_min` and
+ * `_max`, and `<contender>.round<N>.<figure>` gives each round's CPU figures.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -36,7 +46,17 @@ import { createLocalProber, type EngineName } from "../src/prober/local.ts";
 import { configureLog } from "../src/log/mod.ts";
 import { createMetrics, type Metrics } from "../src/metrics/mod.ts";
 import { backendAddress, benchConfig, latenessClock, startNginx } from "./checker_bench.ts";
-import { type Figure, formatFigure, quantile, round, until, USER_HZ, withTimeout } from "./util.ts";
+import {
+  type Figure,
+  type Fold,
+  foldRounds,
+  formatFigure,
+  quantile,
+  round,
+  until,
+  USER_HZ,
+  withTimeout,
+} from "./util.ts";
 
 const CHILD = "--probe-engine-child";
 const PORT = 8080;
@@ -62,7 +82,17 @@ export interface ProbeEngineBenchOptions {
   contenders?: Contender[];
   /** V8 flags of the maglev children; default the daemon's ({@linkcode daemonV8Flags}). */
   v8Flags?: string;
+  /** Rounds at each size HAProxy runs at; default {@linkcode DEFAULT_ROUNDS}. */
+  rounds?: number;
+  /** Gets each size's figures as soon as its rounds are done (they are returned all the same). */
+  emit?: (f: Figure) => void;
 }
+
+/**
+ * Rounds by default: one 15 s run's ratio to HAProxy moves by several
+ * percent from run to run, so the ratio is a median over rounds.
+ */
+export const DEFAULT_ROUNDS = 3;
 
 /**
  * The V8 flags maglevd runs with: their one owner is deno.json's `maglevd`
@@ -85,7 +115,7 @@ export async function daemonV8Flags(): Promise<string> {
 }
 
 /** What one child measured. */
-interface RunResult {
+export interface RunResult {
   contender: Contender;
   backends: number;
   intervalS: number;
@@ -452,16 +482,59 @@ function perProbe(r: RunResult): number {
   return r.served > 0 ? (r.userS + r.sysS) / r.served : NaN;
 }
 
-function figuresOf(
-  r: RunResult,
-  haproxy: { cores: number; perProbe: number } | undefined,
-): Figure[] {
+/** HAProxy's CPU in one round, what the other contenders' ratios divide by. */
+interface Reference {
+  cores: number;
+  user: number;
+  sys: number;
+  perProbe: number;
+}
+
+function referenceOf(r: RunResult): Reference {
+  return {
+    cores: (r.userS + r.sysS) / r.seconds,
+    user: r.userS / r.seconds,
+    sys: r.sysS / r.seconds,
+    perProbe: perProbe(r),
+  };
+}
+
+/** The ratio figures, each folded over the rounds as its median, min and max. */
+const RATIOS = [
+  "cpu_ratio_to_haproxy",
+  "cpu_user_ratio_to_haproxy",
+  "cpu_sys_ratio_to_haproxy",
+  "cpu_per_probe_ratio_to_haproxy",
+];
+/** Figures also printed round by round (when there is more than one). */
+const PER_ROUND = new Set([
+  "cpu_cores",
+  "cpu_user_cores",
+  "cpu_sys_cores",
+  "cpu_us_per_probe",
+  ...RATIOS,
+]);
+/** Figures a goal bounds: the worst round is reported, not the median. */
+const WORST: Readonly<Record<string, Fold>> = {
+  failed: "max",
+  backends_up_at_end: "min",
+  rss_mb: "max",
+  rss_peak_after_scrape_mb: "max",
+  lateness_p99_ms: "max",
+};
+
+/** How the rounds of the figure `name` fold into one (see {@linkcode foldRounds}). */
+function foldOfFigure(name: string): Fold {
+  const last = name.slice(name.lastIndexOf(".") + 1);
+  if (last.endsWith("_to_haproxy_min")) return "min";
+  if (last.endsWith("_to_haproxy_max")) return "max";
+  return Object.hasOwn(WORST, last) ? WORST[last] : "median";
+}
+
+/** One run's figures, unrounded, named `probe_engine.<size>.<contender>.<figure>`. */
+function figuresOf(r: RunResult, haproxy: Reference | undefined): Figure[] {
   const p = `probe_engine.${r.backends}@${r.intervalS}s.${r.contender}`;
-  const f = (name: string, value: number, unit: string) => ({
-    name: `${p}.${name}`,
-    value: round(value),
-    unit,
-  });
+  const f = (name: string, value: number, unit: string) => ({ name: `${p}.${name}`, value, unit });
   const cores = (r.userS + r.sysS) / r.seconds;
   const out = [
     f("cpu_cores", cores, "cores"),
@@ -474,27 +547,119 @@ function figuresOf(
     f("failed", r.failed, "count"),
     f("backends_up_at_end", r.up, "count"),
   ];
-  if (r.contender !== "haproxy") {
+  if (r.contender === "haproxy") return out;
+  out.push(
+    f("heap_used_mb", r.heapMb, "MB"),
+    f("metrics_scrape_ms", r.scrapeMs, "ms"),
+    f("metrics_scrape_mb", r.scrapeMb, "MB"),
+    f("rss_peak_after_scrape_mb", r.rssPeakMb, "MB"),
+    f("lateness_p50_ms", r.latenessP50, "ms"),
+    f("lateness_p99_ms", r.latenessP99, "ms"),
+    f("probe_duration_p50_ms", r.durationP50, "ms"),
+    f("probe_duration_p99_ms", r.durationP99, "ms"),
+  );
+  if (haproxy) {
     out.push(
-      f("heap_used_mb", r.heapMb, "MB"),
-      f("metrics_scrape_ms", r.scrapeMs, "ms"),
-      f("metrics_scrape_mb", r.scrapeMb, "MB"),
-      f("rss_peak_after_scrape_mb", r.rssPeakMb, "MB"),
-      f("lateness_p50_ms", r.latenessP50, "ms"),
-      f("lateness_p99_ms", r.latenessP99, "ms"),
-      f("probe_duration_p50_ms", r.durationP50, "ms"),
-      f("probe_duration_p99_ms", r.durationP99, "ms"),
-    );
-    if (haproxy) {
-      out.push(f("cpu_ratio_to_haproxy", cores / haproxy.cores, "ratio"));
+      f("cpu_ratio_to_haproxy", cores / haproxy.cores, "ratio"),
+      f("cpu_user_ratio_to_haproxy", r.userS / r.seconds / haproxy.user, "ratio"),
+      f("cpu_sys_ratio_to_haproxy", r.sysS / r.seconds / haproxy.sys, "ratio"),
       // Per probe nginx answered: fair when a starved contender runs fewer probes.
-      out.push(f("cpu_per_probe_ratio_to_haproxy", perProbe(r) / haproxy.perProbe, "ratio"));
-    }
+      f("cpu_per_probe_ratio_to_haproxy", perProbe(r) / haproxy.perProbe, "ratio"),
+    );
   }
   return out;
 }
 
-/** Runs every (size, contender) in its own child process; returns the figures. */
+/**
+ * The figures of a size's rounds (each round's results, in any order; its
+ * ratios divide by that round's HAProxy run): every figure under its usual
+ * name folded over the rounds (the median; the worst round for the figures
+ * a goal bounds), each ratio's min and max besides (`..._min`, `..._max`),
+ * and, with more than one round, the CPU figures of each round
+ * (`<contender>.round<N>.<figure>`). Rounded for print.
+ */
+export function roundFigures(rounds: readonly RunResult[][]): Figure[] {
+  const each = rounds.map((results) => {
+    const h = results.find((r) => r.contender === "haproxy");
+    const reference = h ? referenceOf(h) : undefined;
+    return results.flatMap((r) => figuresOf(r, reference));
+  });
+  const withRange = each.map((figures) =>
+    figures.flatMap((f) => {
+      const last = f.name.slice(f.name.lastIndexOf(".") + 1);
+      if (!RATIOS.includes(last)) return [f];
+      return [f, { ...f, name: `${f.name}_min` }, { ...f, name: `${f.name}_max` }];
+    })
+  );
+  const out = foldRounds(withRange, foldOfFigure);
+  if (rounds.length > 1) {
+    each.forEach((figures, i) => {
+      for (const f of figures) {
+        const at = f.name.lastIndexOf(".");
+        if (!PER_ROUND.has(f.name.slice(at + 1))) continue;
+        out.push({ ...f, name: `${f.name.slice(0, at)}.round${i + 1}${f.name.slice(at)}` });
+      }
+    });
+  }
+  return out.map((f) => ({ ...f, value: round(f.value) }));
+}
+
+/**
+ * Who runs in round `i` (from 0), in order. HAProxy runs first in even
+ * rounds and last in odd ones, so neither side always meets the machine
+ * fresh. The stream engine (the fallback; its ratio has no goal) runs in
+ * the first round only: its rounds would double the bench's time.
+ */
+export function roundOrder(contenders: readonly Contender[], i: number): Contender[] {
+  const here = contenders.filter((c) => c !== "stream" || i === 0);
+  const others = here.filter((c) => c !== "haproxy");
+  if (others.length === here.length) return others;
+  return i % 2 === 0 ? ["haproxy", ...others] : [...others, "haproxy"];
+}
+
+/** What a child needs besides its contender and size. */
+interface ChildOptions {
+  seconds: number;
+  warmup: number;
+  v8Flags: string;
+}
+
+/** Runs one (size, contender) in a child process; undefined (and a line saying so) when it fails. */
+async function runChild(
+  c: Contender,
+  size: Size,
+  options: ChildOptions,
+): Promise<RunResult | undefined> {
+  const self = new URL(import.meta.url).pathname;
+  const args = [
+    "run",
+    "-A",
+    `--v8-flags=${options.v8Flags}`,
+    self,
+    CHILD,
+    `--engines=${c}`,
+    `--sizes=${size.backends}@${size.intervalS}`,
+    `--seconds=${options.seconds}`,
+    `--warmup=${options.warmup}`,
+  ];
+  const cmd = Deno.uid() === 0
+    ? new Deno.Command("unshare", {
+      args: ["--net", "--", Deno.execPath(), ...args],
+      stdout: "piped",
+      stderr: "inherit",
+    })
+    : new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" });
+  const out = await cmd.output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) {
+    // One contender failing (e.g. the stream engine out of fds at 50,000) loses only its row.
+    console.log(`# probe_engine: ${c} at ${size.backends} backends failed (exit ${out.code})`);
+    return undefined;
+  }
+  return JSON.parse(text.split("\n").at(-1) ?? "") as RunResult;
+}
+
+/** Runs every (size, contender) in its own child process, in rounds; returns the figures. */
 export async function runProbeEngineBench(
   options: ProbeEngineBenchOptions = {},
 ): Promise<Figure[]> {
@@ -503,61 +668,40 @@ export async function runProbeEngineBench(
       backends: 50_000,
       intervalS: 5,
     }];
-  const seconds = options.seconds ?? 15;
-  const warmup = options.warmup ?? 4;
+  const rounds = options.rounds ?? DEFAULT_ROUNDS;
   let contenders = options.contenders ?? ["haproxy", "socket", "stream"];
   const missing = contenders.includes("haproxy") ? haproxyMissing() : undefined;
   if (missing) {
     console.log(`# probe_engine: ${missing}`);
     contenders = contenders.filter((c) => c !== "haproxy");
   }
-  // HAProxy first: the ratios of the others need its figure.
-  contenders = [...contenders].sort((a, b) => (a === "haproxy" ? -1 : b === "haproxy" ? 1 : 0));
-  const self = new URL(import.meta.url).pathname;
   const v8Flags = options.v8Flags ?? await daemonV8Flags();
+  const child = { seconds: options.seconds ?? 15, warmup: options.warmup ?? 4, v8Flags };
   console.log(`# probe_engine: maglev children run with --v8-flags=${v8Flags}`);
   const figures: Figure[] = [];
   for (const size of sizes) {
-    let haproxy: { cores: number; perProbe: number } | undefined;
-    for (const c of contenders) {
-      if (c === "haproxy" && haproxyMaxconn(size) === undefined) {
-        console.log(
-          `# probe_engine: HAProxy skipped at ${size.backends} backends: it needs one fd per ` +
-            `checked server and the hard fd limit here is ${hardNofile()}`,
-        );
-        continue;
-      }
-      const args = [
-        "run",
-        "-A",
-        `--v8-flags=${v8Flags}`,
-        self,
-        CHILD,
-        `--engines=${c}`,
-        `--sizes=${size.backends}@${size.intervalS}`,
-        `--seconds=${seconds}`,
-        `--warmup=${warmup}`,
-      ];
-      const cmd = Deno.uid() === 0
-        ? new Deno.Command("unshare", {
-          args: ["--net", "--", Deno.execPath(), ...args],
-          stdout: "piped",
-          stderr: "inherit",
-        })
-        : new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" });
-      const out = await cmd.output();
-      const text = new TextDecoder().decode(out.stdout).trim();
-      if (!out.success) {
-        // One contender failing (e.g. the stream engine out of fds at 50,000) loses only its row.
-        console.log(`# probe_engine: ${c} at ${size.backends} backends failed (exit ${out.code})`);
-        continue;
-      }
-      const r = JSON.parse(text.split("\n").at(-1) ?? "") as RunResult;
-      if (c === "haproxy") {
-        haproxy = { cores: (r.userS + r.sysS) / r.seconds, perProbe: perProbe(r) };
-      }
-      figures.push(...figuresOf(r, haproxy));
+    let here = contenders;
+    if (here.includes("haproxy") && haproxyMaxconn(size) === undefined) {
+      console.log(
+        `# probe_engine: HAProxy skipped at ${size.backends} backends: it needs one fd per ` +
+          `checked server and the hard fd limit here is ${hardNofile()}`,
+      );
+      here = here.filter((c) => c !== "haproxy");
     }
+    // Rounds tame the noise of the ratio to HAProxy; without HAProxy one round says enough.
+    const n = here.includes("haproxy") ? rounds : 1;
+    const results: RunResult[][] = [];
+    for (let i = 0; i < n; i++) {
+      const round: RunResult[] = [];
+      for (const c of roundOrder(here, i)) {
+        const r = await runChild(c, size, child);
+        if (r) round.push(r);
+      }
+      results.push(round);
+    }
+    const done = roundFigures(results);
+    if (options.emit) done.forEach(options.emit);
+    figures.push(...done);
   }
   return figures;
 }
@@ -571,6 +715,15 @@ export function parseSizes(text: string): Size[] {
     }
     return { backends: Number(m[1]), intervalS: Number(m[2]) };
   });
+}
+
+/** Parses `--rounds`: a whole number from 1. */
+export function parseRounds(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`--rounds ${JSON.stringify(text)}: use a whole number from 1`);
+  }
+  return n;
 }
 
 /** Parses `socket,stream,haproxy`. */
@@ -593,6 +746,7 @@ if (import.meta.main) {
       warmup: { type: "string", default: "4" },
       engines: { type: "string", default: "haproxy,socket,stream" },
       "v8-flags": { type: "string" },
+      rounds: { type: "string", default: String(DEFAULT_ROUNDS) },
     },
     strict: true,
   });
@@ -605,7 +759,9 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   const v8Flags = values["v8-flags"];
-  for (const f of await runProbeEngineBench({ sizes, seconds, warmup, contenders, v8Flags })) {
+  const rounds = parseRounds(values.rounds!);
+  const options = { sizes, seconds, warmup, contenders, v8Flags, rounds };
+  for (const f of await runProbeEngineBench(options)) {
     console.log(formatFigure(f));
   }
 }

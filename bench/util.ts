@@ -35,6 +35,49 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[i];
 }
 
+/** The median of `values` (the mean of the middle two when even); NaN when empty. */
+export function median(values: readonly number[]): number {
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+/** How rounds of one figure fold into one: the median, or the worst round (its max or min). */
+export type Fold = "median" | "max" | "min";
+
+/**
+ * Folds rounds of the same figures (the same names, in any order, a name
+ * missing from a round is skipped there) into one figure per name, by the
+ * {@linkcode Fold} `foldOf` gives its name (default the median). NaN values
+ * are left out, and a name that has only NaN folds to NaN.
+ */
+export function foldRounds(
+  rounds: readonly (readonly Figure[])[],
+  foldOf: (name: string) => Fold = () => "median",
+): Figure[] {
+  const byName = new Map<string, { unit: string; values: number[] }>();
+  for (const round of rounds) {
+    for (const f of round) {
+      const have = byName.get(f.name) ?? { unit: f.unit, values: [] };
+      have.values.push(f.value);
+      byName.set(f.name, have);
+    }
+  }
+  return [...byName].map(([name, { unit, values }]) => {
+    const fold = foldOf(name);
+    const v = values.filter((x) => !Number.isNaN(x));
+    const value = v.length === 0
+      ? NaN
+      : fold === "max"
+      ? Math.max(...v)
+      : fold === "min"
+      ? Math.min(...v)
+      : median(v);
+    return { name, value, unit };
+  });
+}
+
 /** Clock ticks per second of `/proc/<pid>/stat` (USER_HZ; 100 on Linux). */
 export const USER_HZ = 100;
 

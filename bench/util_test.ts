@@ -1,5 +1,13 @@
 import { strict as assert } from "node:assert";
-import { cpuSeconds, formatFigure, parseProcStatCpu, quantile, withTimeout } from "./util.ts";
+import {
+  cpuSeconds,
+  foldRounds,
+  formatFigure,
+  median,
+  parseProcStatCpu,
+  quantile,
+  withTimeout,
+} from "./util.ts";
 
 Deno.test("quantile: nearest rank on sorted values, NaN when empty", () => {
   const v = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -23,4 +31,27 @@ Deno.test("formatFigure: name value unit", () => {
 Deno.test("withTimeout: names what it waited for and leaves no timer", async () => {
   assert.equal(await withTimeout(Promise.resolve(7), 1000, "seven"), 7);
   await assert.rejects(withTimeout(new Promise(() => {}), 1, "nothing"), /waiting for nothing/);
+});
+
+Deno.test("median: middle value, mean of the middle two, NaN left out", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(median([NaN, 5]), 5);
+  assert.ok(Number.isNaN(median([])));
+});
+
+Deno.test("foldRounds: one figure per name, by its fold; a round missing a name is skipped", () => {
+  const rounds = [
+    [{ name: "a", value: 3, unit: "x" }, { name: "b", value: 1, unit: "y" }],
+    [{ name: "a", value: 1, unit: "x" }, { name: "b", value: 9, unit: "y" }],
+    [{ name: "a", value: 2, unit: "x" }, { name: "c", value: NaN, unit: "z" }],
+  ];
+  const folded = foldRounds(rounds, (name) => (name === "b" ? "max" : "median"));
+  assert.deepEqual(folded.slice(0, 2), [
+    { name: "a", value: 2, unit: "x" },
+    { name: "b", value: 9, unit: "y" },
+  ]);
+  assert.equal(folded[2].name, "c");
+  assert.ok(Number.isNaN(folded[2].value));
+  assert.equal(foldRounds(rounds, () => "min")[0].value, 1);
 });

@@ -339,16 +339,31 @@ Deno.test("PreviewChange while adopted: before is what GetFrontend shows, after 
     });
     assert.equal(weight.fingerprint_before, held.fingerprint);
     assert.deepEqual(weight.before.map((b) => [b.backend, b.effective_weight]), [["h1", 100]]);
-    // The engine keeps VPP's weight until h1's first result: nothing moves yet.
+    // VPP serves h1: the operator's weight applies at once (issue 16). h1 is
+    // the VIP's only AS, so no bucket moves, but the weights do.
+    assert.deepEqual(weight.after.map((b) => [b.backend, b.effective_weight]), [["h1", 50]]);
     assert.equal(weight.buckets_moved, 0);
-    assert.equal(weight.fingerprint_after, held.fingerprint);
+    assert.notEqual(weight.fingerprint_after, held.fingerprint);
+    // Applied for real, the weight lands where the preview said; h1 stays adopted.
+    const set = await client.setFrontendPoolBackendWeight({
+      frontend: "probed",
+      pool: "primary",
+      backend: "h1",
+      weight: 50,
+      flush: false,
+    });
+    assert.deepEqual(
+      [set.pools[0].backends[0].effective_weight, set.pools[0].backends[0].adopted],
+      [50, true],
+    );
+    assert.equal(set.fingerprint, weight.fingerprint_after);
 
     const disable = await client.call("PreviewChange", {
       frontend: "probed",
       backend: "h1",
       disable: true,
     });
-    assert.equal(disable.fingerprint_before, held.fingerprint);
+    assert.equal(disable.fingerprint_before, set.fingerprint);
     assert.deepEqual(disable.after.map((b) => [b.backend, b.effective_weight]), [["h1", 0]]);
     assert.equal(disable.buckets_moved, disable.table_length, "every bucket loses h1");
     // Applied for real, the disable lands where the preview said.

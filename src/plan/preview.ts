@@ -123,6 +123,6 @@ export function previewChange(
 function disabled(states: FrontendStates, backend: string): FrontendStates {
   return {
     backendState: (name) => (name === backend ? "disabled" : states.backendState(name)),
-    adoptedWeight: (name) => states.adoptedWeight?.(name),
+    adoption: (name) => states.adoption?.(name),
   };
 }

@@ -9,7 +9,7 @@ import type { State } from "../health/types.ts";
 import { makeConfig } from "../checker/checker_test_util.ts";
 import { asProgrammed } from "../reconciler/plan.ts";
 import { vipFingerprint } from "../weights/fingerprint.ts";
-import { desiredFromFrontend, withAdopted } from "../weights/mod.ts";
+import { desiredFromFrontend, placedWeight, withAdopted } from "../weights/mod.ts";
 import { type PreviewChange, previewChange } from "./preview.ts";
 
 const CONFIG = makeConfig({
@@ -18,8 +18,12 @@ const CONFIG = makeConfig({
 });
 const WEB = CONFIG.frontends.web;
 
+/** Health's `states`, with what VPP held for `adopted` backends at WEB's pool weights. */
 function served(states: Record<string, State>, adopted: Record<string, number>) {
-  return withAdopted({ backendState: (n) => states[n] }, new Map(Object.entries(adopted)));
+  const held = Object.entries(adopted).map(([name, weight]) =>
+    [name, { weight, cfgWeight: placedWeight(WEB, name) ?? 0 }] as const
+  );
+  return withAdopted({ backendState: (n) => states[n] }, new Map(held));
 }
 
 function weights(shares: PreviewChangeResponse["before"]): Record<string, number> {
@@ -72,12 +76,20 @@ const CASES: Case[] = [
     abc(70, 100, 0),
     abc(70, 30, 0),
   ],
-  // The engine keeps VPP's weight until the backend's first result decides.
+  // The operator decides at once where VPP serves the backend (issue 16).
   [
-    "a weight change on an adopted backend",
+    "a weight change on an adopted backend VPP serves",
     A_WAITS,
     { a: 70 },
     { backend: "a", change: { weight: 20 } },
+    abc(70, 100, 0),
+    abc(20, 100, 0),
+  ],
+  [
+    "a weight change on an adopted standby backend moves nothing",
+    { a: "unknown", b: "up", c: "unknown" },
+    { a: 70, c: 0 },
+    { backend: "c", change: { weight: 20 } },
     abc(70, 100, 0),
     abc(70, 100, 0),
   ],

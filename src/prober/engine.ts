@@ -41,7 +41,6 @@ import {
   type Libc,
   MSG_NOSIGNAL,
   openLibc,
-  parseIpBytes,
   SO_ERROR,
   SO_LINGER,
   SOCK_STREAM_NB,
@@ -50,17 +49,11 @@ import {
   SOL_IP,
   SOL_SOCKET,
 } from "./libc.ts";
-import {
-  BODY_LIMIT,
-  DEFAULT_PARAMS,
-  HEAD_LIMIT,
-  judgeStatus,
-  parseStatusLine,
-  requestFor,
-} from "./http.ts";
+import { BODY_LIMIT, DEFAULT_PARAMS, HEAD_LIMIT, judgeStatus, parseStatusLine } from "./http.ts";
 import { hostPort, probeResult } from "./result.ts";
 import { judgeBuffered, NEED_MORE } from "./engine_full.ts";
 import { DeadlineFifos } from "./fifo.ts";
+import { type Target, Targets } from "./target.ts";
 import {
   GEN_BITS,
   GEN_SHIFT,
@@ -100,17 +93,6 @@ const MIN_IN_FLIGHT = 64;
 /** Largest response kept for the full parser: head plus the body spec 0.2 matches. */
 const FULL_LIMIT = HEAD_LIMIT + BODY_LIMIT + 1024;
 
-/**
- * What a probe of one backend sends: the request (http) then the sockaddr,
- * in one buffer so a backend costs one allocation.
- */
-interface Target {
-  readonly hc: HealthCheck;
-  readonly bytes: Uint8Array;
-  readonly requestLen: number;
-  readonly family: 4 | 6;
-}
-
 /** True when this process may use FFI (`--allow-ffi`). */
 export function ffiAllowed(): boolean {
   try {
@@ -129,7 +111,6 @@ export function engineRuns(hc: HealthCheck): boolean {
 export class SocketEngine {
   readonly #lib: Libc;
   readonly #clock: Clock;
-  readonly #userAgent: string;
   readonly #epfd: number;
   readonly #events = new Uint8Array(MAX_EVENTS * EV_SIZE);
   readonly #eventView = new DataView(this.#events.buffer);
@@ -143,14 +124,13 @@ export class SocketEngine {
   readonly #slots: Slot[] = [];
   readonly #free: number[] = [];
   readonly #fifos = new DeadlineFifos<number>();
-  readonly #addrs = new Map<string, Uint8Array | undefined>();
   /** Per check: the last status line seen (through its LF) and its verdict. */
   readonly #lastLine = new WeakMap<
     HttpParams,
     { bytes: Uint8Array; code: ProbeCode; detail: string }
   >();
-  /** Per backend object, for the check it was last probed with (a reload makes new objects). */
-  readonly #targets = new WeakMap<Backend, Target>();
+  /** Per backend object, for the check it was last probed with. */
+  readonly #targets: Targets;
   /** The sockaddr a connect passes, copied from the probe's target. */
   readonly #sa = new Uint8Array(28);
   #active = 0;
@@ -166,7 +146,7 @@ export class SocketEngine {
   /** Opens libc and the epoll set; throws when either fails. */
   constructor(clock: Clock, userAgent: string) {
     this.#clock = clock;
-    this.#userAgent = userAgent;
+    this.#targets = new Targets(userAgent);
     this.#lib = openLibc();
     this.#epfd = this.#lib.symbols.epoll_create1(EPOLL_CLOEXEC);
     if (this.#epfd < 0) {
@@ -210,7 +190,7 @@ export class SocketEngine {
     slot.judging = false;
     slot.judged = 0;
     slot.judgedLen = 0;
-    const target = this.#target(hc, backend);
+    const target = this.#targets.of(hc, backend);
     slot.request = target?.bytes ?? this.#readBuf;
     slot.requestLen = target?.requestLen ?? 0;
     this.#active++;
@@ -280,15 +260,7 @@ export class SocketEngine {
     return slot;
   }
 
-  #address(text: string): Uint8Array | undefined {
-    if (this.#addrs.has(text)) return this.#addrs.get(text);
-    const bytes = parseIpBytes(text);
-    if (this.#addrs.size > 200_000) this.#addrs.clear();
-    this.#addrs.set(text, bytes);
-    return bytes;
-  }
-
-  /** socket, linger, bind, connect, epoll_ctl; a result when any of them fails. */
+  /** socket, linger, bind, connect, the early send, epoll_ctl; a result when any of them fails. */
   #open(slot: Slot, hc: HealthCheck, target: Target): ProbeResult | undefined {
     const lib = this.#lib.symbols;
     const fd = lib.socket(target.family === 4 ? AF_INET : AF_INET6, SOCK_STREAM_NB, 0);
@@ -308,6 +280,10 @@ export class SocketEngine {
       const errno = this.#lib.errno();
       if (errno !== EINPROGRESS) return this.#errno(slot, "connect", errno);
     }
+    if (slot.requestLen > 0 && target.early) {
+      const failure = this.#sendEarly(slot, target);
+      if (failure) return failure;
+    }
     const ctl = this.#ctlView;
     ctl.setUint32(0, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, true);
     ctl.setUint32(EV_DATA, slot.index, true);
@@ -318,26 +294,33 @@ export class SocketEngine {
     return undefined;
   }
 
-  #target(hc: HealthCheck, backend: Backend): Target | undefined {
-    const have = this.#targets.get(backend);
-    if (have && have.hc === hc) return have;
-    // Not cached by address: at 50,000 backends a second copy of each costs megabytes.
-    const addr = parseIpBytes(backend.address);
-    if (!addr) return undefined;
-    const request = hc.type === "http" ? requestFor(hc, backend, this.#userAgent) : undefined;
-    const sa = sockaddr(addr, hc.port);
-    const requestLen = request?.length ?? 0;
-    const bytes = new Uint8Array(requestLen + sa.length);
-    if (request) bytes.set(request);
-    bytes.set(sa, requestLen);
-    const t: Target = { hc, bytes, requestLen, family: addr.length === 4 ? 4 : 6 };
-    this.#targets.set(backend, t);
-    return t;
+  /**
+   * The request, sent right after connect: where the handshake completes
+   * within connect (loopback, a backend on this host) it goes out now and
+   * the probe needs one event, its response, instead of two. EAGAIN means
+   * the handshake is under way (a backend across a network): the request
+   * waits for EPOLLOUT as before, and this target stops trying, so a remote
+   * backend pays the wasted send once, not per probe. Any other error is
+   * the connect's (send took it from the socket, so SO_ERROR would read 0
+   * now), with the text an EPOLLERR would give.
+   */
+  #sendEarly(slot: Slot, target: Target): ProbeResult | undefined {
+    const len = slot.requestLen;
+    const n = this.#lib.symbols.send(slot.fd, slot.request, BigInt(len), MSG_NOSIGNAL);
+    if (n >= 0) {
+      slot.phase = PHASE_APP;
+      slot.sent = n;
+      return undefined;
+    }
+    const errno = this.#lib.errno();
+    if (errno === EAGAIN) target.early = false;
+    if (errno === EAGAIN || errno === EINTR) return undefined;
+    return this.#errno(slot, "connect", errno);
   }
 
   #bind(slot: Slot, source: string, family: 4 | 6): ProbeResult | undefined {
     const lib = this.#lib.symbols;
-    const src = this.#address(source);
+    const src = this.#targets.source(source);
     if (!src || (src.length === 4) !== (family === 4)) {
       return this.#fail(
         slot,
@@ -456,7 +439,7 @@ export class SocketEngine {
   #send(slot: Slot): boolean {
     const len = slot.requestLen;
     const rest = slot.sent === 0 ? slot.request : slot.request.subarray(slot.sent, len);
-    const n = Number(this.#lib.symbols.send(slot.fd, rest, BigInt(len - slot.sent), MSG_NOSIGNAL));
+    const n = this.#lib.symbols.send(slot.fd, rest, BigInt(len - slot.sent), MSG_NOSIGNAL);
     if (n < 0) {
       const errno = this.#lib.errno();
       if (errno === EAGAIN || errno === EINTR) return false;
@@ -471,7 +454,7 @@ export class SocketEngine {
     const lib = this.#lib.symbols;
     const buf = this.#readBuf;
     while (slot.sink && !slot.judging) {
-      const n = Number(lib.recv(slot.fd, buf, READ_LEN, 0));
+      const n = lib.recv(slot.fd, buf, READ_LEN, 0);
       if (n < 0) {
         const errno = this.#lib.errno();
         if (errno === EINTR) continue;

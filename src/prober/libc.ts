@@ -18,8 +18,12 @@ const SYMBOLS = {
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
-  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  // ssize_t results read as i32: any length a probe sends or reads (far below 2^31) or -1 fits,
+  // the caller reads the low half of the return register (well defined on every ABI), and
+  // FFI then returns a number instead of a BigInt per call. The size_t length stays usize:
+  // an argument narrower than the callee reads is not safe, and a number there is FFI's slow path.
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
   sendto: {
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
     result: "isize",

@@ -14,19 +14,33 @@ function tcpCheck(
   };
 }
 
-/** A listener that records peers and closes each connection. */
+/**
+ * A listener that records peers and closes each connection. A probe's L4OK
+ * comes when the kernel completes the handshake, before this loop accepts:
+ * read the peers with `peersAfter`, which waits for that many accepts.
+ */
 function listener(hostname: string) {
   const l = Deno.listen({ hostname, port: 0 });
   const peers: string[] = [];
+  let waiting: { n: number; resolve: () => void } | undefined;
   const done = (async () => {
     for await (const c of l) {
       peers.push((c.remoteAddr as Deno.NetAddr).hostname);
       c.close();
+      if (waiting && peers.length >= waiting.n) waiting.resolve();
     }
   })().catch(() => {});
   return {
     port: (l.addr as Deno.NetAddr).port,
-    peers,
+    /** The peers once `n` connections have been accepted. */
+    async peersAfter(n: number): Promise<string[]> {
+      if (peers.length < n) {
+        const { promise, resolve } = Promise.withResolvers<void>();
+        waiting = { n, resolve };
+        await promise;
+      }
+      return peers.slice();
+    },
     async close() {
       l.close();
       await done;
@@ -76,7 +90,7 @@ engineTest("tcp: the source address is honoured", async (engine) => {
       NEVER,
     );
     assert.equal(r.code, "L4OK", r.detail);
-    assert.deepEqual(l.peers, ["127.0.0.2"]);
+    assert.deepEqual(await l.peersAfter(1), ["127.0.0.2"]);
   } finally {
     await prober.close();
     await l.close();
@@ -95,7 +109,7 @@ engineTest(
         NEVER,
       );
       assert.equal(r.code, "L4OK", r.detail);
-      assert.deepEqual(l.peers, ["::1"]);
+      assert.deepEqual(await l.peersAfter(1), ["::1"]);
       const bad = await prober.probe(
         { ...tcpCheck(l.port), probeIpv6Src: "2001:db8::77" },
         backend("::1"),

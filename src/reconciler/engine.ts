@@ -13,7 +13,7 @@ import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
 import { desiredVip } from "./desired.ts";
-import { vipOf, withAdopted } from "../weights/mod.ts";
+import { type Adoption, placedWeight, vipOf, withAdopted } from "../weights/mod.ts";
 import { ownValue } from "../checker/lookup.ts";
 import { type LbClient, type LbState, readLbState, vipKey } from "./lb_state.ts";
 import { type DesiredVip, type LbOp, planRemoveVip, planVip, vipRecreate } from "./plan.ts";
@@ -50,9 +50,8 @@ export function asApiError(e: unknown): unknown {
 }
 
 /** An AS adopted from VPP at start. */
-interface Adopted {
+interface Adopted extends Adoption {
   readonly backend: string;
-  readonly weight: number;
 }
 
 function asKey(frontend: string, address: string): string {
@@ -115,10 +114,14 @@ export class SyncEngine {
     this.#mirrorValid = true;
     const cfg = this.#o.checker.config();
     if (this.#adoptedOnce) {
-      for (const [fe, held] of this.#adopted) {
-        const vip = this.#mirror.get(this.#vipKeyOf(ownValue(cfg.frontends, fe)));
+      for (const [name, held] of this.#adopted) {
+        const fe = ownValue(cfg.frontends, name);
+        const vip = this.#mirror.get(this.#vipKeyOf(fe));
+        const written = fe ? this.#desired(fe).ases : undefined;
         for (const [address, a] of held) {
-          if (vip?.ases.get(address)?.weight !== a.weight) held.delete(address);
+          // VPP holds what it held, or what the engine wrote since (an operator's weight).
+          const has = vip?.ases.get(address)?.weight;
+          if (has !== a.weight && has !== written?.get(address)?.weight) held.delete(address);
         }
       }
       return;
@@ -151,7 +154,11 @@ export class SyncEngine {
         if (!cur || held.has(address) || this.#o.checker.backendState(d.backend) !== "unknown") {
           continue;
         }
-        const a = { backend: d.backend, weight: cur.weight };
+        const a = {
+          backend: d.backend,
+          weight: cur.weight,
+          cfgWeight: placedWeight(fe, d.backend) ?? 0,
+        };
         held.set(address, a);
         added.push(a);
       }
@@ -336,17 +343,18 @@ export class SyncEngine {
   }
 
   /**
-   * Backends of `frontend` that keep the weight VPP held when it was adopted
-   * (name -> weight), while they have no result. The first result decides:
-   * from then on the backend's state rules and the adoption is dropped.
+   * Backends of `frontend` adopted from VPP (name -> what VPP held), while
+   * they have no result. The first result decides: from then on the
+   * backend's state rules and the adoption is dropped. Operator actions
+   * decide too (`weights/mod.ts` `weightOf`).
    */
-  adoptedWeights(frontend: string): ReadonlyMap<string, number> {
+  adoptedWeights(frontend: string): ReadonlyMap<string, Adoption> {
     const held = this.#adopted.get(frontend);
-    const waiting = new Map<string, number>();
+    const waiting = new Map<string, Adoption>();
     if (!held) return waiting;
     const checker = this.#o.checker;
     for (const [address, a] of held) {
-      if (checker.backendState(a.backend) === "unknown") waiting.set(a.backend, a.weight);
+      if (checker.backendState(a.backend) === "unknown") waiting.set(a.backend, a);
       else held.delete(address);
     }
     if (held.size === 0) this.#adopted.delete(frontend);

@@ -14,6 +14,7 @@ import { readLbState } from "./lb_state.ts";
 import {
   asWeights,
   closeAll,
+  type Harness,
   harness,
   labConfig,
   recording,
@@ -24,6 +25,12 @@ import {
   withVpp,
   type Write,
 } from "./harness_test_util.ts";
+
+/** The weights VPP held for `frontend`'s backends that are still adopted. */
+function heldBy(h: Pick<Harness, "manager">, frontend: string): Record<string, number> {
+  const held = h.manager.adoptedWeights(frontend) ?? new Map();
+  return Object.fromEntries([...held].map(([name, a]) => [name, a.weight]));
+}
 
 function weightCalls(writes: readonly Write[], address: string): string[] {
   return writes
@@ -107,7 +114,7 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
   const adopt = logs.find((r) => r.msg === "vpp-lb-adopt" && r.attrs.frontend === "web");
   assert.equal(adopt?.attrs.kept, "a=100,b=50,c=0");
   // What the gRPC API and metrics show as held: the backends still unknown.
-  assert.deepEqual(Object.fromEntries(second.manager.adoptedWeights("web") ?? []), {
+  assert.deepEqual(heldBy(second, "web"), {
     a: 100,
     b: 50,
     c: 0,
@@ -123,7 +130,7 @@ Deno.test("restart with a 20 s interval and a 5 s max-delay keeps VPP's weights 
     "10.0.0.3": 0,
   });
   assert.equal(second.manager.adoptedWeights("web")?.has("b"), false, "b's result decided");
-  assert.equal(second.manager.adoptedWeights("web")?.get("a"), 100);
+  assert.equal(heldBy(second, "web").a, 100);
   second.prober.release("a", PASS);
   await closeAll(second);
 });
@@ -162,6 +169,48 @@ Deno.test("a reload that restarts probes keeps VPP's weights until each backend'
   await until("b down", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
   assert.equal(asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"], 100);
   h.prober.release("a", PASS);
+  h.prober.release("c", PASS);
+  await closeAll(h);
+});
+
+Deno.test("a pool weight set on an adopted backend applies at once where VPP serves it", async () => {
+  const h = await harness(labConfig({}, {}, SLOW_HC));
+  await startAndSettle(h);
+  for (const name of ["a", "b", "c"]) h.prober.behaviour.set(name, "deaf");
+  h.checker.applyConfig(labConfig({}, {}, { ...SLOW_HC, intervalMs: 3000 }));
+  await h.manager.configApplied();
+  await h.manager.sync("web");
+  assert.deepEqual(heldBy(h, "web"), {
+    a: 100,
+    b: 50,
+    c: 0,
+  });
+  h.writes.length = 0;
+  // The operator's actions decide before the first results: a and b served,
+  // so they take their new weights (b's 0 drains it); c was held at 0 and
+  // stays there, as the standby pool it is in.
+  h.checker.setWeight("web", "primary", "a", 40);
+  h.checker.setWeight("web", "primary", "b", 0);
+  h.checker.setWeight("web", "fallback", "c", 30);
+  await h.manager.sync("web");
+  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 40,
+    "10.0.0.2": 0,
+    "10.0.0.3": 0,
+  });
+  assert.deepEqual(weightCalls(h.writes, "10.0.0.3"), [], "c is not written");
+  assert.deepEqual(heldBy(h, "web"), { a: 100, b: 50, c: 0 }, "still adopted: no result yet");
+  // A second sync writes nothing: the adopted weights are stable.
+  h.writes.length = 0;
+  await h.manager.sync("web");
+  assert.deepEqual(h.writes, []);
+  // a's first result decides as usual.
+  await h.clock.advance(3000);
+  await until("a probed", () => h.prober.count("a") > 0);
+  h.prober.release("a", FAIL);
+  await until("a down", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"] === 0);
+  assert.equal(h.manager.adoptedWeights("web")?.has("a"), false);
+  h.prober.release("b", PASS);
   h.prober.release("c", PASS);
   await closeAll(h);
 });

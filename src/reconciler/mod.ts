@@ -21,7 +21,7 @@ import { readLbState, vipKey } from "./lb_state.ts";
 import { lookupFrontend, ownValue } from "../checker/lookup.ts";
 import { emptyStats, isEmptyStats } from "./sync.ts";
 import { runWarmup, WarmupGate } from "./warmup.ts";
-import { vipOf } from "../weights/mod.ts";
+import { type Adoption, vipOf } from "../weights/mod.ts";
 import { VppClient } from "../../vpp/mod.ts";
 import { asApiError, SyncEngine } from "./engine.ts";
 import { VppConnection, type VppSession } from "./connection.ts";
@@ -161,7 +161,7 @@ export class VppManager implements VppControl {
     return this.#engine.heldTableLength(frontend);
   }
 
-  adoptedWeights(frontend: string): ReadonlyMap<string, number> | undefined {
+  adoptedWeights(frontend: string): ReadonlyMap<string, Adoption> | undefined {
     if (!this.connected()) return undefined;
     return this.#engine.adoptedWeights(frontend);
   }

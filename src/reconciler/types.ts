@@ -3,6 +3,7 @@
  * side, without knowing the VPP client.
  * @module
  */
+import type { Adoption } from "../weights/mod.ts";
 
 /** Facts about the connected VPP (GetVPPInfo). */
 export interface VppInfo {
@@ -116,8 +117,8 @@ export interface VppControl {
   heldTableLength?(frontend: string): number | undefined;
   /**
    * Backends of `frontend` that still keep the weight VPP held when the
-   * daemon adopted it at start or reload (name -> weight): they have no
+   * daemon adopted it at start or reload (name -> what VPP held): they have no
    * result yet. Pass it to `withAdopted` for the weights VPP really has.
    */
-  adoptedWeights?(frontend: string): ReadonlyMap<string, number> | undefined;
+  adoptedWeights?(frontend: string): ReadonlyMap<string, Adoption> | undefined;
 }

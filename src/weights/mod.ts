@@ -64,22 +64,30 @@ export interface DesiredVip {
  * backend has no result yet and keeps VPP's weight until its first result.
  */
 export interface FrontendStates extends StateSource {
-  /** The weight adopted from VPP for `backend` in this frontend; undefined when none. */
-  adoptedWeight?(backend: string): number | undefined;
+  /** What was adopted from VPP for `backend` in this frontend; undefined when nothing. */
+  adoption?(backend: string): Adoption | undefined;
+}
+
+/** What a backend's AS held in VPP when it was adopted. */
+export interface Adoption {
+  /** The weight VPP held. */
+  readonly weight: number;
+  /** The backend's pool weight in the config then: a later change is an operator's. */
+  readonly cfgWeight: number;
 }
 
 /**
- * `states` with the adopted weights of one frontend (backend name -> the
- * weight VPP holds); `states` itself when nothing is adopted.
+ * `states` with the adoptions of one frontend (backend name -> what VPP
+ * held); `states` itself when nothing is adopted.
  */
 export function withAdopted(
   states: StateSource,
-  adopted: ReadonlyMap<string, number> | undefined,
+  adopted: ReadonlyMap<string, Adoption> | undefined,
 ): FrontendStates {
   if (!adopted || adopted.size === 0) return states;
   return {
     backendState: (name) => states.backendState(name),
-    adoptedWeight: (name) => adopted.get(name),
+    adoption: (name) => adopted.get(name),
   };
 }
 
@@ -88,27 +96,33 @@ function stateOf(states: StateSource, name: string): State | undefined {
 }
 
 /**
- * The weight VPP keeps for an adopted backend; undefined when `name` is not
+ * The weight VPP held for an adopted backend; undefined when `name` is not
  * adopted. The adoption rule: only a backend without a result keeps VPP's
  * weight; its first result (or an operator action) decides from then on.
+ * Disable and pause give it a state; a changed pool weight is handled in
+ * the weight itself (see {@linkcode weightOf}).
  */
 export function heldWeight(states: FrontendStates, name: string): number | undefined {
-  return heldWeightIn(states, name, stateOf(states, name));
+  return adoptionIn(states, name, stateOf(states, name))?.weight;
 }
 
-/** {@linkcode heldWeight} for a backend whose state the caller has already read. */
-function heldWeightIn(
+/** The adoption of a backend whose state the caller has already read. */
+function adoptionIn(
   states: FrontendStates,
   name: string,
   state: State | undefined,
-): number | undefined {
-  if (!states.adoptedWeight || state !== "unknown") return undefined;
-  return states.adoptedWeight(name);
+): Adoption | undefined {
+  if (!states.adoption || state !== "unknown") return undefined;
+  return states.adoption(name);
 }
 
 /**
  * The backend's weight, state and flush rule applied, adoption first. The
- * caller passes the state it has read: one lookup a backend, not two.
+ * caller passes the state it has read: one lookup a backend, not two. An
+ * adopted backend keeps VPP's weight, except that an operator's change of
+ * its pool weight (set weight, a reload) applies at once where VPP serves
+ * it: it gets what an `up` backend would, so the operator decides without a
+ * drain; one VPP held at 0 stays at 0 until its first result.
  */
 function weightOf(
   states: FrontendStates,
@@ -116,9 +130,24 @@ function weightOf(
   placement: AsPlacement & { state: State | undefined },
 ): AsWeight {
   const state = placement.state;
-  const held = heldWeightIn(states, pb.name, state);
-  if (held !== undefined) return { weight: held, flush: false };
+  const held = adoptionIn(states, pb.name, state);
+  if (held !== undefined) {
+    if (held.weight > 0 && held.cfgWeight !== pb.weight) return asFromBackend("up", placement);
+    return { weight: held.weight, flush: false };
+  }
   return asFromBackend(state ?? "removed", placement);
+}
+
+/**
+ * The pool weight `frontend`'s VIP uses for `name`: its entry in the first
+ * pool that lists it (as {@linkcode desiredFromFrontend} places it);
+ * undefined when no pool does.
+ */
+export function placedWeight(frontend: Frontend, name: string): number | undefined {
+  for (const pool of frontend.pools) {
+    for (const pb of pool.backends) if (pb.name === name) return pb.weight;
+  }
+  return undefined;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { State, StateSource } from "../health/types.ts";
 import { frontend } from "../checker/checker_test_util.ts";
 import {
   activePoolIndex,
+  type Adoption,
   asFromBackend,
   type AsWeight,
   compareIps,
@@ -11,6 +12,7 @@ import {
   effectiveWeights,
   frontendState,
   heldWeight,
+  placedWeight,
   sortedIpKeys,
   withAdopted,
 } from "./mod.ts";
@@ -18,6 +20,16 @@ import {
 /** A frontend `web`; pools: list of [poolName, {backend: weight}]. */
 function fe(pools: [string, Record<string, number>][], extra: Partial<Frontend> = {}): Frontend {
   return frontend("web", pools, extra);
+}
+
+/** Adoptions of what VPP held (backend -> weight), at `f`'s pool weights. */
+function adopted(f: Frontend, held: Record<string, number>): Map<string, Adoption> {
+  return new Map(
+    Object.entries(held).map(([name, weight]) => [name, {
+      weight,
+      cfgWeight: placedWeight(f, name) ?? 0,
+    }]),
+  );
 }
 
 function states(m: Record<string, State>): StateSource {
@@ -227,7 +239,7 @@ Deno.test("weights: adopted weights hold only while the backend has no result", 
   const f = fe([["primary", { a: 100, b: 40 }], ["fallback", { c: 100 }]]);
   const toObj = (m: Map<string, Map<string, number>>) =>
     Object.fromEntries([...m].map(([k, v]) => [k, Object.fromEntries(v)]));
-  const held = new Map([["a", 70], ["b", 0], ["c", 100]]);
+  const held = adopted(f, { a: 70, b: 0, c: 100 });
   // [states, effective weights, active pool index, a's held weight]
   const table: [Record<string, State>, Record<string, Record<string, number>>, number, number?][] =
     [
@@ -288,6 +300,38 @@ Deno.test("weights: adopted weights hold only while the backend has no result", 
   // Nothing adopted: the states themselves.
   const plain = states({ a: "up" });
   assert.equal(withAdopted(plain, new Map()), plain);
+});
+
+Deno.test("weights: an operator's pool weight on an adopted backend applies where VPP serves it", () => {
+  const f = fe([["primary", { a: 40, b: 0 }], ["fallback", { c: 30, a: 90 }]]);
+  assert.equal(placedWeight(f, "a"), 40, "the first pool places it");
+  assert.equal(placedWeight(f, "x"), undefined);
+  // [states, what VPP held, the pool weight then (of each held backend), effective weights]
+  const table: [Record<string, State>, Record<string, number>, number, Record<string, number>][] = [
+    // Adopted at 100 each, set since: a and b were served, so a takes its 40
+    // as an up backend would and b its 0; c was held at 0 (standby) and
+    // stays there until its first result.
+    [{ a: "unknown", b: "unknown", c: "unknown" }, { a: 100, b: 50, c: 0 }, 100, {
+      a: 40,
+      b: 0,
+      c: 0,
+    }],
+    // The primary pool is down and VPP serves c: the fallback is active, c gets its 30.
+    [{ a: "down", b: "down", c: "unknown" }, { c: 20 }, 100, { a: 0, b: 0, c: 30 }],
+    // A pool weight unchanged since the adoption keeps VPP's weight.
+    [{ a: "unknown", b: "up", c: "up" }, { a: 70 }, 40, { a: 70, b: 0, c: 0 }],
+  ];
+  for (const [m, held, cfgWeight, want] of table) {
+    const s = withAdopted(
+      states(m),
+      new Map(Object.entries(held).map(([n, weight]) => [n, { weight, cfgWeight }])),
+    );
+    const got: Record<string, number> = {};
+    for (const pools of effectiveWeights(f, s).values()) {
+      for (const [name, w] of pools) got[name] ??= w;
+    }
+    assert.deepEqual(got, want, JSON.stringify([m, held]));
+  }
 });
 
 Deno.test("weights: frontendState aggregate (spec 3.1)", () => {
