@@ -133,6 +133,8 @@ export interface RunResult {
   /** Requests nginx answered in the window (every contender's probes/s, HAProxy's too). */
   served: number;
   failed: number;
+  /** Failed probes by result code (code: detail of the first one), for a line that says why. */
+  failedBy?: Record<string, { n: number; first: string }>;
   up: number;
   latenessP50: number;
   latenessP99: number;
@@ -217,6 +219,7 @@ async function runMaglev(
   let served = 0;
   let probes = 0;
   let failed = 0;
+  const failedBy: Record<string, { n: number; first: string }> = {};
   // Preallocated for twice the probes the window should see, and results
   // counted on the checker's own per-result hooks (onProbe, onLocalError):
   // the bench's bookkeeping adds no allocation or lookup per probe to the
@@ -239,7 +242,10 @@ async function runMaglev(
     if (!measuring) return;
     probes++;
     durations.add(r.durationMs);
-    if (!r.ok) failed++;
+    if (r.ok) return;
+    failed++;
+    const by = failedBy[r.code] ??= { n: 0, first: r.detail };
+    by.n++;
   };
   // The daemon's per-probe path includes the probe metrics (maglev_probe_total, the histogram).
   const late: { metrics?: Metrics } = {};
@@ -285,6 +291,7 @@ async function runMaglev(
       probes,
       served,
       failed,
+      failedBy,
       up: checker.listBackends().filter((b) => checker.backendState(b) === "up").length,
       latenessP50: lateness.quantile(0.5),
       latenessP99: lateness.quantile(0.99),
@@ -512,6 +519,9 @@ const PER_ROUND = new Set([
   "cpu_user_cores",
   "cpu_sys_cores",
   "cpu_us_per_probe",
+  // The worst round is the reported one: say which round it was.
+  "failed",
+  "lateness_p99_ms",
   ...RATIOS,
 ]);
 /** Figures a goal bounds: the worst round is reported, not the median. */
@@ -696,6 +706,10 @@ export async function runProbeEngineBench(
       for (const c of roundOrder(here, i)) {
         const r = await runChild(c, size, child);
         if (r) round.push(r);
+        if (r?.failedBy && r.failed > 0) {
+          const why = Object.entries(r.failedBy).map(([code, b]) => `${code} ${b.n} (${b.first})`);
+          console.log(`# probe_engine: ${c} at ${size.backends} round ${i + 1}: ${why.join(", ")}`);
+        }
       }
       results.push(round);
     }

@@ -2,12 +2,12 @@
  * The health checker (spec 3): one probe loop per active backend, the state
  * machines, operator actions, reload, and the event bus.
  *
- * Loops are callbacks on one {@linkcode Schedule} (a heap over a single
+ * Loops are tasks on one {@linkcode Schedule} (a heap over a single
  * timer of the injected {@linkcode Clock}), not async loops: a sleeping
  * backend is one heap slot and nothing else. With a
  * {@linkcode ProbeDriver} (the daemon's prober) a probe costs the checker
  * nothing more: the driver owns its only deadline and calls the backend's
- * sink, bound once. A bare {@linkcode ProbeFn} (tests) gets an
+ * entry, which is its sink. A bare {@linkcode ProbeFn} (tests) gets an
  * AbortController and a deadline timer per probe, as a safety net for
  * probers that do not keep their own deadline.
  * @module

@@ -14,7 +14,7 @@ import type { Clock, TimerId } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
 import { formatDuration } from "../config/duration.ts";
 import { log } from "../log/mod.ts";
-import { Schedule } from "./schedule.ts";
+import { Schedule, type Task } from "./schedule.ts";
 
 /** Idle time between the synthetic passes of a static backend (spec 3.6). */
 export const STATIC_IDLE_MS = 30_000;
@@ -45,8 +45,18 @@ interface Inflight {
   promise: Promise<void> | undefined;
 }
 
-/** A backend referenced by at least one pool. */
-export interface Entry {
+/** What an {@linkcode Entry} calls back: its loops, one object shared by every entry. */
+interface LoopHooks {
+  fire(e: Entry): void;
+  driven(e: Entry, r: ProbeResult): void;
+}
+
+/**
+ * A backend referenced by at least one pool. It is its own schedule task
+ * and its own probe sink: a wakeup or a result touches this object and the
+ * shared hooks, with no closure, context or sink object per backend.
+ */
+export class Entry implements ProbeSink, Task {
   readonly name: string;
   /** From the running config, with the runtime enabled flag. */
   backend: Backend;
@@ -56,19 +66,37 @@ export interface Entry {
   /** Sorted names of the frontends referencing it. */
   frontends: string[];
   /** A loop is scheduled (timer pending or probe in flight). */
-  running: boolean;
+  running = false;
   /** The schedule's token of the pending wakeup. */
-  timer: number | undefined;
-  inflight: Inflight | undefined;
+  timer: number | undefined = undefined;
+  inflight: Inflight | undefined = undefined;
   /** The driver's ticket of the probe in flight; undefined when none. */
-  ticket: number | undefined;
-  /** When the driven probe in flight started (monotonic ms). */
-  startMono: number;
-  /** Bound once so scheduling allocates nothing. */
-  readonly onTimer: () => void;
-  /** The driver's sink for this backend, bound once. */
-  readonly sink: ProbeSink;
+  ticket: number | undefined = undefined;
+  readonly #hooks: LoopHooks;
+
+  /** An entry of the loops that own `hooks`; see {@linkcode ProbeLoops.entry}. */
+  constructor(fields: EntryFields, hooks: LoopHooks) {
+    this.name = fields.name;
+    this.backend = fields.backend;
+    this.hc = fields.hc;
+    this.machine = fields.machine;
+    this.frontends = fields.frontends;
+    this.#hooks = hooks;
+  }
+
+  /** The schedule's wakeup: the next probe (or static pass) is due. */
+  run(): void {
+    this.#hooks.fire(this);
+  }
+
+  /** The driver's result of this backend's probe in flight. */
+  probeDone(result: ProbeResult): void {
+    this.#hooks.driven(this, result);
+  }
 }
+
+/** What the checker gives to make an {@linkcode Entry}. */
+export type EntryFields = Pick<Entry, "name" | "backend" | "hc" | "machine" | "frontends">;
 
 /** The timeout code of a health check type: the layer the probe ends at. */
 function timeoutResult(hc: HealthCheck, durationMs: number): ProbeResult {
@@ -105,6 +133,10 @@ export class ProbeLoops {
   readonly #orphans = new Set<Promise<void>>();
   #localErrorLoggedAt = -Infinity;
   #localErrorsUnlogged = 0;
+  readonly #hooks: LoopHooks = {
+    fire: (e) => this.#fire(e),
+    driven: (e, r) => this.#driven(e, r),
+  };
 
   constructor(options: ProbeLoopOptions) {
     if (!options.probe && !options.driver) throw new TypeError("Checker needs a probe or a driver");
@@ -112,28 +144,16 @@ export class ProbeLoops {
     this.#schedule = new Schedule(options.clock, options.scheduleSlackMs);
   }
 
-  /** A new backend entry with its timer callback and sink bound once. */
-  entry(
-    fields: Pick<Entry, "name" | "backend" | "hc" | "machine" | "frontends">,
-  ): Entry {
-    const entry: Entry = {
-      ...fields,
-      running: false,
-      timer: undefined,
-      inflight: undefined,
-      ticket: undefined,
-      startMono: 0,
-      onTimer: () => this.#fire(entry),
-      sink: { probeDone: (r) => this.#driven(entry, r) },
-    };
-    return entry;
+  /** A new backend entry of these loops. */
+  entry(fields: EntryFields): Entry {
+    return new Entry(fields, this.#hooks);
   }
 
   /** Starts `e`'s loop: its first probe in `delayMs`. */
   start(e: Entry, delayMs: number): void {
     if (e.running) return;
     e.running = true;
-    e.timer = this.#schedule.add(e.onTimer, delayMs);
+    e.timer = this.#schedule.add(e, delayMs);
   }
 
   /** Resolves once every cancelled probe promise has settled. */
@@ -188,16 +208,16 @@ export class ProbeLoops {
       } catch (x) {
         log.error("checker-internal-error", { backend: e.name, err: String(x) });
       }
-      if (e.running) e.timer = this.#schedule.add(e.onTimer, STATIC_IDLE_MS);
+      if (e.running) e.timer = this.#schedule.add(e, STATIC_IDLE_MS);
       return;
     }
     if (this.#o.debugWanted()) {
       log.debug("probe-start", { backend: e.name, type: hc.type });
     }
     if (this.#o.driver) {
-      e.startMono = this.#o.clock.monotonic();
+      // No clock read here: the driver times its own probe (a read costs about 0.25 us).
       e.ticket = -1; // a driver may answer at once, from inside start()
-      const ticket = this.#o.driver.start(hc, e.backend, e.sink);
+      const ticket = this.#o.driver.start(hc, e.backend, e);
       if (e.ticket === -1) e.ticket = ticket;
       return;
     }
@@ -245,7 +265,7 @@ export class ProbeLoops {
       log.error("checker-internal-error", { backend: e.name, err: String(x) });
     }
     if (e.running) {
-      e.timer = this.#schedule.add(e.onTimer, e.machine.nextInterval(hc, this.#o.random));
+      e.timer = this.#schedule.add(e, e.machine.nextInterval(hc, this.#o.random));
     }
   }
 
@@ -260,7 +280,7 @@ export class ProbeLoops {
       log.error("checker-internal-error", { backend: e.name, err: String(x) });
     }
     if (e.running) {
-      e.timer = this.#schedule.add(e.onTimer, e.machine.nextInterval(hc, this.#o.random));
+      e.timer = this.#schedule.add(e, e.machine.nextInterval(hc, this.#o.random));
     }
   }
 
