@@ -5,7 +5,7 @@
  * is read unfiltered (VPP's IPv4 filter is broken) and split here.
  * @module
  */
-import type { CurrentVip } from "./plan.ts";
+import { currentAs, type CurrentVip } from "./plan.ts";
 import { parseShowVipsVerbose, type VipText } from "./vip_text.ts";
 import { vipProtocol, type VppApi } from "../../vpp/mod.ts";
 
@@ -98,7 +98,7 @@ export async function readLbState(
       encap: row.encap,
       srcIpSticky: t?.srcIpSticky,
       flowTableLength: row.flow_table_length,
-      ases: new Map(rows.map((r) => [r.address, { weight: r.weight }])),
+      ases: new Map(rows.map((r) => [r.address, currentAs(r.weight)])),
       index: t?.index ?? -1,
       rows,
     });

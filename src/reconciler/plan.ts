@@ -13,6 +13,20 @@ export interface CurrentAs {
   readonly weight: number;
 }
 
+/**
+ * The `CurrentAs` of each weight VPP can hold (a u8), shared: the mirror of
+ * an initial sync holds 16,000 ASes and gets no object an AS.
+ */
+const CURRENT_AS: readonly CurrentAs[] = Array.from(
+  { length: 256 },
+  (_, weight) => Object.freeze({ weight }),
+);
+
+/** The (shared, frozen) `CurrentAs` of an AS VPP holds at `weight`. */
+export function currentAs(weight: number): CurrentAs {
+  return CURRENT_AS[weight] ?? { weight };
+}
+
 /** One VIP as VPP has it. */
 export interface CurrentVip {
   readonly prefix: string;

@@ -8,7 +8,7 @@
 import { log } from "../log/mod.ts";
 import type { SyncStats } from "./types.ts";
 import type { LbClient } from "./lb_state.ts";
-import { type CurrentVip, type LbOp, type VipId } from "./plan.ts";
+import { type CurrentAs, currentAs, type CurrentVip, type LbOp, type VipId } from "./plan.ts";
 import { vipKey } from "./lb_state.ts";
 import { encapName, protocolName } from "../../vpp/mod.ts";
 
@@ -110,7 +110,9 @@ function applyToMirror(mirror: Mirror, op: LbOp, key: string): void {
   switch (op.op) {
     case "vip-add":
       mirror.set(key, {
-        ...op.vip,
+        prefix: op.vip.prefix,
+        protocol: op.vip.protocol,
+        port: op.vip.port,
         encap: op.encap,
         srcIpSticky: op.srcIpSticky,
         flowTableLength: op.flowTableLength,
@@ -122,10 +124,10 @@ function applyToMirror(mirror: Mirror, op: LbOp, key: string): void {
       return;
     case "as-add":
     case "as-weight":
-      if (cur) (cur.ases as Map<string, { weight: number }>).set(op.address, { weight: op.weight });
+      if (cur) (cur.ases as Map<string, CurrentAs>).set(op.address, currentAs(op.weight));
       return;
     case "as-del":
-      if (cur) (cur.ases as Map<string, { weight: number }>).delete(op.address);
+      if (cur) (cur.ases as Map<string, CurrentAs>).delete(op.address);
       return;
   }
 }
