@@ -76,8 +76,8 @@ export class SyncEngine {
   #queuedAll: Promise<SyncStats> | undefined;
   /** Per out-of-queue read, until its sync starts in the queue: the VIP keys written since it began. */
   readonly #reads = new Set<Set<string>>();
-  /** VIP keys of the plan being executed now. */
-  #running = new Set<string>();
+  /** The plan being executed now; its VIP keys are built only when a read needs them. */
+  #running: readonly LbOp[] = [];
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -146,6 +146,9 @@ export class SyncEngine {
 
   /** Adopts, per configured frontend, every AS VPP holds whose backend is `unknown`. */
   #adoptUnknown(reason: "start" | "reload"): void {
+    // A VPP that holds no VIP (a fresh dataplane) has nothing to adopt: no
+    // key built a frontend.
+    if (this.#mirror.size === 0) return;
     const cfg = this.#o.checker.config();
     for (const fe of Object.values(cfg.frontends)) {
       const vip = this.#mirror.get(this.#vipKeyOf(fe));
@@ -207,7 +210,7 @@ export class SyncEngine {
    */
   async #readThenSyncAll(): Promise<SyncStats> {
     // Writes still in flight may reach VPP after the text session's reply.
-    const touched = new Set<string>(this.#running);
+    const touched = vipKeysOf(this.#running);
     this.#reads.add(touched);
     let state: LbState;
     try {
@@ -289,10 +292,13 @@ export class SyncEngine {
         break;
       }
       const marks = this.#flushMarks(ops);
-      this.#running = vipKeysOf(ops);
-      for (const touched of this.#reads) for (const key of this.#running) touched.add(key);
+      this.#running = ops;
+      if (this.#reads.size > 0) {
+        const keys = vipKeysOf(ops);
+        for (const touched of this.#reads) for (const key of keys) touched.add(key);
+      }
       const r = await executePlan(session, ops, this.#mirror).finally(() => {
-        this.#running = new Set();
+        this.#running = [];
       });
       addStats(total, r.stats);
       for (const op of r.accepted) {
