@@ -257,10 +257,8 @@ export class SyncEngine {
     return this.#run("all", names, () => {
       const ops: LbOp[] = [];
       const wanted = new Set<string>();
-      for (const name of names) {
-        const { key, ops: vipOps } = this.#plan(cfg.frontends[name], {});
-        wanted.add(key);
-        for (const op of vipOps) ops.push(op);
+      for (let i = 0; i < names.length; i++) {
+        wanted.add(this.#plan(cfg.frontends[names[i]], { into: ops }).key);
       }
       if (only) return ops;
       for (const [key, cur] of this.#mirror) {
@@ -326,8 +324,14 @@ export class SyncEngine {
     this.#mirrorValid = true;
   }
 
-  /** The frontend's VIP key and the calls that bring VPP's copy of it to what we want. */
-  #plan(fe: Frontend, options: { forceFlush?: string }): { key: string; ops: LbOp[] } {
+  /**
+   * The frontend's VIP key and the calls that bring VPP's copy of it to what
+   * we want (appended to `options.into` when given).
+   */
+  #plan(
+    fe: Frontend,
+    options: { forceFlush?: string; into?: LbOp[] },
+  ): { key: string; ops: LbOp[] } {
     const desired = this.#desired(fe);
     const key = vipKey(desired.prefix, desired.protocol, desired.port);
     const cur = this.#mirror.get(key);
@@ -342,6 +346,7 @@ export class SyncEngine {
       });
     }
     const ops = planVip(cur, desired, {
+      into: options.into,
       forceFlush: options.forceFlush,
       flushDue: (address) => {
         const at = this.#lastTransitionAt(desired.ases.get(address)?.backend ?? "");

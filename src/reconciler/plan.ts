@@ -170,23 +170,32 @@ export interface PlanOptions {
   readonly flushDue?: (address: string) => boolean;
   /** An operator-requested flush for one address (`set ... weight N flush`). */
   readonly forceFlush?: string;
+  /**
+   * The list the calls are appended to (and returned); a new one when
+   * absent. A full sync plans its 1,000 VIPs into one list, not a list a VIP.
+   */
+  readonly into?: LbOp[];
 }
 
 function vipId(v: VipId): VipId {
   return { prefix: v.prefix, protocol: v.protocol, port: v.port };
 }
 
-function createOps(desired: DesiredVip): LbOp[] {
+/** Appends to `ops` the calls that create `desired`: the VIP, then its ASes in address order. */
+function createOps(desired: DesiredVip, ops: LbOp[]): LbOp[] {
   const vip = vipId(desired);
-  const ops: LbOp[] = [{
+  ops.push({
     op: "vip-add",
     vip,
     frontend: desired.frontend,
     encap: desired.encap,
     srcIpSticky: desired.srcIpSticky,
     flowTableLength: desired.flowTableLength,
-  }];
-  for (const address of sortedIpKeys(desired.ases.keys())) {
+  });
+  const addresses = sortedIpKeys(desired.ases.keys());
+  // Indexed: a for-of allocates an iterator result a step until optimized.
+  for (let i = 0; i < addresses.length; i++) {
+    const address = addresses[i];
     const d = desired.ases.get(address)!;
     ops.push({
       op: "as-add",
@@ -228,13 +237,12 @@ export function planVip(
   desired: DesiredVip,
   options: PlanOptions = {},
 ): LbOp[] {
-  if (!cur) return createOps(desired);
+  const ops = options.into ?? [];
+  if (!cur) return createOps(desired, ops);
   if (recreateReason(cur, desired)) {
     const backendOf = (a: string) => desired.ases.get(a)?.backend ?? "";
-    return [
-      ...planRemoveVip(cur, { frontend: desired.frontend, backendOf }),
-      ...createOps(desired),
-    ];
+    for (const op of planRemoveVip(cur, { frontend: desired.frontend, backendOf })) ops.push(op);
+    return createOps(desired, ops);
   }
   // Find what differs first and sort only that: a periodic sync of 1,000
   // VIPs where nothing changed then parses and sorts no address at all.
@@ -249,7 +257,6 @@ export function planVip(
     }
   }
   const vip = vipId(desired);
-  const ops: LbOp[] = [];
   for (const address of sortedIpKeys(changed)) {
     const op = asOp(vip, desired, cur.ases.get(address), address, options);
     if (op) ops.push(op);

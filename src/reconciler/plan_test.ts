@@ -183,3 +183,20 @@ Deno.test("plan: currentAs is the weight VPP holds, one shared frozen object a u
   }
   assert.deepEqual(currentAs(256), { weight: 256 });
 });
+
+Deno.test("plan: with `into`, every path appends to that list and returns it, as planned alone", () => {
+  const want = desired({ "10.0.0.10": {}, "10.0.0.2": { weight: 0 } });
+  const cases: [string, CurrentVip | undefined][] = [
+    ["create", undefined],
+    ["recreate", current({ "10.0.0.2": 100, "10.0.0.3": 5 }, { encap: 1 })],
+    ["update", current({ "10.0.0.2": 100, "10.0.0.3": 5 })],
+  ];
+  for (const [name, cur] of cases) {
+    const alone = planVip(cur, want);
+    const into = planRemoveVip(current({ "10.9.9.9": 1 }));
+    const before = into.slice();
+    const out = planVip(cur, want, { into });
+    assert.equal(out, into, name);
+    assert.deepEqual(out, [...before, ...alone], name);
+  }
+});
