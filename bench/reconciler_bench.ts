@@ -39,6 +39,7 @@
  */
 import { parseArgs } from "node:util";
 import process from "node:process";
+import v8 from "node:v8";
 import type { Backend, Config, HealthCheck } from "../src/config/types.ts";
 import type { ProbeDriver } from "../src/checker/types.ts";
 import type { ProbeResult, ProbeSink } from "../src/health/types.ts";
@@ -421,6 +422,12 @@ export async function runReconcilerBench(options: ReconcilerBenchOptions = {}): 
   return figures;
 }
 
+/** Bytes V8 has allocated in this process so far (collected ones included). */
+function allocatedBytes(): number {
+  return (v8.getHeapStatistics() as { total_allocated_bytes?: number }).total_allocated_bytes ??
+    NaN;
+}
+
 /** Options of {@linkcode runInitialSyncCpu}. */
 export interface InitialSyncCpuOptions extends ReconcilerBenchOptions {
   /** Level of the log configured for the run, default "info" (17,001 INFO mutation lines). */
@@ -474,10 +481,12 @@ export async function runInitialSyncCpu(options: InitialSyncCpuOptions = {}): Pr
     // Let the checker's start-up events drain before the meter starts.
     await new Promise((r) => setTimeout(r, 1500));
     const cpu0 = process.cpuUsage();
+    const alloc0 = allocatedBytes();
     const t0 = performance.now();
     manager.start();
     await until("initial sync", () => syncs.length > 0, 120_000);
     const cpu = process.cpuUsage(cpu0);
+    const allocMb = (allocatedBytes() - alloc0) / 1e6;
     return [
       { name: `${name}.as_added`, value: syncs[0].asAdded, unit: "count" },
       {
@@ -490,6 +499,8 @@ export async function runInitialSyncCpu(options: InitialSyncCpuOptions = {}): Pr
         value: round((cpu.user + cpu.system) / 1e6),
         unit: "s",
       },
+      // Unlike CPU, bytes allocated barely move between runs: the figure to compare cuts by.
+      { name: `${name}.allocated_mb`, value: round(allocMb, 1), unit: "MB" },
     ];
   } finally {
     await manager.stop();
@@ -562,6 +573,11 @@ export async function runFreshInitialSyncs(
     { name: `${p}.client_cpu_s_max`, value: Math.max(...cpu), unit: "s" },
     { name: `${p}.client_cpu_s_min`, value: Math.min(...cpu), unit: "s" },
     { name: `${p}.wall_ms`, value: wall.value, unit: "ms" },
+    {
+      name: `${p}.allocated_mb`,
+      value: folded.find((f) => f.name === "allocated_mb")?.value ?? NaN,
+      unit: "MB",
+    },
     { name: `${p}.runs`, value: runs, unit: "count" },
   ];
 }
