@@ -5,18 +5,20 @@ const HERE = new URL(".", import.meta.url).pathname;
 
 /** `text` as `deno fmt` writes it (the generator formats what it writes the same way). */
 async function formatted(text: string): Promise<string> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--config", `${HERE}../deno.json`, "--ext=ts", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const out = await child.output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
+  const dir = await Deno.makeTempDir({ prefix: "maglev-gen-" });
+  try {
+    const file = `${dir}/messages.ts`;
+    await Deno.writeTextFile(file, text);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--config", `${HERE}../deno.json`, file],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    return await Deno.readTextFile(file);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 Deno.test("gen_messages: vpp/messages.ts is what the generator makes of vpp/api-json", async () => {

@@ -1,12 +1,9 @@
 import { strict as assert } from "node:assert";
 import { MaglevError } from "../errors.ts";
 import { healthCheck, makeConfig } from "./checker_test_util.ts";
+import { lookupBackend, lookupFrontend, lookupHealthCheck, lookupPoolBackend } from "./lookup.ts";
 import {
   frozenConfig,
-  lookupBackend,
-  lookupFrontend,
-  lookupHealthCheck,
-  lookupPoolBackend,
   ownValue,
   referencingFrontends,
   sameHealthCheck,

@@ -1,22 +1,16 @@
 import { strict as assert } from "node:assert";
 import { DEFAULT_HTTP_PARAMS } from "./defaults.ts";
 import { healthCheckEqual } from "./equal.ts";
+import { buildHealthCheck } from "./healthcheck.ts";
+import { locatorOf } from "./locate_test_util.ts";
+import { SemanticRules } from "./rules.ts";
 import type { HealthCheck } from "./types.ts";
 
-const BASE: HealthCheck = {
-  name: "a",
+/** An http check on port 80 with every default, as the config builds it. */
+const BASE: HealthCheck = buildHealthCheck(new SemanticRules(locatorOf("")), "a", {
   type: "http",
   port: 80,
-  intervalMs: 2000,
-  fastIntervalMs: 2000,
-  downIntervalMs: 2000,
-  timeoutMs: 1000,
-  rise: 2,
-  fall: 3,
-  probeIpv4Src: "",
-  probeIpv6Src: "",
-  http: DEFAULT_HTTP_PARAMS,
-};
+});
 
 Deno.test("healthCheckEqual: the name does not count, every other field does", () => {
   assert.ok(healthCheckEqual(BASE, { ...BASE, name: "b" }), "same settings, different names");

@@ -89,27 +89,19 @@ Deno.test("state: VPP ages never go below 0; an unknown boot time has no uptime"
 
 Deno.test("state: VIP packet labels take the prefix's address and the protocol's name", async () => {
   const set = familySet(listing([]));
+  const vip = (frontend: string, prefix: string, protocol: number, port: number) => ({
+    frontend,
+    prefix,
+    protocol,
+    port,
+    next: 0,
+    first: 0,
+    untracked: 0,
+    noServer: 0,
+  });
   const counters: VipCounters[] = [
-    {
-      frontend: "v6",
-      prefix: "2001:db8::80/128",
-      protocol: 17,
-      port: 53,
-      next: 1,
-      first: 2,
-      untracked: 3,
-      noServer: 4,
-    },
-    {
-      frontend: "all",
-      prefix: "192.0.2.1/32",
-      protocol: 255,
-      port: 0,
-      next: 5,
-      first: 0,
-      untracked: 0,
-      noServer: 0,
-    },
+    { ...vip("v6", "2001:db8::80/128", 17, 53), next: 1, noServer: 4 },
+    { ...vip("all", "192.0.2.1/32", 255, 0), next: 5 },
   ];
   addVppGauges(set, { checker: listing([]), clock: new FakeClock(), vpp: vpp({}, counters) });
   const lines = await render(set, "maglev_vip_packets_total");
