@@ -155,10 +155,11 @@ export class SyncEngine {
       if (!vip) continue;
       const held = this.#adopted.get(fe.name) ?? new Map<string, Adopted>();
       const added: Adopted[] = [];
-      for (const [address, d] of desiredVip(fe, cfg, this.#o.checker).ases) {
+      // forEach: a for-of over the Map builds an entry a step (see plan.ts).
+      desiredVip(fe, cfg, this.#o.checker).ases.forEach((d, address) => {
         const cur = vip.ases.get(address);
         if (!cur || held.has(address) || this.#o.checker.backendState(d.backend) !== "unknown") {
-          continue;
+          return;
         }
         const a = {
           backend: d.backend,
@@ -167,7 +168,7 @@ export class SyncEngine {
         };
         held.set(address, a);
         added.push(a);
-      }
+      });
       if (added.length === 0) continue;
       this.#adopted.set(fe.name, held);
       log.info("vpp-lb-adopt", {
@@ -261,9 +262,9 @@ export class SyncEngine {
         wanted.add(this.#plan(cfg.frontends[names[i]], { into: ops }).key);
       }
       if (only) return ops;
-      for (const [key, cur] of this.#mirror) {
+      this.#mirror.forEach((cur, key) => {
         if (!wanted.has(key)) ops.push(...planRemoveVip(cur));
-      }
+      });
       return ops;
     });
   }
@@ -407,7 +408,7 @@ export class SyncEngine {
   }
 
   #recordErrors(frontends: readonly string[], errors: readonly { op: LbOp; error: Error }[]) {
-    for (const fe of frontends) this.#errors.delete(fe);
+    for (let i = 0; i < frontends.length; i++) this.#errors.delete(frontends[i]);
     for (const { op, error } of errors) {
       if (this.#errors.has(op.frontend) || op.frontend === "") continue;
       const what = "address" in op ? `${op.op} ${op.address}` : op.op;
@@ -420,7 +421,8 @@ export class SyncEngine {
 function vipKeysOf(ops: readonly LbOp[]): Set<string> {
   const keys = new Set<string>();
   let last: LbOp["vip"] | undefined;
-  for (const op of ops) {
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
     if (op.vip === last) continue;
     last = op.vip;
     keys.add(vipKey(op.vip.prefix, op.vip.protocol, op.vip.port));

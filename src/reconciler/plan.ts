@@ -246,18 +246,22 @@ export function planVip(
   }
   // Find what differs first and sort only that: a periodic sync of 1,000
   // VIPs where nothing changed then parses and sorts no address at all.
+  // forEach, not for-of: Map iteration builds an entry and a result a step
+  // under the daemon's V8 flags, and a periodic sync walks 16,000 ASes.
   const changed: string[] = [];
-  for (const address of cur.ases.keys()) {
+  cur.ases.forEach((_, address) => {
     if (!desired.ases.has(address)) changed.push(address);
-  }
-  for (const [address, d] of desired.ases) {
+  });
+  desired.ases.forEach((d, address) => {
     const c = cur.ases.get(address);
     if (!c || c.weight !== d.weight || options.forceFlush === address || d.weight === 0) {
       changed.push(address);
     }
-  }
+  });
   const vip = vipId(desired);
-  for (const address of sortedIpKeys(changed)) {
+  const sorted = sortedIpKeys(changed);
+  for (let i = 0; i < sorted.length; i++) {
+    const address = sorted[i];
     const op = asOp(vip, desired, cur.ases.get(address), address, options);
     if (op) ops.push(op);
   }

@@ -168,8 +168,10 @@ function weightOf(
  * undefined when no pool does.
  */
 export function placedWeight(frontend: Frontend, name: string): number | undefined {
-  for (const pool of frontend.pools) {
-    for (const pb of pool.backends) if (pb.name === name) return pb.weight;
+  const pools = frontend.pools;
+  for (let i = 0; i < pools.length; i++) {
+    const list = pools[i].backends;
+    for (let j = 0; j < list.length; j++) if (list[j].name === name) return list[j].weight;
   }
   return undefined;
 }
@@ -317,7 +319,9 @@ export function effectiveWeights(
   for (let poolIdx = 0; poolIdx < pools.length; poolIdx++) {
     placement.poolIdx = poolIdx;
     const m = new Map<string, number>();
-    for (const pb of pools[poolIdx].backends) {
+    const list = pools[poolIdx].backends;
+    for (let j = 0; j < list.length; j++) {
+      const pb = list[j];
       placement.cfgWeight = pb.weight;
       placement.state = stateOf(states, pb.name);
       m.set(pb.name, weightOf(states, pb, placement).weight);
@@ -339,7 +343,9 @@ export function frontendState(frontend: Frontend, states: StateSource): Frontend
   let allUnknown = true;
   const pools = frontend.pools;
   for (let i = 0; i < pools.length; i++) {
-    for (const pb of pools[i].backends) {
+    const list = pools[i].backends;
+    for (let j = 0; j < list.length; j++) {
+      const pb = list[j];
       const state = stateOf(states, pb.name) ?? "unknown";
       if (state !== "unknown") allUnknown = false;
       // The active pool has an up backend with weight > 0 exactly when the
@@ -442,7 +448,7 @@ function sortedIp4(texts: readonly string[]): string[] | undefined {
 /** The general order: parse once per address, not once per comparison. */
 function sortedByKeys(texts: readonly string[]): string[] {
   const keys: IpKey[] = [];
-  for (const text of texts) keys.push(ipKey(text));
+  for (let i = 0; i < texts.length; i++) keys.push(ipKey(texts[i]));
   keys.sort(compareKeys);
   const out = new Array<string>(keys.length);
   for (let i = 0; i < keys.length; i++) out[i] = keys[i].text;
