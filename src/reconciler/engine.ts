@@ -146,10 +146,10 @@ export class SyncEngine {
 
   /** Adopts, per configured frontend, every AS VPP holds whose backend is `unknown`. */
   #adoptUnknown(reason: "start" | "reload"): void {
+    const cfg = this.#o.checker.config();
     // A VPP that holds no VIP (a fresh dataplane) has nothing to adopt: no
     // key built a frontend.
     if (this.#mirror.size === 0) return;
-    const cfg = this.#o.checker.config();
     for (const fe of Object.values(cfg.frontends)) {
       const vip = this.#mirror.get(this.#vipKeyOf(fe));
       if (!vip) continue;
