@@ -296,7 +296,7 @@ export class SyncEngine {
       });
       addStats(total, r.stats);
       for (const op of r.accepted) {
-        if (op.op !== "as-weight" || !op.flush) continue;
+        if (!flushesFor(op)) continue;
         flushed.add(op.address);
         const at = marks.get(op.address);
         if (at !== undefined) this.#flushed.set(asKey(op.frontend, op.address), at);
@@ -370,11 +370,11 @@ export class SyncEngine {
     return desiredVip(fe, this.#o.checker.config(), states);
   }
 
-  /** Flush ops of a plan -> the transition each flush is for. */
+  /** Flush ops of a plan (see `flushesFor`) -> the transition each flush is for. */
   #flushMarks(ops: readonly LbOp[]): Map<string, number> {
     const marks = new Map<string, number>();
     for (const op of ops) {
-      if (op.op !== "as-weight" || !op.flush) continue;
+      if (!flushesFor(op)) continue;
       const at = this.#lastTransitionAt(op.backend);
       if (at !== undefined) marks.set(op.address, at);
     }
@@ -403,6 +403,16 @@ export class SyncEngine {
       this.#errors.set(op.frontend, `VPP refused ${what}: ${error.message}`);
     }
   }
+}
+
+/**
+ * Whether VPP accepting `op` leaves the AS with no flows of the backend's
+ * latest transition: a weight call with flush, or an add at weight 0 (a new
+ * AS has nothing to flush, so its add is the flush a down or disable asks
+ * for; a later sync must not send one with no transition beside it).
+ */
+function flushesFor(op: LbOp): op is Extract<LbOp, { op: "as-weight" | "as-add" }> {
+  return op.op === "as-weight" ? op.flush : op.op === "as-add" && op.weight === 0;
 }
 
 /** The VIP keys `ops` touch; a VIP's calls share one `vip` object, so each key is built once. */

@@ -1,0 +1,181 @@
+/**
+ * The flush ledger against the double: a flush at most once per transition
+ * that asks for it, and never a flush with no transition beside it (an AS
+ * added at weight 0 has no flows: its add is that transition's flush).
+ */
+import { strict as assert } from "node:assert";
+import { FAIL, PASS } from "../checker/checker_test_util.ts";
+import {
+  asWeights,
+  closeAll,
+  fullSyncs,
+  type Harness,
+  harness,
+  labConfig,
+  SLOW_HC,
+  startAndSettle,
+  until,
+  type Write,
+} from "./harness_test_util.ts";
+
+/** Every write for `address`, as `name weight[ flush]` (`del` for a delete). */
+function callsFor(writes: readonly Write[], address: string): string[] {
+  return writes.filter((w) => w.fields.as_address === address).map((w) => {
+    const f = w.fields;
+    const what = w.name === "lb_add_del_as_v2" ? (f.is_del ? "as-del" : "as-add") : "as-weight";
+    return `${what} ${f.weight}${f.is_flush ? " flush" : ""}`;
+  });
+}
+
+Deno.test("a backend down during warmup is added at 0 once warmup releases it; no full sync flushes it", async () => {
+  const h = await harness(labConfig({ startupMinDelayMs: 5000, startupMaxDelayMs: 30_000 }), {
+    prepare: (p) => p.behaviour.set("b", FAIL),
+  });
+  h.checker.start();
+  h.manager.start();
+  await until("connect", () => h.manager.connected());
+  await h.clock.advance(2000);
+  assert.equal(h.checker.backendState("b"), "down", "down during warmup");
+  await h.clock.advance(4000);
+  await until("web released", () => h.manager.gate.isOpen("web"));
+  await until("web written", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"] === 100);
+  const before = fullSyncs(h);
+  await h.clock.advance(31_000);
+  await until("warmup done", () => h.manager.gate.done);
+  await until("two periodic syncs", () => fullSyncs(h) >= before + 1);
+  await h.clock.advance(31_000);
+  await until("two periodic syncs", () => fullSyncs(h) >= before + 2);
+  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), ["as-add 0"]);
+  await closeAll(h);
+});
+
+/** Runs the fake clock past `n` more periodic full syncs (30 s apart) and waits for them. */
+async function periodicSyncs(h: Harness, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const before = fullSyncs(h);
+    await h.clock.advance(30_000);
+    await until("periodic sync", () => fullSyncs(h) > before);
+  }
+}
+
+Deno.test("a backend disabled during warmup is added at 0: no later flush, and its next disable flushes once", async () => {
+  const h = await harness(labConfig({ startupMinDelayMs: 5000, startupMaxDelayMs: 30_000 }));
+  h.checker.start();
+  h.manager.start();
+  await until("connect", () => h.manager.connected());
+  await h.clock.advance(1000);
+  h.checker.disable("b");
+  await h.clock.advance(5000);
+  await until("web released", () => h.manager.gate.isOpen("web"));
+  await until("web written", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"] === 100);
+  await h.clock.advance(30_000);
+  await until("warmup done", () => h.manager.gate.done);
+  await periodicSyncs(h, 2);
+  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), ["as-add 0"]);
+  // Enabled, it serves again; the next disable is a new transition: one flush.
+  h.checker.enable("b");
+  await h.clock.advance(3000);
+  await until("b serves", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 50);
+  await h.clock.advance(100);
+  h.checker.disable("b");
+  await until("b drained", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  await periodicSyncs(h, 2);
+  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), [
+    "as-add 0",
+    "as-weight 50",
+    "as-weight 0 flush",
+  ]);
+  await closeAll(h);
+});
+
+Deno.test("a backend that goes down after it was added at a weight is flushed exactly once per down", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  h.prober.behaviour.set("b", FAIL);
+  await h.clock.advance(10_000);
+  await until("b down", () => h.checker.backendState("b") === "down");
+  await until("b drained", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  await periodicSyncs(h, 2);
+  // Added at 0 while unknown, then up: the down is a new transition.
+  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), [
+    "as-add 0",
+    "as-weight 50",
+    "as-weight 0 flush",
+  ]);
+  h.prober.behaviour.set("b", PASS);
+  await h.clock.advance(10_000);
+  await until("b serves", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 50);
+  h.prober.behaviour.set("b", FAIL);
+  await h.clock.advance(10_000);
+  await until("b drained again", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  await periodicSyncs(h, 1);
+  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), [
+    "as-add 0",
+    "as-weight 50",
+    "as-weight 0 flush",
+    "as-weight 50",
+    "as-weight 0 flush",
+  ]);
+  await closeAll(h);
+});
+
+Deno.test("a VPP restart re-adds every AS; those at 0 are not flushed after, even one disabled while VPP was away", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  h.prober.behaviour.set("b", FAIL);
+  await h.clock.advance(10_000);
+  await until("b drained", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  h.checker.disable("c");
+  await until("c flushed", () => callsFor(h.writes, "10.0.0.3").length === 2);
+  h.writes.length = 0;
+  h.sim.restart();
+  await until("disconnect noticed", () => !h.manager.connected());
+  // A transition that asks for a flush while VPP is away: nothing to send it to.
+  h.checker.disable("sp");
+  await h.clock.advance(5000);
+  await until("reconnect", () => h.manager.connected());
+  await until("rebuilt", () => asWeights(h.sim, "192.0.2.2/32")["10.0.1.2"] === 100);
+  await periodicSyncs(h, 2);
+  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+    "10.0.0.10": 100,
+    "10.0.0.2": 0,
+    "10.0.0.3": 0,
+  });
+  assert.deepEqual(asWeights(h.sim, "192.0.2.2/32"), { "10.0.1.1": 0, "10.0.1.2": 100 });
+  for (const address of ["10.0.0.2", "10.0.0.3", "10.0.1.1"]) {
+    assert.deepEqual(callsFor(h.writes, address), ["as-add 0"], address);
+  }
+  await closeAll(h);
+});
+
+Deno.test("a daemon restart adopts VPP's weights: each first result that asks for a flush sends one, later syncs none", async () => {
+  const first = await harness(labConfig());
+  await startAndSettle(first);
+  first.prober.behaviour.set("b", FAIL);
+  await first.clock.advance(10_000);
+  await until("b drained", () => asWeights(first.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  await first.stop();
+  // The second daemon: b is still down, a goes down too; c answers as standby.
+  const second = await harness(labConfig({}, {}, SLOW_HC), {
+    sim: first.sim,
+    dir: first.dir,
+    prepare: (p) => {
+      p.behaviour.set("a", "deaf");
+      p.behaviour.set("b", "deaf");
+    },
+  });
+  await startAndSettle(second);
+  assert.deepEqual(callsFor(second.writes, "10.0.0.2"), [], "b adopted at 0: no write");
+  second.prober.release("b", FAIL);
+  second.prober.release("a", FAIL);
+  await until("a drained", () => asWeights(second.sim, "192.0.2.1/32")["10.0.0.10"] === 0);
+  await until("b flushed", () => callsFor(second.writes, "10.0.0.2").length > 0);
+  second.prober.behaviour.set("a", FAIL);
+  second.prober.behaviour.set("b", FAIL);
+  await periodicSyncs(second, 2);
+  // b's first result is its own transition to down: the new daemon cannot
+  // know that VPP's 0 was flushed (a drained standby keeps its flows).
+  assert.deepEqual(callsFor(second.writes, "10.0.0.2"), ["as-weight 0 flush"]);
+  assert.deepEqual(callsFor(second.writes, "10.0.0.10"), ["as-weight 0 flush"]);
+  await closeAll(second);
+});
