@@ -107,30 +107,34 @@ export class SyncEngine {
   }
 
   /**
-   * Takes VPP's state as read at connect. The first time, every AS of a
-   * configured frontend whose backend has no result yet is adopted: it keeps
-   * VPP's weight until that backend's first result decides. Later connects
-   * only drop adoptions VPP no longer holds (a VPP restart).
+   * Takes VPP's state as read at connect. Every AS of a configured frontend
+   * whose backend has no result yet is adopted: it keeps VPP's weight until
+   * that backend's first result decides. On a reconnect an adoption stands
+   * while VPP holds its weight or what the engine wrote since; where VPP
+   * holds something else (changed on its own CLI, or a restarted VPP) the
+   * engine adopts that, as at start, so a backend without a result is never
+   * written by a reconnect either.
    */
   connected(state: LbState): void {
     this.#mirror = new Map(state.vips);
     this.#mirrorValid = true;
-    const cfg = this.#o.checker.config();
-    if (this.#adoptedOnce) {
-      for (const [name, held] of this.#adopted) {
-        const fe = ownValue(cfg.frontends, name);
-        const vip = this.#mirror.get(this.#vipKeyOf(fe));
-        const written = fe ? this.#desired(fe).ases : undefined;
-        for (const [address, a] of held) {
-          // VPP holds what it held, or what the engine wrote since (an operator's weight).
-          const has = vip?.ases.get(address)?.weight;
-          if (has !== a.weight && has !== written?.get(address)?.weight) held.delete(address);
-        }
-      }
-      return;
-    }
+    if (this.#adoptedOnce) this.#dropChanged();
+    this.#adoptUnknown(this.#adoptedOnce ? "reconnect" : "start");
     this.#adoptedOnce = true;
-    this.#adoptUnknown("start");
+  }
+
+  /** Drops the adoptions whose AS VPP no longer holds at the adopted or the written weight. */
+  #dropChanged(): void {
+    const cfg = this.#o.checker.config();
+    for (const [name, held] of this.#adopted) {
+      const fe = ownValue(cfg.frontends, name);
+      const vip = this.#mirror.get(this.#vipKeyOf(fe));
+      const written = fe ? this.#desired(fe).ases : undefined;
+      for (const [address, a] of held) {
+        const has = vip?.ases.get(address)?.weight;
+        if (has !== a.weight && has !== written?.get(address)?.weight) held.delete(address);
+      }
+    }
   }
 
   /**
@@ -145,7 +149,7 @@ export class SyncEngine {
   }
 
   /** Adopts, per configured frontend, every AS VPP holds whose backend is `unknown`. */
-  #adoptUnknown(reason: "start" | "reload"): void {
+  #adoptUnknown(reason: "start" | "reload" | "reconnect"): void {
     const cfg = this.#o.checker.config();
     for (const fe of Object.values(cfg.frontends)) {
       const vip = this.#mirror.get(this.#vipKeyOf(fe));

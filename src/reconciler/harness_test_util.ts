@@ -277,3 +277,9 @@ export function zeroWritesFor(writes: readonly Write[], addresses: readonly stri
     addresses.includes(String(w.fields.as_address))
   );
 }
+
+/** The weights VPP held for `frontend`'s backends that are still adopted: backend -> weight. */
+export function heldBy(h: Pick<Wired, "manager">, frontend: string): Record<string, number> {
+  const held = h.manager.adoptedWeights(frontend) ?? new Map();
+  return Object.fromEntries([...held].map(([name, a]) => [name, a.weight]));
+}
