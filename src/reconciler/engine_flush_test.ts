@@ -27,28 +27,6 @@ function callsFor(writes: readonly Write[], address: string): string[] {
   });
 }
 
-Deno.test("a backend down during warmup is added at 0 once warmup releases it; no full sync flushes it", async () => {
-  const h = await harness(labConfig({ startupMinDelayMs: 5000, startupMaxDelayMs: 30_000 }), {
-    prepare: (p) => p.behaviour.set("b", FAIL),
-  });
-  h.checker.start();
-  h.manager.start();
-  await until("connect", () => h.manager.connected());
-  await h.clock.advance(2000);
-  assert.equal(h.checker.backendState("b"), "down", "down during warmup");
-  await h.clock.advance(4000);
-  await until("web released", () => h.manager.gate.isOpen("web"));
-  await until("web written", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"] === 100);
-  const before = fullSyncs(h);
-  await h.clock.advance(31_000);
-  await until("warmup done", () => h.manager.gate.done);
-  await until("two periodic syncs", () => fullSyncs(h) >= before + 1);
-  await h.clock.advance(31_000);
-  await until("two periodic syncs", () => fullSyncs(h) >= before + 2);
-  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), ["as-add 0"]);
-  await closeAll(h);
-});
-
 /** Runs the fake clock past `n` more periodic full syncs (30 s apart) and waits for them. */
 async function periodicSyncs(h: Harness, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
@@ -58,19 +36,45 @@ async function periodicSyncs(h: Harness, n: number): Promise<void> {
   }
 }
 
-Deno.test("a backend disabled during warmup is added at 0: no later flush, and its next disable flushes once", async () => {
-  const h = await harness(labConfig({ startupMinDelayMs: 5000, startupMaxDelayMs: 30_000 }));
+/**
+ * Starts a daemon on an empty VPP with a 5 s warmup, runs `during` 1 s in,
+ * and returns once web was released and written and the warmup is over.
+ */
+async function throughWarmup(h: Harness, during: () => void = () => {}): Promise<void> {
   h.checker.start();
   h.manager.start();
   await until("connect", () => h.manager.connected());
   await h.clock.advance(1000);
-  h.checker.disable("b");
+  during();
   await h.clock.advance(5000);
   await until("web released", () => h.manager.gate.isOpen("web"));
   await until("web written", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"] === 100);
   await h.clock.advance(30_000);
   await until("warmup done", () => h.manager.gate.done);
+  await periodicSyncs(h, 1);
+}
+
+/** Asserts that the next two periodic full syncs send no write at all. */
+async function assertQuietSyncs(h: Harness): Promise<void> {
+  const n = h.writes.length;
   await periodicSyncs(h, 2);
+  assert.deepEqual(h.writes.slice(n), []);
+}
+
+const WARMUP = { startupMinDelayMs: 5000, startupMaxDelayMs: 30_000 };
+
+Deno.test("a backend down during warmup is added at 0 once warmup releases it; no full sync flushes it", async () => {
+  const h = await harness(labConfig(WARMUP), { prepare: (p) => p.behaviour.set("b", FAIL) });
+  await throughWarmup(h, () => assert.equal(h.checker.backendState("b"), "down"));
+  await assertQuietSyncs(h);
+  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), ["as-add 0"]);
+  await closeAll(h);
+});
+
+Deno.test("a backend disabled during warmup is added at 0: no later flush, and its next disable flushes once", async () => {
+  const h = await harness(labConfig(WARMUP));
+  await throughWarmup(h, () => h.checker.disable("b"));
+  await assertQuietSyncs(h);
   assert.deepEqual(callsFor(h.writes, "10.0.0.2"), ["as-add 0"]);
   // Enabled, it serves again; the next disable is a new transition: one flush.
   h.checker.enable("b");
