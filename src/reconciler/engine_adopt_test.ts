@@ -7,17 +7,14 @@
  */
 import { strict as assert } from "node:assert";
 import { FAIL, PASS } from "../checker/checker_test_util.ts";
-import { addLogListener, type LogRecord } from "../log/mod.ts";
+import { addLogListener } from "../log/mod.ts";
 import {
   asWeights,
   closeAll,
   fullSyncs,
   type Harness,
-  harness,
   heldBy,
-  labConfig,
-  SLOW_HC,
-  startAndSettle,
+  restartedOnDeafPrimary,
   until,
   type Write,
 } from "./harness_test_util.ts";
@@ -25,33 +22,39 @@ import {
 const WEB = "192.0.2.1/32";
 const WEB_ADDRESSES = ["10.0.0.10", "10.0.0.2", "10.0.0.3"];
 
-/** A daemon restarted on a programmed VPP with a and b deaf: both adopted (a=100, b=50), c up as standby. */
+/** A restarted daemon with a and b adopted (a=100, b=50), c up as standby. */
 async function restartedDaemon(): Promise<Harness> {
-  const first = await harness(labConfig());
-  await startAndSettle(first);
-  await first.stop();
-  const h = await harness(labConfig({}, {}, SLOW_HC), {
-    sim: first.sim,
-    dir: first.dir,
-    prepare: (p) => {
-      p.behaviour.set("a", "deaf");
-      p.behaviour.set("b", "deaf");
-    },
-  });
-  await startAndSettle(h);
+  const h = await restartedOnDeafPrimary();
   assert.deepEqual(heldBy(h, "web"), { a: 100, b: 50 });
   return h;
 }
 
-/** Drops the manager's connection, runs `meanwhile`, then waits for the reconnect's full sync. */
-async function reconnect(h: Harness, meanwhile: () => void = () => {}): Promise<void> {
-  const before = fullSyncs(h);
-  h.sim.dropConnections();
-  await until("disconnect noticed", () => !h.manager.connected());
-  meanwhile();
-  await h.clock.advance(5000);
-  await until("reconnect", () => h.manager.connected());
-  await until("the reconnect's full sync", () => fullSyncs(h) > before);
+/**
+ * Drops the manager's connection (with `restart`, restarts the double: an
+ * empty VPP), runs `meanwhile`, then waits for the reconnect's full sync.
+ * Returns the adoptions logged meanwhile as `[frontend, reason, kept]`.
+ */
+async function reconnect(
+  h: Harness,
+  options: { restart?: boolean; meanwhile?: () => void } = {},
+): Promise<unknown[][]> {
+  const adopted: unknown[][] = [];
+  const off = addLogListener((r) => {
+    if (r.msg === "vpp-lb-adopt") adopted.push([r.attrs.frontend, r.attrs.reason, r.attrs.kept]);
+  });
+  try {
+    const before = fullSyncs(h);
+    if (options.restart) h.sim.restart();
+    else h.sim.dropConnections();
+    await until("disconnect noticed", () => !h.manager.connected());
+    options.meanwhile?.();
+    await h.clock.advance(5000);
+    await until("reconnect", () => h.manager.connected());
+    await until("the reconnect's full sync", () => fullSyncs(h) > before);
+  } finally {
+    off();
+  }
+  return adopted;
 }
 
 function webWrites(writes: readonly Write[]): Write[] {
@@ -68,7 +71,7 @@ async function closeReleased(h: Harness): Promise<void> {
 Deno.test("a reconnect to a VPP that still holds the adopted weights keeps the adoption and writes nothing", async () => {
   const h = await restartedDaemon();
   h.writes.length = 0;
-  await reconnect(h);
+  assert.deepEqual(await reconnect(h), [], "nothing adopted anew");
   assert.deepEqual(webWrites(h.writes), []);
   assert.deepEqual(heldBy(h, "web"), { a: 100, b: 50 });
   assert.deepEqual(asWeights(h.sim, WEB), { "10.0.0.10": 100, "10.0.0.2": 50, "10.0.0.3": 0 });
@@ -85,7 +88,7 @@ Deno.test("a reconnect to a VPP that holds what the engine wrote since (an opera
   await h.manager.sync("web");
   assert.equal(asWeights(h.sim, WEB)["10.0.0.10"], 40);
   h.writes.length = 0;
-  await reconnect(h);
+  assert.deepEqual(await reconnect(h), [], "nothing adopted anew");
   assert.deepEqual(webWrites(h.writes), []);
   assert.deepEqual(heldBy(h, "web"), { a: 100, b: 50 }, "still adopted: no result yet");
   assert.deepEqual(asWeights(h.sim, WEB), { "10.0.0.10": 40, "10.0.0.2": 50, "10.0.0.3": 0 });
@@ -95,10 +98,8 @@ Deno.test("a reconnect to a VPP that holds what the engine wrote since (an opera
 Deno.test("a reconnect to a VPP changed on its own CLI meanwhile adopts what it holds now, and writes nothing", async () => {
   const h = await restartedDaemon();
   h.writes.length = 0;
-  const logs: LogRecord[] = [];
-  const off = addLogListener((r) => logs.push(r));
-  try {
-    await reconnect(h, () => {
+  const adopted = await reconnect(h, {
+    meanwhile: () =>
       // `lb as 192.0.2.1/32 protocol tcp port 80 10.0.0.10 weight 30` on VPP's CLI.
       h.sim.model.apply("lb_as_set_weight", {
         pfx: WEB,
@@ -106,18 +107,12 @@ Deno.test("a reconnect to a VPP changed on its own CLI meanwhile adopts what it 
         port: 80,
         as_address: "10.0.0.10",
         weight: 30,
-      });
-    });
-  } finally {
-    off();
-  }
+      }),
+  });
   assert.deepEqual(webWrites(h.writes), [], "a has no result: VPP's weight stands");
   assert.deepEqual(heldBy(h, "web"), { a: 30, b: 50 });
   assert.deepEqual(asWeights(h.sim, WEB), { "10.0.0.10": 30, "10.0.0.2": 50, "10.0.0.3": 0 });
-  const adopt = logs.filter((r) => r.msg === "vpp-lb-adopt");
-  assert.deepEqual(adopt.map((r) => [r.attrs.frontend, r.attrs.reason, r.attrs.kept]), [
-    ["web", "reconnect", "a=30"],
-  ]);
+  assert.deepEqual(adopted, [["web", "reconnect", "a=30"]]);
   // The first result decides as usual.
   h.prober.release("a", PASS);
   await until("a up", () => asWeights(h.sim, WEB)["10.0.0.10"] === 100);
@@ -127,42 +122,27 @@ Deno.test("a reconnect to a VPP changed on its own CLI meanwhile adopts what it 
 Deno.test("a VPP restart drops the adoptions of what it no longer holds and adopts what the new dataplane holds", async () => {
   const h = await restartedDaemon();
   h.writes.length = 0;
-  const logs: LogRecord[] = [];
-  const off = addLogListener((r) => logs.push(r));
-  try {
-    const before = fullSyncs(h);
-    h.sim.restart();
-    await until("disconnect noticed", () => !h.manager.connected());
+  const vip = { pfx: WEB, protocol: 6, port: 80 };
+  const adopted = await reconnect(h, {
+    restart: true,
     // The new VPP comes up holding web's VIP with a alone (its own startup config).
-    const vip = { pfx: WEB, protocol: 6, port: 80 };
-    h.sim.model.apply("lb_add_del_vip_v2", { ...vip, encap: 0, new_flows_table_length: 1024 });
-    h.sim.model.apply("lb_add_del_as_v2", { ...vip, as_address: "10.0.0.10", weight: 70 });
-    await h.clock.advance(5000);
-    await until("reconnect", () => h.manager.connected());
-    await until("the reconnect's full sync", () => fullSyncs(h) > before);
-  } finally {
-    off();
-  }
+    meanwhile: () => {
+      h.sim.model.apply("lb_add_del_vip_v2", { ...vip, encap: 0, new_flows_table_length: 1024 });
+      h.sim.model.apply("lb_add_del_as_v2", { ...vip, as_address: "10.0.0.10", weight: 70 });
+    },
+  });
   // a keeps the new dataplane's 70; b, absent, has no result: added at 0; a
   // serving keeps the primary pool active, so c stays standby.
   assert.deepEqual(heldBy(h, "web"), { a: 70 });
   assert.deepEqual(asWeights(h.sim, WEB), { "10.0.0.10": 70, "10.0.0.2": 0, "10.0.0.3": 0 });
-  const adopt = logs.filter((r) => r.msg === "vpp-lb-adopt");
-  assert.deepEqual(adopt.map((r) => [r.attrs.frontend, r.attrs.reason, r.attrs.kept]), [
-    ["web", "reconnect", "a=70"],
-  ]);
+  assert.deepEqual(adopted, [["web", "reconnect", "a=70"]]);
   await closeReleased(h);
 });
 
 Deno.test("a VPP restart with an empty dataplane adopts nothing: backends without a result are added at 0", async () => {
   const h = await restartedDaemon();
   h.writes.length = 0;
-  const before = fullSyncs(h);
-  h.sim.restart();
-  await until("disconnect noticed", () => !h.manager.connected());
-  await h.clock.advance(5000);
-  await until("reconnect", () => h.manager.connected());
-  await until("the reconnect's full sync", () => fullSyncs(h) > before);
+  assert.deepEqual(await reconnect(h, { restart: true }), []);
   assert.deepEqual(heldBy(h, "web"), {});
   // Nothing says a or b serves: the up standby takes over until their first results.
   assert.deepEqual(asWeights(h.sim, WEB), { "10.0.0.10": 0, "10.0.0.2": 0, "10.0.0.3": 100 });

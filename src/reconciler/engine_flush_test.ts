@@ -12,7 +12,7 @@ import {
   type Harness,
   harness,
   labConfig,
-  SLOW_HC,
+  restartedOnDeafPrimary,
   startAndSettle,
   until,
   type Write,
@@ -26,6 +26,19 @@ function callsFor(writes: readonly Write[], address: string): string[] {
     return `${what} ${f.weight}${f.is_flush ? " flush" : ""}`;
   });
 }
+
+const WEB = "192.0.2.1/32";
+const B = "10.0.0.2";
+
+/** Lets b's probes answer `result` until VPP holds `weight` for it. */
+async function probeB(h: Harness, result: typeof PASS, weight: number): Promise<void> {
+  h.prober.behaviour.set("b", result);
+  await h.clock.advance(10_000);
+  await until(`b at ${weight}`, () => asWeights(h.sim, WEB)[B] === weight);
+}
+
+/** b's calls from the initial sync to its first down: added while unknown, up, then down. */
+const UP_THEN_DOWN = ["as-add 0", "as-weight 50", "as-weight 0 flush"];
 
 /** Runs the fake clock past `n` more periodic full syncs (30 s apart) and waits for them. */
 async function periodicSyncs(h: Harness, n: number): Promise<void> {
@@ -48,7 +61,7 @@ async function throughWarmup(h: Harness, during: () => void = () => {}): Promise
   during();
   await h.clock.advance(5000);
   await until("web released", () => h.manager.gate.isOpen("web"));
-  await until("web written", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.10"] === 100);
+  await until("web written", () => asWeights(h.sim, WEB)["10.0.0.10"] === 100);
   await h.clock.advance(30_000);
   await until("warmup done", () => h.manager.gate.done);
   await periodicSyncs(h, 1);
@@ -67,7 +80,7 @@ Deno.test("a backend down during warmup is added at 0 once warmup releases it; n
   const h = await harness(labConfig(WARMUP), { prepare: (p) => p.behaviour.set("b", FAIL) });
   await throughWarmup(h, () => assert.equal(h.checker.backendState("b"), "down"));
   await assertQuietSyncs(h);
-  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), ["as-add 0"]);
+  assert.deepEqual(callsFor(h.writes, B), ["as-add 0"]);
   await closeAll(h);
 });
 
@@ -75,60 +88,36 @@ Deno.test("a backend disabled during warmup is added at 0: no later flush, and i
   const h = await harness(labConfig(WARMUP));
   await throughWarmup(h, () => h.checker.disable("b"));
   await assertQuietSyncs(h);
-  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), ["as-add 0"]);
+  assert.deepEqual(callsFor(h.writes, B), ["as-add 0"]);
   // Enabled, it serves again; the next disable is a new transition: one flush.
   h.checker.enable("b");
   await h.clock.advance(3000);
-  await until("b serves", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 50);
+  await until("b serves", () => asWeights(h.sim, WEB)[B] === 50);
   await h.clock.advance(100);
   h.checker.disable("b");
-  await until("b drained", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  await until("b drained", () => asWeights(h.sim, WEB)[B] === 0);
   await periodicSyncs(h, 2);
-  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), [
-    "as-add 0",
-    "as-weight 50",
-    "as-weight 0 flush",
-  ]);
+  assert.deepEqual(callsFor(h.writes, B), UP_THEN_DOWN);
   await closeAll(h);
 });
 
 Deno.test("a backend that goes down after it was added at a weight is flushed exactly once per down", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);
-  h.prober.behaviour.set("b", FAIL);
-  await h.clock.advance(10_000);
-  await until("b down", () => h.checker.backendState("b") === "down");
-  await until("b drained", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  await probeB(h, FAIL, 0);
   await periodicSyncs(h, 2);
-  // Added at 0 while unknown, then up: the down is a new transition.
-  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), [
-    "as-add 0",
-    "as-weight 50",
-    "as-weight 0 flush",
-  ]);
-  h.prober.behaviour.set("b", PASS);
-  await h.clock.advance(10_000);
-  await until("b serves", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 50);
-  h.prober.behaviour.set("b", FAIL);
-  await h.clock.advance(10_000);
-  await until("b drained again", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  assert.deepEqual(callsFor(h.writes, B), UP_THEN_DOWN);
+  await probeB(h, PASS, 50);
+  await probeB(h, FAIL, 0);
   await periodicSyncs(h, 1);
-  assert.deepEqual(callsFor(h.writes, "10.0.0.2"), [
-    "as-add 0",
-    "as-weight 50",
-    "as-weight 0 flush",
-    "as-weight 50",
-    "as-weight 0 flush",
-  ]);
+  assert.deepEqual(callsFor(h.writes, B), [...UP_THEN_DOWN, "as-weight 50", "as-weight 0 flush"]);
   await closeAll(h);
 });
 
 Deno.test("a VPP restart re-adds every AS; those at 0 are not flushed after, even one disabled while VPP was away", async () => {
   const h = await harness(labConfig());
   await startAndSettle(h);
-  h.prober.behaviour.set("b", FAIL);
-  await h.clock.advance(10_000);
-  await until("b drained", () => asWeights(h.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
+  await probeB(h, FAIL, 0);
   h.checker.disable("c");
   await until("c flushed", () => callsFor(h.writes, "10.0.0.3").length === 2);
   h.writes.length = 0;
@@ -140,46 +129,32 @@ Deno.test("a VPP restart re-adds every AS; those at 0 are not flushed after, eve
   await until("reconnect", () => h.manager.connected());
   await until("rebuilt", () => asWeights(h.sim, "192.0.2.2/32")["10.0.1.2"] === 100);
   await periodicSyncs(h, 2);
-  assert.deepEqual(asWeights(h.sim, "192.0.2.1/32"), {
+  assert.deepEqual(asWeights(h.sim, WEB), {
     "10.0.0.10": 100,
-    "10.0.0.2": 0,
+    [B]: 0,
     "10.0.0.3": 0,
   });
   assert.deepEqual(asWeights(h.sim, "192.0.2.2/32"), { "10.0.1.1": 0, "10.0.1.2": 100 });
-  for (const address of ["10.0.0.2", "10.0.0.3", "10.0.1.1"]) {
+  for (const address of [B, "10.0.0.3", "10.0.1.1"]) {
     assert.deepEqual(callsFor(h.writes, address), ["as-add 0"], address);
   }
   await closeAll(h);
 });
 
 Deno.test("a daemon restart adopts VPP's weights: each first result that asks for a flush sends one, later syncs none", async () => {
-  const first = await harness(labConfig());
-  await startAndSettle(first);
-  first.prober.behaviour.set("b", FAIL);
-  await first.clock.advance(10_000);
-  await until("b drained", () => asWeights(first.sim, "192.0.2.1/32")["10.0.0.2"] === 0);
-  await first.stop();
   // The second daemon: b is still down, a goes down too; c answers as standby.
-  const second = await harness(labConfig({}, {}, SLOW_HC), {
-    sim: first.sim,
-    dir: first.dir,
-    prepare: (p) => {
-      p.behaviour.set("a", "deaf");
-      p.behaviour.set("b", "deaf");
-    },
-  });
-  await startAndSettle(second);
-  assert.deepEqual(callsFor(second.writes, "10.0.0.2"), [], "b adopted at 0: no write");
+  const second = await restartedOnDeafPrimary((first) => probeB(first, FAIL, 0));
+  assert.deepEqual(callsFor(second.writes, B), [], "b adopted at 0: no write");
   second.prober.release("b", FAIL);
   second.prober.release("a", FAIL);
-  await until("a drained", () => asWeights(second.sim, "192.0.2.1/32")["10.0.0.10"] === 0);
-  await until("b flushed", () => callsFor(second.writes, "10.0.0.2").length > 0);
+  await until("a drained", () => asWeights(second.sim, WEB)["10.0.0.10"] === 0);
+  await until("b flushed", () => callsFor(second.writes, B).length > 0);
   second.prober.behaviour.set("a", FAIL);
   second.prober.behaviour.set("b", FAIL);
   await periodicSyncs(second, 2);
   // b's first result is its own transition to down: the new daemon cannot
   // know that VPP's 0 was flushed (a drained standby keeps its flows).
-  assert.deepEqual(callsFor(second.writes, "10.0.0.2"), ["as-weight 0 flush"]);
+  assert.deepEqual(callsFor(second.writes, B), ["as-weight 0 flush"]);
   assert.deepEqual(callsFor(second.writes, "10.0.0.10"), ["as-weight 0 flush"]);
   await closeAll(second);
 });

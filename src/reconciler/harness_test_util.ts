@@ -283,3 +283,28 @@ export function heldBy(h: Pick<Wired, "manager">, frontend: string): Record<stri
   const held = h.manager.adoptedWeights(frontend) ?? new Map();
   return Object.fromEntries([...held].map(([name, a]) => [name, a.weight]));
 }
+
+/**
+ * A daemon restarted on the double a first daemon programmed with the lab
+ * config (`first` runs on that daemon before it stops), with a and b deaf
+ * for ten minutes: VPP's weights for them are adopted, c answers as the
+ * standby. Returns once its first full sync ran.
+ */
+export async function restartedOnDeafPrimary(
+  first: (h: Harness) => Promise<void> = async () => {},
+): Promise<Harness> {
+  const old = await harness(labConfig());
+  await startAndSettle(old);
+  await first(old);
+  await old.stop();
+  const h = await harness(labConfig({}, {}, SLOW_HC), {
+    sim: old.sim,
+    dir: old.dir,
+    prepare: (p) => {
+      p.behaviour.set("a", "deaf");
+      p.behaviour.set("b", "deaf");
+    },
+  });
+  await startAndSettle(h);
+  return h;
+}

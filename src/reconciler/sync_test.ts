@@ -24,14 +24,16 @@ const B: VipId = { prefix: "192.0.2.9/32", protocol: 6, port: 80 };
 const KEY_A = vipKey(A.prefix, A.protocol, A.port);
 
 /** A client of a fresh double, with its writes recorded, and what each test logs. */
-async function rig(): Promise<{
+interface Rig {
   sim: VppSim;
   client: VppClient;
   session: ReturnType<typeof recording>;
   writes: Write[];
   logs: LogRecord[];
   close(): Promise<void>;
-}> {
+}
+
+async function rig(): Promise<Rig> {
   const dir = await Deno.makeTempDir({ prefix: "maglev-sync-" });
   const sim = await startVppSim({ socketPath: `${dir}/api.sock`, pluginIdBase: 300 });
   const client = await VppClient.connect(sim.socketPath);
@@ -53,12 +55,28 @@ async function rig(): Promise<{
   };
 }
 
+/** A test on a fresh rig, closed however it ends. */
+function rigTest(name: string, fn: (r: Rig) => Promise<void>): void {
+  Deno.test(name, async () => {
+    const r = await rig();
+    try {
+      await fn(r);
+    } finally {
+      await r.close();
+    }
+  });
+}
+
 function asAdd(vip: VipId, address: string, weight: number): LbOp {
   return { op: "as-add", vip, frontend: "web", backend: `b-${address}`, address, weight };
 }
 
 function asWeight(vip: VipId, address: string, weight: number, flush = false): LbOp {
   return { op: "as-weight", vip, frontend: "web", backend: `b-${address}`, address, weight, flush };
+}
+
+function asDel(vip: VipId, address: string): LbOp {
+  return { op: "as-del", vip, frontend: "web", backend: `b-${address}`, address, flush: true };
 }
 
 const VIP_ADD: LbOp = {
@@ -70,9 +88,9 @@ const VIP_ADD: LbOp = {
   flowTableLength: 1024,
 };
 
-Deno.test("executePlan: accepted calls change the mirror and log once each; refused ones come back in op order", async () => {
-  const r = await rig();
-  try {
+rigTest(
+  "executePlan: accepted calls change the mirror and log once each; refused ones come back in op order",
+  async (r) => {
     const ops: LbOp[] = [
       VIP_ADD,
       asAdd(A, "10.0.0.1", 100),
@@ -80,14 +98,7 @@ Deno.test("executePlan: accepted calls change the mirror and log once each; refu
       asAdd(B, "10.0.0.3", 100), // B does not exist: NO_SUCH_ENTRY
       asWeight(A, "10.0.0.1", 0, true),
       asAdd(A, "10.0.0.1", 100), // already there: VALUE_EXIST
-      {
-        op: "as-del",
-        vip: A,
-        frontend: "web",
-        backend: "b-10.0.0.2",
-        address: "10.0.0.2",
-        flush: true,
-      },
+      asDel(A, "10.0.0.2"),
       asWeight(A, "10.0.0.9", 10), // no such AS
       { op: "vip-del", vip: B, frontend: "web" }, // no such VIP
     ];
@@ -197,26 +208,17 @@ Deno.test("executePlan: accepted calls change the mirror and log once each; refu
         err: res.errors[3].error.message,
       }],
     ]);
-  } finally {
-    await r.close();
-  }
-});
+  },
+);
 
-Deno.test("executePlan: a VIP delete takes the VIP out of the mirror; an empty plan writes and logs nothing", async () => {
-  const r = await rig();
-  try {
+rigTest(
+  "executePlan: a VIP delete takes the VIP out of the mirror; an empty plan writes and logs nothing",
+  async (r) => {
     const mirror: Mirror = new Map();
     await executePlan(r.session, [VIP_ADD, asAdd(A, "10.0.0.1", 100)], mirror);
     r.logs.length = 0;
     const res = await executePlan(r.session, [
-      {
-        op: "as-del",
-        vip: A,
-        frontend: "web",
-        backend: "b-10.0.0.1",
-        address: "10.0.0.1",
-        flush: true,
-      },
+      asDel(A, "10.0.0.1"),
       { op: "vip-del", vip: A, frontend: "web" },
     ], mirror);
     assert.deepEqual(res.errors, []);
@@ -231,14 +233,12 @@ Deno.test("executePlan: a VIP delete takes the VIP out of the mirror; an empty p
     assert.ok(isEmptyStats(none.stats));
     assert.deepEqual([none.errors, none.accepted, r.logs], [[], [], []]);
     assert.equal(r.writes.length, before);
-  } finally {
-    await r.close();
-  }
-});
+  },
+);
 
-Deno.test("executePlan: beyond one pipeline window, calls leave in op order and each refusal lands at its op", async () => {
-  const r = await rig();
-  try {
+rigTest(
+  "executePlan: beyond one pipeline window, calls leave in op order and each refusal lands at its op",
+  async (r) => {
     const mirror: Mirror = new Map();
     // Three windows of calls; every third one names an AS that does not exist.
     const ops: LbOp[] = [VIP_ADD];
@@ -265,10 +265,8 @@ Deno.test("executePlan: beyond one pipeline window, calls leave in op order and 
       [...truth.vips.get(KEY_A)!.ases].sort(),
     );
     assert.equal(r.logs.filter((l) => l.level === "info").length, res.accepted.length);
-  } finally {
-    await r.close();
-  }
-});
+  },
+);
 
 Deno.test("stats: addStats sums field by field; isEmptyStats is true only for all zeros", () => {
   const total = emptyStats();
