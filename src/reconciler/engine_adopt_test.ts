@@ -14,6 +14,7 @@ import {
   fullSyncs,
   type Harness,
   heldBy,
+  reconnected,
   restartedOnDeafPrimary,
   until,
   type Write,
@@ -29,11 +30,7 @@ async function restartedDaemon(): Promise<Harness> {
   return h;
 }
 
-/**
- * Drops the manager's connection (with `restart`, restarts the double: an
- * empty VPP), runs `meanwhile`, then waits for the reconnect's full sync.
- * Returns the adoptions logged meanwhile as `[frontend, reason, kept]`.
- */
+/** `reconnected`, returning the adoptions logged meanwhile as `[frontend, reason, kept]`. */
 async function reconnect(
   h: Harness,
   options: { restart?: boolean; meanwhile?: () => void } = {},
@@ -43,14 +40,7 @@ async function reconnect(
     if (r.msg === "vpp-lb-adopt") adopted.push([r.attrs.frontend, r.attrs.reason, r.attrs.kept]);
   });
   try {
-    const before = fullSyncs(h);
-    if (options.restart) h.sim.restart();
-    else h.sim.dropConnections();
-    await until("disconnect noticed", () => !h.manager.connected());
-    options.meanwhile?.();
-    await h.clock.advance(5000);
-    await until("reconnect", () => h.manager.connected());
-    await until("the reconnect's full sync", () => fullSyncs(h) > before);
+    await reconnected(h, options);
   } finally {
     off();
   }

@@ -12,6 +12,7 @@ import {
   type Harness,
   harness,
   labConfig,
+  reconnected,
   restartedOnDeafPrimary,
   startAndSettle,
   until,
@@ -121,13 +122,8 @@ Deno.test("a VPP restart re-adds every AS; those at 0 are not flushed after, eve
   h.checker.disable("c");
   await until("c flushed", () => callsFor(h.writes, "10.0.0.3").length === 2);
   h.writes.length = 0;
-  h.sim.restart();
-  await until("disconnect noticed", () => !h.manager.connected());
   // A transition that asks for a flush while VPP is away: nothing to send it to.
-  h.checker.disable("sp");
-  await h.clock.advance(5000);
-  await until("reconnect", () => h.manager.connected());
-  await until("rebuilt", () => asWeights(h.sim, "192.0.2.2/32")["10.0.1.2"] === 100);
+  await reconnected(h, { restart: true, meanwhile: () => h.checker.disable("sp") });
   await periodicSyncs(h, 2);
   assert.deepEqual(asWeights(h.sim, WEB), {
     "10.0.0.10": 100,
@@ -138,6 +134,17 @@ Deno.test("a VPP restart re-adds every AS; those at 0 are not flushed after, eve
   for (const address of [B, "10.0.0.3", "10.0.1.1"]) {
     assert.deepEqual(callsFor(h.writes, address), ["as-add 0"], address);
   }
+  await closeAll(h);
+});
+
+Deno.test("a reconnect to the same VPP flushes, once, a backend that went down while VPP was away", async () => {
+  const h = await harness(labConfig());
+  await startAndSettle(h);
+  h.writes.length = 0;
+  await reconnected(h, { meanwhile: () => h.checker.disable("sp") });
+  await periodicSyncs(h, 2);
+  assert.deepEqual(callsFor(h.writes, "10.0.1.1"), ["as-weight 0 flush"]);
+  assert.deepEqual(asWeights(h.sim, "192.0.2.2/32"), { "10.0.1.1": 0, "10.0.1.2": 100 });
   await closeAll(h);
 });
 

@@ -308,3 +308,22 @@ export async function restartedOnDeafPrimary(
   await startAndSettle(h);
   return h;
 }
+
+/**
+ * Drops the manager's connection (with `restart`, restarts the double: an
+ * empty VPP), runs `meanwhile` while the manager is disconnected, then runs
+ * the fake clock to the reconnect and waits for its full sync.
+ */
+export async function reconnected(
+  h: Harness,
+  options: { restart?: boolean; meanwhile?: () => void } = {},
+): Promise<void> {
+  const before = fullSyncs(h);
+  if (options.restart) h.sim.restart();
+  else h.sim.dropConnections();
+  await until("disconnect noticed", () => !h.manager.connected());
+  options.meanwhile?.();
+  await h.clock.advance(5000);
+  await until("reconnect", () => h.manager.connected());
+  await until("the reconnect's full sync", () => fullSyncs(h) > before);
+}
