@@ -165,3 +165,24 @@ Deno.test("a daemon restart adopts VPP's weights: each first result that asks fo
   assert.deepEqual(callsFor(second.writes, "10.0.0.10"), ["as-weight 0 flush"]);
   await closeAll(second);
 });
+
+Deno.test("a backend disabled in the config: a daemon restart flushes its AS once, at start, and later syncs none", async () => {
+  const base = labConfig();
+  const cfg = {
+    ...base,
+    backends: { ...base.backends, c: { ...base.backends.c, enabled: false } },
+  };
+  const first = await harness(cfg);
+  await startAndSettle(first);
+  await periodicSyncs(first, 1);
+  // Added at 0 for its disabled state: nothing to flush.
+  assert.deepEqual(callsFor(first.writes, "10.0.0.3"), ["as-add 0"]);
+  await first.stop();
+  const second = await harness(cfg, { sim: first.sim, dir: first.dir });
+  await startAndSettle(second);
+  await periodicSyncs(second, 2);
+  // VPP's 0 may be a drained standby's with flows: the new daemon flushes for
+  // the disable it starts with, once.
+  assert.deepEqual(callsFor(second.writes, "10.0.0.3"), ["as-weight 0 flush"]);
+  await closeAll(second);
+});
