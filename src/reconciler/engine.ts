@@ -4,7 +4,8 @@
  * per-VIP sync never overlap, and every plan goes through one
  * execute-and-repair path. It also owns the mirror of VPP's lb state, the
  * flush ledger (a flush at most once per transition that asks for it), the
- * weights adopted from VPP at start, and the per-frontend sync errors.
+ * weights adopted from VPP (at start, reload and reconnect), and the
+ * per-frontend sync errors.
  * @module
  */
 import type { CheckerApi } from "../checker/types.ts";
@@ -118,23 +119,21 @@ export class SyncEngine {
   connected(state: LbState): void {
     this.#mirror = new Map(state.vips);
     this.#mirrorValid = true;
-    if (this.#adoptedOnce) this.#dropChanged();
-    this.#adoptUnknown(this.#adoptedOnce ? "reconnect" : "start");
-    this.#adoptedOnce = true;
-  }
-
-  /** Drops the adoptions whose AS VPP no longer holds at the adopted or the written weight. */
-  #dropChanged(): void {
     const cfg = this.#o.checker.config();
-    for (const [name, held] of this.#adopted) {
-      const fe = ownValue(cfg.frontends, name);
-      const vip = this.#mirror.get(this.#vipKeyOf(fe));
-      const written = fe ? this.#desired(fe).ases : undefined;
-      for (const [address, a] of held) {
-        const has = vip?.ases.get(address)?.weight;
-        if (has !== a.weight && has !== written?.get(address)?.weight) held.delete(address);
+    if (this.#adoptedOnce) {
+      for (const [name, held] of this.#adopted) {
+        const fe = ownValue(cfg.frontends, name);
+        const vip = this.#mirror.get(this.#vipKeyOf(fe));
+        const written = fe ? this.#desired(fe).ases : undefined;
+        for (const [address, a] of held) {
+          // VPP holds what it held, or what the engine wrote since (an operator's weight).
+          const has = vip?.ases.get(address)?.weight;
+          if (has !== a.weight && has !== written?.get(address)?.weight) held.delete(address);
+        }
       }
     }
+    this.#adoptUnknown(this.#adoptedOnce ? "reconnect" : "start");
+    this.#adoptedOnce = true;
   }
 
   /**
