@@ -14,7 +14,9 @@ import {
   labConfig,
   reconnected,
   restartedOnDeafPrimary,
+  SLOW_HC,
   startAndSettle,
+  startPastWatchdog,
   until,
   type Write,
 } from "./harness_test_util.ts";
@@ -185,4 +187,21 @@ Deno.test("a backend disabled in the config: a daemon restart flushes its AS onc
   // the disable it starts with, once.
   assert.deepEqual(callsFor(second.writes, "10.0.0.3"), ["as-weight 0 flush"]);
   await closeAll(second);
+});
+
+Deno.test("a backend added at 0 while unknown (the watchdog) whose first result is down gets one flush, beside that transition", async () => {
+  const h = await harness(
+    labConfig({ startupMinDelayMs: 1000, startupMaxDelayMs: 5000 }, {}, SLOW_HC),
+    { prepare: (p) => p.behaviour.set("b", "deaf") },
+  );
+  await startPastWatchdog(h, 6000);
+  assert.deepEqual(callsFor(h.writes, B), ["as-add 0"]);
+  h.prober.behaviour.set("b", FAIL);
+  h.prober.release("b", FAIL);
+  await until("b down", () => h.checker.backendState("b") === "down");
+  await until("b flushed", () => callsFor(h.writes, B).length === 2);
+  await periodicSyncs(h, 2);
+  // The down is a transition after the add: it gets its one flush.
+  assert.deepEqual(callsFor(h.writes, B), ["as-add 0", "as-weight 0 flush"]);
+  await closeAll(h);
 });
