@@ -11,7 +11,6 @@ import { addLogListener } from "../log/mod.ts";
 import {
   asWeights,
   closeAll,
-  fullSyncs,
   type Harness,
   heldBy,
   reconnected,

@@ -6,18 +6,21 @@
 import { strict as assert } from "node:assert";
 import { FAIL, PASS } from "../checker/checker_test_util.ts";
 import {
+  assertQuietSyncs,
   asWeights,
   closeAll,
-  fullSyncs,
   type Harness,
   harness,
   labConfig,
+  periodicSyncs,
   reconnected,
   restartedOnDeafPrimary,
   SLOW_HC,
   startAndSettle,
   startPastWatchdog,
+  throughWarmup,
   until,
+  WARMUP_5S,
   type Write,
 } from "./harness_test_util.ts";
 
@@ -43,44 +46,8 @@ async function probeB(h: Harness, result: typeof PASS, weight: number): Promise<
 /** b's calls from the initial sync to its first down: added while unknown, up, then down. */
 const UP_THEN_DOWN = ["as-add 0", "as-weight 50", "as-weight 0 flush"];
 
-/** Runs the fake clock past `n` more periodic full syncs (30 s apart) and waits for them. */
-async function periodicSyncs(h: Harness, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const before = fullSyncs(h);
-    await h.clock.advance(30_000);
-    await until("periodic sync", () => fullSyncs(h) > before);
-  }
-}
-
-/**
- * Starts a daemon on an empty VPP with a 5 s warmup, runs `during` 1 s in,
- * and returns once web was released and written and the warmup is over.
- */
-async function throughWarmup(h: Harness, during: () => void = () => {}): Promise<void> {
-  h.checker.start();
-  h.manager.start();
-  await until("connect", () => h.manager.connected());
-  await h.clock.advance(1000);
-  during();
-  await h.clock.advance(5000);
-  await until("web released", () => h.manager.gate.isOpen("web"));
-  await until("web written", () => asWeights(h.sim, WEB)["10.0.0.10"] === 100);
-  await h.clock.advance(30_000);
-  await until("warmup done", () => h.manager.gate.done);
-  await periodicSyncs(h, 1);
-}
-
-/** Asserts that the next two periodic full syncs send no write at all. */
-async function assertQuietSyncs(h: Harness): Promise<void> {
-  const n = h.writes.length;
-  await periodicSyncs(h, 2);
-  assert.deepEqual(h.writes.slice(n), []);
-}
-
-const WARMUP = { startupMinDelayMs: 5000, startupMaxDelayMs: 30_000 };
-
 Deno.test("a backend down during warmup is added at 0 once warmup releases it; no full sync flushes it", async () => {
-  const h = await harness(labConfig(WARMUP), { prepare: (p) => p.behaviour.set("b", FAIL) });
+  const h = await harness(labConfig(WARMUP_5S), { prepare: (p) => p.behaviour.set("b", FAIL) });
   await throughWarmup(h, () => assert.equal(h.checker.backendState("b"), "down"));
   await assertQuietSyncs(h);
   assert.deepEqual(callsFor(h.writes, B), ["as-add 0"]);
@@ -88,7 +55,7 @@ Deno.test("a backend down during warmup is added at 0 once warmup releases it; n
 });
 
 Deno.test("a backend disabled during warmup is added at 0: no later flush, and its next disable flushes once", async () => {
-  const h = await harness(labConfig(WARMUP));
+  const h = await harness(labConfig(WARMUP_5S));
   await throughWarmup(h, () => h.checker.disable("b"));
   await assertQuietSyncs(h);
   assert.deepEqual(callsFor(h.writes, B), ["as-add 0"]);

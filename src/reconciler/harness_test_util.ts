@@ -327,3 +327,40 @@ export async function reconnected(
   await until("reconnect", () => h.manager.connected());
   await until("the reconnect's full sync", () => fullSyncs(h) > before);
 }
+
+/** Runs the fake clock past `n` more periodic full syncs (30 s apart) and waits for them. */
+export async function periodicSyncs(w: Wired, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const before = fullSyncs(w);
+    await w.clock.advance(30_000);
+    await until("periodic sync", () => fullSyncs(w) > before);
+  }
+}
+
+/** The `lb` settings of a 5 s warmup, bounded at 30 s. */
+export const WARMUP_5S = { startupMinDelayMs: 5000, startupMaxDelayMs: 30_000 };
+
+/**
+ * Starts checker and manager of a daemon with `WARMUP_5S`, runs `during` 1 s
+ * in, and returns once `web` was released, the warmup is over and a periodic
+ * full sync ran after it (so the release's own sync has been written).
+ */
+export async function throughWarmup(w: Wired, during: () => void = () => {}): Promise<void> {
+  w.checker.start();
+  w.manager.start();
+  await until("connect", () => w.manager.connected());
+  await w.clock.advance(1000);
+  during();
+  await w.clock.advance(5000);
+  await until("web released", () => w.manager.gate.isOpen("web"));
+  await w.clock.advance(30_000);
+  await until("warmup done", () => w.manager.gate.done);
+  await periodicSyncs(w, 1);
+}
+
+/** Asserts that the next two periodic full syncs send no write at all. */
+export async function assertQuietSyncs(w: Wired): Promise<void> {
+  const n = w.writes.length;
+  await periodicSyncs(w, 2);
+  assert.deepEqual(w.writes.slice(n), []);
+}
