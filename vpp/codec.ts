@@ -11,7 +11,17 @@ import { type IpAddress, type IpPrefix, parseIp, parseIp4Into, parsePrefix } fro
 import { enumOf, FIXED_SIZE, isArrayField, lookup, structOf } from "./layout.ts";
 import type { FieldDef, MessageDef } from "./messages.ts";
 
-export { contextOf, contextOffset, decodeBody, decodeMessage, messageIdOf } from "./decode.ts";
+export {
+  contextOf,
+  contextOffset,
+  decodeBody,
+  decodeMessage,
+  isStatusLayout,
+  messageIdOf,
+  STATUS_BODY_LENGTH,
+  statusContext,
+  statusRetval,
+} from "./decode.ts";
 
 const INT_RANGE: Record<string, [number, number]> = {
   u8: [0, 0xff],

@@ -189,6 +189,30 @@ export function contextOffset(def: MessageDef): number {
   return -1;
 }
 
+/** Bytes of a body whose layout is a status reply: the u16 id, u32 context, i32 retval. */
+export const STATUS_BODY_LENGTH = 10;
+
+/**
+ * Whether `def`'s fields are exactly `context` (u32) then `retval` (i32), the
+ * layout of every lb write's reply: such a body is read at fixed offsets
+ * (`statusContext`, `statusRetval`) instead of decoded into an object.
+ */
+export function isStatusLayout(def: MessageDef): boolean {
+  const f = def.fields;
+  return f.length === 2 && f[0].name === "context" && f[0].type === "u32" &&
+    f[1].name === "retval" && f[1].type === "i32" && !isArrayField(f[0]) && !isArrayField(f[1]);
+}
+
+/** The context of a status-reply body (`isStatusLayout`) of `STATUS_BODY_LENGTH` bytes. */
+export function statusContext(body: Uint8Array): number {
+  return ((body[2] << 24) | (body[3] << 16) | (body[4] << 8) | body[5]) >>> 0;
+}
+
+/** The retval (signed) of a status-reply body (`isStatusLayout`) of `STATUS_BODY_LENGTH` bytes. */
+export function statusRetval(body: Uint8Array): number {
+  return (body[6] << 24) | (body[7] << 16) | (body[8] << 8) | body[9];
+}
+
 /** Reads the u32 `context` of a body of message `name`, or undefined when it cannot. */
 export function contextOf(name: string, body: Uint8Array): number | undefined {
   const def = messageByName(name);

@@ -14,6 +14,13 @@ export interface VppTimers {
   clearTimeout(id: number): void;
 }
 
+/** The runtime's timers, the client's default. */
+export const RUNTIME_TIMERS: VppTimers = {
+  // Deno returns the timer id; the Node typings in scope call it a Timeout.
+  setTimeout: (fn, ms) => Number(setTimeout(fn, ms)),
+  clearTimeout: (id) => clearTimeout(id),
+};
+
 /** One request waiting for its answer. */
 export interface Pending {
   /** Request name, for errors. */
@@ -24,6 +31,8 @@ export interface Pending {
   readonly details: unknown[] | null;
   /** Whether a negative retval rejects (`request`) or resolves (`requestRaw`). */
   readonly checkRetval: boolean;
+  /** Whether `resolve` takes the decoded reply (a batch's entries take nothing). */
+  readonly wantsReply: boolean;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: Error) => void;
   /** Set by the table. */
