@@ -187,10 +187,8 @@ export class VppClient implements VppApi {
 
   async #register(clientName: string): Promise<void> {
     const context = this.#pending.nextContext();
-    const body = encodeMessage("sockclnt_create", SOCKCLNT_CREATE_ID, {
-      context,
-      name: clientName,
-    });
+    const fields = { context, name: clientName };
+    const body = encodeMessage("sockclnt_create", SOCKCLNT_CREATE_ID, fields);
     // The reply's id is not known before the table arrives: the first message
     // on a fresh connection is the answer to sockclnt_create.
     const replyBody = await new Promise<Uint8Array>((resolve, reject) => {
@@ -449,7 +447,7 @@ export class VppClient implements VppApi {
 
   async #readLoop(): Promise<void> {
     const buf = new Uint8Array(256 * 1024);
-    const dispatch = (body: Uint8Array) => this.#dispatch(body);
+    const dispatch = (b: Uint8Array, start: number, end: number) => this.#dispatch(b, start, end);
     let reason: Error;
     try {
       for (;;) {
@@ -469,31 +467,32 @@ export class VppClient implements VppApi {
     this.#shutdown(reason);
   }
 
-  /** One message from VPP; `body` is only valid during the call. */
-  #dispatch(body: Uint8Array): void {
-    if (body.length < 2) return;
-    if (this.#handshake) {
-      const h = this.#handshake;
+  /** One message from VPP, `buf[start..end)`; only valid during the call. */
+  #dispatch(buf: Uint8Array, start: number, end: number): void {
+    if (end - start < 2) return;
+    const h = this.#handshake;
+    if (h) {
       this.#handshake = null;
-      h(body.slice());
-      return;
+      return h(buf.slice(start, end));
     }
-    const inc = this.#incoming.get(messageIdOf(body));
+    const inc = this.#incoming.get(messageIdOf(buf, start));
     // Messages we do not declare (or VPP never registered) are not ours to answer.
     if (inc === undefined) return;
-    const status = inc.status && body.length === STATUS_BODY_LENGTH;
-    if (!status || !this.#settleStatus(inc.def.name, body)) this.#dispatchDecoded(inc.def, body);
+    const status = inc.status && end - start === STATUS_BODY_LENGTH;
+    if (!status || !this.#settleStatus(inc.def.name, buf, start)) {
+      this.#dispatchDecoded(inc.def, buf.subarray(start, end));
+    }
   }
 
   /**
    * A status reply read at its offsets, settled as `#dispatchDecoded` would;
    * false, with nothing done, when a dump waits under its context.
    */
-  #settleStatus(name: string, body: Uint8Array): boolean {
-    const ctx = statusContext(body);
+  #settleStatus(name: string, buf: Uint8Array, at: number): boolean {
+    const ctx = statusContext(buf, at);
     const p = this.#pending.get(ctx);
     if (p !== undefined && p.details !== null) return false;
-    const rv = statusRetval(body);
+    const rv = statusRetval(buf, at);
     if (this.#observer) this.#observe(name, "recv", rv >= 0);
     if (p === undefined || name !== p.replyName) return true; // late answer, or not its reply
     this.#pending.take(ctx);

@@ -60,7 +60,9 @@ function readFields(
   fields: readonly FieldDef[],
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of fields) {
+  // Indexed: a for-of allocates an iterator result a field (see codec.ts).
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
     if (isArrayField(f)) {
       const fp = `${path}.${f.name}`;
       let n: number;
@@ -166,12 +168,15 @@ export function decodeBody(def: MessageDef, body: Uint8Array): Record<string, un
   return out;
 }
 
-/** The message id (first u16) of a body; `VppDecodeError` when shorter than 2 bytes. */
-export function messageIdOf(body: Uint8Array): number {
-  if (body.length < 2) {
-    throw new VppDecodeError(`message body of ${body.length} byte(s) has no message id`);
+/**
+ * The message id (first u16) of the body at `body[at..]`; `VppDecodeError`
+ * when fewer than 2 bytes are there.
+ */
+export function messageIdOf(body: Uint8Array, at = 0): number {
+  if (body.length - at < 2) {
+    throw new VppDecodeError(`message body of ${body.length - at} byte(s) has no message id`);
   }
-  return (body[0] << 8) | body[1];
+  return (body[at] << 8) | body[at + 1];
 }
 
 /**
@@ -203,14 +208,14 @@ export function isStatusLayout(def: MessageDef): boolean {
     f[1].name === "retval" && f[1].type === "i32" && !isArrayField(f[0]) && !isArrayField(f[1]);
 }
 
-/** The context of a status-reply body (`isStatusLayout`) of `STATUS_BODY_LENGTH` bytes. */
-export function statusContext(body: Uint8Array): number {
-  return ((body[2] << 24) | (body[3] << 16) | (body[4] << 8) | body[5]) >>> 0;
+/** The context of the status-reply body (`isStatusLayout`) at `buf[at..]`. */
+export function statusContext(buf: Uint8Array, at: number): number {
+  return ((buf[at + 2] << 24) | (buf[at + 3] << 16) | (buf[at + 4] << 8) | buf[at + 5]) >>> 0;
 }
 
-/** The retval (signed) of a status-reply body (`isStatusLayout`) of `STATUS_BODY_LENGTH` bytes. */
-export function statusRetval(body: Uint8Array): number {
-  return (body[6] << 24) | (body[7] << 16) | (body[8] << 8) | body[9];
+/** The retval (signed) of the status-reply body (`isStatusLayout`) at `buf[at..]`. */
+export function statusRetval(buf: Uint8Array, at: number): number {
+  return (buf[at + 6] << 24) | (buf[at + 7] << 16) | (buf[at + 8] << 8) | buf[at + 9];
 }
 
 /** Reads the u32 `context` of a body of message `name`, or undefined when it cannot. */
