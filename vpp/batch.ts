@@ -1,7 +1,8 @@
 /**
  * A pipelined batch of requests (`VppClient.requestEach`): items are sent in
- * order with at most `window` unanswered, and each answer (or failure) sends
- * the next item at once. A request costs one table entry: no promise, no
+ * order with at most `window` unanswered; the answers of one read (or the
+ * failures of one timeout or close) free their slots, and the next items go
+ * out in one go after them. A request costs one table entry: no promise, no
  * closure, no async continuation of its own (an initial sync sends 17,000).
  * @module
  */
@@ -73,8 +74,17 @@ export class RequestBatch<T> implements UntypedQueue {
   #next = 0;
   #current = 0;
   #inFlight = 0;
-  #pumping = false;
+  #scheduled = false;
   #finished = false;
+  /**
+   * Sending from a microtask, not from within the answer: the reply path
+   * (decode, settle) stays apart from the send path (encode), so neither's
+   * optimized code holds the other's, and a read's answers go out as one burst.
+   */
+  readonly #pumpSoon = () => {
+    this.#scheduled = false;
+    this.pump();
+  };
 
   /** A batch over `items`; nothing is sent before `pump`. */
   constructor(items: readonly T[], options: RequestBatchOptions<T>) {
@@ -101,9 +111,7 @@ export class RequestBatch<T> implements UntypedQueue {
 
   /** Sends items while the window has room; resolves `done` after the last answer. */
   pump(): void {
-    // A failure settled while sending (the connection closing) re-enters here.
-    if (this.#pumping || this.#finished) return;
-    this.#pumping = true;
+    if (this.#finished) return;
     const items = this.#items;
     while (this.#inFlight < this.#window && this.#next < items.length) {
       const i = this.#next++;
@@ -114,7 +122,6 @@ export class RequestBatch<T> implements UntypedQueue {
         this.#results[i] = e instanceof Error ? e : new Error(String(e));
       }
     }
-    this.#pumping = false;
     if (this.#inFlight === 0 && this.#next === items.length) {
       this.#finished = true;
       this.#finish(this.#results);
@@ -125,6 +132,9 @@ export class RequestBatch<T> implements UntypedQueue {
   settle(index: number, error: Error | undefined): void {
     if (error !== undefined) this.#results[index] = error;
     this.#inFlight--;
-    this.pump();
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#pumpSoon);
+    }
   }
 }
