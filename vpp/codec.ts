@@ -247,11 +247,12 @@ function writeFields(
   if (!layout.counted) {
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i];
-      let v = stamp === undefined || s.stamp === STAMP_NONE
-        ? values[s.f.name]
-        : s.stamp === STAMP_CONTEXT
-        ? stamp.context
-        : stamp.clientIndex;
+      if (stamp !== undefined && s.stamp !== STAMP_NONE) {
+        // The client's own u32s: nothing to check, and no number boxed on the way.
+        writeInt(w, s.stamp === STAMP_CONTEXT ? stamp.context : stamp.clientIndex, s.size);
+        continue;
+      }
+      let v = values[s.f.name];
       if (v === undefined) v = s.zero;
       if (s.array) writeArray(w, path, s.f, v);
       else writeValue(w, path, s, v);
@@ -423,6 +424,14 @@ function writeAddress(w: Writer, parent: string, f: FieldDef, v: unknown): void 
       return w.zeros(12);
     }
   }
+  if (t === "prefix" && v === lastPrefix.text) {
+    w.ensure(PREFIX_SIZE);
+    const b = w.buf;
+    const from = lastPrefix.bytes;
+    for (let i = 0, at = w.pos; i < PREFIX_SIZE; i++) b[at + i] = from[i];
+    w.pos += PREFIX_SIZE;
+    return;
+  }
   let a: IpAddress;
   let len = -1;
   try {
@@ -446,8 +455,23 @@ function writeAddress(w: Writer, parent: string, f: FieldDef, v: unknown): void 
   writeInt(w, a.family === 4 ? 0 : 1, 1);
   w.bytes(a.bytes);
   w.zeros(16 - a.bytes.length);
-  if (len >= 0) writeInt(w, len, 1);
+  if (len < 0) return;
+  writeInt(w, len, 1);
+  lastPrefix.text = v as string;
+  lastPrefix.bytes.set(w.buf.subarray(w.pos - PREFIX_SIZE, w.pos));
 }
+
+const PREFIX_SIZE = 18;
+
+/**
+ * The last prefix written and its bytes: a VIP's calls follow each other
+ * and repeat its prefix (17 calls a VIP in an initial sync), so all but the
+ * first are a copy, with no parse and no lookup.
+ */
+const lastPrefix = {
+  text: undefined as string | undefined,
+  bytes: new Uint8Array(PREFIX_SIZE),
+};
 
 /**
  * Encodes message `name` with id `msgId`: the body, starting with the u16 id.
