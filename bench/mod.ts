@@ -26,7 +26,7 @@
  */
 import { parseArgs } from "node:util";
 import { runVppClientBench } from "./vpp_client_bench.ts";
-import { runReconcilerBench } from "./reconciler_bench.ts";
+import { runFreshInitialSyncs, runReconcilerBench } from "./reconciler_bench.ts";
 import { runCheckerBench } from "./checker_bench.ts";
 import { runProbeEngineBench } from "./probe_engine_bench.ts";
 import { runFfiBench } from "./ffi_bench.ts";
@@ -158,6 +158,7 @@ async function grpc(s: BenchSettings, emit: (f: Figure) => void): Promise<void> 
 
 async function reconciler(_s: BenchSettings, emit: (f: Figure) => void): Promise<void> {
   for (const f of await runReconcilerBench()) emit(f);
+  for (const f of await runFreshInitialSyncs()) emit(f);
 }
 
 async function checker(s: BenchSettings, emit: (f: Figure) => void): Promise<void> {

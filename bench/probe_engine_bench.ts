@@ -47,6 +47,7 @@ import { configureLog } from "../src/log/mod.ts";
 import { createMetrics, type Metrics } from "../src/metrics/mod.ts";
 import { backendAddress, benchConfig, latenessClock, startNginx } from "./checker_bench.ts";
 import {
+  daemonV8Flags,
   type Figure,
   type Fold,
   foldRounds,
@@ -93,26 +94,6 @@ export interface ProbeEngineBenchOptions {
  * percent from run to run, so the ratio is a median over rounds.
  */
 export const DEFAULT_ROUNDS = 3;
-
-/**
- * The V8 flags maglevd runs with: their one owner is deno.json's `maglevd`
- * task, and `compile` must carry the same (an error naming both otherwise),
- * so the bench measures what ships.
- */
-export async function daemonV8Flags(): Promise<string> {
-  const path = new URL("../deno.json", import.meta.url);
-  const tasks = JSON.parse(await Deno.readTextFile(path)).tasks ?? {};
-  const flagsOf = (task: string) => /--v8-flags=(\S+)/.exec(tasks[task] ?? "")?.[1];
-  const run = flagsOf("maglevd");
-  const compile = flagsOf("compile");
-  if (run === undefined || run !== compile) {
-    throw new Error(
-      `deno.json: tasks "maglevd" and "compile" must carry the same --v8-flags ` +
-        `(maglevd: ${run ?? "none"}, compile: ${compile ?? "none"})`,
-    );
-  }
-  return run;
-}
 
 /** What one child measured. */
 export interface RunResult {

@@ -22,6 +22,33 @@ export function formatFigure(f: Figure): string {
   return `${f.name} ${f.value} ${f.unit}`;
 }
 
+/** The figure a `name value unit` line carries, or undefined for any other line. */
+export function parseFigure(line: string): Figure | undefined {
+  const m = /^([\w.-]+) (\S+) (\S+)$/.exec(line.trim());
+  if (!m || Number.isNaN(Number(m[2]))) return undefined;
+  return { name: m[1], value: Number(m[2]), unit: m[3] };
+}
+
+/**
+ * The V8 flags maglevd runs with: their one owner is deno.json's `maglevd`
+ * task, and `compile` must carry the same (an error naming both otherwise),
+ * so the bench measures what ships.
+ */
+export async function daemonV8Flags(): Promise<string> {
+  const path = new URL("../deno.json", import.meta.url);
+  const tasks = JSON.parse(await Deno.readTextFile(path)).tasks ?? {};
+  const flagsOf = (task: string) => /--v8-flags=(\S+)/.exec(tasks[task] ?? "")?.[1];
+  const run = flagsOf("maglevd");
+  const compile = flagsOf("compile");
+  if (run === undefined || run !== compile) {
+    throw new Error(
+      `deno.json: tasks "maglevd" and "compile" must carry the same --v8-flags ` +
+        `(maglevd: ${run ?? "none"}, compile: ${compile ?? "none"})`,
+    );
+  }
+  return run;
+}
+
 /** Rounds to `digits` decimals (figures are for humans). */
 export function round(n: number, digits = 3): number {
   const f = 10 ** digits;

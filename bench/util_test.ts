@@ -4,6 +4,7 @@ import {
   foldRounds,
   formatFigure,
   median,
+  parseFigure,
   parseProcStatCpu,
   quantile,
   withTimeout,
@@ -54,4 +55,17 @@ Deno.test("foldRounds: one figure per name, by its fold; a round missing a name 
   assert.equal(folded[2].name, "c");
   assert.ok(Number.isNaN(folded[2].value));
   assert.equal(foldRounds(rounds, () => "min")[0].value, 1);
+});
+
+Deno.test("parseFigure: reads what formatFigure writes, nothing else", () => {
+  const f = { name: "reconciler.initial_sync_scripted_fresh.client_cpu_s", value: 0.25, unit: "s" };
+  assert.deepEqual(parseFigure(formatFigure(f)), f);
+  assert.deepEqual(parseFigure("a.b_c-d -1.5 msgs/s\n"), {
+    name: "a.b_c-d",
+    value: -1.5,
+    unit: "msgs/s",
+  });
+  for (const line of ["", "# prober: skipped", "a.b x ms", "a.b 1", "a.b 1 ms extra"]) {
+    assert.equal(parseFigure(line), undefined, line);
+  }
 });
