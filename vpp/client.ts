@@ -53,16 +53,7 @@ import { PendingTable, RUNTIME_TIMERS } from "./pending.ts";
 
 export type { VppTimers } from "./pending.ts";
 export { DEFAULT_REQUIRED } from "./compat.ts";
-export type {
-  CallName,
-  DumpName,
-  VppApi,
-  VppBatchOptions,
-  VppConnectOptions,
-  VppObserverEvent,
-  VppRequestOptions,
-  VppRequestQueue,
-} from "./api.ts";
+export type * from "./api.ts";
 
 /** `sockclnt_create` has a fixed id: memclnt registers its messages first (vpp-api.md 2). */
 export const SOCKCLNT_CREATE_ID = 15;
