@@ -49,7 +49,10 @@ export interface VppBatchOptions extends VppRequestOptions {
 
 /** Where `requestEach`'s `send` puts the request an item stands for. */
 export interface VppRequestQueue {
-  /** Queues request `name` for the item being sent (during `send` only); its outcome is the item's. */
+  /**
+   * Queues request `name` for the item being sent (during `send` only); its
+   * outcome is the item's.
+   */
   request<N extends CallName>(name: N, fields: RequestTypes[N]): void;
 }
 
