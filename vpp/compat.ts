@@ -34,7 +34,10 @@ export function messagesOf(name: string): string[] {
   return out;
 }
 
-/** Table keys (`name_crc`) of `names` and what they take; an undeclared name is a `VppRequestError`. */
+/**
+ * Table keys (`name_crc`) of `names` and what they take; an undeclared name
+ * is a `VppRequestError`.
+ */
 export function requiredKeys(names: readonly string[]): string[] {
   const keys: string[] = [];
   for (const n of names.flatMap(messagesOf)) {
