@@ -4,7 +4,8 @@
  * per-VIP sync never overlap, and every plan goes through one
  * execute-and-repair path. It also owns the mirror of VPP's lb state, the
  * flush ledger (a flush at most once per transition that asks for it), the
- * weights adopted from VPP at start, and the per-frontend sync errors.
+ * weights adopted from VPP (at start, reload and reconnect), and the
+ * per-frontend sync errors.
  * @module
  */
 import type { CheckerApi } from "../checker/types.ts";
@@ -107,10 +108,13 @@ export class SyncEngine {
   }
 
   /**
-   * Takes VPP's state as read at connect. The first time, every AS of a
-   * configured frontend whose backend has no result yet is adopted: it keeps
-   * VPP's weight until that backend's first result decides. Later connects
-   * only drop adoptions VPP no longer holds (a VPP restart).
+   * Takes VPP's state as read at connect. Every AS of a configured frontend
+   * whose backend has no result yet is adopted: it keeps VPP's weight until
+   * that backend's first result decides. On a reconnect an adoption stands
+   * while VPP holds its weight or what the engine wrote since; where VPP
+   * holds something else (changed on its own CLI, or a restarted VPP) the
+   * engine adopts that, as at start, so a backend without a result is never
+   * written by a reconnect either.
    */
   connected(state: LbState): void {
     this.#mirror = new Map(state.vips);
@@ -127,10 +131,9 @@ export class SyncEngine {
           if (has !== a.weight && has !== written?.get(address)?.weight) held.delete(address);
         }
       }
-      return;
     }
+    this.#adoptUnknown(this.#adoptedOnce ? "reconnect" : "start");
     this.#adoptedOnce = true;
-    this.#adoptUnknown("start");
   }
 
   /**
@@ -145,7 +148,7 @@ export class SyncEngine {
   }
 
   /** Adopts, per configured frontend, every AS VPP holds whose backend is `unknown`. */
-  #adoptUnknown(reason: "start" | "reload"): void {
+  #adoptUnknown(reason: "start" | "reload" | "reconnect"): void {
     const cfg = this.#o.checker.config();
     for (const fe of Object.values(cfg.frontends)) {
       const vip = this.#mirror.get(this.#vipKeyOf(fe));
@@ -296,7 +299,7 @@ export class SyncEngine {
       });
       addStats(total, r.stats);
       for (const op of r.accepted) {
-        if (op.op !== "as-weight" || !op.flush) continue;
+        if (!flushesFor(op)) continue;
         flushed.add(op.address);
         const at = marks.get(op.address);
         if (at !== undefined) this.#flushed.set(asKey(op.frontend, op.address), at);
@@ -370,11 +373,11 @@ export class SyncEngine {
     return desiredVip(fe, this.#o.checker.config(), states);
   }
 
-  /** Flush ops of a plan -> the transition each flush is for. */
+  /** Flush ops of a plan (see `flushesFor`) -> the transition each flush is for. */
   #flushMarks(ops: readonly LbOp[]): Map<string, number> {
     const marks = new Map<string, number>();
     for (const op of ops) {
-      if (op.op !== "as-weight" || !op.flush) continue;
+      if (!flushesFor(op)) continue;
       const at = this.#lastTransitionAt(op.backend);
       if (at !== undefined) marks.set(op.address, at);
     }
@@ -403,6 +406,16 @@ export class SyncEngine {
       this.#errors.set(op.frontend, `VPP refused ${what}: ${error.message}`);
     }
   }
+}
+
+/**
+ * Whether VPP accepting `op` leaves the AS with no flows of the backend's
+ * latest transition: a weight call with flush, or an add at weight 0 (a new
+ * AS has nothing to flush, so its add is the flush a down or disable asks
+ * for; a later sync must not send one with no transition beside it).
+ */
+function flushesFor(op: LbOp): op is Extract<LbOp, { op: "as-weight" | "as-add" }> {
+  return op.op === "as-weight" ? op.flush : op.op === "as-add" && op.weight === 0;
 }
 
 /** The VIP keys `ops` touch; a VIP's calls share one `vip` object, so each key is built once. */
