@@ -387,7 +387,7 @@ async function measure(n: number, options: ChildOptions) {
     };
     return result;
   } finally {
-    await withTimeout(checker.stop(), 10_000, "the checker to stop");
+    await withTimeout(checker.stop(), { ms: 10_000, what: "the checker to stop" });
     await prober.close();
     await nginx.stop();
   }

@@ -281,13 +281,13 @@ async function runMaglev(
     };
     return result;
   } finally {
-    await withTimeout(checker.stop(), 10_000, "the checker to stop");
+    await withTimeout(checker.stop(), { ms: 10_000, what: "the checker to stop" });
     await prober.close();
   }
 }
 
 /** HAProxy's config: one backend of `n` servers checked like the maglev checks. */
-export function haproxyConfig(dir: string, size: Size, maxconn = 4000): string {
+export function haproxyConfig(dir: string, size: Size, { maxconn = 4000 } = {}): string {
   const inter = `${size.intervalS}s`;
   const servers = Array.from(
     { length: size.backends },
@@ -343,7 +343,10 @@ async function runHaproxy(
 ): Promise<RunResult> {
   const { seconds, warmup } = timing;
   const dir = await Deno.makeTempDir({ prefix: "maglev-bench-haproxy-" });
-  await Deno.writeTextFile(`${dir}/haproxy.cfg`, haproxyConfig(dir, size, haproxyMaxconn(size)!));
+  await Deno.writeTextFile(
+    `${dir}/haproxy.cfg`,
+    haproxyConfig(dir, size, { maxconn: haproxyMaxconn(size)! }),
+  );
   const child = new Deno.Command("haproxy", {
     args: ["-W", "-db", "-f", `${dir}/haproxy.cfg`],
     stdout: "null",
@@ -351,7 +354,7 @@ async function runHaproxy(
   }).spawn();
   try {
     // Loading 50,000 servers takes a while; the warm-up counts from the stats socket's birth.
-    await until("haproxy's stats socket", () => exists(`${dir}/stats.sock`), 60_000);
+    await until("haproxy's stats socket", () => exists(`${dir}/stats.sock`));
     await sleep(warmup * 1000);
     // -W: the master forks one worker, which does the checks.
     const usage = procReader(workerOf(child.pid));

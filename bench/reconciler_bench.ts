@@ -336,7 +336,9 @@ export async function runReconcilerBench(options: ReconcilerBenchOptions = {}): 
     const simCpu0 = cpuSeconds(sim.pid);
     const t0 = performance.now();
     manager.start();
-    await until("initial sync", () => syncs.some((s) => s.scope === "all"), 120_000);
+    await until("initial sync", () => syncs.some((s) => s.scope === "all"), {
+      timeoutMs: 120_000,
+    });
     const first = syncs.find((s) => s.scope === "all")!;
     const initialWrites = rec.writes;
     const syncOnlyMs = first.at - first.startedAt;
@@ -383,7 +385,10 @@ export async function runReconcilerBench(options: ReconcilerBenchOptions = {}): 
       const reply = rec.replyOf(addressOf(name), goingDown ? 0 : 100);
       resultAt.delete(name);
       answers.set(name, goingDown ? FAIL : PASS);
-      const { sentAt, replyAt } = await withTimeout(reply, 10_000, `the weight reply for ${name}`);
+      const { sentAt, replyAt } = await withTimeout(reply, {
+        ms: 10_000,
+        what: `the weight reply for ${name}`,
+      });
       const decided = resultAt.get(name);
       if (decided === undefined) continue;
       mine.push(replyAt - decided);
@@ -484,7 +489,7 @@ export async function runInitialSyncCpu(options: InitialSyncCpuOptions = {}): Pr
     const alloc0 = allocatedBytes();
     const t0 = performance.now();
     manager.start();
-    await until("initial sync", () => syncs.length > 0, 120_000);
+    await until("initial sync", () => syncs.length > 0, { timeoutMs: 120_000 });
     const cpu = process.cpuUsage(cpu0);
     const allocMb = (allocatedBytes() - alloc0) / 1e6;
     return [

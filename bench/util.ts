@@ -157,13 +157,23 @@ export async function startVppSimProcess(): Promise<VppSimProcess> {
   return { socket: vpp.socket, pid: vpp.pid, stop: () => vpp.stop() };
 }
 
-/** Waits (polling real time, this is a benchmark) until `cond()`; throws after `ms`. */
-export async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
-  await waitFor(what, cond, { timeoutMs: ms, stepMs: 2 });
+/** Waits (polling real time, this is a benchmark) until `cond()`; throws after `timeoutMs`. */
+export async function until(
+  what: string,
+  cond: () => boolean,
+  { timeoutMs = 60_000 } = {},
+): Promise<void> {
+  await waitFor(what, cond, { timeoutMs, stepMs: 2 });
+}
+
+/** How long {@linkcode withTimeout} waits, and for what (named in its rejection). */
+export interface TimeoutOptions {
+  readonly ms: number;
+  readonly what: string;
 }
 
 /** `p`, or a rejection naming `what` after `ms`; the timer never outlives the race. */
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+export async function withTimeout<T>(p: Promise<T>, { ms, what }: TimeoutOptions): Promise<T> {
   let id: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     id = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);

@@ -30,8 +30,11 @@ Deno.test("formatFigure: name value unit", () => {
 });
 
 Deno.test("withTimeout: names what it waited for and leaves no timer", async () => {
-  assert.equal(await withTimeout(Promise.resolve(7), 1000, "seven"), 7);
-  await assert.rejects(withTimeout(new Promise(() => {}), 1, "nothing"), /waiting for nothing/);
+  assert.equal(await withTimeout(Promise.resolve(7), { ms: 1000, what: "seven" }), 7);
+  await assert.rejects(
+    withTimeout(new Promise(() => {}), { ms: 1, what: "nothing" }),
+    /waiting for nothing/,
+  );
 });
 
 Deno.test("median: middle value, mean of the middle two, NaN left out", () => {

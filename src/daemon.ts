@@ -43,7 +43,7 @@ export interface Daemon {
 export async function runDaemon(args: string[]): Promise<number> {
   let flags;
   try {
-    flags = parseDaemonFlags(args, (n) => Deno.env.get(n), Deno.stdout.isTerminal());
+    flags = parseDaemonFlags(args, { isTty: Deno.stdout.isTerminal() });
   } catch (e) {
     console.error(`maglevd: ${errorMessage(e)}\n\n${USAGE}`);
     return 2;

@@ -105,7 +105,7 @@ export function parseFlagArgs(
 export function logSettings(
   level: string,
   format: string | undefined,
-  isTty: boolean,
+  { isTty }: { readonly isTty: boolean },
 ): { logLevel: Level; logFormat: "text" | "json" } {
   if (!(LEVELS as readonly string[]).includes(level)) {
     throw new Error(`--log-level: "${level}" is not one of ${LEVELS.join(", ")}`);
@@ -117,11 +117,22 @@ export function logSettings(
   return { logLevel: level as Level, logFormat };
 }
 
+/** Where flag parsing reads the environment, and whether stdout is a terminal. */
+export interface FlagOptions {
+  /** Reads an environment variable; `Deno.env.get` by default. */
+  readonly env?: (name: string) => string | undefined;
+  /** Picks the text log format when none is given; false by default. */
+  readonly isTty?: boolean;
+}
+
+function envOf(name: string): string | undefined {
+  return Deno.env.get(name);
+}
+
 /** Parses daemon flags; throws an Error naming the bad flag or value. */
 export function parseDaemonFlags(
   args: readonly string[],
-  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
-  isTty = false,
+  { env = envOf, isTty = false }: FlagOptions = {},
 ): DaemonFlags {
   const types: Record<string, "string" | "boolean"> = {};
   for (const [name, f] of Object.entries(FLAGS)) types[name] = f.type;
@@ -137,7 +148,7 @@ export function parseDaemonFlags(
   const { logLevel, logFormat } = logSettings(
     String(get("log-level")),
     String(get("log-format")),
-    isTty,
+    { isTty },
   );
   return {
     config: String(get("config")),

@@ -13,7 +13,7 @@ import {
 const noEnv = () => undefined;
 
 Deno.test("defaults", () => {
-  const f = parseDaemonFlags([], noEnv);
+  const f = parseDaemonFlags([], { env: noEnv });
   assert.equal(f.config, "/etc/vpp-maglev/maglev.yaml");
   assert.equal(f.grpcAddr, "localhost:9090");
   assert.equal(f.metricsAddr, ":9091");
@@ -25,7 +25,9 @@ Deno.test("defaults", () => {
 
 Deno.test("single-dash Go-style flags and =value forms", () => {
   assert.deepEqual(normalizeArgs(["-config", "x", "--a", "-v"]), ["--config", "x", "--a", "-v"]);
-  const f = parseDaemonFlags(["-config", "a.yaml", "--vpp-api-addr=", "--reflection=false"], noEnv);
+  const f = parseDaemonFlags(["-config", "a.yaml", "--vpp-api-addr=", "--reflection=false"], {
+    env: noEnv,
+  });
   assert.equal(f.config, "a.yaml");
   assert.equal(f.vppApiAddr, "");
   assert.equal(f.reflection, false);
@@ -34,19 +36,22 @@ Deno.test("single-dash Go-style flags and =value forms", () => {
 Deno.test("flag beats env, env beats default", () => {
   const env = (n: string) =>
     ({ MAGLEV_CONFIG: "env.yaml", MAGLEV_LOG_LEVEL: "debug" } as Record<string, string>)[n];
-  const f = parseDaemonFlags(["--config", "flag.yaml"], env);
+  const f = parseDaemonFlags(["--config", "flag.yaml"], { env });
   assert.equal(f.config, "flag.yaml");
   assert.equal(f.logLevel, "debug");
 });
 
 Deno.test("bad flags name the culprit", () => {
-  assert.throws(() => parseDaemonFlags(["--nope"], noEnv), /nope/);
-  assert.throws(() => parseDaemonFlags(["--log-level", "loud"], noEnv), /--log-level: "loud"/);
-  assert.throws(() => parseDaemonFlags(["--log-format", "xml"], noEnv), /--log-format/);
+  assert.throws(() => parseDaemonFlags(["--nope"], { env: noEnv }), /nope/);
+  assert.throws(
+    () => parseDaemonFlags(["--log-level", "loud"], { env: noEnv }),
+    /--log-level: "loud"/,
+  );
+  assert.throws(() => parseDaemonFlags(["--log-format", "xml"], { env: noEnv }), /--log-format/);
 });
 
 Deno.test("daemon: -h is --help", () => {
-  assert.equal(parseDaemonFlags(["-h"], noEnv).help, true);
+  assert.equal(parseDaemonFlags(["-h"], { env: noEnv }).help, true);
 });
 
 Deno.test("client flags: anywhere among the words, env, NO_COLOR, --color forms", () => {
@@ -112,8 +117,20 @@ Deno.test("parseFlagArgs: the rules every command shares", () => {
 });
 
 Deno.test("logSettings: levels and formats named in errors; format by terminal", () => {
-  assert.deepEqual(logSettings("warn", "", true), { logLevel: "warn", logFormat: "text" });
-  assert.deepEqual(logSettings("info", undefined, false), { logLevel: "info", logFormat: "json" });
-  assert.throws(() => logSettings("loud", "", false), /--log-level: "loud" is not one of debug/);
-  assert.throws(() => logSettings("info", "xml", false), /--log-format: "xml" is not one of text/);
+  assert.deepEqual(logSettings("warn", "", { isTty: true }), {
+    logLevel: "warn",
+    logFormat: "text",
+  });
+  assert.deepEqual(logSettings("info", undefined, { isTty: false }), {
+    logLevel: "info",
+    logFormat: "json",
+  });
+  assert.throws(
+    () => logSettings("loud", "", { isTty: false }),
+    /--log-level: "loud" is not one of debug/,
+  );
+  assert.throws(
+    () => logSettings("info", "xml", { isTty: false }),
+    /--log-format: "xml" is not one of text/,
+  );
 });

@@ -9,6 +9,9 @@
  *    over 80 lines. There is no allowlist: an offender is split.
  * 3. Each product module has a `_test.ts` beside it, unless it is generated
  *    or on {@linkcode TEST_EXEMPT} with its reason.
+ * 4. An exported function declaration (product, bench, tools and test
+ *    helpers; not `_test.ts` files or generated ones) takes at most two
+ *    arguments plus an options object.
  *
  * Exits 1 naming every offender.
  * @module
@@ -182,7 +185,7 @@ export function testPathOf(path: string): string {
 export function missingTests(
   modules: readonly string[],
   hasFile: (path: string) => boolean,
-  exempt: Readonly<Record<string, string>> = TEST_EXEMPT,
+  { exempt = TEST_EXEMPT }: { readonly exempt?: Readonly<Record<string, string>> } = {},
 ): { errors: string[]; stale: string[] } {
   const errors: string[] = [];
   for (const m of modules) {
@@ -250,6 +253,47 @@ export function sizeOffences(path: string, text: string): SizeOffence[] {
   return out;
 }
 
+/**
+ * True when `p` reads as an options object: a type literal, a type named
+ * `*Options` (or `Partial`/`Readonly` of one), or a parameter named
+ * `options`/`opts`.
+ */
+function isOptionsParam(p: ts.ParameterDeclaration): boolean {
+  if (ts.isIdentifier(p.name) && (p.name.text === "options" || p.name.text === "opts")) return true;
+  let type = p.type;
+  while (type !== undefined && ts.isTypeReferenceNode(type)) {
+    const name = ts.isIdentifier(type.typeName) ? type.typeName.text : type.typeName.right.text;
+    if (name.endsWith("Options")) return true;
+    if ((name !== "Partial" && name !== "Readonly") || type.typeArguments?.length !== 1) break;
+    type = type.typeArguments[0];
+  }
+  return type !== undefined && ts.isTypeLiteralNode(type);
+}
+
+/**
+ * Rule 4 over one source text: an error (`path:line: ...` naming the
+ * function) per exported top-level function declaration with a third
+ * parameter that is not an options object, or with more than three. Only
+ * top-level statements are read (exports live there), so the scan stays
+ * cheap.
+ */
+export function argumentOffences(path: string, text: string): string[] {
+  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const out: string[] = [];
+  for (const s of source.statements) {
+    if (!ts.isFunctionDeclaration(s) || s.parameters.length <= 2) continue;
+    if (!s.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
+    const params = s.parameters.length;
+    if (params === 3 && isOptionsParam(s.parameters[2])) continue;
+    const line = source.getLineAndCharacterOfPosition(s.getStart(source)).line + 1;
+    out.push(
+      `${path}:${line}: exported function ${s.name?.text ?? "default"} takes ${params} ` +
+        "positional parameters; keep at most two and pass the rest in an options object",
+    );
+  }
+  return out;
+}
+
 async function productFiles(): Promise<string[]> {
   const files = [...PRODUCT_FILES];
   for (const dir of PRODUCT_DIRS) for await (const f of walk(dir)) files.push(f);
@@ -283,6 +327,22 @@ async function checkSizes(): Promise<string[]> {
   return errors;
 }
 
+async function checkArguments(): Promise<string[]> {
+  const files = [...PRODUCT_FILES];
+  for (const dir of [...PRODUCT_DIRS, "tests", "bench", "tools"]) {
+    for await (const f of walk(dir)) {
+      if (!isTestCode(f) || f.startsWith("tests/helpers/")) files.push(f);
+    }
+  }
+  const errors: string[] = [];
+  for (const path of files.sort()) {
+    const text = await Deno.readTextFile(new URL(path, ROOT));
+    if (isGenerated(text)) continue;
+    errors.push(...argumentOffences(path, text));
+  }
+  return errors;
+}
+
 async function checkTests(): Promise<string[]> {
   const modules: string[] = [];
   for (const path of await productFiles()) {
@@ -301,11 +361,16 @@ async function checkTests(): Promise<string[]> {
 }
 
 if (import.meta.main) {
-  const errors = [...await checkCycles(), ...await checkSizes(), ...await checkTests()];
+  const errors = [
+    ...await checkCycles(),
+    ...await checkSizes(),
+    ...await checkTests(),
+    ...await checkArguments(),
+  ];
   for (const e of errors) console.error(`%c${e}`, "color: red");
   if (errors.length > 0) Deno.exit(1);
   console.log(
     "structure OK: no import cycles; product files and functions within their limits; " +
-      "a test beside each module",
+      "a test beside each module; exported functions take at most two arguments plus options",
   );
 }

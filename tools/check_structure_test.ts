@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import {
+  argumentOffences,
   findCycles,
   isGenerated,
   isTestCode,
@@ -82,7 +83,7 @@ Deno.test("missingTests names modules without a test, exemptions gone and exempt
   const found = missingTests(
     ["src/a.ts", "src/b.ts", "src/types.ts", "src/old.ts"],
     (p) => files.has(p),
-    exempt,
+    { exempt },
   );
   assert.deepEqual(found.errors, [
     "src/b.ts: no src/b_test.ts beside it; write one (or exempt it with a reason)",
@@ -97,4 +98,30 @@ Deno.test("every exemption gives a reason", () => {
     assert.match(path, /^(src|vpp|lab)\/.+\.ts$/, path);
     assert.ok(reason.trim().length > 0, path);
   }
+});
+
+Deno.test("argumentOffences names exported functions over two arguments without options", () => {
+  const text = [
+    "export function two(a: number, b: number) {}",
+    "export function three(a: number, b: number, c: number) {}",
+    "function local(a: number, b: number, c: number) {}",
+    "export function literal(a: number, b: number, o: { c: number }) {}",
+    "export function named(a: number, b: number, o: ThreeOptions = {}) {}",
+    "export function wrapped(a: number, b: number, o: Readonly<Partial<ThreeOptions>>) {}",
+    "export function byName(a: number, b: number, options?: Other) {}",
+    "export function byShortName(a: number, b: number, opts = {}) {}",
+    "export function defaulted(a: number, b: number, c = 1) {}",
+    "export function optionsNotLast(a: number, o: ThreeOptions, c: string) {}",
+    "export function four(a: number, b: number, c: number, options: { d: number }) {}",
+    "export async function* gen(a: number, b: number, c: OptionsLike) {}",
+    "export const arrow = (a: number, b: number, c: number) => a;",
+  ].join("\n");
+  const why = "positional parameters; keep at most two and pass the rest in an options object";
+  assert.deepEqual(argumentOffences("src/x.ts", text), [
+    `src/x.ts:2: exported function three takes 3 ${why}`,
+    `src/x.ts:9: exported function defaulted takes 3 ${why}`,
+    `src/x.ts:10: exported function optionsNotLast takes 3 ${why}`,
+    `src/x.ts:11: exported function four takes 4 ${why}`,
+    `src/x.ts:12: exported function gen takes 3 ${why}`,
+  ]);
 });

@@ -191,7 +191,7 @@ export class LbModel {
         return vipDump({ vips: this.#vips, ass: this.#ass });
       case "lb_as_dump":
       case "lb_as_v2_dump":
-        return asDump({ vips: this.#vips, ass: this.#ass }, msgName, m);
+        return asDump({ vips: this.#vips, ass: this.#ass }, { msg: msgName, m });
       default:
         // lb_add_del_intf_nat4/6: VALIDATE_SW_IF_INDEX; a fresh VPP has only local0.
         return { retval: m.sw_if_index === 0 ? 0 : LB_RETVAL.INVALID_SW_IF_INDEX };

@@ -56,8 +56,7 @@ export function vipDump(state: LbShowState): Record<string, unknown>[] {
 /** `lb_as_dump` / `lb_as_v2_dump` details for the (normalized) request `m`, in pool order. */
 export function asDump(
   state: LbShowState,
-  msg: string,
-  m: Record<string, unknown>,
+  { msg, m }: { readonly msg: string; readonly m: Record<string, unknown> },
 ): Record<string, unknown>[] {
   // The handler copies the raw 16-byte union, so an IPv4 filter never matches.
   const { raw } = decodePrefix(`${msg}.pfx`, m.pfx as string);

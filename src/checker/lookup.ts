@@ -20,8 +20,7 @@ export function ownValue<T>(record: Readonly<Record<string, T>>, name: string): 
 /** A frozen copy of `record` without a prototype, with `name` set to `value`. */
 export function withEntry<T>(
   record: Readonly<Record<string, T>>,
-  name: string,
-  value: T,
+  [name, value]: readonly [string, T],
 ): Readonly<Record<string, T>> {
   const out: Record<string, T> = Object.create(null);
   for (const k of Object.keys(record)) out[k] = record[k];

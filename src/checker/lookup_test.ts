@@ -65,19 +65,19 @@ Deno.test("lookup: lookupPoolBackend finds the indexes and names what is missing
 
 Deno.test("lookup: withEntry copies into a frozen null-prototype record", () => {
   const before = CFG.backends;
-  const next = withEntry(before, "__proto__", CFG.backends.a);
+  const next = withEntry(before, ["__proto__", CFG.backends.a]);
   assert.equal(Object.getPrototypeOf(next), null);
   assert.ok(Object.isFrozen(next));
   assert.deepEqual(Object.keys(next), ["a", "b", "c", "spare", "__proto__"]);
   assert.equal(ownValue(next, "__proto__"), CFG.backends.a);
   assert.equal(Object.hasOwn(before, "__proto__"), false, "the original is untouched");
-  const replaced = withEntry(next, "a", CFG.backends.b);
+  const replaced = withEntry(next, ["a", CFG.backends.b]);
   assert.equal(replaced.a, CFG.backends.b);
   assert.equal(Object.keys(replaced).length, 5);
 });
 
 Deno.test("lookup: frozenConfig patches and freezes, sharing the rest", () => {
-  const next = frozenConfig(CFG, { backends: withEntry(CFG.backends, "d", CFG.backends.a) });
+  const next = frozenConfig(CFG, { backends: withEntry(CFG.backends, ["d", CFG.backends.a]) });
   assert.ok(Object.isFrozen(next));
   assert.notEqual(next, CFG);
   assert.equal(next.frontends, CFG.frontends);

@@ -267,7 +267,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     pools[ref.poolIndex] = Object.freeze({ ...p, backends: Object.freeze(backends) });
     const nextFe: Frontend = Object.freeze({ ...ref.frontend, pools: Object.freeze(pools) });
     this.#config = frozenConfig(this.#config, {
-      frontends: withEntry(this.#config.frontends, frontend, nextFe),
+      frontends: withEntry(this.#config.frontends, [frontend, nextFe]),
     });
     log.info("frontend-pool-weight", { frontend, pool, backend, weight });
     this.#refreshFrontend(frontend);
@@ -324,7 +324,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     }
 
     let backends = next.backends;
-    for (const b of kept) backends = withEntry(backends, b.name, b);
+    for (const b of kept) backends = withEntry(backends, [b.name, b]);
     this.#config = frozenConfig(next, { backends });
 
     // Every wanted backend's latest transition, to the NEW frontends.
@@ -371,7 +371,7 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     if (e.backend.enabled === enabled) return;
     e.backend = Object.freeze({ ...e.backend, enabled });
     this.#config = frozenConfig(this.#config, {
-      backends: withEntry(this.#config.backends, e.name, e.backend),
+      backends: withEntry(this.#config.backends, [e.name, e.backend]),
     });
   }
 

@@ -48,7 +48,11 @@ export function stripAnsi(text: string): string {
 type Row = readonly [string, string];
 
 /** Key/value lines: labels padded to the widest, two blanks, then the value. */
-export function keyValues(rows: readonly Row[], o: FormatOptions, indent = ""): string {
+export function keyValues(
+  rows: readonly Row[],
+  o: FormatOptions,
+  { indent = "" }: { readonly indent?: string } = {},
+): string {
   const width = Math.max(0, ...rows.map(([k]) => k.length));
   return rows.map(([k, v]) =>
     v === ""
@@ -303,7 +307,7 @@ export function formatLbState(s: LbView, o: FormatOptions): string {
         ["ases", v.ases.length === 0 ? "(none)" : ""],
       ],
       o,
-      "    ",
+      { indent: "    " },
     );
     const addrW = Math.max(0, ...v.ases.map((a) => a.address.length));
     const wW = Math.max(0, ...v.ases.map((a) => String(a.weight).length));

@@ -259,7 +259,10 @@ export function eventView(e: Event): EventView {
  * unreachable daemon as "No connection established. Last error: ...", and
  * a daemon that accepts but never answers as a bare deadline.
  */
-export function transportError(err: unknown, server: string, timeoutMs: number): unknown {
+export function transportError(
+  err: unknown,
+  { server, timeoutMs }: { readonly server: string; readonly timeoutMs: number },
+): unknown {
   const e = toRpcError(err);
   if (e.code === grpcStatus.DEADLINE_EXCEEDED) {
     return new Error(`no answer from ${server} within ${formatDuration(timeoutMs)}`);
@@ -446,7 +449,7 @@ export function createGrpcBackend(server: string, options: GrpcBackendOptions = 
   // Every unary call is bounded; a watch is not (it waits forever).
   const rpc: Rpc = (method, request) =>
     c.call(method, request, { timeoutMs }).catch((e) => {
-      throw transportError(e, server, timeoutMs);
+      throw transportError(e, { server, timeoutMs });
     });
   return {
     server,

@@ -115,15 +115,17 @@ Deno.test("transport failures name the server", () => {
         14,
         "No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ",
       ),
-      "127.0.0.1:1",
-      5000,
+      { server: "127.0.0.1:1", timeoutMs: 5000 },
     ) as Error).message,
     "cannot connect to maglevd at 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1",
   );
   assert.equal(
-    (transportError(new RpcError(4, "Deadline exceeded"), "h:1", 5000) as Error).message,
+    (transportError(new RpcError(4, "Deadline exceeded"), {
+      server: "h:1",
+      timeoutMs: 5000,
+    }) as Error).message,
     "no answer from h:1 within 5s",
   );
   const nf = new RpcError(5, 'backend "x" not found');
-  assert.equal(transportError(nf, "h:1", 5000), nf);
+  assert.equal(transportError(nf, { server: "h:1", timeoutMs: 5000 }), nf);
 });

@@ -63,7 +63,10 @@ function deepFlowOffset(text: string): number | undefined {
  * file, so it is reported alone, where the quote opens; a stack overflow of
  * the parser is reported once, as the nesting it is.
  */
-export function parserIssues(doc: Document, loc: Locator, text: string): ConfigIssue[] {
+export function parserIssues(
+  doc: Document,
+  { loc, text }: { readonly loc: Locator; readonly text: string },
+): ConfigIssue[] {
   const unclosed = doc.errors.find((e) => e.code === "MISSING_CHAR" && /quote/.test(e.message));
   if (unclosed !== undefined) {
     const quote = unclosed.message.includes("'quote") ? "'" : '"';

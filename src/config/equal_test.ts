@@ -7,10 +7,10 @@ import { SemanticRules } from "./rules.ts";
 import type { HealthCheck } from "./types.ts";
 
 /** An http check on port 80 with every default, as the config builds it. */
-const BASE: HealthCheck = buildHealthCheck(new SemanticRules(locatorOf("")), "a", {
+const BASE: HealthCheck = buildHealthCheck(new SemanticRules(locatorOf("")), ["a", {
   type: "http",
   port: 80,
-});
+}]);
 
 Deno.test("healthCheckEqual: the name does not count, every other field does", () => {
   assert.ok(healthCheckEqual(BASE, { ...BASE, name: "b" }), "same settings, different names");

@@ -130,8 +130,11 @@ function tcpParams(params: RawParams): TcpParams {
   };
 }
 
-/** Applies defaults and rules to `maglev.healthchecks.<name>`. */
-export function buildHealthCheck(c: SemanticRules, name: string, h: RawHealthCheck): HealthCheck {
+/** Applies defaults and rules to `maglev.healthchecks.<name>` (`h`). */
+export function buildHealthCheck(
+  c: SemanticRules,
+  [name, h]: readonly [string, RawHealthCheck],
+): HealthCheck {
   const p = ["maglev", "healthchecks", name];
   const type = h.type;
   const port = checkPort(c, p, h);

@@ -8,7 +8,7 @@ import type { HealthCheck } from "./types.ts";
 /** Builds check `h` from `raw`; returns it and its issues as `key: message`. */
 function build(raw: RawHealthCheck): { hc: HealthCheck; issues: string[] } {
   const c = new SemanticRules(locatorOf("maglev:\n  healthchecks:\n    h: {}\n"));
-  const hc = buildHealthCheck(c, "h", raw);
+  const hc = buildHealthCheck(c, ["h", raw]);
   const issues = c.issues.map((i) =>
     `${i.path.slice("maglev.healthchecks.h.".length)}: ${i.message}`
   );

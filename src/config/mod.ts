@@ -113,7 +113,7 @@ export function parseConfig(text: string, options: ParseOptions = {}): LoadResul
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const loc = new Locator(doc, lines);
   const yamlIssues = doc.errors.length > 0
-    ? parserIssues(doc, loc, text)
+    ? parserIssues(doc, { loc, text })
     : documentIssues(doc, loc);
   if (yamlIssues.length > 0) return { ok: false, kind: "parse", issues: sortIssues(yamlIssues) };
   let raw: unknown;

@@ -276,7 +276,7 @@ export function buildConfig(raw: RawFile, loc: Locator, opts: BuildOptions): Bui
   const rawHcs = raw.maglev.healthchecks ?? {};
   emptyNames(c, "healthchecks", Object.keys(rawHcs));
   const hcs = new Map<string, HealthCheck>();
-  for (const [name, h] of Object.entries(rawHcs)) hcs.set(name, buildHealthCheck(c, name, h));
+  for (const e of Object.entries(rawHcs)) hcs.set(e[0], buildHealthCheck(c, e));
   const backends = sortedRecord(buildBackends(c, raw, hcs));
 
   const rawFrontends = raw.maglev.frontends ?? {};

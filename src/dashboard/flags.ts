@@ -5,7 +5,7 @@
  * @module
  */
 import { parseListenAddress } from "../listen/mod.ts";
-import { logSettings, parseFlagArgs } from "../flags.ts";
+import { type FlagOptions, logSettings, parseFlagArgs } from "../flags.ts";
 import type { Level } from "../log/mod.ts";
 import type { Credentials } from "./auth.ts";
 
@@ -52,8 +52,7 @@ environment only:
 /** Parses the dashboard's flags; throws an Error naming the bad flag or value. */
 export function parseDashboardFlags(
   args: readonly string[],
-  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
-  isTty = false,
+  { env = (n) => Deno.env.get(n), isTty = false }: FlagOptions = {},
 ): DashboardFlags {
   const values = parseFlagArgs(args, {
     server: "string",
@@ -78,7 +77,7 @@ export function parseDashboardFlags(
   const { logLevel, logFormat } = logSettings(
     get("log-level", "LOG_LEVEL") ?? "info",
     get("log-format", "LOG_FORMAT"),
-    isTty,
+    { isTty },
   );
   const heartbeatEnv = env("MAGLEV_DASHBOARD_HEARTBEAT");
   if (heartbeatEnv !== undefined && !["true", "false"].includes(heartbeatEnv)) {

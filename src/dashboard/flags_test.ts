@@ -4,7 +4,7 @@ import { DEFAULT_LISTEN, parseDashboardFlags } from "./flags.ts";
 const env = (vars: Record<string, string>) => (n: string) => vars[n];
 
 Deno.test("servers, listen and log flags; defaults", () => {
-  const f = parseDashboardFlags(["--server", "r1:9090, /run/maglev.sock"], env({}));
+  const f = parseDashboardFlags(["--server", "r1:9090, /run/maglev.sock"], { env: env({}) });
   assert.deepEqual(f.servers, ["r1:9090", "/run/maglev.sock"]);
   assert.equal(DEFAULT_LISTEN, "localhost:9092");
   assert.deepEqual(f.listen, { host: "localhost", port: 9092 });
@@ -12,10 +12,13 @@ Deno.test("servers, listen and log flags; defaults", () => {
   assert.equal(f.credentials, undefined);
   assert.equal(f.heartbeat, true);
   assert.equal(
-    parseDashboardFlags(["--server", "a:1", "--heartbeat=false"], env({})).heartbeat,
+    parseDashboardFlags(["--server", "a:1", "--heartbeat=false"], { env: env({}) }).heartbeat,
     false,
   );
-  const g = parseDashboardFlags(["-server=a:1", "-listen", "[::1]:8080"], env({}), true);
+  const g = parseDashboardFlags(["-server=a:1", "-listen", "[::1]:8080"], {
+    env: env({}),
+    isTty: true,
+  });
   assert.deepEqual(g.listen, { host: "::1", port: 8080 });
   assert.equal(g.logFormat, "text");
 });
@@ -28,15 +31,15 @@ Deno.test("every flag has a MAGLEV_DASHBOARD_ variable; a flag beats it", () => 
     MAGLEV_DASHBOARD_USER: "ops",
     MAGLEV_DASHBOARD_PASSWORD: "pw",
   });
-  const f = parseDashboardFlags([], vars);
+  const f = parseDashboardFlags([], { env: vars });
   assert.deepEqual(f.servers, ["a:1", "b:2"]);
   assert.deepEqual(f.listen, { host: "", port: 9999 });
   assert.equal(f.logLevel, "debug");
   assert.deepEqual(f.credentials, { user: "ops", password: "pw" });
-  assert.deepEqual(parseDashboardFlags(["--server", "c:3"], vars).servers, ["c:3"]);
+  assert.deepEqual(parseDashboardFlags(["--server", "c:3"], { env: vars }).servers, ["c:3"]);
   const off = env({ MAGLEV_DASHBOARD_SERVER: "a:1", MAGLEV_DASHBOARD_HEARTBEAT: "false" });
-  assert.equal(parseDashboardFlags([], off).heartbeat, false);
-  assert.equal(parseDashboardFlags(["--heartbeat"], off).heartbeat, true);
+  assert.equal(parseDashboardFlags([], { env: off }).heartbeat, false);
+  assert.equal(parseDashboardFlags(["--heartbeat"], { env: off }).heartbeat, true);
 });
 
 Deno.test("bad input names the culprit", () => {
@@ -50,7 +53,11 @@ Deno.test("bad input names the culprit", () => {
     [["--server", "a:1"], { MAGLEV_DASHBOARD_HEARTBEAT: "no" }, /HEARTBEAT: "no" is not true/],
   ];
   for (const [args, vars, why] of bad) {
-    assert.throws(() => parseDashboardFlags(args, env(vars)), why, args.join(" "));
+    assert.throws(() => parseDashboardFlags(args, { env: env(vars) }), why, args.join(" "));
   }
-  assert.equal(parseDashboardFlags(["--help"], env({})).help, true, "--help needs no server");
+  assert.equal(
+    parseDashboardFlags(["--help"], { env: env({}) }).help,
+    true,
+    "--help needs no server",
+  );
 });

@@ -86,7 +86,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 export async function runDashboard(args: readonly string[]): Promise<number> {
   let flags;
   try {
-    flags = parseDashboardFlags(args, (n) => Deno.env.get(n), Deno.stdout.isTerminal());
+    flags = parseDashboardFlags(args, { isTty: Deno.stdout.isTerminal() });
   } catch (e) {
     console.error(`%cmaglevd dashboard: ${errorMessage(e)}`, "color: red");
     console.error(DASHBOARD_USAGE);

@@ -271,7 +271,7 @@ async function bindAgain(
 export async function listenFiltered(
   server: grpc.Server,
   target: ListenTarget,
-  clock: Clock,
+  { clock }: { readonly clock: Clock },
 ): Promise<Listener> {
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<net.Socket>();

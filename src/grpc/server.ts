@@ -236,7 +236,7 @@ async function bindTcp(ctx: ServerContext, addr: string, limits: ConnectionLimit
       where: { host: bindHost, port },
       limits,
       name: addr,
-    }, ctx.clock);
+    }, { clock: ctx.clock });
     // Judged by what the socket is bound to, not by the name it was given.
     access.admin = (ctx.options.allowRemoteAdmin ?? false) ||
       listener.hosts.every((h) => isLoopbackAddress(h));
@@ -272,7 +272,7 @@ async function bindUnix(
     const listener = await listenFiltered(
       server,
       { where: { path }, limits, name: address },
-      ctx.clock,
+      { clock: ctx.clock },
     );
     return { server, access, listener, address, unixPath: path };
   } catch (err) {
