@@ -79,7 +79,11 @@ export const realClock: Clock = {
 };
 
 /** Resolves after `ms` on `clock`; rejects with the signal's reason on abort. */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(
+  clock: Clock,
+  ms: number,
+  { signal }: { readonly signal?: AbortSignal } = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);

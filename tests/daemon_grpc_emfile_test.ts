@@ -22,7 +22,7 @@ Deno.test({
       const logFrom = daemon.logs.length;
       // Below the lowest free fd: the accept of the CLI's connection fails with EMFILE.
       assert.ok(openFds(pid) > 16, "the daemon holds more than 16 fds");
-      await prlimitNofile(pid, 16, hard);
+      await prlimitNofile(pid, { soft: 16, hard });
       try {
         const during = await Promise.all([
           daemon.cli("show", "backends"),
@@ -32,7 +32,7 @@ Deno.test({
           assert.notEqual(r.code, 0, `answered with a full fd table: ${r.stdout}`);
         }
       } finally {
-        await prlimitNofile(pid, hard, hard);
+        await prlimitNofile(pid, { soft: hard, hard });
       }
       const out = await waitFor("the CLI to be answered again", async () => {
         const r = await daemon.cli("show", "backends");

@@ -39,14 +39,14 @@ Deno.test({
       // A limit below the lowest free fd: every probe's socket() fails with EMFILE, even
       // after fds of probes in flight are closed (new fds take the lowest free number).
       assert.ok(openFds(pid) > 16, "the daemon holds more than 16 fds");
-      await prlimitNofile(pid, 16, hard);
+      await prlimitNofile(pid, { soft: 16, hard });
       try {
         await waitFor("three local probe errors in the log", () => {
           const errs = daemon.logs.slice(logFrom).filter((r) => r.msg === "probe-local-error");
           return errs.length >= 3 ? errs : undefined;
         }, { timeoutMs: 15_000, describe: () => daemon.tail() });
       } finally {
-        await prlimitNofile(pid, hard, hard);
+        await prlimitNofile(pid, { soft: hard, hard });
       }
       const errs = daemon.logs.slice(logFrom).filter((r) => r.msg === "probe-local-error");
       assert.equal(errs[0].level, "ERROR");

@@ -149,7 +149,7 @@ Deno.test("daemon with VPP: CLI, metrics, reloads and SIGTERM", async (t) => {
       for (const [series, want] of Object.entries(exact)) {
         assert.equal(metricValue(text, series), want, `${series} in\n${grepMaglev(text)}`);
       }
-      const transitions = transitionsInto(text, "nginx1", "up");
+      const transitions = transitionsInto(text, { backend: "nginx1", to: "up" });
       assert.ok(transitions >= 1, `nginx1 transitions into up: ${transitions}`);
       // Every method is pre-registered, so a method never called still has a 0 series.
       assert.match(

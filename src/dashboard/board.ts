@@ -193,7 +193,7 @@ export class Board {
   }
 
   #note(link: DaemonLink, text: string): void {
-    const line = noteAction(link.view, this.#clock.now(), text);
+    const line = noteAction(link.view, { atMs: this.#clock.now(), text });
     this.hub.publish("log", { daemon: link.view.id, line });
     link.weightsMoved();
   }

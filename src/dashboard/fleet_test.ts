@@ -5,8 +5,8 @@ import { frontend, poolBackend } from "./fake_client_test_util.ts";
 import type { FrontendInfo } from "../../proto/maglev_pb.ts";
 
 function daemon(id: string, frontends: FrontendInfo[], reached = true) {
-  const v = newDaemonView(id, `router${id}:9090`, 0);
-  if (reached) applySnapshot(v, { frontends, backends: [] }, 1);
+  const v = newDaemonView(id, `router${id}:9090`, { nowMs: 0 });
+  if (reached) applySnapshot(v, { frontends, backends: [] }, { nowMs: 1 });
   return v;
 }
 

@@ -128,7 +128,7 @@ export class DaemonLink {
       callTimeoutMs: options.callTimeoutMs ?? 5_000,
     };
     this.#heartbeat = options.heartbeat ?? true;
-    this.view = newDaemonView(id, address, this.#clock.now());
+    this.view = newDaemonView(id, address, { nowMs: this.#clock.now() });
     this.#weights = new EdgeDebounce(this.#clock, this.#o.weightsDebounceMs, () => {
       void this.#refetchFrontends();
     });
@@ -211,7 +211,9 @@ export class DaemonLink {
       } catch (e) {
         if (this.#abort.signal.aborted) break;
         this.#setConnection(false, this.#lostReason || errorMessage(e));
-        await sleep(this.#clock, retryDelayMs(attempt++), this.#abort.signal).catch(() => {});
+        await sleep(this.#clock, retryDelayMs(attempt++), { signal: this.#abort.signal }).catch(
+          () => {},
+        );
       } finally {
         this.#stream = undefined;
         this.#lostReason = "";
@@ -241,7 +243,7 @@ export class DaemonLink {
       backends: bl.backends,
       vpp: await this.#vpp(),
     };
-    applySnapshot(this.view, snap, this.#clock.now());
+    applySnapshot(this.view, snap, { nowMs: this.#clock.now() });
     this.#needFull = false;
     this.#onChange({ view: this.view });
   }
@@ -262,7 +264,7 @@ export class DaemonLink {
   async #refetchFrontends(): Promise<void> {
     try {
       const fl = await this.#client.listFrontends({ timeoutMs: this.#o.callTimeoutMs });
-      applySnapshot(this.view, { frontends: fl.frontends }, this.view.refreshedAtMs);
+      applySnapshot(this.view, { frontends: fl.frontends }, { nowMs: this.view.refreshedAtMs });
       this.#onChange({ view: this.view });
     } catch (e) {
       this.#lost(e);
@@ -272,7 +274,7 @@ export class DaemonLink {
   async #refetchLb(): Promise<void> {
     const vpp = await this.#vpp();
     if (this.#abort.signal.aborted) return;
-    applySnapshot(this.view, { vpp }, this.view.refreshedAtMs);
+    applySnapshot(this.view, { vpp }, { nowMs: this.view.refreshedAtMs });
     this.#onChange({ view: this.view });
   }
 
@@ -281,7 +283,7 @@ export class DaemonLink {
     const fl = await this.#client.listFrontends({ timeoutMs: this.#o.callTimeoutMs });
     const before = JSON.stringify(this.view.frontends);
     if (JSON.stringify(fl.frontends) === before) return;
-    applySnapshot(this.view, { frontends: fl.frontends }, this.view.refreshedAtMs);
+    applySnapshot(this.view, { frontends: fl.frontends }, { nowMs: this.view.refreshedAtMs });
     this.#onChange({ view: this.view });
   }
 

@@ -81,7 +81,11 @@ export interface DaemonView {
 }
 
 /** An empty view of a daemon that was never reached. */
-export function newDaemonView(id: string, address: string, nowMs: number): DaemonView {
+export function newDaemonView(
+  id: string,
+  address: string,
+  { nowMs }: { readonly nowMs: number },
+): DaemonView {
   return {
     id,
     address,
@@ -110,7 +114,11 @@ export interface Snapshot {
  * snapshot starts the event log with the transitions the daemon remembers,
  * so the page opens on recent history rather than on nothing.
  */
-export function applySnapshot(view: DaemonView, snap: Snapshot, nowMs: number): void {
+export function applySnapshot(
+  view: DaemonView,
+  snap: Snapshot,
+  { nowMs }: { readonly nowMs: number },
+): void {
   if (snap.frontends) view.frontends = snap.frontends;
   if (snap.backends && view.refreshedAtMs === 0 && view.events.length === 0) {
     const past = snap.backends.flatMap((b) => b.transitions.map((t) => ({ b: b.name, t })))
@@ -248,6 +256,9 @@ export function nsToMs(ns: string | undefined): number {
 }
 
 /** Records an operator's dashboard action in the daemon's event log. */
-export function noteAction(view: DaemonView, atMs: number, text: string): LogLine {
+export function noteAction(
+  view: DaemonView,
+  { atMs, text }: { readonly atMs: number; readonly text: string },
+): LogLine {
   return push(view, { atMs, kind: "admin", level: "info", text });
 }

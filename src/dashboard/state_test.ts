@@ -11,7 +11,7 @@ import { backend, backendEvent, frontend, poolBackend } from "./fake_client_test
 import type { Event } from "../../proto/maglev_pb.ts";
 
 function seeded() {
-  const v = newDaemonView("0", "127.0.0.1:9090", 1000);
+  const v = newDaemonView("0", "127.0.0.1:9090", { nowMs: 1000 });
   applySnapshot(v, {
     frontends: [frontend("web", [poolBackend("a"), poolBackend("b")])],
     backends: [
@@ -20,14 +20,14 @@ function seeded() {
       }),
       backend("b"),
     ],
-  }, 2000);
+  }, { nowMs: 2000 });
   return v;
 }
 
 Deno.test("a snapshot replaces frontends and backends, drops probe rings, keeps the event log", () => {
   const v = seeded();
   v.events.push({ atMs: 1, kind: "log", level: "info", text: "kept" });
-  applySnapshot(v, { backends: [backend("a")] }, 3000);
+  applySnapshot(v, { backends: [backend("a")] }, { nowMs: 3000 });
   assert.deepEqual(Object.keys(v.backends), ["a"]);
   assert.deepEqual(v.backends.a.probes, []);
   assert.equal(v.frontends.length, 1, "a snapshot without frontends keeps them");
@@ -135,7 +135,7 @@ Deno.test("the event log is bounded", () => {
 });
 
 Deno.test("the first snapshot opens the event log with the remembered transitions", () => {
-  const v = newDaemonView("0", "r", 0);
+  const v = newDaemonView("0", "r", { nowMs: 0 });
   const t = (from: string, to: string, s: number) => ({
     from,
     to,
@@ -148,13 +148,15 @@ Deno.test("the first snapshot opens the event log with the remembered transition
       backend("a", { transitions: [t("up", "down", 30), t("unknown", "up", 10)] }),
       backend("b", { transitions: [t("unknown", "up", 20)] }),
     ],
-  }, 1);
+  }, { nowMs: 1 });
   assert.deepEqual(v.events.map((l) => [l.atMs, l.text]), [
     [10_000, "backend a unknown -> up L7OK"],
     [20_000, "backend b unknown -> up L7OK"],
     [30_000, "backend a up -> down L7OK"],
   ]);
-  applySnapshot(v, { backends: [backend("a", { transitions: [t("down", "up", 40)] })] }, 2);
+  applySnapshot(v, { backends: [backend("a", { transitions: [t("down", "up", 40)] })] }, {
+    nowMs: 2,
+  });
   assert.equal(v.events.length, 3, "later refetches do not repeat history");
 });
 

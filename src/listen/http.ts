@@ -179,7 +179,9 @@ async function serveConn(conn: Deno.Conn, ctx: ServeContext): Promise<void> {
   const cancel = deadline(conn, ctx.limits.headerTimeoutMs, ctx.clock);
   try {
     const head = await parseHead(conn);
-    const req = head instanceof Response ? head : await readRequest(conn, head, conn.localAddr);
+    const req = head instanceof Response
+      ? head
+      : await readRequest(conn, head, { localAddr: conn.localAddr });
     cancel();
     const method = head instanceof Response ? "GET" : head.method;
     const res = req instanceof Response ? req : await handle(req, ctx);
@@ -214,7 +216,7 @@ export function listenHttp(
         if (stop.signal.aborted || e instanceof Deno.errors.BadResource) return;
         // EMFILE and friends: the listener survives; retry once fds free up.
         acceptError({ listener: options.name, err: errorMessage(e) });
-        await sleep(clock, ACCEPT_RETRY_MS, stop.signal).catch(() => {});
+        await sleep(clock, ACCEPT_RETRY_MS, { signal: stop.signal }).catch(() => {});
         continue;
       }
       if (open.size >= ctx.limits.maxConnections) {

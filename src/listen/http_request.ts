@@ -72,7 +72,7 @@ export async function parseHead(conn: Deno.Conn): Promise<RequestHead | Response
 export async function readRequest(
   conn: Deno.Conn,
   head: RequestHead,
-  localAddr: Deno.Addr,
+  { localAddr }: { readonly localAddr: Deno.Addr },
 ): Promise<Request | Response> {
   const { method, headers } = head;
   if (headers.has("transfer-encoding")) return refusal(411, "send a content-length");

@@ -81,12 +81,15 @@ Deno.test("http_request: a peer that leaves mid-head or mid-body is an error, no
     /peer closed before the request ended/,
   );
   const h = await head("POST / HTTP/1.1\r\ncontent-length: 10\r\n\r\n12345");
-  await assert.rejects(readRequest(conn("678"), h, LOCAL), /peer closed before the body ended/);
+  await assert.rejects(
+    readRequest(conn("678"), h, { localAddr: LOCAL }),
+    /peer closed before the body ended/,
+  );
 });
 
 Deno.test("http_request: the body is read to its declared length, across the head's reads", async () => {
   const h = await head("POST /x HTTP/1.1\r\nHost: example\r\ncontent-length: 10\r\n\r\n12345");
-  const req = await readRequest(conn("67", "890", "ignored"), h, LOCAL);
+  const req = await readRequest(conn("67", "890", "ignored"), h, { localAddr: LOCAL });
   assert.ok(req instanceof Request);
   assert.deepEqual([req.method, req.url, await req.text()], [
     "POST",
@@ -110,13 +113,13 @@ Deno.test("http_request: content-length is digits only, within 64 KiB; chunked i
   for (const [header, status, why] of cases) {
     const h = await head(`POST / HTTP/1.1\r\n${header}\r\n\r\n`);
     assert.deepEqual(
-      await refused(await readRequest(conn(), h, LOCAL)),
+      await refused(await readRequest(conn(), h, { localAddr: LOCAL })),
       [status, `${why}\n`],
       header,
     );
   }
   const exact = await head(`POST / HTTP/1.1\r\ncontent-length: 003\r\n\r\nabc`);
-  const req = await readRequest(conn(), exact, LOCAL);
+  const req = await readRequest(conn(), exact, { localAddr: LOCAL });
   assert.ok(req instanceof Request);
   assert.equal(await req.text(), "abc");
 });
@@ -128,10 +131,15 @@ Deno.test("http_request: without Host the local address names the URL; GET has n
     "http://[::1]:9/p",
   ]];
   for (const [addr, url] of cases) {
-    const req = await readRequest(conn(), await head("GET /p HTTP/1.1\r\n\r\n"), addr);
+    const req = await readRequest(conn(), await head("GET /p HTTP/1.1\r\n\r\n"), {
+      localAddr: addr,
+    });
     assert.ok(req instanceof Request);
     assert.deepEqual([req.url, req.body], [url, null]);
   }
   const bad = await head("GET /p HTTP/1.1\r\nHost: a b\r\n\r\n");
-  assert.deepEqual(await refused(await readRequest(conn(), bad, LOCAL)), [400, "bad request\n"]);
+  assert.deepEqual(await refused(await readRequest(conn(), bad, { localAddr: LOCAL })), [
+    400,
+    "bad request\n",
+  ]);
 });

@@ -85,7 +85,7 @@ export async function renderFamilies(
     }
     const f = result as FamilyValues;
     if (f.values.length === 0) continue;
-    out.push(familyHeader(f.name, f.help, f.type));
+    out.push(familyHeader(f));
     for (const v of f.values) {
       const labels = { ...v.sharedLabels, ...v.labels };
       out.push(`${v.metricName ?? f.name}${formatLabels(labels)} ${formatValue(v.value)}`);
@@ -95,6 +95,8 @@ export async function renderFamilies(
 }
 
 /** The `# HELP` and `# TYPE` lines of a family. */
-export function familyHeader(name: string, help: string, type: string): string {
+export function familyHeader(
+  { name, help, type }: { readonly name: string; readonly help: string; readonly type: string },
+): string {
   return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}`;
 }

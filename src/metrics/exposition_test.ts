@@ -30,7 +30,7 @@ Deno.test("exposition: values and label values as the text format writes them", 
   for (const [v, want] of numbers) assert.equal(formatValue(v), want);
   assert.equal(escapeLabel('a\\b\n"c"'), 'a\\\\b\\n\\"c\\"');
   assert.equal(
-    familyHeader("x", "line one\nback\\slash", "counter"),
+    familyHeader({ name: "x", help: "line one\nback\\slash", type: "counter" }),
     [
       "# HELP x line one\\nback\\\\slash",
       "# TYPE x counter",

@@ -108,7 +108,9 @@ export function familySet(checker: CheckerApi): FamilySet {
           text = "";
           const out: string[] = [];
           write(view, out);
-          if (out.length > 0) text = `${familyHeader(name, help, "gauge")}\n${out.join("\n")}`;
+          if (out.length > 0) {
+            text = `${familyHeader({ name, help, type: "gauge" })}\n${out.join("\n")}`;
+          }
         },
       });
     },

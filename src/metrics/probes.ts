@@ -174,7 +174,7 @@ export class ProbeCounters {
     return {
       name: meta.name,
       text: () => {
-        const chunks = [familyHeader(meta.name, meta.help, type)];
+        const chunks = [familyHeader({ name: meta.name, help: meta.help, type })];
         for (let e = 0; e < this.#backend.length; e++) {
           const chunk = lines(e, escapeLabel(this.#backend[e]), escapeLabel(this.#type[e]));
           if (chunk !== "") chunks.push(chunk);

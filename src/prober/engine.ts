@@ -494,7 +494,7 @@ export class SocketEngine {
   #judgeLine(slot: Slot, buf: Uint8Array, n: number): boolean {
     // Backends answer the same status line probe after probe: judge its bytes once per check.
     const seen = this.#lastLine.get(slot.params);
-    if (seen && sameLine(seen.bytes, buf, n)) {
+    if (seen && sameLine(seen.bytes, buf.subarray(0, n))) {
       this.#finish(slot, this.#fail(slot, seen.code, seen.detail));
       return true;
     }

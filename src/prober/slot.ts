@@ -58,10 +58,10 @@ export const GEN_SHIFT = 2 ** GEN_BITS;
 /** Generations per slot before `gen` wraps to 0 (see {@linkcode GEN_SHIFT}). */
 export const GEN_WRAP = 2 ** 10;
 
-/** True when `buf` starts with `line` (a status line through its LF) within its first `n` bytes. */
-export function sameLine(line: Uint8Array, buf: Uint8Array, n: number): boolean {
-  if (n < line.length) return false;
-  for (let i = 0; i < line.length; i++) if (buf[i] !== line[i]) return false;
+/** True when the bytes read, `read`, start with `line` (a status line through its LF). */
+export function sameLine(line: Uint8Array, read: Uint8Array): boolean {
+  if (read.length < line.length) return false;
+  for (let i = 0; i < line.length; i++) if (read[i] !== line[i]) return false;
   return true;
 }
 

@@ -97,7 +97,7 @@ export class VppConnection {
         session = await this.#o.open();
       } catch (e) {
         if (signal.aborted) return;
-        await sleep(clock, this.#failed(e), signal).catch(() => {});
+        await sleep(clock, this.#failed(e), { signal }).catch(() => {});
         continue;
       }
       this.#incompatible = [];
@@ -114,7 +114,7 @@ export class VppConnection {
       await this.#o.onDown();
       if (signal.aborted) return;
       log.warn("vpp-disconnect", { msg: "connection lost, reconnecting" });
-      await sleep(clock, this.#o.reconnectMs ?? 5000, signal).catch(() => {});
+      await sleep(clock, this.#o.reconnectMs ?? 5000, { signal }).catch(() => {});
     }
   }
 
@@ -160,7 +160,7 @@ export class VppConnection {
     session.closed.then(() => closed = true, () => closed = true);
     while (!signal.aborted && !closed) {
       const ended = await Promise.race([
-        sleep(clock, this.#o.pingMs ?? 10_000, signal).then(() => false, () => true),
+        sleep(clock, this.#o.pingMs ?? 10_000, { signal }).then(() => false, () => true),
         session.closed.then(() => true, () => true),
       ]);
       if (ended || closed || signal.aborted) return;

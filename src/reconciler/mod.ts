@@ -391,7 +391,7 @@ export class VppManager implements VppControl {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       const interval = this.#opts.checker.config().vpp.lb.syncIntervalMs || 30_000;
-      await sleep(this.#clock, interval, signal);
+      await sleep(this.#clock, interval, { signal });
       if (this.#gate.done) await this.#syncAllLogged("periodic");
     }
   }
@@ -399,7 +399,7 @@ export class VppManager implements VppControl {
   async #countersLoop(): Promise<void> {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
-      await sleep(this.#clock, this.#opts.countersMs ?? 5000, signal);
+      await sleep(this.#clock, this.#opts.countersMs ?? 5000, { signal });
       // Only while someone reads the counters (metrics scrapes, the API).
       if (this.connected() && this.#counters.wanted()) await this.#counters.refresh();
     }

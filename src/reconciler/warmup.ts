@@ -122,7 +122,7 @@ export async function runWarmup(gate: WarmupGate, d: WarmupDriver): Promise<void
     impact: "Gating all VPP LB updates",
   });
   const minLeft = gate.minDelayMs - gate.elapsedMs();
-  if (minLeft > 0) await sleep(d.clock, minLeft, d.signal);
+  if (minLeft > 0) await sleep(d.clock, minLeft, { signal: d.signal });
   log.info("vpp-lb-warmup-min-delay-elapsed", {
     elapsed: elapsed(),
     impact: "Ungating VPP LB updates for VIPs with known backend state",
@@ -140,14 +140,16 @@ export async function runWarmup(gate: WarmupGate, d: WarmupDriver): Promise<void
       });
       gate.finish();
       const left = gate.maxDelayMs - gate.elapsedMs();
-      if (left > 0) await sleep(d.clock, left, d.signal);
+      if (left > 0) await sleep(d.clock, left, { signal: d.signal });
       log.info("vpp-lb-warmup-max-delay-elapsed", {
         elapsed: elapsed(),
         impact: "Ungating all VPP LB updates",
       });
       return;
     }
-    await sleep(d.clock, Math.min(d.pollMs, gate.maxDelayMs - gate.elapsedMs()), d.signal);
+    await sleep(d.clock, Math.min(d.pollMs, gate.maxDelayMs - gate.elapsedMs()), {
+      signal: d.signal,
+    });
   }
   if (d.signal.aborted) return;
   log.info("vpp-lb-warmup-max-delay-elapsed", {

@@ -210,7 +210,7 @@ Deno.test({
           (v) => v === 0,
           "0 (standby)",
         );
-        const intoUp = transitionsInto(text, "nginx1", "up");
+        const intoUp = transitionsInto(text, { backend: "nginx1", to: "up" });
         if (intoUp < 1) wrong.push(`nginx1 transitions into up should be >= 1, are ${intoUp}`);
         must("maglev_vpp_connected", (v) => v === 1, "1");
         // Static backends produce no probe metrics (spec 3.6).

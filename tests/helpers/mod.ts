@@ -428,7 +428,10 @@ export function metricValue(text: string, series: string): number | undefined {
  * first probe may time out (unknown -> down at once, spec 3.3) before the
  * backend goes up from down.
  */
-export function transitionsInto(text: string, backend: string, to: string): number {
+export function transitionsInto(
+  text: string,
+  { backend, to }: { readonly backend: string; readonly to: string },
+): number {
   const re = new RegExp(
     `^maglev_backend_transitions_total\\{backend="${backend}",from="[a-z]+",to="${to}"\\} (\\S+)$`,
     "gm",
@@ -730,7 +733,10 @@ export function openFds(pid: number): number {
 }
 
 /** Sets the fd limit of a running process (`prlimit --pid`). */
-export async function prlimitNofile(pid: number, soft: number, hard: number): Promise<void> {
+export async function prlimitNofile(
+  pid: number,
+  { soft, hard }: { readonly soft: number; readonly hard: number },
+): Promise<void> {
   const out = await new Deno.Command("prlimit", {
     args: [`--pid=${pid}`, `--nofile=${soft}:${hard}`],
     stderr: "piped",
