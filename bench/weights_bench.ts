@@ -29,7 +29,7 @@ export interface WeightsBenchOptions {
 function pass(config: Config, states: StateSource): number {
   let n = 0;
   for (const fe of Object.values(config.frontends)) {
-    const vip = desiredFromFrontend(fe, states, config.backends);
+    const vip = desiredFromFrontend(fe, states, config);
     n += sortedIpKeys(vip.ases.keys()).length;
   }
   return n;

@@ -235,7 +235,7 @@ Deno.test("checker: disable/enable and their preconditions", async () => {
   );
   assert.equal(checker.disable("a").state, "disabled", "disable is idempotent");
   // Disabled stays desired with weight 0 and flush.
-  const d = desiredFromFrontend(checker.config().frontends.web, checker, checker.config().backends);
+  const d = desiredFromFrontend(checker.config().frontends.web, checker, checker.config());
   assert.deepEqual(d.ases.get("10.0.0.1"), { weight: 0, flush: true, backend: "a" });
   const en = checker.enable("a");
   assert.equal(en.state, "unknown");
@@ -578,7 +578,7 @@ Deno.test("checker: YAML-disabled backends are disabled, not probed, and desired
   assert.equal(checker.backendState("c"), "disabled");
   assert.equal(prober.count("c"), 0);
   assert.equal(checker.getBackend("c").enabled, false);
-  const d = desiredFromFrontend(checker.config().frontends.web, checker, checker.config().backends);
+  const d = desiredFromFrontend(checker.config().frontends.web, checker, checker.config());
   assert.deepEqual(d.ases.get("10.0.0.3"), { weight: 0, flush: true, backend: "c" });
   checker.enable("c");
   await clock.advance(0);

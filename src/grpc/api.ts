@@ -138,7 +138,7 @@ export class MaglevApi {
     });
     // What VPP hashes with: an `auto` table VPP kept longer than the config's length counts.
     const programmed = asProgrammed(
-      desiredFromFrontend(fe, served, backends),
+      desiredFromFrontend(fe, served, { backends }),
       vpp.heldTableLength?.(fe.name),
     );
     info.flow_table_length = programmed.flowTableLength;

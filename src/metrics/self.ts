@@ -67,7 +67,7 @@ export function addSelfFamilies(
     const config = checker.config();
     for (const fe of Object.values(config.frontends)) {
       const served = servedStates(checker, { vpp, frontend: fe.name });
-      const desired = desiredFromFrontend(fe, served, config.backends);
+      const desired = desiredFromFrontend(fe, served, config);
       const fp = vipFingerprint(asProgrammed(desired, vpp.heldTableLength?.(fe.name)));
       fingerprint.set({ fingerprint: fp, frontend: fe.name }, 1);
     }

@@ -81,11 +81,11 @@ export function previewChange(
 ): PreviewChangeResponse {
   const { config, states, heldTableLength: held } = options;
   // VPP's kept `auto` table, not the config's length, is what the buckets move in.
-  const before = asProgrammed(desiredFromFrontend(fe, states, config.backends), held);
+  const before = asProgrammed(desiredFromFrontend(fe, states, config), held);
   const after = asProgrammed(
     change.change === "disable"
-      ? desiredFromFrontend(fe, disabled(states, change.backend), config.backends)
-      : desiredFromFrontend(withWeight(fe, change, change.change.weight), states, config.backends),
+      ? desiredFromFrontend(fe, disabled(states, change.backend), config)
+      : desiredFromFrontend(withWeight(fe, change, change.change.weight), states, config),
     held,
   );
   const t0 = owners(before);

@@ -111,7 +111,7 @@ Deno.test("preview: before is what VPP serves, after what the engine would write
     assert.deepEqual(weights(p.after), after, `after: ${why}`);
     // The fingerprint GetFrontend computes from the same served states.
     const shown = vipFingerprint(
-      asProgrammed(desiredFromFrontend(WEB, states, CONFIG.backends), undefined),
+      asProgrammed(desiredFromFrontend(WEB, states, CONFIG), undefined),
     );
     assert.equal(p.fingerprint_before, shown, `fingerprint: ${why}`);
     const same = JSON.stringify(before) === JSON.stringify(after);

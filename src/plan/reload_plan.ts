@@ -216,10 +216,10 @@ export function reloadPlan(from: Config, to: Config, options: ReloadPlanOptions)
     }
     // The VIP as VPP holds it: the sync engine decides a recreate against that.
     const d0 = asProgrammed(
-      desiredFromFrontend(cur, states, from.backends),
+      desiredFromFrontend(cur, states, from),
       options.heldTableLength?.(name),
     );
-    const d1 = desiredFromFrontend(next, after, to.backends);
+    const d1 = desiredFromFrontend(next, after, to);
     const why = vipChange(d0, d1);
     if (why !== "") plan.vips_recreated.push(vipRecreate(cur, why, d0));
     plan.weights_changed.push(

@@ -1,21 +1,10 @@
 /**
- * The desired VIP of a frontend, from the running config and live states.
+ * The states a frontend's desired VIP is built from, as VPP serves them.
  * @module
  */
-import type { Config, Frontend } from "../config/types.ts";
 import type { StateSource } from "../health/types.ts";
-import {
-  desiredFromFrontend,
-  type DesiredVip,
-  type FrontendStates,
-  withAdopted,
-} from "../weights/mod.ts";
+import { type FrontendStates, withAdopted } from "../weights/mod.ts";
 import type { VppControl } from "./types.ts";
-
-/** What `frontend` should look like in VPP right now. */
-export function desiredVip(frontend: Frontend, config: Config, states: FrontendStates): DesiredVip {
-  return desiredFromFrontend(frontend, states, config.backends);
-}
 
 /**
  * The states of `frontend`'s backends as VPP serves them: with the weights

@@ -4,8 +4,8 @@
  */
 import { strict as assert } from "node:assert";
 import type { State } from "../health/types.ts";
-import type { Adoption } from "../weights/mod.ts";
-import { desiredVip, servedStates } from "./desired.ts";
+import { type Adoption, desiredFromFrontend } from "../weights/mod.ts";
+import { servedStates } from "./desired.ts";
 import { labConfig } from "./harness_test_util.ts";
 import type { DesiredVip } from "./plan.ts";
 
@@ -21,9 +21,9 @@ function ases(d: DesiredVip): Record<string, string> {
   return out;
 }
 
-Deno.test("desiredVip: the frontend's VIP and, per address, its backend's weight", () => {
+Deno.test("desiredFromFrontend over a lab config: the frontend's VIP and, per address, its backend's weight", () => {
   const cfg = labConfig();
-  const d = desiredVip(cfg.frontends.web, cfg, states());
+  const d = desiredFromFrontend(cfg.frontends.web, states(), cfg);
   const { ases: byAddress, ...vip } = d;
   assert.deepEqual(
     Object.entries(vip).map(([k, v]) => `${k}=${v}`).join(" "),
@@ -39,7 +39,7 @@ Deno.test("desiredVip: the frontend's VIP and, per address, its backend's weight
   ]);
 });
 
-Deno.test("desiredVip: each state's weight and flush, and failover to the fallback pool", () => {
+Deno.test("desiredFromFrontend over a lab config: each state's weight and flush, and failover to the fallback pool", () => {
   const cfg = labConfig();
   const web = cfg.frontends.web;
   const cases: [Record<string, State>, Record<string, string>][] = [
@@ -53,11 +53,11 @@ Deno.test("desiredVip: each state's weight and flush, and failover to the fallba
     [{ a: "down", b: "down", c: "disabled" }, { a: "0 flush", b: "0 flush", c: "0 flush" }],
   ];
   for (const [over, want] of cases) {
-    assert.deepEqual(ases(desiredVip(web, cfg, states(over))), want, JSON.stringify(over));
+    assert.deepEqual(ases(desiredFromFrontend(web, states(over), cfg)), want, JSON.stringify(over));
   }
   // flush-on-down off: a down backend drains; disable still flushes.
   const drain = labConfig({}, { flushOnDown: false });
-  const d = desiredVip(drain.frontends.web, drain, states({ a: "down", b: "disabled" }));
+  const d = desiredFromFrontend(drain.frontends.web, states({ a: "down", b: "disabled" }), drain);
   assert.deepEqual(ases(d), { a: "0", b: "0 flush", c: "100" });
 });
 
@@ -72,11 +72,15 @@ Deno.test("servedStates: adopted weights stand for backends without a result; wi
   const vpp = { adoptedWeights: (fe: string) => fe === "web" ? adopted : undefined };
   // a served at 70 keeps the primary pool active: c stays standby.
   const served = servedStates(health, { vpp, frontend: "web" });
-  assert.deepEqual(ases(desiredVip(web, cfg, served)), { a: "70", b: "0", c: "0" });
+  assert.deepEqual(ases(desiredFromFrontend(web, served, cfg)), { a: "70", b: "0", c: "0" });
   // No VPP, one without adoptions, or another frontend's: health alone.
   for (const o of [{ frontend: "web" }, { vpp: {}, frontend: "web" }, { vpp, frontend: "x" }]) {
     const s = servedStates(health, o);
-    assert.deepEqual(ases(desiredVip(web, cfg, s)), { a: "0", b: "0", c: "100" }, String(o.vpp));
+    assert.deepEqual(
+      ases(desiredFromFrontend(web, s, cfg)),
+      { a: "0", b: "0", c: "100" },
+      String(o.vpp),
+    );
   }
   // A pool weight changed since the adoption is the operator's: a served
   // backend takes it at once, one VPP held at 0 stays at 0.
@@ -84,6 +88,6 @@ Deno.test("servedStates: adopted weights stand for backends without a result; wi
     ...p,
     backends: p.backends.map((b) => b.name === "c" ? b : { ...b, weight: 80 }),
   }));
-  const after = desiredVip({ ...web, pools }, cfg, served);
+  const after = desiredFromFrontend({ ...web, pools }, served, cfg);
   assert.deepEqual(ases(after), { a: "80", b: "0", c: "0" });
 });

@@ -13,8 +13,13 @@ import type { Frontend } from "../config/types.ts";
 import { errorMessage, MaglevError } from "../errors.ts";
 import { log } from "../log/mod.ts";
 import { type LbConfRequest, VppClosedError, VppTimeoutError } from "../../vpp/mod.ts";
-import { desiredVip } from "./desired.ts";
-import { type Adoption, placedWeight, vipOf, withAdopted } from "../weights/mod.ts";
+import {
+  type Adoption,
+  desiredFromFrontend,
+  placedWeight,
+  vipOf,
+  withAdopted,
+} from "../weights/mod.ts";
 import { ownValue } from "../checker/lookup.ts";
 import { type LbClient, type LbState, readLbState, vipKey } from "./lb_state.ts";
 import { type DesiredVip, type LbOp, planRemoveVip, planVip, vipRecreate } from "./plan.ts";
@@ -159,7 +164,7 @@ export class SyncEngine {
       const held = this.#adopted.get(fe.name) ?? new Map<string, Adopted>();
       const added: Adopted[] = [];
       // forEach: a for-of over the Map builds an entry a step (see plan.ts).
-      desiredVip(fe, cfg, this.#o.checker).ases.forEach((d, address) => {
+      desiredFromFrontend(fe, this.#o.checker, cfg).ases.forEach((d, address) => {
         const cur = vip.ases.get(address);
         if (!cur || held.has(address) || this.#o.checker.backendState(d.backend) !== "unknown") {
           return;
@@ -299,7 +304,7 @@ export class SyncEngine {
         const keys = vipKeysOf(ops);
         for (const touched of this.#reads) for (const key of keys) touched.add(key);
       }
-      const r = await executePlan(session, ops, this.#mirror).finally(() => {
+      const r = await executePlan(session, ops, { mirror: this.#mirror }).finally(() => {
         this.#running = [];
       });
       addStats(total, r.stats);
@@ -337,7 +342,7 @@ export class SyncEngine {
     options: { forceFlush?: string; into?: LbOp[] },
   ): { key: string; ops: LbOp[] } {
     const desired = this.#desired(fe);
-    const key = vipKey(desired.prefix, desired.protocol, desired.port);
+    const key = vipKey(desired.prefix, desired);
     const cur = this.#mirror.get(key);
     const recreate = cur ? vipRecreate(cur, desired) : undefined;
     if (recreate) {
@@ -382,7 +387,7 @@ export class SyncEngine {
   /** The frontend's desired VIP, adopted weights included (see `withAdopted`). */
   #desired(fe: Frontend): DesiredVip {
     const states = withAdopted(this.#o.checker, this.adoptedWeights(fe.name));
-    return desiredVip(fe, this.#o.checker.config(), states);
+    return desiredFromFrontend(fe, states, this.#o.checker.config());
   }
 
   /** Flush ops of a plan (see `flushesFor`) -> the transition each flush is for. */
@@ -407,7 +412,7 @@ export class SyncEngine {
   #vipKeyOf(fe: Frontend | undefined): string {
     if (!fe) return "";
     const v = vipOf(fe);
-    return vipKey(v.prefix, v.protocol, v.port);
+    return vipKey(v.prefix, v);
   }
 
   #recordErrors(frontends: readonly string[], errors: readonly { op: LbOp; error: Error }[]) {
@@ -438,7 +443,7 @@ function vipKeysOf(ops: readonly LbOp[]): Set<string> {
     const op = ops[i];
     if (op.vip === last) continue;
     last = op.vip;
-    keys.add(vipKey(op.vip.prefix, op.vip.protocol, op.vip.port));
+    keys.add(vipKey(op.vip.prefix, op.vip));
   }
   return keys;
 }

@@ -39,8 +39,14 @@ export interface LbState {
   readonly vips: ReadonlyMap<string, VipState>;
 }
 
-/** The key of a VIP as VPP keys it (an all-port VIP's protocol is 255). */
-export function vipKey(prefix: string, protocol: number, port: number): string {
+/**
+ * The key of a VIP as VPP keys it (an all-port VIP's protocol is 255): its
+ * prefix, and the protocol and port of the VIP-like record the caller holds.
+ */
+export function vipKey(
+  prefix: string,
+  { protocol, port }: { readonly protocol: number; readonly port: number },
+): string {
   return `${prefix}|${vipProtocol(protocol, port)}|${port}`;
 }
 
@@ -71,7 +77,7 @@ export async function readLbState(
   const parsed = parseShowVipsVerbose(cli);
   for (let i = 0; i < parsed.length; i++) {
     const v = parsed[i];
-    if (!v.removed) text.set(vipKey(v.prefix, v.protocol, v.port), v);
+    if (!v.removed) text.set(vipKey(v.prefix, v), v);
   }
   const ases = new Map<string, AsRow[]>();
   for (let i = 0; i < asRows.length; i++) {
@@ -79,7 +85,7 @@ export async function readLbState(
     const vip = row.vip;
     const flags = row.flags;
     if ((flags & 1) === 0) continue;
-    const key = vipKey(vip.pfx, vip.protocol, vip.port);
+    const key = vipKey(vip.pfx, vip);
     let list = ases.get(key);
     if (!list) ases.set(key, list = []);
     list.push({
@@ -94,7 +100,7 @@ export async function readLbState(
   for (let i = 0; i < vipRows.length; i++) {
     const row = vipRows[i];
     const vip = row.vip;
-    const key = vipKey(vip.pfx, vip.protocol, vip.port);
+    const key = vipKey(vip.pfx, vip);
     const rows = ases.get(key) ?? [];
     const t = text.get(key);
     vips.set(key, {

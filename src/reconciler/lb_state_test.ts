@@ -67,8 +67,8 @@ Deno.test("readLbState: conf, each VIP listed with its live ASes, and the CLI te
       stickyBucketsPerCore: 2048,
       flowTimeout: 60,
     });
-    const web = vipKey(WEB.pfx, WEB.protocol, WEB.port);
-    const v6 = vipKey(V6.pfx, V6.protocol, V6.port);
+    const web = vipKey(WEB.pfx, WEB);
+    const v6 = vipKey(V6.pfx, V6);
     assert.deepEqual([...state.vips.keys()], [web, v6], "the deleted VIP is gone");
     assert.deepEqual(state.vips.get(web), {
       prefix: "192.0.2.1/32",
@@ -139,7 +139,7 @@ Deno.test("readLbState: the CLI text comes from the text session; refused, stick
       text: recording(other, [], textCli),
     });
     assert.deepEqual([mainCli.n, textCli.n], [0, 1]);
-    assert.equal(state.vips.get(vipKey(WEB.pfx, 6, 80))?.srcIpSticky, true);
+    assert.equal(state.vips.get(vipKey(WEB.pfx, { protocol: 6, port: 80 }))?.srcIpSticky, true);
     const s = recording(r.client, []);
     const refusing: LbClient = {
       ...s,
@@ -149,7 +149,7 @@ Deno.test("readLbState: the CLI text comes from the text session; refused, stick
           : s.request(name, fields),
     };
     const blind = await readLbState(refusing);
-    const web = blind.vips.get(vipKey(WEB.pfx, 6, 80))!;
+    const web = blind.vips.get(vipKey(WEB.pfx, { protocol: 6, port: 80 }))!;
     assert.deepEqual([web.srcIpSticky, web.index], [undefined, -1]);
     assert.deepEqual([...web.ases], [["10.0.0.1", { weight: 40 }]], "the API's part stands");
   } finally {
@@ -159,8 +159,14 @@ Deno.test("readLbState: the CLI text comes from the text session; refused, stick
 });
 
 Deno.test("vipKey: an all-port VIP is keyed by protocol 255 whatever protocol it was given", () => {
-  assert.equal(vipKey("192.0.2.1/32", 6, 80), "192.0.2.1/32|6|80");
-  assert.equal(vipKey("192.0.2.1/32", 6, 0), "192.0.2.1/32|255|0");
-  assert.equal(vipKey("192.0.2.1/32", 17, 0), vipKey("192.0.2.1/32", 6, 0));
-  assert.notEqual(vipKey("192.0.2.1/32", 17, 53), vipKey("192.0.2.1/32", 6, 53));
+  assert.equal(vipKey("192.0.2.1/32", { protocol: 6, port: 80 }), "192.0.2.1/32|6|80");
+  assert.equal(vipKey("192.0.2.1/32", { protocol: 6, port: 0 }), "192.0.2.1/32|255|0");
+  assert.equal(
+    vipKey("192.0.2.1/32", { protocol: 17, port: 0 }),
+    vipKey("192.0.2.1/32", { protocol: 6, port: 0 }),
+  );
+  assert.notEqual(
+    vipKey("192.0.2.1/32", { protocol: 17, port: 53 }),
+    vipKey("192.0.2.1/32", { protocol: 6, port: 53 }),
+  );
 });

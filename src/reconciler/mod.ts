@@ -115,7 +115,7 @@ export class VppManager implements VppControl {
       open: () => this.#open(),
       labeller: () => {
         const byKey = this.#frontendsByKey();
-        return (prefix, protocol, port) => byKey.get(vipKey(prefix, protocol, port)) ?? "";
+        return (prefix, protocol, port) => byKey.get(vipKey(prefix, { protocol, port })) ?? "";
       },
       maxAgeMs: options.countersMs ?? 5000,
     });
@@ -270,7 +270,7 @@ export class VppManager implements VppControl {
     const cfg = this.#opts.checker.config();
     for (const fe of Object.values(cfg.frontends)) {
       const v = vipOf(fe);
-      m.set(vipKey(v.prefix, v.protocol, v.port), fe.name);
+      m.set(vipKey(v.prefix, v), fe.name);
     }
     return m;
   }

@@ -231,7 +231,7 @@ async function sendWindowed(
 export async function executePlan(
   client: LbClient,
   ops: readonly LbOp[],
-  mirror: Mirror,
+  { mirror }: { readonly mirror: Mirror },
 ): Promise<ExecResult> {
   const failures = await sendWindowed(client, ops, PIPELINE_WINDOW);
   const s: Settling = { ops, failures, mirror, stats: emptyStats(), errors: [] };
@@ -262,7 +262,7 @@ interface Settling {
 function settleVip(s: Settling, start: number): number {
   const ops = s.ops;
   const vip = ops[start].vip;
-  const key = vipKey(vip.prefix, vip.protocol, vip.port);
+  const key = vipKey(vip.prefix, vip);
   const text = vipText(vip);
   let i = start;
   for (; i < ops.length && ops[i].vip === vip; i++) {

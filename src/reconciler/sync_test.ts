@@ -21,7 +21,7 @@ import {
 
 const A: VipId = { prefix: "192.0.2.1/32", protocol: 6, port: 80 };
 const B: VipId = { prefix: "192.0.2.9/32", protocol: 6, port: 80 };
-const KEY_A = vipKey(A.prefix, A.protocol, A.port);
+const KEY_A = vipKey(A.prefix, A);
 
 /** A client of a fresh double, with its writes recorded, and what each test logs. */
 interface Rig {
@@ -103,7 +103,7 @@ rigTest(
       { op: "vip-del", vip: B, frontend: "web" }, // no such VIP
     ];
     const mirror: Mirror = new Map();
-    const res = await executePlan(r.session, ops, mirror);
+    const res = await executePlan(r.session, ops, { mirror });
     assert.deepEqual(
       res.errors.map((
         e,
@@ -215,12 +215,12 @@ rigTest(
   "executePlan: a VIP delete takes the VIP out of the mirror; an empty plan writes and logs nothing",
   async (r) => {
     const mirror: Mirror = new Map();
-    await executePlan(r.session, [VIP_ADD, asAdd(A, "10.0.0.1", 100)], mirror);
+    await executePlan(r.session, [VIP_ADD, asAdd(A, "10.0.0.1", 100)], { mirror });
     r.logs.length = 0;
     const res = await executePlan(r.session, [
       asDel(A, "10.0.0.1"),
       { op: "vip-del", vip: A, frontend: "web" },
-    ], mirror);
+    ], { mirror });
     assert.deepEqual(res.errors, []);
     assert.deepEqual(res.stats, { ...emptyStats(), asRemoved: 1, vipRemoved: 1 });
     assert.deepEqual([...mirror.keys()], []);
@@ -229,7 +229,7 @@ rigTest(
     assert.deepEqual(r.logs[1].attrs, { frontend: "web", vip: "192.0.2.1/32 tcp/80" });
     r.logs.length = 0;
     const before = r.writes.length;
-    const none = await executePlan(r.session, [], mirror);
+    const none = await executePlan(r.session, [], { mirror });
     assert.ok(isEmptyStats(none.stats));
     assert.deepEqual([none.errors, none.accepted, r.logs], [[], [], []]);
     assert.equal(r.writes.length, before);
@@ -252,7 +252,7 @@ rigTest(
         ops.push(asAdd(A, address, 1 + (i % 100)));
       }
     }
-    const res = await executePlan(r.session, ops, mirror);
+    const res = await executePlan(r.session, ops, { mirror });
     assert.deepEqual(res.errors.map((e) => ops.indexOf(e.op)), [...refused]);
     assert.equal(res.accepted.length, ops.length - refused.size);
     assert.deepEqual(

@@ -259,7 +259,7 @@ export function vipOf(
 export function desiredFromFrontend(
   frontend: Frontend,
   states: FrontendStates,
-  backends: Readonly<Record<string, Backend>>,
+  { backends }: { readonly backends: Readonly<Record<string, Backend>> },
 ): DesiredVip {
   const ases = new Map<string, DesiredAs>();
   // One placement a frontend, filled in per AS: no object an AS for the

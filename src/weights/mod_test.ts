@@ -138,7 +138,7 @@ Deno.test("weights: activePoolIndex (spec 5.1)", () => {
 
 /** Desired ASes as `address=weight[!]` (! = flush), in VPP order. */
 function desiredText(f: Frontend, st: Record<string, State>, bs: Record<string, Backend>): string {
-  const d = desiredFromFrontend(f, states(st), bs);
+  const d = desiredFromFrontend(f, states(st), { backends: bs });
   return sortedIpKeys(d.ases.keys()).map((ip) => {
     const a = d.ases.get(ip)!;
     return `${a.backend}=${a.weight}${a.flush ? "!" : ""}`;
@@ -188,7 +188,9 @@ Deno.test("weights: desiredFromFrontend VIP fields, membership and encap", () =>
     srcIpSticky: true,
     flowTableLength: 4096,
   });
-  const d = desiredFromFrontend(f, states({ a: "up", b: "disabled", gone: "removed" }), bs);
+  const d = desiredFromFrontend(f, states({ a: "up", b: "disabled", gone: "removed" }), {
+    backends: bs,
+  });
   assert.equal(d.prefix, "192.0.2.1/32");
   assert.equal(d.protocol, 6);
   assert.equal(d.port, 80);
@@ -204,21 +206,21 @@ Deno.test("weights: desiredFromFrontend VIP fields, membership and encap", () =>
 
   const bs6 = backends({ a: "2001:db8::1" });
   const v6vip = fe([["p", { a: 100 }]], { address: "2001:db8::80", family: 6, protocol: "udp" });
-  const d6 = desiredFromFrontend(v6vip, states({ a: "up" }), bs6);
+  const d6 = desiredFromFrontend(v6vip, states({ a: "up" }), { backends: bs6 });
   assert.equal(d6.prefix, "2001:db8::80/128");
   assert.equal(d6.protocol, 17);
   assert.equal(d6.encap, 1);
 
   // A v6 VIP with v4 backends is IP6_GRE4: encap follows the backends.
   const mixed = fe([["p", { a: 100 }]], { address: "2001:db8::80", family: 6 });
-  assert.equal(desiredFromFrontend(mixed, states({ a: "up" }), bs).encap, 0);
+  assert.equal(desiredFromFrontend(mixed, states({ a: "up" }), { backends: bs }).encap, 0);
 
   // All-port VIP: VPP forces protocol 255.
   const allPort = fe([["p", { a: 100 }]], { port: 0 });
-  assert.equal(desiredFromFrontend(allPort, states({ a: "up" }), bs).protocol, 255);
+  assert.equal(desiredFromFrontend(allPort, states({ a: "up" }), { backends: bs }).protocol, 255);
 
   // No desired backend: the VIP family decides.
-  const empty = desiredFromFrontend(v6vip, states({}), bs6);
+  const empty = desiredFromFrontend(v6vip, states({}), { backends: bs6 });
   assert.equal(empty.ases.size, 0);
   assert.equal(empty.encap, 1);
 });
@@ -299,7 +301,7 @@ Deno.test("weights: adopted weights hold only while the backend has no result", 
   const d = desiredFromFrontend(
     f,
     withAdopted(states({ a: "unknown", b: "up", c: "up" }), held),
-    backends({ a: "10.0.0.1", b: "10.0.0.2", c: "10.0.0.3" }),
+    { backends: backends({ a: "10.0.0.1", b: "10.0.0.2", c: "10.0.0.3" }) },
   );
   assert.deepEqual(d.ases.get("10.0.0.1"), { weight: 70, flush: false, backend: "a" });
   assert.deepEqual(d.ases.get("10.0.0.2"), { weight: 40, flush: false, backend: "b" });
