@@ -26,7 +26,7 @@ export const STATIC_IDLE_MS = 30_000;
 export const DEADLINE_GRACE_MS = 50;
 
 /** The synthetic pass of a static backend (spec 3.6). */
-const STATIC_PASS: ProbeResult = Object.freeze(probeResult("L7OK", "static backend", 0));
+const STATIC_PASS: ProbeResult = Object.freeze(probeResult("L7OK", "static backend"));
 
 /** The daemon's schedule slack: at most 250 wakeups/s, a probe starts <= 4 ms late. */
 export const SCHEDULE_SLACK_MS = 4;
@@ -102,12 +102,12 @@ export type EntryFields = Pick<Entry, "name" | "backend" | "hc" | "machine" | "f
 function timeoutResult(hc: HealthCheck, durationMs: number): ProbeResult {
   const detail = `timeout after ${formatDuration(hc.timeoutMs)}`;
   const code = hc.type === "icmp" ? "L3TOUT" : hc.type === "tcp" ? "L4TOUT" : "L7TOUT";
-  return probeResult(code, detail, durationMs);
+  return probeResult(code, detail, { durationMs });
 }
 
 function errorResult(hc: HealthCheck, err: unknown, durationMs: number): ProbeResult {
   const detail = errorMessage(err);
-  return probeResult(hc.type === "icmp" ? "L3CON" : "L4CON", detail, durationMs);
+  return probeResult(hc.type === "icmp" ? "L3CON" : "L4CON", detail, { durationMs });
 }
 
 /** What {@linkcode ProbeLoops} needs from the checker. */

@@ -18,7 +18,7 @@ const BACKEND: Backend = {
   enabled: true,
   description: "",
 };
-const PASS = probeResult("L4OK", "", 1);
+const PASS = probeResult("L4OK", "", { durationMs: 1 });
 
 /** One probe in flight: its signal, and how to answer it. */
 interface Call {
@@ -103,7 +103,7 @@ Deno.test("runner: after the deadline a failure keeps its own code, a pass is a 
   r.loops.start(r.entry, 0);
   await r.clock.advance(100);
   assert.equal(r.calls[0].signal.aborted, true);
-  r.calls[0].resolve(probeResult("L4CON", "connection refused", 100));
+  r.calls[0].resolve(probeResult("L4CON", "connection refused", { durationMs: 100 }));
   await r.clock.advance(0);
   await r.clock.advance(1000);
   assert.equal(r.calls.length, 2);

@@ -53,8 +53,23 @@ export function layerOf(code: ProbeCode): Layer {
   return LAYERS[code];
 }
 
+/**
+ * How long a probe took. Per-probe callers pass an object they already hold
+ * (a probe's slot or task, with `durationMs` set just before), so that a
+ * result costs one allocation.
+ */
+export interface ProbeResultOptions {
+  readonly durationMs: number;
+}
+
+const UNTIMED: ProbeResultOptions = Object.freeze({ durationMs: 0 });
+
 /** A result for `code`; `ok` and `layer` follow from the code. */
-export function probeResult(code: ProbeCode, detail: string, durationMs: number): ProbeResult {
+export function probeResult(
+  code: ProbeCode,
+  detail: string,
+  { durationMs }: ProbeResultOptions = UNTIMED,
+): ProbeResult {
   return {
     ok: code.endsWith("OK"),
     layer: LAYERS[code],

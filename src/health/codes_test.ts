@@ -16,13 +16,13 @@ Deno.test("codes: probe codes, their layers, and operator codes are told apart",
 });
 
 Deno.test("codes: probeResult derives ok and layer from the code", () => {
-  assert.deepEqual(probeResult("L4OK", "connected", 1.23456), {
+  assert.deepEqual(probeResult("L4OK", "connected", { durationMs: 1.23456 }), {
     ok: true,
     layer: "L4",
     code: "L4OK",
     detail: "connected",
     durationMs: 1.235,
   });
-  assert.equal(probeResult("L7TOUT", "x", -1).ok, false);
-  assert.equal(probeResult("L7TOUT", "x", -1).durationMs, 0);
+  assert.equal(probeResult("L7TOUT", "x", { durationMs: -1 }).ok, false);
+  assert.equal(probeResult("L7TOUT", "x", { durationMs: -1 }).durationMs, 0);
 });

@@ -55,7 +55,7 @@ Deno.test("events: operator transitions are not probe transitions", async () => 
 
 Deno.test("events: a local error counts apart from probe results", async () => {
   const { metrics, render } = rig();
-  const local = probeResult("L4CON", "too many open files", 0);
+  const local = probeResult("L4CON", "too many open files");
   metrics.observeLocalError("b", HC, local);
   metrics.observeLocalError("b", HC, local);
   const text = await render();

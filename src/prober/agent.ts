@@ -156,7 +156,7 @@ class NetnsAgentProber implements NetnsProber {
     return probeResult(
       "L4CON",
       `enter netns ${JSON.stringify(this.#netns)}: ${reason}`,
-      this.#clock.monotonic() - start,
+      { durationMs: this.#clock.monotonic() - start },
     );
   }
 
@@ -285,8 +285,8 @@ class NetnsAgentProber implements NetnsProber {
     }
     p.finish(
       isProbeCode(code)
-        ? probeResult(code, detail, Number(f[3]))
-        : probeResult("L4CON", `probe agent sent unknown code ${JSON.stringify(code)}`, 0),
+        ? probeResult(code, detail, { durationMs: Number(f[3]) })
+        : probeResult("L4CON", `probe agent sent unknown code ${JSON.stringify(code)}`),
     );
   }
 
@@ -333,7 +333,7 @@ class NetnsAgentProber implements NetnsProber {
         entry.finish(probeResult(
           "L4CON",
           `probe agent in netns ${JSON.stringify(this.#netns)} did not answer`,
-          this.#clock.monotonic() - t0,
+          { durationMs: this.#clock.monotonic() - t0 },
         ));
       }, hc.timeoutMs + AGENT_GRACE_MS);
       const entry: PendingProbe = {

@@ -500,7 +500,7 @@ export class SocketEngine {
     }
     const line = parseStatusLine(buf, n);
     if (!line) return false;
-    const r = judgeStatus(line.status, line.reason, slot.params);
+    const r = judgeStatus(line, slot.params);
     const end = buf.indexOf(10) + 1;
     this.#lastLine.set(slot.params, { bytes: buf.slice(0, end), code: r.code, detail: r.detail });
     this.#finish(slot, this.#fail(slot, r.code, r.detail));
@@ -525,7 +525,8 @@ export class SocketEngine {
     slot.judging = true;
     slot.judged++;
     slot.judgedLen = slot.accLen;
-    judgeBuffered(bytes, eof, slot.params).then((r) => {
+    slot.eof = eof;
+    judgeBuffered(bytes, slot).then((r) => {
       const live = this.#live(ticket);
       if (!live) return;
       live.judging = false;
@@ -557,7 +558,8 @@ export class SocketEngine {
   }
 
   #fail(slot: Slot, code: ProbeCode, detail: string): ProbeResult {
-    return probeResult(code, detail, this.#clock.monotonic() - slot.start);
+    slot.durationMs = this.#clock.monotonic() - slot.start;
+    return probeResult(code, detail, slot);
   }
 
   #finish(slot: Slot, result: ProbeResult): void {

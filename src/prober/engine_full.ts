@@ -32,16 +32,25 @@ function bufferedStream(bytes: Uint8Array, eof: boolean): ProbeStream {
   };
 }
 
+/** Whether the peer has closed, and the check's params; a probe's slot fits as it is. */
+export interface JudgeOptions {
+  /** No more bytes will come. */
+  readonly eof: boolean;
+  readonly params: HttpParams;
+}
+
 /** Judges a response from its bytes: a result, or NEED_MORE while it is incomplete. */
 export async function judgeBuffered(
   bytes: Uint8Array,
-  eof: boolean,
-  params: HttpParams,
+  options: JudgeOptions,
 ): Promise<ProbeResult | typeof NEED_MORE> {
+  // Read before the first await: a slot passed as `options` is reused once its probe ends.
+  const eof = options.eof;
+  const params = options.params;
   try {
     return await judgeFull(new ByteReader(bufferedStream(bytes, eof)), params);
   } catch (err) {
     if (err === NEED_MORE) return NEED_MORE;
-    return probeResult("L7RSP", `response: ${errorText(err)}`, 0);
+    return probeResult("L7RSP", `response: ${errorText(err)}`);
   }
 }

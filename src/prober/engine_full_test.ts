@@ -38,7 +38,7 @@ Deno.test("engine_full: a buffered response is judged, or asks for more bytes un
     ],
   ];
   for (const [text, eof, params, want] of cases) {
-    const r = await judgeBuffered(new TextEncoder().encode(text), eof, params);
+    const r = await judgeBuffered(new TextEncoder().encode(text), { eof, params });
     const got = r === NEED_MORE ? r : `${r.code} ${r.detail}`;
     assert.equal(got, want, `${JSON.stringify(text)} eof=${eof}`);
   }

@@ -31,12 +31,17 @@ const encoder = new TextEncoder();
 const regexpCache = new Map<string, ResponseRegexp>();
 
 /** The exact request bytes a probe sends. */
-export function buildRequest(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
+export function buildRequest(
+  hc: HealthCheck,
+  backend: Backend,
+  options: RequestOptions,
+): Uint8Array {
+  const userAgent = options.userAgent;
   // Requests depend only on the check and the backend, and the checker probes with the same
   // objects each time (a reload makes new ones): one request per backend, no key to build.
   const last = lastRequest.get(backend);
   if (last && last.hc === hc && last.userAgent === userAgent) return last.request;
-  const request = requestFor(hc, backend, userAgent);
+  const request = requestFor(hc, backend, options);
   lastRequest.set(backend, { hc, userAgent, request });
   return request;
 }
@@ -46,10 +51,20 @@ const lastRequest = new WeakMap<
   { hc: HealthCheck; userAgent: string; request: Uint8Array }
 >();
 
+/** What a request carries besides the check and the backend; probe options fit as they are. */
+export interface RequestOptions {
+  /** Sent as `User-Agent`, e.g. `maglevd/1.0.0`. */
+  readonly userAgent: string;
+}
+
 /** The request bytes a probe of `backend` sends, built anew (callers keep them). */
-export function requestFor(hc: HealthCheck, backend: Backend, userAgent: string): Uint8Array {
+export function requestFor(
+  hc: HealthCheck,
+  backend: Backend,
+  { userAgent }: RequestOptions,
+): Uint8Array {
   const p = hc.http ?? DEFAULT_PARAMS;
-  const host = p.host !== "" ? p.host : hostHeader(backend.address, hc.port, hc.type === "https");
+  const host = p.host !== "" ? p.host : hostHeader(backend.address, hc);
   const req = encoder.encode(
     `GET ${p.path || "/"} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ${userAgent}\r\n` +
       `Accept: */*\r\nConnection: close\r\n\r\n`,
@@ -57,10 +72,17 @@ export function requestFor(hc: HealthCheck, backend: Backend, userAgent: string)
   return req;
 }
 
-/** The default Host header: the address (IPv6 in brackets), with the port unless default. */
-export function hostHeader(address: string, port: number, https: boolean): string {
+/**
+ * The default Host header of `address` for check `hc`: the address (IPv6 in
+ * brackets), with the check's port unless it is the scheme's default.
+ */
+export function hostHeader(
+  address: string,
+  hc: { readonly port: number; readonly type: string },
+): string {
   const host = address.includes(":") ? `[${address}]` : address;
-  return port === (https ? 443 : 80) ? host : `${host}:${port}`;
+  const port = hc.port;
+  return port === (hc.type === "https" ? 443 : 80) ? host : `${host}:${port}`;
 }
 
 /** Runs one http or https probe against `backend`. */
@@ -78,7 +100,7 @@ export function probeHttp(
       ? { serverName: p.serverName, insecureSkipVerify: p.insecureSkipVerify }
       : undefined,
   };
-  const request = buildRequest(hc, backend, options.userAgent);
+  const request = buildRequest(hc, backend, options);
   return runWithDeadline(
     async (ctx) => {
       const stream = await dial(target, ctx);
@@ -127,7 +149,7 @@ async function judgeStatusLine(stream: ProbeStream, p: HttpParams): Promise<Prob
     return judgeFull(new ByteReader(stream, prefix), p);
   }
   bufferPool.push(buf);
-  return judgeStatus(line.status, line.reason, p);
+  return judgeStatus(line, p);
 }
 
 /** The status and reason of a complete final (>= 200) status line at the start of `buf`. */
@@ -152,29 +174,35 @@ export function parseStatusLine(
   return { status: d0 * 100 + d1 * 10 + d2, reason };
 }
 
-/** The verdict on a final status: L7OK inside the check's range, L7STS outside. */
-export function judgeStatus(status: number, reason: string, p: HttpParams): ProbeResult {
+/**
+ * The verdict on a final status line (a parsed line or head, as the caller
+ * has it): L7OK inside the check's range, L7STS outside.
+ */
+export function judgeStatus(
+  line: { readonly status: number; readonly reason: string },
+  p: HttpParams,
+): ProbeResult {
+  const { status, reason } = line;
   const statusText = `HTTP ${status}${reason ? " " + reason : ""}`;
   if (status < p.responseCodeMin || status > p.responseCodeMax) {
     return probeResult(
       "L7STS",
       `${statusText}: not in ${p.responseCodeMin}-${p.responseCodeMax}`,
-      0,
     );
   }
-  return probeResult("L7OK", statusText, 0);
+  return probeResult("L7OK", statusText);
 }
 
 /** Reads head and (for a response-regexp) body from `reader`, then judges them. */
 export async function judgeFull(reader: ByteReader, p: HttpParams): Promise<ProbeResult> {
   const head = await readHead(reader);
-  const verdict = judgeStatus(head.status, head.reason, p);
+  const verdict = judgeStatus(head, p);
   if (!verdict.ok || p.responseRegexp === "") return verdict;
   const re = compileRegexp(p.responseRegexp);
-  if (!re) return probeResult("L7RSP", `bad response-regexp /${p.responseRegexp}/`, 0);
+  if (!re) return probeResult("L7RSP", `bad response-regexp /${p.responseRegexp}/`);
   const body = new TextDecoder().decode(await readBody(reader, head));
   if (!re.test(body)) {
-    return probeResult("L7RSP", `${verdict.detail}: body does not match /${p.responseRegexp}/`, 0);
+    return probeResult("L7RSP", `${verdict.detail}: body does not match /${p.responseRegexp}/`);
   }
   return verdict;
 }

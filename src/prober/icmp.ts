@@ -49,6 +49,8 @@ interface Pending {
   readonly family: 4 | 6;
   readonly addr: Uint8Array;
   readonly start: number;
+  /** Set as the echo ends, for its result (see `probeResult`). */
+  durationMs: number;
   readonly finish: (code: ProbeCode, detail: string) => void;
 }
 
@@ -94,7 +96,9 @@ export class IcmpProber {
   probe(hc: HealthCheck, backend: Backend, options: IcmpProbeOptions): Promise<ProbeResult> {
     const start = this.#clock.monotonic();
     const fail = (code: ProbeCode, detail: string) =>
-      Promise.resolve(probeResult(code, detail, this.#clock.monotonic() - start));
+      Promise.resolve(
+        probeResult(code, detail, { durationMs: this.#clock.monotonic() - start }),
+      );
     if (this.#closed) return fail("L3CON", "prober closed");
     const addr = parseIpBytes(backend.address);
     if (!addr) return fail("L3CON", `bad address ${JSON.stringify(backend.address)}`);
@@ -129,6 +133,7 @@ export class IcmpProber {
         family,
         addr,
         start,
+        durationMs: 0,
         finish: (code, detail) => {
           if (this.#pending.get(key) !== pending) return;
           this.#pending.delete(key);
@@ -136,7 +141,8 @@ export class IcmpProber {
           options.signal.removeEventListener("abort", onAbort);
           // A reader blocked in poll() for nothing would hold the process open.
           if (this.#pending.size === 0) this.#wake();
-          resolve(probeResult(code, detail, this.#clock.monotonic() - start));
+          pending.durationMs = this.#clock.monotonic() - start;
+          resolve(probeResult(code, detail, pending));
         },
       };
       this.#pending.set(key, pending);

@@ -88,17 +88,17 @@ export function createLocalProber(options: LocalProberOptions = {}): Prober {
         case "icmp":
           return await icmp.probe(hc, backend, { signal });
         default:
-          return probeResult("L4CON", `unknown health check type ${JSON.stringify(hc.type)}`, 0);
+          return probeResult("L4CON", `unknown health check type ${JSON.stringify(hc.type)}`);
       }
     } catch (err) {
       // The probers map their own errors; this guards the checker's loop.
-      return probeResult("L4CON", `probe failed: ${String(err)}`, 0);
+      return probeResult("L4CON", `probe failed: ${String(err)}`);
     }
   }
 
   function probe(hc: HealthCheck, backend: Backend, signal: AbortSignal): Promise<ProbeResult> {
     if (!sockets || !engineRuns(hc)) return streamProbe(hc, backend, signal);
-    if (signal.aborted) return Promise.resolve(probeResult("L4TOUT", "connect cancelled", 0));
+    if (signal.aborted) return Promise.resolve(probeResult("L4TOUT", "connect cancelled"));
     return new Promise<ProbeResult>((resolve) => {
       const onAbort = () => {
         const r = sockets.cancel(ticket);
@@ -162,9 +162,9 @@ export class StreamTickets {
     try {
       p = this.#probe(hc, backend, ac.signal);
     } catch (err) {
-      p = Promise.resolve(probeResult("L4CON", `probe failed: ${String(err)}`, 0));
+      p = Promise.resolve(probeResult("L4CON", `probe failed: ${String(err)}`));
     }
-    p.then(done, (err) => done(probeResult("L4CON", `probe failed: ${String(err)}`, 0)));
+    p.then(done, (err) => done(probeResult("L4CON", `probe failed: ${String(err)}`)));
     return ticket;
   }
 

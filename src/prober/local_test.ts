@@ -5,7 +5,7 @@ import { createLocalProber, defaultEngine, StreamTickets } from "./local.ts";
 import { backend, blackholePort, check, NEVER } from "./prober_test_util.ts";
 import { probeResult } from "./result.ts";
 
-const PASS = probeResult("L4OK", "ok", 1);
+const PASS = probeResult("L4OK", "ok", { durationMs: 1 });
 
 function sink(): ProbeSink & { got: ProbeResult[] } {
   const got: ProbeResult[] = [];

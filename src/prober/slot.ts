@@ -25,6 +25,8 @@ export interface Slot {
   address: string;
   port: number;
   start: number;
+  /** Set as the probe ends, for its result (see `probeResult`). */
+  durationMs: number;
   deadline: number;
   timeoutMs: number;
   /** Stall time added to the deadline so far (at most `timeoutMs`). */
@@ -41,6 +43,8 @@ export interface Slot {
   /** Full-parser runs so far and the bytes the last one saw (a trickle must not cost O(n²)). */
   judged: number;
   judgedLen: number;
+  /** The peer has closed: the bytes read are all there is (for `judgeBuffered`). */
+  eof: boolean;
   sink: ProbeSink | undefined;
 }
 
@@ -77,6 +81,7 @@ export function newSlot(index: number, scratch: Uint8Array): Slot {
     address: "",
     port: 0,
     start: 0,
+    durationMs: 0,
     deadline: 0,
     timeoutMs: 0,
     credit: 0,
@@ -88,6 +93,7 @@ export function newSlot(index: number, scratch: Uint8Array): Slot {
     judging: false,
     judged: 0,
     judgedLen: 0,
+    eof: false,
     sink: undefined,
   };
 }

@@ -42,7 +42,9 @@ export class Targets {
     // Not cached by address: at 50,000 backends a second copy of each costs megabytes.
     const addr = parseIpBytes(backend.address);
     if (!addr) return undefined;
-    const request = hc.type === "http" ? requestFor(hc, backend, this.#userAgent) : undefined;
+    const request = hc.type === "http"
+      ? requestFor(hc, backend, { userAgent: this.#userAgent })
+      : undefined;
     const sa = sockaddr(addr, hc.port);
     const requestLen = request?.length ?? 0;
     const bytes = new Uint8Array(requestLen + sa.length);

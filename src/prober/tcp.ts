@@ -34,8 +34,8 @@ export function probeTcp(
       const stream = await dial(target, ctx);
       stream.close();
       return target.tls
-        ? probeResult("L6OK", `TLS handshake with ${targetText(target)} ok`, 0)
-        : probeResult("L4OK", `connected to ${targetText(target)}`, 0);
+        ? probeResult("L6OK", `TLS handshake with ${targetText(target)} ok`)
+        : probeResult("L4OK", `connected to ${targetText(target)}`);
     },
     hc.timeoutMs,
     options,

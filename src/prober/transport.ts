@@ -70,6 +70,8 @@ const PHASE_TEXT: Readonly<Record<Phase, string>> = {
 interface Task extends ProbeContext {
   readonly at: number;
   readonly start: number;
+  /** Set as the probe ends, for its result (see `probeResult`). */
+  durationMs: number;
   readonly timeoutMs: number;
   readonly codes: PhaseCodes;
   readonly signal: AbortSignal;
@@ -207,15 +209,17 @@ function abortConnect(t: ProbeContext & { start?: number }, ac: AbortController)
   clock.setTimeout(() => ac.abort(), mid - elapsed);
 }
 
+/** `t` with its duration so far, as {@linkcode probeResult} reads it. */
+function timed(t: Task): Task {
+  t.durationMs = t.clock.monotonic() - t.start;
+  return t;
+}
+
 function expireTask(t: Task, why: string): void {
   const phase = t.phase;
   finish(
     t,
-    probeResult(
-      t.codes.timeout[phase],
-      `${PHASE_TEXT[phase]} ${why}`,
-      t.clock.monotonic() - t.start,
-    ),
+    probeResult(t.codes.timeout[phase], `${PHASE_TEXT[phase]} ${why}`, timed(t)),
   );
 }
 
@@ -243,6 +247,7 @@ export function runWithDeadline(
     clock,
     at: start + timeoutMs,
     start,
+    durationMs: 0,
     timeoutMs,
     codes: options.codes ?? PHASE_CODES,
     signal,
@@ -251,21 +256,21 @@ export function runWithDeadline(
     queue,
   };
   if (signal.aborted) {
-    resolve(probeResult(t.codes.timeout.connect, `${PHASE_TEXT.connect} cancelled`, 0));
+    resolve(probeResult(t.codes.timeout.connect, `${PHASE_TEXT.connect} cancelled`));
     return promise;
   }
   signal.addEventListener("abort", onAbort!, { once: true });
   queue.add(t);
   body(t).then(
     (r) => {
-      finish(t, probeResult(r.code, r.detail, clock.monotonic() - start));
+      finish(t, probeResult(r.code, r.detail, timed(t)));
     },
     (err) => {
       const phase = t.phase;
       const r = probeResult(
         t.codes.error[phase],
         `${PHASE_TEXT[phase]}: ${errorText(err)}`,
-        clock.monotonic() - start,
+        timed(t),
       );
       finish(t, r);
     },
