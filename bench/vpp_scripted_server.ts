@@ -35,7 +35,7 @@ function buildScripts(ids: Map<string, number>): Map<number, Script> {
     if (request === "sockclnt_create") continue;
     const def = messageByName(answer)!;
     // Every field zero: retval (or response) 0, context patched per request.
-    const body = encodeMessage(answer, ids.get(answer)!, {});
+    const body = encodeMessage({ name: answer, id: ids.get(answer)! }, {});
     scripts.set(ids.get(request)!, {
       reply: request.endsWith("_dump") ? new Uint8Array(0) : frameMessage(body),
       requestContextAt: contextOffset(req),
@@ -54,12 +54,14 @@ function messageIds(): Map<string, number> {
 }
 
 function tableReply(ids: Map<string, number>, context: number): Uint8Array {
-  return frameMessage(encodeMessage("sockclnt_create_reply", ids.get("sockclnt_create_reply")!, {
-    context,
-    response: 0,
-    index: 0x80000001,
-    message_table: [...ids].map(([name, index]) => ({ index, name: messageByName(name)!.key })),
-  }));
+  return frameMessage(
+    encodeMessage({ name: "sockclnt_create_reply", id: ids.get("sockclnt_create_reply")! }, {
+      context,
+      response: 0,
+      index: 0x80000001,
+      message_table: [...ids].map(([name, index]) => ({ index, name: messageByName(name)!.key })),
+    }),
+  );
 }
 
 async function serve(conn: Deno.Conn, ids: Map<string, number>, scripts: Map<number, Script>) {

@@ -56,14 +56,14 @@ for (const file of files) {
       const sent = op.wire.sent.map(fromHex);
       assert.equal(nameOf(sent[0], where), op.msg, `${where}: request id`);
       const req = decodeMessage(op.msg, sent[0]);
-      const encoded = encodeMessage(op.msg, messageIdOf(sent[0]), {
+      const encoded = encodeMessage({ name: op.msg, id: messageIdOf(sent[0]) }, {
         ...op.args,
         client_index: req.client_index,
         context: req.context,
       });
       assert.equal(toHex(encoded), op.wire.sent[0], `${where}: request bytes`);
       assert.equal(
-        toHex(encodeMessage(op.msg, messageIdOf(sent[0]), req)),
+        toHex(encodeMessage({ name: op.msg, id: messageIdOf(sent[0]) }, req)),
         op.wire.sent[0],
         `${where}: re-encoding the decoded request`,
       );

@@ -199,7 +199,7 @@ Deno.test("status replies: only context + retval layouts qualify; the others are
   for (const n of ["control_ping_reply", "lb_conf_get_reply", "show_version_reply", "lb_conf"]) {
     assert.equal(isStatusLayout(messageByName(n)!), false, n);
   }
-  const body = encodeMessage("lb_as_set_weight_reply", 1, { context: 1, retval: 0 });
+  const body = encodeMessage({ name: "lb_as_set_weight_reply", id: 1 }, { context: 1, retval: 0 });
   assert.equal(body.length, STATUS_BODY_LENGTH);
 });
 
@@ -208,7 +208,10 @@ Deno.test("status replies: request() gets the decoded shape; a longer body is de
     handle: (req, conn) => {
       if (req.name !== "lb_as_set_weight" || req.msg.weight !== 7) return undefined;
       // Two trailing bytes after retval: not a status body, so the decoder sees it.
-      const body = encodeMessage("lb_as_set_weight_reply", server.idOf("lb_as_set_weight_reply"), {
+      const body = encodeMessage({
+        name: "lb_as_set_weight_reply",
+        id: server.idOf("lb_as_set_weight_reply"),
+      }, {
         context: req.msg.context,
         retval: 0,
       });

@@ -26,6 +26,8 @@ import {
   encodeMessage,
   isStatusLayout,
   messageIdOf,
+  type MessageKey,
+  type RequestFrame,
   STATUS_BODY_LENGTH,
   statusContext,
   statusRetval,
@@ -80,6 +82,7 @@ interface Incoming {
 
 const NO_FIELDS: Record<string, unknown> = Object.freeze({});
 const PING = messageByName("control_ping")!;
+const SOCKCLNT_CREATE: MessageKey = { name: "sockclnt_create", id: SOCKCLNT_CREATE_ID };
 
 /** A connected, registered session with VPP. Build it with `VppClient.connect`. */
 export class VppClient implements VppApi {
@@ -97,7 +100,8 @@ export class VppClient implements VppApi {
   /** Names of the frames in `#out`, kept only for an observer. */
   #outNames: string[] = [];
   /** `client_index` and `context` stamped into the frame being encoded. */
-  #stamp = { clientIndex: 0, context: 0 };
+  /** The request being framed; its `context` is the last request's (see `#enqueue`). */
+  #frame: RequestFrame = { clientIndex: 0, context: 0, def: PING, msgId: 0, fields: NO_FIELDS };
   #flushing = false;
   #closeError: Error | null = null;
   #closing: Promise<void> | null = null;
@@ -179,7 +183,7 @@ export class VppClient implements VppApi {
   async #register(clientName: string): Promise<void> {
     const context = this.#pending.nextContext();
     const fields = { context, name: clientName };
-    const body = encodeMessage("sockclnt_create", SOCKCLNT_CREATE_ID, fields);
+    const body = encodeMessage(SOCKCLNT_CREATE, fields);
     // The reply's id is not known before the table arrives: the first message
     // on a fresh connection is the answer to sockclnt_create.
     const replyBody = await new Promise<Uint8Array>((resolve, reject) => {
@@ -211,7 +215,7 @@ export class VppClient implements VppApi {
       throw new VppApiError("sockclnt_create", reply.response as number);
     }
     this.#clientIndex = reply.index as number;
-    this.#stamp.clientIndex = this.#clientIndex;
+    this.#frame.clientIndex = this.#clientIndex;
     for (const e of reply.message_table as { index: number; name: string }[]) {
       this.#messageTable.set(e.name, e.index);
     }
@@ -290,7 +294,7 @@ export class VppClient implements VppApi {
   ): Promise<unknown> {
     const route = this.#encode(name, fields, dump);
     if (route instanceof Error) return Promise.reject(route);
-    const context = this.#stamp.context;
+    const context = this.#frame.context;
     const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
     return new Promise((resolve, reject) => {
       this.#pending.add(context, {
@@ -324,7 +328,7 @@ export class VppClient implements VppApi {
       enqueue: (name, fields, entry) => {
         const route = this.#encode(name, fields as Record<string, unknown>, false);
         if (route instanceof Error) return route;
-        this.#pending.add(this.#stamp.context, entry, timeoutMs);
+        this.#pending.add(this.#frame.context, entry, timeoutMs);
         return undefined;
       },
     });
@@ -347,15 +351,23 @@ export class VppClient implements VppApi {
       if (checked instanceof Error) return checked;
       route = checked;
     }
-    this.#stamp.context = this.#pending.nextContext();
+    this.#frame.context = this.#pending.nextContext();
     try {
-      encodeFrameInto(this.#out, route.def, route.id, fields, this.#stamp);
+      const frame = this.#frame;
+      frame.def = route.def;
+      frame.msgId = route.id;
+      frame.fields = fields;
+      encodeFrameInto(this.#out, frame);
     } catch (e) {
       return e as Error;
     }
     this.#queued(name);
     if (dump) {
-      encodeFrameInto(this.#out, PING, this.#nameToId.get("control_ping")!, NO_FIELDS, this.#stamp);
+      const frame = this.#frame;
+      frame.def = PING;
+      frame.msgId = this.#nameToId.get("control_ping")!;
+      frame.fields = NO_FIELDS;
+      encodeFrameInto(this.#out, frame);
       this.#queued("control_ping");
     }
     return route;
@@ -527,7 +539,7 @@ export class VppClient implements VppApi {
   #answerKeepalive(context: number): void {
     const id = this.#nameToId.get("memclnt_keepalive_reply");
     if (id === undefined || this.#closeError) return;
-    const body = encodeMessage("memclnt_keepalive_reply", id, { context, retval: 0 });
+    const body = encodeMessage({ name: "memclnt_keepalive_reply", id }, { context, retval: 0 });
     this.#out.bytes(frameMessage(body));
     this.#queued("memclnt_keepalive_reply");
   }

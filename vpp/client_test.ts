@@ -277,7 +277,7 @@ Deno.test("client: answers memclnt_keepalive, ignores unknown message ids", asyn
   try {
     const conn = await server.connection(0);
     await conn.sendRaw(new Uint8Array([0x7f, 0xff, 1, 2, 3]));
-    await conn.sendRaw(encodeMessage("lb_conf_reply", 9999, { context: 1 }));
+    await conn.sendRaw(encodeMessage({ name: "lb_conf_reply", id: 9999 }, { context: 1 }));
     await conn.send("memclnt_keepalive", { client_index: 0, context: 77 });
     const r = await gotReply;
     assert.deepEqual(r.msg, { context: 77, retval: 0 });

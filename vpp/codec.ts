@@ -220,7 +220,7 @@ function layoutOf(fields: readonly FieldDef[]): Layout {
 }
 
 /** `client_index` and `context` the client puts into a request, over its fields. */
-interface Stamp {
+export interface Stamp {
   clientIndex: number;
   context: number;
 }
@@ -418,11 +418,12 @@ function writeAddress(w: Writer, parent: string, f: FieldDef, v: unknown): void 
   // initial sync is a new text (16,000 at 1,000 VIPs), so a cache would miss.
   if (t === "address" && typeof v === "string") {
     w.ensure(17);
-    if (parseIp4Into(v, w.buf, w.pos + 1)) {
-      w.buf[w.pos] = 0;
-      w.pos += 5;
+    w.buf[w.pos++] = 0; // the af byte, taken back below when `v` is no IPv4 address
+    if (parseIp4Into(v, w)) {
+      w.pos += 4;
       return w.zeros(12);
     }
+    w.pos--;
   }
   if (t === "prefix" && v === lastPrefix.text) {
     w.ensure(PREFIX_SIZE);
@@ -473,14 +474,19 @@ const lastPrefix = {
   bytes: new Uint8Array(PREFIX_SIZE),
 };
 
+/** A message by its name and its id on one connection (`lb_conf` and 512, say). */
+export interface MessageKey {
+  readonly name: string;
+  readonly id: number;
+}
+
 /**
- * Encodes message `name` with id `msgId`: the body, starting with the u16 id.
+ * Encodes message `name` with id `id`: the body, starting with the u16 id.
  * Missing fields take the JSON default, else zero; enums take the number or
  * the name. Throws `VppRequestError` naming the field on a bad value.
  */
 export function encodeMessage(
-  name: string,
-  msgId: number,
+  { name, id: msgId }: MessageKey,
   fields: Record<string, unknown>,
 ): Uint8Array {
   const def = lookup(name, VppRequestError);
@@ -493,22 +499,27 @@ export function encodeMessage(
 const MSG_ID: Step = stepOf({ name: "_vl_msg_id", type: "u16" });
 
 /**
- * Appends one whole frame (header and body) of request `def` to `w`, with
- * the client's `client_index` and `context` in place of the fields' own.
+ * One request to frame: the client keeps one and sets it for each request,
+ * so that encoding a request allocates nothing.
+ */
+export interface RequestFrame extends Stamp {
+  def: MessageDef;
+  msgId: number;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * Appends one whole frame (header and body) of request `frame.def` to `w`,
+ * with the frame's `clientIndex` and `context` in place of the fields' own.
  * On a bad value it throws `VppRequestError` and leaves `w` as it was.
  */
-export function encodeFrameInto(
-  w: Writer,
-  def: MessageDef,
-  msgId: number,
-  fields: Record<string, unknown>,
-  stamp: Stamp,
-): void {
+export function encodeFrameInto(w: Writer, frame: RequestFrame): void {
   const start = w.pos;
+  const def = frame.def;
   try {
     w.zeros(HEADER_SIZE);
-    writeValue(w, def.name, MSG_ID, msgId);
-    writeFields(w, def.name, def.fields, fields, stamp);
+    writeValue(w, def.name, MSG_ID, frame.msgId);
+    writeFields(w, def.name, def.fields, frame.fields, frame);
   } catch (e) {
     w.pos = start;
     throw e;

@@ -10,7 +10,7 @@ function hex(b: Uint8Array): string {
 
 Deno.test("codec: sockclnt_create frame matches vpp-api.md section 6", () => {
   const frame = frameMessage(
-    encodeMessage("sockclnt_create", 15, { context: 123, name: "vpp-maglev" }),
+    encodeMessage({ name: "sockclnt_create", id: 15 }, { context: 123, name: "vpp-maglev" }),
   );
   assert.equal(frame.length, 86);
   assert.equal(
@@ -21,7 +21,7 @@ Deno.test("codec: sockclnt_create frame matches vpp-api.md section 6", () => {
 });
 
 Deno.test("codec: lb_as_set_weight body matches vpp-api.md section 6", () => {
-  const body = encodeMessage("lb_as_set_weight", 0x0258, {
+  const body = encodeMessage({ name: "lb_as_set_weight", id: 0x0258 }, {
     client_index: 0x01000000,
     context: 7,
     pfx: "192.0.2.1/32",
@@ -82,7 +82,7 @@ function sampleObject(fields: readonly FieldDef[]): Record<string, unknown> {
 for (const m of MESSAGES) {
   Deno.test(`codec: ${m.name} decode(encode(x)) == x, cut or padded input is an error`, () => {
     const x = sampleObject(m.fields);
-    const body = encodeMessage(m.name, 1234, x);
+    const body = encodeMessage({ name: m.name, id: 1234 }, x);
     assert.equal(messageIdOf(body), 1234);
     assert.deepEqual(decodeMessage(m.name, body), x);
     for (let n = 0; n < body.length; n++) {
@@ -95,7 +95,7 @@ for (const m of MESSAGES) {
 }
 
 Deno.test("codec: missing fields take JSON defaults, else zero; enums take names", () => {
-  const body = encodeMessage("lb_add_del_vip_v2", 5, {
+  const body = encodeMessage({ name: "lb_add_del_vip_v2", id: 5 }, {
     pfx: "2001:db8::1/128",
     encap: "LB_API_ENCAP_TYPE_GRE6",
     type: "LB_API_SRV_TYPE_NODEPORT",
@@ -108,16 +108,16 @@ Deno.test("codec: missing fields take JSON defaults, else zero; enums take names
   assert.equal(d.port, 0);
   assert.equal(d.is_del, false);
   assert.equal(d.client_index, 0);
-  const conf = decodeMessage("lb_conf", encodeMessage("lb_conf", 5, {}));
+  const conf = decodeMessage("lb_conf", encodeMessage({ name: "lb_conf", id: 5 }, {}));
   assert.equal(conf.sticky_buckets_per_core, 0xffffffff);
   assert.equal(conf.ip4_src_address, "0.0.0.0");
   assert.equal(conf.ip6_src_address, "::");
-  const dump = decodeMessage("lb_as_v2_dump", encodeMessage("lb_as_v2_dump", 5, {}));
+  const dump = decodeMessage("lb_as_v2_dump", encodeMessage({ name: "lb_as_v2_dump", id: 5 }, {}));
   assert.equal(dump.pfx, "0.0.0.0/0");
 });
 
 Deno.test("codec: addresses decode to RFC 5952 text", () => {
-  const body = encodeMessage("lb_as_set_weight", 5, {
+  const body = encodeMessage({ name: "lb_as_set_weight", id: 5 }, {
     pfx: "2001:DB8:0:0:1:0:0:0/80",
     as_address: "2001:0db8:0000:0000:0000:0000:0002:0001",
   });
@@ -138,22 +138,28 @@ Deno.test("codec: bad values are clear errors naming the field, nothing encoded"
     [{ protocol: -1 }, /protocol/],
   ];
   for (const [fields, re] of cases) {
-    assert.throws(() => encodeMessage("lb_as_set_weight", 5, fields), (e: Error) => {
+    assert.throws(() => encodeMessage({ name: "lb_as_set_weight", id: 5 }, fields), (e: Error) => {
       assert.ok(e instanceof VppRequestError, `${e}`);
       assert.match(e.message, re);
       return true;
     });
   }
   assert.throws(
-    () => encodeMessage("lb_add_del_vip_v2", 5, { encap: "GRE9" }),
+    () => encodeMessage({ name: "lb_add_del_vip_v2", id: 5 }, { encap: "GRE9" }),
     /unknown lb_encap_type name "GRE9"/,
   );
-  assert.throws(() => encodeMessage("lb_conf", 5, { ip4_src_address: "::1" }), /IPv4/);
-  assert.throws(() => encodeMessage("no_such_msg", 5, {}), /unknown VPP message/);
-  assert.throws(() => encodeMessage("show_version_reply", 5, { program: "x".repeat(33) }), /fit/);
+  assert.throws(
+    () => encodeMessage({ name: "lb_conf", id: 5 }, { ip4_src_address: "::1" }),
+    /IPv4/,
+  );
+  assert.throws(() => encodeMessage({ name: "no_such_msg", id: 5 }, {}), /unknown VPP message/);
+  assert.throws(
+    () => encodeMessage({ name: "show_version_reply", id: 5 }, { program: "x".repeat(33) }),
+    /fit/,
+  );
   assert.throws(
     () =>
-      encodeMessage("sockclnt_create_reply", 5, {
+      encodeMessage({ name: "sockclnt_create_reply", id: 5 }, {
         count: 3,
         message_table: [{ index: 1, name: "a" }],
       }),
@@ -162,7 +168,7 @@ Deno.test("codec: bad values are clear errors naming the field, nothing encoded"
 });
 
 Deno.test("codec: decode errors are VppDecodeError, never crashes", () => {
-  const body = encodeMessage("lb_as_v2_details", 9, {
+  const body = encodeMessage({ name: "lb_as_v2_details", id: 9 }, {
     vip: { pfx: "10.0.0.0/8", protocol: 6, port: 80 },
     app_srv: "10.0.0.1",
   });
@@ -172,12 +178,12 @@ Deno.test("codec: decode errors are VppDecodeError, never crashes", () => {
   assert.throws(() => decodeMessage("nope", body), VppDecodeError);
   assert.throws(() => messageIdOf(new Uint8Array(1)), VppDecodeError);
   // A variable array count far beyond the body.
-  const reply = encodeMessage("sockclnt_create_reply", 16, { message_table: [] });
+  const reply = encodeMessage({ name: "sockclnt_create_reply", id: 16 }, { message_table: [] });
   const lying = reply.slice();
   lying[18] = 0xff;
   lying[19] = 0xff;
   assert.throws(() => decodeMessage("sockclnt_create_reply", lying), /truncated/);
-  const cli = encodeMessage("cli_inband_reply", 16, { reply: "hi" });
+  const cli = encodeMessage({ name: "cli_inband_reply", id: 16 }, { reply: "hi" });
   const longStr = cli.slice();
   longStr[10] = 0x7f;
   assert.throws(
@@ -189,11 +195,11 @@ Deno.test("codec: decode errors are VppDecodeError, never crashes", () => {
 Deno.test("codec: u64 as bigint, strings NUL-trimmed", () => {
   const d = decodeMessage(
     "show_version_reply",
-    encodeMessage("show_version_reply", 3, { program: "vpe", version: "26.10" }),
+    encodeMessage({ name: "show_version_reply", id: 3 }, { program: "vpe", version: "26.10" }),
   );
   assert.equal(d.program, "vpe");
   assert.equal(d.build_directory, "");
-  const cli = encodeMessage("cli_inband_reply", 3, { reply: "text" });
+  const cli = encodeMessage({ name: "cli_inband_reply", id: 3 }, { reply: "text" });
   const withNul = new Uint8Array(cli.length + 1);
   withNul.set(cli);
   new DataView(withNul.buffer).setUint32(10, 5);
@@ -203,11 +209,13 @@ Deno.test("codec: u64 as bigint, strings NUL-trimmed", () => {
 Deno.test("codec: a repeated prefix encodes as the first time; a changed one is parsed again", () => {
   const frame = (pfx: string) => {
     const w = new Writer(64);
-    encodeFrameInto(w, messageByName("lb_as_set_weight")!, 9, {
-      pfx,
-      as_address: "10.0.0.1",
-      weight: 3,
-    }, { clientIndex: 0x80000001, context: 5 });
+    encodeFrameInto(w, {
+      def: messageByName("lb_as_set_weight")!,
+      msgId: 9,
+      fields: { pfx, as_address: "10.0.0.1", weight: 3 },
+      clientIndex: 0x80000001,
+      context: 5,
+    });
     return w.buf.slice(0, w.pos);
   };
   const order = [
@@ -219,7 +227,7 @@ Deno.test("codec: a repeated prefix encodes as the first time; a changed one is 
   ];
   const fresh = new Map(order.map((p) => [
     p,
-    encodeMessage("lb_as_set_weight", 9, {
+    encodeMessage({ name: "lb_as_set_weight", id: 9 }, {
       pfx: p,
       as_address: "10.0.0.1",
       weight: 3,

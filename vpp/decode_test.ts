@@ -11,7 +11,10 @@ import {
 import { VppDecodeError } from "./errors.ts";
 
 Deno.test("decode reads a body in place, also as a view into a larger buffer", () => {
-  const body = encodeMessage("lb_as_set_weight_reply", 0x1234, { context: 77, retval: -6 });
+  const body = encodeMessage({ name: "lb_as_set_weight_reply", id: 0x1234 }, {
+    context: 77,
+    retval: -6,
+  });
   const big = new Uint8Array(body.length + 20);
   big.set(body, 10);
   const view = big.subarray(10, 10 + body.length);
@@ -22,7 +25,7 @@ Deno.test("decode reads a body in place, also as a view into a larger buffer", (
 });
 
 Deno.test("status bodies read at an offset: context, a negative retval, the message id", () => {
-  const body = encodeMessage("lb_as_set_weight_reply", 0x0203, {
+  const body = encodeMessage({ name: "lb_as_set_weight_reply", id: 0x0203 }, {
     context: 0xfffffffe,
     retval: -81,
   });

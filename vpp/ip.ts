@@ -18,16 +18,24 @@ export interface IpAddress {
  * every AS address once, 16,000 at 1,000 VIPs.
  */
 export function parseIp4(text: string): Uint8Array | null {
-  const out = new Uint8Array(4);
-  return parseIp4Into(text, out, 0) ? out : null;
+  const at = { buf: new Uint8Array(4), pos: 0 };
+  return parseIp4Into(text, at) ? at.buf : null;
+}
+
+/** Where {@linkcode parseIp4Into} writes: `buf` from `pos` (the codec's Writer is one). */
+export interface BytesAt {
+  readonly buf: Uint8Array;
+  readonly pos: number;
 }
 
 /**
- * Parses a dotted-quad IPv4 address into `out[offset..offset+4]`; false (and
- * `out` partly written) when `text` is not one. The encoder writes a
- * request's address straight into its frame: no array an address.
+ * Parses a dotted-quad IPv4 address into `at.buf[at.pos..at.pos+4]`; false
+ * (and the bytes partly written) when `text` is not one. The encoder writes
+ * a request's address straight into its frame: no array an address.
  */
-export function parseIp4Into(text: string, out: Uint8Array, offset: number): boolean {
+export function parseIp4Into(text: string, at: BytesAt): boolean {
+  const out = at.buf;
+  const offset = at.pos;
   let part = 0;
   let value = 0;
   let digits = 0;

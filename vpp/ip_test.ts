@@ -23,12 +23,12 @@ Deno.test("ip: IPv4 edge values", () => {
   assert.deepEqual([...parseIp4("10.100.0.9")!], [10, 100, 0, 9]);
 });
 
-Deno.test("ip: parseIp4Into writes the 4 bytes at the offset and nothing around them", () => {
+Deno.test("ip: parseIp4Into writes the 4 bytes at the position and nothing around them", () => {
   const out = new Uint8Array(8).fill(7);
-  assert.equal(parseIp4Into("192.0.2.254", out, 2), true);
+  assert.equal(parseIp4Into("192.0.2.254", { buf: out, pos: 2 }), true);
   assert.deepEqual([...out], [7, 7, 192, 0, 2, 254, 7, 7]);
   for (const bad of ["1.2.3", "1.2.3.4.5", "01.2.3.4", "256.1.1.1", "::1", ""]) {
-    assert.equal(parseIp4Into(bad, new Uint8Array(4), 0), false, bad);
+    assert.equal(parseIp4Into(bad, { buf: new Uint8Array(4), pos: 0 }), false, bad);
   }
 });
 

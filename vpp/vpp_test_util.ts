@@ -52,7 +52,7 @@ export class FakeConnection {
 
   /** Sends message `name` with `fields` (encoded with the fake's ids). */
   async send(name: string, fields: Record<string, unknown>): Promise<void> {
-    await this.sendRaw(encodeMessage(name, this.#server.idOf(name), fields));
+    await this.sendRaw(encodeMessage({ name: name, id: this.#server.idOf(name) }, fields));
   }
 
   /** Sends one framed body as is. */

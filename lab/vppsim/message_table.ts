@@ -83,7 +83,7 @@ function fixedSizeOf(name: string): number | null {
   if (!FIXED_SIZE.has(name)) {
     const def = messageByName(name)!;
     const variable = def.fields.some((f) => f.length === 0 || f.lengthFrom !== undefined);
-    FIXED_SIZE.set(name, variable ? null : encodeMessage(name, 0, {}).length);
+    FIXED_SIZE.set(name, variable ? null : encodeMessage({ name: name, id: 0 }, {}).length);
   }
   return FIXED_SIZE.get(name)!;
 }

@@ -30,7 +30,7 @@ Deno.test("vppsim message table: omitted messages are left out, the rest keep th
 });
 
 Deno.test("vppsim message table: requests decode as VPP reads them", () => {
-  const ping = encodeMessage("control_ping", 7, { client_index: 3, context: 9 });
+  const ping = encodeMessage({ name: "control_ping", id: 7 }, { client_index: 3, context: 9 });
   assert.equal(decodeRequest("control_ping", ping)!.context, 9);
   // Bytes past a fixed-size message are ignored; a short one is not read.
   const longer = new Uint8Array(ping.length + 4);

@@ -240,7 +240,7 @@ class VppSimServer implements VppSim {
 
   #send(sc: SimConn, name: string, fields: Record<string, unknown>): void {
     const id = this.messageTable.get(messageByName(name)!.key)!;
-    const frame = frameMessage(encodeMessage(name, id, fields));
+    const frame = frameMessage(encodeMessage({ name: name, id: id }, fields));
     this.#sendFrame(sc, frame);
   }
 

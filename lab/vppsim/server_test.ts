@@ -51,7 +51,7 @@ class RawClient {
   /** Registers; returns the client index and the message table. */
   async register(): Promise<{ index: number; table: Map<string, number> }> {
     await this.send(
-      frameMessage(encodeMessage("sockclnt_create", 15, { context: 1, name: "raw" })),
+      frameMessage(encodeMessage({ name: "sockclnt_create", id: 15 }, { context: 1, name: "raw" })),
     );
     const reply = decodeMessage("sockclnt_create_reply", (await this.next())!);
     const table = new Map<string, number>();
@@ -153,12 +153,12 @@ Deno.test("vppsim server: unknown ids, truncated requests and foreign client ind
       const { index, table } = await raw.register();
       const ping = (context: number, ci = index) =>
         frameMessage(
-          encodeMessage("control_ping", table.get("control_ping_51077d14")!, {
+          encodeMessage({ name: "control_ping", id: table.get("control_ping_51077d14")! }, {
             client_index: ci,
             context,
           }),
         );
-      const conf = encodeMessage("lb_conf", table.get("lb_conf_56cd3261")!, {
+      const conf = encodeMessage({ name: "lb_conf", id: table.get("lb_conf_56cd3261")! }, {
         client_index: index,
         context: 2,
       });
@@ -187,7 +187,7 @@ Deno.test("vppsim server: new_flows_table_length 0 crashes it: connections drop,
     try {
       const { index, table } = await raw.register();
       await raw.send(frameMessage(
-        encodeMessage("lb_add_del_vip_v2", table.get("lb_add_del_vip_v2_7c520e0f")!, {
+        encodeMessage({ name: "lb_add_del_vip_v2", id: table.get("lb_add_del_vip_v2_7c520e0f")! }, {
           client_index: index,
           context: 9,
           pfx: "198.51.100.7/32",

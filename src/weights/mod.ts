@@ -372,12 +372,12 @@ interface IpKey {
 }
 
 /** Scratch for {@linkcode ip4Number}: read at once, so one buffer serves every call. */
-const IP4_SCRATCH = new Uint8Array(4);
+const IP4_SCRATCH = { buf: new Uint8Array(4), pos: 0 };
 
 /** The IPv4 address `text` as an unsigned 32-bit number; -1 when it is not one. */
 function ip4Number(text: string): number {
-  if (!parseIp4Into(text, IP4_SCRATCH, 0)) return -1;
-  const b = IP4_SCRATCH;
+  if (!parseIp4Into(text, IP4_SCRATCH)) return -1;
+  const b = IP4_SCRATCH.buf;
   // Multiplication, not `<<`: the top byte would turn the number negative.
   return b[0] * 0x1000000 + ((b[1] << 16) | (b[2] << 8) | b[3]);
 }
