@@ -54,12 +54,8 @@ export interface LogListenerOptions {
 }
 
 const RANK: Readonly<Record<Level, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
-const TO_LOGTAPE: Readonly<Record<Level, LogtapeLevel>> = {
-  debug: "debug",
-  info: "info",
-  warn: "warning",
-  error: "error",
-};
+/** LogTape's level for each of ours, by rank. */
+const TO_LOGTAPE: readonly LogtapeLevel[] = ["debug", "info", "warning", "error"];
 
 /** True when `level` is at least `min`. */
 export function levelAtLeast(level: Level, min: Level): boolean {
@@ -81,11 +77,16 @@ interface ListenerEntry {
 
 let setup: LogSetup = { level: "info", format: "json" };
 let outputRank = RANK.info;
+// The output's format and writer, resolved once by configureLog rather than
+// looked up on every line.
+let jsonOutput = true;
+let output: (line: string) => void = defaultWrite;
 const listeners = new Set<ListenerEntry>();
 /** The lowest rank anyone wants; records below it are dropped at once. */
 let gateRank = RANK.info;
 let logtapeReady = false;
 const CATEGORY: readonly string[] = ["maglev"];
+const NO_ATTRS: Readonly<Record<string, AttrValue>> = Object.freeze({});
 const logger = getLogger(["maglev"]);
 const encoder = new TextEncoder();
 
@@ -130,38 +131,36 @@ function recomputeGate(): void {
   gateRank = min;
 }
 
-function fromLogtapeLevel(level: LogtapeLevel): Level {
+function rankOfLogtape(level: LogtapeLevel): number {
   switch (level) {
     case "trace":
     case "debug":
-      return "debug";
+      return RANK.debug;
     case "info":
-      return "info";
+      return RANK.info;
     case "warning":
-      return "warn";
+      return RANK.warn;
     default:
-      return "error";
+      return RANK.error;
   }
 }
 
-function writeRecord(record: LogRecord): void {
-  const line = setup.format === "json" ? formatJson(record) : formatText(record);
-  (setup.write ?? defaultWrite)(line);
+function writeLine(atMs: number, rank: number, msg: string, attrs: Attrs): void {
+  output(jsonOutput ? jsonLine(atMs, rank, msg, attrs) : textLine(atMs, rank, msg, attrs));
 }
 
-/** The one sink: the configured output, then every listener that wants it. */
+/**
+ * The one sink: the configured output, then every listener that wants it.
+ * The line is formatted from the LogTape record's own fields; a `LogRecord`
+ * is built only when someone listens (a sync's burst of lines has nobody).
+ */
 function maglevSink(raw: LogtapeRecord): void {
-  const level = fromLogtapeLevel(raw.level);
-  const rank = RANK[level];
-  const record: LogRecord = {
-    atMs: raw.timestamp,
-    level,
-    msg: typeof raw.rawMessage === "string" ? raw.rawMessage : raw.rawMessage.join(""),
-    attrs: raw.properties as Record<string, AttrValue>,
-  };
-  if (rank >= outputRank) writeRecord(record);
-  // No iterator a record when nobody listens (a sync's burst of lines).
+  const rank = rankOfLogtape(raw.level);
+  const msg = typeof raw.rawMessage === "string" ? raw.rawMessage : raw.rawMessage.join("");
+  const attrs = raw.properties as Attrs;
+  if (rank >= outputRank) writeLine(raw.timestamp, rank, msg, attrs);
   if (listeners.size === 0) return;
+  const record: LogRecord = { atMs: raw.timestamp, level: LEVELS[rank], msg, attrs };
   for (const l of listeners) {
     if (rank < l.rank) continue;
     // A broken subscriber must not stop the log or the other subscribers.
@@ -184,11 +183,8 @@ Object.defineProperty(maglevSink, Symbol.for("LogTape.sinkSnapshotPolicy.immedia
 
 /** LogTape's own diagnostics (a throwing sink, ...) end up in our output. */
 function metaSink(raw: LogtapeRecord): void {
-  writeRecord({
-    atMs: raw.timestamp,
-    level: fromLogtapeLevel(raw.level),
-    msg: "logtape",
-    attrs: { message: raw.message.map((part) => String(part)).join("") },
+  writeLine(raw.timestamp, rankOfLogtape(raw.level), "logtape", {
+    message: raw.message.map((part) => String(part)).join(""),
   });
 }
 
@@ -218,6 +214,8 @@ export function configureLog(next: LogSetup): void {
   }
   setup = { ...next };
   outputRank = RANK[next.level];
+  jsonOutput = next.format === "json";
+  output = next.write ?? defaultWrite;
   recomputeGate();
   ensureLogtape();
 }
@@ -246,18 +244,11 @@ export function logEnabled(level: Level): boolean {
   return RANK[level] >= gateRank;
 }
 
-const LEVEL_JSON: Readonly<Record<Level, string>> = {
-  debug: '"DEBUG"',
-  info: '"INFO"',
-  warn: '"WARN"',
-  error: '"ERROR"',
-};
-const LEVEL_TEXT: Readonly<Record<Level, string>> = {
-  debug: "DEBUG",
-  info: "INFO ",
-  warn: "WARN ",
-  error: "ERROR",
-};
+type Attrs = Readonly<Record<string, AttrValue>>;
+
+/** By rank. */
+const LEVEL_JSON: readonly string[] = ['"DEBUG"', '"INFO"', '"WARN"', '"ERROR"'];
+const LEVEL_TEXT: readonly string[] = ["DEBUG", "INFO ", "WARN ", "ERROR"];
 
 // A burst of records shares its millisecond: format each instant once.
 let lastAtMs = NaN;
@@ -274,116 +265,179 @@ function isoTime(atMs: number): string {
 // Names, addresses and numbers need no escaping; anything else goes through JSON.stringify.
 const PLAIN = /^[\w .:/@+-]*$/;
 
-function jsonValue(v: Exclude<AttrValue, undefined>): string {
-  switch (typeof v) {
-    case "string":
-      return PLAIN.test(v) ? `"${v}"` : JSON.stringify(v);
-    case "number":
-      return Number.isFinite(v) ? String(v) : "null";
-    case "boolean":
-      return v ? "true" : "false";
-    default:
-      return "null";
-  }
-}
-
-/** `,"name":` per attribute name: the few dozen names repeat on every line. */
-const KEYS = new Map<string, string>();
-
-function jsonKey(k: string): string {
-  const key = k === "time" || k === "level" || k === "msg" ? `attr_${k}` : k;
-  const text = `,${JSON.stringify(key)}:`;
-  if (KEYS.size < 1024) KEYS.set(k, text);
-  return text;
+/** JSON of a value that is not a string (nor undefined, which is left out). */
+function jsonScalar(v: Exclude<AttrValue, string | undefined>): string {
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "null";
+  if (typeof v === "boolean") return v ? "true" : "false";
+  return "null";
 }
 
 /**
- * Formats a record as one JSON line (`time`, `level`, `msg`, attributes). An
- * attribute named like a fixed key (`vpp-disconnect` carries `msg`) is written
- * as `attr_<name>`, so neither the event name nor the attribute is lost.
- * The line is built as a string, not an object handed to `JSON.stringify`:
- * a sync writes thousands of lines in a burst.
+ * One attribute position of an event's line: its key text, and the last
+ * string and the last other value written there with their `,"key":value`
+ * texts. A VIP's 17 lines repeat its frontend and VIP, and most lines carry
+ * the same weight and flags: a repeated value costs one concatenation.
+ * Strings and the JSON of other values are kept apart (a string "1" and the
+ * number 1 write different texts), and each is compared only with its own
+ * kind, so the comparisons stay of one type whatever an event carries.
  */
-export function formatJson(record: LogRecord): string {
-  const shape = shapeOf(record.msg);
-  let line = `{"time":"${isoTime(record.atMs)}","level":${
-    LEVEL_JSON[record.level]
-  },"msg":${shape.msg}`;
-  const attrs = record.attrs;
+interface Field {
+  readonly key: string;
+  /** `,"key":` */
+  readonly text: string;
+  /** `,"key":"`: a plain string value is written between it and a quote. */
+  readonly open: string;
+  str: string;
+  strText: string;
+  scalar: string;
+  scalarText: string;
+}
+
+function newField(k: string): Field {
+  // An attribute named like a fixed key is written as `attr_<name>`.
+  const key = k === "time" || k === "level" || k === "msg" ? `attr_${k}` : k;
+  const text = `,${JSON.stringify(key)}:`;
+  return {
+    key: k,
+    text,
+    open: `${text}"`,
+    str: "",
+    strText: `${text}""`,
+    scalar: "",
+    scalarText: "",
+  };
+}
+
+/**
+ * An event is logged with the same fields in the same order, line after line
+ * (17,000 `vpp-lb-as-add` in an initial sync): its name's JSON and its
+ * fields are kept by position, with the line's start (time, level, name)
+ * for the last millisecond it was written in.
+ */
+interface Shape {
+  /** LogTape's message parts of every record of this event (records share it). */
+  readonly message: readonly unknown[];
+  readonly msg: string;
+  readonly fields: Field[];
+  prefixAt: number;
+  prefixRank: number;
+  prefix: string;
+}
+
+const SHAPES = new Map<string, Shape>();
+// Lines of one event come in runs (a VIP's 16 `vpp-lb-as-add`): the last
+// shape is checked before the map.
+let lastShape: Shape | undefined;
+let lastShapeMsg = "";
+
+function shapeOf(msg: string): Shape {
+  if (msg === lastShapeMsg && lastShape !== undefined) return lastShape;
+  let shape = SHAPES.get(msg);
+  if (shape === undefined) {
+    shape = {
+      message: Object.freeze([msg]),
+      msg: JSON.stringify(msg),
+      fields: [],
+      prefixAt: NaN,
+      prefixRank: -1,
+      prefix: "",
+    };
+    if (SHAPES.size < 1024) SHAPES.set(msg, shape);
+  }
+  lastShape = shape;
+  lastShapeMsg = msg;
+  return shape;
+}
+
+function jsonPrefix(shape: Shape, atMs: number, rank: number): string {
+  if (atMs !== shape.prefixAt || rank !== shape.prefixRank) {
+    shape.prefix = `{"time":"${isoTime(atMs)}","level":${LEVEL_JSON[rank]},"msg":${shape.msg}`;
+    shape.prefixAt = atMs;
+    shape.prefixRank = rank;
+  }
+  return shape.prefix;
+}
+
+/**
+ * One JSON line (`time`, `level`, `msg`, attributes). The line is built as a
+ * string from cached pieces, not an object handed to `JSON.stringify`: a
+ * sync writes thousands of lines in a burst.
+ */
+function jsonLine(atMs: number, rank: number, msg: string, attrs: Attrs): string {
+  const shape = shapeOf(msg);
+  let line = jsonPrefix(shape, atMs, rank);
   const fields = shape.fields;
   let i = 0;
   for (const k in attrs) {
     const v = attrs[k];
-    let field = fields[i++];
-    if (field === undefined || field.key !== k) {
-      field = { key: k, text: KEYS.get(k) ?? jsonKey(k), plain: undefined };
-      fields[i - 1] = field;
-    }
-    if (v === undefined) continue;
-    if (typeof v !== "string") line += field.text + jsonValue(v);
-    else if (v === field.plain) line += `${field.text}"${v}"`;
-    else {
-      // A VIP's lines repeat its frontend and VIP text: test each string once.
-      if (PLAIN.test(v)) field.plain = v;
-      line += field.text + jsonValue(v);
+    let field = fields[i];
+    if (field === undefined || field.key !== k) fields[i] = field = newField(k);
+    i++;
+    if (typeof v === "string") {
+      if (v !== field.str) {
+        field.strText = PLAIN.test(v) ? field.open + v + '"' : field.text + JSON.stringify(v);
+        field.str = v;
+      }
+      line += field.strText;
+    } else if (v !== undefined) {
+      const json = jsonScalar(v);
+      if (json !== field.scalar) {
+        field.scalarText = field.text + json;
+        field.scalar = json;
+      }
+      line += field.scalarText;
     }
   }
   return line + "}";
 }
 
 /**
- * An event is logged with the same fields in the same order, line after line
- * (17,000 `vpp-lb-as-add` in an initial sync): its message JSON and key texts
- * are kept by position, with the last plain string seen in each field.
+ * Formats a record as one JSON line (`time`, `level`, `msg`, attributes). An
+ * attribute named like a fixed key (`vpp-disconnect` carries `msg`) is written
+ * as `attr_<name>`, so neither the event name nor the attribute is lost;
+ * undefined attributes are left out.
  */
-interface Shape {
-  readonly msg: string;
-  readonly fields: { key: string; text: string; plain: string | undefined }[];
+export function formatJson(record: LogRecord): string {
+  return jsonLine(record.atMs, RANK[record.level], record.msg, record.attrs);
 }
 
-const SHAPES = new Map<string, Shape>();
+const NEEDS_QUOTES = /[\s"=]/;
 
-function shapeOf(msg: string): Shape {
-  let shape = SHAPES.get(msg);
-  if (shape === undefined) {
-    shape = { msg: JSON.stringify(msg), fields: [] };
-    if (SHAPES.size < 1024) SHAPES.set(msg, shape);
-  }
-  return shape;
-}
-
-/** Formats a record as one human line: `time LEVEL msg k=v ...`. */
-export function formatText(record: LogRecord): string {
-  let line = `${isoTime(record.atMs)} ${LEVEL_TEXT[record.level]} ${record.msg}`;
-  const attrs = record.attrs;
+function textLine(atMs: number, rank: number, msg: string, attrs: Attrs): string {
+  let line = `${isoTime(atMs)} ${LEVEL_TEXT[rank]} ${msg}`;
   for (const k in attrs) {
     const v = attrs[k];
     if (v === undefined) continue;
     const s = String(v);
-    line += ` ${k}=${/[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s}`;
+    line += ` ${k}=${NEEDS_QUOTES.test(s) || s === "" ? JSON.stringify(s) : s}`;
   }
   return line;
 }
 
-function emit(level: Level, msg: string, attrs: Record<string, AttrValue> | undefined): void {
-  if (RANK[level] < gateRank) return;
+/** Formats a record as one human line: `time LEVEL msg k=v ...`. */
+export function formatText(record: LogRecord): string {
+  return textLine(record.atMs, RANK[record.level], record.msg, record.attrs);
+}
+
+function emit(rank: number, msg: string, attrs: Attrs | undefined): void {
+  if (rank < gateRank) return;
   ensureLogtape();
   // With its category set, LogTape dispatches the record as is (no copy).
   const record: LogtapeRecord = {
     category: CATEGORY,
-    level: TO_LOGTAPE[level],
-    message: [msg],
+    level: TO_LOGTAPE[rank],
+    message: shapeOf(msg).message,
     rawMessage: msg,
     timestamp: Date.now(),
-    properties: attrs ?? {},
+    properties: attrs ?? NO_ATTRS,
   };
   logger.emit(record);
 }
 
 /** The logger. */
 export const log = {
-  debug: (msg: string, attrs?: Record<string, AttrValue>): void => emit("debug", msg, attrs),
-  info: (msg: string, attrs?: Record<string, AttrValue>): void => emit("info", msg, attrs),
-  warn: (msg: string, attrs?: Record<string, AttrValue>): void => emit("warn", msg, attrs),
-  error: (msg: string, attrs?: Record<string, AttrValue>): void => emit("error", msg, attrs),
+  debug: (msg: string, attrs?: Record<string, AttrValue>): void => emit(RANK.debug, msg, attrs),
+  info: (msg: string, attrs?: Record<string, AttrValue>): void => emit(RANK.info, msg, attrs),
+  warn: (msg: string, attrs?: Record<string, AttrValue>): void => emit(RANK.warn, msg, attrs),
+  error: (msg: string, attrs?: Record<string, AttrValue>): void => emit(RANK.error, msg, attrs),
 };
