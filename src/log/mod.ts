@@ -262,50 +262,40 @@ function isoTime(atMs: number): string {
   return lastIso;
 }
 
-// Names, addresses and numbers need no escaping; anything else goes through JSON.stringify.
-const PLAIN = /^[\w .:/@+-]*$/;
-
-/** JSON of a value that is not a string (nor undefined, which is left out). */
-function jsonScalar(v: Exclude<AttrValue, string | undefined>): string {
-  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "null";
-  if (typeof v === "boolean") return v ? "true" : "false";
-  return "null";
-}
-
 /**
  * One attribute position of an event's line: its key text, and the last
- * string and the last other value written there with their `,"key":value`
- * texts. A VIP's 17 lines repeat its frontend and VIP, and most lines carry
- * the same weight and flags: a repeated value costs one concatenation.
- * Strings and the JSON of other values are kept apart (a string "1" and the
- * number 1 write different texts), and each is compared only with its own
- * kind, so the comparisons stay of one type whatever an event carries.
+ * value written there (its string form, and whether it was a string) with
+ * its `,"key":json`. A VIP's 17 lines repeat its frontend and VIP, and most
+ * lines carry the same weight and flags: a repeated value costs one
+ * concatenation. A new one goes through JSON.stringify whatever its type
+ * (NaN and Infinity turn to null as JSON.stringify writes them).
+ *
+ * The checker's thousands of all-string lines come before a sync's first
+ * numbers and flags, and the formatter is optimized on them. So the path a
+ * value takes never depends on its type, and values are compared with
+ * `Object.is`, which V8 does not specialize on what it has seen: `===` and
+ * `typeof` would be compiled for the checker's (internalized) strings and
+ * the optimized formatter thrown away at the sync's first number, leaving
+ * the sync's burst of lines to the interpreter. For the same reason the
+ * positions are a chain of objects of one kind, not an array, whose
+ * elements kind changes when a new event's first field is stored.
  */
 interface Field {
   readonly key: string;
   /** `,"key":` */
   readonly text: string;
-  /** `,"key":"`: a plain string value is written between it and a quote. */
-  readonly open: string;
-  str: string;
-  strText: string;
-  scalar: string;
-  scalarText: string;
+  value: string;
+  isString: boolean;
+  valueText: string;
+  /** The next position. */
+  next: Field | undefined;
 }
 
-function newField(k: string): Field {
+function newField(k: string, next: Field | undefined): Field {
   // An attribute named like a fixed key is written as `attr_<name>`.
   const key = k === "time" || k === "level" || k === "msg" ? `attr_${k}` : k;
   const text = `,${JSON.stringify(key)}:`;
-  return {
-    key: k,
-    text,
-    open: `${text}"`,
-    str: "",
-    strText: `${text}""`,
-    scalar: "",
-    scalarText: "",
-  };
+  return { key: k, text, value: "", isString: false, valueText: "", next };
 }
 
 /**
@@ -318,7 +308,7 @@ interface Shape {
   /** LogTape's message parts of every record of this event (records share it). */
   readonly message: readonly unknown[];
   readonly msg: string;
-  readonly fields: Field[];
+  first: Field | undefined;
   prefixAt: number;
   prefixRank: number;
   prefix: string;
@@ -337,7 +327,7 @@ function shapeOf(msg: string): Shape {
     shape = {
       message: Object.freeze([msg]),
       msg: JSON.stringify(msg),
-      fields: [],
+      first: undefined,
       prefixAt: NaN,
       prefixRank: -1,
       prefix: "",
@@ -366,27 +356,27 @@ function jsonPrefix(shape: Shape, atMs: number, rank: number): string {
 function jsonLine(atMs: number, rank: number, msg: string, attrs: Attrs): string {
   const shape = shapeOf(msg);
   let line = jsonPrefix(shape, atMs, rank);
-  const fields = shape.fields;
-  let i = 0;
+  let prev: Field | undefined;
   for (const k in attrs) {
     const v = attrs[k];
-    let field = fields[i];
-    if (field === undefined || field.key !== k) fields[i] = field = newField(k);
-    i++;
-    if (typeof v === "string") {
-      if (v !== field.str) {
-        field.strText = PLAIN.test(v) ? field.open + v + '"' : field.text + JSON.stringify(v);
-        field.str = v;
-      }
-      line += field.strText;
-    } else if (v !== undefined) {
-      const json = jsonScalar(v);
-      if (json !== field.scalar) {
-        field.scalarText = field.text + json;
-        field.scalar = json;
-      }
-      line += field.scalarText;
+    let field = prev === undefined ? shape.first : prev.next;
+    if (field === undefined || field.key !== k) {
+      // Another key at this position: the event changed shape here.
+      field = newField(k, field?.next);
+      if (prev === undefined) shape.first = field;
+      else prev.next = field;
     }
+    prev = field;
+    if (v === undefined) continue;
+    // A string is its own string form; a number's comes from V8's cache.
+    const value = `${v}`;
+    const isString = Object.is(v, value);
+    if (!Object.is(value, field.value) || isString !== field.isString) {
+      field.valueText = field.text + (JSON.stringify(v) ?? "null");
+      field.value = value;
+      field.isString = isString;
+    }
+    line += field.valueText;
   }
   return line + "}";
 }
