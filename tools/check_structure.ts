@@ -7,6 +7,8 @@
  * 2. Product code (src/, vpp/, lab/, main.ts, cli.ts; not tests, test
  *    helpers or generated files) has no file over 600 lines and no function
  *    over 80 lines. There is no allowlist: an offender is split.
+ * 3. Each product module has a `_test.ts` beside it, unless it is generated
+ *    or on {@linkcode TEST_EXEMPT} with its reason.
  *
  * Exits 1 naming every offender.
  * @module
@@ -147,6 +149,57 @@ export function isGenerated(text: string): boolean {
   return /^\/\/ Code generated .*DO NOT EDIT\.?$/.test(first);
 }
 
+/**
+ * Product modules that need no `_test.ts` of their own, each with why. Keep
+ * it short: a module with logic gets a test, not an entry here.
+ */
+export const TEST_EXEMPT: Readonly<Record<string, string>> = {
+  "src/checker/types.ts": "types only",
+  "src/cli/backend.ts": "types only (the client's view of a daemon)",
+  "src/config/types.ts": "types only",
+  "src/health/types.ts": "types, and the STATES list that metrics/state_test.ts spells out",
+  "src/reconciler/types.ts": "types only",
+  "src/listen/mod.ts": "re-exports",
+  "vpp/mod.ts": "re-exports",
+  "src/dashboard/assets/app_js.ts":
+    "browser script as text; run in chromium by tests/dashboard/browser_test.ts",
+  "src/dashboard/assets/style_css.ts":
+    "stylesheet as text; rendered by tests/dashboard/browser_test.ts",
+  "src/reconciler/desired.ts": "h-16j",
+  "src/reconciler/lb_state.ts": "h-16j",
+  "src/reconciler/sync.ts": "h-16j",
+};
+
+/** The `_test.ts` beside a module. */
+export function testPathOf(path: string): string {
+  return path.replace(/\.tsx?$/, "_test.ts");
+}
+
+/**
+ * Rule 3 over `modules` (product, not generated): one error per module
+ * without its test and not exempt, and per exemption of a file that is gone.
+ * An exemption whose module now has a test is reported in `stale` (a note,
+ * not an error, so that a test landing first breaks nothing).
+ */
+export function missingTests(
+  modules: readonly string[],
+  hasFile: (path: string) => boolean,
+  exempt: Readonly<Record<string, string>> = TEST_EXEMPT,
+): { errors: string[]; stale: string[] } {
+  const errors: string[] = [];
+  for (const m of modules) {
+    if (!hasFile(testPathOf(m)) && !Object.hasOwn(exempt, m)) {
+      errors.push(`${m}: no ${testPathOf(m)} beside it; write one (or exempt it with a reason)`);
+    }
+  }
+  const stale: string[] = [];
+  for (const m of Object.keys(exempt).sort()) {
+    if (!hasFile(m)) errors.push(`${m}: exempted from rule 3 but no longer exists; drop the entry`);
+    else if (hasFile(testPathOf(m))) stale.push(m);
+  }
+  return { errors, stale };
+}
+
 /** A function or a file over its limit. */
 export interface SizeOffence {
   /** `path` for a file, `path#name` for a function. */
@@ -232,9 +285,29 @@ async function checkSizes(): Promise<string[]> {
   return errors;
 }
 
+async function checkTests(): Promise<string[]> {
+  const modules: string[] = [];
+  for (const path of await productFiles()) {
+    if (!isGenerated(await Deno.readTextFile(new URL(path, ROOT)))) modules.push(path);
+  }
+  const hasFile = (path: string) => {
+    try {
+      return Deno.statSync(new URL(path, ROOT)).isFile;
+    } catch {
+      return false;
+    }
+  };
+  const { errors, stale } = missingTests(modules, hasFile);
+  for (const m of stale) console.log(`note: ${m} has a test now; drop its TEST_EXEMPT entry`);
+  return errors;
+}
+
 if (import.meta.main) {
-  const errors = [...await checkCycles(), ...await checkSizes()];
+  const errors = [...await checkCycles(), ...await checkSizes(), ...await checkTests()];
   for (const e of errors) console.error(`%c${e}`, "color: red");
   if (errors.length > 0) Deno.exit(1);
-  console.log("structure OK: no import cycles; product files and functions within their limits");
+  console.log(
+    "structure OK: no import cycles; product files and functions within their limits; " +
+      "a test beside each module",
+  );
 }

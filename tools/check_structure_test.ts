@@ -5,7 +5,10 @@ import {
   isTestCode,
   MAX_FILE_LINES,
   MAX_FUNCTION_LINES,
+  missingTests,
   sizeOffences,
+  TEST_EXEMPT,
+  testPathOf,
 } from "./check_structure.ts";
 
 Deno.test("findCycles finds every cycle and nothing in a DAG", () => {
@@ -64,4 +67,34 @@ Deno.test("generated files and test code are recognised", () => {
     assert.ok(isTestCode(p), p);
   }
   assert.ok(!isTestCode("src/config/test.ts"));
+});
+
+Deno.test("missingTests names modules without a test, exemptions gone and exemptions outgrown", () => {
+  const files = new Set([
+    "src/a.ts",
+    "src/a_test.ts",
+    "src/b.ts",
+    "src/types.ts",
+    "src/old.ts",
+    "src/old_test.ts",
+  ]);
+  const exempt = { "src/types.ts": "types only", "src/old.ts": "h-x", "src/gone.ts": "types only" };
+  const found = missingTests(
+    ["src/a.ts", "src/b.ts", "src/types.ts", "src/old.ts"],
+    (p) => files.has(p),
+    exempt,
+  );
+  assert.deepEqual(found.errors, [
+    "src/b.ts: no src/b_test.ts beside it; write one (or exempt it with a reason)",
+    "src/gone.ts: exempted from rule 3 but no longer exists; drop the entry",
+  ]);
+  assert.deepEqual(found.stale, ["src/old.ts"]);
+  assert.equal(testPathOf("lab/start.ts"), "lab/start_test.ts");
+});
+
+Deno.test("every exemption gives a reason", () => {
+  for (const [path, reason] of Object.entries(TEST_EXEMPT)) {
+    assert.match(path, /^(src|vpp|lab)\/.+\.ts$/, path);
+    assert.ok(reason.trim().length > 0, path);
+  }
 });

@@ -39,13 +39,17 @@ type Timings = Pick<
 function timings(c: SemanticRules, p: readonly PathSegment[], h: RawHealthCheck): Timings {
   const intervalMs = h.interval ?? DEFAULTS.intervalMs;
   c.positive([...p, "interval"], intervalMs);
+  // A value inherited from interval is checked as interval only: a bad
+  // `interval` alone must not also blame keys the operator never wrote.
   const fastIntervalMs = h["fast-interval"] ?? intervalMs;
-  c.positive([...p, "fast-interval"], fastIntervalMs);
+  if (h["fast-interval"] !== undefined) c.positive([...p, "fast-interval"], fastIntervalMs);
   const downIntervalMs = h["down-interval"] ?? intervalMs;
-  c.positive([...p, "down-interval"], downIntervalMs);
+  if (h["down-interval"] !== undefined) c.positive([...p, "down-interval"], downIntervalMs);
   // The 1s default shrinks to a shorter interval, so `interval: 200ms` alone is valid.
   const timeoutMs = h.timeout ?? Math.min(DEFAULTS.timeoutMs, intervalMs);
-  if (!(timeoutMs > 0)) {
+  if (h.timeout === undefined) {
+    // The default is within 1s and interval, so only interval can be wrong.
+  } else if (!(timeoutMs > 0)) {
     c.positive([...p, "timeout"], timeoutMs);
   } else if (!c.bounded([...p, "timeout"], timeoutMs)) {
     // Reported; the comparison with interval would only repeat it.

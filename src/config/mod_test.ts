@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { formatIssue, healthCheckEqual, loadConfigFile, parseConfig } from "./mod.ts";
+import { formatIssue, loadConfigFile, parseConfig } from "./mod.ts";
 import { type BadCase, doc, testBadCases } from "./bad_case_test_util.ts";
 import { DEFAULT_HTTP_PARAMS } from "./defaults.ts";
 
@@ -1228,45 +1228,4 @@ Deno.test("formatIssue matches the spec 0.2 style", () => {
     formatIssue(issue, "file.yaml"),
     'file.yaml: maglev.frontends.web.pools[0].backends.nginx9: unknown backend "nginx9" (line 41, column 11)',
   );
-});
-
-Deno.test("healthCheckEqual compares port and probe sources too", () => {
-  const text = (extra: string) =>
-    doc(
-      "maglev:",
-      "  healthchecks:",
-      `    a: { type: http, port: 80${extra} }`,
-      `    b: { type: http, port: 80 }`,
-    );
-  const load = (extra: string) => {
-    const r = parseConfig(text(extra), { vppEnabled: false });
-    assert.ok(r.ok, JSON.stringify(r));
-    return r.config.healthchecks;
-  };
-  const same = load("");
-  assert.ok(healthCheckEqual(same.a, same.b), "same settings, different names");
-  for (
-    const extra of [
-      ", interval: 3s",
-      ", rise: 3",
-      ", probe-ipv4-src: 10.9.9.9",
-      ", probe-ipv6-src: '2001:db8::9'",
-      ", params: { path: /x }",
-      ", params: { response-code: 200 }",
-    ]
-  ) {
-    const hcs = load(extra);
-    assert.equal(healthCheckEqual(hcs.a, hcs.b), false, extra);
-  }
-  const port = parseConfig(
-    doc(
-      "maglev:",
-      "  healthchecks:",
-      "    a: { type: tcp, port: 80 }",
-      "    b: { type: tcp, port: 81 }",
-    ),
-    { vppEnabled: false },
-  );
-  assert.ok(port.ok);
-  assert.equal(healthCheckEqual(port.config.healthchecks.a, port.config.healthchecks.b), false);
 });

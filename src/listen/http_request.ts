@@ -76,8 +76,10 @@ export async function readRequest(
 ): Promise<Request | Response> {
   const { method, headers } = head;
   if (headers.has("transfer-encoding")) return refusal(411, "send a content-length");
-  const length = Number(headers.get("content-length") ?? "0");
-  if (!Number.isSafeInteger(length) || length < 0) return refusal(400, "bad content-length");
+  // Digits only (RFC 9110 8.6): Number() would also read "0x10", "1e3" and "" as lengths.
+  const declared = headers.get("content-length") ?? "0";
+  const length = /^\d+$/.test(declared) ? Number(declared) : NaN;
+  if (!Number.isSafeInteger(length)) return refusal(400, "bad content-length");
   if (length > MAX_BODY_BYTES) return refusal(413, `a body is at most ${MAX_BODY_BYTES} bytes`);
   const body = new Uint8Array(length);
   let got = Math.min(length, head.rest.length);

@@ -23,7 +23,8 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
 export function errorText(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    if (typeof code === "string" && ERRNO_TEXT[code]) return ERRNO_TEXT[code];
+    // Own keys only: a code such as "constructor" must not answer with a prototype's member.
+    if (typeof code === "string" && Object.hasOwn(ERRNO_TEXT, code)) return ERRNO_TEXT[code];
     if (err instanceof Deno.errors.ConnectionRefused) return "connection refused";
     if (err instanceof Deno.errors.ConnectionReset) return "connection reset by peer";
     if (err instanceof Deno.errors.AddrNotAvailable) return "cannot assign requested address";
