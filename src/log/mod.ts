@@ -302,6 +302,21 @@ function newField(k: string, next: Field | undefined): Field {
 }
 
 /**
+ * JSON of a value. What is not an AttrValue still gets a line rather than
+ * losing it: a bigint (a counter) its digits; an object, an array, a
+ * function or a symbol `null` (their string forms, which the field cache
+ * compares, do not tell two objects apart).
+ */
+function jsonOf(v: AttrValue): string {
+  try {
+    const json = JSON.stringify(v);
+    return json === undefined || json[0] === "{" || json[0] === "[" ? "null" : json;
+  } catch {
+    return typeof v === "bigint" ? String(v) : "null";
+  }
+}
+
+/**
  * An event is logged with the same fields in the same order, line after line
  * (17,000 `vpp-lb-as-add` in an initial sync): its name's JSON and its
  * fields are kept by position, with the line's start (time, level, name)
@@ -372,10 +387,10 @@ function jsonLine(atMs: number, rank: number, msg: string, attrs: Attrs): string
     prev = field;
     if (v === undefined) continue;
     // A string is its own string form; a number's comes from V8's cache.
-    const value = `${v}`;
+    const value = String(v);
     const isString = Object.is(v, value);
     if (!Object.is(value, field.value) || isString !== field.isString) {
-      field.valueText = field.text + (JSON.stringify(v) ?? "null");
+      field.valueText = field.text + jsonOf(v);
       field.value = value;
       field.isString = isString;
     }

@@ -345,3 +345,17 @@ Deno.test("the output writes each record as the formatters format what listeners
     }
   }
 });
+
+Deno.test("json lines: values outside AttrValue still get a line", () => {
+  const odd = { big: 2n ** 64n, sym: Symbol("s"), fn: () => 1, obj: { a: 1 }, arr: [1] };
+  const attrs = odd as unknown as LogRecord["attrs"];
+  for (const pass of [1, 2]) {
+    const line = formatJson({ atMs: 0, level: "info", msg: "odd-values", attrs });
+    assert.equal(
+      line,
+      '{"time":"1970-01-01T00:00:00.000Z","level":"INFO","msg":"odd-values",' +
+        '"big":18446744073709551616,"sym":null,"fn":null,"obj":null,"arr":null}',
+      `pass ${pass}`,
+    );
+  }
+});
