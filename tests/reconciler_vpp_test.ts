@@ -2,7 +2,8 @@
  * The real `VppManager` (reconciler) against the VPP under test over its API
  * socket: the double as its own process, or a fresh real VPP with
  * `MAGLEV_TEST_VPP=real`. Initial sync, idempotence, failover with one flush,
- * drift repair, a VPP restart, warmup neutrality and a VIP recreate, judged
+ * drift repair, a VPP restart, warmup neutrality, no late flush for a
+ * backend down during warmup and a VIP recreate, judged
  * by what VPP holds when read back through its API, and by the writes the
  * manager sent. Health comes from a fake prober on a fake clock; VPP is real
  * I/O, so its answers are awaited with a bounded deadline.
@@ -11,12 +12,15 @@ import { strict as assert } from "node:assert";
 import type { Config } from "../src/config/types.ts";
 import { FAIL, FakeProber, PASS } from "../src/checker/checker_test_util.ts";
 import {
+  assertQuietSyncs,
   assertRecreates,
   assertSteadySync,
   fullSyncs,
   labConfig as config,
   SLOW_HC,
   startAndSettle,
+  throughWarmup,
+  WARMUP_5S,
   wire,
   type Wired,
   zeroWritesFor,
@@ -216,6 +220,25 @@ reconcilerTest(
       off();
       second.prober.release("c", PASS);
       await second.stop();
+    }
+  },
+);
+
+reconcilerTest(
+  "a backend down during warmup is added at 0; no later full sync flushes it",
+  async (vpp) => {
+    const d = daemon(vpp, config(WARMUP_5S), (p) => p.behaviour.set("b", FAIL));
+    try {
+      await throughWarmup(d);
+      await vppHolds(vpp, "192.0.2.1/32", { "10.0.0.10": 100, "10.0.0.2": 0, "10.0.0.3": 0 });
+      // The lab's late flush: an AS added at 0 has no flows, so its add was the down's flush.
+      await assertQuietSyncs(d);
+      const forB = d.writes.filter((w) => w.fields.as_address === "10.0.0.2");
+      assert.deepEqual(forB.map((w) => [w.name, w.fields.weight, w.fields.is_flush]), [
+        ["lb_add_del_as_v2", 0, false],
+      ]);
+    } finally {
+      await d.stop();
     }
   },
 );

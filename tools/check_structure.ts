@@ -165,9 +165,6 @@ export const TEST_EXEMPT: Readonly<Record<string, string>> = {
     "browser script as text; run in chromium by tests/dashboard/browser_test.ts",
   "src/dashboard/assets/style_css.ts":
     "stylesheet as text; rendered by tests/dashboard/browser_test.ts",
-  "src/reconciler/desired.ts": "h-16j",
-  "src/reconciler/lb_state.ts": "h-16j",
-  "src/reconciler/sync.ts": "h-16j",
 };
 
 /** The `_test.ts` beside a module. */

@@ -4,7 +4,8 @@
  * per-VIP sync never overlap, and every plan goes through one
  * execute-and-repair path. It also owns the mirror of VPP's lb state, the
  * flush ledger (a flush at most once per transition that asks for it), the
- * weights adopted from VPP at start, and the per-frontend sync errors.
+ * weights adopted from VPP (at start, reload and reconnect), and the
+ * per-frontend sync errors.
  * @module
  */
 import type { CheckerApi } from "../checker/types.ts";
@@ -76,8 +77,8 @@ export class SyncEngine {
   #queuedAll: Promise<SyncStats> | undefined;
   /** Per out-of-queue read, until its sync starts in the queue: the VIP keys written since it began. */
   readonly #reads = new Set<Set<string>>();
-  /** VIP keys of the plan being executed now. */
-  #running = new Set<string>();
+  /** The plan being executed now; its VIP keys are built only when a read needs them. */
+  #running: readonly LbOp[] = [];
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -107,10 +108,13 @@ export class SyncEngine {
   }
 
   /**
-   * Takes VPP's state as read at connect. The first time, every AS of a
-   * configured frontend whose backend has no result yet is adopted: it keeps
-   * VPP's weight until that backend's first result decides. Later connects
-   * only drop adoptions VPP no longer holds (a VPP restart).
+   * Takes VPP's state as read at connect. Every AS of a configured frontend
+   * whose backend has no result yet is adopted: it keeps VPP's weight until
+   * that backend's first result decides. On a reconnect an adoption stands
+   * while VPP holds its weight or what the engine wrote since; where VPP
+   * holds something else (changed on its own CLI, or a restarted VPP) the
+   * engine adopts that, as at start, so a backend without a result is never
+   * written by a reconnect either.
    */
   connected(state: LbState): void {
     this.#mirror = new Map(state.vips);
@@ -127,10 +131,9 @@ export class SyncEngine {
           if (has !== a.weight && has !== written?.get(address)?.weight) held.delete(address);
         }
       }
-      return;
     }
+    this.#adoptUnknown(this.#adoptedOnce ? "reconnect" : "start");
     this.#adoptedOnce = true;
-    this.#adoptUnknown("start");
   }
 
   /**
@@ -145,17 +148,21 @@ export class SyncEngine {
   }
 
   /** Adopts, per configured frontend, every AS VPP holds whose backend is `unknown`. */
-  #adoptUnknown(reason: "start" | "reload"): void {
+  #adoptUnknown(reason: "start" | "reload" | "reconnect"): void {
     const cfg = this.#o.checker.config();
+    // A VPP that holds no VIP (a fresh dataplane) has nothing to adopt: no
+    // key built a frontend.
+    if (this.#mirror.size === 0) return;
     for (const fe of Object.values(cfg.frontends)) {
       const vip = this.#mirror.get(this.#vipKeyOf(fe));
       if (!vip) continue;
       const held = this.#adopted.get(fe.name) ?? new Map<string, Adopted>();
       const added: Adopted[] = [];
-      for (const [address, d] of desiredVip(fe, cfg, this.#o.checker).ases) {
+      // forEach: a for-of over the Map builds an entry a step (see plan.ts).
+      desiredVip(fe, cfg, this.#o.checker).ases.forEach((d, address) => {
         const cur = vip.ases.get(address);
         if (!cur || held.has(address) || this.#o.checker.backendState(d.backend) !== "unknown") {
-          continue;
+          return;
         }
         const a = {
           backend: d.backend,
@@ -164,7 +171,7 @@ export class SyncEngine {
         };
         held.set(address, a);
         added.push(a);
-      }
+      });
       if (added.length === 0) continue;
       this.#adopted.set(fe.name, held);
       log.info("vpp-lb-adopt", {
@@ -207,7 +214,7 @@ export class SyncEngine {
    */
   async #readThenSyncAll(): Promise<SyncStats> {
     // Writes still in flight may reach VPP after the text session's reply.
-    const touched = new Set<string>(this.#running);
+    const touched = vipKeysOf(this.#running);
     this.#reads.add(touched);
     let state: LbState;
     try {
@@ -254,15 +261,13 @@ export class SyncEngine {
     return this.#run("all", names, () => {
       const ops: LbOp[] = [];
       const wanted = new Set<string>();
-      for (const name of names) {
-        const { key, ops: vipOps } = this.#plan(cfg.frontends[name], {});
-        wanted.add(key);
-        for (const op of vipOps) ops.push(op);
+      for (let i = 0; i < names.length; i++) {
+        wanted.add(this.#plan(cfg.frontends[names[i]], { into: ops }).key);
       }
       if (only) return ops;
-      for (const [key, cur] of this.#mirror) {
+      this.#mirror.forEach((cur, key) => {
         if (!wanted.has(key)) ops.push(...planRemoveVip(cur));
-      }
+      });
       return ops;
     });
   }
@@ -289,14 +294,17 @@ export class SyncEngine {
         break;
       }
       const marks = this.#flushMarks(ops);
-      this.#running = vipKeysOf(ops);
-      for (const touched of this.#reads) for (const key of this.#running) touched.add(key);
+      this.#running = ops;
+      if (this.#reads.size > 0) {
+        const keys = vipKeysOf(ops);
+        for (const touched of this.#reads) for (const key of keys) touched.add(key);
+      }
       const r = await executePlan(session, ops, this.#mirror).finally(() => {
-        this.#running = new Set();
+        this.#running = [];
       });
       addStats(total, r.stats);
       for (const op of r.accepted) {
-        if (op.op !== "as-weight" || !op.flush) continue;
+        if (!flushesFor(op)) continue;
         flushed.add(op.address);
         const at = marks.get(op.address);
         if (at !== undefined) this.#flushed.set(asKey(op.frontend, op.address), at);
@@ -320,8 +328,14 @@ export class SyncEngine {
     this.#mirrorValid = true;
   }
 
-  /** The frontend's VIP key and the calls that bring VPP's copy of it to what we want. */
-  #plan(fe: Frontend, options: { forceFlush?: string }): { key: string; ops: LbOp[] } {
+  /**
+   * The frontend's VIP key and the calls that bring VPP's copy of it to what
+   * we want (appended to `options.into` when given).
+   */
+  #plan(
+    fe: Frontend,
+    options: { forceFlush?: string; into?: LbOp[] },
+  ): { key: string; ops: LbOp[] } {
     const desired = this.#desired(fe);
     const key = vipKey(desired.prefix, desired.protocol, desired.port);
     const cur = this.#mirror.get(key);
@@ -336,6 +350,7 @@ export class SyncEngine {
       });
     }
     const ops = planVip(cur, desired, {
+      into: options.into,
       forceFlush: options.forceFlush,
       flushDue: (address) => {
         const at = this.#lastTransitionAt(desired.ases.get(address)?.backend ?? "");
@@ -370,11 +385,11 @@ export class SyncEngine {
     return desiredVip(fe, this.#o.checker.config(), states);
   }
 
-  /** Flush ops of a plan -> the transition each flush is for. */
+  /** Flush ops of a plan (see `flushesFor`) -> the transition each flush is for. */
   #flushMarks(ops: readonly LbOp[]): Map<string, number> {
     const marks = new Map<string, number>();
     for (const op of ops) {
-      if (op.op !== "as-weight" || !op.flush) continue;
+      if (!flushesFor(op)) continue;
       const at = this.#lastTransitionAt(op.backend);
       if (at !== undefined) marks.set(op.address, at);
     }
@@ -396,7 +411,7 @@ export class SyncEngine {
   }
 
   #recordErrors(frontends: readonly string[], errors: readonly { op: LbOp; error: Error }[]) {
-    for (const fe of frontends) this.#errors.delete(fe);
+    for (let i = 0; i < frontends.length; i++) this.#errors.delete(frontends[i]);
     for (const { op, error } of errors) {
       if (this.#errors.has(op.frontend) || op.frontend === "") continue;
       const what = "address" in op ? `${op.op} ${op.address}` : op.op;
@@ -405,11 +420,22 @@ export class SyncEngine {
   }
 }
 
+/**
+ * Whether VPP accepting `op` leaves the AS with no flows of the backend's
+ * latest transition: a weight call with flush, or an add at weight 0 (a new
+ * AS has nothing to flush, so its add is the flush a down or disable asks
+ * for; a later sync must not send one with no transition beside it).
+ */
+function flushesFor(op: LbOp): op is Extract<LbOp, { op: "as-weight" | "as-add" }> {
+  return op.op === "as-weight" ? op.flush : op.op === "as-add" && op.weight === 0;
+}
+
 /** The VIP keys `ops` touch; a VIP's calls share one `vip` object, so each key is built once. */
 function vipKeysOf(ops: readonly LbOp[]): Set<string> {
   const keys = new Set<string>();
   let last: LbOp["vip"] | undefined;
-  for (const op of ops) {
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
     if (op.vip === last) continue;
     last = op.vip;
     keys.add(vipKey(op.vip.prefix, op.vip.protocol, op.vip.port));

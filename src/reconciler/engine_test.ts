@@ -14,8 +14,8 @@ import { readLbState } from "./lb_state.ts";
 import {
   asWeights,
   closeAll,
-  type Harness,
   harness,
+  heldBy,
   labConfig,
   recording,
   SLOW_HC,
@@ -25,12 +25,6 @@ import {
   withVpp,
   type Write,
 } from "./harness_test_util.ts";
-
-/** The weights VPP held for `frontend`'s backends that are still adopted. */
-function heldBy(h: Pick<Harness, "manager">, frontend: string): Record<string, number> {
-  const held = h.manager.adoptedWeights(frontend) ?? new Map();
-  return Object.fromEntries([...held].map(([name, a]) => [name, a.weight]));
-}
 
 function weightCalls(writes: readonly Write[], address: string): string[] {
   return writes

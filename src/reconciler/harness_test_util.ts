@@ -277,3 +277,90 @@ export function zeroWritesFor(writes: readonly Write[], addresses: readonly stri
     addresses.includes(String(w.fields.as_address))
   );
 }
+
+/** The weights VPP held for `frontend`'s backends that are still adopted: backend -> weight. */
+export function heldBy(h: Pick<Wired, "manager">, frontend: string): Record<string, number> {
+  const held = h.manager.adoptedWeights(frontend) ?? new Map();
+  return Object.fromEntries([...held].map(([name, a]) => [name, a.weight]));
+}
+
+/**
+ * A daemon restarted on the double a first daemon programmed with the lab
+ * config (`first` runs on that daemon before it stops), with a and b deaf
+ * for ten minutes: VPP's weights for them are adopted, c answers as the
+ * standby. Returns once its first full sync ran.
+ */
+export async function restartedOnDeafPrimary(
+  first: (h: Harness) => Promise<void> = async () => {},
+): Promise<Harness> {
+  const old = await harness(labConfig());
+  await startAndSettle(old);
+  await first(old);
+  await old.stop();
+  const h = await harness(labConfig({}, {}, SLOW_HC), {
+    sim: old.sim,
+    dir: old.dir,
+    prepare: (p) => {
+      p.behaviour.set("a", "deaf");
+      p.behaviour.set("b", "deaf");
+    },
+  });
+  await startAndSettle(h);
+  return h;
+}
+
+/**
+ * Drops the manager's connection (with `restart`, restarts the double: an
+ * empty VPP), runs `meanwhile` while the manager is disconnected, then runs
+ * the fake clock to the reconnect and waits for its full sync.
+ */
+export async function reconnected(
+  h: Harness,
+  options: { restart?: boolean; meanwhile?: () => void } = {},
+): Promise<void> {
+  const before = fullSyncs(h);
+  if (options.restart) h.sim.restart();
+  else h.sim.dropConnections();
+  await until("disconnect noticed", () => !h.manager.connected());
+  options.meanwhile?.();
+  await h.clock.advance(5000);
+  await until("reconnect", () => h.manager.connected());
+  await until("the reconnect's full sync", () => fullSyncs(h) > before);
+}
+
+/** Runs the fake clock past `n` more periodic full syncs (30 s apart) and waits for them. */
+export async function periodicSyncs(w: Wired, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const before = fullSyncs(w);
+    await w.clock.advance(30_000);
+    await until("periodic sync", () => fullSyncs(w) > before);
+  }
+}
+
+/** The `lb` settings of a 5 s warmup, bounded at 30 s. */
+export const WARMUP_5S = { startupMinDelayMs: 5000, startupMaxDelayMs: 30_000 };
+
+/**
+ * Starts checker and manager of a daemon with `WARMUP_5S`, runs `during` 1 s
+ * in, and returns once `web` was released, the warmup is over and a periodic
+ * full sync ran after it (so the release's own sync has been written).
+ */
+export async function throughWarmup(w: Wired, during: () => void = () => {}): Promise<void> {
+  w.checker.start();
+  w.manager.start();
+  await until("connect", () => w.manager.connected());
+  await w.clock.advance(1000);
+  during();
+  await w.clock.advance(5000);
+  await until("web released", () => w.manager.gate.isOpen("web"));
+  await w.clock.advance(30_000);
+  await until("warmup done", () => w.manager.gate.done);
+  await periodicSyncs(w, 1);
+}
+
+/** Asserts that the next two periodic full syncs send no write at all. */
+export async function assertQuietSyncs(w: Wired): Promise<void> {
+  const n = w.writes.length;
+  await periodicSyncs(w, 2);
+  assert.deepEqual(w.writes.slice(n), []);
+}

@@ -5,7 +5,7 @@
  * is read unfiltered (VPP's IPv4 filter is broken) and split here.
  * @module
  */
-import type { CurrentVip } from "./plan.ts";
+import { type CurrentAs, currentAs, type CurrentVip } from "./plan.ts";
 import { parseShowVipsVerbose, type VipText } from "./vip_text.ts";
 import { vipProtocol, type VppApi } from "../../vpp/mod.ts";
 
@@ -65,12 +65,17 @@ export async function readLbState(
       () => "",
     ),
   ]);
+  // Indexed loops: under the daemon's V8 flags a for-of allocates an
+  // iterator result a step, and a drift read walks 16,000 AS rows.
   const text = new Map<string, VipText>();
-  for (const v of parseShowVipsVerbose(cli)) {
+  const parsed = parseShowVipsVerbose(cli);
+  for (let i = 0; i < parsed.length; i++) {
+    const v = parsed[i];
     if (!v.removed) text.set(vipKey(v.prefix, v.protocol, v.port), v);
   }
   const ases = new Map<string, AsRow[]>();
-  for (const row of asRows) {
+  for (let i = 0; i < asRows.length; i++) {
+    const row = asRows[i];
     const vip = row.vip;
     const flags = row.flags;
     if ((flags & 1) === 0) continue;
@@ -86,7 +91,8 @@ export async function readLbState(
     });
   }
   const vips = new Map<string, VipState>();
-  for (const row of vipRows) {
+  for (let i = 0; i < vipRows.length; i++) {
+    const row = vipRows[i];
     const vip = row.vip;
     const key = vipKey(vip.pfx, vip.protocol, vip.port);
     const rows = ases.get(key) ?? [];
@@ -98,7 +104,7 @@ export async function readLbState(
       encap: row.encap,
       srcIpSticky: t?.srcIpSticky,
       flowTableLength: row.flow_table_length,
-      ases: new Map(rows.map((r) => [r.address, { weight: r.weight }])),
+      ases: liveAses(rows),
       index: t?.index ?? -1,
       rows,
     });
@@ -112,4 +118,11 @@ export async function readLbState(
     },
     vips,
   };
+}
+
+/** Address -> weight of a VIP's live rows (no pair array a row). */
+function liveAses(rows: readonly AsRow[]): Map<string, CurrentAs> {
+  const m = new Map<string, CurrentAs>();
+  for (let i = 0; i < rows.length; i++) m.set(rows[i].address, currentAs(rows[i].weight));
+  return m;
 }

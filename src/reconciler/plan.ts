@@ -13,6 +13,20 @@ export interface CurrentAs {
   readonly weight: number;
 }
 
+/**
+ * The `CurrentAs` of each weight VPP can hold (a u8), shared: the mirror of
+ * an initial sync holds 16,000 ASes and gets no object an AS.
+ */
+const CURRENT_AS: readonly CurrentAs[] = Array.from(
+  { length: 256 },
+  (_, weight) => Object.freeze({ weight }),
+);
+
+/** The (shared, frozen) `CurrentAs` of an AS VPP holds at `weight`. */
+export function currentAs(weight: number): CurrentAs {
+  return CURRENT_AS[weight] ?? { weight };
+}
+
 /** One VIP as VPP has it. */
 export interface CurrentVip {
   readonly prefix: string;
@@ -156,23 +170,32 @@ export interface PlanOptions {
   readonly flushDue?: (address: string) => boolean;
   /** An operator-requested flush for one address (`set ... weight N flush`). */
   readonly forceFlush?: string;
+  /**
+   * The list the calls are appended to (and returned); a new one when
+   * absent. A full sync plans its 1,000 VIPs into one list, not a list a VIP.
+   */
+  readonly into?: LbOp[];
 }
 
 function vipId(v: VipId): VipId {
   return { prefix: v.prefix, protocol: v.protocol, port: v.port };
 }
 
-function createOps(desired: DesiredVip): LbOp[] {
+/** Appends to `ops` the calls that create `desired`: the VIP, then its ASes in address order. */
+function createOps(desired: DesiredVip, ops: LbOp[]): LbOp[] {
   const vip = vipId(desired);
-  const ops: LbOp[] = [{
+  ops.push({
     op: "vip-add",
     vip,
     frontend: desired.frontend,
     encap: desired.encap,
     srcIpSticky: desired.srcIpSticky,
     flowTableLength: desired.flowTableLength,
-  }];
-  for (const address of sortedIpKeys(desired.ases.keys())) {
+  });
+  const addresses = sortedIpKeys(desired.ases.keys());
+  // Indexed: a for-of allocates an iterator result a step until optimized.
+  for (let i = 0; i < addresses.length; i++) {
+    const address = addresses[i];
     const d = desired.ases.get(address)!;
     ops.push({
       op: "as-add",
@@ -214,29 +237,31 @@ export function planVip(
   desired: DesiredVip,
   options: PlanOptions = {},
 ): LbOp[] {
-  if (!cur) return createOps(desired);
+  const ops = options.into ?? [];
+  if (!cur) return createOps(desired, ops);
   if (recreateReason(cur, desired)) {
     const backendOf = (a: string) => desired.ases.get(a)?.backend ?? "";
-    return [
-      ...planRemoveVip(cur, { frontend: desired.frontend, backendOf }),
-      ...createOps(desired),
-    ];
+    for (const op of planRemoveVip(cur, { frontend: desired.frontend, backendOf })) ops.push(op);
+    return createOps(desired, ops);
   }
   // Find what differs first and sort only that: a periodic sync of 1,000
   // VIPs where nothing changed then parses and sorts no address at all.
+  // forEach, not for-of: Map iteration builds an entry and a result a step
+  // under the daemon's V8 flags, and a periodic sync walks 16,000 ASes.
   const changed: string[] = [];
-  for (const address of cur.ases.keys()) {
+  cur.ases.forEach((_, address) => {
     if (!desired.ases.has(address)) changed.push(address);
-  }
-  for (const [address, d] of desired.ases) {
+  });
+  desired.ases.forEach((d, address) => {
     const c = cur.ases.get(address);
     if (!c || c.weight !== d.weight || options.forceFlush === address || d.weight === 0) {
       changed.push(address);
     }
-  }
+  });
   const vip = vipId(desired);
-  const ops: LbOp[] = [];
-  for (const address of sortedIpKeys(changed)) {
+  const sorted = sortedIpKeys(changed);
+  for (let i = 0; i < sorted.length; i++) {
+    const address = sorted[i];
     const op = asOp(vip, desired, cur.ases.get(address), address, options);
     if (op) ops.push(op);
   }

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import {
+  currentAs,
   type CurrentVip,
   type DesiredAs,
   type DesiredVip,
@@ -172,4 +173,30 @@ Deno.test("unknown sticky flag does not force a recreate", () => {
 Deno.test("stale VIP removal: ASes with flush, then the VIP", () => {
   const ops = planRemoveVip(current({ "2001:db8::2": 1, "10.0.0.2": 1 }));
   assert.deepEqual(brief(ops), ["as-del 10.0.0.2 flush", "as-del 2001:db8::2 flush", "vip-del"]);
+});
+
+Deno.test("plan: currentAs is the weight VPP holds, one shared frozen object a u8 weight", () => {
+  for (const w of [0, 1, 100, 255]) {
+    assert.deepEqual(currentAs(w), { weight: w });
+    assert.equal(currentAs(w), currentAs(w));
+    assert.ok(Object.isFrozen(currentAs(w)));
+  }
+  assert.deepEqual(currentAs(256), { weight: 256 });
+});
+
+Deno.test("plan: with `into`, every path appends to that list and returns it, as planned alone", () => {
+  const want = desired({ "10.0.0.10": {}, "10.0.0.2": { weight: 0 } });
+  const cases: [string, CurrentVip | undefined][] = [
+    ["create", undefined],
+    ["recreate", current({ "10.0.0.2": 100, "10.0.0.3": 5 }, { encap: 1 })],
+    ["update", current({ "10.0.0.2": 100, "10.0.0.3": 5 })],
+  ];
+  for (const [name, cur] of cases) {
+    const alone = planVip(cur, want);
+    const into = planRemoveVip(current({ "10.9.9.9": 1 }));
+    const before = into.slice();
+    const out = planVip(cur, want, { into });
+    assert.equal(out, into, name);
+    assert.deepEqual(out, [...before, ...alone], name);
+  }
 });

@@ -19,7 +19,9 @@ const FINGERPRINT_HEX = 16;
  */
 export function vipFingerprint(vip: Pick<DesiredVip, "ases" | "flowTableLength">): string {
   const lines = [`length ${vip.flowTableLength}`];
-  for (const address of sortedIpKeys(vip.ases.keys())) {
+  const addresses = sortedIpKeys(vip.ases.keys());
+  for (let i = 0; i < addresses.length; i++) {
+    const address = addresses[i];
     const weight = vip.ases.get(address)!.weight;
     if (weight > 0) lines.push(`${address} ${weight}`);
   }

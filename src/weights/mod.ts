@@ -7,6 +7,7 @@
  */
 import type { Backend, Frontend, PoolBackend } from "../config/types.ts";
 import type { State, StateSource } from "../health/types.ts";
+import { MAX_WEIGHT } from "../config/weight.ts";
 
 import { parseIp4Into, parseIp6 } from "../../vpp/ip.ts";
 
@@ -167,8 +168,10 @@ function weightOf(
  * undefined when no pool does.
  */
 export function placedWeight(frontend: Frontend, name: string): number | undefined {
-  for (const pool of frontend.pools) {
-    for (const pb of pool.backends) if (pb.name === name) return pb.weight;
+  const pools = frontend.pools;
+  for (let i = 0; i < pools.length; i++) {
+    const list = pools[i].backends;
+    for (let j = 0; j < list.length; j++) if (list[j].name === name) return list[j].weight;
   }
   return undefined;
 }
@@ -181,7 +184,9 @@ export function placedWeight(frontend: Frontend, name: string): number | undefin
 export function activePoolIndex(frontend: Frontend, states: FrontendStates): number {
   const pools = frontend.pools;
   for (let i = 0; i < pools.length; i++) {
-    for (const pb of pools[i].backends) {
+    const list = pools[i].backends;
+    for (let j = 0; j < list.length; j++) {
+      const pb = list[j];
       if (pb.weight <= 0) continue;
       // An adopted backend VPP gives weight keeps its pool active: a restart
       // alone never fails traffic over to a standby pool.
@@ -193,6 +198,15 @@ export function activePoolIndex(frontend: Frontend, states: FrontendStates): num
 
 const ZERO: AsWeight = Object.freeze({ weight: 0, flush: false });
 const ZERO_FLUSH: AsWeight = Object.freeze({ weight: 0, flush: true });
+
+/**
+ * The `up` weights, one frozen object per valid pool weight: an initial sync
+ * asks for 16,000 of them and gets no object an AS.
+ */
+const UP_WEIGHTS: readonly AsWeight[] = Array.from(
+  { length: MAX_WEIGHT + 1 },
+  (_, weight) => Object.freeze({ weight, flush: false }),
+);
 
 /**
  * The truth table of spec 5.2: a backend's VPP weight and whether its drop
@@ -211,7 +225,8 @@ export function asFromBackend(state: State, placement: AsPlacement): AsWeight {
   switch (state) {
     case "up":
       return placement.poolIdx === placement.activePool
-        ? { weight: placement.cfgWeight, flush: false }
+        ? (UP_WEIGHTS[placement.cfgWeight] ??
+          { weight: placement.cfgWeight, flush: false })
         : ZERO;
     case "down":
       return placement.flushOnDown ? ZERO_FLUSH : ZERO;
@@ -254,7 +269,11 @@ export function desiredFromFrontend(
   const pools = frontend.pools;
   for (let poolIdx = 0; poolIdx < pools.length; poolIdx++) {
     placement.poolIdx = poolIdx;
-    for (const pb of pools[poolIdx].backends) {
+    // Indexed: a for-of allocates an iterator result a step until the loop
+    // is optimized, and a fresh process plans 16,000 ASes before it is.
+    const list = pools[poolIdx].backends;
+    for (let j = 0; j < list.length; j++) {
+      const pb = list[j];
       // A backend listed again (a later pool) finds what its first listing
       // found: the same missing backend or state, or its address taken.
       const backend = backends[pb.name];
@@ -271,9 +290,12 @@ export function desiredFromFrontend(
   // Validation keeps one backend family per frontend; without any desired
   // backend the VIP's own family is the natural choice.
   family ??= frontend.family;
+  const vip = vipOf(frontend);
   return {
     frontend: frontend.name,
-    ...vipOf(frontend),
+    prefix: vip.prefix,
+    protocol: vip.protocol,
+    port: vip.port,
     encap: family === 4 ? ENCAP_GRE4 : ENCAP_GRE6,
     srcIpSticky: frontend.srcIpSticky,
     flowTableLength: frontend.flowTableLength,
@@ -297,7 +319,9 @@ export function effectiveWeights(
   for (let poolIdx = 0; poolIdx < pools.length; poolIdx++) {
     placement.poolIdx = poolIdx;
     const m = new Map<string, number>();
-    for (const pb of pools[poolIdx].backends) {
+    const list = pools[poolIdx].backends;
+    for (let j = 0; j < list.length; j++) {
+      const pb = list[j];
       placement.cfgWeight = pb.weight;
       placement.state = stateOf(states, pb.name);
       m.set(pb.name, weightOf(states, pb, placement).weight);
@@ -319,7 +343,9 @@ export function frontendState(frontend: Frontend, states: StateSource): Frontend
   let allUnknown = true;
   const pools = frontend.pools;
   for (let i = 0; i < pools.length; i++) {
-    for (const pb of pools[i].backends) {
+    const list = pools[i].backends;
+    for (let j = 0; j < list.length; j++) {
+      const pb = list[j];
       const state = stateOf(states, pb.name) ?? "unknown";
       if (state !== "unknown") allUnknown = false;
       // The active pool has an up backend with weight > 0 exactly when the
@@ -345,16 +371,20 @@ interface IpKey {
   readonly v6: Uint8Array | undefined;
 }
 
-/** Scratch for {@linkcode ipKey}: read at once, so one buffer serves every call. */
+/** Scratch for {@linkcode ip4Number}: read at once, so one buffer serves every call. */
 const IP4_SCRATCH = new Uint8Array(4);
 
+/** The IPv4 address `text` as an unsigned 32-bit number; -1 when it is not one. */
+function ip4Number(text: string): number {
+  if (!parseIp4Into(text, IP4_SCRATCH, 0)) return -1;
+  const b = IP4_SCRATCH;
+  // Multiplication, not `<<`: the top byte would turn the number negative.
+  return b[0] * 0x1000000 + ((b[1] << 16) | (b[2] << 8) | b[3]);
+}
+
 function ipKey(text: string): IpKey {
-  if (parseIp4Into(text, IP4_SCRATCH, 0)) {
-    const b = IP4_SCRATCH;
-    // Multiplication, not `<<`: the top byte would turn the number negative.
-    const v4 = b[0] * 0x1000000 + ((b[1] << 16) | (b[2] << 8) | b[3]);
-    return { text, rank: 0, v4, v6: undefined };
-  }
+  const v4 = ip4Number(text);
+  if (v4 >= 0) return { text, rank: 0, v4, v6: undefined };
   const v6 = parseIp6(text) ?? undefined;
   return { text, rank: v6 ? 1 : 2, v4: 0, v6 };
 }
@@ -383,9 +413,42 @@ export function compareIps(a: string, b: string): number {
 
 /** The addresses in numeric order, IPv4 before IPv6 (`10.0.0.2` before `10.0.0.10`). */
 export function sortedIpKeys(ips: Iterable<string>): string[] {
-  // Parse once per address, not once per comparison.
+  const texts = Array.isArray(ips) ? ips as readonly string[] : Array.from(ips);
+  return sortedIp4(texts) ?? sortedByKeys(texts);
+}
+
+/** Index bits of a {@linkcode sortedIp4} key: `v4 * IP4_INDEXES + index`, exact below 2^53. */
+const IP4_INDEXES = 0x10000;
+
+/** Scratch of {@linkcode sortedIp4}, grown when a list is longer. */
+let ip4SortScratch = new Float64Array(64);
+
+/**
+ * The all-IPv4 case (a VIP's 16 ASes), as {@linkcode sortedByKeys} orders it:
+ * each address one number, address then position (the same ties as a stable
+ * sort), sorted by the typed array's numeric sort: no key object an address,
+ * no comparator call. Undefined when some address is not IPv4.
+ */
+function sortedIp4(texts: readonly string[]): string[] | undefined {
+  const n = texts.length;
+  if (n >= IP4_INDEXES) return undefined;
+  if (ip4SortScratch.length < n) ip4SortScratch = new Float64Array(n * 2);
+  const keys = ip4SortScratch.subarray(0, n);
+  for (let i = 0; i < n; i++) {
+    const v4 = ip4Number(texts[i]);
+    if (v4 < 0) return undefined;
+    keys[i] = v4 * IP4_INDEXES + i;
+  }
+  keys.sort();
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) out[i] = texts[keys[i] % IP4_INDEXES];
+  return out;
+}
+
+/** The general order: parse once per address, not once per comparison. */
+function sortedByKeys(texts: readonly string[]): string[] {
   const keys: IpKey[] = [];
-  for (const text of ips) keys.push(ipKey(text));
+  for (let i = 0; i < texts.length; i++) keys.push(ipKey(texts[i]));
   keys.sort(compareKeys);
   const out = new Array<string>(keys.length);
   for (let i = 0; i < keys.length; i++) out[i] = keys[i].text;

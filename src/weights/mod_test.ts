@@ -449,3 +449,29 @@ Deno.test("weights: sortedIpKeys agrees with a byte-wise order on random address
   const unique = [...new Set(ips)];
   assert.deepEqual(sortedIpKeys(unique), [...unique].sort(byBytes));
 });
+
+Deno.test("weights: sortedIpKeys' IPv4-only order is the comparator's, ties in input order", () => {
+  // Longer than the first scratch (64), with duplicates and the ends of the range.
+  const ips: string[] = ["255.255.255.255", "0.0.0.0", "10.0.0.10", "10.0.0.2", "10.0.0.2"];
+  for (let i = 0; i < 300; i++) ips.push(`10.${(i * 37) % 256}.${(i * 11) % 7}.${(i * 53) % 256}`);
+  const input = ips.slice();
+  const byComparator = ips.slice().sort(compareIps);
+  assert.deepEqual(sortedIpKeys(ips), byComparator);
+  assert.deepEqual(sortedIpKeys(new Set(ips)), [...new Set(byComparator)]);
+  assert.deepEqual(ips, input, "the caller's array is not reordered");
+  // One address that is no IPv4 takes the general order for the whole list.
+  const mixed = [...ips.slice(0, 20), "::1", "zz"];
+  assert.deepEqual(sortedIpKeys(mixed), mixed.slice().sort(compareIps));
+});
+
+Deno.test("weights: an up backend's weight is its pool weight, one shared object a weight", () => {
+  const placement = { poolIdx: 0, activePool: 0, cfgWeight: 37, flushOnDown: false };
+  assert.deepEqual(asFromBackend("up", placement), { weight: 37, flush: false });
+  assert.equal(asFromBackend("up", placement), asFromBackend("up", { ...placement }));
+  assert.ok(Object.isFrozen(asFromBackend("up", placement)));
+  // Out of the validated range (a caller without validation) still gets its weight.
+  assert.deepEqual(asFromBackend("up", { ...placement, cfgWeight: 300 }), {
+    weight: 300,
+    flush: false,
+  });
+});
