@@ -160,6 +160,7 @@ export const TEST_EXEMPT: Readonly<Record<string, string>> = {
   "src/health/types.ts": "types, and the STATES list that metrics/state_test.ts spells out",
   "src/reconciler/types.ts": "types only",
   "src/listen/mod.ts": "re-exports",
+  "vpp/api.ts": "types only (the session API and its options)",
   "vpp/mod.ts": "re-exports",
   "src/dashboard/assets/app_js.ts":
     "browser script as text; run in chromium by tests/dashboard/browser_test.ts",

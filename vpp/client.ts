@@ -6,13 +6,29 @@
  * @module
  */
 
+import type {
+  CallName,
+  DumpName,
+  VppApi,
+  VppBatchOptions,
+  VppConnectOptions,
+  VppObserverEvent,
+  VppRequestOptions,
+  VppRequestQueue,
+} from "./api.ts";
+import { RequestBatch } from "./batch.ts";
+import { DEFAULT_REQUIRED, messagesOf, requiredKeys } from "./compat.ts";
 import {
   contextOf,
   decodeBody,
   decodeMessage,
   encodeFrameInto,
   encodeMessage,
+  isStatusLayout,
   messageIdOf,
+  STATUS_BODY_LENGTH,
+  statusContext,
+  statusRetval,
   Writer,
 } from "./codec.ts";
 import {
@@ -33,9 +49,11 @@ import {
   type ReplyTypes,
   type RequestTypes,
 } from "./messages.ts";
-import { PendingTable, type VppTimers } from "./pending.ts";
+import { PendingTable, RUNTIME_TIMERS } from "./pending.ts";
 
 export type { VppTimers } from "./pending.ts";
+export { DEFAULT_REQUIRED } from "./compat.ts";
+export type * from "./api.ts";
 
 /** `sockclnt_create` has a fixed id: memclnt registers its messages first (vpp-api.md 2). */
 export const SOCKCLNT_CREATE_ID = 15;
@@ -43,92 +61,21 @@ export const SOCKCLNT_CREATE_ID = 15;
 /** Default per-request (and handshake) timeout. */
 export const DEFAULT_TIMEOUT_MS = 5000;
 
-/** The requests maglev sends; connect checks them (and their replies) by default. */
-export const DEFAULT_REQUIRED: readonly string[] = [
-  "sockclnt_delete",
-  "control_ping",
-  "show_version",
-  "cli_inband",
-  "lb_conf",
-  "lb_conf_get",
-  "lb_add_del_vip_v2",
-  "lb_add_del_as_v2",
-  "lb_as_set_weight",
-  "lb_flush_vip",
-  "lb_vip_dump",
-  "lb_as_v2_dump",
-];
-
-/** One message sent or received, for counting and debug logging. */
-export interface VppObserverEvent {
-  /** Message name, e.g. `lb_as_set_weight` or `lb_vip_details`. */
-  msg: string;
-  /** Which way it went. */
-  direction: "send" | "recv";
-  /** Sent: the write succeeded. Received: decoded, and retval (if any) >= 0. */
-  ok: boolean;
-}
-
-/** Options of `VppClient.connect`. */
-export interface VppConnectOptions {
-  /** Name shown in VPP's `show api clients`; default `vpp-maglev`. */
-  clientName?: string;
-  /** Handshake and default per-request timeout; default 5000 ms. */
-  timeoutMs?: number;
-  /** Called for every message sent or received; exceptions are swallowed. */
-  observer?: (ev: VppObserverEvent) => void;
-  /** Request names that must be in VPP's table with our CRC (their replies too). */
-  required?: readonly string[];
-  /** Aborting cancels the connect, or closes the client once connected. */
-  signal?: AbortSignal;
-  /** Timers; default the runtime's. */
-  timers?: VppTimers;
-  /** Largest frame body accepted from VPP. */
-  maxBodyLength?: number;
-}
-
-/** Options of one request. */
-export interface VppRequestOptions {
-  /** Overrides the connection's default timeout. */
-  timeoutMs?: number;
-}
-
-/** Requests answered by a list of details (ended by `control_ping_reply`). */
-export type DumpName = keyof RequestTypes & `${string}_dump`;
-
-/** Requests answered by one reply. */
-export type CallName = Exclude<keyof RequestTypes, DumpName>;
-
-/**
- * The typed API of a VPP session, from the generated request and reply
- * types: what `VppClient` offers and what a fake of it must offer.
- */
-export interface VppApi {
-  /** Sends `name`; a negative retval rejects with `VppApiError`. */
-  request<N extends CallName>(
-    name: N,
-    fields: RequestTypes[N],
-    options?: VppRequestOptions,
-  ): Promise<ReplyTypes[N]>;
-  /** Sends dump `name` and resolves with its details. */
-  dump<N extends DumpName>(
-    name: N,
-    fields: RequestTypes[N],
-    options?: VppRequestOptions,
-  ): Promise<ReplyTypes[N]>;
-}
-
-const runtimeTimers: VppTimers = {
-  // Deno returns the timer id; the Node typings in scope call it a Timeout.
-  setTimeout: (fn, ms) => Number(setTimeout(fn, ms)),
-  clearTimeout: (id) => clearTimeout(id),
-};
-
 /** How a request name is sent on this connection (looked up once). */
 interface Route {
   readonly def: MessageDef;
   readonly id: number;
   readonly replyName: string;
+  readonly dump: boolean;
+  /** Whether `new_flows_table_length` must be checked (VIP adds). */
+  readonly guardFlowTable: boolean;
+}
+
+/** A message VPP may send us, by its id on this connection. */
+interface Incoming {
+  readonly def: MessageDef;
+  /** Only context and retval (`isStatusLayout`): settled without a decode. */
+  readonly status: boolean;
 }
 
 const NO_FIELDS: Record<string, unknown> = Object.freeze({});
@@ -142,7 +89,7 @@ export class VppClient implements VppApi {
   #reader: FrameReader;
   #pending: PendingTable;
   #nameToId = new Map<string, number>();
-  #idToDef = new Map<number, MessageDef>();
+  #incoming = new Map<number, Incoming>();
   #routes = new Map<string, Route>();
   /** Frames waiting for the next write, and the buffer the write in flight uses. */
   #out = new Writer(64 * 1024);
@@ -168,7 +115,7 @@ export class VppClient implements VppApi {
     this.#observer = options.observer;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#pending = new PendingTable(
-      options.timers ?? runtimeTimers,
+      options.timers ?? RUNTIME_TIMERS,
       (p, ms) => new VppTimeoutError(p.name, ms),
     );
     this.#reader = new FrameReader({ maxBodyLength: options.maxBodyLength });
@@ -185,7 +132,7 @@ export class VppClient implements VppApi {
   static async connect(socketPath: string, options: VppConnectOptions = {}): Promise<VppClient> {
     const { signal } = options;
     signal?.throwIfAborted();
-    const required = expandRequired(options.required ?? DEFAULT_REQUIRED);
+    const required = requiredKeys(options.required ?? DEFAULT_REQUIRED);
     const conn = await Deno.connect({ transport: "unix", path: socketPath });
     const client = new VppClient(conn, options);
     const onAbort = () =>
@@ -231,10 +178,8 @@ export class VppClient implements VppApi {
 
   async #register(clientName: string): Promise<void> {
     const context = this.#pending.nextContext();
-    const body = encodeMessage("sockclnt_create", SOCKCLNT_CREATE_ID, {
-      context,
-      name: clientName,
-    });
+    const fields = { context, name: clientName };
+    const body = encodeMessage("sockclnt_create", SOCKCLNT_CREATE_ID, fields);
     // The reply's id is not known before the table arrives: the first message
     // on a fresh connection is the answer to sockclnt_create.
     const replyBody = await new Promise<Uint8Array>((resolve, reject) => {
@@ -243,6 +188,7 @@ export class VppClient implements VppApi {
         replyName: "sockclnt_create_reply",
         details: null,
         checkRetval: false,
+        wantsReply: true,
         resolve: () => {},
         reject,
       }, this.#timeoutMs);
@@ -273,7 +219,7 @@ export class VppClient implements VppApi {
       const id = this.#messageTable.get(def.key);
       if (id === undefined) continue;
       this.#nameToId.set(def.name, id);
-      this.#idToDef.set(id, def);
+      this.#incoming.set(id, { def, status: isStatusLayout(def) });
     }
   }
 
@@ -335,31 +281,6 @@ export class VppClient implements VppApi {
     return this.#call(name, fields as Record<string, unknown>, options, true, false);
   }
 
-  /** How `name` is sent here, or the error that says why it cannot be. */
-  #route(name: string, dump: boolean): Route | Error {
-    if (name.endsWith("_dump") !== dump) {
-      return new VppRequestError(
-        dump ? `${name} is not a dump: use request()` : `${name} is a dump: use dump()`,
-      );
-    }
-    const known = this.#routes.get(name);
-    if (known) return known;
-    const def = messageByName(name);
-    const replyName = REPLY_OF[name];
-    if (!def || !replyName) {
-      return new VppRequestError(`${JSON.stringify(name)} is not a known request`);
-    }
-    const id = this.#nameToId.get(name);
-    const needed = dump
-      ? [name, replyName, "control_ping", "control_ping_reply"]
-      : [name, replyName];
-    const missing = needed.filter((n) => !this.#nameToId.has(n)).map((n) => messageByName(n)!.key);
-    if (id === undefined || missing.length > 0) return new VppIncompatibleError(missing);
-    const route = { def, id, replyName };
-    this.#routes.set(name, route);
-    return route;
-  }
-
   #call(
     name: string,
     fields: Record<string, unknown>,
@@ -367,35 +288,9 @@ export class VppClient implements VppApi {
     dump: boolean,
     checkRetval: boolean,
   ): Promise<unknown> {
-    if (this.#closeError) return Promise.reject(this.#closedErrorFor(name));
-    if (this.#closing && name !== "sockclnt_delete") {
-      return Promise.reject(new VppClosedError(`cannot send ${name}: the client is closing`));
-    }
-    const route = this.#route(name, dump);
+    const route = this.#encode(name, fields, dump);
     if (route instanceof Error) return Promise.reject(route);
-    if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
-      return Promise.reject(new VppRequestError(`${name}: fields must be an object`));
-    }
-    if (fields.new_flows_table_length === 0 && name.startsWith("lb_add_del_vip")) {
-      // VPP takes 0 for a power of two and aborts (vpp-api.md 4): never send it.
-      return Promise.reject(
-        new VppRequestError(
-          `${name}: new_flows_table_length 0 would crash VPP; give a power of two (default 1024)`,
-        ),
-      );
-    }
-    const context = this.#pending.nextContext();
-    this.#stamp.context = context;
-    try {
-      encodeFrameInto(this.#out, route.def, route.id, fields, this.#stamp);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (dump) {
-      encodeFrameInto(this.#out, PING, this.#nameToId.get("control_ping")!, NO_FIELDS, this.#stamp);
-    }
-    this.#queued(name);
-    if (dump) this.#queued("control_ping");
+    const context = this.#stamp.context;
     const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
     return new Promise((resolve, reject) => {
       this.#pending.add(context, {
@@ -403,10 +298,108 @@ export class VppClient implements VppApi {
         replyName: route.replyName,
         details: dump ? [] : null,
         checkRetval,
+        wantsReply: true,
         resolve,
         reject,
       }, timeoutMs);
     });
+  }
+
+  /**
+   * Sends one request per item, pipelined with at most `options.window`
+   * unanswered; `send` builds an item's request into the queue it is given.
+   * Resolves, in item order, with each item's error (`VppRequestError`,
+   * `VppApiError`, `VppTimeoutError`, `VppClosedError`, as `request` would
+   * reject) or undefined; never rejects. A request costs no promise.
+   */
+  requestEach<T>(
+    items: readonly T[],
+    send: (q: VppRequestQueue, item: T) => void,
+    options: VppBatchOptions,
+  ): Promise<(Error | undefined)[]> {
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const batch = new RequestBatch(items, {
+      send,
+      window: options.window,
+      enqueue: (name, fields, entry) => {
+        const route = this.#encode(name, fields as Record<string, unknown>, false);
+        if (route instanceof Error) return route;
+        this.#pending.add(this.#stamp.context, entry, timeoutMs);
+        return undefined;
+      },
+    });
+    batch.pump();
+    return batch.done;
+  }
+
+  /**
+   * Encodes request `name` (and a dump's ping) into the next write, under
+   * the context left in `#stamp.context`, or returns why it is not sent.
+   */
+  #encode(name: string, fields: Record<string, unknown>, dump: boolean): Route | Error {
+    let route = this.#routes.get(name);
+    if (
+      route === undefined || route.dump !== dump || route.guardFlowTable ||
+      this.#closeError !== null || this.#closing !== null ||
+      typeof fields !== "object" || fields === null || Array.isArray(fields)
+    ) {
+      const checked = this.#checked(name, fields, dump);
+      if (checked instanceof Error) return checked;
+      route = checked;
+    }
+    this.#stamp.context = this.#pending.nextContext();
+    try {
+      encodeFrameInto(this.#out, route.def, route.id, fields, this.#stamp);
+    } catch (e) {
+      return e as Error;
+    }
+    this.#queued(name);
+    if (dump) {
+      encodeFrameInto(this.#out, PING, this.#nameToId.get("control_ping")!, NO_FIELDS, this.#stamp);
+      this.#queued("control_ping");
+    }
+    return route;
+  }
+
+  /**
+   * The checks a request rarely fails, in the order they apply: how `name`
+   * is sent here (looked up once), or the error that says why it cannot be.
+   */
+  #checked(name: string, fields: Record<string, unknown>, dump: boolean): Route | Error {
+    if (this.#closeError) return this.#closedErrorFor(name);
+    if (this.#closing && name !== "sockclnt_delete") {
+      return new VppClosedError(`cannot send ${name}: the client is closing`);
+    }
+    if (name.endsWith("_dump") !== dump) {
+      return new VppRequestError(
+        dump ? `${name} is not a dump: use request()` : `${name} is a dump: use dump()`,
+      );
+    }
+    let route = this.#routes.get(name);
+    if (!route) {
+      const def = messageByName(name);
+      const replyName = REPLY_OF[name];
+      if (!def || !replyName) {
+        return new VppRequestError(`${JSON.stringify(name)} is not a known request`);
+      }
+      const missing = messagesOf(name).filter((n) => !this.#nameToId.has(n));
+      if (missing.length > 0) {
+        return new VppIncompatibleError(missing.map((n) => messageByName(n)!.key));
+      }
+      const guardFlowTable = name.startsWith("lb_add_del_vip");
+      route = { def, id: this.#nameToId.get(name)!, replyName, dump, guardFlowTable };
+      this.#routes.set(name, route);
+    }
+    if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
+      return new VppRequestError(`${name}: fields must be an object`);
+    }
+    if (route.guardFlowTable && fields.new_flows_table_length === 0) {
+      // VPP takes 0 for a power of two and aborts (vpp-api.md 4): never send it.
+      return new VppRequestError(
+        `${name}: new_flows_table_length 0 would crash VPP; give a power of two (default 1024)`,
+      );
+    }
+    return route;
   }
 
   /** A frame was added to `#out`: schedule the write (once per burst). */
@@ -445,7 +438,7 @@ export class VppClient implements VppApi {
 
   async #readLoop(): Promise<void> {
     const buf = new Uint8Array(256 * 1024);
-    const dispatch = (body: Uint8Array) => this.#dispatch(body);
+    const dispatch = (b: Uint8Array, start: number, end: number) => this.#dispatch(b, start, end);
     let reason: Error;
     try {
       for (;;) {
@@ -465,18 +458,41 @@ export class VppClient implements VppApi {
     this.#shutdown(reason);
   }
 
-  /** One message from VPP; `body` is only valid during the call. */
-  #dispatch(body: Uint8Array): void {
-    if (body.length < 2) return;
-    if (this.#handshake) {
-      const h = this.#handshake;
+  /** One message from VPP, `buf[start..end)`; only valid during the call. */
+  #dispatch(buf: Uint8Array, start: number, end: number): void {
+    if (end - start < 2) return;
+    const h = this.#handshake;
+    if (h) {
       this.#handshake = null;
-      h(body.slice());
-      return;
+      return h(buf.slice(start, end));
     }
-    const def = this.#idToDef.get(messageIdOf(body));
+    const inc = this.#incoming.get(messageIdOf(buf, start));
     // Messages we do not declare (or VPP never registered) are not ours to answer.
-    if (def === undefined) return;
+    if (inc === undefined) return;
+    const status = inc.status && end - start === STATUS_BODY_LENGTH;
+    if (!status || !this.#settleStatus(inc.def.name, buf, start)) {
+      this.#dispatchDecoded(inc.def, buf.subarray(start, end));
+    }
+  }
+
+  /**
+   * A status reply read at its offsets, settled as `#dispatchDecoded` would;
+   * false, with nothing done, when a dump waits under its context.
+   */
+  #settleStatus(name: string, buf: Uint8Array, at: number): boolean {
+    const ctx = statusContext(buf, at);
+    const p = this.#pending.get(ctx);
+    if (p !== undefined && p.details !== null) return false;
+    const rv = statusRetval(buf, at);
+    if (this.#observer) this.#observe(name, "recv", rv >= 0);
+    if (p === undefined || name !== p.replyName) return true; // late answer, or not its reply
+    this.#pending.take(ctx);
+    if (rv < 0 && p.checkRetval) p.reject(new VppApiError(p.name, rv));
+    else p.resolve(p.wantsReply ? { context: ctx, retval: rv } : undefined);
+    return true;
+  }
+
+  #dispatchDecoded(def: MessageDef, body: Uint8Array): void {
     const name = def.name;
     let msg: Record<string, unknown>;
     try {
@@ -571,22 +587,4 @@ export class VppClient implements VppApi {
     })();
     return this.#closing;
   }
-}
-
-function expandRequired(names: readonly string[]): string[] {
-  const keys: string[] = [];
-  const add = (n: string) => {
-    const def = messageByName(n);
-    if (!def) throw new VppRequestError(`required message ${JSON.stringify(n)} is not declared`);
-    if (!keys.includes(def.key)) keys.push(def.key);
-  };
-  for (const n of names) {
-    add(n);
-    if (REPLY_OF[n]) add(REPLY_OF[n]);
-    if (n.endsWith("_dump")) {
-      add("control_ping");
-      add("control_ping_reply");
-    }
-  }
-  return keys;
 }

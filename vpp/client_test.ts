@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { VppClient, type VppObserverEvent, type VppTimers } from "./client.ts";
+import { VppClient, type VppObserverEvent } from "./client.ts";
 import {
   VppApiError,
   VppClosedError,
@@ -8,33 +8,7 @@ import {
   VppTimeoutError,
 } from "./errors.ts";
 import { encodeMessage } from "./codec.ts";
-import { type FakeRequest, FakeVppServer } from "./vpp_test_util.ts";
-
-/** Timers fired by hand, so timeout tests never wait. */
-class ManualTimers implements VppTimers {
-  #next = 1;
-  timers = new Map<number, { fn: () => void; ms: number }>();
-  #onSet: (() => void)[] = [];
-  setTimeout(fn: () => void, ms: number): number {
-    const id = this.#next++;
-    this.timers.set(id, { fn, ms });
-    for (const f of this.#onSet.splice(0)) f();
-    return id;
-  }
-  /** Resolves once at least one timer is armed. */
-  armed(): Promise<void> {
-    if (this.timers.size > 0) return Promise.resolve();
-    return new Promise((resolve) => this.#onSet.push(resolve));
-  }
-  clearTimeout(id: number): void {
-    this.timers.delete(id);
-  }
-  fireAll(): void {
-    const due = [...this.timers.values()];
-    this.timers.clear();
-    for (const t of due) t.fn();
-  }
-}
+import { type FakeRequest, FakeVppServer, ManualTimers } from "./vpp_test_util.ts";
 
 Deno.test("client: handshake registers as vpp-maglev and reads the message table", async () => {
   const server = await FakeVppServer.start({ idBase: 431 });

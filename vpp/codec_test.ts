@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
-import { decodeMessage, encodeMessage, messageIdOf } from "./codec.ts";
+import { decodeMessage, encodeFrameInto, encodeMessage, messageIdOf, Writer } from "./codec.ts";
 import { VppDecodeError, VppRequestError } from "./errors.ts";
 import { frameMessage } from "./framing.ts";
-import { ENUMS, type FieldDef, MESSAGES, STRUCTS } from "./messages.ts";
+import { ENUMS, type FieldDef, messageByName, MESSAGES, STRUCTS } from "./messages.ts";
 
 function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -198,4 +198,40 @@ Deno.test("codec: u64 as bigint, strings NUL-trimmed", () => {
   withNul.set(cli);
   new DataView(withNul.buffer).setUint32(10, 5);
   assert.equal(decodeMessage("cli_inband_reply", withNul).reply, "text");
+});
+
+Deno.test("codec: a repeated prefix encodes as the first time; a changed one is parsed again", () => {
+  const frame = (pfx: string) => {
+    const w = new Writer(64);
+    encodeFrameInto(w, messageByName("lb_as_set_weight")!, 9, {
+      pfx,
+      as_address: "10.0.0.1",
+      weight: 3,
+    }, { clientIndex: 0x80000001, context: 5 });
+    return w.buf.slice(0, w.pos);
+  };
+  const order = [
+    "198.51.100.1/32",
+    "198.51.100.1/32",
+    "2001:db8::/64",
+    "198.51.100.1/32",
+    "10.0.0.0/8",
+  ];
+  const fresh = new Map(order.map((p) => [
+    p,
+    encodeMessage("lb_as_set_weight", 9, {
+      pfx: p,
+      as_address: "10.0.0.1",
+      weight: 3,
+      client_index: 0x80000001,
+      context: 5,
+    }),
+  ]));
+  for (const p of order) {
+    const f = frame(p);
+    assert.deepEqual(f.subarray(16), fresh.get(p), p);
+    assert.equal(decodeMessage("lb_as_set_weight", f.subarray(16)).pfx, p);
+  }
+  assert.throws(() => frame("198.51.100.1/33"), VppRequestError);
+  assert.throws(() => frame(""), VppRequestError);
 });

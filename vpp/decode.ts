@@ -60,7 +60,9 @@ function readFields(
   fields: readonly FieldDef[],
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of fields) {
+  // Indexed: a for-of allocates an iterator result a field (see codec.ts).
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
     if (isArrayField(f)) {
       const fp = `${path}.${f.name}`;
       let n: number;
@@ -166,12 +168,15 @@ export function decodeBody(def: MessageDef, body: Uint8Array): Record<string, un
   return out;
 }
 
-/** The message id (first u16) of a body; `VppDecodeError` when shorter than 2 bytes. */
-export function messageIdOf(body: Uint8Array): number {
-  if (body.length < 2) {
-    throw new VppDecodeError(`message body of ${body.length} byte(s) has no message id`);
+/**
+ * The message id (first u16) of the body at `body[at..]`; `VppDecodeError`
+ * when fewer than 2 bytes are there.
+ */
+export function messageIdOf(body: Uint8Array, at = 0): number {
+  if (body.length - at < 2) {
+    throw new VppDecodeError(`message body of ${body.length - at} byte(s) has no message id`);
   }
-  return (body[0] << 8) | body[1];
+  return (body[at] << 8) | body[at + 1];
 }
 
 /**
@@ -187,6 +192,30 @@ export function contextOffset(def: MessageDef): number {
     off += size;
   }
   return -1;
+}
+
+/** Bytes of a body whose layout is a status reply: the u16 id, u32 context, i32 retval. */
+export const STATUS_BODY_LENGTH = 10;
+
+/**
+ * Whether `def`'s fields are exactly `context` (u32) then `retval` (i32), the
+ * layout of every lb write's reply: such a body is read at fixed offsets
+ * (`statusContext`, `statusRetval`) instead of decoded into an object.
+ */
+export function isStatusLayout(def: MessageDef): boolean {
+  const f = def.fields;
+  return f.length === 2 && f[0].name === "context" && f[0].type === "u32" &&
+    f[1].name === "retval" && f[1].type === "i32" && !isArrayField(f[0]) && !isArrayField(f[1]);
+}
+
+/** The context of the status-reply body (`isStatusLayout`) at `buf[at..]`. */
+export function statusContext(buf: Uint8Array, at: number): number {
+  return ((buf[at + 2] << 24) | (buf[at + 3] << 16) | (buf[at + 4] << 8) | buf[at + 5]) >>> 0;
+}
+
+/** The retval (signed) of the status-reply body (`isStatusLayout`) at `buf[at..]`. */
+export function statusRetval(buf: Uint8Array, at: number): number {
+  return (buf[at + 6] << 24) | (buf[at + 7] << 16) | (buf[at + 8] << 8) | buf[at + 9];
 }
 
 /** Reads the u32 `context` of a body of message `name`, or undefined when it cannot. */

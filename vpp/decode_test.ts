@@ -1,6 +1,13 @@
 import { strict as assert } from "node:assert";
 import { encodeMessage } from "./codec.ts";
-import { contextOf, decodeMessage, messageIdOf } from "./decode.ts";
+import {
+  contextOf,
+  decodeMessage,
+  messageIdOf,
+  STATUS_BODY_LENGTH,
+  statusContext,
+  statusRetval,
+} from "./decode.ts";
 import { VppDecodeError } from "./errors.ts";
 
 Deno.test("decode reads a body in place, also as a view into a larger buffer", () => {
@@ -12,4 +19,17 @@ Deno.test("decode reads a body in place, also as a view into a larger buffer", (
   assert.equal(contextOf("lb_as_set_weight_reply", view), 77);
   assert.deepEqual(decodeMessage("lb_as_set_weight_reply", view), { context: 77, retval: -6 });
   assert.throws(() => decodeMessage("lb_as_set_weight_reply", view.subarray(0, 5)), VppDecodeError);
+});
+
+Deno.test("status bodies read at an offset: context, a negative retval, the message id", () => {
+  const body = encodeMessage("lb_as_set_weight_reply", 0x0203, {
+    context: 0xfffffffe,
+    retval: -81,
+  });
+  assert.equal(body.length, STATUS_BODY_LENGTH);
+  const buf = Uint8Array.of(9, 9, 9, ...body, 9);
+  assert.equal(messageIdOf(buf, 3), 0x0203);
+  assert.equal(statusContext(buf, 3), 0xfffffffe);
+  assert.equal(statusRetval(buf, 3), -81);
+  assert.throws(() => messageIdOf(buf, buf.length - 1), VppDecodeError);
 });

@@ -14,6 +14,13 @@ export interface VppTimers {
   clearTimeout(id: number): void;
 }
 
+/** The runtime's timers, the client's default. */
+export const RUNTIME_TIMERS: VppTimers = {
+  // Deno returns the timer id; the Node typings in scope call it a Timeout.
+  setTimeout: (fn, ms) => Number(setTimeout(fn, ms)),
+  clearTimeout: (id) => clearTimeout(id),
+};
+
 /** One request waiting for its answer. */
 export interface Pending {
   /** Request name, for errors. */
@@ -24,6 +31,8 @@ export interface Pending {
   readonly details: unknown[] | null;
   /** Whether a negative retval rejects (`request`) or resolves (`requestRaw`). */
   readonly checkRetval: boolean;
+  /** Whether `resolve` takes the decoded reply (a batch's entries take nothing). */
+  readonly wantsReply: boolean;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: Error) => void;
   /** Set by the table. */
@@ -32,9 +41,9 @@ export interface Pending {
   context?: number;
 }
 
+/** Requests of one flush with one timeout: their entries point here, the ring holds them. */
 interface Batch {
   readonly ms: number;
-  readonly contexts: number[];
   left: number;
   timer: number;
 }
@@ -95,11 +104,10 @@ export class PendingTable {
   add(context: number, p: Pending, ms: number): void {
     let batch = this.#open.get(ms);
     if (!batch) {
-      const b: Batch = { ms, contexts: [], left: 0, timer: 0 };
+      const b: Batch = { ms, left: 0, timer: 0 };
       b.timer = this.#timers.setTimeout(() => this.#expire(b), ms);
       this.#open.set(ms, batch = b);
     }
-    batch.contexts.push(context);
     batch.left++;
     p.batch = batch;
     p.context = context;
@@ -137,9 +145,7 @@ export class PendingTable {
 
   /** Removes every request and returns them (the connection ended). */
   drain(): Pending[] {
-    const all = this.#slots.filter((p): p is Pending => p !== undefined);
-    // Oldest first, as they were sent.
-    all.sort((a, b) => a.context! - b.context!);
+    const all = this.#held(() => true);
     for (const p of all) {
       const b = p.batch!;
       if (b.left > 0) {
@@ -152,12 +158,18 @@ export class PendingTable {
     return all;
   }
 
+  /** The requests in the ring that `keep` selects, oldest first (as they were sent). */
+  #held(keep: (p: Pending) => boolean): Pending[] {
+    const all = this.#slots.filter((p): p is Pending => p !== undefined && keep(p));
+    return all.sort((a, b) => a.context! - b.context!);
+  }
+
   #expire(b: Batch): void {
     if (this.#open.get(b.ms) === b) this.#open.delete(b.ms);
-    for (const ctx of b.contexts) {
-      const p = this.get(ctx);
-      if (!p || p.batch !== b) continue;
-      this.#remove(ctx);
+    // Found in the ring, not in a list a batch keeps: a timeout is rare, a
+    // request is not (no array to grow per flush).
+    for (const p of this.#held((p) => p.batch === b)) {
+      this.#remove(p.context!);
       p.reject(this.#timedOut(p, b.ms));
     }
     b.left = 0;

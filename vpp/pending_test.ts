@@ -26,6 +26,7 @@ function pending(name: string, log: string[]): Pending {
     replyName: `${name}_reply`,
     details: null,
     checkRetval: true,
+    wantsReply: true,
     resolve: () => log.push(`ok ${name}`),
     reject: (e) => log.push(`${name}: ${e.message}`),
   };

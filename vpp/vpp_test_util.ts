@@ -8,6 +8,7 @@
 import { decodeMessage, encodeMessage, messageIdOf } from "./codec.ts";
 import { frameMessage, FrameReader } from "./framing.ts";
 import { messageByName, MESSAGES, REPLY_OF } from "./messages.ts";
+import type { VppTimers } from "./pending.ts";
 
 /** What the fake does with one request. */
 export type FakeAction =
@@ -303,5 +304,35 @@ export class FakeVppServer {
     for (const c of this.connections) c.drop();
     await Promise.all(this.connections.map((c) => c.done));
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Timers fired by hand, so timeout tests never wait. */
+export class ManualTimers implements VppTimers {
+  #next = 1;
+  /** Armed timers by id. */
+  timers = new Map<number, { fn: () => void; ms: number }>();
+  #onSet: (() => void)[] = [];
+  /** Arms a timer that fires only on `fireAll`. */
+  setTimeout(fn: () => void, ms: number): number {
+    const id = this.#next++;
+    this.timers.set(id, { fn, ms });
+    for (const f of this.#onSet.splice(0)) f();
+    return id;
+  }
+  /** Resolves once at least one timer is armed. */
+  armed(): Promise<void> {
+    if (this.timers.size > 0) return Promise.resolve();
+    return new Promise((resolve) => this.#onSet.push(resolve));
+  }
+  /** Disarms a timer. */
+  clearTimeout(id: number): void {
+    this.timers.delete(id);
+  }
+  /** Fires every armed timer. */
+  fireAll(): void {
+    const due = [...this.timers.values()];
+    this.timers.clear();
+    for (const t of due) t.fn();
   }
 }

@@ -10,7 +10,7 @@ import type { SyncStats } from "./types.ts";
 import type { LbClient } from "./lb_state.ts";
 import { type CurrentAs, currentAs, type CurrentVip, type LbOp, type VipId } from "./plan.ts";
 import { vipKey } from "./lb_state.ts";
-import { encapName, protocolName } from "../../vpp/mod.ts";
+import { encapName, protocolName, type VppRequestQueue } from "../../vpp/mod.ts";
 
 /** A fresh zero `SyncStats`. */
 export function emptyStats(): SyncStats {
@@ -48,10 +48,11 @@ function vipText(v: VipId): string {
 }
 
 /**
- * Sends the one lb plugin call `op` stands for. Each request is one literal
- * (no spread of a shared VIP part): 17,000 of them in an initial sync.
+ * Sends the one lb plugin call `op` stands for, into a batch's queue or as
+ * a request of its own. Each request is one literal (no spread of a shared
+ * VIP part): 17,000 of them in an initial sync.
  */
-function send(client: LbClient, op: LbOp): Promise<unknown> {
+function send(client: VppRequestQueue | LbClient, op: LbOp): unknown {
   const v = op.vip;
   switch (op.op) {
     case "vip-add":
@@ -204,6 +205,9 @@ async function sendWindowed(
   ops: readonly LbOp[],
   window: number,
 ): Promise<(Error | undefined)[]> {
+  if (client.requestEach) return client.requestEach(ops, send, { window });
+  // A session without batches (a test's wrapper): the same order and window
+  // from lanes of single requests.
   const errors: (Error | undefined)[] = new Array(ops.length).fill(undefined);
   let next = 0;
   const lane = async () => {
