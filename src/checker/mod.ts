@@ -196,6 +196,11 @@ export class Checker implements CheckerApi, EventSource, StateSource {
     return this.#entries.get(name)?.machine.state;
   }
 
+  /** See {@linkcode CheckerApi.lastTransitionAt}. */
+  lastTransitionAt(name: string): number | undefined {
+    return this.#entries.get(name)?.machine.lastTransition()?.atMs;
+  }
+
   /** A frontend's aggregate state; NOT_FOUND for an unknown frontend. */
   frontendState(name: string): FrontendState {
     const s = this.#feStates.get(name);

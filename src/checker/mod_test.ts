@@ -162,6 +162,11 @@ Deno.test("checker: rise/fall over time and NextInterval choices", async () => {
   const { transitions: _t, probes: _p, ...rest } = checker.getBackend("a");
   assert.deepEqual(checker.backendSummary("a"), rest);
   assert.throws(() => checker.backendSummary("nope"), /nope/);
+  // The flush ledger's key is the snapshot's newest transition, without the snapshot.
+  assert.equal(checker.lastTransitionAt("a"), checker.getBackend("a").transitions[0].atMs);
+  assert.equal(checker.lastTransitionAt("a"), clock.now());
+  assert.equal(checker.lastTransitionAt("nope"), undefined);
+  assert.equal(checker.lastTransitionAt("__proto__"), undefined);
 });
 
 Deno.test("checker: static backends go up at once and idle 30 s without probing", async () => {

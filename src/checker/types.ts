@@ -156,6 +156,12 @@ export interface CheckerApi {
   /** {@linkcode getBackend} without the history: what a scrape of 50,000 backends reads. */
   backendSummary(name: string): BackendSummary;
   backendState(name: string): State | undefined;
+  /**
+   * When the backend's newest transition happened (clock ms), undefined when
+   * it has none or is not active: the flush ledger's key, read per AS, so no
+   * snapshot is built for it.
+   */
+  lastTransitionAt(name: string): number | undefined;
   frontendState(name: string): FrontendState;
   pause(name: string): BackendSnapshot;
   resume(name: string): BackendSnapshot;

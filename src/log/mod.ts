@@ -10,9 +10,11 @@
  * Probe records fire thousands of times a second at debug level, so a record
  * nobody wants (below the output level and below every listener's level) is
  * dropped before anything is allocated. A sync logs thousands of mutation
- * lines in a burst, so a line that is written costs about 1 us: no copy of
- * its attributes, a JSON line built as a string, and stdout written once per
- * batch (see `flushLog`).
+ * lines in a burst, often as the first code a fresh process runs that hot,
+ * so a line that is written costs little and allocates little: no copy of its
+ * attributes, no record beside LogTape's unless someone listens, a JSON line
+ * built from cached pieces by code whose type feedback its values do not
+ * change (see `Field`), and stdout written once per batch (see `flushLog`).
  * @module
  */
 import {
@@ -54,12 +56,8 @@ export interface LogListenerOptions {
 }
 
 const RANK: Readonly<Record<Level, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
-const TO_LOGTAPE: Readonly<Record<Level, LogtapeLevel>> = {
-  debug: "debug",
-  info: "info",
-  warn: "warning",
-  error: "error",
-};
+/** LogTape's level for each of ours, by rank. */
+const TO_LOGTAPE: readonly LogtapeLevel[] = ["debug", "info", "warning", "error"];
 
 /** True when `level` is at least `min`. */
 export function levelAtLeast(level: Level, min: Level): boolean {
@@ -81,11 +79,16 @@ interface ListenerEntry {
 
 let setup: LogSetup = { level: "info", format: "json" };
 let outputRank = RANK.info;
+// The output's format and writer, resolved once by configureLog rather than
+// looked up on every line.
+let jsonOutput = true;
+let output: (line: string) => void = defaultWrite;
 const listeners = new Set<ListenerEntry>();
 /** The lowest rank anyone wants; records below it are dropped at once. */
 let gateRank = RANK.info;
 let logtapeReady = false;
 const CATEGORY: readonly string[] = ["maglev"];
+const NO_ATTRS: Readonly<Record<string, AttrValue>> = Object.freeze({});
 const logger = getLogger(["maglev"]);
 const encoder = new TextEncoder();
 
@@ -104,7 +107,7 @@ const FLUSH_BYTES = 64 * 1024;
 export function flushLog(): void {
   flushQueued = false;
   if (pending.length === 0) return;
-  const bytes = encoder.encode(pending.join(""));
+  const bytes = encoder.encode(pending.join("\n") + "\n");
   pending = [];
   pendingBytes = 0;
   // A pipe may take part of a large write.
@@ -112,7 +115,8 @@ export function flushLog(): void {
 }
 
 function defaultWrite(line: string): void {
-  pending.push(line + "\n");
+  // The newlines are added by the join: no second string a line.
+  pending.push(line);
   pendingBytes += line.length + 1;
   if (pendingBytes >= FLUSH_BYTES) {
     flushLog();
@@ -130,38 +134,36 @@ function recomputeGate(): void {
   gateRank = min;
 }
 
-function fromLogtapeLevel(level: LogtapeLevel): Level {
+function rankOfLogtape(level: LogtapeLevel): number {
   switch (level) {
     case "trace":
     case "debug":
-      return "debug";
+      return RANK.debug;
     case "info":
-      return "info";
+      return RANK.info;
     case "warning":
-      return "warn";
+      return RANK.warn;
     default:
-      return "error";
+      return RANK.error;
   }
 }
 
-function writeRecord(record: LogRecord): void {
-  const line = setup.format === "json" ? formatJson(record) : formatText(record);
-  (setup.write ?? defaultWrite)(line);
+function writeLine(atMs: number, rank: number, msg: string, attrs: Attrs): void {
+  output(jsonOutput ? jsonLine(atMs, rank, msg, attrs) : textLine(atMs, rank, msg, attrs));
 }
 
-/** The one sink: the configured output, then every listener that wants it. */
+/**
+ * The one sink: the configured output, then every listener that wants it.
+ * The line is formatted from the LogTape record's own fields; a `LogRecord`
+ * is built only when someone listens (a sync's burst of lines has nobody).
+ */
 function maglevSink(raw: LogtapeRecord): void {
-  const level = fromLogtapeLevel(raw.level);
-  const rank = RANK[level];
-  const record: LogRecord = {
-    atMs: raw.timestamp,
-    level,
-    msg: typeof raw.rawMessage === "string" ? raw.rawMessage : raw.rawMessage.join(""),
-    attrs: raw.properties as Record<string, AttrValue>,
-  };
-  if (rank >= outputRank) writeRecord(record);
-  // No iterator a record when nobody listens (a sync's burst of lines).
+  const rank = rankOfLogtape(raw.level);
+  const msg = typeof raw.rawMessage === "string" ? raw.rawMessage : raw.rawMessage.join("");
+  const attrs = raw.properties as Attrs;
+  if (rank >= outputRank) writeLine(raw.timestamp, rank, msg, attrs);
   if (listeners.size === 0) return;
+  const record: LogRecord = { atMs: raw.timestamp, level: LEVELS[rank], msg, attrs };
   for (const l of listeners) {
     if (rank < l.rank) continue;
     // A broken subscriber must not stop the log or the other subscribers.
@@ -184,11 +186,8 @@ Object.defineProperty(maglevSink, Symbol.for("LogTape.sinkSnapshotPolicy.immedia
 
 /** LogTape's own diagnostics (a throwing sink, ...) end up in our output. */
 function metaSink(raw: LogtapeRecord): void {
-  writeRecord({
-    atMs: raw.timestamp,
-    level: fromLogtapeLevel(raw.level),
-    msg: "logtape",
-    attrs: { message: raw.message.map((part) => String(part)).join("") },
+  writeLine(raw.timestamp, rankOfLogtape(raw.level), "logtape", {
+    message: raw.message.map((part) => String(part)).join(""),
   });
 }
 
@@ -218,6 +217,8 @@ export function configureLog(next: LogSetup): void {
   }
   setup = { ...next };
   outputRank = RANK[next.level];
+  jsonOutput = next.format === "json";
+  output = next.write ?? defaultWrite;
   recomputeGate();
   ensureLogtape();
 }
@@ -246,18 +247,11 @@ export function logEnabled(level: Level): boolean {
   return RANK[level] >= gateRank;
 }
 
-const LEVEL_JSON: Readonly<Record<Level, string>> = {
-  debug: '"DEBUG"',
-  info: '"INFO"',
-  warn: '"WARN"',
-  error: '"ERROR"',
-};
-const LEVEL_TEXT: Readonly<Record<Level, string>> = {
-  debug: "DEBUG",
-  info: "INFO ",
-  warn: "WARN ",
-  error: "ERROR",
-};
+type Attrs = Readonly<Record<string, AttrValue>>;
+
+/** By rank. */
+const LEVEL_JSON: readonly string[] = ['"DEBUG"', '"INFO"', '"WARN"', '"ERROR"'];
+const LEVEL_TEXT: readonly string[] = ["DEBUG", "INFO ", "WARN ", "ERROR"];
 
 // A burst of records shares its millisecond: format each instant once.
 let lastAtMs = NaN;
@@ -271,119 +265,187 @@ function isoTime(atMs: number): string {
   return lastIso;
 }
 
-// Names, addresses and numbers need no escaping; anything else goes through JSON.stringify.
-const PLAIN = /^[\w .:/@+-]*$/;
-
-function jsonValue(v: Exclude<AttrValue, undefined>): string {
-  switch (typeof v) {
-    case "string":
-      return PLAIN.test(v) ? `"${v}"` : JSON.stringify(v);
-    case "number":
-      return Number.isFinite(v) ? String(v) : "null";
-    case "boolean":
-      return v ? "true" : "false";
-    default:
-      return "null";
-  }
+/**
+ * One attribute position of an event's line: its key text, and the last
+ * value written there (its string form, and whether it was a string) with
+ * its `,"key":json`. A VIP's 17 lines repeat its frontend and VIP, and most
+ * lines carry the same weight and flags: a repeated value costs one
+ * concatenation. A new one goes through JSON.stringify whatever its type
+ * (NaN and Infinity turn to null as JSON.stringify writes them).
+ *
+ * The checker's thousands of all-string lines come before a sync's first
+ * numbers and flags, and the formatter is optimized on them. So the path a
+ * value takes never depends on its type, and values are compared with
+ * `Object.is`, which V8 does not specialize on what it has seen: `===` and
+ * `typeof` would be compiled for the checker's (internalized) strings and
+ * the optimized formatter thrown away at the sync's first number, leaving
+ * the sync's burst of lines to the interpreter. For the same reason the
+ * positions are a chain of objects of one kind, not an array, whose
+ * elements kind changes when a new event's first field is stored.
+ */
+interface Field {
+  readonly key: string;
+  /** `,"key":` */
+  readonly text: string;
+  value: string;
+  isString: boolean;
+  valueText: string;
+  /** The next position. */
+  next: Field | undefined;
 }
 
-/** `,"name":` per attribute name: the few dozen names repeat on every line. */
-const KEYS = new Map<string, string>();
-
-function jsonKey(k: string): string {
+function newField(k: string, next: Field | undefined): Field {
+  // An attribute named like a fixed key is written as `attr_<name>`.
   const key = k === "time" || k === "level" || k === "msg" ? `attr_${k}` : k;
   const text = `,${JSON.stringify(key)}:`;
-  if (KEYS.size < 1024) KEYS.set(k, text);
-  return text;
+  return { key: k, text, value: "", isString: false, valueText: "", next };
 }
 
 /**
- * Formats a record as one JSON line (`time`, `level`, `msg`, attributes). An
- * attribute named like a fixed key (`vpp-disconnect` carries `msg`) is written
- * as `attr_<name>`, so neither the event name nor the attribute is lost.
- * The line is built as a string, not an object handed to `JSON.stringify`:
- * a sync writes thousands of lines in a burst.
+ * JSON of a value. What is not an AttrValue still gets a line rather than
+ * losing it: a bigint (a counter) its digits; an object, an array, a
+ * function or a symbol `null` (their string forms, which the field cache
+ * compares, do not tell two objects apart).
  */
-export function formatJson(record: LogRecord): string {
-  const shape = shapeOf(record.msg);
-  let line = `{"time":"${isoTime(record.atMs)}","level":${
-    LEVEL_JSON[record.level]
-  },"msg":${shape.msg}`;
-  const attrs = record.attrs;
-  const fields = shape.fields;
-  let i = 0;
+function jsonOf(v: AttrValue): string {
+  try {
+    const json = JSON.stringify(v);
+    return json === undefined || json[0] === "{" || json[0] === "[" ? "null" : json;
+  } catch {
+    return typeof v === "bigint" ? String(v) : "null";
+  }
+}
+
+/**
+ * An event is logged with the same fields in the same order, line after line
+ * (17,000 `vpp-lb-as-add` in an initial sync): its name's JSON and its
+ * fields are kept by position, with the line's start (time, level, name)
+ * for the last millisecond it was written in.
+ */
+interface Shape {
+  /** LogTape's message parts of every record of this event (records share it). */
+  readonly message: readonly unknown[];
+  readonly msg: string;
+  first: Field | undefined;
+  prefixAt: number;
+  prefixRank: number;
+  prefix: string;
+}
+
+const SHAPES = new Map<string, Shape>();
+// Lines of one event come in runs (a VIP's 16 `vpp-lb-as-add`): the last
+// shape is checked before the map.
+let lastShape: Shape | undefined;
+let lastShapeMsg = "";
+
+function shapeOf(msg: string): Shape {
+  if (msg === lastShapeMsg && lastShape !== undefined) return lastShape;
+  let shape = SHAPES.get(msg);
+  if (shape === undefined) {
+    shape = {
+      message: Object.freeze([msg]),
+      msg: JSON.stringify(msg),
+      first: undefined,
+      prefixAt: NaN,
+      prefixRank: -1,
+      prefix: "",
+    };
+    if (SHAPES.size < 1024) SHAPES.set(msg, shape);
+  }
+  lastShape = shape;
+  lastShapeMsg = msg;
+  return shape;
+}
+
+function jsonPrefix(shape: Shape, atMs: number, rank: number): string {
+  if (atMs !== shape.prefixAt || rank !== shape.prefixRank) {
+    shape.prefix = `{"time":"${isoTime(atMs)}","level":${LEVEL_JSON[rank]},"msg":${shape.msg}`;
+    shape.prefixAt = atMs;
+    shape.prefixRank = rank;
+  }
+  return shape.prefix;
+}
+
+/**
+ * One JSON line (`time`, `level`, `msg`, attributes). The line is built as a
+ * string from cached pieces, not an object handed to `JSON.stringify`: a
+ * sync writes thousands of lines in a burst.
+ */
+function jsonLine(atMs: number, rank: number, msg: string, attrs: Attrs): string {
+  const shape = shapeOf(msg);
+  let line = jsonPrefix(shape, atMs, rank);
+  let prev: Field | undefined;
   for (const k in attrs) {
     const v = attrs[k];
-    let field = fields[i++];
+    let field = prev === undefined ? shape.first : prev.next;
     if (field === undefined || field.key !== k) {
-      field = { key: k, text: KEYS.get(k) ?? jsonKey(k), plain: undefined };
-      fields[i - 1] = field;
+      // Another key at this position: the event changed shape here.
+      field = newField(k, field?.next);
+      if (prev === undefined) shape.first = field;
+      else prev.next = field;
     }
+    prev = field;
     if (v === undefined) continue;
-    if (typeof v !== "string") line += field.text + jsonValue(v);
-    else if (v === field.plain) line += `${field.text}"${v}"`;
-    else {
-      // A VIP's lines repeat its frontend and VIP text: test each string once.
-      if (PLAIN.test(v)) field.plain = v;
-      line += field.text + jsonValue(v);
+    // A string is its own string form; a number's comes from V8's cache.
+    const value = String(v);
+    const isString = Object.is(v, value);
+    if (!Object.is(value, field.value) || isString !== field.isString) {
+      field.valueText = field.text + jsonOf(v);
+      field.value = value;
+      field.isString = isString;
     }
+    line += field.valueText;
   }
   return line + "}";
 }
 
 /**
- * An event is logged with the same fields in the same order, line after line
- * (17,000 `vpp-lb-as-add` in an initial sync): its message JSON and key texts
- * are kept by position, with the last plain string seen in each field.
+ * Formats a record as one JSON line (`time`, `level`, `msg`, attributes). An
+ * attribute named like a fixed key (`vpp-disconnect` carries `msg`) is written
+ * as `attr_<name>`, so neither the event name nor the attribute is lost;
+ * undefined attributes are left out.
  */
-interface Shape {
-  readonly msg: string;
-  readonly fields: { key: string; text: string; plain: string | undefined }[];
+export function formatJson(record: LogRecord): string {
+  return jsonLine(record.atMs, RANK[record.level], record.msg, record.attrs);
 }
 
-const SHAPES = new Map<string, Shape>();
+const NEEDS_QUOTES = /[\s"=]/;
 
-function shapeOf(msg: string): Shape {
-  let shape = SHAPES.get(msg);
-  if (shape === undefined) {
-    shape = { msg: JSON.stringify(msg), fields: [] };
-    if (SHAPES.size < 1024) SHAPES.set(msg, shape);
-  }
-  return shape;
-}
-
-/** Formats a record as one human line: `time LEVEL msg k=v ...`. */
-export function formatText(record: LogRecord): string {
-  let line = `${isoTime(record.atMs)} ${LEVEL_TEXT[record.level]} ${record.msg}`;
-  const attrs = record.attrs;
+function textLine(atMs: number, rank: number, msg: string, attrs: Attrs): string {
+  let line = `${isoTime(atMs)} ${LEVEL_TEXT[rank]} ${msg}`;
   for (const k in attrs) {
     const v = attrs[k];
     if (v === undefined) continue;
     const s = String(v);
-    line += ` ${k}=${/[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s}`;
+    line += ` ${k}=${NEEDS_QUOTES.test(s) || s === "" ? JSON.stringify(s) : s}`;
   }
   return line;
 }
 
-function emit(level: Level, msg: string, attrs: Record<string, AttrValue> | undefined): void {
-  if (RANK[level] < gateRank) return;
+/** Formats a record as one human line: `time LEVEL msg k=v ...`. */
+export function formatText(record: LogRecord): string {
+  return textLine(record.atMs, RANK[record.level], record.msg, record.attrs);
+}
+
+function emit(rank: number, msg: string, attrs: Attrs | undefined): void {
+  if (rank < gateRank) return;
   ensureLogtape();
   // With its category set, LogTape dispatches the record as is (no copy).
   const record: LogtapeRecord = {
     category: CATEGORY,
-    level: TO_LOGTAPE[level],
-    message: [msg],
+    level: TO_LOGTAPE[rank],
+    message: shapeOf(msg).message,
     rawMessage: msg,
     timestamp: Date.now(),
-    properties: attrs ?? {},
+    properties: attrs ?? NO_ATTRS,
   };
   logger.emit(record);
 }
 
 /** The logger. */
 export const log = {
-  debug: (msg: string, attrs?: Record<string, AttrValue>): void => emit("debug", msg, attrs),
-  info: (msg: string, attrs?: Record<string, AttrValue>): void => emit("info", msg, attrs),
-  warn: (msg: string, attrs?: Record<string, AttrValue>): void => emit("warn", msg, attrs),
-  error: (msg: string, attrs?: Record<string, AttrValue>): void => emit("error", msg, attrs),
+  debug: (msg: string, attrs?: Record<string, AttrValue>): void => emit(RANK.debug, msg, attrs),
+  info: (msg: string, attrs?: Record<string, AttrValue>): void => emit(RANK.info, msg, attrs),
+  warn: (msg: string, attrs?: Record<string, AttrValue>): void => emit(RANK.warn, msg, attrs),
+  error: (msg: string, attrs?: Record<string, AttrValue>): void => emit(RANK.error, msg, attrs),
 };

@@ -253,3 +253,109 @@ Deno.test("a record reaches listeners with the attributes it was logged with, un
     off();
   }
 });
+
+const LEVEL_NAMES: Readonly<Record<Level, string>> = {
+  debug: "DEBUG",
+  info: "INFO",
+  warn: "WARN",
+  error: "ERROR",
+};
+
+/**
+ * What a JSON line must be, built the slow and obvious way: each attribute
+ * through JSON.stringify, in order, undefined ones left out, a fixed key's
+ * name prefixed with `attr_`.
+ */
+function referenceJson(record: LogRecord): string {
+  let line = `{"time":"${new Date(record.atMs).toISOString()}","level":"${
+    LEVEL_NAMES[record.level]
+  }","msg":${JSON.stringify(record.msg)}`;
+  for (const [k, v] of Object.entries(record.attrs)) {
+    if (v === undefined) continue;
+    const key = k === "time" || k === "level" || k === "msg" ? `attr_${k}` : k;
+    line += `,${JSON.stringify(key)}:${JSON.stringify(v)}`;
+  }
+  return line + "}";
+}
+
+/**
+ * Lines in an order that walks the formatter's caches: an event's values
+ * repeating and changing, one field alternating a string, a number and a
+ * boolean of the same text, undefined in the middle, shapes changing under
+ * one event name, time and level changing under one event, and strings that
+ * need escaping.
+ */
+const CACHE_WALK: LogRecord[] = [
+  ["vpp-lb-as-add", { frontend: "web", vip: "192.0.2.1/32 tcp/80", weight: 100, flush: false }],
+  ["vpp-lb-as-add", { frontend: "web", vip: "192.0.2.1/32 tcp/80", weight: 100, flush: false }],
+  ["vpp-lb-as-add", { frontend: "web", vip: "192.0.2.2/32 tcp/80", weight: 0, flush: true }],
+  ["vpp-lb-as-add", { frontend: "1", vip: 1, weight: "1", flush: "false" }],
+  ["vpp-lb-as-add", { frontend: 1, vip: "1", weight: true, flush: null }],
+  ["vpp-lb-as-add", { frontend: "1", vip: undefined, weight: 1, flush: undefined }],
+  ["vpp-lb-as-add", { frontend: "1", vip: 1, weight: "true", flush: false }],
+  ["vpp-lb-as-add", { vip: "web", frontend: "192.0.2.1/32 tcp/80" }],
+  ["vpp-lb-as-add", {}],
+  ["vpp-lb-as-add", { frontend: "web", extra: "x", vip: "v", weight: 1, flush: false, more: 2 }],
+  ["vpp-lb-as-add", { frontend: "web", vip: "192.0.2.1/32 tcp/80", weight: 100, flush: false }],
+  ["odd-numbers", { nan: NaN, inf: Infinity, ninf: -Infinity, nzero: -0, big: 1e21, tiny: 0.1 }],
+  ["odd-numbers", { nan: 0, inf: NaN, ninf: 5e-324, nzero: 0, big: -1e21, tiny: 1 / 3 }],
+  ["fixed-keys", { time: "t", level: "l", msg: "m", attr_x: "y" }],
+  ["fixed-keys", { msg: "again", time: 0, level: null }],
+  ['m"1\\', { quote: 'say "hi"', back: "c:\\x", nl: "a\nb", tab: "a\tb", ctl: "\u0001" }],
+  ['m"1\\', { quote: "plain", back: "", nl: "a\n", tab: "\u2028\u2029", ctl: "caf\u00e9" }],
+  ['m"1\\', { quote: "\ud800", back: "\udc00x", nl: "<>&'", tab: "{}[]", ctl: "😀" }],
+  ["same-text", { a: "x", b: "x", 'key with "quotes"': "x", "": "empty key" }],
+  ["same-text", { a: "x", b: "x", 'key with "quotes"': "y", "": "" }],
+].map(([msg, attrs], i) => ({
+  // Each instant twice, then a new one; the level turns every third line.
+  atMs: 1_700_000_000_000 + Math.floor(i / 2) * 1000,
+  level: (["info", "warn", "debug", "error"] as const)[Math.floor(i / 3) % 4],
+  msg: msg as string,
+  attrs: attrs as LogRecord["attrs"],
+}));
+
+Deno.test("json lines: the cached formatter writes what JSON.stringify would, line after line", () => {
+  // Twice through: the second pass finds every cache warm.
+  for (const pass of [1, 2]) {
+    for (const [i, rec] of CACHE_WALK.entries()) {
+      const line = formatJson(rec);
+      assert.equal(line, referenceJson(rec), `pass ${pass}, record ${i} (${rec.msg})`);
+      JSON.parse(line);
+    }
+  }
+});
+
+Deno.test("the output writes each record as the formatters format what listeners get", () => {
+  for (const format of ["json", "text"] as const) {
+    const out = capture("debug", format);
+    const got: LogRecord[] = [];
+    const off = addLogListener((r) => got.push(r));
+    try {
+      for (const rec of CACHE_WALK) log[rec.level](rec.msg, { ...rec.attrs });
+      assert.equal(got.length, CACHE_WALK.length);
+      const fmt = format === "json" ? formatJson : formatText;
+      assert.deepEqual(out.lines, got.map(fmt), format);
+      assert.deepEqual(
+        got.map((r) => [r.level, r.msg, r.attrs]),
+        CACHE_WALK.map((r) => [r.level, r.msg, r.attrs]),
+      );
+    } finally {
+      off();
+      out.done();
+    }
+  }
+});
+
+Deno.test("json lines: values outside AttrValue still get a line", () => {
+  const odd = { big: 2n ** 64n, sym: Symbol("s"), fn: () => 1, obj: { a: 1 }, arr: [1] };
+  const attrs = odd as unknown as LogRecord["attrs"];
+  for (const pass of [1, 2]) {
+    const line = formatJson({ atMs: 0, level: "info", msg: "odd-values", attrs });
+    assert.equal(
+      line,
+      '{"time":"1970-01-01T00:00:00.000Z","level":"INFO","msg":"odd-values",' +
+        '"big":18446744073709551616,"sym":null,"fn":null,"obj":null,"arr":null}',
+      `pass ${pass}`,
+    );
+  }
+});

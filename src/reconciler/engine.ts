@@ -358,7 +358,7 @@ export class SyncEngine {
       into: options.into,
       forceFlush: options.forceFlush,
       flushDue: (address) => {
-        const at = this.#lastTransitionAt(desired.ases.get(address)?.backend ?? "");
+        const at = this.#o.checker.lastTransitionAt(desired.ases.get(address)?.backend ?? "");
         return at !== undefined && this.#flushed.get(asKey(fe.name, address)) !== at;
       },
     });
@@ -395,18 +395,10 @@ export class SyncEngine {
     const marks = new Map<string, number>();
     for (const op of ops) {
       if (!flushesFor(op)) continue;
-      const at = this.#lastTransitionAt(op.backend);
+      const at = this.#o.checker.lastTransitionAt(op.backend);
       if (at !== undefined) marks.set(op.address, at);
     }
     return marks;
-  }
-
-  #lastTransitionAt(backend: string): number | undefined {
-    try {
-      return this.#o.checker.getBackend(backend).transitions[0]?.atMs;
-    } catch {
-      return undefined; // removed by a concurrent reload
-    }
   }
 
   #vipKeyOf(fe: Frontend | undefined): string {
