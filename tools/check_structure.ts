@@ -255,10 +255,11 @@ export function sizeOffences(path: string, text: string): SizeOffence[] {
 
 /**
  * True when `p` reads as an options object: a type literal, a type named
- * `*Options` (or `Partial`/`Readonly` of one), or a parameter named
- * `options`/`opts`.
+ * `*Options` (or `Partial`/`Readonly` of one), a parameter named
+ * `options`/`opts`, or an object destructured in place (`{ a = 1 } = {}`).
  */
 function isOptionsParam(p: ts.ParameterDeclaration): boolean {
+  if (ts.isObjectBindingPattern(p.name)) return true;
   if (ts.isIdentifier(p.name) && (p.name.text === "options" || p.name.text === "opts")) return true;
   let type = p.type;
   while (type !== undefined && ts.isTypeReferenceNode(type)) {

@@ -115,6 +115,7 @@ Deno.test("argumentOffences names exported functions over two arguments without 
     "export function four(a: number, b: number, c: number, options: { d: number }) {}",
     "export async function* gen(a: number, b: number, c: OptionsLike) {}",
     "export const arrow = (a: number, b: number, c: number) => a;",
+    "export function destructured(a: number, b: number, { c = 1 } = {}) {}",
   ].join("\n");
   const why = "positional parameters; keep at most two and pass the rest in an options object";
   assert.deepEqual(argumentOffences("src/x.ts", text), [

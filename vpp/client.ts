@@ -26,7 +26,6 @@ import {
   encodeMessage,
   isStatusLayout,
   messageIdOf,
-  type MessageKey,
   type RequestFrame,
   STATUS_BODY_LENGTH,
   statusContext,
@@ -82,7 +81,6 @@ interface Incoming {
 
 const NO_FIELDS: Record<string, unknown> = Object.freeze({});
 const PING = messageByName("control_ping")!;
-const SOCKCLNT_CREATE: MessageKey = { name: "sockclnt_create", id: SOCKCLNT_CREATE_ID };
 
 /** A connected, registered session with VPP. Build it with `VppClient.connect`. */
 export class VppClient implements VppApi {
@@ -99,8 +97,7 @@ export class VppClient implements VppApi {
   #spare = new Writer(64 * 1024);
   /** Names of the frames in `#out`, kept only for an observer. */
   #outNames: string[] = [];
-  /** `client_index` and `context` stamped into the frame being encoded. */
-  /** The request being framed; its `context` is the last request's (see `#enqueue`). */
+  /** The request being framed, stamped with `client_index` and the last request's `context`. */
   #frame: RequestFrame = { clientIndex: 0, context: 0, def: PING, msgId: 0, fields: NO_FIELDS };
   #flushing = false;
   #closeError: Error | null = null;
@@ -183,7 +180,7 @@ export class VppClient implements VppApi {
   async #register(clientName: string): Promise<void> {
     const context = this.#pending.nextContext();
     const fields = { context, name: clientName };
-    const body = encodeMessage(SOCKCLNT_CREATE, fields);
+    const body = encodeMessage({ name: "sockclnt_create", id: SOCKCLNT_CREATE_ID }, fields);
     // The reply's id is not known before the table arrives: the first message
     // on a fresh connection is the answer to sockclnt_create.
     const replyBody = await new Promise<Uint8Array>((resolve, reject) => {
