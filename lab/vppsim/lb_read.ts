@@ -53,11 +53,14 @@ export function vipDump(state: LbShowState): Record<string, unknown>[] {
   return out;
 }
 
+/** An AS dump request: its message name and its (normalized) fields. */
+export interface AsDumpRequest {
+  readonly msg: string;
+  readonly m: Record<string, unknown>;
+}
+
 /** `lb_as_dump` / `lb_as_v2_dump` details for the (normalized) request `m`, in pool order. */
-export function asDump(
-  state: LbShowState,
-  { msg, m }: { readonly msg: string; readonly m: Record<string, unknown> },
-): Record<string, unknown>[] {
+export function asDump(state: LbShowState, { msg, m }: AsDumpRequest): Record<string, unknown>[] {
   // The handler copies the raw 16-byte union, so an IPv4 filter never matches.
   const { raw } = decodePrefix(`${msg}.pfx`, m.pfx as string);
   const all = /^0+$/.test(raw);

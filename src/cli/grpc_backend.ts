@@ -254,6 +254,12 @@ export function eventView(e: Event): EventView {
   return { ...head, kind: "resync", reason: e.resync?.reason ?? "" };
 }
 
+/** The call a transport failure happened on: the daemon's address and the call's deadline. */
+export interface TransportErrorOptions {
+  readonly server: string;
+  readonly timeoutMs: number;
+}
+
 /**
  * What the operator reads for a transport failure: grpc-js words an
  * unreachable daemon as "No connection established. Last error: ...", and
@@ -261,7 +267,7 @@ export function eventView(e: Event): EventView {
  */
 export function transportError(
   err: unknown,
-  { server, timeoutMs }: { readonly server: string; readonly timeoutMs: number },
+  { server, timeoutMs }: TransportErrorOptions,
 ): unknown {
   const e = toRpcError(err);
   if (e.code === grpcStatus.DEADLINE_EXCEEDED) {

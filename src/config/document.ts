@@ -58,15 +58,18 @@ function deepFlowOffset(text: string): number | undefined {
   return undefined;
 }
 
+/** What {@linkcode parserIssues} reads besides the document: its locator and its text. */
+export interface ParserIssuesOptions {
+  readonly loc: Locator;
+  readonly text: string;
+}
+
 /**
  * The parser's errors as issues. An unclosed quote swallows the rest of the
  * file, so it is reported alone, where the quote opens; a stack overflow of
  * the parser is reported once, as the nesting it is.
  */
-export function parserIssues(
-  doc: Document,
-  { loc, text }: { readonly loc: Locator; readonly text: string },
-): ConfigIssue[] {
+export function parserIssues(doc: Document, { loc, text }: ParserIssuesOptions): ConfigIssue[] {
   const unclosed = doc.errors.find((e) => e.code === "MISSING_CHAR" && /quote/.test(e.message));
   if (unclosed !== undefined) {
     const quote = unclosed.message.includes("'quote") ? "'" : '"';

@@ -255,10 +255,13 @@ export function nsToMs(ns: string | undefined): number {
   return Number(BigInt(ns) / 1_000_000n);
 }
 
+/** An operator's dashboard action: when, and what it did. */
+export interface ActionNote {
+  readonly atMs: number;
+  readonly text: string;
+}
+
 /** Records an operator's dashboard action in the daemon's event log. */
-export function noteAction(
-  view: DaemonView,
-  { atMs, text }: { readonly atMs: number; readonly text: string },
-): LogLine {
+export function noteAction(view: DaemonView, { atMs, text }: ActionNote): LogLine {
   return push(view, { atMs, kind: "admin", level: "info", text });
 }

@@ -94,9 +94,14 @@ export async function renderFamilies(
   return out.length ? out.join("\n") + "\n" : "";
 }
 
+/** A family's name, help text and type (`counter`, `gauge`, ...). */
+export interface FamilyMeta {
+  readonly name: string;
+  readonly help: string;
+  readonly type: string;
+}
+
 /** The `# HELP` and `# TYPE` lines of a family. */
-export function familyHeader(
-  { name, help, type }: { readonly name: string; readonly help: string; readonly type: string },
-): string {
+export function familyHeader({ name, help, type }: FamilyMeta): string {
   return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}`;
 }

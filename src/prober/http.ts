@@ -76,10 +76,7 @@ export function requestFor(
  * The default Host header of `address` for check `hc`: the address (IPv6 in
  * brackets), with the check's port unless it is the scheme's default.
  */
-export function hostHeader(
-  address: string,
-  hc: { readonly port: number; readonly type: string },
-): string {
+export function hostHeader(address: string, hc: Pick<HealthCheck, "port" | "type">): string {
   const host = address.includes(":") ? `[${address}]` : address;
   const port = hc.port;
   return port === (hc.type === "https" ? 443 : 80) ? host : `${host}:${port}`;
@@ -152,11 +149,14 @@ async function judgeStatusLine(stream: ProbeStream, p: HttpParams): Promise<Prob
   return judgeStatus(line, p);
 }
 
+/** A final status line's status and reason (a response head is one too). */
+export interface StatusLine {
+  readonly status: number;
+  readonly reason: string;
+}
+
 /** The status and reason of a complete final (>= 200) status line at the start of `buf`. */
-export function parseStatusLine(
-  buf: Uint8Array,
-  n: number,
-): { status: number; reason: string } | undefined {
+export function parseStatusLine(buf: Uint8Array, n: number): StatusLine | undefined {
   // "HTTP/1.x NNN" then CRLF or " reason" CRLF.
   if (n < 14) return undefined;
   if (
@@ -178,10 +178,7 @@ export function parseStatusLine(
  * The verdict on a final status line (a parsed line or head, as the caller
  * has it): L7OK inside the check's range, L7STS outside.
  */
-export function judgeStatus(
-  line: { readonly status: number; readonly reason: string },
-  p: HttpParams,
-): ProbeResult {
+export function judgeStatus(line: StatusLine, p: HttpParams): ProbeResult {
   const { status, reason } = line;
   const statusText = `HTTP ${status}${reason ? " " + reason : ""}`;
   if (status < p.responseCodeMin || status > p.responseCodeMax) {

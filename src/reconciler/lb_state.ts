@@ -39,14 +39,17 @@ export interface LbState {
   readonly vips: ReadonlyMap<string, VipState>;
 }
 
+/** A VIP's protocol and port, as any VIP-like record (desired, mirrored, dumped) has them. */
+export interface VipProtocolPort {
+  readonly protocol: number;
+  readonly port: number;
+}
+
 /**
  * The key of a VIP as VPP keys it (an all-port VIP's protocol is 255): its
  * prefix, and the protocol and port of the VIP-like record the caller holds.
  */
-export function vipKey(
-  prefix: string,
-  { protocol, port }: { readonly protocol: number; readonly port: number },
-): string {
+export function vipKey(prefix: string, { protocol, port }: VipProtocolPort): string {
   return `${prefix}|${vipProtocol(protocol, port)}|${port}`;
 }
 

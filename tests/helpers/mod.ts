@@ -422,16 +422,19 @@ export function metricValue(text: string, series: string): number | undefined {
   return undefined;
 }
 
+/** Whose transitions {@linkcode transitionsInto} sums, and into which state. */
+export interface TransitionsIntoOptions {
+  readonly backend: string;
+  readonly to: string;
+}
+
 /**
  * The sum of `maglev_backend_transitions_total` of `backend` into state `to`,
  * over every `from`. Tests count arrivals, not the path: on a loaded machine a
  * first probe may time out (unknown -> down at once, spec 3.3) before the
  * backend goes up from down.
  */
-export function transitionsInto(
-  text: string,
-  { backend, to }: { readonly backend: string; readonly to: string },
-): number {
+export function transitionsInto(text: string, { backend, to }: TransitionsIntoOptions): number {
   const re = new RegExp(
     `^maglev_backend_transitions_total\\{backend="${backend}",from="[a-z]+",to="${to}"\\} (\\S+)$`,
     "gm",
@@ -732,11 +735,14 @@ export function openFds(pid: number): number {
   return n;
 }
 
+/** A process's soft and hard fd limits. */
+export interface NofileLimits {
+  readonly soft: number;
+  readonly hard: number;
+}
+
 /** Sets the fd limit of a running process (`prlimit --pid`). */
-export async function prlimitNofile(
-  pid: number,
-  { soft, hard }: { readonly soft: number; readonly hard: number },
-): Promise<void> {
+export async function prlimitNofile(pid: number, { soft, hard }: NofileLimits): Promise<void> {
   const out = await new Deno.Command("prlimit", {
     args: [`--pid=${pid}`, `--nofile=${soft}:${hard}`],
     stderr: "piped",
