@@ -13,6 +13,7 @@ import {
   STATIC_IDLE_MS,
 } from "./mod.ts";
 import type { MaglevEvent, SubscribeOptions } from "./types.ts";
+import { STOP_DRAIN_MS } from "./runner.ts";
 import {
   type ConfigSpec,
   FAIL,
@@ -839,4 +840,59 @@ Deno.test("checker: transitions it re-tells (snapshots, a reload's replay) are m
     );
   assert.deepEqual(marks(live.events), ["web up false", "dns up true", "web up true"]);
   assert.deepEqual(marks(snapshot.events), ["dns up true", "web up true"]);
+});
+
+Deno.test("checker: stop waits for probes to honour their abort, but not for ever for one that does not", async () => {
+  const clock = new FakeClock();
+  const prober = new FakeProber();
+  const checker = new Checker(
+    makeConfig({
+      healthchecks: { hc: { intervalMs: 1000, timeoutMs: 30_000 } },
+      backends: { h: "10.0.0.1", z: "10.0.0.2", q: "10.0.0.3" },
+      frontends: { web: { pools: [["p", { h: 100, z: 100, q: 100 }]] } },
+    }),
+    { probe: prober.probe, clock, random: () => 0.5 },
+  );
+  const logs: LogRecord[] = [];
+  const stopLogs = addLogListener((rec) => logs.push(rec), { level: "warn" });
+  try {
+    prober.behaviour.set("h", "hang");
+    prober.behaviour.set("z", "deaf");
+    checker.start();
+    await clock.advance(1000); // every backend probed once; h and z still in flight
+    assert.equal(prober.count("z"), 1);
+    let stopped = false;
+    const stopping = checker.stop().then(() => stopped = true);
+    await clock.advance(STOP_DRAIN_MS - 1);
+    assert.equal(stopped, false, "a deaf probe holds the stop until the bound");
+    assert.deepEqual(logs.filter((l) => l.msg === "probe-stuck"), []);
+    await clock.advance(1);
+    await stopping;
+    const stuck = logs.filter((l) => l.msg === "probe-stuck");
+    assert.equal(stuck.length, 1);
+    assert.deepEqual(stuck[0].attrs, { probes: 1, backends: "z", waited: "2s" });
+    assert.equal(clock.pending, 0, "stop() leaves no timer behind");
+    // Its late answer goes nowhere.
+    prober.release("z", PASS);
+    await clock.advance(0);
+    assert.equal(checker.getBackend("z").probes.length, 0);
+  } finally {
+    stopLogs();
+  }
+});
+
+Deno.test("checker: a stop with every probe honouring its abort ends at once and warns of nothing", async () => {
+  await using r = rig({
+    healthchecks: { hc: { timeoutMs: 30_000 } },
+    backends: { h: "10.0.0.1" },
+    frontends: { web: { pools: [["p", { h: 100 }]] } },
+  });
+  const logs: LogRecord[] = [];
+  const stopLogs = addLogListener((rec) => logs.push(rec), { level: "warn" });
+  r.prober.behaviour.set("h", "hang");
+  await r.clock.advance(0);
+  assert.equal(r.prober.count("h"), 1);
+  await r.checker.stop(); // no clock advance: the hanging probe settles on its abort
+  stopLogs();
+  assert.deepEqual(logs.filter((l) => l.msg === "probe-stuck"), []);
 });

@@ -10,7 +10,7 @@ import type { Backend, HealthCheck } from "../config/types.ts";
 import type { ProbeResult, ProbeSink } from "../health/types.ts";
 import type { ProbeDriver, ProbeFn, ProbeObserver } from "./types.ts";
 import { type HealthMachine, probeResult } from "../health/mod.ts";
-import type { Clock, TimerId } from "../clock.ts";
+import { type Clock, sleep, type TimerId } from "../clock.ts";
 import { errorMessage } from "../errors.ts";
 import { formatDuration } from "../config/duration.ts";
 import { log } from "../log/mod.ts";
@@ -24,6 +24,13 @@ export const STATIC_IDLE_MS = 30_000;
  * its own, more specific, failure before the checker records a timeout.
  */
 export const DEADLINE_GRACE_MS = 50;
+
+/**
+ * How long a stop waits for probes that ignore their abort: a prober stuck
+ * on a backend's reply must not hold the daemon's SIGTERM (or a test) for
+ * ever. Probes honour their signal within {@linkcode DEADLINE_GRACE_MS}.
+ */
+export const STOP_DRAIN_MS = 2_000;
 
 /** The synthetic pass of a static backend (spec 3.6). */
 const STATIC_PASS: ProbeResult = Object.freeze(probeResult("L7OK", "static backend"));
@@ -129,8 +136,8 @@ export interface ProbeLoopOptions {
 export class ProbeLoops {
   readonly #o: ProbeLoopOptions;
   readonly #schedule: Schedule;
-  /** Probe promises whose loop was cancelled; awaited by `drain()`. */
-  readonly #orphans = new Set<Promise<void>>();
+  /** Probe promises whose loop was cancelled, with their backend; awaited by `drain()`. */
+  readonly #orphans = new Map<Promise<void>, string>();
   #localErrorLoggedAt = -Infinity;
   #localErrorsUnlogged = 0;
   readonly #hooks: LoopHooks = {
@@ -156,9 +163,31 @@ export class ProbeLoops {
     e.timer = this.#schedule.add(e, delayMs);
   }
 
-  /** Resolves once every cancelled probe promise has settled. */
+  /**
+   * Resolves once every cancelled probe promise has settled, or after
+   * {@linkcode STOP_DRAIN_MS} with a `probe-stuck` warning naming the
+   * backends whose probes never did (their late results go nowhere).
+   */
   async drain(): Promise<void> {
-    while (this.#orphans.size > 0) await Promise.allSettled([...this.#orphans]);
+    if (this.#orphans.size === 0) return;
+    const giveUp = new AbortController();
+    const timedOut = sleep(this.#o.clock, STOP_DRAIN_MS, giveUp.signal).then(
+      () => true,
+      () => false,
+    );
+    const settled = (async () => {
+      while (this.#orphans.size > 0) await Promise.allSettled([...this.#orphans.keys()]);
+      return false;
+    })();
+    const stuck = await Promise.race([settled, timedOut]);
+    giveUp.abort();
+    if (!stuck) return;
+    log.warn("probe-stuck", {
+      probes: this.#orphans.size,
+      backends: [...new Set(this.#orphans.values())].sort().join(","),
+      waited: formatDuration(STOP_DRAIN_MS),
+    });
+    this.#orphans.clear();
   }
 
   /** Stops every loop in `entries` (all of the schedule's): one clear, no cancel each. */
@@ -186,7 +215,7 @@ export class ProbeLoops {
     fl.ac.abort(new DOMException("probe cancelled", "AbortError"));
     const p = fl.promise;
     if (p) {
-      this.#orphans.add(p);
+      this.#orphans.set(p, e.name);
       const forget = () => this.#orphans.delete(p);
       p.then(forget, forget);
     }
