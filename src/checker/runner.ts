@@ -171,7 +171,7 @@ export class ProbeLoops {
   async drain(): Promise<void> {
     if (this.#orphans.size === 0) return;
     const giveUp = new AbortController();
-    const timedOut = sleep(this.#o.clock, STOP_DRAIN_MS, giveUp.signal).then(
+    const timedOut = sleep(this.#o.clock, STOP_DRAIN_MS, { signal: giveUp.signal }).then(
       () => true,
       () => false,
     );
