@@ -254,21 +254,28 @@ export function sizeOffences(path: string, text: string): SizeOffence[] {
 }
 
 /**
- * True when `p` reads as an options object: a type literal, a type named
- * `*Options` (or `Partial`/`Readonly` of one), a parameter named
- * `options`/`opts`, or an object destructured in place (`{ a = 1 } = {}`).
+ * True when `p` reads as an options object: a parameter named
+ * `options`/`opts`, an object destructured in place (`{ a = 1 } = {}`), or
+ * one of an options type (see {@linkcode isOptionsType}).
  */
 function isOptionsParam(p: ts.ParameterDeclaration): boolean {
   if (ts.isObjectBindingPattern(p.name)) return true;
   if (ts.isIdentifier(p.name) && (p.name.text === "options" || p.name.text === "opts")) return true;
-  let type = p.type;
-  while (type !== undefined && ts.isTypeReferenceNode(type)) {
-    const name = ts.isIdentifier(type.typeName) ? type.typeName.text : type.typeName.right.text;
-    if (name.endsWith("Options")) return true;
-    if ((name !== "Partial" && name !== "Readonly") || type.typeArguments?.length !== 1) break;
-    type = type.typeArguments[0];
-  }
-  return type !== undefined && ts.isTypeLiteralNode(type);
+  return p.type !== undefined && isOptionsType(p.type);
+}
+
+/**
+ * A type literal, a type named `*Options`, any `Partial<...>` (overrides are
+ * options), `Readonly` of an options type, or an intersection of them.
+ */
+function isOptionsType(type: ts.TypeNode): boolean {
+  if (ts.isTypeLiteralNode(type)) return true;
+  if (ts.isIntersectionTypeNode(type)) return type.types.every(isOptionsType);
+  if (!ts.isTypeReferenceNode(type)) return false;
+  const name = ts.isIdentifier(type.typeName) ? type.typeName.text : type.typeName.right.text;
+  if (name.endsWith("Options") || name === "Partial") return true;
+  const args = type.typeArguments;
+  return name === "Readonly" && args?.length === 1 && isOptionsType(args[0]);
 }
 
 /**
@@ -332,7 +339,7 @@ async function checkArguments(): Promise<string[]> {
   const files = [...PRODUCT_FILES];
   for (const dir of [...PRODUCT_DIRS, "tests", "bench", "tools"]) {
     for await (const f of walk(dir)) {
-      if (!isTestCode(f) || f.startsWith("tests/helpers/")) files.push(f);
+      if (!/_test\.ts$/.test(f)) files.push(f);
     }
   }
   const errors: string[] = [];

@@ -116,6 +116,9 @@ Deno.test("argumentOffences names exported functions over two arguments without 
     "export async function* gen(a: number, b: number, c: OptionsLike) {}",
     "export const arrow = (a: number, b: number, c: number) => a;",
     "export function destructured(a: number, b: number, { c = 1 } = {}) {}",
+    "export function overrides(a: number, b: number, over: Partial<Frontend> = {}) {}",
+    "export function both(a: number, b: number, o: Partial<X> & { http?: Y }) {}",
+    "export function readonlyData(a: number, b: number, c: Readonly<Record<string, number>>) {}",
   ].join("\n");
   const why = "positional parameters; keep at most two and pass the rest in an options object";
   assert.deepEqual(argumentOffences("src/x.ts", text), [
@@ -124,5 +127,6 @@ Deno.test("argumentOffences names exported functions over two arguments without 
     `src/x.ts:10: exported function optionsNotLast takes 3 ${why}`,
     `src/x.ts:11: exported function four takes 4 ${why}`,
     `src/x.ts:12: exported function gen takes 3 ${why}`,
+    `src/x.ts:17: exported function readonlyData takes 3 ${why}`,
   ]);
 });

@@ -9,7 +9,10 @@ Deno.test("view changes go out once per coalescing window, log lines at once", a
   await clock.advance(COALESCE_MS);
   published.length = 0;
   const s = daemons.get("r1:9090")!.streams[0];
-  s.push(backendEvent(1, "a", "up", "down"), backendEvent(2, "b", "up", "down"));
+  s.push(
+    backendEvent(1, { name: "a", from: "up", to: "down" }),
+    backendEvent(2, { name: "b", from: "up", to: "down" }),
+  );
   for (let i = 0; i < 10 && published.length < 2; i++) await flushMicrotasks();
   assert.deepEqual(published.map((p) => p.event), ["log", "log"]);
   await clock.advance(COALESCE_MS);
@@ -66,7 +69,7 @@ Deno.test("a window with only probe records sends the heartbeat alone", async ()
     probes: { a: { inFlight: false, lastAtMs: 0, lastOk: true } },
   });
   // A transition in the same window as probes: the whole view goes.
-  s.push(probe("probe-start"), backendEvent(3, "a", "up", "down"));
+  s.push(probe("probe-start"), backendEvent(3, { name: "a", from: "up", to: "down" }));
   await flushMicrotasks();
   await clock.advance(COALESCE_MS);
   assert.deepEqual(published.slice(1).map((p) => p.event), ["log", "daemon", "fleet"]);

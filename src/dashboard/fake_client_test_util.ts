@@ -97,13 +97,18 @@ export function preview(over: Partial<PreviewChangeResponse> = {}): PreviewChang
   };
 }
 
+/** A backend transition of {@linkcode backendEvent}: whose, from and to which state, and when. */
+export interface BackendEventOptions {
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  readonly atMs?: number;
+}
+
 /** A backend transition event. */
 export function backendEvent(
   seq: number,
-  name: string,
-  from: string,
-  to: string,
-  atMs = 1_700_000_000_000,
+  { name, from, to, atMs = 1_700_000_000_000 }: BackendEventOptions,
 ): Event {
   return {
     seq: String(seq),

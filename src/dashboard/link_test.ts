@@ -96,12 +96,15 @@ Deno.test("a transition refetches weights within 100 ms and the lb state within 
   await settle(() => daemon.streams.length === 1, "a stream");
   daemon.calls.length = 0;
   const count = (m: string) => daemon.calls.filter((c) => c === m).length;
-  daemon.streams[0].push(backendEvent(5, "a", "up", "down"));
+  daemon.streams[0].push(backendEvent(5, { name: "a", from: "up", to: "down" }));
   await settle(() => link.view.backends.a.state === "down", "a down");
   assert.ok(changes.some((c) => c.applied?.line?.text === "backend a up -> down L7OK"));
   await settle(() => count("ListFrontends") === 1 && count("GetVPPLBState") === 1, "leading reads");
   // More transitions within the windows: nothing more until they close.
-  daemon.streams[0].push(backendEvent(6, "b", "up", "down"), backendEvent(7, "b", "down", "up"));
+  daemon.streams[0].push(
+    backendEvent(6, { name: "b", from: "up", to: "down" }),
+    backendEvent(7, { name: "b", from: "down", to: "up" }),
+  );
   await settle(() => link.view.lastSeq === "7", "seq 7");
   assert.equal(count("ListFrontends"), 1);
   await clock.advance(100);
@@ -122,7 +125,7 @@ Deno.test("a dropped stream resumes after the last sequence number, without a re
   const { clock, daemon, link } = world();
   link.start();
   await settle(() => daemon.streams.length === 1, "a stream");
-  daemon.streams[0].push(backendEvent(41, "a", "up", "down"));
+  daemon.streams[0].push(backendEvent(41, { name: "a", from: "up", to: "down" }));
   await settle(() => link.view.lastSeq === "41", "seq 41");
   daemon.streams[0].fail();
   await settle(() => !link.view.connection.connected, "disconnected");

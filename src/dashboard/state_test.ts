@@ -37,7 +37,7 @@ Deno.test("a snapshot replaces frontends and backends, drops probe rings, keeps 
 
 Deno.test("a backend transition sets the state everywhere, logs a line and asks for weights", () => {
   const v = seeded();
-  const r = applyEvent(v, backendEvent(7, "a", "up", "down", 5000));
+  const r = applyEvent(v, backendEvent(7, { name: "a", from: "up", to: "down", atMs: 5000 }));
   assert.equal(v.backends.a.state, "down");
   assert.equal(v.frontends[0].pools[0].backends[0].state, "down");
   assert.equal(v.frontends[0].pools[0].backends[1].state, "up");
@@ -51,20 +51,22 @@ Deno.test("a backend transition sets the state everywhere, logs a line and asks 
 
 Deno.test("a disable clears enabled; the same transition twice is kept once", () => {
   const v = seeded();
-  const ev = backendEvent(3, "b", "up", "disabled");
+  const ev = backendEvent(3, { name: "b", from: "up", to: "disabled" });
   applyEvent(v, ev);
   applyEvent(v, ev);
   assert.equal(v.backends.b.enabled, false);
   assert.equal(v.frontends[0].pools[0].backends[1].enabled, false);
   assert.equal(v.backends.b.transitions.length, 1);
-  for (let i = 0; i < 10; i++) applyEvent(v, backendEvent(10 + i, "b", "up", "down", 9000 + i));
+  for (let i = 0; i < 10; i++) {
+    applyEvent(v, backendEvent(10 + i, { name: "b", from: "up", to: "down", atMs: 9000 + i }));
+  }
   assert.equal(v.backends.b.transitions.length, TRANSITIONS_KEPT);
 });
 
 Deno.test("snapshot events (from == to) restate the state without a line or a transition", () => {
   const v = seeded();
   v.backends.a.state = "unknown";
-  const r = applyEvent(v, backendEvent(4, "a", "up", "up"));
+  const r = applyEvent(v, backendEvent(4, { name: "a", from: "up", to: "up" }));
   assert.equal(v.backends.a.state, "up");
   assert.equal(r.line, undefined);
   assert.equal(r.refetchWeights, false);
@@ -126,7 +128,15 @@ Deno.test("probe records drive the heartbeat and stay out of the event log", () 
 Deno.test("the event log is bounded", () => {
   const v = seeded();
   for (let i = 0; i < EVENT_LOG_SIZE + 10; i++) {
-    applyEvent(v, backendEvent(i + 1, "a", i % 2 ? "up" : "down", i % 2 ? "down" : "up", i));
+    applyEvent(
+      v,
+      backendEvent(i + 1, {
+        name: "a",
+        from: i % 2 ? "up" : "down",
+        to: i % 2 ? "down" : "up",
+        atMs: i,
+      }),
+    );
   }
   assert.equal(v.events.length, EVENT_LOG_SIZE);
   assert.equal(v.events.at(-1)?.atMs, EVENT_LOG_SIZE + 9);
@@ -162,10 +172,10 @@ Deno.test("the first snapshot opens the event log with the remembered transition
 
 Deno.test("after a resync the sequence restarts where the daemon is (a restarted daemon)", () => {
   const v = seeded();
-  applyEvent(v, backendEvent(900, "a", "up", "down"));
+  applyEvent(v, backendEvent(900, { name: "a", from: "up", to: "down" }));
   assert.equal(v.lastSeq, "900");
   applyEvent(v, { seq: "3", at_ns: "0", event: "resync", resync: { reason: "ahead" } });
   assert.equal(v.lastSeq, "3");
-  applyEvent(v, backendEvent(4, "a", "down", "up"));
+  applyEvent(v, backendEvent(4, { name: "a", from: "down", to: "up" }));
   assert.equal(v.lastSeq, "4");
 });

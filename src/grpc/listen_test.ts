@@ -34,7 +34,9 @@ Deno.test("gRPC listener: a connection cap, silent and slowloris clients closed"
     const extra = await connect();
     await closedByServer(extra);
     await Promise.all([...silent, slow].map(closedByServer));
-    await until("only the client's connection left", () => rig.server.connections() === 1, 15_000);
+    await until("only the client's connection left", () => rig.server.connections() === 1, {
+      timeoutMs: 15_000,
+    });
     assert.equal((await rig.client.listFrontends()).names.length, 2, "still serving");
   } finally {
     await rig.close();
@@ -77,7 +79,9 @@ Deno.test("gRPC listener: a connection without calls is closed after the idle ti
   try {
     await list();
     assert.equal(rig.server.connections(), 1);
-    await until("the idle connection to close", () => rig.server.connections() === 0, 15_000);
+    await until("the idle connection to close", () => rig.server.connections() === 0, {
+      timeoutMs: 15_000,
+    });
     // The client reconnects on its next call. A call sent in the instant between the server's
     // close and the client reading it fails UNAVAILABLE (grpc-js retries no stream it started);
     // under load that instant is long, so the call waits for the client to see the close.

@@ -32,7 +32,11 @@ export const WRITES = new Set([
 ]);
 
 /** Wraps a client so the test sees every request the manager sends. */
-export function recording(client: VppClient, writes: Write[], cli = { n: 0 }): VppSession {
+export function recording(
+  client: VppClient,
+  writes: Write[],
+  { cli = { n: 0 } }: { readonly cli?: { n: number } } = {},
+): VppSession {
   return {
     request<N extends CallName>(name: N, fields: RequestTypes[N]) {
       const f: Record<string, unknown> = { ...fields };
@@ -96,9 +100,13 @@ export function labConfig(
 /** Probes that may hang for ten minutes before timing out. */
 export const SLOW_HC: Partial<HealthCheck> = { timeoutMs: 600_000 };
 
-/** Waits for real socket I/O to reach a state; fails after `ms`. */
-export async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  await waitFor(what, cond, { timeoutMs: ms, stepMs: 5 });
+/** Waits for real socket I/O to reach a state; fails after `timeoutMs`. */
+export async function until(
+  what: string,
+  cond: () => boolean,
+  { timeoutMs = 5000 } = {},
+): Promise<void> {
+  await waitFor(what, cond, { timeoutMs, stepMs: 5 });
 }
 
 /** A manager and a checker on a fake clock, wired to a VPP API socket. */
@@ -140,7 +148,7 @@ export function wire(config: Config, socket: string, options: WireOptions = {}):
     clock,
     startMs: clock.monotonic(),
     connect: async (path) => {
-      const session = recording(await VppClient.connect(path), writes, cli);
+      const session = recording(await VppClient.connect(path), writes, { cli });
       return options.wrap ? options.wrap(session, ++opened) : session;
     },
     observers: {
@@ -249,10 +257,10 @@ export function fullSyncs(w: Pick<Wired, "syncs">): number {
 export async function startAndSettle(w: Wired): Promise<void> {
   w.checker.start();
   w.manager.start();
-  await until("connect", () => w.manager.connected(), 10_000);
+  await until("connect", () => w.manager.connected(), { timeoutMs: 10_000 });
   // Probes and warmup (disabled here) run on the fake clock.
   await w.clock.advance(3000);
-  await until("initial sync", () => fullSyncs(w) > 0, 10_000);
+  await until("initial sync", () => fullSyncs(w) > 0, { timeoutMs: 10_000 });
 }
 
 /**

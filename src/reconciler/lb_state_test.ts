@@ -135,8 +135,8 @@ Deno.test("readLbState: the CLI text comes from the text session; refused, stick
   try {
     const mainCli = { n: 0 };
     const textCli = { n: 0 };
-    const state = await readLbState(recording(r.client, [], mainCli), {
-      text: recording(other, [], textCli),
+    const state = await readLbState(recording(r.client, [], { cli: mainCli }), {
+      text: recording(other, [], { cli: textCli }),
     });
     assert.deepEqual([mainCli.n, textCli.n], [0, 1]);
     assert.equal(state.vips.get(vipKey(WEB.pfx, { protocol: 6, port: 80 }))?.srcIpSticky, true);

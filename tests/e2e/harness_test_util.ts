@@ -141,11 +141,16 @@ export function vppView(w: { vpp: WorldVpp }): Promise<SimView> {
   return w.vpp.view();
 }
 
+/** An application server of a VIP: the VIP's prefix and the server's address. */
+export interface VipAs {
+  readonly vip: string;
+  readonly address: string;
+}
+
 /** The weight VPP holds for `address` in `vip`, or undefined when absent. */
 export async function vppWeight(
   w: { vpp: WorldVpp },
-  vip: string,
-  address: string,
+  { vip, address }: VipAs,
 ): Promise<number | undefined> {
   return (await w.vpp.view()).ases.get(`${vip} ${address}`)?.weight;
 }
@@ -239,12 +244,17 @@ export async function startWorld(name: string): Promise<World> {
   }
 }
 
+/** What {@linkcode waitForState} waits for, and how long. */
+export interface WaitForStateOptions {
+  readonly backend: string;
+  readonly state: string;
+  readonly timeoutMs?: number;
+}
+
 /** Waits until `show backends <name>` reports `state <state>`; returns the output. */
 export async function waitForState(
   daemon: DaemonProcess,
-  backend: string,
-  state: string,
-  timeoutMs = 10_000,
+  { backend, state, timeoutMs = 10_000 }: WaitForStateOptions,
 ): Promise<string> {
   let last = "";
   await waitFor(`backend ${backend} state ${state}`, async () => {
@@ -268,12 +278,17 @@ export function transitionsOf(showBackend: string): string[] {
   return out;
 }
 
+/** What {@linkcode waitForEffective} waits for (backend -> effective weight), and how long. */
+export interface WaitForEffectiveOptions {
+  readonly frontend: string;
+  readonly want: Readonly<Record<string, number>>;
+  readonly timeoutMs?: number;
+}
+
 /** Polls `show frontends <frontend>` until `backend ... effective <n>` holds; returns the output. */
 export async function waitForEffective(
   daemon: DaemonProcess,
-  frontend: string,
-  want: Readonly<Record<string, number>>,
-  timeoutMs = 10_000,
+  { frontend, want, timeoutMs = 10_000 }: WaitForEffectiveOptions,
 ): Promise<string> {
   let last = "";
   await waitFor(`frontend ${frontend} effective weights ${JSON.stringify(want)}`, async () => {
@@ -287,17 +302,21 @@ export async function waitForEffective(
   return last;
 }
 
+/** The weight {@linkcode waitForVppWeight} waits for, and how long. */
+export interface WaitForVppWeightOptions extends VipAs {
+  readonly weight: number;
+  readonly timeoutMs?: number;
+}
+
 /** Polls until VPP holds weight `weight` for `address` in `vip`. */
 export async function waitForVppWeight(
   w: { vpp: WorldVpp },
-  vip: string,
-  address: string,
-  weight: number,
-  timeoutMs = 10_000,
+  options: WaitForVppWeightOptions,
 ): Promise<void> {
+  const { vip, address, weight, timeoutMs = 10_000 } = options;
   await waitFor(
     `VPP weight ${weight} for ${address} in ${vip}`,
-    async () => await vppWeight(w, vip, address) === weight,
+    async () => await vppWeight(w, options) === weight,
     { timeoutMs, describe: () => describeVpp(w) },
   );
 }

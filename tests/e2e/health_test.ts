@@ -61,7 +61,7 @@ Deno.test({
     const lab = w.lab;
     try {
       await t.step("all backends reach up", async () => {
-        for (const b of ALL) await waitForState(d, b, "up");
+        for (const b of ALL) await waitForState(d, { backend: b, state: "up" });
         const list = await d.cliOk("show", "backends");
         for (const b of ALL) {
           assert.match(list, new RegExp(`^${b}\\s+\\S+\\s+up\\s+true\\s`, "m"), list);
@@ -94,7 +94,7 @@ Deno.test({
           assert.match(shown, /^enabled\s+true\b/m);
           assert.equal(transitionsOf(shown)[0], "up -> paused paused");
           // paused maps to weight 0 without a flush (spec 0.3).
-          await waitForVppWeight(w, HTTP_VIP, "172.20.30.11", 0);
+          await waitForVppWeight(w, { vip: HTTP_VIP, address: "172.20.30.11", weight: 0 });
           await d.waitForLog("vpp-lb-as-weight", { backend: "nginx1", weight: 0, flush: false }, {
             from: logFrom,
           });
@@ -110,9 +110,9 @@ Deno.test({
             "nginx1's access log to grow after resume",
             async () => (await lab.accessLogLines("nginx1")).length > after,
           );
-          const up = await waitForState(d, "nginx1", "up", 5_000);
+          const up = await waitForState(d, { backend: "nginx1", state: "up", timeoutMs: 5_000 });
           assertCameBack(transitionsOf(up), ["paused -> unknown resumed", "up -> paused paused"]);
-          await waitForVppWeight(w, HTTP_VIP, "172.20.30.11", 100);
+          await waitForVppWeight(w, { vip: HTTP_VIP, address: "172.20.30.11", weight: 100 });
         },
       );
 
@@ -128,7 +128,7 @@ Deno.test({
           assert.match(fe, /^\s*nginx2\s+weight\s+100\s+effective\s+0\s+\[disabled\]$/m);
           assert.match(fe, /^\s*nginx1\s+weight\s+100\s+effective\s+100\b/m);
           // disabled: weight 0 and always a flush (spec 5.2).
-          await waitForVppWeight(w, HTTP_VIP, "172.20.30.12", 0);
+          await waitForVppWeight(w, { vip: HTTP_VIP, address: "172.20.30.12", weight: 0 });
           await d.waitForLog("vpp-lb-as-weight", { backend: "nginx2", weight: 0, flush: true }, {
             from: logFrom,
           });
@@ -143,11 +143,14 @@ Deno.test({
             "nginx2's access log to grow after enable",
             async () => (await lab.accessLogLines("nginx2")).length > after,
           );
-          const up = await waitForState(d, "nginx2", "up", 5_000);
+          const up = await waitForState(d, { backend: "nginx2", state: "up", timeoutMs: 5_000 });
           assert.match(up, /^enabled\s+true\b/m);
           assertCameBack(transitionsOf(up), ["disabled -> unknown enabled"]);
-          await waitForEffective(d, "http-vip", { nginx1: 100, nginx2: 100, nginx3: 0 });
-          await waitForVppWeight(w, HTTP_VIP, "172.20.30.12", 100);
+          await waitForEffective(d, {
+            frontend: "http-vip",
+            want: { nginx1: 100, nginx2: 100, nginx3: 0 },
+          });
+          await waitForVppWeight(w, { vip: HTTP_VIP, address: "172.20.30.12", weight: 100 });
         },
       );
 
@@ -231,27 +234,36 @@ Deno.test({
       await t.step(
         "failover with static backends: disable primary, fallback takes 100; enable, back",
         async () => {
-          await waitForEffective(d, "failover-vip", {
-            "static-primary": 100,
-            "static-fallback": 0,
+          await waitForEffective(d, {
+            frontend: "failover-vip",
+            want: {
+              "static-primary": 100,
+              "static-fallback": 0,
+            },
           });
           await d.cliOk("set", "backend", "static-primary", "disable");
-          const fe = await waitForEffective(d, "failover-vip", {
-            "static-primary": 0,
-            "static-fallback": 100,
+          const fe = await waitForEffective(d, {
+            frontend: "failover-vip",
+            want: {
+              "static-primary": 0,
+              "static-fallback": 100,
+            },
           });
           assert.match(fe, /^\s*static-primary\s+weight\s+100\s+effective\s+0\s+\[disabled\]$/m);
-          await waitForVppWeight(w, FAILOVER_VIP, "172.20.30.22", 100);
-          await waitForVppWeight(w, FAILOVER_VIP, "172.20.30.21", 0);
+          await waitForVppWeight(w, { vip: FAILOVER_VIP, address: "172.20.30.22", weight: 100 });
+          await waitForVppWeight(w, { vip: FAILOVER_VIP, address: "172.20.30.21", weight: 0 });
 
           await d.cliOk("set", "backend", "static-primary", "enable");
-          await waitForState(d, "static-primary", "up", 3_000);
-          await waitForEffective(d, "failover-vip", {
-            "static-primary": 100,
-            "static-fallback": 0,
+          await waitForState(d, { backend: "static-primary", state: "up", timeoutMs: 3_000 });
+          await waitForEffective(d, {
+            frontend: "failover-vip",
+            want: {
+              "static-primary": 100,
+              "static-fallback": 0,
+            },
           });
-          await waitForVppWeight(w, FAILOVER_VIP, "172.20.30.21", 100);
-          await waitForVppWeight(w, FAILOVER_VIP, "172.20.30.22", 0);
+          await waitForVppWeight(w, { vip: FAILOVER_VIP, address: "172.20.30.21", weight: 100 });
+          await waitForVppWeight(w, { vip: FAILOVER_VIP, address: "172.20.30.22", weight: 0 });
         },
       );
 
@@ -260,18 +272,28 @@ Deno.test({
         async () => {
           const logFrom = d.logs.length;
           await lab.stopBackend("nginx2");
-          const down = await waitForState(d, "nginx2", "down", 5_000);
+          const down = await waitForState(d, {
+            backend: "nginx2",
+            state: "down",
+            timeoutMs: 5_000,
+          });
           assert.match(transitionsOf(down)[0], /^up -> down L4CON$/);
-          await waitForVppWeight(w, HTTP_VIP, "172.20.30.12", 0);
+          await waitForVppWeight(w, { vip: HTTP_VIP, address: "172.20.30.12", weight: 0 });
           await d.waitForLog("vpp-lb-as-weight", { backend: "nginx2", weight: 0, flush: true }, {
             from: logFrom,
           });
-          await waitForEffective(d, "http-vip", { nginx1: 100, nginx2: 0, nginx3: 0 });
+          await waitForEffective(d, {
+            frontend: "http-vip",
+            want: { nginx1: 100, nginx2: 0, nginx3: 0 },
+          });
 
           await lab.startBackend("nginx2");
-          await waitForState(d, "nginx2", "up", 5_000);
-          await waitForVppWeight(w, HTTP_VIP, "172.20.30.12", 100);
-          await waitForEffective(d, "http-vip", { nginx1: 100, nginx2: 100, nginx3: 0 });
+          await waitForState(d, { backend: "nginx2", state: "up", timeoutMs: 5_000 });
+          await waitForVppWeight(w, { vip: HTTP_VIP, address: "172.20.30.12", weight: 100 });
+          await waitForEffective(d, {
+            frontend: "http-vip",
+            want: { nginx1: 100, nginx2: 100, nginx3: 0 },
+          });
         },
       );
 

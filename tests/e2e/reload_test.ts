@@ -56,7 +56,7 @@ Deno.test({
     const withV6 = { ...STEADY_WEIGHTS, "2001:db8::1/128 fd20:30::b": 100 };
     try {
       await t.step("all backends up and programmed", async () => {
-        for (const b of ALL) await waitForState(d, b, "up");
+        for (const b of ALL) await waitForState(d, { backend: b, state: "up" });
         await waitFor("VPP to hold the steady weights", () => vppHolds(w, STEADY_WEIGHTS), {
           describe: () => describeVpp(w),
         });
@@ -76,14 +76,14 @@ Deno.test({
           const logFrom = d.logs.length;
           d.signal("SIGHUP");
           await d.waitForLog("config-reload", {}, { from: logFrom });
-          await waitForState(d, "nginx1-v6", "up");
-          await waitForVppWeight(w, "2001:db8::1/128", "fd20:30::b", 100);
+          await waitForState(d, { backend: "nginx1-v6", state: "up" });
+          await waitForVppWeight(w, { vip: "2001:db8::1/128", address: "fd20:30::b", weight: 100 });
           await waitFor(
             "VPP to hold the old VIPs unchanged plus the new one",
             () => vppHolds(w, withV6),
             { describe: () => describeVpp(w) },
           );
-          const fe = await waitForEffective(d, "v6-vip", { "nginx1-v6": 100 });
+          const fe = await waitForEffective(d, { frontend: "v6-vip", want: { "nginx1-v6": 100 } });
           assert.match(fe, /^address\s+2001:db8::1\b/m);
           assert.match(await d.cliOk("show", "frontends"), /^v6-vip\s+2001:db8::1\s/m);
           // The new backend's probes reach nginx1 over IPv6 from the dataplane namespace.

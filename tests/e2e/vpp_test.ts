@@ -32,7 +32,7 @@ Deno.test({
     const w = await startWorld("vpp");
     try {
       await t.step("VPP holds every frontend with the effective weights", async () => {
-        for (const b of ALL) await waitForState(w.daemon, b, "up");
+        for (const b of ALL) await waitForState(w.daemon, { backend: b, state: "up" });
         await waitFor("VPP to hold the steady weights", () => vppHolds(w, STEADY_WEIGHTS), {
           describe: () => describeVpp(w),
         });
@@ -91,7 +91,7 @@ Deno.test({
           await d.waitForLog("vpp-connect", {}, { timeoutMs: 15_000 });
           // The watchdog path (full sync at startup-max-delay = 3s) must not write either.
           await d.waitForLog("vpp-lb-warmup-max-delay-elapsed", {}, { timeoutMs: 15_000 });
-          for (const b of ALL) await waitForState(d, b, "up");
+          for (const b of ALL) await waitForState(d, { backend: b, state: "up" });
         } finally {
           sampling = false;
           await sampler;
