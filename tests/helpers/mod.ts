@@ -17,10 +17,19 @@ export const ROOT: string = new URL("../..", import.meta.url).pathname;
 
 /** A TCP port that was free a moment ago on `hostname`. */
 export function freePort(hostname = "127.0.0.1"): number {
-  const l = Deno.listen({ hostname, port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  return freePorts(1, { hostname })[0];
+}
+
+/**
+ * `n` distinct free TCP ports: each listener stays open until all are
+ * chosen, since a port closed at once may come back from the next pick (a
+ * daemon was once given one port for both gRPC and metrics).
+ */
+export function freePorts(n: number, { hostname = "127.0.0.1" } = {}): number[] {
+  const held = Array.from({ length: n }, () => Deno.listen({ hostname, port: 0 }));
+  const ports = held.map((l) => (l.addr as Deno.NetAddr).port);
+  for (const l of held) l.close();
+  return ports;
 }
 
 /** Options of `waitFor`. */
@@ -237,8 +246,9 @@ export class DaemonProcess {
   readonly exited: Promise<Deno.CommandStatus>;
 
   private constructor(config: string, options: DaemonStartOptions) {
-    this.grpcAddr = `127.0.0.1:${freePort()}`;
-    this.metricsAddr = `127.0.0.1:${freePort()}`;
+    const [grpcPort, metricsPort] = freePorts(2);
+    this.grpcAddr = `127.0.0.1:${grpcPort}`;
+    this.metricsAddr = `127.0.0.1:${metricsPort}`;
     const limit = options.fdLimit ? [`--nofile=${options.fdLimit}`, Deno.execPath()] : [];
     this.child = new Deno.Command(options.fdLimit ? "prlimit" : Deno.execPath(), {
       args: [
