@@ -210,6 +210,30 @@ class Recorder {
         }
         return p;
       },
+      // The daemon's sync path: a pipelined batch. A weight write's reply
+      // time is its batch's end (a transition's per-VIP sync is one write).
+      requestEach: async (items, send, options) => {
+        const sent: { w: { resolve: (t: WeightReply) => void }; sentAt: number }[] = [];
+        const results = await client.requestEach(items, (q, item) =>
+          send({
+            request: (name, fields) => {
+              this.requests++;
+              if (WRITES.has(name)) this.writes++;
+              if (name === "lb_as_set_weight") {
+                const f = fields as RequestTypes["lb_as_set_weight"];
+                const w = this.waiters.get(String(f.as_address));
+                if (w && w.weight === f.weight) {
+                  this.waiters.delete(String(f.as_address));
+                  sent.push({ w, sentAt: performance.now() });
+                }
+              }
+              q.request(name, fields);
+            },
+          }, item), options);
+        const replyAt = performance.now();
+        for (const { w, sentAt } of sent) w.resolve({ sentAt, replyAt });
+        return results;
+      },
       dump: (name, fields) => {
         this.requests++;
         return client.dump(name, fields);

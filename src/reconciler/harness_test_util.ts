@@ -37,13 +37,26 @@ export function recording(
   writes: Write[],
   { cli = { n: 0 } }: { readonly cli?: { n: number } } = {},
 ): VppSession {
+  const record = (name: CallName, fields: object) => {
+    const f: Record<string, unknown> = { ...fields };
+    if (WRITES.has(name)) writes.push({ name, fields: f });
+    if (name === "cli_inband" && f.cmd === "show lb vips verbose") cli.n++;
+  };
   return {
     request<N extends CallName>(name: N, fields: RequestTypes[N]) {
-      const f: Record<string, unknown> = { ...fields };
-      if (WRITES.has(name)) writes.push({ name, fields: f });
-      if (name === "cli_inband" && f.cmd === "show lb vips verbose") cli.n++;
+      record(name, fields);
       return client.request(name, fields);
     },
+    // The daemon's sync path (a pipelined batch), recorded the same way, so
+    // the tests run what the daemon runs rather than its single-request fallback.
+    requestEach: (items, send, options) =>
+      client.requestEach(items, (q, item) =>
+        send({
+          request(name, fields) {
+            record(name, fields);
+            q.request(name, fields);
+          },
+        }, item), options),
     dump: (name, fields) => client.dump(name, fields),
     close: () => client.close(),
     closed: client.closed,
