@@ -80,11 +80,11 @@ export interface VppApi {
     options?: VppRequestOptions,
   ): Promise<ReplyTypes[N]>;
   /**
-   * Optional: sends one request per item (built by `send`) pipelined, and
-   * resolves with each item's error (as `request` rejects) or undefined.
-   * Callers fall back to `request` when a session lacks it.
+   * Sends one request per item (built by `send`) pipelined, and resolves
+   * with each item's error (as `request` rejects) or undefined. A session
+   * that wraps a client passes it through (recording what `send` queues).
    */
-  requestEach?<T>(
+  requestEach<T>(
     items: readonly T[],
     send: (q: VppRequestQueue, item: T) => void,
     options: VppBatchOptions,

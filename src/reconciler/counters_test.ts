@@ -39,6 +39,7 @@ function slowCli(
         slow.on && name === "cli_inband" && JSON.stringify(fields).includes("show lb vips"),
       ),
     dump: (name, fields) => inOrder(session.dump(name, fields), false),
+    requestEach: (items, send, options) => session.requestEach(items, send, options),
     close: () => session.close(),
     closed: session.closed,
   };

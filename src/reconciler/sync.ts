@@ -48,11 +48,11 @@ function vipText(v: VipId): string {
 }
 
 /**
- * Sends the one lb plugin call `op` stands for, into a batch's queue or as
- * a request of its own. Each request is one literal (no spread of a shared
- * VIP part): 17,000 of them in an initial sync.
+ * Queues the one lb plugin call `op` stands for into a batch. Each request
+ * is one literal (no spread of a shared VIP part): 17,000 of them in an
+ * initial sync.
  */
-function send(client: VppRequestQueue | LbClient, op: LbOp): unknown {
+function send(client: VppRequestQueue, op: LbOp): void {
   const v = op.vip;
   switch (op.op) {
     case "vip-add":
@@ -195,45 +195,15 @@ function count(stats: SyncStats, op: LbOp): void {
  */
 export const PIPELINE_WINDOW = 256;
 
-/**
- * Sends `ops` in order with at most `window` unanswered. Returns, in op
- * order, the error of each refused call and undefined for each accepted one
- * (the replies carry nothing a plan needs; no result object a call).
- */
-async function sendWindowed(
-  client: LbClient,
-  ops: readonly LbOp[],
-  window: number,
-): Promise<(Error | undefined)[]> {
-  if (client.requestEach) return client.requestEach(ops, send, { window });
-  // A session without batches (a test's wrapper): the same order and window
-  // from lanes of single requests.
-  const errors: (Error | undefined)[] = new Array(ops.length).fill(undefined);
-  let next = 0;
-  const lane = async () => {
-    while (next < ops.length) {
-      const i = next++;
-      try {
-        await send(client, ops[i]);
-      } catch (reason) {
-        errors[i] = reason instanceof Error ? reason : new Error(String(reason));
-      }
-    }
-  };
-  // Each lane takes the next op as soon as its previous one is answered, so
-  // requests leave in op order and VPP (which answers in order) sees the
-  // plan's order.
-  await Promise.all(Array.from({ length: Math.min(window, ops.length) }, lane));
-  return errors;
-}
-
 /** Sends every call of `ops` pipelined (`PIPELINE_WINDOW` in flight) and waits for all replies. */
 export async function executePlan(
   client: LbClient,
   ops: readonly LbOp[],
   { mirror }: { readonly mirror: Mirror },
 ): Promise<ExecResult> {
-  const failures = await sendWindowed(client, ops, PIPELINE_WINDOW);
+  // In op order, so VPP (which answers in order) sees the plan's order; the
+  // replies carry nothing a plan needs: an error or nothing per call.
+  const failures = await client.requestEach(ops, send, { window: PIPELINE_WINDOW });
   const s: Settling = { ops, failures, mirror, stats: emptyStats(), errors: [] };
   for (let i = 0; i < ops.length;) i = settleVip(s, i);
   // Without a refusal (the rule) the plan is what VPP accepted: no copy of 17,000 calls.
